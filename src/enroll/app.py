@@ -1,0 +1,79 @@
+"""The FastAPI application: routers, error handling, lifecycle and the embedded worker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from enroll import __version__
+from enroll.auth.endpoints import router as api_keys_router
+from enroll.config import Settings, get_settings
+from enroll.context import AppContext
+from enroll.customer.endpoints import router as customers_router
+from enroll.enrollment.endpoints import router as enrollments_router
+from enroll.errors import install_error_handlers
+from enroll.event.endpoints import router as events_router
+from enroll.job.endpoints import router as jobs_router
+from enroll.kit.bodylimit import BodyLimitMiddleware
+from enroll.openapi import install_openapi
+from enroll.program.endpoints import router as programs_router
+from enroll.program_instance.endpoints import router as instances_router
+from enroll.worker.runner import Worker
+
+DESCRIPTION = """Programs, program instances and enrollments.
+
+Authenticate with `Authorization: Bearer <key>`. Errors are RFC 9457 problem details with a
+stable `code`. POSTs accept an `Idempotency-Key`. See docs/api.md for the full guide."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        ctx = AppContext.from_settings(settings)
+        app.state.ctx = ctx
+        stop = asyncio.Event()
+        worker_task = None
+        if settings.embedded_worker:
+            worker_task = asyncio.create_task(Worker(ctx).run(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                await worker_task
+            await ctx.drain()
+            await ctx.db.dispose()
+
+    app = FastAPI(
+        title="Enroll",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    for router in (
+        programs_router,
+        instances_router,
+        enrollments_router,
+        customers_router,
+        api_keys_router,
+        events_router,
+        jobs_router,
+    ):
+        app.include_router(router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    install_openapi(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    return app

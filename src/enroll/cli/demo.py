@@ -1,0 +1,103 @@
+"""Demo data: a catalog, a workspace and a running instance with enrollments in several states."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from enroll.context import AppContext
+from enroll.enrollment import service as enrollments
+from enroll.enrollment.schemas import EnrollmentCreate
+from enroll.enrollment.workflow import Action
+from enroll.program import repository as programs_repo
+from enroll.program import service as programs
+from enroll.program.schemas import ProgramCreate
+from enroll.program_instance import service as instances
+from enroll.program_instance.schemas import ProgramInstanceCreate
+from enroll.workspace.service import create_workspace
+
+PROGRAMS = [
+    {
+        "slug": "battery-grid-services",
+        "name": "Battery Grid Services",
+        "type": "grid_services",
+        "category": "storage",
+        "states": ["NY", "NJ", "MA"],
+        "manufacturerSlugs": ["tesla", "enphase", "generac"],
+        "year": 2026,
+        "description": "Home batteries discharge during grid peaks in exchange for a yearly payment.",
+    },
+    {
+        "slug": "smart-thermostat-dr",
+        "name": "Smart Thermostat Demand Response",
+        "type": "demand_response",
+        "states": [],
+        "manufacturerSlugs": ["ecobee", "google-nest"],
+        "year": 2026,
+    },
+]
+
+PEOPLE: list[tuple[str, str, str, list[str], list[Action]]] = [
+    ("Suzie", "Homeowner", "NY", ["tesla", "enphase"], [Action.SUBMIT, Action.APPROVE]),
+    ("Raj", "Patel", "NJ", ["enphase"], [Action.SUBMIT]),
+    ("Maria", "Lopez", "NY", ["generac"], []),
+    ("Tom", "Baker", "CA", ["tesla"], []),  # outside the service area: ineligible
+    ("Ann", "Lee", "MA", ["lg"], []),  # unsupported equipment: ineligible
+]
+
+
+async def seed(ctx: AppContext) -> dict[str, Any]:
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as session:
+        for spec in PROGRAMS:
+            if not await programs_repo.slug_taken(session, spec["slug"]):
+                await programs.create(session, ProgramCreate.model_validate(spec))
+        workspace, issued = await create_workspace(session, name="Demo Utility")
+        instance = await instances.create(
+            session,
+            workspace_id=workspace.id,
+            body=ProgramInstanceCreate.model_validate(
+                {
+                    "programSlug": "battery-grid-services",
+                    "slug": f"demo-batteries-{workspace.id[-6:]}",
+                    "name": "Demo Utility Battery Rewards 2026",
+                    "terms": {"version": "2026-1", "url": "https://example.com/terms"},
+                    "status": "active",
+                    "capacity": 5000,
+                }
+            ),
+        )
+        for first, last, state, makers, actions in PEOPLE:
+            enrollment = await enrollments.create(
+                session,
+                workspace_id=workspace.id,
+                instance_ref=instance.id,
+                body=EnrollmentCreate.model_validate(
+                    {
+                        "identificationType": "customerInfo",
+                        "firstName": first,
+                        "lastName": last,
+                        "email": f"{first}.{last}@example.com".lower(),
+                        "address": {"streetOne": "1 Main St", "city": "Springfield",
+                                    "state": state, "postalCode": "00001", "country": "USA"},
+                        "manufacturerSlugs": makers,
+                        "tags": ["demo"],
+                    }
+                ),
+                actor="system:demo",
+                now=now,
+            )
+            for action in actions:
+                await enrollments.act(
+                    session,
+                    workspace_id=workspace.id,
+                    enrollment_id=enrollment.id,
+                    action=action,
+                    reason=None,
+                    actor="system:demo",
+                    now=now,
+                )
+    return {
+        "workspace": {"id": workspace.id, "name": workspace.name},
+        "apiKey": issued.secret,
+        "programInstance": {"id": instance.id, "slug": instance.slug},
+    }

@@ -1,0 +1,148 @@
+"""The `enroll` command line. Every command that creates something prints JSON on stdout."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+
+from enroll.config import Settings, get_settings
+from enroll.context import AppContext
+from enroll.db import async_url
+from enroll.migrations import upgrade
+
+app = typer.Typer(help="Enroll: programs and enrollments.", no_args_is_help=True)
+workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
+platform_key_app = typer.Typer(help="Platform keys (manage the Program catalog).", no_args_is_help=True)
+app.add_typer(workspace_app, name="workspace")
+app.add_typer(platform_key_app, name="platform-key")
+
+T = TypeVar("T")
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, default=str))
+
+
+def _with_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]]) -> T:
+    async def main() -> T:
+        ctx = AppContext.from_settings(settings)
+        try:
+            return await work(ctx)
+        finally:
+            await ctx.db.dispose()
+
+    return asyncio.run(main())
+
+
+def _is_sqlite(settings: Settings) -> bool:
+    return async_url(settings.database_url).startswith("sqlite")
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the schema at ENROLL_DATABASE_URL."""
+    settings = get_settings()
+    upgrade(settings.database_url)
+    _print_json({"migrated": True, "databaseUrl": settings.database_url})
+
+
+@workspace_app.command("create")
+def workspace_create(name: Annotated[str, typer.Argument(help="Workspace name.")]) -> None:
+    """Create a workspace and a key holding every workspace scope."""
+    from enroll.workspace.service import create_workspace
+
+    settings = get_settings()
+    if _is_sqlite(settings):
+        upgrade(settings.database_url)
+
+    async def work(ctx: AppContext) -> dict[str, Any]:
+        async with ctx.db.transaction() as session:
+            workspace, issued = await create_workspace(session, name=name)
+        return {"workspace": {"id": workspace.id, "name": workspace.name}, "apiKey": issued.secret}
+
+    _print_json(_with_context(settings, work))
+
+
+@platform_key_app.command("create")
+def platform_key_create(
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "Platform key",
+) -> None:
+    """Create a platform key (scope programs:write)."""
+    from enroll.auth.scopes import PLATFORM_SCOPES
+    from enroll.auth.service import issue_key
+
+    settings = get_settings()
+    if _is_sqlite(settings):
+        upgrade(settings.database_url)
+
+    async def work(ctx: AppContext) -> dict[str, Any]:
+        async with ctx.db.transaction() as session:
+            issued = await issue_key(session, workspace_id=None, name=name, scopes=PLATFORM_SCOPES)
+        return {"apiKey": issued.secret, "id": issued.key.id, "scopes": issued.key.scopes}
+
+    _print_json(_with_context(settings, work))
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    from enroll.app import create_app
+
+    if _is_sqlite(settings):
+        upgrade(settings.database_url)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Run the API (with the embedded worker). Migrates an SQLite database by itself."""
+    _serve(get_settings(), host, port)
+
+
+@app.command()
+def worker() -> None:
+    """Run a standalone worker until SIGINT/SIGTERM. Any number may run against PostgreSQL."""
+    from enroll.worker.runner import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = get_settings()
+    if _is_sqlite(settings):
+        upgrade(settings.database_url)
+
+    async def work(ctx: AppContext) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await Worker(ctx).run(stop)
+
+    _with_context(settings, work)
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Seed a demo workspace, programs, an instance and enrollments, then serve."""
+    from enroll.cli.demo import seed
+
+    settings = get_settings()
+    upgrade(settings.database_url)
+    summary = _with_context(settings, seed)
+    summary["url"] = f"http://{host}:{port}"
+    summary["docs"] = f"http://{host}:{port}/docs"
+    _print_json(summary)
+    _serve(settings, host, port)
+
+
+if __name__ == "__main__":
+    app()

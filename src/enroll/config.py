@@ -1,0 +1,33 @@
+"""Settings, read once from the environment (prefix ``ENROLL_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ENROLL_", extra="ignore")
+
+    # sqlite:///PATH or postgresql://USER@HOST:PORT/DB
+    database_url: str = "sqlite:///enroll.sqlite"
+    # Largest request body accepted on ordinary JSON routes.
+    max_body_bytes: int = 1_048_576
+    # How long an authenticated key is trusted from the in-process cache.
+    # Revocation is immediate in the revoking process and takes at most this long elsewhere.
+    auth_cache_seconds: float = 10.0
+    # Run the worker loop inside `enroll serve`.
+    embedded_worker: bool = True
+    worker_poll_seconds: float = 0.2
+    worker_batch_size: int = 20
+    # A claimed job whose worker vanished becomes claimable again after this lease.
+    job_lease_seconds: float = 60.0
+    job_max_attempts: int = 8
+    idempotency_ttl_hours: int = 24
+    db_pool_size: int = 20
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

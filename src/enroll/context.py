@@ -1,0 +1,40 @@
+"""What one running process shares: settings, the database, the clock, caches."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from enroll.auth.service import KeyCache
+from enroll.config import Settings
+from enroll.db import Database
+from enroll.kit.clock import Clock, system_clock
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    db: Database
+    clock: Clock = system_clock
+    key_cache: KeyCache = field(default_factory=lambda: KeyCache(10.0))
+    _background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppContext:
+        return cls(
+            settings=settings,
+            db=Database(settings.database_url, pool_size=settings.db_pool_size),
+            key_cache=KeyCache(settings.auth_cache_seconds),
+        )
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Fire-and-forget housekeeping that must not delay the response."""
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def drain(self) -> None:
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)

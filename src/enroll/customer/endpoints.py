@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.auth.dependencies import get_session, require, workspace_id_of
+from enroll.auth.principal import Principal
+from enroll.auth.scopes import Scope
+from enroll.customer import repository, service
+from enroll.customer.schemas import CustomerCreate, CustomerOut, CustomerUpdate, LeadCreate, LeadOut
+from enroll.kit.pagination import Page, PageParams, paginate, page_params
+from enroll.kit.routing import TransactionalRoute
+from enroll.models import Customer, Lead
+
+router = APIRouter(prefix="/v1", tags=["customers"], route_class=TransactionalRoute)
+Session = Annotated[AsyncSession, Depends(get_session)]
+Reader = Annotated[Principal, require(Scope.CUSTOMERS_READ)]
+Writer = Annotated[Principal, require(Scope.CUSTOMERS_WRITE)]
+Pages = Annotated[PageParams, Depends(page_params)]
+EmailFilter = Annotated[str | None, Query(max_length=320)]
+
+
+@router.post("/customers", status_code=201)
+async def create_customer(body: CustomerCreate, session: Session, principal: Writer) -> CustomerOut:
+    customer = await service.create(session, workspace_id=workspace_id_of(principal), body=body)
+    return CustomerOut.of(customer)
+
+
+@router.get("/customers")
+async def list_customers(
+    session: Session, principal: Reader, params: Pages, email: EmailFilter = None
+) -> Page[CustomerOut]:
+    stmt = repository.search(workspace_id=workspace_id_of(principal), email=email)
+    result = await paginate(session, stmt, params, Customer.id)
+    return result.to_page([CustomerOut.of(c) for c in result.items])
+
+
+@router.get("/customers/{customer_id}")
+async def get_customer(customer_id: str, session: Session, principal: Reader) -> CustomerOut:
+    customer = await service.get(
+        session, workspace_id=workspace_id_of(principal), customer_id=customer_id
+    )
+    return CustomerOut.of(customer)
+
+
+@router.patch("/customers/{customer_id}")
+async def update_customer(
+    customer_id: str, body: CustomerUpdate, session: Session, principal: Writer
+) -> CustomerOut:
+    customer = await service.update(
+        session, workspace_id=workspace_id_of(principal), customer_id=customer_id, body=body
+    )
+    return CustomerOut.of(customer)
+
+
+@router.post("/leads", status_code=201, tags=["leads"])
+async def create_lead(body: LeadCreate, session: Session, principal: Writer) -> LeadOut:
+    """A lead needs only an email; it becomes a customer when it enrolls."""
+    lead = await service.create_lead(session, workspace_id=workspace_id_of(principal), body=body)
+    return LeadOut.of(lead)
+
+
+@router.get("/leads", tags=["leads"])
+async def list_leads(
+    session: Session, principal: Reader, params: Pages, email: EmailFilter = None
+) -> Page[LeadOut]:
+    stmt = repository.search_leads(workspace_id=workspace_id_of(principal), email=email)
+    result = await paginate(session, stmt, params, Lead.id)
+    return result.to_page([LeadOut.of(lead) for lead in result.items])

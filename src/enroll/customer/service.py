@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.customer import repository
+from enroll.customer.schemas import CustomerCreate, CustomerUpdate, LeadCreate
+from enroll.errors import Conflict, NotFound
+from enroll.models import Customer, Lead
+
+
+async def get(session: AsyncSession, *, workspace_id: str, customer_id: str) -> Customer:
+    customer = await repository.get(session, workspace_id=workspace_id, customer_id=customer_id)
+    if customer is None:
+        raise NotFound(f"No customer {customer_id!r}.")
+    return customer
+
+
+async def _ensure_email_free(session: AsyncSession, *, workspace_id: str, email: str) -> None:
+    if await repository.get_by_email(session, workspace_id=workspace_id, email=email):
+        raise Conflict(f"A customer with email {email} exists.", code="customer_exists")
+
+
+async def create(session: AsyncSession, *, workspace_id: str, body: CustomerCreate) -> Customer:
+    await _ensure_email_free(session, workspace_id=workspace_id, email=body.email)
+    return await add(
+        session,
+        workspace_id=workspace_id,
+        first_name=body.first_name,
+        last_name=body.last_name,
+        email=body.email,
+        phone=body.phone,
+        address=body.address.model_dump(by_alias=True) if body.address else None,
+        metadata=body.metadata,
+    )
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    phone: str | None,
+    address: dict[str, Any] | None,
+    metadata: dict[str, Any] | None = None,
+) -> Customer:
+    customer = Customer(
+        workspace_id=workspace_id,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        phone=phone,
+        address=address,
+        metadata_=metadata or {},
+    )
+    session.add(customer)
+    await session.flush()
+    return customer
+
+
+async def update(
+    session: AsyncSession, *, workspace_id: str, customer_id: str, body: CustomerUpdate
+) -> Customer:
+    customer = await get(session, workspace_id=workspace_id, customer_id=customer_id)
+    changes = body.changes()
+    if "email" in changes and changes["email"] != customer.email:
+        await _ensure_email_free(session, workspace_id=workspace_id, email=changes["email"])
+    for field, value in changes.items():
+        if field == "address":
+            value = body.address.model_dump(by_alias=True) if body.address else None
+        setattr(customer, "metadata_" if field == "metadata" else field, value)
+    await session.flush()
+    return customer
+
+
+async def create_lead(session: AsyncSession, *, workspace_id: str, body: LeadCreate) -> Lead:
+    lead = Lead(
+        workspace_id=workspace_id,
+        email=body.email,
+        first_name=body.first_name,
+        last_name=body.last_name,
+        phone=body.phone,
+        address=body.address.model_dump(by_alias=True) if body.address else None,
+        metadata_=body.metadata,
+    )
+    session.add(lead)
+    await session.flush()
+    return lead
+
+
+async def get_lead(session: AsyncSession, *, workspace_id: str, lead_id: str) -> Lead:
+    lead = await repository.get_lead(session, workspace_id=workspace_id, lead_id=lead_id)
+    if lead is None:
+        raise NotFound(f"No lead {lead_id!r}.")
+    return lead
+
+
+def mark_converted(lead: Lead, *, customer: Customer, at: datetime) -> None:
+    lead.customer_id = customer.id
+    lead.converted_at = at

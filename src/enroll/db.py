@@ -1,0 +1,97 @@
+"""Engines, sessions and the transaction scope shared by requests, the worker and the CLI.
+
+SQLite (the embedded default) runs in WAL mode. Its transactions begin explicitly: reads with a
+deferred ``BEGIN``, writes with ``BEGIN IMMEDIATE`` behind a per-process asyncio lock, so writers
+queue in order instead of failing with SQLITE_BUSY half-way through. PostgreSQL runs at READ
+COMMITTED; concurrent writers are serialised by the ``version`` columns and row locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+
+def async_url(url: str) -> str:
+    """Map the user-facing URL (``sqlite:///PATH``, ``postgresql://…``) to its async driver."""
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        return url
+    raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://…")
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy (below) emit BEGIN itself instead of the driver's implicit one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+            "busy_timeout=30000",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get("enroll_write") else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    def __init__(self, url: str, *, pool_size: int = 20, echo: bool = False) -> None:
+        self.url = async_url(url)
+        self.is_sqlite = self.url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if not self.is_sqlite:
+            kwargs |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": False}
+        else:
+            kwargs |= {"pool_size": pool_size, "max_overflow": 0}
+        self.engine = create_async_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _install_sqlite_hooks(self.engine)
+        self.dialect = self.engine.dialect.name
+        write_engine = self.engine.execution_options(enroll_write=True)
+        self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
+        # One writer at a time per process on SQLite; other processes wait in busy_timeout.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """One unit of work: commit when the block succeeds, roll back when it raises."""
+        if write and self._write_lock is not None:
+            async with self._write_lock:
+                async with self._session(write=True) as session:
+                    yield session
+        else:
+            async with self._session(write=write) as session:
+                yield session
+
+    @asynccontextmanager
+    async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        maker = self._write_sessions if write else self._read_sessions
+        async with maker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

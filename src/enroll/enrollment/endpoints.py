@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.auth.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.auth.principal import Principal
+from enroll.auth.scopes import Scope
+from enroll.context import AppContext
+from enroll.enrollment import repository, service
+from enroll.enrollment.schemas import (
+    EnrollmentCreate,
+    EnrollmentOut,
+    EnrollmentUpdate,
+    HistoryList,
+    HistoryOut,
+    ReasonBody,
+    TransitionBody,
+)
+from enroll.enrollment.workflow import REASON_REQUIRED, REVIEW_ACTIONS, Action, Status
+from enroll.kit.pagination import Page, PageParams, paginate, page_params
+from enroll.kit.routing import TransactionalRoute
+from enroll.models import Enrollment
+from enroll.program_instance import service as instances
+
+router = APIRouter(prefix="/v1", tags=["enrollments"], route_class=TransactionalRoute)
+Session = Annotated[AsyncSession, Depends(get_session)]
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+Reader = Annotated[Principal, require(Scope.ENROLLMENTS_READ)]
+Writer = Annotated[Principal, require(Scope.ENROLLMENTS_WRITE)]
+Pages = Annotated[PageParams, Depends(page_params)]
+
+
+class _Filters:
+    def __init__(
+        self,
+        status: Annotated[Status | None, Query()] = None,
+        tag: Annotated[str | None, Query(max_length=100)] = None,
+        email: Annotated[str | None, Query(max_length=320)] = None,
+        created_after: Annotated[datetime | None, Query(alias="createdAfter")] = None,
+        created_before: Annotated[datetime | None, Query(alias="createdBefore")] = None,
+    ) -> None:
+        self.values = {
+            "status": status.value if status else None,
+            "tag": tag,
+            "email": email,
+            "created_after": created_after,
+            "created_before": created_before,
+        }
+
+
+Filters = Annotated[_Filters, Depends()]
+
+
+@router.post("/programInstances/{instance_id}/enrollments", status_code=201)
+async def create_enrollment(
+    instance_id: str,
+    body: EnrollmentCreate,
+    session: Session,
+    principal: Writer,
+    ctx: Ctx,
+    response: Response,
+) -> EnrollmentOut:
+    """Enroll a person (see `identificationType`); the enrollment is evaluated at once."""
+    enrollment = await service.create(
+        session,
+        workspace_id=workspace_id_of(principal),
+        instance_ref=instance_id,
+        body=body,
+        actor=principal.actor,
+        now=ctx.clock.now(),
+    )
+    response.headers["Location"] = f"/v1/enrollments/{enrollment.id}"
+    return EnrollmentOut.of(enrollment)
+
+
+@router.get("/programInstances/{instance_id}/enrollments")
+async def list_instance_enrollments(
+    instance_id: str, session: Session, principal: Reader, params: Pages, filters: Filters
+) -> Page[EnrollmentOut]:
+    workspace_id = workspace_id_of(principal)
+    instance = await instances.get(session, workspace_id=workspace_id, ref=instance_id)
+    stmt = repository.search(workspace_id=workspace_id, instance_id=instance.id, **filters.values)
+    result = await paginate(session, stmt, params, Enrollment.id)
+    return result.to_page([EnrollmentOut.of(e) for e in result.items])
+
+
+@router.get("/enrollments")
+async def list_enrollments(
+    session: Session,
+    principal: Reader,
+    params: Pages,
+    filters: Filters,
+    program_instance_id: Annotated[str | None, Query(alias="programInstanceId", max_length=100)] = None,
+) -> Page[EnrollmentOut]:
+    """Enrollments across every instance of the workspace."""
+    stmt = repository.search(
+        workspace_id=workspace_id_of(principal), instance_id=program_instance_id, **filters.values
+    )
+    result = await paginate(session, stmt, params, Enrollment.id)
+    return result.to_page([EnrollmentOut.of(e) for e in result.items])
+
+
+@router.get("/enrollments/{enrollment_id}")
+async def get_enrollment(enrollment_id: str, session: Session, principal: Reader) -> EnrollmentOut:
+    enrollment = await service.get(
+        session, workspace_id=workspace_id_of(principal), enrollment_id=enrollment_id
+    )
+    return EnrollmentOut.of(enrollment)
+
+
+@router.patch("/enrollments/{enrollment_id}")
+async def update_enrollment(
+    enrollment_id: str, body: EnrollmentUpdate, session: Session, principal: Writer, ctx: Ctx
+) -> EnrollmentOut:
+    """Change contact, equipment and reference fields. Status changes use the action routes."""
+    enrollment = await service.update(
+        session,
+        workspace_id=workspace_id_of(principal),
+        enrollment_id=enrollment_id,
+        body=body,
+        now=ctx.clock.now(),
+    )
+    return EnrollmentOut.of(enrollment)
+
+
+@router.delete("/enrollments/{enrollment_id}", status_code=204)
+async def delete_enrollment(
+    enrollment_id: str, session: Session, principal: Writer, ctx: Ctx
+) -> Response:
+    await service.delete(
+        session,
+        workspace_id=workspace_id_of(principal),
+        enrollment_id=enrollment_id,
+        now=ctx.clock.now(),
+    )
+    return Response(status_code=204)
+
+
+@router.get("/enrollments/{enrollment_id}/history")
+async def enrollment_history(
+    enrollment_id: str, session: Session, principal: Reader
+) -> HistoryList:
+    enrollment = await service.get(
+        session, workspace_id=workspace_id_of(principal), enrollment_id=enrollment_id
+    )
+    rows = await repository.history(session, enrollment_id=enrollment.id)
+    return HistoryList(data=[HistoryOut.of(h) for h in rows])
+
+
+_DESCRIPTIONS = {
+    Action.SUBMIT: "eligible → submitted: the customer completed the application.",
+    Action.APPROVE: "submitted → approved (scope enrollments:review); sets enrollmentStartDate.",
+    Action.REJECT: "submitted → rejected (scope enrollments:review); `reason` required.",
+    Action.UNENROLL: "approved → unenrolled; `reason` required (kept as metadata.exitReason).",
+    Action.CANCEL: "candidate, eligible or submitted → cancelled: the customer withdrew.",
+    Action.REEVALUATE: "Run the eligibility checks again (candidate, eligible, ineligible, rejected).",
+}
+
+
+def _transition_route(action: Action) -> None:
+    # Annotations here are resolved from module globals (postponed evaluation), so the scope
+    # dependency is passed as a default rather than through a local Annotated alias.
+    actor = require(Scope.ENROLLMENTS_REVIEW if action in REVIEW_ACTIONS else Scope.ENROLLMENTS_WRITE)
+
+    if action in REASON_REQUIRED:
+
+        async def endpoint(
+            enrollment_id: str,
+            body: ReasonBody,
+            session: Session,
+            ctx: Ctx,
+            principal: Principal = actor,
+        ) -> EnrollmentOut:
+            return await _act(enrollment_id, action, body.reason, session, principal, ctx)
+
+    else:
+
+        async def endpoint(  # type: ignore[misc]
+            enrollment_id: str,
+            session: Session,
+            ctx: Ctx,
+            body: TransitionBody | None = None,
+            principal: Principal = actor,
+        ) -> EnrollmentOut:
+            reason = body.reason if body else None
+            return await _act(enrollment_id, action, reason, session, principal, ctx)
+
+    router.add_api_route(
+        f"/enrollments/{{enrollment_id}}/{action.value}",
+        endpoint,
+        methods=["POST"],
+        name=f"{action.value}_enrollment",
+        summary=f"{action.value.capitalize()} an enrollment",
+        description=_DESCRIPTIONS[action],
+    )
+
+
+async def _act(
+    enrollment_id: str,
+    action: Action,
+    reason: str | None,
+    session: AsyncSession,
+    principal: Principal,
+    ctx: AppContext,
+) -> EnrollmentOut:
+    enrollment = await service.act(
+        session,
+        workspace_id=workspace_id_of(principal),
+        enrollment_id=enrollment_id,
+        action=action,
+        reason=reason,
+        actor=principal.actor,
+        now=ctx.clock.now(),
+    )
+    return EnrollmentOut.of(enrollment)
+
+
+for _action in _DESCRIPTIONS:
+    _transition_route(_action)

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.enrollment.workflow import OPEN_STATUSES
+from enroll.kit.sql import JsonArrayContains
+from enroll.models import Enrollment, EnrollmentHistory
+
+
+async def get(session: AsyncSession, *, workspace_id: str, enrollment_id: str) -> Enrollment | None:
+    return await session.scalar(
+        select(Enrollment).where(
+            Enrollment.workspace_id == workspace_id, Enrollment.id == enrollment_id
+        )
+    )
+
+
+async def open_enrollment_id(
+    session: AsyncSession, *, instance_id: str, customer_id: str
+) -> str | None:
+    return await session.scalar(
+        select(Enrollment.id).where(
+            Enrollment.program_instance_id == instance_id,
+            Enrollment.customer_id == customer_id,
+            Enrollment.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+    )
+
+
+def search(
+    *,
+    workspace_id: str,
+    instance_id: str | None = None,
+    status: str | None = None,
+    tag: str | None = None,
+    email: str | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+) -> Select[tuple[Enrollment]]:
+    stmt = select(Enrollment).where(Enrollment.workspace_id == workspace_id)
+    if instance_id:
+        stmt = stmt.where(Enrollment.program_instance_id == instance_id)
+    if status:
+        stmt = stmt.where(Enrollment.status == status)
+    if tag:
+        stmt = stmt.where(JsonArrayContains(Enrollment.tags, tag))
+    if email:
+        stmt = stmt.where(Enrollment.email == email.lower())
+    if created_after:
+        stmt = stmt.where(Enrollment.created_at >= created_after)
+    if created_before:
+        stmt = stmt.where(Enrollment.created_at < created_before)
+    return stmt
+
+
+async def history(session: AsyncSession, *, enrollment_id: str) -> list[EnrollmentHistory]:
+    rows = await session.scalars(
+        select(EnrollmentHistory)
+        .where(EnrollmentHistory.enrollment_id == enrollment_id)
+        .order_by(EnrollmentHistory.at, EnrollmentHistory.id)
+    )
+    return list(rows.all())

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from enroll.enrollment.workflow import Action, Status
+from enroll.kit.fields import Address, Email, LongText, Metadata, Name, Phone, ShortText, TagList
+from enroll.kit.schemas import ApiModel, OutModel, PatchModel
+from enroll.models import Enrollment, EnrollmentHistory
+
+Ref = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+
+
+class IdentificationType(StrEnum):
+    CUSTOMER_INFO = "customerInfo"
+    CUSTOMER_ID = "customerId"
+    LEAD_ID = "leadId"
+    ENROLLMENT_ID = "enrollmentId"
+
+
+class EnrollmentFields(ApiModel):
+    """What a request may say about the person and their equipment."""
+
+    first_name: Name | None = None
+    last_name: Name | None = None
+    email: Email | None = None
+    phone: Phone | None = None
+    address: Address | None = None
+    manufacturer_slugs: Annotated[list[ShortText], Field(max_length=100)] | None = None
+    metadata: Metadata | None = None
+    serial_number: ShortText | None = None
+    reference_id: ShortText | None = None
+    reference_description: LongText | None = None
+    tags: TagList | None = None
+
+
+class EnrollmentCreate(EnrollmentFields):
+    identification_type: IdentificationType = Field(
+        description="How the person is identified; decides which other fields are required."
+    )
+    lead_id: Ref | None = None
+    customer_id: Ref | None = None
+    enrollment_id: Ref | None = Field(
+        None, description="With identificationType enrollmentId: the enrollment to copy."
+    )
+
+
+class EnrollmentUpdate(PatchModel, EnrollmentFields):
+    NULLABLE = frozenset(
+        {"phone", "address", "serial_number", "reference_id", "reference_description"}
+    )
+
+
+class TransitionBody(ApiModel):
+    reason: Reason | None = None
+
+
+class ReasonBody(ApiModel):
+    reason: Reason
+
+
+class EligibilityOut(OutModel):
+    status: Status
+    reason: str | None
+    program_instance_id: str
+    checks: list[dict[str, Any]] = []
+    evaluated_at: str | None = None
+
+
+class EnrollmentOut(OutModel):
+    id: str
+    identification_type: IdentificationType
+    program_instance_id: str
+    lead_id: str | None
+    customer_id: str | None
+    enrollment_id: str | None = Field(description="The enrollment this one was copied from.")
+    first_name: str | None
+    last_name: str | None
+    email: str | None
+    phone: str | None
+    address: dict[str, Any] | None
+    manufacturer_slugs: list[str]
+    metadata: dict[str, Any]
+    meta: dict[str, Any] = Field(description="Same as `metadata` (the name in the seed's sample).")
+    serial_number: str | None
+    reference_id: str | None
+    reference_description: str | None
+    tags: list[str]
+    enrollment_start_date: datetime | None
+    status: Status
+    eligibility_status: Status
+    eligibility_reason: str | None
+    eligibility: EligibilityOut
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, e: Enrollment) -> EnrollmentOut:
+        status = Status(e.status)
+        return cls(
+            id=e.id,
+            identification_type=IdentificationType(e.identification_type),
+            program_instance_id=e.program_instance_id,
+            lead_id=e.lead_id,
+            customer_id=e.customer_id,
+            enrollment_id=e.source_enrollment_id,
+            first_name=e.first_name,
+            last_name=e.last_name,
+            email=e.email,
+            phone=e.phone,
+            address=e.address,
+            manufacturer_slugs=e.manufacturer_slugs,
+            metadata=e.metadata_,
+            meta=e.metadata_,
+            serial_number=e.serial_number,
+            reference_id=e.reference_id,
+            reference_description=e.reference_description,
+            tags=e.tags,
+            enrollment_start_date=e.enrollment_start_date,
+            status=status,
+            eligibility_status=status,
+            eligibility_reason=e.eligibility_reason,
+            eligibility=EligibilityOut(
+                status=status,
+                reason=e.eligibility_reason,
+                program_instance_id=e.program_instance_id,
+                checks=e.eligibility.get("checks", []),
+                evaluated_at=e.eligibility.get("evaluatedAt"),
+            ),
+            version=e.version,
+            created_at=e.created_at,
+            updated_at=e.updated_at,
+        )
+
+
+class HistoryOut(OutModel):
+    id: str
+    from_status: Status | None
+    to_status: Status
+    action: str
+    reason: str | None
+    actor: str
+    at: datetime
+
+    @classmethod
+    def of(cls, h: EnrollmentHistory) -> HistoryOut:
+        return cls(
+            id=h.id,
+            from_status=Status(h.from_status) if h.from_status else None,
+            to_status=Status(h.to_status),
+            action=h.action,
+            reason=h.reason,
+            actor=h.actor,
+            at=h.at,
+        )
+
+
+class HistoryList(OutModel):
+    data: list[HistoryOut]
+
+
+__all__ = ["Action", "EnrollmentCreate", "EnrollmentOut", "EnrollmentUpdate", "HistoryOut"]

@@ -1,0 +1,493 @@
+"""Enrollment use cases: create (four identification types), update, delete, transitions.
+
+Every status change goes through ``_move``, which asks the workflow table, writes the history
+row and queues the events; ``_emit`` writes the events once the enrollment is final, all in the
+caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.customer import repository as customers_repo
+from enroll.customer import service as customers
+from enroll.eligibility.checks import Candidate, Decision, Evaluator, ProgramFacts, default_evaluator
+from enroll.enrollment import repository
+from enroll.enrollment.schemas import EnrollmentCreate, EnrollmentOut, EnrollmentUpdate, IdentificationType
+from enroll.enrollment.workflow import Action, InvalidTransition, Status, targets
+from enroll.errors import BadRequest, Conflict, FieldError, NotFound, Unprocessable
+from enroll.event import service as events
+from enroll.ids import new_id
+from enroll.job import service as jobs
+from enroll.models import Customer, Enrollment, EnrollmentHistory, Program, ProgramInstance
+from enroll.program_instance import service as instances
+from enroll.program_instance.schemas import ReviewMode
+
+AUTO_APPROVE_JOB = "enrollment.auto_approve"
+_ID_FIELDS = {
+    IdentificationType.CUSTOMER_ID: "customer_id",
+    IdentificationType.LEAD_ID: "lead_id",
+    IdentificationType.ENROLLMENT_ID: "enrollment_id",
+}
+# Copied from an earlier enrollment when re-enrolling (identificationType enrollmentId).
+_COPIED = (
+    "customer_id", "lead_id", "first_name", "last_name", "email", "phone", "address",
+    "manufacturer_slugs", "metadata_", "serial_number", "reference_id", "reference_description",
+    "tags",
+)
+
+
+@dataclass
+class _Pending:
+    """Events to write for one enrollment once its final state is known."""
+
+    enrollment: Enrollment
+    items: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+async def get(session: AsyncSession, *, workspace_id: str, enrollment_id: str) -> Enrollment:
+    enrollment = await repository.get(
+        session, workspace_id=workspace_id, enrollment_id=enrollment_id
+    )
+    if enrollment is None:
+        raise NotFound(f"No enrollment {enrollment_id!r}.")
+    return enrollment
+
+
+# --- create ---------------------------------------------------------------------------------
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    instance_ref: str,
+    body: EnrollmentCreate,
+    actor: str,
+    now: datetime,
+    evaluator: Evaluator = default_evaluator,
+) -> Enrollment:
+    instance = await instances.get(session, workspace_id=workspace_id, ref=instance_ref)
+    refusal = await instances.refusal_reason(session, instance, today=now.date())
+    if refusal:
+        raise Conflict(refusal, code="instance_not_accepting")
+    _check_identification(body)
+    values = await _identity(session, workspace_id=workspace_id, body=body, now=now)
+    values.update(_sent_fields(body))
+    customer_id = values.get("customer_id")
+    if customer_id and not values.pop("_customer_is_new", False):
+        existing = await repository.open_enrollment_id(
+            session, instance_id=instance.id, customer_id=customer_id
+        )
+        if existing:
+            raise Conflict(
+                "The customer already holds an open enrollment in this program instance.",
+                code="enrollment_exists",
+                enrollmentId=existing,
+            )
+    values.pop("_customer_is_new", None)
+    enrollment = Enrollment(
+        id=new_id(),  # needed before the flush: history rows point at it
+        workspace_id=workspace_id,
+        program_instance_id=instance.id,
+        identification_type=body.identification_type.value,
+        status=Status.CANDIDATE.value,
+        eligibility={},
+        created_at=now,
+        updated_at=now,
+        **{"manufacturer_slugs": [], "metadata_": {}, "tags": [], **values},
+    )
+    session.add(enrollment)
+    _history(session, enrollment, None, Status.CANDIDATE, Action.EVALUATE, None, actor, now, "create")
+    pending = _Pending(enrollment, [("enrollment.created", {})])
+    program = await _program(session, instance)
+    decision = _evaluate(enrollment, program, refusal=None, now=now, evaluator=evaluator)
+    _apply_decision(session, pending, decision, Action.EVALUATE, actor, now)
+    try:
+        await session.flush()
+    except IntegrityError:
+        # Lost a race with a concurrent request enrolling the same customer.
+        raise Conflict(
+            "The customer already holds an open enrollment in this program instance.",
+            code="enrollment_exists",
+        ) from None
+    await _emit(session, pending, now)
+    return enrollment
+
+
+def _check_identification(body: EnrollmentCreate) -> None:
+    kind = body.identification_type
+    errors = [
+        FieldError(field=_camel(name), message=f"Only allowed with identificationType {t.value}.")
+        for t, name in _ID_FIELDS.items()
+        if t != kind and getattr(body, name) is not None
+    ]
+    required = (
+        ["first_name", "last_name", "email"]
+        if kind == IdentificationType.CUSTOMER_INFO
+        else [_ID_FIELDS[kind]]
+    )
+    errors += [
+        FieldError(field=_camel(name), message=f"Required with identificationType {kind.value}.")
+        for name in required
+        if getattr(body, name) is None
+    ]
+    if errors:
+        raise Unprocessable("The identification fields do not match identificationType.", errors=errors)
+
+
+async def _identity(
+    session: AsyncSession, *, workspace_id: str, body: EnrollmentCreate, now: datetime
+) -> dict[str, Any]:
+    """Columns that identify the person, per identificationType."""
+    kind = body.identification_type
+    if kind == IdentificationType.CUSTOMER_ID:
+        customer = await customers.get(
+            session, workspace_id=workspace_id, customer_id=body.customer_id or ""
+        )
+        return _from_customer(customer)
+    if kind == IdentificationType.ENROLLMENT_ID:
+        source = await get(session, workspace_id=workspace_id, enrollment_id=body.enrollment_id or "")
+        return {name: getattr(source, name) for name in _COPIED} | {
+            "source_enrollment_id": source.id
+        }
+    if kind == IdentificationType.LEAD_ID:
+        return await _from_lead(session, workspace_id=workspace_id, body=body, now=now)
+    customer, is_new = await _find_or_create_customer(
+        session,
+        workspace_id=workspace_id,
+        first_name=body.first_name or "",
+        last_name=body.last_name or "",
+        email=body.email or "",
+        phone=body.phone,
+        address=_address(body),
+    )
+    return {"customer_id": customer.id, "_customer_is_new": is_new}
+
+
+async def _from_lead(
+    session: AsyncSession, *, workspace_id: str, body: EnrollmentCreate, now: datetime
+) -> dict[str, Any]:
+    lead = await customers.get_lead(session, workspace_id=workspace_id, lead_id=body.lead_id or "")
+    merged = {
+        "first_name": body.first_name or lead.first_name,
+        "last_name": body.last_name or lead.last_name,
+        "email": body.email or lead.email,
+    }
+    missing = [name for name, value in merged.items() if not value]
+    if missing:
+        raise BadRequest(
+            "The lead lacks details needed to enroll; send them in the request or update the lead.",
+            code="lead_incomplete",
+            errors=[FieldError(field=_camel(m), message="Missing on the lead.") for m in missing],
+        )
+    customer: Customer | None = None
+    is_new = False
+    if lead.customer_id:
+        customer = await customers_repo.get(
+            session, workspace_id=workspace_id, customer_id=lead.customer_id
+        )
+    if customer is None:
+        customer, is_new = await _find_or_create_customer(
+            session,
+            workspace_id=workspace_id,
+            first_name=merged["first_name"] or "",
+            last_name=merged["last_name"] or "",
+            email=merged["email"] or "",
+            phone=body.phone or lead.phone,
+            address=_address(body) or lead.address,
+        )
+        customers.mark_converted(lead, customer=customer, at=now)
+    return {
+        "customer_id": customer.id,
+        "lead_id": lead.id,
+        "phone": lead.phone,
+        "address": lead.address,
+        "_customer_is_new": is_new,
+    } | merged
+
+
+async def _find_or_create_customer(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    phone: str | None,
+    address: dict[str, Any] | None,
+) -> tuple[Customer, bool]:
+    customer = await customers_repo.get_by_email(session, workspace_id=workspace_id, email=email)
+    if customer is not None:
+        return customer, False
+    customer = await customers.add(
+        session,
+        workspace_id=workspace_id,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        phone=phone,
+        address=address,
+    )
+    return customer, True
+
+
+def _from_customer(customer: Customer) -> dict[str, Any]:
+    return {
+        "customer_id": customer.id,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "address": customer.address,
+    }
+
+
+def _address(body: EnrollmentCreate | EnrollmentUpdate) -> dict[str, Any] | None:
+    return body.address.model_dump(by_alias=True, exclude_none=True) if body.address else None
+
+
+def _sent_fields(body: EnrollmentCreate | EnrollmentUpdate) -> dict[str, Any]:
+    """The person/equipment fields the request carries, as column values."""
+    sent = body.model_dump(
+        exclude_unset=True,
+        include={
+            "first_name", "last_name", "email", "phone", "manufacturer_slugs", "metadata",
+            "serial_number", "reference_id", "reference_description", "tags",
+        },
+    )
+    if "metadata" in sent:
+        sent["metadata_"] = sent.pop("metadata")
+    if "address" in body.model_fields_set:
+        sent["address"] = _address(body)
+    return sent
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+# --- update / delete ------------------------------------------------------------------------
+
+
+async def update(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    enrollment_id: str,
+    body: EnrollmentUpdate,
+    now: datetime,
+) -> Enrollment:
+    enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
+    body.changes()  # refuses explicit nulls on required fields
+    changed = []
+    for column, value in _sent_fields(body).items():
+        if getattr(enrollment, column) != value:
+            setattr(enrollment, column, value)
+            changed.append(_camel(column.rstrip("_")))
+    if changed:
+        enrollment.updated_at = now
+        await session.flush()
+        await _emit(session, _Pending(enrollment, [("enrollment.updated", {"changedFields": changed})]), now)
+    return enrollment
+
+
+async def delete(
+    session: AsyncSession, *, workspace_id: str, enrollment_id: str, now: datetime
+) -> None:
+    enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
+    await _emit(session, _Pending(enrollment, [("enrollment.deleted", {})]), now)
+    await session.delete(enrollment)
+    await session.flush()
+
+
+# --- transitions ----------------------------------------------------------------------------
+
+
+async def act(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    enrollment_id: str,
+    action: Action,
+    reason: str | None,
+    actor: str,
+    now: datetime,
+    evaluator: Evaluator = default_evaluator,
+) -> Enrollment:
+    enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
+    current = Status(enrollment.status)
+    try:
+        possible = targets(current, action)
+    except InvalidTransition as exc:
+        raise Conflict(
+            f"Cannot {action.value} an enrollment that is {current.value}.",
+            code="invalid_transition",
+            currentStatus=current.value,
+            allowedActions=[a.value for a in exc.allowed if a != Action.EVALUATE],
+        ) from None
+    pending = _Pending(enrollment)
+    if action == Action.REEVALUATE:
+        instance = await instances.get(session, workspace_id=workspace_id, ref=enrollment.program_instance_id)
+        refusal = await instances.refusal_reason(session, instance, today=now.date())
+        program = await _program(session, instance)
+        decision = _evaluate(enrollment, program, refusal=refusal, now=now, evaluator=evaluator)
+        _apply_decision(session, pending, decision, action, actor, now)
+    else:
+        (target,) = possible
+        await _guard(session, enrollment, action, workspace_id=workspace_id, now=now)
+        _move(session, pending, target, action, reason, actor, now)
+        if action in (Action.REJECT, Action.UNENROLL, Action.CANCEL) and reason:
+            enrollment.eligibility_reason = reason
+        if action == Action.APPROVE and enrollment.enrollment_start_date is None:
+            enrollment.enrollment_start_date = now
+        if action == Action.UNENROLL:
+            enrollment.metadata_ = {**enrollment.metadata_, "exitReason": reason}
+    enrollment.updated_at = now
+    await session.flush()
+    await _emit(session, pending, now)
+    if action == Action.SUBMIT:
+        instance = await session.get(ProgramInstance, enrollment.program_instance_id)
+        if instance is not None and instance.review_mode == ReviewMode.AUTO:
+            await jobs.enqueue(
+                session,
+                kind=AUTO_APPROVE_JOB,
+                payload={"enrollmentId": enrollment.id},
+                workspace_id=workspace_id,
+                now=now,
+            )
+    return enrollment
+
+
+async def _guard(
+    session: AsyncSession, enrollment: Enrollment, action: Action, *, workspace_id: str, now: datetime
+) -> None:
+    """Instance-level preconditions: submissions need an open instance, approvals need room.
+
+    Approval of an application already submitted is allowed while the instance is paused or
+    closed to new ones; only capacity stops it.
+    """
+    if action not in (Action.SUBMIT, Action.APPROVE):
+        return
+    # Lock the instance row so concurrent approvals count capacity one at a time.
+    instance = await instances.get(
+        session, workspace_id=workspace_id, ref=enrollment.program_instance_id, for_update=True
+    )
+    if action == Action.APPROVE:
+        if instance.capacity is None:
+            return
+        refusal = await instances.capacity_reason(session, instance)
+    else:
+        refusal = await instances.refusal_reason(session, instance, today=now.date())
+    if refusal:
+        raise Conflict(refusal, code="instance_not_accepting")
+
+
+# --- shared steps ---------------------------------------------------------------------------
+
+
+async def _program(session: AsyncSession, instance: ProgramInstance) -> Program:
+    program = await session.get(Program, instance.program_id)
+    assert program is not None  # foreign key
+    return program
+
+
+def _evaluate(
+    enrollment: Enrollment,
+    program: Program,
+    *,
+    refusal: str | None,
+    now: datetime,
+    evaluator: Evaluator,
+) -> Decision:
+    return evaluator.evaluate(
+        candidate=Candidate(
+            address=enrollment.address,
+            manufacturer_slugs=enrollment.manufacturer_slugs,
+            metadata=enrollment.metadata_,
+        ),
+        program=ProgramFacts(
+            states=program.states,
+            manufacturer_slugs=program.manufacturer_slugs,
+            refusal_reason=refusal,
+        ),
+        now=now,
+    )
+
+
+def _apply_decision(
+    session: AsyncSession, pending: _Pending, decision: Decision, action: Action, actor: str, now: datetime
+) -> None:
+    enrollment = pending.enrollment
+    target = Status.ELIGIBLE if decision.eligible else Status.INELIGIBLE
+    enrollment.eligibility = decision.as_json()
+    enrollment.eligibility_reason = decision.reason
+    if target != enrollment.status:
+        _move(session, pending, target, action, decision.reason, actor, now)
+    else:
+        pending.items.append(("enrollment.updated", {"changedFields": ["eligibility"]}))
+
+
+def _move(
+    session: AsyncSession,
+    pending: _Pending,
+    target: Status,
+    action: Action,
+    reason: str | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    enrollment = pending.enrollment
+    previous = Status(enrollment.status)
+    if target not in targets(previous, action):  # the table is the only judge
+        raise InvalidTransition(previous, action)
+    enrollment.status = target.value
+    _history(session, enrollment, previous, target, action, reason, actor, now)
+    change = {"previousStatus": previous.value, "status": target.value, "reason": reason}
+    pending.items += [("enrollment.status_changed", change), (f"enrollment.{target.value}", change)]
+
+
+def _history(
+    session: AsyncSession,
+    enrollment: Enrollment,
+    previous: Status | None,
+    target: Status,
+    action: Action,
+    reason: str | None,
+    actor: str,
+    now: datetime,
+    action_name: str | None = None,
+) -> None:
+    session.add(
+        EnrollmentHistory(
+            workspace_id=enrollment.workspace_id,
+            enrollment_id=enrollment.id,
+            from_status=previous.value if previous else None,
+            to_status=target.value,
+            action=action_name or action.value,
+            reason=reason,
+            actor=actor,
+            at=now,
+        )
+    )
+
+
+async def _emit(session: AsyncSession, pending: _Pending, now: datetime) -> None:
+    if not pending.items:
+        return
+    snapshot = EnrollmentOut.of(pending.enrollment).model_dump(mode="json", by_alias=True)
+    await events.record(
+        session,
+        workspace_id=pending.enrollment.workspace_id,
+        occurred_at=now,
+        events=[
+            events.NewEvent(type=kind, data={"object": snapshot, **extra}, subject_id=snapshot["id"])
+            for kind, extra in pending.items
+        ],
+    )

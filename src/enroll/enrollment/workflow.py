@@ -1,0 +1,85 @@
+"""The enrollment state machine: the only place that decides what may follow what (pure).
+
+    candidate ──evaluate──▶ eligible ──submit──▶ submitted ──approve──▶ approved ──unenroll──▶ unenrolled
+        │                      │                     └──reject──▶ rejected
+        └──evaluate──▶ ineligible          (candidate|eligible|submitted) ──cancel──▶ cancelled
+
+Rejected and ineligible are terminal except through ``reevaluate`` (the criteria changed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    CANDIDATE = "candidate"
+    ELIGIBLE = "eligible"
+    INELIGIBLE = "ineligible"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    UNENROLLED = "unenrolled"
+    CANCELLED = "cancelled"
+
+
+class Action(StrEnum):
+    EVALUATE = "evaluate"
+    SUBMIT = "submit"
+    APPROVE = "approve"
+    REJECT = "reject"
+    UNENROLL = "unenroll"
+    CANCEL = "cancel"
+    REEVALUATE = "reevaluate"
+
+
+S, A = Status, Action
+_DECIDED = frozenset({S.ELIGIBLE, S.INELIGIBLE})
+
+TRANSITIONS: Mapping[tuple[Status, Action], frozenset[Status]] = {
+    (S.CANDIDATE, A.EVALUATE): _DECIDED,
+    (S.ELIGIBLE, A.SUBMIT): frozenset({S.SUBMITTED}),
+    (S.SUBMITTED, A.APPROVE): frozenset({S.APPROVED}),
+    (S.SUBMITTED, A.REJECT): frozenset({S.REJECTED}),
+    (S.APPROVED, A.UNENROLL): frozenset({S.UNENROLLED}),
+    (S.CANDIDATE, A.CANCEL): frozenset({S.CANCELLED}),
+    (S.ELIGIBLE, A.CANCEL): frozenset({S.CANCELLED}),
+    (S.SUBMITTED, A.CANCEL): frozenset({S.CANCELLED}),
+    (S.CANDIDATE, A.REEVALUATE): _DECIDED,
+    (S.ELIGIBLE, A.REEVALUATE): _DECIDED,
+    (S.INELIGIBLE, A.REEVALUATE): _DECIDED,
+    (S.REJECTED, A.REEVALUATE): _DECIDED,
+}
+
+# Actions that need a human reason, and actions reserved to reviewers.
+REASON_REQUIRED = frozenset({A.REJECT, A.UNENROLL})
+REVIEW_ACTIONS = frozenset({A.APPROVE, A.REJECT})
+# While in one of these, the customer holds the instance: a second enrollment is refused.
+OPEN_STATUSES = frozenset({S.CANDIDATE, S.ELIGIBLE, S.INELIGIBLE, S.SUBMITTED, S.APPROVED})
+
+
+class InvalidTransition(Exception):
+    def __init__(self, status: Status, action: Action) -> None:
+        super().__init__(f"cannot {action} an enrollment that is {status}")
+        self.status = status
+        self.action = action
+        self.allowed = allowed_actions(status)
+
+
+def allowed_actions(status: Status) -> list[Action]:
+    return [a for a in Action if (status, a) in TRANSITIONS]
+
+
+def targets(status: Status, action: Action) -> frozenset[Status]:
+    """The statuses ``action`` may lead to from ``status``; raises when it may not be taken."""
+    try:
+        return TRANSITIONS[(status, action)]
+    except KeyError:
+        raise InvalidTransition(status, action) from None
+
+
+def transition(status: Status, action: Action, target: Status) -> Status:
+    if target not in targets(status, action):
+        raise InvalidTransition(status, action)
+    return target

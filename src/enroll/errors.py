@@ -1,0 +1,222 @@
+"""RFC 9457 problem details: one exception type, stable codes, one rendering.
+
+Services raise ``ProblemError`` subclasses; the handlers below turn them (and framework
+validation errors) into ``application/problem+json``. Nothing else builds error bodies.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """The body of every error response."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(description="URN naming the problem type: urn:enroll:problem:<code>.")
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    code: str = Field(description="Stable machine-readable error code.")
+    errors: list[FieldError] | None = None
+
+
+class ProblemError(Exception):
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail
+        self.errors = errors
+        if code is not None:
+            self.code = code
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+class BadRequest(ProblemError):
+    status, code, title = 400, "bad_request", "Bad request"
+
+
+class MalformedJson(ProblemError):
+    status, code, title = 400, "malformed_json", "Malformed JSON body"
+
+
+class Unauthorized(ProblemError):
+    status, code, title = 401, "unauthorized", "Authentication required"
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(ProblemError):
+    status, code, title = 403, "insufficient_scope", "Missing scope"
+
+
+class NotFound(ProblemError):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(ProblemError):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLarge(ProblemError):
+    status, code, title = 413, "payload_too_large", "Request body too large"
+
+
+class UnsupportedMediaType(ProblemError):
+    status, code, title = 415, "unsupported_media_type", "Unsupported media type"
+
+
+class Unprocessable(ProblemError):
+    status, code, title = 422, "validation_error", "Request failed validation"
+
+
+def problem_response(
+    *,
+    status: int,
+    code: str,
+    title: str,
+    detail: str | None = None,
+    instance: str | None = None,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    extensions: dict[str, Any] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "type": f"urn:enroll:problem:{code}",
+        "title": title,
+        "status": status,
+        "code": code,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = [e.model_dump() for e in errors]
+    if extensions:
+        body.update(extensions)
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    # Discriminated/union validators add the model name to the location; it means nothing to a client.
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+def validation_field_errors(exc: RequestValidationError) -> tuple[bool, list[FieldError]]:
+    """Return (is_malformed_json, field errors)."""
+    malformed = False
+    errors: list[FieldError] = []
+    for err in exc.errors():
+        kind = err.get("type", "")
+        if kind == "json_invalid":
+            malformed = True
+        message = str(err.get("msg", "invalid"))
+        if kind == "extra_forbidden":
+            message = "Unknown field."
+        elif kind == "missing":
+            message = "Field required."
+        errors.append(FieldError(field=_location(tuple(err.get("loc", ()))), message=message))
+    return malformed, errors
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> Response:
+        return problem_response(
+            status=exc.status,
+            code=exc.code,
+            title=exc.title,
+            detail=exc.detail,
+            instance=request.url.path,
+            errors=exc.errors,
+            headers=exc.headers,
+            extensions=exc.extensions,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        malformed, errors = validation_field_errors(exc)
+        if malformed:
+            return problem_response(
+                status=400,
+                code=MalformedJson.code,
+                title=MalformedJson.title,
+                detail="The request body is not valid JSON.",
+                instance=request.url.path,
+            )
+        return problem_response(
+            status=422,
+            code=Unprocessable.code,
+            title=Unprocessable.title,
+            detail="; ".join(f"{e.field}: {e.message}" for e in errors[:5]),
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, _exc: StaleDataError) -> Response:
+        return problem_response(
+            status=409,
+            code="concurrent_modification",
+            title="Modified concurrently",
+            detail="The resource was changed by another request; fetch it and try again.",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, _exc: IntegrityError) -> Response:
+        # Services translate the constraint violations they expect; this is the safety net
+        # for races they cannot see (two requests inserting the same unique value at once).
+        return problem_response(
+            status=409,
+            code="conflict",
+            title="Conflict",
+            detail="The change conflicts with existing data.",
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        return problem_response(
+            status=exc.status_code,
+            code=codes.get(exc.status_code, "http_error"),
+            title=str(exc.detail) if exc.detail else "HTTP error",
+            instance=request.url.path,
+            headers=dict(exc.headers) if exc.headers else None,
+        )

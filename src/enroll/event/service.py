@@ -1,0 +1,87 @@
+"""Writing events into the outbox and reading the ordered feed."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, text, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.errors import Unprocessable
+from enroll.ids import new_id
+from enroll.models import Event
+
+ENVELOPE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    type: str
+    data: dict[str, Any]
+    subject_id: str | None = None
+
+
+async def record(
+    session: AsyncSession, *, workspace_id: str | None, occurred_at: datetime, events: list[NewEvent]
+) -> None:
+    """Append events in the caller's transaction: they exist exactly when the change does."""
+    if not events:
+        return
+    await session.execute(
+        insert(Event),
+        [
+            {
+                "id": new_id(),
+                "workspace_id": workspace_id,
+                "type": e.type,
+                "version": ENVELOPE_VERSION,
+                "occurred_at": occurred_at,
+                "subject_id": e.subject_id,
+                "data": e.data,
+            }
+            for e in events
+        ],
+    )
+
+
+def envelope(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "version": event.version,
+        "occurredAt": event.occurred_at.isoformat().replace("+00:00", "Z"),
+        "workspaceId": event.workspace_id,
+        "data": event.data,
+    }
+
+
+def _encode(txid: int, seq: int) -> str:
+    return base64.urlsafe_b64encode(f"{txid}.{seq}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[int, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        txid, seq = raw.split(".")
+        return int(txid), int(seq)
+    except (ValueError, UnicodeDecodeError):
+        raise Unprocessable("The cursor is not one this API issued.", code="invalid_cursor") from None
+
+
+async def feed(
+    session: AsyncSession, *, workspace_id: str, after: str | None, type_: str | None, limit: int
+) -> tuple[list[Event], str | None]:
+    stmt = select(Event).where(Event.workspace_id == workspace_id)
+    if type_:
+        stmt = stmt.where(Event.type == type_)
+    if after:
+        stmt = stmt.where(tuple_(Event.txid, Event.seq) > tuple_(*_decode(after)))
+    if session.bind.dialect.name == "postgresql":
+        # Only transactions older than every one still in flight: nothing can commit behind them.
+        stmt = stmt.where(text("event.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
+    rows = list((await session.scalars(stmt.order_by(Event.txid, Event.seq).limit(limit))).all())
+    cursor = _encode(rows[-1].txid, rows[-1].seq) if rows else after
+    return rows, cursor

@@ -1,0 +1,42 @@
+"""Field types reused across request schemas."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from enroll.kit.schemas import ApiModel
+
+Slug = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,98}[a-z0-9]$|^[a-z0-9]$", max_length=100)
+]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+ShortText = Annotated[str, StringConstraints(max_length=200)]
+LongText = Annotated[str, StringConstraints(max_length=10_000)]
+Phone = Annotated[str, StringConstraints(max_length=40)]
+Tag = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+TagList = Annotated[list[Tag], Field(max_length=100)]
+Metadata = Annotated[dict[str, Any], Field(description="Arbitrary data for program needs.")]
+StateCode = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+
+
+def _normalize_email(value: str) -> str:
+    local, at, domain = value.partition("@")
+    if not at or not local or "." not in domain or " " in value:
+        raise ValueError("not a valid email address")
+    return value.lower()
+
+
+Email = Annotated[
+    str, StringConstraints(min_length=3, max_length=320), AfterValidator(_normalize_email)
+]
+
+
+class Address(ApiModel):
+    street_one: ShortText | None = None
+    street_two: ShortText | None = None
+    city: ShortText | None = None
+    state: StateCode | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    country: Annotated[str, StringConstraints(max_length=60)] | None = None

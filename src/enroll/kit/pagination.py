@@ -1,0 +1,111 @@
+"""Page-number and cursor pagination over any select ordered by its id column.
+
+Page mode answers totals (one COUNT). Cursor mode is keyset on the id, so the millionth row
+costs what the first does; every response carries ``nextCursor`` so clients can switch.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Query
+from pydantic import Field
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from enroll.errors import Unprocessable
+from enroll.kit.schemas import OutModel
+
+T = TypeVar("T")
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True)
+class PageParams:
+    page: int
+    per_page: int
+    cursor: str | None
+
+
+def page_params(
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
+    per_page: Annotated[
+        int, Query(alias="perPage", ge=1, le=MAX_PER_PAGE, description="Items per page.")
+    ] = 20,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Opaque cursor from `nextCursor`; when given, `page` is ignored and "
+            "totals are not computed.",
+        ),
+    ] = None,
+) -> PageParams:
+    return PageParams(page=page, per_page=per_page, cursor=cursor)
+
+
+def encode_cursor(last_id: str) -> str:
+    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        raw = ""
+    if not raw or not raw.isascii() or not raw.isalnum():
+        raise Unprocessable("The cursor is not one this API issued.", code="invalid_cursor")
+    return raw
+
+
+class Page(OutModel, Generic[T]):
+    data: list[T]
+    page: int | None = Field(description="Current page (null in cursor mode).")
+    per_page: int
+    total_items: int | None = Field(description="Matching items (null in cursor mode).")
+    total_pages: int | None = Field(description="Pages at this perPage (null in cursor mode).")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next items; null at the end.")
+
+
+@dataclass
+class PageResult(Generic[T]):
+    items: list[T]
+    params: PageParams
+    total: int | None
+    next_cursor: str | None
+
+    def to_page(self, items: list[Any]) -> Page[Any]:
+        p = self.params
+        total_pages = None if self.total is None else -(-self.total // p.per_page)
+        return Page(
+            data=items,
+            page=None if p.cursor else p.page,
+            per_page=p.per_page,
+            total_items=self.total,
+            total_pages=total_pages,
+            next_cursor=self.next_cursor,
+        )
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[Any],
+    params: PageParams,
+    id_column: InstrumentedAttribute[str],
+) -> PageResult[Any]:
+    total: int | None = None
+    if params.cursor is not None:
+        stmt = stmt.where(id_column > decode_cursor(params.cursor))
+    else:
+        count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+        total = (await session.execute(count_stmt)).scalar_one()
+        stmt = stmt.offset((params.page - 1) * params.per_page)
+    rows = list((await session.scalars(stmt.order_by(id_column).limit(params.per_page + 1))).all())
+    next_cursor = None
+    if len(rows) > params.per_page:
+        rows = rows[: params.per_page]
+        next_cursor = encode_cursor(getattr(rows[-1], id_column.key))
+    return PageResult(items=rows, params=params, total=total, next_cursor=next_cursor)

@@ -1,0 +1,27 @@
+"""All tables, imported in one place so metadata and Alembic see every one."""
+
+from enroll.models.api_key import ApiKey
+from enroll.models.base import Base
+from enroll.models.customer import Customer, Lead
+from enroll.models.enrollment import Enrollment, EnrollmentHistory
+from enroll.models.event import Event
+from enroll.models.idempotency import IdempotencyRecord
+from enroll.models.job import Job
+from enroll.models.program import Program
+from enroll.models.program_instance import ProgramInstance
+from enroll.models.workspace import Workspace
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Customer",
+    "Enrollment",
+    "EnrollmentHistory",
+    "Event",
+    "IdempotencyRecord",
+    "Job",
+    "Lead",
+    "Program",
+    "ProgramInstance",
+    "Workspace",
+]

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
+
+from enroll.enrollment.workflow import OPEN_STATUSES
+
+# A customer holds at most one open enrollment per instance (the rule lives in workflow.py).
+OPEN_STATUSES_SQL = "status IN (" + ", ".join(f"'{s}'" for s in sorted(OPEN_STATUSES)) + ")"
+
+
+class Enrollment(IdMixin, TimestampMixin, VersionedMixin, Base):
+    __tablename__ = "enrollment"
+    __table_args__ = (
+        Index(None, "program_instance_id", "id"),
+        Index(None, "program_instance_id", "status", "id"),
+        Index(None, "workspace_id", "status", "id"),
+        Index(None, "workspace_id", "email"),
+        Index(
+            "uq_enrollment_open_customer",
+            "program_instance_id",
+            "customer_id",
+            unique=True,
+            postgresql_where=text(OPEN_STATUSES_SQL),
+            sqlite_where=text(OPEN_STATUSES_SQL),
+        ),
+    )
+
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    program_instance_id: Mapped[str] = mapped_column(
+        ForeignKey("program_instance.id", ondelete="CASCADE")
+    )
+    identification_type: Mapped[str] = mapped_column(String(20))
+    customer_id: Mapped[str | None] = mapped_column(
+        ForeignKey("customer.id", ondelete="SET NULL"), index=True
+    )
+    lead_id: Mapped[str | None] = mapped_column(String(32))
+    # The earlier enrollment this one was copied from (identificationType enrollmentId).
+    source_enrollment_id: Mapped[str | None] = mapped_column(String(32))
+    first_name: Mapped[str | None] = mapped_column(String(200))
+    last_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    address: Mapped[dict[str, Any] | None]
+    manufacturer_slugs: Mapped[list[str]]
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
+    serial_number: Mapped[str | None] = mapped_column(String(200))
+    reference_id: Mapped[str | None] = mapped_column(String(200))
+    reference_description: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]]
+    enrollment_start_date: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))
+    eligibility_reason: Mapped[str | None] = mapped_column(Text)
+    # The last evaluation: {"checks": [...], "evaluatedAt": ...}.
+    eligibility: Mapped[dict[str, Any]]
+
+
+class EnrollmentHistory(IdMixin, Base):
+    """One row per status change, written in the same transaction as the change."""
+
+    __tablename__ = "enrollment_history"
+    __table_args__ = (Index(None, "enrollment_id", "at"),)
+
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    enrollment_id: Mapped[str] = mapped_column(ForeignKey("enrollment.id", ondelete="CASCADE"))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(80))
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin
+
+
+class ProgramInstance(IdMixin, TimestampMixin, VersionedMixin, Base):
+    """A workspace's running version of a Program."""
+
+    __tablename__ = "program_instance"
+    __table_args__ = (Index(None, "workspace_id", "id"),)
+
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    program_id: Mapped[str] = mapped_column(ForeignKey("program.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    branding: Mapped[dict[str, Any]]
+    terms: Mapped[dict[str, Any]]
+    start_date: Mapped[date | None] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    review_mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")

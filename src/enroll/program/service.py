@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.errors import Conflict, NotFound
+from enroll.models import Program
+from enroll.program import repository
+from enroll.program.schemas import ProgramCreate, ProgramUpdate
+
+
+async def get(session: AsyncSession, ref: str) -> Program:
+    program = await repository.get_by_id_or_slug(session, ref)
+    if program is None:
+        raise NotFound(f"No program {ref!r}.")
+    return program
+
+
+async def create(session: AsyncSession, body: ProgramCreate) -> Program:
+    if await repository.slug_taken(session, body.slug):
+        raise Conflict(f"The slug {body.slug!r} is taken.", code="slug_taken")
+    program = Program(
+        slug=body.slug,
+        name=body.name,
+        description=body.description,
+        type=body.type.value,
+        category=body.category,
+        states=[s.upper() for s in body.states],
+        manufacturer_slugs=body.manufacturer_slugs,
+        active=body.active,
+        year=body.year,
+        metadata_=body.metadata,
+    )
+    session.add(program)
+    await session.flush()
+    return program
+
+
+async def update(session: AsyncSession, ref: str, body: ProgramUpdate) -> Program:
+    program = await get(session, ref)
+    for field, value in body.changes().items():
+        if field == "states":
+            value = [s.upper() for s in value]
+        setattr(program, "metadata_" if field == "metadata" else field, value)
+    await session.flush()
+    return program

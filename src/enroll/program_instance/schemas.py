@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from enroll.kit.fields import LongText, Metadata, Name, ShortText, Slug
+from enroll.kit.schemas import ApiModel, OutModel, PatchModel
+from enroll.models import ProgramInstance
+from enroll.program_instance.workflow import InstanceStatus
+
+Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
+Capacity = Annotated[int, Field(ge=0, le=1_000_000_000, description="Most approved enrollments.")]
+
+
+class ReviewMode(StrEnum):
+    MANUAL = "manual"
+    AUTO = "auto"
+
+
+class Branding(ApiModel):
+    logo_url: Url | None = None
+    colors: Annotated[dict[str, ShortText], Field(max_length=20)] = {}
+    messaging: Annotated[dict[str, LongText], Field(max_length=50)] = {}
+
+
+class Terms(ApiModel):
+    version: ShortText
+    url: Url | None = None
+    text: LongText | None = None
+
+
+def _check_dates(start: date | None, end: date | None) -> None:
+    if start is not None and end is not None and end <= start:
+        raise ValueError("endDate must be after startDate")
+
+
+class ProgramInstanceCreate(ApiModel):
+    program_id: Annotated[str, StringConstraints(max_length=100)] | None = None
+    program_slug: Annotated[str, StringConstraints(max_length=100)] | None = None
+    slug: Slug
+    name: Name
+    description: LongText | None = None
+    branding: Branding = Branding()
+    terms: Terms | None = None
+    start_date: date | None = None
+    end_date: date | None = Field(None, description="First day enrollments are no longer accepted.")
+    capacity: Capacity | None = None
+    review_mode: ReviewMode = ReviewMode.MANUAL
+    status: Literal[InstanceStatus.DRAFT, InstanceStatus.ACTIVE] = InstanceStatus.DRAFT
+    metadata: Metadata = {}
+
+    @model_validator(mode="after")
+    def _validate(self) -> ProgramInstanceCreate:
+        if (self.program_id is None) == (self.program_slug is None):
+            raise ValueError("give exactly one of programId or programSlug")
+        _check_dates(self.start_date, self.end_date)
+        return self
+
+
+class ProgramInstanceUpdate(PatchModel):
+    NULLABLE = frozenset({"description", "terms", "start_date", "end_date", "capacity"})
+
+    name: Name | None = None
+    description: LongText | None = None
+    branding: Branding | None = None
+    terms: Terms | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    capacity: Capacity | None = None
+    review_mode: ReviewMode | None = None
+    status: InstanceStatus | None = None
+    metadata: Metadata | None = None
+
+
+class ProgramInstanceOut(OutModel):
+    id: str
+    program_id: str
+    slug: str
+    name: str
+    description: str | None
+    branding: dict[str, Any]
+    terms: dict[str, Any] | None
+    start_date: date | None
+    end_date: date | None
+    capacity: int | None
+    review_mode: ReviewMode
+    status: InstanceStatus
+    metadata: dict[str, Any]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, i: ProgramInstance) -> ProgramInstanceOut:
+        return cls(
+            id=i.id,
+            program_id=i.program_id,
+            slug=i.slug,
+            name=i.name,
+            description=i.description,
+            branding=i.branding,
+            terms=i.terms or None,
+            start_date=i.start_date,
+            end_date=i.end_date,
+            capacity=i.capacity,
+            review_mode=ReviewMode(i.review_mode),
+            status=InstanceStatus(i.status),
+            metadata=i.metadata_,
+            version=i.version,
+            created_at=i.created_at,
+            updated_at=i.updated_at,
+        )

@@ -1,0 +1,166 @@
+"""The worker: a loop over due job rows.
+
+Claiming marks a batch ``running`` with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
+any number of workers share the queue). Each job then runs in one transaction that first
+re-takes the job row (proving the lease is still ours and locking it) and marks it succeeded,
+then runs the handler: the handler's effects and the job's completion commit together, so a
+crash at any point leaves either both or neither, and the job is simply claimed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from enroll.context import AppContext
+from enroll.idempotency.service import purge_expired
+from enroll.models import Job
+from enroll.worker.handlers import HANDLERS, Handler
+
+log = logging.getLogger("enroll.worker")
+MAX_BACKOFF_SECONDS = 3600.0
+HOUSEKEEPING_EVERY = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: str
+    kind: str
+    workspace_id: str | None
+    payload: dict[str, Any]
+    attempts: int
+    max_attempts: int
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential with jitter: ~1 s, 2 s, 4 s … capped at an hour."""
+    base = min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+    return timedelta(seconds=base * random.uniform(0.75, 1.25))
+
+
+class Worker:
+    def __init__(
+        self, ctx: AppContext, *, name: str | None = None, handlers: dict[str, Handler] | None = None
+    ) -> None:
+        self.ctx = ctx
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**4):04x}"
+        self.handlers = handlers if handlers is not None else HANDLERS
+        self._next_housekeeping: datetime | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        settings = self.ctx.settings
+        log.info("worker %s started", self.name)
+        while not stop.is_set():
+            try:
+                done = await self.run_once()
+                await self._housekeeping()
+            except Exception:
+                log.exception("worker loop error")
+                done = 0
+            if done == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
+                except TimeoutError:
+                    pass
+        log.info("worker %s stopped", self.name)
+
+    async def run_once(self) -> int:
+        claimed = await self._claim(self.ctx.settings.worker_batch_size)
+        for job in claimed:
+            await self._execute(job)
+        return len(claimed)
+
+    async def _claim(self, limit: int) -> list[Claimed]:
+        now = self.ctx.clock.now()
+        lease = now + timedelta(seconds=self.ctx.settings.job_lease_seconds)
+        due = or_(
+            and_(Job.status == "queued", Job.run_at <= now),
+            and_(Job.status == "running", Job.locked_until < now),  # its worker vanished
+        )
+        ids = (
+            select(Job.id)
+            .where(due)
+            .order_by(Job.run_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        stmt = (
+            update(Job)
+            .where(Job.id.in_(ids))
+            .values(
+                status="running",
+                attempts=Job.attempts + 1,
+                locked_by=self.name,
+                locked_until=lease,
+                updated_at=now,
+            )
+            .returning(Job.id, Job.kind, Job.workspace_id, Job.payload, Job.attempts, Job.max_attempts)
+            .execution_options(synchronize_session=False)
+        )
+        async with self.ctx.db.transaction() as session:
+            rows = (await session.execute(stmt)).all()
+        return sorted(
+            (Claimed(r.id, r.kind, r.workspace_id, r.payload, r.attempts, r.max_attempts) for r in rows),
+            key=lambda c: c.id,
+        )
+
+    def _ours(self, job: Claimed) -> Any:
+        return and_(Job.id == job.id, Job.locked_by == self.name, Job.attempts == job.attempts)
+
+    async def _execute(self, job: Claimed) -> None:
+        handler = self.handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for job kind {job.kind!r}")
+            async with self.ctx.db.transaction() as session:
+                now = self.ctx.clock.now()
+                finished = await session.execute(
+                    update(Job)
+                    .where(self._ours(job), Job.status == "running")
+                    .values(status="succeeded", finished_at=now, updated_at=now, last_error=None)
+                    .execution_options(synchronize_session=False)
+                )
+                if finished.rowcount != 1:  # type: ignore[attr-defined]
+                    return  # lease lost to another worker: it owns the job now
+                await handler(session, self.ctx, job.workspace_id, job.payload)
+        except Exception as exc:
+            await self._failed(job, exc)
+
+    async def _failed(self, job: Claimed, exc: Exception) -> None:
+        now = self.ctx.clock.now()
+        final = job.attempts >= job.max_attempts
+        log.warning("job %s (%s) attempt %d failed: %s", job.id, job.kind, job.attempts, exc)
+        async with self.ctx.db.transaction() as session:
+            await session.execute(
+                update(Job)
+                .where(self._ours(job))
+                .values(
+                    status="failed" if final else "queued",
+                    last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                    run_at=now if final else now + backoff(job.attempts),
+                    finished_at=now if final else None,
+                    locked_by=None,
+                    locked_until=None,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+
+    async def _housekeeping(self) -> None:
+        now = self.ctx.clock.now()
+        if self._next_housekeeping is not None and now < self._next_housekeeping:
+            return
+        self._next_housekeeping = now + HOUSEKEEPING_EVERY
+        async with self.ctx.db.transaction() as session:
+            purged = await purge_expired(session, now=now)
+        if purged:
+            log.info("purged %d expired idempotency records", purged)
