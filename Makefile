@@ -1,0 +1,36 @@
+# Two commands matter (see README): `make demo` and `make test`. Both set everything up first.
+PYTHON ?= python3.11
+UV_VERSION := 0.13.9
+TOOLS := .tools
+VENV := .venv
+
+.PHONY: setup demo serve test lint bench clean
+
+$(TOOLS)/bin/uv:
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(TOOLS)/bin/uv pyproject.toml uv.lock
+	$(TOOLS)/bin/uv sync --frozen --python $(PYTHON)
+	touch $@
+
+setup: $(VENV)/.synced
+
+demo: setup  ## Run the service on SQLite with demo data
+	$(VENV)/bin/enroll demo
+
+serve: setup
+	$(VENV)/bin/enroll serve
+
+test: setup  ## The whole suite (PostgreSQL too when ENROLL_TEST_DATABASE_URL is set)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(VENV)/bin/python bench/api.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

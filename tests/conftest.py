@@ -1,0 +1,213 @@
+"""Test fixtures: a real server over real HTTP on a real database.
+
+Every storage test runs on SQLite and, when ENROLL_TEST_DATABASE_URL points at a PostgreSQL
+server, on PostgreSQL too: the suite creates a fresh database there and drops it afterwards.
+Tests isolate themselves by creating their own workspace, so no cleanup between tests is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+
+from enroll.app import create_app
+from enroll.auth.scopes import PLATFORM_SCOPES
+from enroll.auth.service import issue_key
+from enroll.config import Settings
+from enroll.context import AppContext
+from enroll.migrations import upgrade
+from enroll.workspace.service import create_workspace
+
+T = TypeVar("T")
+PG_URL = os.environ.get("ENROLL_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason="ENROLL_TEST_DATABASE_URL not set"))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _pg_admin(sql: str) -> None:
+    assert PG_URL
+    conn = await asyncpg.connect(PG_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Database:
+    """A fresh database for one backend, for the whole session."""
+
+    backend: str
+    url: str
+    drop: Callable[[], None] = lambda: None
+
+    def settings(self, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": self.url,
+            "worker_poll_seconds": 0.05,
+            "db_pool_size": 10,
+        }
+        return Settings(**(values | overrides))
+
+    def run(self, work: Callable[[AppContext], Awaitable[T]]) -> T:
+        """Run ``work`` against the database in a private event loop (for setup and checks)."""
+
+        async def main() -> T:
+            ctx = AppContext.from_settings(self.settings())
+            try:
+                return await work(ctx)
+            finally:
+                await ctx.db.dispose()
+
+        return asyncio.run(main())
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    if request.param == "sqlite":
+        path: Path = tmp_path_factory.mktemp("db") / "enroll.sqlite"
+        db = Database("sqlite", f"sqlite:///{path}")
+    else:
+        assert PG_URL
+        name = f"enroll_test_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        base = PG_URL.rsplit("/", 1)[0]
+        db = Database(
+            "postgresql",
+            f"{base}/{name}",
+            drop=lambda: asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')),
+        )
+    upgrade(db.url)
+    yield db
+    db.drop()
+
+
+@dataclass
+class Server:
+    database: Database
+    base_url: str
+    _server: uvicorn.Server = field(repr=False)
+
+    def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30.0, **kwargs)
+
+
+def start_server(database: Database, **overrides: Any) -> tuple[Server, threading.Thread]:
+    port = free_port()
+    app = create_app(database.settings(**overrides))
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("test server did not start")
+        time.sleep(0.02)
+    return Server(database, f"http://127.0.0.1:{port}", server), thread
+
+
+@pytest.fixture(scope="session")
+def server(database: Database) -> Iterator[Server]:
+    srv, thread = start_server(database)
+    yield srv
+    srv._server.should_exit = True
+    thread.join(timeout=20)
+
+
+@dataclass
+class Tenant:
+    """A workspace of its own, with a key holding every workspace scope."""
+
+    id: str
+    key: str
+    server: Server
+    client: httpx.Client
+
+    def key_with(self, *scopes: str) -> str:
+        r = self.client.post("/v1/apiKeys", json={"name": "scoped", "scopes": list(scopes)})
+        assert r.status_code == 201, r.text
+        return str(r.json()["secret"])
+
+    def instance(self, program: str = "core-test-program", **fields: Any) -> dict[str, Any]:
+        body = {"programSlug": program, "slug": f"i-{uuid.uuid4().hex[:12]}", "name": "Instance",
+                "status": "active"} | fields
+        r = self.client.post("/v1/programInstances", json=body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+    def enroll(self, instance_id: str, **fields: Any) -> dict[str, Any]:
+        n = uuid.uuid4().hex[:10]
+        body = {
+            "identificationType": "customerInfo",
+            "firstName": "Pat",
+            "lastName": f"Doe{n}",
+            "email": f"pat.{n}@example.com",
+            "address": {"state": "NY"},
+            "manufacturerSlugs": ["tesla"],
+        } | fields
+        r = self.client.post(f"/v1/programInstances/{instance_id}/enrollments", json=body)
+        assert r.status_code == 201, r.text
+        return dict(r.json())
+
+
+def make_tenant(server: Server, name: str = "Test") -> Tenant:
+    async def work(ctx: AppContext) -> tuple[str, str]:
+        async with ctx.db.transaction() as session:
+            workspace, issued = await create_workspace(session, name=name)
+        return workspace.id, issued.secret
+
+    workspace_id, key = server.database.run(work)
+    return Tenant(workspace_id, key, server, server.client(key))
+
+
+@pytest.fixture(scope="session")
+def platform_key(server: Server) -> str:
+    async def work(ctx: AppContext) -> str:
+        async with ctx.db.transaction() as session:
+            issued = await issue_key(session, workspace_id=None, name="tests", scopes=PLATFORM_SCOPES)
+        return issued.secret
+
+    key = server.database.run(work)
+    with server.client(key) as client:
+        for slug, states, makers in (
+            ("core-test-program", ["NY", "NJ"], ["tesla", "enphase"]),
+            ("anywhere-program", [], []),
+        ):
+            r = client.post("/v1/programs", json={"slug": slug, "name": slug, "type": "grid_services",
+                                                   "states": states, "manufacturerSlugs": makers})
+            assert r.status_code in (201, 409), r.text
+    return key
+
+
+@pytest.fixture
+def tenant(server: Server, platform_key: str) -> Iterator[Tenant]:
+    t = make_tenant(server)
+    yield t
+    t.client.close()
+
+
+@pytest.fixture
+def other_tenant(server: Server, platform_key: str) -> Iterator[Tenant]:
+    t = make_tenant(server, "Other")
+    yield t
+    t.client.close()
