@@ -80,22 +80,26 @@ class Database:
         return asyncio.run(main())
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
-    if request.param == "sqlite":
-        path: Path = tmp_path_factory.mktemp("db") / "enroll.sqlite"
-        db = Database("sqlite", f"sqlite:///{path}")
+def fresh_database(backend: str, directory: Path) -> Database:
+    """A new, migrated database: an SQLite file in ``directory`` or a PostgreSQL database."""
+    if backend == "sqlite":
+        db = Database("sqlite", f"sqlite:///{directory / f'enroll-{uuid.uuid4().hex[:8]}.sqlite'}")
     else:
         assert PG_URL
         name = f"enroll_test_{uuid.uuid4().hex[:12]}"
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        base = PG_URL.rsplit("/", 1)[0]
         db = Database(
             "postgresql",
-            f"{base}/{name}",
+            f"{PG_URL.rsplit('/', 1)[0]}/{name}",
             drop=lambda: asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')),
         )
     upgrade(db.url)
+    return db
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    db = fresh_database(request.param, tmp_path_factory.mktemp("db"))
     yield db
     db.drop()
 

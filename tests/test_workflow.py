@@ -1,0 +1,108 @@
+"""The enrollment transition table, exhaustively, without a database.
+
+The expectations are written out from the seed's rules independently of the table itself, so
+a change to the table that breaks a rule fails here.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from enroll.enrollment.workflow import (
+    OPEN_STATUSES,
+    REASON_REQUIRED,
+    REVIEW_ACTIONS,
+    TRANSITIONS,
+    Action,
+    InvalidTransition,
+    Status,
+    allowed_actions,
+    targets,
+    transition,
+)
+from enroll.program_instance.workflow import InstanceStatus, can_move
+
+S, A = Status, Action
+DECIDED = {S.ELIGIBLE, S.INELIGIBLE}
+
+EXPECTED: dict[tuple[Status, Action], set[Status]] = {
+    # Eligibility check: a candidate becomes eligible or ineligible.
+    (S.CANDIDATE, A.EVALUATE): DECIDED,
+    # 1. Only eligible enrollments can be moved to submitted.
+    (S.ELIGIBLE, A.SUBMIT): {S.SUBMITTED},
+    # 2. Only submitted enrollments can be approved or rejected.
+    (S.SUBMITTED, A.APPROVE): {S.APPROVED},
+    (S.SUBMITTED, A.REJECT): {S.REJECTED},
+    # 3. Only approved enrollments can be unenrolled.
+    (S.APPROVED, A.UNENROLL): {S.UNENROLLED},
+    # Customer withdrawal before a decision.
+    (S.CANDIDATE, A.CANCEL): {S.CANCELLED},
+    (S.ELIGIBLE, A.CANCEL): {S.CANCELLED},
+    (S.SUBMITTED, A.CANCEL): {S.CANCELLED},
+    # 4. Rejected and ineligible are terminal unless the criteria change (re-evaluation).
+    (S.CANDIDATE, A.REEVALUATE): DECIDED,
+    (S.ELIGIBLE, A.REEVALUATE): DECIDED,
+    (S.INELIGIBLE, A.REEVALUATE): DECIDED,
+    (S.REJECTED, A.REEVALUATE): DECIDED,
+}
+
+
+@pytest.mark.parametrize(("status", "action"), list(itertools.product(Status, Action)))
+def test_every_status_action_pair(status: Status, action: Action) -> None:
+    expected = EXPECTED.get((status, action))
+    if expected is None:
+        with pytest.raises(InvalidTransition) as info:
+            targets(status, action)
+        assert info.value.status == status and info.value.action == action
+        assert action not in info.value.allowed
+        for target in Status:
+            with pytest.raises(InvalidTransition):
+                transition(status, action, target)
+    else:
+        assert set(targets(status, action)) == expected
+        for target in Status:
+            if target in expected:
+                assert transition(status, action, target) == target
+            else:
+                with pytest.raises(InvalidTransition):
+                    transition(status, action, target)
+
+
+def test_table_has_nothing_beyond_the_rules() -> None:
+    assert {k: set(v) for k, v in TRANSITIONS.items()} == EXPECTED
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_allowed_actions_match_the_table(status: Status) -> None:
+    assert set(allowed_actions(status)) == {a for (s, a) in EXPECTED if s == status}
+
+
+def test_terminal_statuses() -> None:
+    for status in (S.UNENROLLED, S.CANCELLED):
+        assert allowed_actions(status) == []
+    # Only re-evaluation leaves rejected and ineligible.
+    assert allowed_actions(S.REJECTED) == [A.REEVALUATE]
+    assert allowed_actions(S.INELIGIBLE) == [A.REEVALUATE]
+
+
+def test_reason_review_and_open_sets() -> None:
+    assert REASON_REQUIRED == {A.REJECT, A.UNENROLL}
+    assert REVIEW_ACTIONS == {A.APPROVE, A.REJECT}
+    assert OPEN_STATUSES == {S.CANDIDATE, S.ELIGIBLE, S.INELIGIBLE, S.SUBMITTED, S.APPROVED}
+
+
+INSTANCE_MOVES = {
+    (InstanceStatus.DRAFT, InstanceStatus.ACTIVE),
+    (InstanceStatus.ACTIVE, InstanceStatus.PAUSED),
+    (InstanceStatus.PAUSED, InstanceStatus.ACTIVE),
+    (InstanceStatus.ACTIVE, InstanceStatus.CLOSED),
+    (InstanceStatus.PAUSED, InstanceStatus.CLOSED),
+    (InstanceStatus.CLOSED, InstanceStatus.ARCHIVED),
+}
+
+
+@pytest.mark.parametrize(("current", "target"), list(itertools.product(InstanceStatus, InstanceStatus)))
+def test_instance_lifecycle(current: InstanceStatus, target: InstanceStatus) -> None:
+    assert can_move(current, target) == (current == target or (current, target) in INSTANCE_MOVES)
