@@ -37,7 +37,7 @@ PROGRAMS = [
 ]
 
 PEOPLE: list[tuple[str, str, str, list[str], list[Action]]] = [
-    ("Suzie", "Homeowner", "NY", ["tesla", "enphase"], [Action.SUBMIT, Action.APPROVE]),
+    ("Sam", "Solar", "NY", ["tesla", "enphase"], [Action.SUBMIT, Action.APPROVE]),
     ("Raj", "Patel", "NJ", ["enphase"], [Action.SUBMIT]),
     ("Maria", "Lopez", "NY", ["generac"], []),
     ("Tom", "Baker", "CA", ["tesla"], []),  # outside the service area: ineligible
