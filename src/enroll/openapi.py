@@ -6,21 +6,24 @@ Scopes come from the ``require`` dependencies, error responses from what each ro
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, cast, get_args
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
 
 from enroll.errors import FieldError, Problem
+from enroll.kit.fields import RESOURCE_REFERENCE
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _TITLES = {
     400: "Malformed request (for example, a body that is not JSON)",
     401: "Missing, unknown, expired or revoked API key",
     403: "The key lacks the scope this route requires",
-    404: "No such resource in this workspace",
+    404: "No such resource in this workspace (named in the path or the body)",
     409: "Conflicts with the current state (invalid transition, duplicate, concurrent change)",
     413: "Request body too large",
     422: "Request failed validation; `errors` lists the fields",
@@ -39,16 +42,42 @@ def _scopes(dependant: Dependant) -> list[str] | None:
     return None
 
 
+def _dependants(dependant: Dependant) -> Iterator[Dependant]:
+    """The route's dependant and every sub-dependency (pagination, filters, auth)."""
+    yield dependant
+    for dep in dependant.dependencies:
+        yield from _dependants(dep)
+
+
+def _names_a_resource(annotation: Any, seen: set[type[BaseModel]]) -> bool:
+    """Whether a body of this type can name another resource (a ``Reference`` field)."""
+    if annotation is RESOURCE_REFERENCE:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        if annotation in seen:
+            return False
+        seen.add(annotation)
+        return any(
+            _names_a_resource(f.annotation, seen) or RESOURCE_REFERENCE in f.metadata
+            for f in annotation.model_fields.values()
+        )
+    return any(_names_a_resource(arg, seen) for arg in get_args(annotation))
+
+
 def _error_codes(route: APIRoute, method: str, authed: bool) -> list[int]:
-    codes = {422} if (route.dependant.query_params or route.dependant.path_params) else set()
+    deps = list(_dependants(route.dependant))
+    path_params = any(d.path_params for d in deps)
+    params = path_params or any(d.query_params or d.header_params or d.cookie_params for d in deps)
+    bodies = [p.field_info.annotation for d in deps for p in d.body_params]
+    codes = {422} if params else set()
     if authed:
         codes |= {401, 403}
-    if route.dependant.path_params:
+    if path_params or any(_names_a_resource(b, set()) for b in bodies):
         codes.add(404)
-    if route.dependant.body_params:
+    if bodies:
         codes |= {400, 413, 422}
     if method in _WRITES:
-        codes |= {404, 409, 422} if route.dependant.path_params else {409, 422}
+        codes |= {404, 409, 422} if path_params else {409, 422}
     return sorted(codes)
 
 
@@ -72,9 +101,12 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     components["securitySchemes"] = {
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "An Enroll API key."}
     }
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    # Included routers are not flattened into app.routes (FastAPI >= 0.16x): walk the routes as
+    # included, whose dependant carries the router's prefix and dependencies.
+    for context in iter_route_contexts(app.routes):
+        if not isinstance(context.original_route, APIRoute) or not context.include_in_schema:
             continue
+        route = cast(APIRoute, context)
         scopes = _scopes(route.dependant)
         for method in route.methods:
             op = schema["paths"][route.path_format][method.lower()]

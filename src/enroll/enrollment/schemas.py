@@ -7,11 +7,20 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from enroll.enrollment.workflow import Action, Status
-from enroll.kit.fields import Address, Email, LongText, Metadata, Name, Phone, ShortText, TagList
+from enroll.kit.fields import (
+    Address,
+    Email,
+    LongText,
+    Metadata,
+    Name,
+    Phone,
+    Reference,
+    ShortText,
+    TagList,
+)
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import Enrollment, EnrollmentHistory
 
-Ref = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
 
@@ -42,9 +51,9 @@ class EnrollmentCreate(EnrollmentFields):
     identification_type: IdentificationType = Field(
         description="How the person is identified; decides which other fields are required."
     )
-    lead_id: Ref | None = None
-    customer_id: Ref | None = None
-    enrollment_id: Ref | None = Field(
+    lead_id: Reference | None = None
+    customer_id: Reference | None = None
+    enrollment_id: Reference | None = Field(
         None, description="With identificationType enrollmentId: the enrollment to copy."
     )
 

@@ -19,7 +19,7 @@ from enroll.customer import service as customers
 from enroll.eligibility.checks import Candidate, Decision, Evaluator, ProgramFacts, default_evaluator
 from enroll.enrollment import repository
 from enroll.enrollment.schemas import EnrollmentCreate, EnrollmentOut, EnrollmentUpdate, IdentificationType
-from enroll.enrollment.workflow import Action, InvalidTransition, Status, targets
+from enroll.enrollment.workflow import OPEN_STATUSES, Action, InvalidTransition, Status, targets
 from enroll.errors import BadRequest, Conflict, FieldError, NotFound, Unprocessable
 from enroll.event import service as events
 from enroll.ids import new_id
@@ -333,6 +333,17 @@ async def act(
             allowedActions=[a.value for a in exc.allowed if a != Action.EVALUATE],
         ) from None
     pending = _Pending(enrollment)
+    if action == Action.REEVALUATE and current not in OPEN_STATUSES and enrollment.customer_id:
+        # Reopening (e.g. a rejected one) must not give the customer a second open enrollment.
+        existing = await repository.open_enrollment_id(
+            session, instance_id=enrollment.program_instance_id, customer_id=enrollment.customer_id
+        )
+        if existing:
+            raise Conflict(
+                "The customer already holds an open enrollment in this program instance.",
+                code="enrollment_exists",
+                enrollmentId=existing,
+            )
     if action == Action.REEVALUATE:
         instance = await instances.get(session, workspace_id=workspace_id, ref=enrollment.program_instance_id)
         refusal = await instances.refusal_reason(session, instance, today=now.date())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from enroll.errors import problem_response
@@ -48,5 +49,9 @@ class BodyLimitMiddleware:
         await response(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised from ``receive``. An HTTPException, because FastAPI turns any other error met while
+    reading the body into a 400; this way a chunked body over the limit still answers 413."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413, detail="Request body too large")

@@ -21,6 +21,20 @@ Metadata = Annotated[dict[str, Any], Field(description="Arbitrary data for progr
 StateCode = Annotated[str, StringConstraints(min_length=1, max_length=50)]
 
 
+class _ResourceReference:
+    """Marks a request field that names another resource by id or slug.
+
+    The OpenAPI document reads it: a route whose body holds one may answer 404.
+    """
+
+    def __repr__(self) -> str:
+        return "RESOURCE_REFERENCE"
+
+
+RESOURCE_REFERENCE = _ResourceReference()
+Reference = Annotated[str, StringConstraints(min_length=1, max_length=100), RESOURCE_REFERENCE]
+
+
 def _normalize_email(value: str) -> str:
     local, at, domain = value.partition("@")
     if not at or not local or "." not in domain or " " in value:

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, model_validator
 
-from enroll.kit.fields import LongText, Metadata, Name, ShortText, Slug
+from enroll.kit.fields import LongText, Metadata, Name, Reference, ShortText, Slug
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import ProgramInstance
 from enroll.program_instance.workflow import InstanceStatus
@@ -38,8 +38,8 @@ def _check_dates(start: date | None, end: date | None) -> None:
 
 
 class ProgramInstanceCreate(ApiModel):
-    program_id: Annotated[str, StringConstraints(max_length=100)] | None = None
-    program_slug: Annotated[str, StringConstraints(max_length=100)] | None = None
+    program_id: Reference | None = None
+    program_slug: Reference | None = None
     slug: Slug
     name: Name
     description: LongText | None = None
