@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -47,9 +47,14 @@ class _Filters:
             "status": status.value if status else None,
             "tag": tag,
             "email": email,
-            "created_after": created_after,
-            "created_before": created_before,
+            "created_after": _utc(created_after),
+            "created_before": _utc(created_before),
         }
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """A time without an offset is UTC (it used to reach the database naive and fail with 500)."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 Filters = Annotated[_Filters, Depends()]
