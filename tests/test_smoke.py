@@ -25,3 +25,4 @@ def test_seed_example_enrollment(tenant: Tenant) -> None:
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["eligibility"]["status"] == "eligible"
+    assert body["version"] == 1  # inserted once, already evaluated

@@ -77,10 +77,10 @@ async def create(
     if refusal:
         raise Conflict(refusal, code="instance_not_accepting")
     _check_identification(body)
-    values = await _identity(session, workspace_id=workspace_id, body=body, now=now)
+    values, new_customer = await _identity(session, workspace_id=workspace_id, body=body, now=now)
     values.update(_sent_fields(body))
     customer_id = values.get("customer_id")
-    if customer_id and not values.pop("_customer_is_new", False):
+    if customer_id and not new_customer:  # a customer made just now holds nothing yet
         existing = await repository.open_enrollment_id(
             session, instance_id=instance.id, customer_id=customer_id
         )
@@ -90,7 +90,6 @@ async def create(
                 code="enrollment_exists",
                 enrollmentId=existing,
             )
-    values.pop("_customer_is_new", None)
     enrollment = Enrollment(
         id=new_id(),  # needed before the flush: history rows point at it
         workspace_id=workspace_id,
@@ -102,10 +101,11 @@ async def create(
         updated_at=now,
         **{"manufacturer_slugs": [], "metadata_": {}, "tags": [], **values},
     )
-    session.add(enrollment)
-    _history(session, enrollment, None, Status.CANDIDATE, Action.EVALUATE, None, actor, now, "create")
-    pending = _Pending(enrollment, [("enrollment.created", {})])
+    # Load the program before adding the row, so the enrollment is inserted once, already decided.
     program = await _program(session, instance)
+    session.add(enrollment)
+    _history(session, enrollment, None, Status.CANDIDATE, "create", None, actor, now)
+    pending = _Pending(enrollment, [("enrollment.created", {})])
     decision = _evaluate(enrollment, program, refusal=None, now=now, evaluator=evaluator)
     _apply_decision(session, pending, decision, Action.EVALUATE, actor, now)
     try:
@@ -143,19 +143,18 @@ def _check_identification(body: EnrollmentCreate) -> None:
 
 async def _identity(
     session: AsyncSession, *, workspace_id: str, body: EnrollmentCreate, now: datetime
-) -> dict[str, Any]:
-    """Columns that identify the person, per identificationType."""
+) -> tuple[dict[str, Any], bool]:
+    """Columns that identify the person, per identificationType, and whether the customer is new."""
     kind = body.identification_type
     if kind == IdentificationType.CUSTOMER_ID:
         customer = await customers.get(
             session, workspace_id=workspace_id, customer_id=body.customer_id or ""
         )
-        return _from_customer(customer)
+        return _from_customer(customer), False
     if kind == IdentificationType.ENROLLMENT_ID:
         source = await get(session, workspace_id=workspace_id, enrollment_id=body.enrollment_id or "")
-        return {name: getattr(source, name) for name in _COPIED} | {
-            "source_enrollment_id": source.id
-        }
+        copied = {name: getattr(source, name) for name in _COPIED}
+        return copied | {"source_enrollment_id": source.id}, False
     if kind == IdentificationType.LEAD_ID:
         return await _from_lead(session, workspace_id=workspace_id, body=body, now=now)
     customer, is_new = await _find_or_create_customer(
@@ -167,12 +166,12 @@ async def _identity(
         phone=body.phone,
         address=_address(body),
     )
-    return {"customer_id": customer.id, "_customer_is_new": is_new}
+    return {"customer_id": customer.id}, is_new
 
 
 async def _from_lead(
     session: AsyncSession, *, workspace_id: str, body: EnrollmentCreate, now: datetime
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
     lead = await customers.get_lead(session, workspace_id=workspace_id, lead_id=body.lead_id or "")
     merged = {
         "first_name": body.first_name or lead.first_name,
@@ -203,13 +202,9 @@ async def _from_lead(
             address=_address(body) or lead.address,
         )
         customers.mark_converted(lead, customer=customer, at=now)
-    return {
-        "customer_id": customer.id,
-        "lead_id": lead.id,
-        "phone": lead.phone,
-        "address": lead.address,
-        "_customer_is_new": is_new,
-    } | merged
+    values = {"customer_id": customer.id, "lead_id": lead.id, "phone": lead.phone,
+              "address": lead.address}
+    return values | merged, is_new
 
 
 async def _find_or_create_customer(
@@ -459,7 +454,7 @@ def _move(
     if target not in targets(previous, action):  # the table is the only judge
         raise InvalidTransition(previous, action)
     enrollment.status = target.value
-    _history(session, enrollment, previous, target, action, reason, actor, now)
+    _history(session, enrollment, previous, target, action.value, reason, actor, now)
     change = {"previousStatus": previous.value, "status": target.value, "reason": reason}
     pending.items += [("enrollment.status_changed", change), (f"enrollment.{target.value}", change)]
 
@@ -469,11 +464,10 @@ def _history(
     enrollment: Enrollment,
     previous: Status | None,
     target: Status,
-    action: Action,
+    action: str,
     reason: str | None,
     actor: str,
     now: datetime,
-    action_name: str | None = None,
 ) -> None:
     session.add(
         EnrollmentHistory(
@@ -481,7 +475,7 @@ def _history(
             enrollment_id=enrollment.id,
             from_status=previous.value if previous else None,
             to_status=target.value,
-            action=action_name or action.value,
+            action=action,
             reason=reason,
             actor=actor,
             at=now,
