@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.auth import repository
 from enroll.auth.keys import generate_secret, hash_secret, visible_prefix
 from enroll.auth.principal import Principal
+from enroll.db import after_commit
 from enroll.errors import Forbidden, NotFound, Unauthorized
 from enroll.models import ApiKey
 
@@ -77,7 +78,9 @@ async def revoke_key(
     if key.revoked_at is None:
         key.revoked_at = now
         await session.flush()
-    cache.forget(key.secret_hash)
+    # After the commit: a request between now and then would re-cache the still-valid row.
+    secret_hash = key.secret_hash
+    after_commit(session, lambda: cache.forget(secret_hash))
     return key
 
 
