@@ -210,6 +210,17 @@ def install_error_handlers(app: FastAPI) -> None:
             instance=request.url.path,
         )
 
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, _exc: Exception) -> Response:
+        # A bug, never an answer by design: the body is still a problem document. Starlette
+        # re-raises after sending it, so the server log keeps the traceback.
+        return problem_response(
+            status=500,
+            code="internal_error",
+            title="Internal server error",
+            instance=request.url.path,
+        )
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}

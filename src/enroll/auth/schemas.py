@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import Field
 
 from enroll.auth.scopes import Scope
-from enroll.kit.fields import Name
+from enroll.kit.fields import Name, Timestamp
 from enroll.kit.schemas import ApiModel, OutModel
 from enroll.models import ApiKey
 
@@ -14,7 +14,7 @@ from enroll.models import ApiKey
 class ApiKeyCreate(ApiModel):
     name: Name
     scopes: Annotated[list[Scope], Field(min_length=1, max_length=len(Scope))]
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None
 
 
 class ApiKeyOut(OutModel):

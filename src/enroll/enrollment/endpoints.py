@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -21,6 +20,7 @@ from enroll.enrollment.schemas import (
     TransitionBody,
 )
 from enroll.enrollment.workflow import REASON_REQUIRED, REVIEW_ACTIONS, Action, Status
+from enroll.kit.fields import Timestamp
 from enroll.kit.pagination import Page, PageParams, paginate, page_params
 from enroll.kit.routing import TransactionalRoute
 from enroll.models import Enrollment
@@ -40,21 +40,16 @@ class _Filters:
         status: Annotated[Status | None, Query()] = None,
         tag: Annotated[str | None, Query(max_length=100)] = None,
         email: Annotated[str | None, Query(max_length=320)] = None,
-        created_after: Annotated[datetime | None, Query(alias="createdAfter")] = None,
-        created_before: Annotated[datetime | None, Query(alias="createdBefore")] = None,
+        created_after: Annotated[Timestamp | None, Query(alias="createdAfter")] = None,
+        created_before: Annotated[Timestamp | None, Query(alias="createdBefore")] = None,
     ) -> None:
         self.values = {
             "status": status.value if status else None,
             "tag": tag,
             "email": email,
-            "created_after": _utc(created_after),
-            "created_before": _utc(created_before),
+            "created_after": created_after,  # Timestamp: offset-less means UTC
+            "created_before": created_before,
         }
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """A time without an offset is UTC (it used to reach the database naive and fail with 500)."""
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 Filters = Annotated[_Filters, Depends()]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
 from enroll.kit.schemas import ApiModel
 
@@ -35,6 +36,19 @@ RESOURCE_REFERENCE = _ResourceReference()
 Reference = Annotated[str, StringConstraints(min_length=1, max_length=100), RESOURCE_REFERENCE]
 
 
+def _as_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # a time without an offset is UTC
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 is past the last representable instant
+        raise ValueError("out of range once converted to UTC") from None
+
+
+Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
+"""A request time: offset-less means UTC; always converted to UTC (storable on both databases)."""
+
+
 def _normalize_email(value: str) -> str:
     local, at, domain = value.partition("@")
     if not at or not local or "." not in domain or " " in value:
@@ -43,7 +57,10 @@ def _normalize_email(value: str) -> str:
 
 
 Email = Annotated[
-    str, StringConstraints(min_length=3, max_length=320), AfterValidator(_normalize_email)
+    str,
+    StringConstraints(min_length=3, max_length=320),
+    AfterValidator(_normalize_email),
+    WithJsonSchema({"type": "string", "format": "email", "minLength": 3, "maxLength": 320}),
 ]
 
 

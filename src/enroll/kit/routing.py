@@ -1,5 +1,5 @@
 """The route class every endpoint uses: one transaction per request, committed before the
-response leaves, and Idempotency-Key handling for POSTs.
+response leaves, Idempotency-Key handling for POSTs, and no NUL characters in ids or queries.
 
 Endpoints never commit; services flush; this class commits or rolls back. Because the commit
 happens here rather than in a dependency's teardown, a failed commit (a version conflict, a
@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from enroll.auth.dependencies import authenticate, get_ctx
-from enroll.errors import ProblemError
+from enroll.errors import FieldError, NotFound, ProblemError, Unprocessable
 from enroll.idempotency import service as idempotency
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -28,12 +28,26 @@ class TransactionalRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def route_handler(request: Request) -> Response:
+            _refuse_nul(request)
             key = request.headers.get("idempotency-key")
             if request.method == "POST" and key is not None:
                 return await _run_idempotent(request, handler, key)
             return await _run(request, handler, write=request.method in WRITE_METHODS)
 
         return route_handler
+
+
+def _refuse_nul(request: Request) -> None:
+    """Stop U+0000 in path ids and query values before it reaches a query: PostgreSQL cannot
+    hold or compare such text. (Bodies are checked by the schema base, kit/schemas.py.)"""
+    if any("\x00" in value for value in request.path_params.values() if isinstance(value, str)):
+        raise NotFound("No such resource.")
+    names = sorted({k for k, v in request.query_params.multi_items() if "\x00" in k + v})
+    if names:
+        raise Unprocessable(
+            "Query parameters must not contain NUL (U+0000) characters.",
+            errors=[FieldError(field=n, message="Must not contain NUL characters.") for n in names],
+        )
 
 
 async def _run(request: Request, handler: Handler, *, write: bool) -> Response:

@@ -1,11 +1,36 @@
-"""Schema base: camelCase on the wire, unknown fields refused on write."""
+"""Schema base: camelCase on the wire, unknown fields refused on write, storable values only."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
+
+
+def storable(value: Any) -> Any:
+    """Refuse what a database cannot keep: NUL characters and non-finite numbers.
+
+    PostgreSQL rejects U+0000 in text and JSONB, and JSONB has no NaN or Infinity (which
+    Python's JSON parser accepts); SQLite would keep them and answer differently. Walks
+    nested lists and dicts (keys too), without recursion, so deep ``metadata`` is safe.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ValueError("Text must not contain NUL (U+0000) characters.")
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                raise ValueError("Numbers must be finite.")
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple | set | frozenset):
+            stack.extend(item)
+    return value
 
 
 class ApiModel(BaseModel):
@@ -15,6 +40,11 @@ class ApiModel(BaseModel):
         extra="forbid",
         str_strip_whitespace=True,
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable(cls, value: Any) -> Any:
+        return storable(value)
 
 
 class OutModel(BaseModel):
