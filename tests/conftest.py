@@ -33,7 +33,13 @@ from enroll.workspace.service import create_workspace
 
 T = TypeVar("T")
 PG_URL = os.environ.get("ENROLL_TEST_DATABASE_URL")
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason="ENROLL_TEST_DATABASE_URL not set"))]
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(not PG_URL, reason="ENROLL_TEST_DATABASE_URL not set"),
+    ),
+]
 
 
 def free_port() -> int:
@@ -98,7 +104,9 @@ def fresh_database(backend: str, directory: Path) -> Database:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+def database(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
     db = fresh_database(request.param, tmp_path_factory.mktemp("db"))
     yield db
     db.drop()
@@ -153,8 +161,12 @@ class Tenant:
         return str(r.json()["secret"])
 
     def instance(self, program: str = "core-test-program", **fields: Any) -> dict[str, Any]:
-        body = {"programSlug": program, "slug": f"i-{uuid.uuid4().hex[:12]}", "name": "Instance",
-                "status": "active"} | fields
+        body = {
+            "programSlug": program,
+            "slug": f"i-{uuid.uuid4().hex[:12]}",
+            "name": "Instance",
+            "status": "active",
+        } | fields
         r = self.client.post("/v1/programInstances", json=body)
         assert r.status_code == 201, r.text
         return dict(r.json())
@@ -188,7 +200,9 @@ def make_tenant(server: Server, name: str = "Test") -> Tenant:
 def platform_key(server: Server) -> str:
     async def work(ctx: AppContext) -> str:
         async with ctx.db.transaction() as session:
-            issued = await issue_key(session, workspace_id=None, name="tests", scopes=PLATFORM_SCOPES)
+            issued = await issue_key(
+                session, workspace_id=None, name="tests", scopes=PLATFORM_SCOPES
+            )
         return issued.secret
 
     key = server.database.run(work)
@@ -197,8 +211,16 @@ def platform_key(server: Server) -> str:
             ("core-test-program", ["NY", "NJ"], ["tesla", "enphase"]),
             ("anywhere-program", [], []),
         ):
-            r = client.post("/v1/programs", json={"slug": slug, "name": slug, "type": "grid_services",
-                                                   "states": states, "manufacturerSlugs": makers})
+            r = client.post(
+                "/v1/programs",
+                json={
+                    "slug": slug,
+                    "name": slug,
+                    "type": "grid_services",
+                    "states": states,
+                    "manufacturerSlugs": makers,
+                },
+            )
             assert r.status_code in (201, 409), r.text
     return key
 

@@ -11,8 +11,12 @@ TODAY = date(2026, 6, 15)
 
 def _reason(**overrides: object) -> str | None:
     values: dict[str, object] = {
-        "status": "active", "start_date": None, "end_date": None, "capacity": None,
-        "approved": None, "today": TODAY,
+        "status": "active",
+        "start_date": None,
+        "end_date": None,
+        "capacity": None,
+        "approved": None,
+        "today": TODAY,
     } | overrides
     return why_not_accepting(**values)  # type: ignore[arg-type]
 

@@ -25,10 +25,32 @@ ELIGIBLE_REASON_TESLA = (
     "Program accepting enrollments; In service territory (NY); Has supported equipment (tesla)"
 )
 ENROLLMENT_KEYS = {
-    "id", "identificationType", "programInstanceId", "leadId", "customerId", "enrollmentId",
-    "firstName", "lastName", "email", "phone", "address", "manufacturerSlugs", "metadata", "meta",
-    "serialNumber", "referenceId", "referenceDescription", "tags", "enrollmentStartDate", "status",
-    "eligibilityStatus", "eligibilityReason", "eligibility", "version", "createdAt", "updatedAt",
+    "id",
+    "identificationType",
+    "programInstanceId",
+    "leadId",
+    "customerId",
+    "enrollmentId",
+    "firstName",
+    "lastName",
+    "email",
+    "phone",
+    "address",
+    "manufacturerSlugs",
+    "metadata",
+    "meta",
+    "serialNumber",
+    "referenceId",
+    "referenceDescription",
+    "tags",
+    "enrollmentStartDate",
+    "status",
+    "eligibilityStatus",
+    "eligibilityReason",
+    "eligibility",
+    "version",
+    "createdAt",
+    "updatedAt",
 }
 PAGE_KEYS = {"data", "page", "perPage", "totalItems", "totalPages", "nextCursor"}
 
@@ -57,8 +79,13 @@ def create(tenant: Tenant, instance_id: str, body: Any) -> httpx.Response:
     return tenant.client.post(f"/v1/programInstances/{instance_id}/enrollments", json=body)
 
 
-def act(tenant: Tenant, enrollment_id: str, action: str, reason: str | None = None,
-        client: httpx.Client | None = None) -> httpx.Response:
+def act(
+    tenant: Tenant,
+    enrollment_id: str,
+    action: str,
+    reason: str | None = None,
+    client: httpx.Client | None = None,
+) -> httpx.Response:
     json = {"reason": reason} if reason is not None else None
     return (client or tenant.client).post(f"/v1/enrollments/{enrollment_id}/{action}", json=json)
 
@@ -91,8 +118,10 @@ def history(tenant: Tenant, enrollment_id: str) -> list[dict[str, Any]]:
 
 
 def moves(tenant: Tenant, enrollment_id: str) -> list[tuple[Any, ...]]:
-    return [(h["fromStatus"], h["toStatus"], h["action"], h["reason"], h["actor"])
-            for h in history(tenant, enrollment_id)]
+    return [
+        (h["fromStatus"], h["toStatus"], h["action"], h["reason"], h["actor"])
+        for h in history(tenant, enrollment_id)
+    ]
 
 
 def all_enrollments(tenant: Tenant, **params: Any) -> list[dict[str, Any]]:
@@ -153,21 +182,29 @@ def today() -> datetime:
 def test_customer_info_requires_names_and_email(tenant: Tenant) -> None:
     instance = tenant.instance()
     before = state(tenant)
-    body = problem(create(tenant, instance["id"], {"identificationType": "customerInfo"}),
-                   422, "validation_error")
+    body = problem(
+        create(tenant, instance["id"], {"identificationType": "customerInfo"}),
+        422,
+        "validation_error",
+    )
     assert fields_of(body) == ["firstName", "lastName", "email"]
-    assert all(e["message"] == "Required with identificationType customerInfo."
-               for e in body["errors"])
-    body = problem(create(tenant, instance["id"], person(lastName=None) | {"email": None}),
-                   422, "validation_error")
+    assert all(
+        e["message"] == "Required with identificationType customerInfo." for e in body["errors"]
+    )
+    body = problem(
+        create(tenant, instance["id"], person(lastName=None) | {"email": None}),
+        422,
+        "validation_error",
+    )
     assert fields_of(body) == ["lastName", "email"]
     partial = person()
     del partial["firstName"]
     assert fields_of(problem(create(tenant, instance["id"], partial), 422, "validation_error")) == [
         "firstName"
     ]
-    assert state(tenant) == before == {"enrollments": [], "history": {}, "customers": [],
-                                       "leads": []}
+    assert (
+        state(tenant) == before == {"enrollments": [], "history": {}, "customers": [], "leads": []}
+    )
 
 
 def test_customer_info_creates_customer_reused_across_instances(tenant: Tenant) -> None:
@@ -182,7 +219,10 @@ def test_customer_info_creates_customer_reused_across_instances(tenant: Tenant) 
     customer = customers[0]
     assert customer["id"] == a["customerId"]
     assert (customer["firstName"], customer["lastName"], customer["email"], customer["phone"]) == (
-        "Pat", body["lastName"], "casey.mixed@example.com", "+15550001111"
+        "Pat",
+        body["lastName"],
+        "casey.mixed@example.com",
+        "+15550001111",
     )
     assert customer["address"] == {"state": "NY"}
 
@@ -195,18 +235,46 @@ def test_customer_info_creates_customer_reused_across_instances(tenant: Tenant) 
 
 def test_customer_id_takes_person_from_customer(tenant: Tenant) -> None:
     instance = tenant.instance()
-    address = {"streetOne": "5 Elm St", "streetTwo": None, "city": "Newark", "state": "NJ",
-               "postalCode": "07102", "country": "USA"}
-    customer = ok(tenant.client.post("/v1/customers", json={
-        "firstName": "Robin", "lastName": "Banks", "email": "robin@example.com",
-        "phone": "+15551234567", "address": address}), 201)
-    e = ok(create(tenant, instance["id"], {"identificationType": "customerId",
-                                           "customerId": customer["id"],
-                                           "manufacturerSlugs": ["enphase"]}), 201)
+    address = {
+        "streetOne": "5 Elm St",
+        "streetTwo": None,
+        "city": "Newark",
+        "state": "NJ",
+        "postalCode": "07102",
+        "country": "USA",
+    }
+    customer = ok(
+        tenant.client.post(
+            "/v1/customers",
+            json={
+                "firstName": "Robin",
+                "lastName": "Banks",
+                "email": "robin@example.com",
+                "phone": "+15551234567",
+                "address": address,
+            },
+        ),
+        201,
+    )
+    e = ok(
+        create(
+            tenant,
+            instance["id"],
+            {
+                "identificationType": "customerId",
+                "customerId": customer["id"],
+                "manufacturerSlugs": ["enphase"],
+            },
+        ),
+        201,
+    )
     assert e["identificationType"] == "customerId"
     assert e["customerId"] == customer["id"]
     assert (e["firstName"], e["lastName"], e["email"], e["phone"]) == (
-        "Robin", "Banks", "robin@example.com", "+15551234567"
+        "Robin",
+        "Banks",
+        "robin@example.com",
+        "+15551234567",
     )
     assert e["address"] == customer["address"] == address
     assert e["status"] == "eligible"
@@ -217,15 +285,23 @@ def test_customer_id_takes_person_from_customer(tenant: Tenant) -> None:
     assert len(ok(tenant.client.get("/v1/customers"))["data"]) == 1
 
 
-def test_customer_id_unknown_or_other_workspace_is_404(tenant: Tenant,
-                                                       other_tenant: Tenant) -> None:
+def test_customer_id_unknown_or_other_workspace_is_404(
+    tenant: Tenant, other_tenant: Tenant
+) -> None:
     instance = tenant.instance()
-    foreign = ok(other_tenant.client.post("/v1/customers", json={
-        "firstName": "A", "lastName": "B", "email": "ab@example.com"}), 201)
+    foreign = ok(
+        other_tenant.client.post(
+            "/v1/customers", json={"firstName": "A", "lastName": "B", "email": "ab@example.com"}
+        ),
+        201,
+    )
     before = state(tenant)
     for ref in ("c" + "0" * 24, foreign["id"]):
-        problem(create(tenant, instance["id"], {"identificationType": "customerId",
-                                                "customerId": ref}), 404, "not_found")
+        problem(
+            create(tenant, instance["id"], {"identificationType": "customerId", "customerId": ref}),
+            404,
+            "not_found",
+        )
     assert state(tenant) == before
 
 
@@ -234,18 +310,38 @@ def test_lead_id_needs_names_then_converts(tenant: Tenant) -> None:
     lead = ok(tenant.client.post("/v1/leads", json={"email": "Lee.Lead@example.com"}), 201)
     assert lead["customerId"] is None and lead["convertedAt"] is None
     before = state(tenant)
-    refused = problem(create(tenant, instance["id"], {"identificationType": "leadId",
-                                                      "leadId": lead["id"],
-                                                      "address": {"state": "NY"},
-                                                      "manufacturerSlugs": ["tesla"]}),
-                      400, "lead_incomplete")
+    refused = problem(
+        create(
+            tenant,
+            instance["id"],
+            {
+                "identificationType": "leadId",
+                "leadId": lead["id"],
+                "address": {"state": "NY"},
+                "manufacturerSlugs": ["tesla"],
+            },
+        ),
+        400,
+        "lead_incomplete",
+    )
     assert fields_of(refused) == ["firstName", "lastName"]
     assert state(tenant) == before
 
-    e = ok(create(tenant, instance["id"], {"identificationType": "leadId", "leadId": lead["id"],
-                                           "firstName": "Lee", "lastName": "Lead",
-                                           "address": {"state": "NY"},
-                                           "manufacturerSlugs": ["tesla"]}), 201)
+    e = ok(
+        create(
+            tenant,
+            instance["id"],
+            {
+                "identificationType": "leadId",
+                "leadId": lead["id"],
+                "firstName": "Lee",
+                "lastName": "Lead",
+                "address": {"state": "NY"},
+                "manufacturerSlugs": ["tesla"],
+            },
+        ),
+        201,
+    )
     assert e["identificationType"] == "leadId"
     assert e["leadId"] == lead["id"]
     assert (e["firstName"], e["lastName"], e["email"]) == ("Lee", "Lead", "lee.lead@example.com")
@@ -262,53 +358,125 @@ def test_lead_id_needs_names_then_converts(tenant: Tenant) -> None:
 
 def test_lead_with_details_enrolls_with_lead_data(tenant: Tenant) -> None:
     instance = tenant.instance()
-    lead = ok(tenant.client.post("/v1/leads", json={
-        "email": "full@example.com", "firstName": "Full", "lastName": "Lead",
-        "phone": "+15550000000", "address": {"state": "NJ"}}), 201)
-    e = ok(create(tenant, instance["id"], {"identificationType": "leadId", "leadId": lead["id"],
-                                           "manufacturerSlugs": ["tesla"]}), 201)
+    lead = ok(
+        tenant.client.post(
+            "/v1/leads",
+            json={
+                "email": "full@example.com",
+                "firstName": "Full",
+                "lastName": "Lead",
+                "phone": "+15550000000",
+                "address": {"state": "NJ"},
+            },
+        ),
+        201,
+    )
+    e = ok(
+        create(
+            tenant,
+            instance["id"],
+            {"identificationType": "leadId", "leadId": lead["id"], "manufacturerSlugs": ["tesla"]},
+        ),
+        201,
+    )
     assert (e["firstName"], e["lastName"], e["email"], e["phone"]) == (
-        "Full", "Lead", "full@example.com", "+15550000000"
+        "Full",
+        "Lead",
+        "full@example.com",
+        "+15550000000",
     )
     assert e["address"]["state"] == "NJ"
     assert e["status"] == "eligible"
-    problem(create(tenant, instance["id"], {"identificationType": "leadId",
-                                            "leadId": "c" + "1" * 24}), 404, "not_found")
+    problem(
+        create(tenant, instance["id"], {"identificationType": "leadId", "leadId": "c" + "1" * 24}),
+        404,
+        "not_found",
+    )
 
 
 def test_enrollment_id_re_enrolls_into_another_instance(tenant: Tenant) -> None:
     first, second = tenant.instance(), tenant.instance()
-    source = ok(create(tenant, first["id"], person(
-        phone="+15557654321", address=NY_ADDRESS, manufacturerSlugs=["tesla", "enphase"],
-        metadata={"year": 2025}, serialNumber="SN-1", referenceId="REF-1",
-        referenceDescription="Tesla Grid Services id.", tags=["t1"])), 201)
-    copy = ok(create(tenant, second["id"], {"identificationType": "enrollmentId",
-                                            "enrollmentId": source["id"]}), 201)
+    source = ok(
+        create(
+            tenant,
+            first["id"],
+            person(
+                phone="+15557654321",
+                address=NY_ADDRESS,
+                manufacturerSlugs=["tesla", "enphase"],
+                metadata={"year": 2025},
+                serialNumber="SN-1",
+                referenceId="REF-1",
+                referenceDescription="Tesla Grid Services id.",
+                tags=["t1"],
+            ),
+        ),
+        201,
+    )
+    copy = ok(
+        create(
+            tenant,
+            second["id"],
+            {"identificationType": "enrollmentId", "enrollmentId": source["id"]},
+        ),
+        201,
+    )
     assert copy["id"] != source["id"]
     assert copy["identificationType"] == "enrollmentId"
     assert copy["enrollmentId"] == source["id"]
     assert copy["programInstanceId"] == second["id"]
-    for key in ("customerId", "leadId", "firstName", "lastName", "email", "phone", "address",
-                "manufacturerSlugs", "metadata", "meta", "serialNumber", "referenceId",
-                "referenceDescription", "tags"):
+    for key in (
+        "customerId",
+        "leadId",
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "address",
+        "manufacturerSlugs",
+        "metadata",
+        "meta",
+        "serialNumber",
+        "referenceId",
+        "referenceDescription",
+        "tags",
+    ):
         assert copy[key] == source[key], key
     assert copy["status"] == "eligible"
     assert copy["enrollmentStartDate"] is None
     # Fields sent alongside override the copied ones.
     third = tenant.instance()
-    override = ok(create(tenant, third["id"], {"identificationType": "enrollmentId",
-                                               "enrollmentId": source["id"],
-                                               "tags": ["2026"]}), 201)
+    override = ok(
+        create(
+            tenant,
+            third["id"],
+            {"identificationType": "enrollmentId", "enrollmentId": source["id"], "tags": ["2026"]},
+        ),
+        201,
+    )
     assert override["tags"] == ["2026"]
     assert override["serialNumber"] == "SN-1"
     # The source's own instance: the customer already holds it.
     before = state(tenant)
-    refused = problem(create(tenant, first["id"], {"identificationType": "enrollmentId",
-                                                   "enrollmentId": source["id"]}),
-                      409, "enrollment_exists")
+    refused = problem(
+        create(
+            tenant,
+            first["id"],
+            {"identificationType": "enrollmentId", "enrollmentId": source["id"]},
+        ),
+        409,
+        "enrollment_exists",
+    )
     assert refused["enrollmentId"] == source["id"]
-    problem(create(tenant, third["id"], {"identificationType": "enrollmentId",
-                                         "enrollmentId": "c" + "2" * 24}), 404, "not_found")
+    problem(
+        create(
+            tenant,
+            third["id"],
+            {"identificationType": "enrollmentId", "enrollmentId": "c" + "2" * 24},
+        ),
+        404,
+        "not_found",
+    )
     assert state(tenant) == before
 
 
@@ -327,8 +495,9 @@ def test_mismatched_identification_fields_are_422(tenant: Tenant) -> None:
     for body, expected in cases:
         refused = problem(create(tenant, instance["id"], body), 422, "validation_error")
         assert fields_of(refused) == expected, body
-    refused = problem(create(tenant, instance["id"], person(customerId=cid)), 422,
-                      "validation_error")
+    refused = problem(
+        create(tenant, instance["id"], person(customerId=cid)), 422, "validation_error"
+    )
     assert refused["errors"] == [
         {"field": "customerId", "message": "Only allowed with identificationType customerId."}
     ]
@@ -340,48 +509,85 @@ def test_mismatched_identification_fields_are_422(tenant: Tenant) -> None:
 
 def test_seed_example_matches_sample_response_shape(tenant: Tenant) -> None:
     instance = tenant.instance()
-    address = {"streetOne": "123 Main St", "streetTwo": "Apt 4B", "city": "New York",
-               "state": "NY", "postalCode": "10001", "country": "USA"}
-    r = create(tenant, instance["id"], {
-        "identificationType": "customerInfo",
-        "firstName": "Suzie",
-        "lastName": "Homeowner",
-        "email": "suzie.homeowner@example.com",
-        "phone": "+1234567890",
-        "address": address,
-        "manufacturerSlugs": ["tesla", "enphase"],
-        "serialNumber": "1234567890",
-        "referenceId": "1234567890",
-        "referenceDescription": "Tesla Grid Services id.",
-        "tags": ["tag1", "tag2"],
-    })
+    address = {
+        "streetOne": "123 Main St",
+        "streetTwo": "Apt 4B",
+        "city": "New York",
+        "state": "NY",
+        "postalCode": "10001",
+        "country": "USA",
+    }
+    r = create(
+        tenant,
+        instance["id"],
+        {
+            "identificationType": "customerInfo",
+            "firstName": "Suzie",
+            "lastName": "Homeowner",
+            "email": "suzie.homeowner@example.com",
+            "phone": "+1234567890",
+            "address": address,
+            "manufacturerSlugs": ["tesla", "enphase"],
+            "serialNumber": "1234567890",
+            "referenceId": "1234567890",
+            "referenceDescription": "Tesla Grid Services id.",
+            "tags": ["tag1", "tag2"],
+        },
+    )
     body = ok(r, 201)
     assert r.headers["location"] == f"/v1/enrollments/{body['id']}"
-    sample_keys = {"id", "leadId", "customerId", "firstName", "lastName", "email", "phone",
-                   "manufacturerSlugs", "meta", "serialNumber", "referenceId",
-                   "referenceDescription", "programInstanceId", "enrollmentStartDate", "tags",
-                   "address", "eligibility"}
+    sample_keys = {
+        "id",
+        "leadId",
+        "customerId",
+        "firstName",
+        "lastName",
+        "email",
+        "phone",
+        "manufacturerSlugs",
+        "meta",
+        "serialNumber",
+        "referenceId",
+        "referenceDescription",
+        "programInstanceId",
+        "enrollmentStartDate",
+        "tags",
+        "address",
+        "eligibility",
+    }
     assert sample_keys <= set(body)
     assert set(body) == ENROLLMENT_KEYS
     assert len(body["id"]) == 25 and body["id"].startswith("c")
     assert body["leadId"] is None
     assert body["customerId"] is not None
     assert (body["firstName"], body["lastName"], body["email"], body["phone"]) == (
-        "Suzie", "Homeowner", "suzie.homeowner@example.com", "+1234567890"
+        "Suzie",
+        "Homeowner",
+        "suzie.homeowner@example.com",
+        "+1234567890",
     )
     assert body["manufacturerSlugs"] == ["tesla", "enphase"]
     assert body["meta"] == body["metadata"] == {}
     assert (body["serialNumber"], body["referenceId"], body["referenceDescription"]) == (
-        "1234567890", "1234567890", "Tesla Grid Services id."
+        "1234567890",
+        "1234567890",
+        "Tesla Grid Services id.",
     )
     assert body["programInstanceId"] == instance["id"]
     assert body["enrollmentStartDate"] is None
     assert body["tags"] == ["tag1", "tag2"]
     assert body["address"] == address
-    assert set(body["eligibility"]) == {"status", "reason", "programInstanceId", "checks",
-                                        "evaluatedAt"}
-    reason = ("Program accepting enrollments; In service territory (NY); "
-              "Has supported equipment (enphase, tesla)")
+    assert set(body["eligibility"]) == {
+        "status",
+        "reason",
+        "programInstanceId",
+        "checks",
+        "evaluatedAt",
+    }
+    reason = (
+        "Program accepting enrollments; In service territory (NY); "
+        "Has supported equipment (enphase, tesla)"
+    )
     assert body["eligibility"]["status"] == "eligible"
     assert body["eligibility"]["reason"] == reason
     assert body["eligibility"]["programInstanceId"] == instance["id"]
@@ -416,8 +622,10 @@ def test_outside_service_area_is_ineligible(tenant: Tenant) -> None:
 
 def test_incompatible_equipment_is_ineligible(tenant: Tenant) -> None:
     instance = tenant.instance()
-    e = ok(create(tenant, instance["id"], person(manufacturerSlugs=["lg"],
-                                                 address={"state": "nj"})), 201)
+    e = ok(
+        create(tenant, instance["id"], person(manufacturerSlugs=["lg"], address={"state": "nj"})),
+        201,
+    )
     assert e["status"] == "ineligible"
     assert e["eligibilityReason"] == "Incompatible equipment"
     assert _checks(e) == [
@@ -431,16 +639,19 @@ def test_incompatible_equipment_is_ineligible(tenant: Tenant) -> None:
         "Owns equipment from a supported manufacturer",
     ]
     # Both failing: the first failure gives the reason.
-    e = ok(create(tenant, instance["id"], person(manufacturerSlugs=[], address={"state": "CA"})),
-           201)
+    e = ok(
+        create(tenant, instance["id"], person(manufacturerSlugs=[], address={"state": "CA"})), 201
+    )
     assert e["eligibilityReason"] == "Outside service area"
     assert [c[1] for c in _checks(e)] == ["passed", "failed", "failed"]
 
 
 def test_program_without_criteria_is_eligible_anywhere(tenant: Tenant) -> None:
     instance = tenant.instance("anywhere-program")
-    e = ok(create(tenant, instance["id"], person(address={"state": "CA"},
-                                                 manufacturerSlugs=["lg"])), 201)
+    e = ok(
+        create(tenant, instance["id"], person(address={"state": "CA"}, manufacturerSlugs=["lg"])),
+        201,
+    )
     assert e["status"] == "eligible"
     assert e["eligibilityReason"] == "Program accepting enrollments"
     assert _checks(e) == [("instance-accepting", "passed", "Program accepting enrollments")]
@@ -456,8 +667,9 @@ def _assert_refused(tenant: Tenant, instance_id: str, detail: str) -> None:
     assert body["detail"] == detail
     assert state(tenant) == before
     listed = ok(tenant.client.get(f"/v1/programInstances/{instance_id}/enrollments"))
-    assert listed["totalItems"] == len([e for e in before["enrollments"]
-                                        if e["programInstanceId"] == instance_id])
+    assert listed["totalItems"] == len(
+        [e for e in before["enrollments"] if e["programInstanceId"] == instance_id]
+    )
 
 
 def test_draft_instance_refuses(tenant: Tenant) -> None:
@@ -497,8 +709,9 @@ def test_capacity_reached_refuses_new_enrollments(tenant: Tenant) -> None:
     ok(act(tenant, first["id"], "submit"))
     ok(act(tenant, second["id"], "submit"))
     assert ok(act(tenant, first["id"], "approve"))["status"] == "approved"
-    _assert_refused(tenant, instance["id"],
-                    "The program instance is at capacity (1 approved enrollments).")
+    _assert_refused(
+        tenant, instance["id"], "The program instance is at capacity (1 approved enrollments)."
+    )
     # Approving one more would exceed the capacity too; the application stays submitted.
     before = state(tenant)
     problem(act(tenant, second["id"], "approve"), 409, "instance_not_accepting")
@@ -514,8 +727,11 @@ def test_second_open_enrollment_is_refused_until_cancelled(tenant: Tenant) -> No
     body = person()
     first = ok(create(tenant, instance["id"], body), 201)
     before = state(tenant)
-    refused = problem(create(tenant, instance["id"], body | {"email": body["email"].upper()}),
-                      409, "enrollment_exists")
+    refused = problem(
+        create(tenant, instance["id"], body | {"email": body["email"].upper()}),
+        409,
+        "enrollment_exists",
+    )
     assert refused["enrollmentId"] == first["id"]
     assert state(tenant) == before
     assert ok(act(tenant, first["id"], "cancel"))["status"] == "cancelled"
@@ -532,8 +748,11 @@ def test_ineligible_enrollment_still_holds_the_instance(tenant: Tenant) -> None:
     first = ok(create(tenant, instance["id"], body), 201)
     assert first["status"] == "ineligible"
     before = state(tenant)
-    problem(create(tenant, instance["id"], body | {"address": {"state": "NY"}}), 409,
-            "enrollment_exists")
+    problem(
+        create(tenant, instance["id"], body | {"address": {"state": "NY"}}),
+        409,
+        "enrollment_exists",
+    )
     assert state(tenant) == before
 
 
@@ -597,12 +816,17 @@ def test_reason_required_for_reject_and_unenroll(tenant: Tenant) -> None:
     before = state(tenant)
     problem(tenant.client.post(f"/v1/enrollments/{e['id']}/reject"), 422, "validation_error")
     for body in ({}, {"reason": ""}, {"reason": "   "}):
-        refused = problem(tenant.client.post(f"/v1/enrollments/{e['id']}/reject", json=body),
-                          422, "validation_error")
+        refused = problem(
+            tenant.client.post(f"/v1/enrollments/{e['id']}/reject", json=body),
+            422,
+            "validation_error",
+        )
         assert fields_of(refused) == ["reason"]
-    problem(tenant.client.post(f"/v1/enrollments/{e['id']}/reject", json={"reason": "x",
-                                                                          "extra": 1}),
-            422, "validation_error")
+    problem(
+        tenant.client.post(f"/v1/enrollments/{e['id']}/reject", json={"reason": "x", "extra": 1}),
+        422,
+        "validation_error",
+    )
     assert state(tenant) == before
     r = ok(act(tenant, e["id"], "reject", "Failed verification"))
     assert r["status"] == "rejected"
@@ -613,10 +837,12 @@ def test_reason_required_for_reject_and_unenroll(tenant: Tenant) -> None:
     ok(act(tenant, other["id"], "submit"))
     ok(act(tenant, other["id"], "approve"))
     before = state(tenant)
-    problem(tenant.client.post(f"/v1/enrollments/{other['id']}/unenroll"), 422,
-            "validation_error")
-    problem(tenant.client.post(f"/v1/enrollments/{other['id']}/unenroll", json={}), 422,
-            "validation_error")
+    problem(tenant.client.post(f"/v1/enrollments/{other['id']}/unenroll"), 422, "validation_error")
+    problem(
+        tenant.client.post(f"/v1/enrollments/{other['id']}/unenroll", json={}),
+        422,
+        "validation_error",
+    )
     assert state(tenant) == before
 
 
@@ -640,8 +866,9 @@ def test_reason_required_for_reject_and_unenroll(tenant: Tenant) -> None:
         (["cancel"], "reevaluate", "cancelled", []),
     ],
 )
-def test_invalid_transitions_are_409(tenant: Tenant, path: list[str], action: str, current: str,
-                                     allowed: list[str]) -> None:
+def test_invalid_transitions_are_409(
+    tenant: Tenant, path: list[str], action: str, current: str, allowed: list[str]
+) -> None:
     instance = tenant.instance()
     e = ok(create(tenant, instance["id"], person()), 201)
     for step in path:
@@ -682,8 +909,13 @@ def test_cancel_from_eligible_and_submitted(tenant: Tenant) -> None:
         ("eligible", "submitted", "submit", None, actor),
         ("submitted", "cancelled", "cancel", None, actor),
     ]
-    assert moves(tenant, a["id"])[-1] == ("eligible", "cancelled", "cancel", "Changed my mind",
-                                          actor)
+    assert moves(tenant, a["id"])[-1] == (
+        "eligible",
+        "cancelled",
+        "cancel",
+        "Changed my mind",
+        actor,
+    )
 
 
 def test_reevaluate_after_address_change(tenant: Tenant) -> None:
@@ -691,8 +923,11 @@ def test_reevaluate_after_address_change(tenant: Tenant) -> None:
     instance = tenant.instance()
     e = ok(create(tenant, instance["id"], person(address={"state": "CA"})), 201)
     assert e["status"] == "ineligible"
-    patched = ok(tenant.client.patch(f"/v1/enrollments/{e['id']}",
-                                     json={"address": {"state": "NY", "city": "Albany"}}))
+    patched = ok(
+        tenant.client.patch(
+            f"/v1/enrollments/{e['id']}", json={"address": {"state": "NY", "city": "Albany"}}
+        )
+    )
     assert patched["status"] == "ineligible"  # a change alone does not re-evaluate
     assert patched["address"] == {"state": "NY", "city": "Albany"}
     r = ok(act(tenant, e["id"], "reevaluate"))
@@ -710,8 +945,13 @@ def test_reevaluate_after_address_change(tenant: Tenant) -> None:
     ok(act(tenant, e["id"], "reject", "Failed verification"))
     r = ok(act(tenant, e["id"], "reevaluate"))
     assert r["status"] == "eligible"
-    assert moves(tenant, e["id"])[-1] == ("rejected", "eligible", "reevaluate",
-                                          ELIGIBLE_REASON_TESLA, actor)
+    assert moves(tenant, e["id"])[-1] == (
+        "rejected",
+        "eligible",
+        "reevaluate",
+        ELIGIBLE_REASON_TESLA,
+        actor,
+    )
 
 
 def test_reevaluate_sees_paused_instance(tenant: Tenant) -> None:
@@ -737,8 +977,9 @@ def test_review_scope_needed_to_approve_or_reject(tenant: Tenant) -> None:
     instance = tenant.instance()
     writer_key = tenant.key_with("enrollments:read", "enrollments:write")
     with tenant.server.client(writer_key) as writer:
-        e = ok(writer.post(f"/v1/programInstances/{instance['id']}/enrollments", json=person()),
-               201)
+        e = ok(
+            writer.post(f"/v1/programInstances/{instance['id']}/enrollments", json=person()), 201
+        )
         s = ok(act(tenant, e["id"], "submit", client=writer))
         assert s["status"] == "submitted"
         before = state(tenant)
@@ -750,18 +991,25 @@ def test_review_scope_needed_to_approve_or_reject(tenant: Tenant) -> None:
     reader_key = tenant.key_with("enrollments:read")
     with tenant.server.client(reader_key) as reader:
         before = state(tenant)
-        problem(reader.post(f"/v1/programInstances/{instance['id']}/enrollments", json=person()),
-                403, "insufficient_scope")
+        problem(
+            reader.post(f"/v1/programInstances/{instance['id']}/enrollments", json=person()),
+            403,
+            "insufficient_scope",
+        )
         problem(act(tenant, e["id"], "reevaluate", client=reader), 403, "insufficient_scope")
-        problem(reader.patch(f"/v1/enrollments/{e['id']}", json={"tags": ["x"]}), 403,
-                "insufficient_scope")
+        problem(
+            reader.patch(f"/v1/enrollments/{e['id']}", json={"tags": ["x"]}),
+            403,
+            "insufficient_scope",
+        )
         problem(reader.delete(f"/v1/enrollments/{e['id']}"), 403, "insufficient_scope")
         assert ok(reader.get(f"/v1/enrollments/{e['id']}"))["status"] == "cancelled"
         assert state(tenant) == before
 
 
-def test_transitions_on_unknown_or_foreign_enrollment_are_404(tenant: Tenant,
-                                                              other_tenant: Tenant) -> None:
+def test_transitions_on_unknown_or_foreign_enrollment_are_404(
+    tenant: Tenant, other_tenant: Tenant
+) -> None:
     instance = tenant.instance()
     e = ok(create(tenant, instance["id"], person()), 201)
     before = state(tenant)
@@ -786,8 +1034,13 @@ def test_auto_review_approves_after_submit(tenant: Tenant) -> None:
     assert final["enrollmentStartDate"] is not None
     assert moves(tenant, e["id"])[-2:] == [
         ("eligible", "submitted", "submit", None, actor),
-        ("submitted", "approved", "approve", "Approved automatically (reviewMode auto).",
-         "system:auto-review"),
+        (
+            "submitted",
+            "approved",
+            "approve",
+            "Approved automatically (reviewMode auto).",
+            "system:auto-review",
+        ),
     ]
 
 
@@ -806,8 +1059,7 @@ def _populate(tenant: Tenant) -> tuple[dict[str, Any], dict[str, Any], list[dict
     first, second = tenant.instance(), tenant.instance("anywhere-program")
     made = [
         ok(create(tenant, first["id"], person(tags=["red"])), 201),
-        ok(create(tenant, first["id"], person(tags=["red", "blue"], address={"state": "CA"})),
-           201),
+        ok(create(tenant, first["id"], person(tags=["red", "blue"], address={"state": "CA"})), 201),
         ok(create(tenant, first["id"], person(tags=["blue"])), 201),
         ok(create(tenant, first["id"], person(email="Finder@Example.com")), 201),
         ok(create(tenant, first["id"], person(tags=["red"], manufacturerSlugs=["lg"])), 201),
@@ -874,9 +1126,7 @@ def test_list_pages_and_filters(tenant: Tenant, other_tenant: Tenant) -> None:
     everywhere = "/v1/enrollments"
     page = ok(tenant.client.get(everywhere))
     assert (page["totalItems"], _ids(page)) == (7, sorted(e["id"] for e in made))
-    assert ids({"programInstanceId": second["id"]}, everywhere) == sorted(
-        e["id"] for e in made[5:]
-    )
+    assert ids({"programInstanceId": second["id"]}, everywhere) == sorted(e["id"] for e in made[5:])
     assert ids({"programInstanceId": second["id"], "tag": "red"}, everywhere) == [made[5]["id"]]
     assert ids({"tag": "red"}, everywhere) == sorted(
         e["id"] for e in (made[0], made[1], made[4], made[5])
@@ -894,16 +1144,22 @@ def test_list_rejects_bad_parameters(tenant: Tenant) -> None:
     url = f"/v1/programInstances/{instance['id']}/enrollments"
     for path in (url, "/v1/enrollments"):
         for params, field in (
-            ({"perPage": 101}, "perPage"), ({"perPage": 0}, "perPage"), ({"page": 0}, "page"),
-            ({"page": "x"}, "page"), ({"status": "bogus"}, "status"),
+            ({"perPage": 101}, "perPage"),
+            ({"perPage": 0}, "perPage"),
+            ({"page": 0}, "page"),
+            ({"page": "x"}, "page"),
+            ({"status": "bogus"}, "status"),
             ({"createdAfter": "yesterday"}, "createdAfter"),
         ):
             body = problem(tenant.client.get(path, params=params), 422, "validation_error")
             assert fields_of(body) == [field], params
         assert ok(tenant.client.get(path, params={"perPage": 100}))["perPage"] == 100
         for cursor in ("!!!", "zzz", "a" * 201, encode("../x")):
-            problem(tenant.client.get(path, params={"cursor": cursor}), 422,
-                    "invalid_cursor" if len(cursor) <= 200 else "validation_error")
+            problem(
+                tenant.client.get(path, params={"cursor": cursor}),
+                422,
+                "invalid_cursor" if len(cursor) <= 200 else "validation_error",
+            )
     problem(tenant.client.get("/v1/programInstances/nope/enrollments"), 404, "not_found")
 
 
@@ -919,10 +1175,12 @@ def test_cursor_walk_visits_every_item_once(tenant: Tenant) -> None:
             seen += _ids(page)
             pages = 1
             while page["nextCursor"] is not None:
-                page = ok(tenant.client.get(path, params={"perPage": per_page,
-                                                          "cursor": page["nextCursor"]}))
-                assert (page["page"], page["totalItems"], page["totalPages"]) == (None, None,
-                                                                                  None)
+                page = ok(
+                    tenant.client.get(
+                        path, params={"perPage": per_page, "cursor": page["nextCursor"]}
+                    )
+                )
+                assert (page["page"], page["totalItems"], page["totalPages"]) == (None, None, None)
                 assert page["perPage"] == per_page
                 assert 0 < len(page["data"]) <= per_page
                 seen += _ids(page)
@@ -934,8 +1192,11 @@ def test_cursor_walk_visits_every_item_once(tenant: Tenant) -> None:
     page = ok(tenant.client.get("/v1/enrollments", params={"perPage": 1, "tag": "red"}))
     seen = _ids(page)
     while page["nextCursor"]:
-        page = ok(tenant.client.get("/v1/enrollments", params={
-            "perPage": 1, "tag": "red", "cursor": page["nextCursor"]}))
+        page = ok(
+            tenant.client.get(
+                "/v1/enrollments", params={"perPage": 1, "tag": "red", "cursor": page["nextCursor"]}
+            )
+        )
         seen += _ids(page)
     assert seen == sorted(e["id"] for e in (made[0], made[1], made[4], made[5]))
 
@@ -947,20 +1208,37 @@ def test_patch_changes_fields_and_bumps_version(tenant: Tenant) -> None:
     instance = tenant.instance()
     e = ok(create(tenant, instance["id"], person(phone="+15550000001", serialNumber="S1")), 201)
     v = e["version"]
-    p = ok(tenant.client.patch(f"/v1/enrollments/{e['id']}", json={
-        "phone": "+15550000002", "tags": ["vip"], "metadata": {"k": "v"},
-        "referenceId": "R-9", "email": "NEW@Example.com"}))
+    p = ok(
+        tenant.client.patch(
+            f"/v1/enrollments/{e['id']}",
+            json={
+                "phone": "+15550000002",
+                "tags": ["vip"],
+                "metadata": {"k": "v"},
+                "referenceId": "R-9",
+                "email": "NEW@Example.com",
+            },
+        )
+    )
     assert p["version"] == v + 1
     assert (p["phone"], p["tags"], p["metadata"], p["meta"], p["referenceId"], p["email"]) == (
-        "+15550000002", ["vip"], {"k": "v"}, {"k": "v"}, "R-9", "new@example.com"
+        "+15550000002",
+        ["vip"],
+        {"k": "v"},
+        {"k": "v"},
+        "R-9",
+        "new@example.com",
     )
     assert p["serialNumber"] == "S1"  # untouched
     assert p["status"] == "eligible"
     assert p["updatedAt"] >= e["updatedAt"]
     assert get(tenant, e["id"]) == p
     # Nullable fields may be cleared.
-    c = ok(tenant.client.patch(f"/v1/enrollments/{e['id']}", json={"phone": None,
-                                                                   "serialNumber": None}))
+    c = ok(
+        tenant.client.patch(
+            f"/v1/enrollments/{e['id']}", json={"phone": None, "serialNumber": None}
+        )
+    )
     assert (c["phone"], c["serialNumber"], c["version"]) == (None, None, v + 2)
     # Sending the same values changes nothing.
     same = ok(tenant.client.patch(f"/v1/enrollments/{e['id']}", json={"tags": ["vip"]}))
@@ -988,13 +1266,19 @@ def test_patch_refuses_bad_bodies(tenant: Tenant) -> None:
     ):
         refused = problem(tenant.client.patch(url, json=body), 422, "validation_error")
         assert refused["errors"] == [{"field": field, "message": message}], body
-    for body, field in (({"tags": "x"}, "tags"), ({"email": "not-an-email"}, "email"),
-                        ({"firstName": ""}, "firstName"), ({"address": {"zip": "1"}},
-                                                           "address.zip")):
+    for body, field in (
+        ({"tags": "x"}, "tags"),
+        ({"email": "not-an-email"}, "email"),
+        ({"firstName": ""}, "firstName"),
+        ({"address": {"zip": "1"}}, "address.zip"),
+    ):
         refused = problem(tenant.client.patch(url, json=body), 422, "validation_error")
         assert fields_of(refused) == [field], body
-    problem(tenant.client.patch("/v1/enrollments/" + "c" + "6" * 24, json={"tags": []}), 404,
-            "not_found")
+    problem(
+        tenant.client.patch("/v1/enrollments/" + "c" + "6" * 24, json={"tags": []}),
+        404,
+        "not_found",
+    )
     assert state(tenant) == before
 
 
@@ -1011,15 +1295,25 @@ def test_delete_then_404(tenant: Tenant, other_tenant: Tenant) -> None:
     problem(tenant.client.get(f"/v1/enrollments/{gone['id']}"), 404, "not_found")
     problem(tenant.client.get(f"/v1/enrollments/{gone['id']}/history"), 404, "not_found")
     problem(tenant.client.delete(f"/v1/enrollments/{gone['id']}"), 404, "not_found")
-    problem(tenant.client.patch(f"/v1/enrollments/{gone['id']}", json={"tags": []}), 404,
-            "not_found")
+    problem(
+        tenant.client.patch(f"/v1/enrollments/{gone['id']}", json={"tags": []}), 404, "not_found"
+    )
     problem(act(tenant, gone["id"], "submit"), 404, "not_found")
     assert [e["id"] for e in all_enrollments(tenant)] == [keep["id"]]
     assert get(tenant, keep["id"]) == keep
     # The customer is free to enroll in the instance again.
-    again = ok(create(tenant, instance["id"], {"identificationType": "customerId",
-                                               "customerId": gone["customerId"],
-                                               "manufacturerSlugs": ["tesla"]}), 201)
+    again = ok(
+        create(
+            tenant,
+            instance["id"],
+            {
+                "identificationType": "customerId",
+                "customerId": gone["customerId"],
+                "manufacturerSlugs": ["tesla"],
+            },
+        ),
+        201,
+    )
     assert again["status"] == "eligible"  # the customer's stored address is in NY
     assert again["customerId"] == gone["customerId"]
 
@@ -1031,8 +1325,11 @@ def test_create_emits_events_in_order(tenant: Tenant) -> None:
     instance = tenant.instance()
     e = ok(create(tenant, instance["id"], person()), 201)
     feed = wait_events(tenant, 3)
-    assert [x["type"] for x in feed] == ["enrollment.created", "enrollment.status_changed",
-                                         "enrollment.eligible"]
+    assert [x["type"] for x in feed] == [
+        "enrollment.created",
+        "enrollment.status_changed",
+        "enrollment.eligible",
+    ]
     for x in feed:
         assert set(x) == {"id", "type", "version", "occurredAt", "workspaceId", "data"}
         assert x["version"] == 1
@@ -1041,8 +1338,7 @@ def test_create_emits_events_in_order(tenant: Tenant) -> None:
         assert x["data"]["object"]["id"] == e["id"]
         assert x["data"]["object"]["status"] == "eligible"
     assert len({x["id"] for x in feed}) == 3
-    change = {"previousStatus": "candidate", "status": "eligible",
-              "reason": ELIGIBLE_REASON_TESLA}
+    change = {"previousStatus": "candidate", "status": "eligible", "reason": ELIGIBLE_REASON_TESLA}
     assert {k: feed[1]["data"][k] for k in change} == change
     assert {k: feed[2]["data"][k] for k in change} == change
     assert set(feed[0]["data"]) == {"object"}
@@ -1053,9 +1349,12 @@ def test_create_emits_events_in_order(tenant: Tenant) -> None:
     ok(tenant.client.patch(f"/v1/enrollments/{e['id']}", json={"tags": ["x"]}))
     assert tenant.client.delete(f"/v1/enrollments/{e['id']}").status_code == 204
     feed = wait_events(tenant, 7)
-    assert [x["type"] for x in feed[3:]] == ["enrollment.status_changed",
-                                             "enrollment.submitted", "enrollment.updated",
-                                             "enrollment.deleted"]
+    assert [x["type"] for x in feed[3:]] == [
+        "enrollment.status_changed",
+        "enrollment.submitted",
+        "enrollment.updated",
+        "enrollment.deleted",
+    ]
     assert feed[5]["data"]["changedFields"] == ["tags"]
     assert feed[4]["data"]["previousStatus"] == "eligible"
 
@@ -1083,8 +1382,11 @@ def test_event_paging_with_after(tenant: Tenant) -> None:
             break
         cursor = page["nextCursor"]
     assert walked == full
-    assert [x["type"] for x in full[3:]] == ["enrollment.created", "enrollment.status_changed",
-                                             "enrollment.ineligible"]
+    assert [x["type"] for x in full[3:]] == [
+        "enrollment.created",
+        "enrollment.status_changed",
+        "enrollment.ineligible",
+    ]
     problem(tenant.client.get("/v1/events", params={"after": "!!!"}), 422, "invalid_cursor")
     key = tenant.key_with("enrollments:read")
     with tenant.server.client(key) as reader:
@@ -1099,8 +1401,9 @@ def test_create_refuses_bad_input(tenant: Tenant, other_tenant: Tenant) -> None:
     url = f"/v1/programInstances/{instance['id']}/enrollments"
     before = state(tenant)
 
-    r = tenant.client.post(url, content=b'{"identificationType": ', headers={
-        "Content-Type": "application/json"})
+    r = tenant.client.post(
+        url, content=b'{"identificationType": ', headers={"Content-Type": "application/json"}
+    )
     body = problem(r, 400, "malformed_json")
     assert body["instance"] == url
 
@@ -1118,8 +1421,9 @@ def test_create_refuses_bad_input(tenant: Tenant, other_tenant: Tenant) -> None:
     ):
         refused = problem(tenant.client.post(url, json=payload), 422, "validation_error")
         assert fields_of(refused) == [field], payload
-    refused = problem(tenant.client.post(url, json=person(favoriteColor="blue")), 422,
-                      "validation_error")
+    refused = problem(
+        tenant.client.post(url, json=person(favoriteColor="blue")), 422, "validation_error"
+    )
     assert refused["errors"] == [{"field": "favoriteColor", "message": "Unknown field."}]
     missing = person()
     del missing["identificationType"]
@@ -1130,8 +1434,11 @@ def test_create_refuses_bad_input(tenant: Tenant, other_tenant: Tenant) -> None:
     big = person(referenceDescription="x" * (1024 * 1024))
     problem(tenant.client.post(url, json=big), 413, "payload_too_large")
     chunks = (b" " * 65536 for _ in range(20))
-    problem(tenant.client.post(url, content=chunks, headers={"Content-Type": "application/json"}),
-            413, "payload_too_large")
+    problem(
+        tenant.client.post(url, content=chunks, headers={"Content-Type": "application/json"}),
+        413,
+        "payload_too_large",
+    )
 
     with tenant.server.client() as anonymous:
         r = anonymous.post(url, json=person())
@@ -1140,11 +1447,17 @@ def test_create_refuses_bad_input(tenant: Tenant, other_tenant: Tenant) -> None:
     with tenant.server.client("not-a-real-key") as stranger:
         problem(stranger.post(url, json=person()), 401, "unauthorized")
 
-    problem(tenant.client.post("/v1/programInstances/c0000000000000000000000000/enrollments",
-                               json=person()), 404, "not_found")
+    problem(
+        tenant.client.post(
+            "/v1/programInstances/c0000000000000000000000000/enrollments", json=person()
+        ),
+        404,
+        "not_found",
+    )
     problem(other_tenant.client.post(url, json=person()), 404, "not_found")
-    assert state(tenant) == before == {"enrollments": [], "history": {}, "customers": [],
-                                       "leads": []}
+    assert (
+        state(tenant) == before == {"enrollments": [], "history": {}, "customers": [], "leads": []}
+    )
     assert state(other_tenant)["enrollments"] == []
     # The instance still works.
     ok(tenant.client.post(url, json=person()), 201)

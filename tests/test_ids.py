@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -21,14 +22,15 @@ def test_unique_and_time_ordered_within_a_process() -> None:
     assert len(set(ids)) == len(ids)
     # The 4-character counter wraps once every 36**4 ids; only there may two ids made in the
     # same millisecond come out of order.
-    assert sum(1 for a, b in zip(ids, ids[1:], strict=False) if a > b) <= 1
+    assert sum(1 for a, b in itertools.pairwise(ids) if a > b) <= 1
 
 
 def test_processes_differ() -> None:
     code = "from enroll.ids import new_id; print(new_id()[13:17])"
     fingerprints = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                       env=os.environ).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+        ).stdout.strip()
         for _ in range(3)
     }
     assert len(fingerprints) == 3  # the pid part of the fingerprint differs

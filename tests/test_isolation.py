@@ -171,8 +171,9 @@ def _isolation_cases() -> list[Any]:
     for op in ID_ROUTES:
         cases.append(pytest.param(op, "id", id=f"{_op_id(op)} by id"))
         segments = op[1].split("/")
-        kinds = {PATH_KINDS.get(segments[segments.index(f"{{{p}}}") - 1])
-                 for p in _path_params(op[1])}
+        kinds = {
+            PATH_KINDS.get(segments[segments.index(f"{{{p}}}") - 1]) for p in _path_params(op[1])
+        }
         if kinds & SLUGGED:
             cases.append(pytest.param(op, "slug", id=f"{_op_id(op)} by slug"))
     return cases
@@ -223,8 +224,13 @@ def bearer(key: str) -> dict[str, str]:
 
 
 def send(
-    http: httpx.Client, method: str, path: str, *, headers: dict[str, str] | None = None,
-    body: Any = NO_BODY, params: dict[str, Any] | None = None,
+    http: httpx.Client,
+    method: str,
+    path: str,
+    *,
+    headers: dict[str, str] | None = None,
+    body: Any = NO_BODY,
+    params: dict[str, Any] | None = None,
 ) -> httpx.Response:
     kwargs: dict[str, Any] = {"headers": headers or {}, "params": params}
     if body is not NO_BODY:
@@ -277,16 +283,25 @@ class World:
 
     @cached_property
     def customer(self) -> dict[str, Any]:
-        return self._create("/v1/customers", {
-            "firstName": f"Cfirst{self.tag}", "lastName": f"Clast{self.tag}",
-            "email": f"cust.{self.tag}@a.example", "phone": "+15550001111",
-        })
+        return self._create(
+            "/v1/customers",
+            {
+                "firstName": f"Cfirst{self.tag}",
+                "lastName": f"Clast{self.tag}",
+                "email": f"cust.{self.tag}@a.example",
+                "phone": "+15550001111",
+            },
+        )
 
     @cached_property
     def lead(self) -> dict[str, Any]:
-        return self._create("/v1/leads", {
-            "email": f"lead.{self.tag}@a.example", "firstName": f"Lfirst{self.tag}",
-        })
+        return self._create(
+            "/v1/leads",
+            {
+                "email": f"lead.{self.tag}@a.example",
+                "firstName": f"Lfirst{self.tag}",
+            },
+        )
 
     @cached_property
     def enrollment(self) -> dict[str, Any]:
@@ -294,9 +309,13 @@ class World:
 
     @cached_property
     def key(self) -> dict[str, Any]:
-        return self._create("/v1/apiKeys", {
-            "name": f"Key {self.tag}", "scopes": [Scope.ENROLLMENTS_READ.value],
-        })
+        return self._create(
+            "/v1/apiKeys",
+            {
+                "name": f"Key {self.tag}",
+                "scopes": [Scope.ENROLLMENTS_READ.value],
+            },
+        )
 
     @cached_property
     def program(self) -> dict[str, Any]:
@@ -314,10 +333,16 @@ class World:
         return created
 
     def new_instance(self, **fields: Any) -> dict[str, Any]:
-        instance = self._create("/v1/programInstances", {
-            "programSlug": CORE_PROGRAM, "slug": f"a-{self.tag}-{fresh()}",
-            "name": f"Instance {self.tag}", "status": "active",
-        } | fields)
+        instance = self._create(
+            "/v1/programInstances",
+            {
+                "programSlug": CORE_PROGRAM,
+                "slug": f"a-{self.tag}-{fresh()}",
+                "name": f"Instance {self.tag}",
+                "status": "active",
+            }
+            | fields,
+        )
         self.slug_of[instance["id"]] = instance["slug"]
         return instance
 
@@ -327,8 +352,10 @@ class World:
             f"/v1/programInstances/{instance_id or self.instance['id']}/enrollments",
             {
                 "identificationType": "customerInfo",
-                "firstName": f"Efirst{self.tag}", "lastName": f"Elast{self.tag}{n}",
-                "email": f"enr.{self.tag}.{n}@a.example", "address": {"state": "NY"},
+                "firstName": f"Efirst{self.tag}",
+                "lastName": f"Elast{self.tag}{n}",
+                "email": f"enr.{self.tag}.{n}@a.example",
+                "address": {"state": "NY"},
                 "manufacturerSlugs": ["tesla"],
             },
         )
@@ -367,8 +394,12 @@ class World:
         deadline = time.monotonic() + 15
         while True:
             jobs = self.c.get("/v1/jobs").json()["data"]
-            done = [j for j in jobs if j["payload"].get("enrollmentId") == enrollment["id"]
-                    and j["status"] == "succeeded"]
+            done = [
+                j
+                for j in jobs
+                if j["payload"].get("enrollmentId") == enrollment["id"]
+                and j["status"] == "succeeded"
+            ]
             if done:
                 break
             assert time.monotonic() < deadline, f"the auto-approve job did not finish: {jobs}"
@@ -405,8 +436,12 @@ Recipe = Callable[[World], tuple[dict[str, str], Any]]  # (path ids by kind, bod
 def _person(_: World) -> tuple[dict[str, str], Any]:
     n = fresh()
     return {}, {
-        "identificationType": "customerInfo", "firstName": "New", "lastName": f"Person{n}",
-        "email": f"new.{n}@b.example", "address": {"state": "NY"}, "manufacturerSlugs": ["tesla"],
+        "identificationType": "customerInfo",
+        "firstName": "New",
+        "lastName": f"Person{n}",
+        "email": f"new.{n}@b.example",
+        "address": {"state": "NY"},
+        "manufacturerSlugs": ["tesla"],
     }
 
 
@@ -414,28 +449,46 @@ def _person(_: World) -> tuple[dict[str, str], Any]:
 # when the key may make it. Bodies carry no trace of the workspace, so B can send them too.
 RECIPES: dict[Op, Recipe] = {
     ("POST", "/v1/programs"): lambda w: (
-        {}, {"slug": f"p-{fresh()}", "name": "Catalog entry", "type": "other"}),
+        {},
+        {"slug": f"p-{fresh()}", "name": "Catalog entry", "type": "other"},
+    ),
     ("PATCH", "/v1/programs/{id_or_slug}"): lambda w: (
-        {"program": w.own_program()["id"]}, {"description": "Updated by the isolation tests."}),
+        {"program": w.own_program()["id"]},
+        {"description": "Updated by the isolation tests."},
+    ),
     ("POST", "/v1/programInstances"): lambda w: (
-        {}, {"programSlug": CORE_PROGRAM, "slug": f"n-{fresh()}", "name": "New instance"}),
+        {},
+        {"programSlug": CORE_PROGRAM, "slug": f"n-{fresh()}", "name": "New instance"},
+    ),
     ("PATCH", "/v1/programInstances/{id_or_slug}"): lambda w: ({}, {"name": "Renamed"}),
     ("DELETE", "/v1/programInstances/{id_or_slug}"): lambda w: (
-        {"instance": w.new_instance()["id"]}, NO_BODY),  # one without enrollments
+        {"instance": w.new_instance()["id"]},
+        NO_BODY,
+    ),  # one without enrollments
     ("POST", "/v1/programInstances/{instance_id}/enrollments"): _person,
     ("PATCH", "/v1/enrollments/{enrollment_id}"): lambda w: ({}, {"serialNumber": "SN-2"}),
     ("POST", "/v1/enrollments/{enrollment_id}/approve"): lambda w: (
-        {"enrollment": w.enrollment_in("submitted")}, NO_BODY),
+        {"enrollment": w.enrollment_in("submitted")},
+        NO_BODY,
+    ),
     ("POST", "/v1/enrollments/{enrollment_id}/reject"): lambda w: (
-        {"enrollment": w.enrollment_in("submitted")}, {"reason": "Not eligible after review."}),
+        {"enrollment": w.enrollment_in("submitted")},
+        {"reason": "Not eligible after review."},
+    ),
     ("POST", "/v1/enrollments/{enrollment_id}/unenroll"): lambda w: (
-        {"enrollment": w.enrollment_in("approved")}, {"reason": "Moved away."}),
+        {"enrollment": w.enrollment_in("approved")},
+        {"reason": "Moved away."},
+    ),
     ("POST", "/v1/customers"): lambda w: (
-        {}, {"firstName": "New", "lastName": "Customer", "email": f"c.{fresh()}@b.example"}),
+        {},
+        {"firstName": "New", "lastName": "Customer", "email": f"c.{fresh()}@b.example"},
+    ),
     ("PATCH", "/v1/customers/{customer_id}"): lambda w: ({}, {"phone": "+15550009999"}),
     ("POST", "/v1/leads"): lambda w: ({}, {"email": f"l.{fresh()}@b.example"}),
     ("POST", "/v1/apiKeys"): lambda w: (
-        {}, {"name": "Made by a test", "scopes": [Scope.API_KEYS_MANAGE.value]}),
+        {},
+        {"name": "Made by a test", "scopes": [Scope.API_KEYS_MANAGE.value]},
+    ),
 }
 
 
@@ -468,8 +521,9 @@ class Call:
     def send(
         self, http: httpx.Client, headers: dict[str, str], values: dict[str, str] | None = None
     ) -> httpx.Response:
-        return send(http, self.method, self.path(values or self.ids), headers=headers,
-                    body=self.body)
+        return send(
+            http, self.method, self.path(values or self.ids), headers=headers, body=self.body
+        )
 
 
 # --- "nothing changed" ----------------------------------------------------------------------
@@ -497,8 +551,7 @@ def database_rows(server: Server, *workspace_ids: str) -> dict[str, list[dict[st
                     assert table.name == "program", f"unexpected table {table.name}: filter it"
                 result = await session.execute(stmt)
                 rows[table.name] = [
-                    {k: v for k, v in row._mapping.items() if k != "last_used_at"}
-                    for row in result
+                    {k: v for k, v in row._mapping.items() if k != "last_used_at"} for row in result
                 ]
         return rows
 
@@ -518,7 +571,10 @@ class State:
     """What a change would show: the workspaces' rows, and resources as their owner reads them."""
 
     def __init__(
-        self, server: Server, http: httpx.Client, *tenants: Tenant,
+        self,
+        server: Server,
+        http: httpx.Client,
+        *tenants: Tenant,
         reads: list[tuple[Tenant, str]] | None = None,
     ) -> None:
         self.server, self.http, self.tenants, self.reads = server, http, tenants, reads or []
@@ -526,8 +582,11 @@ class State:
 
     @staticmethod
     def reads_of(tenant: Tenant, call: Call) -> list[tuple[Tenant, str]]:
-        return [(tenant, read.format(call.ids[param]))
-                for param, kind in call.kinds.items() for read in READS[kind]]
+        return [
+            (tenant, read.format(call.ids[param]))
+            for param, kind in call.kinds.items()
+            for read in READS[kind]
+        ]
 
     def _read(self) -> dict[str, Any]:
         state: dict[str, Any] = dict(database_rows(self.server, *(t.id for t in self.tenants)))
@@ -581,8 +640,13 @@ def _normalized(text: str, values: dict[str, str]) -> Any:
 
 @pytest.mark.parametrize(("op", "variant"), _isolation_cases())
 def test_other_workspace_ids_are_not_found(
-    op: Op, variant: str, server: Server, http: httpx.Client,
-    tenant: Tenant, other_tenant: Tenant, platform_key: str,
+    op: Op,
+    variant: str,
+    server: Server,
+    http: httpx.Client,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    platform_key: str,
 ) -> None:
     spec = served_spec(server, op)
     a = World(tenant, platform_key).complete()
@@ -623,8 +687,11 @@ def _list_queries(spec: dict[str, Any], a: World) -> list[dict[str, str]]:
                 pytest.fail(f"{spec['operationId']}: add the id filter {name!r} to QUERY_KINDS")
             queries.append({name: a.sample(kind)})
         elif name == "email":
-            queries += [{name: a.customer["email"]}, {name: a.lead["email"]},
-                        {name: a.enrollment["email"]}]
+            queries += [
+                {name: a.customer["email"]},
+                {name: a.lead["email"]},
+                {name: a.enrollment["email"]},
+            ]
         elif name == "cursor":  # keyset cursors are base64 ids: try one of A's
             encoded = base64.urlsafe_b64encode(a.instance["id"].encode()).decode().rstrip("=")
             queries.append({name: encoded})
@@ -678,8 +745,12 @@ def _eventually_shows(
 
 @pytest.mark.parametrize("op", _ops(LIST_ROUTES))
 def test_other_workspace_lists_show_nothing_of_a(
-    op: Op, server: Server, http: httpx.Client,
-    tenant: Tenant, other_tenant: Tenant, platform_key: str,
+    op: Op,
+    server: Server,
+    http: httpx.Client,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    platform_key: str,
 ) -> None:
     spec = served_spec(server, op)
     a = World(tenant, platform_key).complete()
@@ -700,19 +771,30 @@ def test_other_workspace_lists_show_nothing_of_a(
 
 
 def test_program_instances_filtered_by_program_show_only_own(
-    server: Server, http: httpx.Client, tenant: Tenant, other_tenant: Tenant, platform_key: str,
+    server: Server,
+    http: httpx.Client,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    platform_key: str,
 ) -> None:
     """programId is a platform id both workspaces use: each sees only its own instances."""
     a, b = World(tenant, platform_key).complete(), World(other_tenant, platform_key).complete()
-    r = http.get("/v1/programInstances", headers=bearer(other_tenant.key),
-                 params={"programId": a.program["id"], "perPage": 100})
+    r = http.get(
+        "/v1/programInstances",
+        headers=bearer(other_tenant.key),
+        params={"programId": a.program["id"], "perPage": 100},
+    )
     assert r.status_code == 200, r.text
     assert [i["id"] for i in r.json()["data"]] == [b.instance["id"]]
     assert a.leaks(r.text) == []
 
 
 def test_enrollment_body_references_do_not_cross_workspaces(
-    server: Server, http: httpx.Client, tenant: Tenant, other_tenant: Tenant, platform_key: str,
+    server: Server,
+    http: httpx.Client,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    platform_key: str,
 ) -> None:
     """Enrolling in B by A's customer, lead or enrollment id finds nothing (and copies nothing)."""
     a = World(tenant, platform_key).complete()
@@ -733,7 +815,11 @@ def test_enrollment_body_references_do_not_cross_workspaces(
 
 
 def test_programs_catalog_is_readable_by_every_workspace(
-    server: Server, http: httpx.Client, tenant: Tenant, other_tenant: Tenant, platform_key: str,
+    server: Server,
+    http: httpx.Client,
+    tenant: Tenant,
+    other_tenant: Tenant,
+    platform_key: str,
 ) -> None:
     a = World(tenant, platform_key)
     program = a.own_program()
@@ -753,8 +839,12 @@ def test_programs_catalog_is_readable_by_every_workspace(
 
 @pytest.mark.parametrize("op", _ops(SCOPED))
 def test_missing_scope_is_refused_and_the_required_ones_suffice(
-    op: Op, server: Server, http: httpx.Client, platform_key: str,
-    auth: AuthWorld, request: pytest.FixtureRequest,
+    op: Op,
+    server: Server,
+    http: httpx.Client,
+    platform_key: str,
+    auth: AuthWorld,
+    request: pytest.FixtureRequest,
 ) -> None:
     spec = served_spec(server, op)
     required: list[str] = spec["x-required-scopes"]
@@ -769,8 +859,10 @@ def test_missing_scope_is_refused_and_the_required_ones_suffice(
     if required:
         # Lacking them all, and (when there are several) lacking each one alone.
         lacking_sets = [set(required)] + ([{s} for s in required] if len(required) > 1 else [])
-        lacking_keys = [(missing, tenant.key_with(*sorted(WORKSPACE_SCOPES - missing)))
-                        for missing in lacking_sets]
+        lacking_keys = [
+            (missing, tenant.key_with(*sorted(WORKSPACE_SCOPES - missing)))
+            for missing in lacking_sets
+        ]
         state = State(server, http, tenant, reads=State.reads_of(tenant, call))
         for missing, key in lacking_keys:
             problem = assert_problem(call.send(http, bearer(key)), 403, "insufficient_scope")
@@ -814,8 +906,10 @@ class AuthWorld:
             assert_problem(as_revoked.get("/v1/jobs"), 401, "unauthorized")
 
         expires = datetime.now(UTC) + timedelta(seconds=1.5)
-        r = c.post("/v1/apiKeys", json={"name": "expiring", "scopes": everything,
-                                         "expiresAt": expires.isoformat()})
+        r = c.post(
+            "/v1/apiKeys",
+            json={"name": "expiring", "scopes": everything, "expiresAt": expires.isoformat()},
+        )
         assert r.status_code == 201, r.text
         expired = r.json()
         assert datetime.fromisoformat(expired["expiresAt"]) == expires
@@ -841,8 +935,9 @@ class AuthWorld:
     @staticmethod
     async def _mighty_key(ctx: AppContext) -> str:
         async with ctx.db.transaction() as session:
-            issued = await issue_key(session, workspace_id=None, name="all scopes",
-                                     scopes=[s.value for s in Scope])
+            issued = await issue_key(
+                session, workspace_id=None, name="all scopes", scopes=[s.value for s in Scope]
+            )
         return issued.secret
 
 
@@ -922,7 +1017,8 @@ def test_api_key_secret_is_shown_once(server: Server, tenant: Tenant) -> None:
     assert set(listed) == KEY_FIELDS
     assert listed["prefix"] == secret[:12]
     assert listed == {k: v for k, v in created.items() if k != "secret"} | {
-        "lastUsedAt": listed["lastUsedAt"]}
+        "lastUsedAt": listed["lastUsedAt"]
+    }
     assert tenant.key not in r.text  # the workspace's first key is listed by prefix too
     assert tenant.key[:12] in {k["prefix"] for k in r.json()["data"]}
 
@@ -957,7 +1053,8 @@ def test_a_key_cannot_grant_a_scope_it_lacks(server: Server, tenant: Tenant) -> 
     # Not even a key with every workspace scope can grant a platform scope.
     body = assert_problem(
         tenant.client.post("/v1/apiKeys", json={"name": "x", "scopes": ["programs:write"]}),
-        403, "scope_escalation",
+        403,
+        "scope_escalation",
     )
     assert "programs:write" in body["detail"]
     assert set(_listed_keys(tenant)) == before | {r.json()["id"]}

@@ -44,7 +44,14 @@ REAL = 0.5  # how often a path id, body reference or id filter is a seeded resou
 PROBLEM_JSON = "application/problem+json"
 AWKWARD = 0.3  # how often a free-text query filter is one of AWKWARD_STRINGS
 AWKWARD_STRINGS = [
-    "a\x00b", "\x00", "\u202etxt", "\U0001f600", "' OR '1'='1", "../../etc", "%00", " ",
+    "a\x00b",
+    "\x00",
+    "\u202etxt",
+    "\U0001f600",
+    "' OR '1'='1",
+    "../../etc",
+    "%00",
+    " ",
 ]
 FREE_TEXT_QUERY = ["email", "tag", "state", "cursor", "after"]
 
@@ -196,18 +203,40 @@ def test_unstorable_input_is_refused_with_a_problem(tenant: Tenant) -> None:
     c = tenant.client
     email = f"nul.{uuid.uuid4().hex[:8]}@example.com"
     refused = [
-        (c.post("/v1/customers", json={"firstName": "a\x00b", "lastName": "b", "email": email}),
-         422, ["firstName"]),
+        (
+            c.post("/v1/customers", json={"firstName": "a\x00b", "lastName": "b", "email": email}),
+            422,
+            ["firstName"],
+        ),
         (c.post("/v1/leads", json={"email": email, "metadata": {"k\x00": 1}}), 422, ["metadata"]),
-        (c.post("/v1/leads", content=b'{"email": "%s", "metadata": {"k": NaN}}' % email.encode(),
-                headers={"Content-Type": "application/json"}), 422, ["metadata"]),
+        (
+            c.post(
+                "/v1/leads",
+                content=b'{"email": "%s", "metadata": {"k": NaN}}' % email.encode(),
+                headers={"Content-Type": "application/json"},
+            ),
+            422,
+            ["metadata"],
+        ),
         (c.patch(f"/v1/enrollments/{enrollment['id']}", json={"tags": ["a\x00"]}), 422, ["tags"]),
         (c.get("/v1/enrollments", params={"tag": "a\x00b"}), 422, ["tag"]),
-        (c.get("/v1/enrollments", params={"createdAfter": "9999-12-31T23:59:59-05:00"}), 422,
-         ["createdAfter"]),
-        (c.post("/v1/apiKeys", json={"name": "k", "scopes": ["events:read"],
-                                     "expiresAt": "0001-01-01T00:00:00+05:00"}),
-         422, ["expiresAt"]),
+        (
+            c.get("/v1/enrollments", params={"createdAfter": "9999-12-31T23:59:59-05:00"}),
+            422,
+            ["createdAfter"],
+        ),
+        (
+            c.post(
+                "/v1/apiKeys",
+                json={
+                    "name": "k",
+                    "scopes": ["events:read"],
+                    "expiresAt": "0001-01-01T00:00:00+05:00",
+                },
+            ),
+            422,
+            ["expiresAt"],
+        ),
         (c.get("/v1/programInstances/a%00b"), 404, None),
         (c.delete("/v1/enrollments/%00"), 404, None),
     ]
@@ -217,8 +246,10 @@ def test_unstorable_input_is_refused_with_a_problem(tenant: Tenant) -> None:
         assert r.headers["content-type"] == PROBLEM_JSON, where
         if fields is not None:
             assert [e["field"] for e in r.json()["errors"]] == fields, (where, r.text)
-    naive = c.post("/v1/apiKeys", json={"name": "k", "scopes": ["events:read"],
-                                        "expiresAt": "2999-01-01T00:00:00"})
+    naive = c.post(
+        "/v1/apiKeys",
+        json={"name": "k", "scopes": ["events:read"], "expiresAt": "2999-01-01T00:00:00"},
+    )
     assert naive.status_code == 201, naive.text
     assert naive.json()["expiresAt"] == "2999-01-01T00:00:00Z"
     assert c.get(f"/v1/enrollments/{enrollment['id']}").json()["tags"] == enrollment["tags"]

@@ -17,17 +17,31 @@ from enroll.models import IdempotencyRecord
 
 def _body(**fields: Any) -> dict[str, Any]:
     n = uuid.uuid4().hex[:10]
-    return {"identificationType": "customerInfo", "firstName": "Ida", "lastName": f"Em{n}",
-            "email": f"ida.{n}@example.com", "address": {"state": "NY"},
-            "manufacturerSlugs": ["tesla"]} | fields
+    return {
+        "identificationType": "customerInfo",
+        "firstName": "Ida",
+        "lastName": f"Em{n}",
+        "email": f"ida.{n}@example.com",
+        "address": {"state": "NY"},
+        "manufacturerSlugs": ["tesla"],
+    } | fields
 
 
-async def _burst(tenant: Tenant, requests: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]]) -> list[httpx.Response]:
+async def _burst(
+    tenant: Tenant, requests: list[tuple[str, str, dict[str, Any] | None, dict[str, str]]]
+) -> list[httpx.Response]:
     limits = httpx.Limits(max_connections=len(requests))
-    async with httpx.AsyncClient(base_url=tenant.server.base_url, timeout=60, limits=limits,
-                                 headers={"Authorization": f"Bearer {tenant.key}"}) as client:
+    async with httpx.AsyncClient(
+        base_url=tenant.server.base_url,
+        timeout=60,
+        limits=limits,
+        headers={"Authorization": f"Bearer {tenant.key}"},
+    ) as client:
         return await asyncio.gather(
-            *(client.request(method, url, json=body, headers=headers) for method, url, body, headers in requests)
+            *(
+                client.request(method, url, json=body, headers=headers)
+                for method, url, body, headers in requests
+            )
         )
 
 
@@ -41,9 +55,13 @@ def test_fifty_parallel_posts_with_one_key_create_one_enrollment(tenant: Tenant)
     instance = tenant.instance()
     url = f"/v1/programInstances/{instance['id']}/enrollments"
     body = _body()
-    responses = asyncio.run(_burst(tenant, [("POST", url, body, {"Idempotency-Key": "burst-1"})] * 50))
+    responses = asyncio.run(
+        _burst(tenant, [("POST", url, body, {"Idempotency-Key": "burst-1"})] * 50)
+    )
     statuses = sorted({r.status_code for r in responses})
-    assert set(statuses) <= {201, 409}, [r.text for r in responses if r.status_code not in (201, 409)]
+    assert set(statuses) <= {201, 409}, [
+        r.text for r in responses if r.status_code not in (201, 409)
+    ]
     created = [r for r in responses if r.status_code == 201]
     assert created, "at least the first request must succeed"
     assert len({r.json()["id"] for r in created}) == 1
@@ -77,15 +95,20 @@ def test_replay_writes_nothing_and_other_body_is_refused(tenant: Tenant) -> None
     assert other.status_code == 422
     assert other.json()["code"] == "idempotency_key_reused"
     # The same key on another route is another request too.
-    elsewhere = tenant.client.post("/v1/leads", json={"email": "x@example.com"},
-                                   headers={"Idempotency-Key": "k-1"})
+    elsewhere = tenant.client.post(
+        "/v1/leads", json={"email": "x@example.com"}, headers={"Idempotency-Key": "k-1"}
+    )
     assert elsewhere.status_code == 422
     assert _count(tenant, instance["id"]) == 1
 
 
 def test_keys_are_scoped_to_the_workspace(tenant: Tenant, other_tenant: Tenant) -> None:
-    mine = tenant.client.post("/v1/leads", json={"email": "a@example.com"}, headers={"Idempotency-Key": "shared"})
-    theirs = other_tenant.client.post("/v1/leads", json={"email": "a@example.com"}, headers={"Idempotency-Key": "shared"})
+    mine = tenant.client.post(
+        "/v1/leads", json={"email": "a@example.com"}, headers={"Idempotency-Key": "shared"}
+    )
+    theirs = other_tenant.client.post(
+        "/v1/leads", json={"email": "a@example.com"}, headers={"Idempotency-Key": "shared"}
+    )
     assert mine.status_code == theirs.status_code == 201
     assert mine.json()["id"] != theirs.json()["id"]
     assert "Idempotent-Replayed" not in theirs.headers
@@ -97,20 +120,30 @@ def test_failed_request_releases_its_key(tenant: Tenant) -> None:
     body = _body()
     refused = tenant.client.post(url, json=body, headers={"Idempotency-Key": "retry-me"})
     assert refused.status_code == 409 and refused.json()["code"] == "instance_not_accepting"
-    assert tenant.client.patch(f"/v1/programInstances/{instance['id']}", json={"status": "active"}).status_code == 200
+    assert (
+        tenant.client.patch(
+            f"/v1/programInstances/{instance['id']}", json={"status": "active"}
+        ).status_code
+        == 200
+    )
     retried = tenant.client.post(url, json=body, headers={"Idempotency-Key": "retry-me"})
     assert retried.status_code == 201
     assert "Idempotent-Replayed" not in retried.headers
 
 
 def test_keys_are_kept_at_least_a_day(tenant: Tenant) -> None:
-    r = tenant.client.post("/v1/leads", json={"email": "kept@example.com"}, headers={"Idempotency-Key": "kept-1"})
+    r = tenant.client.post(
+        "/v1/leads", json={"email": "kept@example.com"}, headers={"Idempotency-Key": "kept-1"}
+    )
     assert r.status_code == 201
 
     async def work(ctx: AppContext) -> IdempotencyRecord:
         async with ctx.db.transaction(write=False) as session:
-            record = await session.scalar(select(IdempotencyRecord).where(
-                IdempotencyRecord.scope == tenant.id, IdempotencyRecord.key == "kept-1"))
+            record = await session.scalar(
+                select(IdempotencyRecord).where(
+                    IdempotencyRecord.scope == tenant.id, IdempotencyRecord.key == "kept-1"
+                )
+            )
             assert record is not None
             return record
 
@@ -120,7 +153,9 @@ def test_keys_are_kept_at_least_a_day(tenant: Tenant) -> None:
 
 
 def test_invalid_idempotency_key_is_refused(tenant: Tenant) -> None:
-    r = tenant.client.post("/v1/leads", json={"email": "k@example.com"}, headers={"Idempotency-Key": "x" * 256})
+    r = tenant.client.post(
+        "/v1/leads", json={"email": "k@example.com"}, headers={"Idempotency-Key": "x" * 256}
+    )
     assert r.status_code == 422 and r.json()["code"] == "invalid_idempotency_key"
     assert tenant.client.get("/v1/leads").json()["totalItems"] == 0
 
@@ -130,8 +165,14 @@ def test_twenty_parallel_decisions_exactly_one_wins(tenant: Tenant) -> None:
     enrollment = tenant.enroll(instance["id"])
     assert tenant.client.post(f"/v1/enrollments/{enrollment['id']}/submit").status_code == 200
     requests = [
-        ("POST", f"/v1/enrollments/{enrollment['id']}/approve", None, {}) if i % 2 == 0
-        else ("POST", f"/v1/enrollments/{enrollment['id']}/reject", {"reason": "Failed verification"}, {})
+        ("POST", f"/v1/enrollments/{enrollment['id']}/approve", None, {})
+        if i % 2 == 0
+        else (
+            "POST",
+            f"/v1/enrollments/{enrollment['id']}/reject",
+            {"reason": "Failed verification"},
+            {},
+        )
         for i in range(20)
     ]
     responses = asyncio.run(_burst(tenant, requests))

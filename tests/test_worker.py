@@ -21,7 +21,6 @@ from enroll.enrollment import service as enrollments
 from enroll.enrollment.schemas import EnrollmentCreate
 from enroll.enrollment.workflow import Action
 from enroll.job import service as jobs
-from enroll.migrations import upgrade
 from enroll.models import EnrollmentHistory, Job
 from enroll.program import service as programs
 from enroll.program.schemas import ProgramCreate
@@ -45,36 +44,83 @@ async def _submitted_auto_enrollments(ctx: AppContext, count: int) -> str:
     """``count`` submitted enrollments in an auto-review instance: one auto-approve job each."""
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
-        await programs.create(session, ProgramCreate.model_validate(
-            {"slug": "worker-prog", "name": "W", "type": "demand_response"}))
+        await programs.create(
+            session,
+            ProgramCreate.model_validate(
+                {"slug": "worker-prog", "name": "W", "type": "demand_response"}
+            ),
+        )
         workspace, _ = await create_workspace(session, name="Worker test")
-        instance = await instances.create(session, workspace_id=workspace.id, body=ProgramInstanceCreate.model_validate(
-            {"programSlug": "worker-prog", "slug": f"w-{uuid.uuid4().hex[:8]}", "name": "W",
-             "status": "active", "reviewMode": "auto"}))
+        instance = await instances.create(
+            session,
+            workspace_id=workspace.id,
+            body=ProgramInstanceCreate.model_validate(
+                {
+                    "programSlug": "worker-prog",
+                    "slug": f"w-{uuid.uuid4().hex[:8]}",
+                    "name": "W",
+                    "status": "active",
+                    "reviewMode": "auto",
+                }
+            ),
+        )
         for i in range(count):
             enrollment = await enrollments.create(
-                session, workspace_id=workspace.id, instance_ref=instance.id, actor="test", now=now,
-                body=EnrollmentCreate.model_validate({"identificationType": "customerInfo", "firstName": "W",
-                                                      "lastName": str(i), "email": f"w{i}@example.com"}))
-            await enrollments.act(session, workspace_id=workspace.id, enrollment_id=enrollment.id,
-                                  action=Action.SUBMIT, reason=None, actor="test", now=now)
+                session,
+                workspace_id=workspace.id,
+                instance_ref=instance.id,
+                actor="test",
+                now=now,
+                body=EnrollmentCreate.model_validate(
+                    {
+                        "identificationType": "customerInfo",
+                        "firstName": "W",
+                        "lastName": str(i),
+                        "email": f"w{i}@example.com",
+                    }
+                ),
+            )
+            await enrollments.act(
+                session,
+                workspace_id=workspace.id,
+                enrollment_id=enrollment.id,
+                action=Action.SUBMIT,
+                reason=None,
+                actor="test",
+                now=now,
+            )
     return workspace.id
 
 
 def test_two_worker_processes_run_each_of_1000_jobs_exactly_once(private_db: Database) -> None:
     if private_db.backend != "postgresql":
-        pytest.skip("several worker processes share a queue on PostgreSQL; SQLite runs one embedded")
+        pytest.skip(
+            "several worker processes share a queue on PostgreSQL; SQLite runs one embedded"
+        )
     private_pg = private_db
     workspace_id = private_pg.run(lambda ctx: _submitted_auto_enrollments(ctx, 1000))
-    env = os.environ | {"ENROLL_DATABASE_URL": private_pg.url, "ENROLL_WORKER_POLL_SECONDS": "0.05",
-                        "ENROLL_WORKER_BATCH_SIZE": "10"}
-    workers = [subprocess.Popen([ENROLL, "worker"], env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE) for _ in range(2)]
+    env = os.environ | {
+        "ENROLL_DATABASE_URL": private_pg.url,
+        "ENROLL_WORKER_POLL_SECONDS": "0.05",
+        "ENROLL_WORKER_BATCH_SIZE": "10",
+    }
+    workers = [
+        subprocess.Popen(
+            [ENROLL, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        for _ in range(2)
+    ]
 
     async def remaining(ctx: AppContext) -> int:
         async with ctx.db.transaction(write=False) as session:
-            return int(await session.scalar(select(func.count()).select_from(Job).where(
-                Job.status.in_(["queued", "running"]))) or 0)
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(Job)
+                    .where(Job.status.in_(["queued", "running"]))
+                )
+                or 0
+            )
 
     try:
         deadline = time.monotonic() + 120
@@ -89,9 +135,19 @@ def test_two_worker_processes_run_each_of_1000_jobs_exactly_once(private_db: Dat
 
     async def outcome(ctx: AppContext) -> tuple[list[Job], Counter[str]]:
         async with ctx.db.transaction(write=False) as session:
-            rows = list((await session.scalars(select(Job).where(Job.workspace_id == workspace_id))).all())
-            approvals = Counter((await session.scalars(select(EnrollmentHistory.enrollment_id).where(
-                EnrollmentHistory.workspace_id == workspace_id, EnrollmentHistory.to_status == "approved"))).all())
+            rows = list(
+                (await session.scalars(select(Job).where(Job.workspace_id == workspace_id))).all()
+            )
+            approvals = Counter(
+                (
+                    await session.scalars(
+                        select(EnrollmentHistory.enrollment_id).where(
+                            EnrollmentHistory.workspace_id == workspace_id,
+                            EnrollmentHistory.to_status == "approved",
+                        )
+                    )
+                ).all()
+            )
         return rows, approvals
 
     rows, approvals = private_pg.run(outcome)
@@ -109,10 +165,17 @@ def test_jobs_of_a_vanished_worker_are_taken_over_after_the_lease(private_db: Da
         now = ctx.clock.now()
         async with ctx.db.transaction() as session:
             workspace, _ = await create_workspace(session, name="Lease")
-            queued = [await jobs.enqueue(session, kind="enrollment.auto_approve",
-                                         payload={"enrollmentId": "missing"}, workspace_id=workspace.id,
-                                         now=now, max_attempts=3)
-                      for _ in range(3)]
+            queued = [
+                await jobs.enqueue(
+                    session,
+                    kind="enrollment.auto_approve",
+                    payload={"enrollmentId": "missing"},
+                    workspace_id=workspace.id,
+                    now=now,
+                    max_attempts=3,
+                )
+                for _ in range(3)
+            ]
         ctx.settings.job_lease_seconds = 0.3
         ghost = Worker(ctx, name="ghost")
         claimed = await ghost._claim(limit=10)  # claims, then "crashes" before running anything
@@ -122,13 +185,17 @@ def test_jobs_of_a_vanished_worker_are_taken_over_after_the_lease(private_db: Da
         await asyncio.sleep(0.4)
         await survivor.run_once()
         async with ctx.db.transaction(write=False) as session:
-            return list((await session.scalars(select(Job).where(Job.id.in_([j.id for j in queued])))).all())
+            return list(
+                (await session.scalars(select(Job).where(Job.id.in_([j.id for j in queued])))).all()
+            )
 
     rows = private_db.run(scenario)
     for job in rows:
         assert job.attempts == 2  # the ghost's claim, then the survivor's
         assert job.locked_by in (None, "survivor")
-        assert job.status == "queued" and job.last_error  # the enrollment does not exist: retried later
+        assert (
+            job.status == "queued" and job.last_error
+        )  # the enrollment does not exist: retried later
 
 
 def test_a_job_that_keeps_failing_ends_visibly_failed(tenant: Tenant, server: object) -> None:
@@ -136,8 +203,14 @@ def test_a_job_that_keeps_failing_ends_visibly_failed(tenant: Tenant, server: ob
 
     async def enqueue(ctx: AppContext) -> str:
         async with ctx.db.transaction() as session:
-            job = await jobs.enqueue(session, kind="enrollment.auto_approve", payload={"enrollmentId": "nope"},
-                                     workspace_id=tenant.id, now=ctx.clock.now(), max_attempts=2)
+            job = await jobs.enqueue(
+                session,
+                kind="enrollment.auto_approve",
+                payload={"enrollmentId": "nope"},
+                workspace_id=tenant.id,
+                now=ctx.clock.now(),
+                max_attempts=2,
+            )
         return job.id
 
     job_id = tenant.server.database.run(enqueue)

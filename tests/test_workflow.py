@@ -88,9 +88,9 @@ def test_terminal_statuses() -> None:
 
 
 def test_reason_review_and_open_sets() -> None:
-    assert REASON_REQUIRED == {A.REJECT, A.UNENROLL}
-    assert REVIEW_ACTIONS == {A.APPROVE, A.REJECT}
-    assert OPEN_STATUSES == {S.CANDIDATE, S.ELIGIBLE, S.INELIGIBLE, S.SUBMITTED, S.APPROVED}
+    assert {A.REJECT, A.UNENROLL} == REASON_REQUIRED
+    assert {A.APPROVE, A.REJECT} == REVIEW_ACTIONS
+    assert {S.CANDIDATE, S.ELIGIBLE, S.INELIGIBLE, S.SUBMITTED, S.APPROVED} == OPEN_STATUSES
 
 
 INSTANCE_MOVES = {
@@ -103,6 +103,8 @@ INSTANCE_MOVES = {
 }
 
 
-@pytest.mark.parametrize(("current", "target"), list(itertools.product(InstanceStatus, InstanceStatus)))
+@pytest.mark.parametrize(
+    ("current", "target"), list(itertools.product(InstanceStatus, InstanceStatus))
+)
 def test_instance_lifecycle(current: InstanceStatus, target: InstanceStatus) -> None:
     assert can_move(current, target) == (current == target or (current, target) in INSTANCE_MOVES)

@@ -15,7 +15,12 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.pool import ConnectionPoolEntry
 
 
@@ -83,9 +88,8 @@ class Database:
     async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
         """One unit of work: commit when the block succeeds, roll back when it raises."""
         if write and self._write_lock is not None:
-            async with self._write_lock:
-                async with self._session(write=True) as session:
-                    yield session
+            async with self._write_lock, self._session(write=True) as session:
+                yield session
         else:
             async with self._session(write=write) as session:
                 yield session

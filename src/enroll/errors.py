@@ -133,7 +133,7 @@ def problem_response(
 
 def _location(loc: tuple[int | str, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
-    # Discriminated/union validators add the model name to the location; it means nothing to a client.
+    # Union validators add the model name to the location; it means nothing to a client.
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 

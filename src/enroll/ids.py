@@ -1,4 +1,4 @@
-"""Collision-resistant ids in the CUID (v1) format the seeds use, e.g. ``cllgn0u4r000008l7eazybfbo``.
+"""Collision-resistant ids in the CUID (v1) format of the seeds: ``cllgn0u4r000008l7eazybfbo``.
 
 Layout: ``c`` + timestamp (ms, base36, 8) + counter (4) + host/process fingerprint (4) + random (8).
 Ids made in one process sort by creation time, which keeps keyset pagination cheap.

@@ -108,7 +108,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             continue
         route = cast(APIRoute, context)
         scopes = _scopes(route.dependant)
-        for method in route.methods:
+        for method in route.methods or ():
             op = schema["paths"][route.path_format][method.lower()]
             responses = op.setdefault("responses", {})
             responses.pop("422", None)
@@ -123,7 +123,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                         "name": "Idempotency-Key",
                         "in": "header",
                         "required": False,
-                        "description": "Retry safely: the same key and body replay the first response.",
+                        "description": "Retry safely: the same key and body replay the first "
+                        "response.",
                         "schema": {"type": "string", "minLength": 1, "maxLength": 255},
                     }
                 )

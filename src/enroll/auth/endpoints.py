@@ -12,7 +12,7 @@ from enroll.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.errors import Unprocessable
-from enroll.kit.pagination import Page, PageParams, paginate, page_params
+from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.kit.routing import TransactionalRoute
 from enroll.models import ApiKey
 
@@ -23,7 +23,10 @@ Manager = Annotated[Principal, require(Scope.API_KEYS_MANAGE)]
 
 @router.post("", status_code=201)
 async def create_api_key(
-    body: ApiKeyCreate, session: Session, principal: Manager, ctx: Annotated[AppContext, Depends(get_ctx)]
+    body: ApiKeyCreate,
+    session: Session,
+    principal: Manager,
+    ctx: Annotated[AppContext, Depends(get_ctx)],
 ) -> ApiKeyCreated:
     """Make a scoped key. A key can grant only scopes it holds. The secret is shown once."""
     if body.expires_at is not None and body.expires_at <= ctx.clock.now():

@@ -18,7 +18,7 @@ async def get(session: AsyncSession, *, workspace_id: str, key_id: str) -> ApiKe
     )
 
 
-def list_for_workspace(workspace_id: str) -> Select[tuple[ApiKey]]:
+def list_for_workspace(workspace_id: str) -> Select[ApiKey]:
     return select(ApiKey).where(ApiKey.workspace_id == workspace_id)
 
 

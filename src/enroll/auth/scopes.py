@@ -1,4 +1,7 @@
-"""Every scope a key can hold. Platform keys manage the Program catalog; the rest are per workspace."""
+"""Every scope a key can hold.
+
+Platform keys manage the Program catalog; every other scope belongs to a workspace.
+"""
 
 from __future__ import annotations
 

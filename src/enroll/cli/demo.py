@@ -24,7 +24,7 @@ PROGRAMS = [
         "states": ["NY", "NJ", "MA"],
         "manufacturerSlugs": ["tesla", "enphase", "generac"],
         "year": 2026,
-        "description": "Home batteries discharge during grid peaks in exchange for a yearly payment.",
+        "description": "Home batteries discharge during grid peaks for a yearly payment.",
     },
     {
         "slug": "smart-thermostat-dr",
@@ -49,7 +49,7 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
         for spec in PROGRAMS:
-            if not await programs_repo.slug_taken(session, spec["slug"]):
+            if not await programs_repo.slug_taken(session, str(spec["slug"])):
                 await programs.create(session, ProgramCreate.model_validate(spec))
         workspace, issued = await create_workspace(session, name="Demo Utility")
         instance = await instances.create(
@@ -77,8 +77,13 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
                         "firstName": first,
                         "lastName": last,
                         "email": f"{first}.{last}@example.com".lower(),
-                        "address": {"streetOne": "1 Main St", "city": "Springfield",
-                                    "state": state, "postalCode": "00001", "country": "USA"},
+                        "address": {
+                            "streetOne": "1 Main St",
+                            "city": "Springfield",
+                            "state": state,
+                            "postalCode": "00001",
+                            "country": "USA",
+                        },
                         "manufacturerSlugs": makers,
                         "tags": ["demo"],
                     }

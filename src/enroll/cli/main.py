@@ -19,7 +19,9 @@ from enroll.migrations import upgrade
 
 app = typer.Typer(help="Enroll: programs and enrollments.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
-platform_key_app = typer.Typer(help="Platform keys (manage the Program catalog).", no_args_is_help=True)
+platform_key_app = typer.Typer(
+    help="Platform keys (manage the Program catalog).", no_args_is_help=True
+)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(platform_key_app, name="platform-key")
 

@@ -10,7 +10,7 @@ from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.customer import repository, service
 from enroll.customer.schemas import CustomerCreate, CustomerOut, CustomerUpdate, LeadCreate, LeadOut
-from enroll.kit.pagination import Page, PageParams, paginate, page_params
+from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.kit.routing import TransactionalRoute
 from enroll.models import Customer, Lead
 

@@ -18,7 +18,7 @@ async def get_by_email(session: AsyncSession, *, workspace_id: str, email: str) 
     )
 
 
-def search(*, workspace_id: str, email: str | None) -> Select[tuple[Customer]]:
+def search(*, workspace_id: str, email: str | None) -> Select[Customer]:
     stmt = select(Customer).where(Customer.workspace_id == workspace_id)
     if email:
         stmt = stmt.where(Customer.email == email.lower())
@@ -31,7 +31,7 @@ async def get_lead(session: AsyncSession, *, workspace_id: str, lead_id: str) ->
     )
 
 
-def search_leads(*, workspace_id: str, email: str | None) -> Select[tuple[Lead]]:
+def search_leads(*, workspace_id: str, email: str | None) -> Select[Lead]:
     stmt = select(Lead).where(Lead.workspace_id == workspace_id)
     if email:
         stmt = stmt.where(Lead.email == email.lower())

@@ -97,17 +97,27 @@ class BuiltinEvaluator:
 
 def _accepting(program: ProgramFacts) -> Check:
     if program.refusal_reason:
-        return Check("instance-accepting", "Program instance accepting enrollments",
-                     CheckStatus.FAILED, program.refusal_reason)
-    return Check("instance-accepting", "Program instance accepting enrollments",
-                 CheckStatus.PASSED, "Program accepting enrollments")
+        return Check(
+            "instance-accepting",
+            "Program instance accepting enrollments",
+            CheckStatus.FAILED,
+            program.refusal_reason,
+        )
+    return Check(
+        "instance-accepting",
+        "Program instance accepting enrollments",
+        CheckStatus.PASSED,
+        "Program accepting enrollments",
+    )
 
 
 def _service_area(candidate: Candidate, program: ProgramFacts) -> Check:
     state = str((candidate.address or {}).get("state") or "").strip().upper()
     description = "Address within the program's service area"
     if state and state in {s.upper() for s in program.states}:
-        return Check("service-area", description, CheckStatus.PASSED, f"In service territory ({state})")
+        return Check(
+            "service-area", description, CheckStatus.PASSED, f"In service territory ({state})"
+        )
     return Check("service-area", description, CheckStatus.FAILED, "Outside service area")
 
 
@@ -116,8 +126,12 @@ def _equipment(candidate: Candidate, program: ProgramFacts) -> Check:
     matched = sorted(m for m in candidate.manufacturer_slugs if m.lower() in supported)
     description = "Owns equipment from a supported manufacturer"
     if matched:
-        return Check("equipment", description, CheckStatus.PASSED,
-                     f"Has supported equipment ({', '.join(matched)})")
+        return Check(
+            "equipment",
+            description,
+            CheckStatus.PASSED,
+            f"Has supported equipment ({', '.join(matched)})",
+        )
     return Check("equipment", description, CheckStatus.FAILED, "Incompatible equipment")
 
 

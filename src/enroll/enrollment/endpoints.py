@@ -21,7 +21,7 @@ from enroll.enrollment.schemas import (
 )
 from enroll.enrollment.workflow import REASON_REQUIRED, REVIEW_ACTIONS, Action, Status
 from enroll.kit.fields import Timestamp
-from enroll.kit.pagination import Page, PageParams, paginate, page_params
+from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.kit.routing import TransactionalRoute
 from enroll.models import Enrollment
 from enroll.program_instance import service as instances
@@ -34,25 +34,23 @@ Writer = Annotated[Principal, require(Scope.ENROLLMENTS_WRITE)]
 Pages = Annotated[PageParams, Depends(page_params)]
 
 
-class _Filters:
-    def __init__(
-        self,
-        status: Annotated[Status | None, Query()] = None,
-        tag: Annotated[str | None, Query(max_length=100)] = None,
-        email: Annotated[str | None, Query(max_length=320)] = None,
-        created_after: Annotated[Timestamp | None, Query(alias="createdAfter")] = None,
-        created_before: Annotated[Timestamp | None, Query(alias="createdBefore")] = None,
-    ) -> None:
-        self.values = {
-            "status": status.value if status else None,
-            "tag": tag,
-            "email": email,
-            "created_after": created_after,  # Timestamp: offset-less means UTC
-            "created_before": created_before,
-        }
+def _filters(
+    status: Annotated[Status | None, Query()] = None,
+    tag: Annotated[str | None, Query(max_length=100)] = None,
+    email: Annotated[str | None, Query(max_length=320)] = None,
+    created_after: Annotated[Timestamp | None, Query(alias="createdAfter")] = None,
+    created_before: Annotated[Timestamp | None, Query(alias="createdBefore")] = None,
+) -> repository.Filters:
+    return repository.Filters(
+        status=status.value if status else None,
+        tag=tag,
+        email=email,
+        created_after=created_after,  # Timestamp: offset-less means UTC
+        created_before=created_before,
+    )
 
 
-Filters = Annotated[_Filters, Depends()]
+Filters = Annotated[repository.Filters, Depends(_filters)]
 
 
 @router.post("/programInstances/{instance_id}/enrollments", status_code=201)
@@ -83,7 +81,7 @@ async def list_instance_enrollments(
 ) -> Page[EnrollmentOut]:
     workspace_id = workspace_id_of(principal)
     instance = await instances.get(session, workspace_id=workspace_id, ref=instance_id)
-    stmt = repository.search(workspace_id=workspace_id, instance_id=instance.id, **filters.values)
+    stmt = repository.search(workspace_id=workspace_id, instance_id=instance.id, filters=filters)
     result = await paginate(session, stmt, params, Enrollment.id)
     return result.to_page([EnrollmentOut.of(e) for e in result.items])
 
@@ -94,11 +92,13 @@ async def list_enrollments(
     principal: Reader,
     params: Pages,
     filters: Filters,
-    program_instance_id: Annotated[str | None, Query(alias="programInstanceId", max_length=100)] = None,
+    program_instance_id: Annotated[
+        str | None, Query(alias="programInstanceId", max_length=100)
+    ] = None,
 ) -> Page[EnrollmentOut]:
     """Enrollments across every instance of the workspace."""
     stmt = repository.search(
-        workspace_id=workspace_id_of(principal), instance_id=program_instance_id, **filters.values
+        workspace_id=workspace_id_of(principal), instance_id=program_instance_id, filters=filters
     )
     result = await paginate(session, stmt, params, Enrollment.id)
     return result.to_page([EnrollmentOut.of(e) for e in result.items])
@@ -157,14 +157,17 @@ _DESCRIPTIONS = {
     Action.REJECT: "submitted → rejected (scope enrollments:review); `reason` required.",
     Action.UNENROLL: "approved → unenrolled; `reason` required (kept as metadata.exitReason).",
     Action.CANCEL: "candidate, eligible or submitted → cancelled: the customer withdrew.",
-    Action.REEVALUATE: "Run the eligibility checks again (candidate, eligible, ineligible, rejected).",
+    Action.REEVALUATE: "Run the eligibility checks again (candidate, eligible, ineligible, "
+    "rejected).",
 }
 
 
 def _transition_route(action: Action) -> None:
     # Annotations here are resolved from module globals (postponed evaluation), so the scope
     # dependency is passed as a default rather than through a local Annotated alias.
-    actor = require(Scope.ENROLLMENTS_REVIEW if action in REVIEW_ACTIONS else Scope.ENROLLMENTS_WRITE)
+    actor = require(
+        Scope.ENROLLMENTS_REVIEW if action in REVIEW_ACTIONS else Scope.ENROLLMENTS_WRITE
+    )
 
     if action in REASON_REQUIRED:
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Select, select
@@ -30,29 +31,31 @@ async def open_enrollment_id(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Filters:
+    status: str | None = None
+    tag: str | None = None
+    email: str | None = None
+    created_after: datetime | None = None  # inclusive
+    created_before: datetime | None = None  # exclusive
+
+
 def search(
-    *,
-    workspace_id: str,
-    instance_id: str | None = None,
-    status: str | None = None,
-    tag: str | None = None,
-    email: str | None = None,
-    created_after: datetime | None = None,
-    created_before: datetime | None = None,
-) -> Select[tuple[Enrollment]]:
+    *, workspace_id: str, instance_id: str | None = None, filters: Filters = Filters()
+) -> Select[Enrollment]:
     stmt = select(Enrollment).where(Enrollment.workspace_id == workspace_id)
     if instance_id:
         stmt = stmt.where(Enrollment.program_instance_id == instance_id)
-    if status:
-        stmt = stmt.where(Enrollment.status == status)
-    if tag:
-        stmt = stmt.where(JsonArrayContains(Enrollment.tags, tag))
-    if email:
-        stmt = stmt.where(Enrollment.email == email.lower())
-    if created_after:
-        stmt = stmt.where(Enrollment.created_at >= created_after)
-    if created_before:
-        stmt = stmt.where(Enrollment.created_at < created_before)
+    if filters.status:
+        stmt = stmt.where(Enrollment.status == filters.status)
+    if filters.tag:
+        stmt = stmt.where(JsonArrayContains(Enrollment.tags, filters.tag))
+    if filters.email:
+        stmt = stmt.where(Enrollment.email == filters.email.lower())
+    if filters.created_after:
+        stmt = stmt.where(Enrollment.created_at >= filters.created_after)
+    if filters.created_before:
+        stmt = stmt.where(Enrollment.created_at < filters.created_before)
     return stmt
 
 

@@ -16,9 +16,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.customer import repository as customers_repo
 from enroll.customer import service as customers
-from enroll.eligibility.checks import Candidate, Decision, Evaluator, ProgramFacts, default_evaluator
+from enroll.eligibility.checks import (
+    Candidate,
+    Decision,
+    Evaluator,
+    ProgramFacts,
+    default_evaluator,
+)
 from enroll.enrollment import repository
-from enroll.enrollment.schemas import EnrollmentCreate, EnrollmentOut, EnrollmentUpdate, IdentificationType
+from enroll.enrollment.schemas import (
+    EnrollmentCreate,
+    EnrollmentOut,
+    EnrollmentUpdate,
+    IdentificationType,
+)
 from enroll.enrollment.workflow import OPEN_STATUSES, Action, InvalidTransition, Status, targets
 from enroll.errors import BadRequest, Conflict, FieldError, NotFound, Unprocessable
 from enroll.event import service as events
@@ -36,8 +47,18 @@ _ID_FIELDS = {
 }
 # Copied from an earlier enrollment when re-enrolling (identificationType enrollmentId).
 _COPIED = (
-    "customer_id", "lead_id", "first_name", "last_name", "email", "phone", "address",
-    "manufacturer_slugs", "metadata_", "serial_number", "reference_id", "reference_description",
+    "customer_id",
+    "lead_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "address",
+    "manufacturer_slugs",
+    "metadata_",
+    "serial_number",
+    "reference_id",
+    "reference_description",
     "tags",
 )
 
@@ -138,7 +159,9 @@ def _check_identification(body: EnrollmentCreate) -> None:
         if getattr(body, name) is None
     ]
     if errors:
-        raise Unprocessable("The identification fields do not match identificationType.", errors=errors)
+        raise Unprocessable(
+            "The identification fields do not match identificationType.", errors=errors
+        )
 
 
 async def _identity(
@@ -152,7 +175,9 @@ async def _identity(
         )
         return _from_customer(customer), False
     if kind == IdentificationType.ENROLLMENT_ID:
-        source = await get(session, workspace_id=workspace_id, enrollment_id=body.enrollment_id or "")
+        source = await get(
+            session, workspace_id=workspace_id, enrollment_id=body.enrollment_id or ""
+        )
         copied = {name: getattr(source, name) for name in _COPIED}
         return copied | {"source_enrollment_id": source.id}, False
     if kind == IdentificationType.LEAD_ID:
@@ -202,8 +227,12 @@ async def _from_lead(
             address=_address(body) or lead.address,
         )
         customers.mark_converted(lead, customer=customer, at=now)
-    values = {"customer_id": customer.id, "lead_id": lead.id, "phone": lead.phone,
-              "address": lead.address}
+    values = {
+        "customer_id": customer.id,
+        "lead_id": lead.id,
+        "phone": lead.phone,
+        "address": lead.address,
+    }
     return values | merged, is_new
 
 
@@ -252,8 +281,16 @@ def _sent_fields(body: EnrollmentCreate | EnrollmentUpdate) -> dict[str, Any]:
     sent = body.model_dump(
         exclude_unset=True,
         include={
-            "first_name", "last_name", "email", "phone", "manufacturer_slugs", "metadata",
-            "serial_number", "reference_id", "reference_description", "tags",
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "manufacturer_slugs",
+            "metadata",
+            "serial_number",
+            "reference_id",
+            "reference_description",
+            "tags",
         },
     )
     if "metadata" in sent:
@@ -289,7 +326,9 @@ async def update(
     if changed:
         enrollment.updated_at = now
         await session.flush()
-        await _emit(session, _Pending(enrollment, [("enrollment.updated", {"changedFields": changed})]), now)
+        await _emit(
+            session, _Pending(enrollment, [("enrollment.updated", {"changedFields": changed})]), now
+        )
     return enrollment
 
 
@@ -340,7 +379,9 @@ async def act(
                 enrollmentId=existing,
             )
     if action == Action.REEVALUATE:
-        instance = await instances.get(session, workspace_id=workspace_id, ref=enrollment.program_instance_id)
+        instance = await instances.get(
+            session, workspace_id=workspace_id, ref=enrollment.program_instance_id
+        )
         refusal = await instances.refusal_reason(session, instance, today=now.date())
         program = await _program(session, instance)
         decision = _evaluate(enrollment, program, refusal=refusal, now=now, evaluator=evaluator)
@@ -359,8 +400,8 @@ async def act(
     await session.flush()
     await _emit(session, pending, now)
     if action == Action.SUBMIT:
-        instance = await session.get(ProgramInstance, enrollment.program_instance_id)
-        if instance is not None and instance.review_mode == ReviewMode.AUTO:
+        parent = await session.get(ProgramInstance, enrollment.program_instance_id)
+        if parent is not None and parent.review_mode == ReviewMode.AUTO:
             await jobs.enqueue(
                 session,
                 kind=AUTO_APPROVE_JOB,
@@ -372,7 +413,12 @@ async def act(
 
 
 async def _guard(
-    session: AsyncSession, enrollment: Enrollment, action: Action, *, workspace_id: str, now: datetime
+    session: AsyncSession,
+    enrollment: Enrollment,
+    action: Action,
+    *,
+    workspace_id: str,
+    now: datetime,
 ) -> None:
     """Instance-level preconditions: submissions need an open instance, approvals need room.
 
@@ -428,7 +474,12 @@ def _evaluate(
 
 
 def _apply_decision(
-    session: AsyncSession, pending: _Pending, decision: Decision, action: Action, actor: str, now: datetime
+    session: AsyncSession,
+    pending: _Pending,
+    decision: Decision,
+    action: Action,
+    actor: str,
+    now: datetime,
 ) -> None:
     enrollment = pending.enrollment
     target = Status.ELIGIBLE if decision.eligible else Status.INELIGIBLE
@@ -492,7 +543,9 @@ async def _emit(session: AsyncSession, pending: _Pending, now: datetime) -> None
         workspace_id=pending.enrollment.workspace_id,
         occurred_at=now,
         events=[
-            events.NewEvent(type=kind, data={"object": snapshot, **extra}, subject_id=snapshot["id"])
+            events.NewEvent(
+                type=kind, data={"object": snapshot, **extra}, subject_id=snapshot["id"]
+            )
             for kind, extra in pending.items
         ],
     )

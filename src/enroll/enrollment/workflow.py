@@ -1,6 +1,6 @@
 """The enrollment state machine: the only place that decides what may follow what (pure).
 
-    candidate ──evaluate──▶ eligible ──submit──▶ submitted ──approve──▶ approved ──unenroll──▶ unenrolled
+    candidate ─evaluate─▶ eligible ─submit─▶ submitted ─approve─▶ approved ─unenroll─▶ unenrolled
         │                      │                     └──reject──▶ rejected
         └──evaluate──▶ ineligible          (candidate|eligible|submitted) ──cancel──▶ cancelled
 

@@ -25,7 +25,11 @@ class NewEvent:
 
 
 async def record(
-    session: AsyncSession, *, workspace_id: str | None, occurred_at: datetime, events: list[NewEvent]
+    session: AsyncSession,
+    *,
+    workspace_id: str | None,
+    occurred_at: datetime,
+    events: list[NewEvent],
 ) -> None:
     """Append events in the caller's transaction: they exist exactly when the change does."""
     if not events:
@@ -68,7 +72,9 @@ def _decode(cursor: str) -> tuple[int, int]:
         txid, seq = raw.split(".")
         return int(txid), int(seq)
     except (ValueError, UnicodeDecodeError):
-        raise Unprocessable("The cursor is not one this API issued.", code="invalid_cursor") from None
+        raise Unprocessable(
+            "The cursor is not one this API issued.", code="invalid_cursor"
+        ) from None
 
 
 async def feed(
@@ -79,9 +85,11 @@ async def feed(
         stmt = stmt.where(Event.type == type_)
     if after:
         stmt = stmt.where(tuple_(Event.txid, Event.seq) > tuple_(*_decode(after)))
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         # Only transactions older than every one still in flight: nothing can commit behind them.
-        stmt = stmt.where(text("event.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
+        stmt = stmt.where(
+            text("event.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        )
     rows = list((await session.scalars(stmt.order_by(Event.txid, Event.seq).limit(limit))).all())
     cursor = _encode(rows[-1].txid, rows[-1].seq) if rows else after
     return rows, cursor

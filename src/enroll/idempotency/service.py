@@ -110,9 +110,13 @@ async def complete(session: AsyncSession, claim_: Claim, response: Response) -> 
 
 async def release(db: Database, claim_: Claim) -> None:
     async with db.transaction() as session:
-        await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.id == claim_.record_id))
+        await session.execute(
+            delete(IdempotencyRecord).where(IdempotencyRecord.id == claim_.record_id)
+        )
 
 
 async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
-    result = await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now))
+    result = await session.execute(
+        delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now)
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from enroll.auth.dependencies import get_session, require, workspace_id_of
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.job import service
-from enroll.kit.pagination import Page, PageParams, paginate, page_params
+from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.kit.routing import TransactionalRoute
 from enroll.kit.schemas import OutModel
 from enroll.models import Job
@@ -37,7 +37,7 @@ class JobOut(OutModel):
             id=j.id,
             kind=j.kind,
             payload=j.payload,
-            status=j.status,  # type: ignore[arg-type]
+            status=j.status,
             attempts=j.attempts,
             max_attempts=j.max_attempts,
             run_at=j.run_at,

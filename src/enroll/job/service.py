@@ -39,7 +39,7 @@ async def enqueue(
     return job
 
 
-def list_for_workspace(workspace_id: str, *, status: str | None) -> Select[tuple[Job]]:
+def list_for_workspace(workspace_id: str, *, status: str | None) -> Select[Job]:
     stmt = select(Job).where(Job.workspace_id == workspace_id)
     if status:
         stmt = stmt.where(Job.status == status)

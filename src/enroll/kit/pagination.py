@@ -67,7 +67,9 @@ class Page(OutModel, Generic[T]):
     per_page: int
     total_items: int | None = Field(description="Matching items (null in cursor mode).")
     total_pages: int | None = Field(description="Pages at this perPage (null in cursor mode).")
-    next_cursor: str | None = Field(description="Pass as `cursor` for the next items; null at the end.")
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next items; null at the end."
+    )
 
 
 @dataclass

@@ -8,8 +8,9 @@ unique violation) still becomes a proper error response instead of a 200 for a l
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from datetime import timedelta
+from typing import Any
 
 from fastapi import Request
 from fastapi.routing import APIRoute
@@ -19,7 +20,7 @@ from enroll.auth.dependencies import authenticate, get_ctx
 from enroll.errors import FieldError, NotFound, ProblemError, Unprocessable
 from enroll.idempotency import service as idempotency
 
-Handler = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -67,7 +68,9 @@ async def _run_idempotent(request: Request, handler: Handler, key: str) -> Respo
         ctx.db,
         scope=principal.idempotency_scope,
         key=key,
-        fingerprint=idempotency.fingerprint(request.method, request.url.path, request.url.query, body),
+        fingerprint=idempotency.fingerprint(
+            request.method, request.url.path, request.url.query, body
+        ),
         now=ctx.clock.now(),
         ttl=timedelta(hours=ctx.settings.idempotency_ttl_hours),
     )

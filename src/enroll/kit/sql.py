@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import Boolean, ColumnElement, bindparam
+from sqlalchemy import BindParameter, Boolean, ColumnElement, bindparam
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.sql.expression import ColumnClause
 
 
 class JsonArrayContains(ColumnElement[bool]):
@@ -17,19 +17,23 @@ class JsonArrayContains(ColumnElement[bool]):
     inherit_cache = True
     type = Boolean()
 
-    def __init__(self, column: ColumnElement[Any] | ColumnClause[Any], value: str) -> None:
-        self.column = column
+    def __init__(self, column: ColumnElement[Any] | InstrumentedAttribute[Any], value: str) -> None:
+        self.column: ColumnElement[Any] = (
+            column.__clause_element__() if isinstance(column, InstrumentedAttribute) else column
+        )
         self.value = value
 
 
 @compiles(JsonArrayContains, "postgresql")
 def _pg_contains(element: JsonArrayContains, compiler: SQLCompiler, **kw: Any) -> str:
-    param = bindparam(None, orjson.dumps([element.value]).decode(), unique=True)
-    return f"({compiler.process(element.column, **kw)} @> CAST({compiler.process(param, **kw)} AS JSONB))"
+    param: BindParameter[str] = bindparam(None, orjson.dumps([element.value]).decode(), unique=True)
+    column = compiler.process(element.column, **kw)
+    return f"({column} @> CAST({compiler.process(param, **kw)} AS JSONB))"
 
 
 @compiles(JsonArrayContains, "sqlite")
 def _sqlite_contains(element: JsonArrayContains, compiler: SQLCompiler, **kw: Any) -> str:
-    param = bindparam(None, element.value, unique=True)
+    param: BindParameter[str] = bindparam(None, element.value, unique=True)
     column = compiler.process(element.column, **kw)
-    return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {compiler.process(param, **kw)})"
+    value = compiler.process(param, **kw)
+    return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {value})"

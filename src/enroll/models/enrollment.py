@@ -6,9 +6,8 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
-
 from enroll.enrollment.workflow import OPEN_STATUSES
+from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
 
 # A customer holds at most one open enrollment per instance (the rule lives in workflow.py).
 OPEN_STATUSES_SQL = "status IN (" + ", ".join(f"'{s}'" for s in sorted(OPEN_STATUSES)) + ")"

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.auth.dependencies import get_session, require
 from enroll.auth.scopes import Scope
-from enroll.kit.pagination import Page, PageParams, paginate, page_params
+from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.kit.routing import TransactionalRoute
 from enroll.models import Program
 from enroll.program import repository, service

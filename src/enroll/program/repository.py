@@ -15,11 +15,13 @@ async def slug_taken(session: AsyncSession, slug: str) -> bool:
     return (await session.scalar(select(Program.id).where(Program.slug == slug))) is not None
 
 
-def search(*, state: str | None, type_: str | None, active: bool | None) -> Select[tuple[Program]]:
+def search(*, state: str | None, type_: str | None, active: bool | None) -> Select[Program]:
     stmt = select(Program)
     if state:
         # A program with no states is offered everywhere.
-        stmt = stmt.where(or_(JsonArrayContains(Program.states, state.upper()), Program.states == []))
+        stmt = stmt.where(
+            or_(JsonArrayContains(Program.states, state.upper()), Program.states == [])
+        )
     if type_:
         stmt = stmt.where(Program.type == type_)
     if active is not None:

@@ -23,8 +23,19 @@ class ProgramType(StrEnum):
 
 
 Year = Annotated[int, Field(ge=1900, le=2200)]
-States = Annotated[list[StateCode], Field(max_length=100, description="Where the program is offered, e.g. [\"NY\", \"NJ\"]; empty means everywhere.")]
-Manufacturers = Annotated[list[Tag], Field(max_length=200, description="Device manufacturers the program supports; empty means any.")]
+States = Annotated[
+    list[StateCode],
+    Field(
+        max_length=100,
+        description='Where the program is offered, e.g. ["NY", "NJ"]; empty means everywhere.',
+    ),
+]
+Manufacturers = Annotated[
+    list[Tag],
+    Field(
+        max_length=200, description="Device manufacturers the program supports; empty means any."
+    ),
+]
 
 
 class ProgramCreate(ApiModel):

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.auth.dependencies import get_session, require, workspace_id_of
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
-from enroll.kit.pagination import Page, PageParams, paginate, page_params
+from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.kit.routing import TransactionalRoute
 from enroll.models import ProgramInstance
 from enroll.program_instance import repository, service

@@ -26,7 +26,7 @@ async def slug_taken(session: AsyncSession, slug: str) -> bool:
 
 def search(
     *, workspace_id: str, status: str | None, program_id: str | None
-) -> Select[tuple[ProgramInstance]]:
+) -> Select[ProgramInstance]:
     stmt = select(ProgramInstance).where(ProgramInstance.workspace_id == workspace_id)
     if status:
         stmt = stmt.where(ProgramInstance.status == status)
@@ -38,8 +38,10 @@ def search(
 async def count_enrollments(
     session: AsyncSession, *, instance_id: str, status: str | None = None
 ) -> int:
-    stmt = select(func.count()).select_from(Enrollment).where(
-        Enrollment.program_instance_id == instance_id
+    stmt = (
+        select(func.count())
+        .select_from(Enrollment)
+        .where(Enrollment.program_instance_id == instance_id)
     )
     if status:
         stmt = stmt.where(Enrollment.status == status)

@@ -10,6 +10,7 @@ crash at any point leaves either both or neither, and the job is simply claimed 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import random
@@ -48,7 +49,11 @@ def backoff(attempts: int) -> timedelta:
 
 class Worker:
     def __init__(
-        self, ctx: AppContext, *, name: str | None = None, handlers: dict[str, Handler] | None = None
+        self,
+        ctx: AppContext,
+        *,
+        name: str | None = None,
+        handlers: dict[str, Handler] | None = None,
     ) -> None:
         self.ctx = ctx
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**4):04x}"
@@ -66,10 +71,8 @@ class Worker:
                 log.exception("worker loop error")
                 done = 0
             if done == 0:
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
-                except TimeoutError:
-                    pass
         log.info("worker %s stopped", self.name)
 
     async def run_once(self) -> int:
@@ -103,13 +106,18 @@ class Worker:
                 locked_until=lease,
                 updated_at=now,
             )
-            .returning(Job.id, Job.kind, Job.workspace_id, Job.payload, Job.attempts, Job.max_attempts)
+            .returning(
+                Job.id, Job.kind, Job.workspace_id, Job.payload, Job.attempts, Job.max_attempts
+            )
             .execution_options(synchronize_session=False)
         )
         async with self.ctx.db.transaction() as session:
             rows = (await session.execute(stmt)).all()
         return sorted(
-            (Claimed(r.id, r.kind, r.workspace_id, r.payload, r.attempts, r.max_attempts) for r in rows),
+            (
+                Claimed(r.id, r.kind, r.workspace_id, r.payload, r.attempts, r.max_attempts)
+                for r in rows
+            ),
             key=lambda c: c.id,
         )
 
