@@ -22,11 +22,12 @@ demo: setup  ## Run the service on SQLite with demo data
 serve: setup
 	$(VENV)/bin/enroll serve
 
-test: setup  ## The whole suite (PostgreSQL too when ENROLL_TEST_DATABASE_URL is set)
+test: lint  ## Lint, types, then the whole suite (PostgreSQL too when ENROLL_TEST_DATABASE_URL is set)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests
 	$(VENV)/bin/mypy
 
 bench: setup
