@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     job_lease_seconds: float = 60.0
     job_max_attempts: int = 8
     idempotency_ttl_hours: int = 24
-    db_pool_size: int = 20
+    # Enough for 32 concurrent requests plus background work without opening and closing extras.
+    db_pool_size: int = 40
 
 
 @lru_cache(maxsize=1)

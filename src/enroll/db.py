@@ -1,7 +1,8 @@
 """Engines, sessions and the transaction scope shared by requests, the worker and the CLI.
 
 SQLite (the embedded default) runs in WAL mode. Its transactions begin explicitly: reads with a
-deferred ``BEGIN``, writes with ``BEGIN IMMEDIATE`` behind a per-process asyncio lock, so writers
+deferred ``BEGIN``, writes with ``BEGIN IMMEDIATE`` behind a per-process asyncio lock taken at the
+transaction's first statement and released when its connection returns to the pool, so writers
 queue in order instead of failing with SQLITE_BUSY half-way through. PostgreSQL runs at READ
 COMMITTED; concurrent writers are serialised by the ``version`` columns and row locks.
 """
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.util import await_only
 
 
 def async_url(url: str) -> str:
@@ -36,7 +39,14 @@ def async_url(url: str) -> str:
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://…")
 
 
-def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+_HOLDS_WRITE_LOCK = "enroll_holds_write_lock"
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _install_sqlite_hooks(engine: AsyncEngine, write_lock: asyncio.Lock) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy (below) emit BEGIN itself instead of the driver's implicit one.
@@ -53,8 +63,27 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        mode = "IMMEDIATE" if conn.get_execution_options().get("enroll_write") else "DEFERRED"
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if not conn.get_execution_options().get("enroll_write"):
+            conn.exec_driver_sql("BEGIN DEFERRED")
+            return
+        # Taken at the first statement, not when the request starts: parsing, auth and
+        # validation of one request overlap another's transaction. (This runs inside
+        # SQLAlchemy's greenlet bridge, where an awaitable can be awaited synchronously.)
+        await_only(write_lock.acquire())
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            write_lock.release()
+            raise
+        conn.info[_HOLDS_WRITE_LOCK] = True
+
+    def _release(_dbapi_connection: Any, record: ConnectionPoolEntry, *_: Any) -> None:
+        # The connection is back in the pool, its transaction committed or rolled back.
+        if record.info.pop(_HOLDS_WRITE_LOCK, False):
+            write_lock.release()
+
+    event.listen(engine.sync_engine.pool, "checkin", _release)
+    event.listen(engine.sync_engine.pool, "invalidate", _release)
 
 
 _AFTER_COMMIT = "enroll_after_commit"
@@ -69,33 +98,28 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 20, echo: bool = False) -> None:
         self.url = async_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo}
+        kwargs: dict[str, Any] = {
+            "echo": echo,
+            # JSON columns (metadata, addresses, event payloads) through orjson, not stdlib json.
+            "json_serializer": _json_dumps,
+            "json_deserializer": orjson.loads,
+        }
         if not self.is_sqlite:
             kwargs |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": False}
         else:
             kwargs |= {"pool_size": pool_size, "max_overflow": 0}
         self.engine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
-            _install_sqlite_hooks(self.engine)
+            # One writer at a time per process; other processes wait in busy_timeout.
+            _install_sqlite_hooks(self.engine, asyncio.Lock())
         self.dialect = self.engine.dialect.name
         write_engine = self.engine.execution_options(enroll_write=True)
         self._read_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = async_sessionmaker(write_engine, expire_on_commit=False)
-        # One writer at a time per process on SQLite; other processes wait in busy_timeout.
-        self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
         """One unit of work: commit when the block succeeds, roll back when it raises."""
-        if write and self._write_lock is not None:
-            async with self._write_lock, self._session(write=True) as session:
-                yield session
-        else:
-            async with self._session(write=write) as session:
-                yield session
-
-    @asynccontextmanager
-    async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
         maker = self._write_sessions if write else self._read_sessions
         async with maker() as session:
             try:

@@ -21,12 +21,17 @@ from enroll.errors import Forbidden, Unauthorized
 log = logging.getLogger(__name__)
 
 
-def get_ctx(request: Request) -> AppContext:
+def app_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx
     return ctx
 
 
-def get_session(request: Request) -> AsyncSession:
+# Dependencies are coroutines so FastAPI calls them inline rather than hopping to a thread.
+async def get_ctx(request: Request) -> AppContext:
+    return app_context(request)
+
+
+async def get_session(request: Request) -> AsyncSession:
     """The request's transaction, opened by the route class (see kit/routing.py)."""
     session: AsyncSession = request.state.session
     return session
@@ -48,7 +53,7 @@ async def authenticate(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Send an API key as `Authorization: Bearer <key>`.")
-    ctx = get_ctx(request)
+    ctx = app_context(request)
     secret_hash = hash_secret(token.strip())
     now = ctx.clock.now()
     principal = ctx.key_cache.get(secret_hash)

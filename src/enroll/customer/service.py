@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.customer import repository
 from enroll.customer.schemas import CustomerCreate, CustomerUpdate, LeadCreate
 from enroll.errors import Conflict, NotFound
+from enroll.ids import new_id
 from enroll.models import Customer, Lead
 
 
@@ -25,7 +26,7 @@ async def _ensure_email_free(session: AsyncSession, *, workspace_id: str, email:
 
 async def create(session: AsyncSession, *, workspace_id: str, body: CustomerCreate) -> Customer:
     await _ensure_email_free(session, workspace_id=workspace_id, email=body.email)
-    return await add(
+    customer = add(
         session,
         workspace_id=workspace_id,
         first_name=body.first_name,
@@ -35,9 +36,11 @@ async def create(session: AsyncSession, *, workspace_id: str, body: CustomerCrea
         address=body.address.model_dump(by_alias=True) if body.address else None,
         metadata=body.metadata,
     )
+    await session.flush()
+    return customer
 
 
-async def add(
+def add(
     session: AsyncSession,
     *,
     workspace_id: str,
@@ -48,7 +51,9 @@ async def add(
     address: dict[str, Any] | None,
     metadata: dict[str, Any] | None = None,
 ) -> Customer:
+    """Stage a new customer; it is inserted with the caller's next flush."""
     customer = Customer(
+        id=new_id(),
         workspace_id=workspace_id,
         first_name=first_name,
         last_name=last_name,
@@ -58,7 +63,6 @@ async def add(
         metadata_=metadata or {},
     )
     session.add(customer)
-    await session.flush()
     return customer
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,7 +36,9 @@ from enroll.errors import BadRequest, Conflict, FieldError, NotFound, Unprocessa
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.job import service as jobs
-from enroll.models import Customer, Enrollment, EnrollmentHistory, Program, ProgramInstance
+from enroll.kit.persistence import insert_new
+from enroll.models import Customer, Enrollment, Program, ProgramInstance
+from enroll.models.enrollment import enrollment_history_table
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ReviewMode
 
@@ -65,10 +68,34 @@ _COPIED = (
 
 @dataclass
 class _Pending:
-    """Events to write for one enrollment once its final state is known."""
+    """History rows and events to write for one enrollment once its final state is known."""
 
     enrollment: Enrollment
     items: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(
+        self,
+        previous: Status | None,
+        target: Status,
+        action: str,
+        reason: str | None,
+        actor: str,
+        now: datetime,
+    ) -> None:
+        self.history.append(
+            {
+                "id": new_id(),
+                "workspace_id": self.enrollment.workspace_id,
+                "enrollment_id": self.enrollment.id,
+                "from_status": previous.value if previous else None,
+                "to_status": target.value,
+                "action": action,
+                "reason": reason,
+                "actor": actor,
+                "at": now,
+            }
+        )
 
 
 async def get(session: AsyncSession, *, workspace_id: str, enrollment_id: str) -> Enrollment:
@@ -120,17 +147,16 @@ async def create(
         eligibility={},
         created_at=now,
         updated_at=now,
+        version=1,
         **{"manufacturer_slugs": [], "metadata_": {}, "tags": [], **values},
     )
-    # Load the program before adding the row, so the enrollment is inserted once, already decided.
-    program = await _program(session, instance)
-    session.add(enrollment)
-    _history(session, enrollment, None, Status.CANDIDATE, "create", None, actor, now)
     pending = _Pending(enrollment, [("enrollment.created", {})])
-    decision = _evaluate(enrollment, program, refusal=None, now=now, evaluator=evaluator)
+    pending.record(None, Status.CANDIDATE, "create", None, actor, now)
+    decision = _evaluate(enrollment, instance.program, refusal=None, now=now, evaluator=evaluator)
     _apply_decision(session, pending, decision, Action.EVALUATE, actor, now)
     try:
-        await session.flush()
+        # Decided before it is written: one INSERT in its final state.
+        await insert_new(session, enrollment)
     except IntegrityError:
         # Lost a race with a concurrent request enrolling the same customer.
         raise Conflict(
@@ -249,7 +275,7 @@ async def _find_or_create_customer(
     customer = await customers_repo.get_by_email(session, workspace_id=workspace_id, email=email)
     if customer is not None:
         return customer, False
-    customer = await customers.add(
+    customer = customers.add(
         session,
         workspace_id=workspace_id,
         first_name=first_name,
@@ -383,7 +409,7 @@ async def act(
             session, workspace_id=workspace_id, ref=enrollment.program_instance_id
         )
         refusal = await instances.refusal_reason(session, instance, today=now.date())
-        program = await _program(session, instance)
+        program = instance.program
         decision = _evaluate(enrollment, program, refusal=refusal, now=now, evaluator=evaluator)
         _apply_decision(session, pending, decision, action, actor, now)
     else:
@@ -444,12 +470,6 @@ async def _guard(
 # --- shared steps ---------------------------------------------------------------------------
 
 
-async def _program(session: AsyncSession, instance: ProgramInstance) -> Program:
-    program = await session.get(Program, instance.program_id)
-    assert program is not None  # foreign key
-    return program
-
-
 def _evaluate(
     enrollment: Enrollment,
     program: Program,
@@ -505,36 +525,14 @@ def _move(
     if target not in targets(previous, action):  # the table is the only judge
         raise InvalidTransition(previous, action)
     enrollment.status = target.value
-    _history(session, enrollment, previous, target, action.value, reason, actor, now)
+    pending.record(previous, target, action.value, reason, actor, now)
     change = {"previousStatus": previous.value, "status": target.value, "reason": reason}
     pending.items += [("enrollment.status_changed", change), (f"enrollment.{target.value}", change)]
 
 
-def _history(
-    session: AsyncSession,
-    enrollment: Enrollment,
-    previous: Status | None,
-    target: Status,
-    action: str,
-    reason: str | None,
-    actor: str,
-    now: datetime,
-) -> None:
-    session.add(
-        EnrollmentHistory(
-            workspace_id=enrollment.workspace_id,
-            enrollment_id=enrollment.id,
-            from_status=previous.value if previous else None,
-            to_status=target.value,
-            action=action,
-            reason=reason,
-            actor=actor,
-            at=now,
-        )
-    )
-
-
 async def _emit(session: AsyncSession, pending: _Pending, now: datetime) -> None:
+    if pending.history:
+        await session.execute(insert(enrollment_history_table), pending.history)
     if not pending.items:
         return
     snapshot = EnrollmentOut.of(pending.enrollment).model_dump(mode="json", by_alias=True)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.errors import Unprocessable
 from enroll.ids import new_id
 from enroll.models import Event
+from enroll.models.event import event_table
 
 ENVELOPE_VERSION = 1
 
@@ -34,8 +35,9 @@ async def record(
     """Append events in the caller's transaction: they exist exactly when the change does."""
     if not events:
         return
+    # Into the Table, not the mapped class: a plain executemany, no ORM bulk-insert machinery.
     await session.execute(
-        insert(Event),
+        insert(event_table),
         [
             {
                 "id": new_id(),

@@ -16,7 +16,7 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from enroll.auth.dependencies import authenticate, get_ctx
+from enroll.auth.dependencies import app_context, authenticate
 from enroll.errors import FieldError, NotFound, ProblemError, Unprocessable
 from enroll.idempotency import service as idempotency
 
@@ -52,13 +52,13 @@ def _refuse_nul(request: Request) -> None:
 
 
 async def _run(request: Request, handler: Handler, *, write: bool) -> Response:
-    async with get_ctx(request).db.transaction(write=write) as session:
+    async with app_context(request).db.transaction(write=write) as session:
         request.state.session = session
         return await handler(request)
 
 
 async def _run_idempotent(request: Request, handler: Handler, key: str) -> Response:
-    ctx = get_ctx(request)
+    ctx = app_context(request)
     try:
         principal = await authenticate(request)
     except ProblemError:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Table, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enroll.enrollment.workflow import OPEN_STATUSES
@@ -73,3 +73,7 @@ class EnrollmentHistory(IdMixin, Base):
     reason: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The table itself, for plain Core inserts of many rows (no ORM bookkeeping per row).
+enrollment_history_table: Table = EnrollmentHistory.__table__  # type: ignore[assignment]

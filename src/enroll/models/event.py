@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, FetchedValue, Index, Integer, String
+from sqlalchemy import BigInteger, FetchedValue, Index, Integer, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enroll.models.base import Base, BigIntPk
@@ -32,3 +32,7 @@ class Event(Base):
     occurred_at: Mapped[datetime]
     subject_id: Mapped[str | None] = mapped_column(String(32))
     data: Mapped[dict[str, Any]]
+
+
+# The table itself, for plain Core inserts of many rows (no ORM bookkeeping per row).
+event_table: Table = Event.__table__  # type: ignore[assignment]

@@ -4,9 +4,10 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin
+from enroll.models.program import Program
 
 
 class ProgramInstance(IdMixin, TimestampMixin, VersionedMixin, Base):
@@ -28,3 +29,6 @@ class ProgramInstance(IdMixin, TimestampMixin, VersionedMixin, Base):
     review_mode: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
+
+    # Loaded with the instance (one joined query): evaluation always needs the program.
+    program: Mapped[Program] = relationship(lazy="joined", innerjoin=True)
