@@ -57,7 +57,10 @@ PATH_KINDS = {
     "leads": "lead",
     "apiKeys": "api_key",
     "programs": "program",
+    "criteriaVersions": "criteria_version",
 }
+# Kinds named by a number within their parent, not by an id of their own.
+NUMBERED = frozenset({"criteria_version"})
 # Kinds that can also be named by slug (the services resolve "id or slug").
 SLUGGED = frozenset({"instance"})
 # Query filters that take an id. "program" is a platform id (the catalog), not A's data.
@@ -78,6 +81,7 @@ KINDS = {
     "lead": "lead",
     "api_key": "key",
     "program": "program",
+    "criteria_version": "criteria_version",
 }
 # Where a workspace re-reads a resource of each kind, to see it is unchanged.
 READS = {
@@ -87,6 +91,7 @@ READS = {
     "lead": ["/v1/leads?perPage=100"],
     "api_key": ["/v1/apiKeys?perPage=100"],
     "program": ["/v1/programs/{}"],
+    "criteria_version": [],  # immutable; its instance's reads cover it
 }
 
 
@@ -318,6 +323,12 @@ class World:
         )
 
     @cached_property
+    def criteria_version(self) -> dict[str, Any]:
+        """Every instance starts at criteria version 1: the number is no secret, the instance is."""
+        assert self.instance["criteriaVersion"] == 1
+        return {"id": "1"}
+
+    @cached_property
     def program(self) -> dict[str, Any]:
         r = self.c.get(f"/v1/programs/{CORE_PROGRAM}")
         assert r.status_code == 200, r.text
@@ -466,6 +477,14 @@ RECIPES: dict[Op, Recipe] = {
         NO_BODY,
     ),  # one without enrollments
     ("POST", "/v1/programInstances/{instance_id}/enrollments"): _person,
+    ("POST", "/v1/programInstances/{instance_id}/eligibility/preview"): lambda w: (
+        {},
+        {
+            "address": {"state": "NY"},
+            "manufacturerSlugs": ["tesla"],
+            "customerId": w.customer["id"],
+        },
+    ),
     ("PATCH", "/v1/enrollments/{enrollment_id}"): lambda w: ({}, {"serialNumber": "SN-2"}),
     ("POST", "/v1/enrollments/{enrollment_id}/approve"): lambda w: (
         {"enrollment": w.enrollment_in("submitted")},
@@ -512,8 +531,9 @@ class Call:
         return self.slugs if variant == "slug" else self.ids
 
     def fake_values(self) -> dict[str, str]:
-        """Ids of the same kinds that exist in no workspace."""
-        return {p: new_id() for p in self.kinds}
+        """Ids of the same kinds that exist in no workspace (numbered kinds keep their number:
+        the instance in front of them is what does not exist)."""
+        return {p: self.ids[p] if k in NUMBERED else new_id() for p, k in self.kinds.items()}
 
     def path(self, values: dict[str, str]) -> str:
         return re.sub(r"{([^}]+)}", lambda m: values[m.group(1)], self.template)

@@ -54,6 +54,7 @@ async def _submitted_auto_enrollments(ctx: AppContext, count: int) -> str:
         instance = await instances.create(
             session,
             workspace_id=workspace.id,
+            now=now,
             body=ProgramInstanceCreate.model_validate(
                 {
                     "programSlug": "worker-prog",

@@ -13,6 +13,7 @@ from enroll.auth.endpoints import router as api_keys_router
 from enroll.config import Settings, get_settings
 from enroll.context import AppContext
 from enroll.customer.endpoints import router as customers_router
+from enroll.eligibility.endpoints import router as eligibility_router
 from enroll.enrollment.endpoints import router as enrollments_router
 from enroll.errors import install_error_handlers
 from enroll.event.endpoints import router as events_router
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         programs_router,
         instances_router,
+        eligibility_router,
         enrollments_router,
         customers_router,
         api_keys_router,

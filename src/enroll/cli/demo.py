@@ -55,6 +55,7 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
         instance = await instances.create(
             session,
             workspace_id=workspace.id,
+            now=now,
             body=ProgramInstanceCreate.model_validate(
                 {
                     "programSlug": "battery-grid-services",

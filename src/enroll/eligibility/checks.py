@@ -1,18 +1,24 @@
-"""Eligibility decisions behind one interface.
+"""Eligibility decisions: one Check per criterion, explained, behind one interface.
 
-``Evaluator.evaluate`` takes what is known about a candidate and its program and returns a
-``Decision`` with one ``Check`` per criterion. The built-in evaluator below holds the core
-checks (instance accepting, service area, equipment); the rules engine replaces it by providing
-another ``Evaluator``, without touching the enrollment service.
+``evaluate`` runs the platform's own check (the instance accepts enrollments) and then every
+compiled criterion against the rule context, and ``decide`` turns the checks into a Decision:
+ineligible with the first failing (or erroring) check's reason, else eligible.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
+
+from enroll.eligibility.criteria import CompiledCriterion
+from enroll.eligibility.jsonlogic import truthy
+
+ACCEPTING_ID = "instance-accepting"
+ACCEPTING_DESCRIPTION = "Program instance accepting enrollments"
+ACCEPTING_PASSED = "Program accepting enrollments"
 
 
 class CheckStatus(StrEnum):
@@ -44,95 +50,72 @@ class Decision:
     reason: str
     checks: Sequence[Check]
     evaluated_at: datetime
+    criteria_version: int | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
             "checks": [c.as_json() for c in self.checks],
+            "criteriaVersion": self.criteria_version,
             "evaluatedAt": self.evaluated_at.isoformat().replace("+00:00", "Z"),
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    """The facts about the person being evaluated."""
-
-    address: dict[str, Any] | None
-    manufacturer_slugs: Sequence[str]
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class ProgramFacts:
-    """What the program and its instance ask for, and whether the instance is open."""
-
-    states: Sequence[str]
-    manufacturer_slugs: Sequence[str]
-    refusal_reason: str | None
-
-
 class Evaluator(Protocol):
     def evaluate(
-        self, *, candidate: Candidate, program: ProgramFacts, now: datetime
+        self,
+        *,
+        context: dict[str, Any],
+        criteria: Sequence[CompiledCriterion],
+        criteria_version: int | None,
+        refusal_reason: str | None,
+        now: datetime,
     ) -> Decision: ...
 
 
-def decide(checks: Sequence[Check], *, now: datetime) -> Decision:
+def decide(checks: Sequence[Check], *, now: datetime, criteria_version: int | None) -> Decision:
     """Ineligible with the first failing check's reason, else eligible with what qualified."""
     for check in checks:
         if check.status in (CheckStatus.FAILED, CheckStatus.ERROR):
-            return Decision(False, check.reason or check.description, checks, now)
+            return Decision(False, check.reason or check.description, checks, now, criteria_version)
     passed = [c.reason or c.description for c in checks if c.status == CheckStatus.PASSED]
-    return Decision(True, "; ".join(passed) or "Meets all program requirements", checks, now)
+    reason = "; ".join(passed) or "Meets all program requirements"
+    return Decision(True, reason, checks, now, criteria_version)
 
 
-class BuiltinEvaluator:
-    def evaluate(self, *, candidate: Candidate, program: ProgramFacts, now: datetime) -> Decision:
-        checks = [_accepting(program)]
-        if program.states:
-            checks.append(_service_area(candidate, program))
-        if program.manufacturer_slugs:
-            checks.append(_equipment(candidate, program))
-        return decide(checks, now=now)
+class RulesEvaluator:
+    def evaluate(
+        self,
+        *,
+        context: dict[str, Any],
+        criteria: Sequence[CompiledCriterion],
+        criteria_version: int | None,
+        refusal_reason: str | None,
+        now: datetime,
+    ) -> Decision:
+        checks = [
+            Check(ACCEPTING_ID, ACCEPTING_DESCRIPTION, CheckStatus.FAILED, refusal_reason)
+            if refusal_reason
+            else Check(ACCEPTING_ID, ACCEPTING_DESCRIPTION, CheckStatus.PASSED, ACCEPTING_PASSED)
+        ]
+        for criterion in criteria:
+            checks.append(_run(criterion, context))
+        return decide(checks, now=now, criteria_version=criteria_version)
 
 
-def _accepting(program: ProgramFacts) -> Check:
-    if program.refusal_reason:
+def _run(criterion: CompiledCriterion, context: dict[str, Any]) -> Check:
+    description = criterion.description or criterion.id
+    try:
+        passed = truthy(criterion.predicate(context))
+    except Exception as exc:  # a rule that cannot be evaluated on this data is an error, not a pass
         return Check(
-            "instance-accepting",
-            "Program instance accepting enrollments",
-            CheckStatus.FAILED,
-            program.refusal_reason,
-        )
-    return Check(
-        "instance-accepting",
-        "Program instance accepting enrollments",
-        CheckStatus.PASSED,
-        "Program accepting enrollments",
-    )
-
-
-def _service_area(candidate: Candidate, program: ProgramFacts) -> Check:
-    state = str((candidate.address or {}).get("state") or "").strip().upper()
-    description = "Address within the program's service area"
-    if state and state in {s.upper() for s in program.states}:
-        return Check(
-            "service-area", description, CheckStatus.PASSED, f"In service territory ({state})"
-        )
-    return Check("service-area", description, CheckStatus.FAILED, "Outside service area")
-
-
-def _equipment(candidate: Candidate, program: ProgramFacts) -> Check:
-    supported = {m.lower() for m in program.manufacturer_slugs}
-    matched = sorted(m for m in candidate.manufacturer_slugs if m.lower() in supported)
-    description = "Owns equipment from a supported manufacturer"
-    if matched:
-        return Check(
-            "equipment",
+            criterion.id,
             description,
-            CheckStatus.PASSED,
-            f"Has supported equipment ({', '.join(matched)})",
+            CheckStatus.ERROR,
+            f"{criterion.reason} (the rule could not be evaluated: {exc})",
         )
-    return Check("equipment", description, CheckStatus.FAILED, "Incompatible equipment")
+    if passed:
+        return Check(criterion.id, description, CheckStatus.PASSED, criterion.pass_reason)
+    return Check(criterion.id, description, CheckStatus.FAILED, criterion.reason)
 
 
-default_evaluator: Evaluator = BuiltinEvaluator()
+default_evaluator: Evaluator = RulesEvaluator()

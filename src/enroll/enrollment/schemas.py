@@ -77,6 +77,7 @@ class EligibilityOut(OutModel):
     reason: str | None
     program_instance_id: str
     checks: list[dict[str, Any]] = []
+    criteria_version: int | None = Field(None, description="The criteria version evaluated.")
     evaluated_at: str | None = None
 
 
@@ -139,6 +140,7 @@ class EnrollmentOut(OutModel):
                 reason=e.eligibility_reason,
                 program_instance_id=e.program_instance_id,
                 checks=e.eligibility.get("checks", []),
+                criteria_version=e.eligibility.get("criteriaVersion"),
                 evaluated_at=e.eligibility.get("evaluatedAt"),
             ),
             version=e.version,

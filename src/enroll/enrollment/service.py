@@ -17,13 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.customer import repository as customers_repo
 from enroll.customer import service as customers
-from enroll.eligibility.checks import (
-    Candidate,
-    Decision,
-    Evaluator,
-    ProgramFacts,
-    default_evaluator,
-)
+from enroll.eligibility import service as eligibility
+from enroll.eligibility.checks import Decision, Evaluator, default_evaluator
 from enroll.enrollment import repository
 from enroll.enrollment.schemas import (
     EnrollmentCreate,
@@ -37,7 +32,7 @@ from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.kit.persistence import insert_new
-from enroll.models import Customer, Enrollment, Program, ProgramInstance
+from enroll.models import Customer, Enrollment, ProgramInstance
 from enroll.models.enrollment import enrollment_history_table
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ReviewMode
@@ -152,7 +147,9 @@ async def create(
     )
     pending = _Pending(enrollment, [("enrollment.created", {})])
     pending.record(None, Status.CANDIDATE, "create", None, actor, now)
-    decision = _evaluate(enrollment, instance.program, refusal=None, now=now, evaluator=evaluator)
+    decision = await _evaluate(
+        session, enrollment, instance, refusal=None, now=now, evaluator=evaluator
+    )
     _apply_decision(session, pending, decision, Action.EVALUATE, actor, now)
     try:
         # Decided before it is written: one INSERT in its final state.
@@ -409,8 +406,9 @@ async def act(
             session, workspace_id=workspace_id, ref=enrollment.program_instance_id
         )
         refusal = await instances.refusal_reason(session, instance, today=now.date())
-        program = instance.program
-        decision = _evaluate(enrollment, program, refusal=refusal, now=now, evaluator=evaluator)
+        decision = await _evaluate(
+            session, enrollment, instance, refusal=refusal, now=now, evaluator=evaluator
+        )
         _apply_decision(session, pending, decision, action, actor, now)
     else:
         (target,) = possible
@@ -470,27 +468,43 @@ async def _guard(
 # --- shared steps ---------------------------------------------------------------------------
 
 
-def _evaluate(
+async def _evaluate(
+    session: AsyncSession,
     enrollment: Enrollment,
-    program: Program,
+    instance: ProgramInstance,
     *,
     refusal: str | None,
     now: datetime,
     evaluator: Evaluator,
 ) -> Decision:
-    return evaluator.evaluate(
-        candidate=Candidate(
-            address=enrollment.address,
-            manufacturer_slugs=enrollment.manufacturer_slugs,
-            metadata=enrollment.metadata_,
-        ),
-        program=ProgramFacts(
-            states=program.states,
-            manufacturer_slugs=program.manufacturer_slugs,
-            refusal_reason=refusal,
-        ),
+    return await eligibility.decide(
+        session,
+        instance=instance,
+        fields=rule_fields(enrollment),
+        customer_id=enrollment.customer_id,
+        refusal=refusal,
         now=now,
+        exclude_enrollment_id=enrollment.id,
+        evaluator=evaluator,
     )
+
+
+def rule_fields(enrollment: Enrollment) -> dict[str, Any]:
+    """The enrollment's fields as the rule context names them."""
+    return {
+        "identificationType": enrollment.identification_type,
+        "firstName": enrollment.first_name,
+        "lastName": enrollment.last_name,
+        "email": enrollment.email,
+        "phone": enrollment.phone,
+        "address": enrollment.address,
+        "manufacturerSlugs": enrollment.manufacturer_slugs,
+        "metadata": enrollment.metadata_,
+        "serialNumber": enrollment.serial_number,
+        "referenceId": enrollment.reference_id,
+        "referenceDescription": enrollment.reference_description,
+        "tags": enrollment.tags,
+    }
 
 
 def _apply_decision(

@@ -2,6 +2,7 @@
 
 from enroll.models.api_key import ApiKey
 from enroll.models.base import Base
+from enroll.models.criteria_version import CriteriaVersion
 from enroll.models.customer import Customer, Lead
 from enroll.models.enrollment import Enrollment, EnrollmentHistory
 from enroll.models.event import Event
@@ -14,6 +15,7 @@ from enroll.models.workspace import Workspace
 __all__ = [
     "ApiKey",
     "Base",
+    "CriteriaVersion",
     "Customer",
     "Enrollment",
     "EnrollmentHistory",

@@ -5,7 +5,7 @@ from typing import Any
 from sqlalchemy import Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin
+from enroll.models.base import Base, IdMixin, Json, TimestampMixin, VersionedMixin
 
 
 class Program(IdMixin, TimestampMixin, VersionedMixin, Base):
@@ -23,3 +23,5 @@ class Program(IdMixin, TimestampMixin, VersionedMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     year: Mapped[int | None] = mapped_column(Integer)
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
+    # JsonLogic criteria every instance of the program checks (see eligibility/criteria.py).
+    eligibility_criteria: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin
+from enroll.models.base import Base, IdMixin, Json, TimestampMixin, VersionedMixin
 from enroll.models.program import Program
 
 
@@ -29,6 +29,10 @@ class ProgramInstance(IdMixin, TimestampMixin, VersionedMixin, Base):
     review_mode: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
+    # The instance's own criteria, added to its program's.
+    eligibility_criteria: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    # The newest CriteriaVersion of the effective criteria (program's and instance's).
+    criteria_version: Mapped[int] = mapped_column(Integer, default=0)
 
     # Loaded with the instance (one joined query): evaluation always needs the program.
     program: Mapped[Program] = relationship(lazy="joined", innerjoin=True)

@@ -5,8 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import get_session, require
+from enroll.auth.dependencies import get_ctx, get_session, require
 from enroll.auth.scopes import Scope
+from enroll.context import AppContext
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.kit.routing import TransactionalRoute
 from enroll.models import Program
@@ -43,5 +44,12 @@ async def get_program(id_or_slug: str, session: Session) -> ProgramOut:
 
 
 @router.patch("/{id_or_slug}", dependencies=[require(Scope.PROGRAMS_WRITE, workspace=False)])
-async def update_program(id_or_slug: str, body: ProgramUpdate, session: Session) -> ProgramOut:
-    return ProgramOut.of(await service.update(session, id_or_slug, body))
+async def update_program(
+    id_or_slug: str,
+    body: ProgramUpdate,
+    session: Session,
+    ctx: Annotated[AppContext, Depends(get_ctx)],
+) -> ProgramOut:
+    """Changing states, manufacturers or criteria records a new criteria version for every
+    instance of the program."""
+    return ProgramOut.of(await service.update(session, id_or_slug, body, now=ctx.clock.now()))

@@ -4,8 +4,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from enroll.eligibility.criteria import CriteriaList, check_unique
 from enroll.kit.fields import LongText, Metadata, Name, ShortText, Slug, StateCode, Tag
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import Program
@@ -49,6 +50,9 @@ class ProgramCreate(ApiModel):
     active: bool = True
     year: Year | None = None
     metadata: Metadata = {}
+    eligibility_criteria: CriteriaList = []
+
+    _unique = field_validator("eligibility_criteria")(check_unique)
 
 
 class ProgramUpdate(PatchModel):
@@ -63,6 +67,9 @@ class ProgramUpdate(PatchModel):
     active: bool | None = None
     year: Year | None = None
     metadata: Metadata | None = None
+    eligibility_criteria: CriteriaList | None = None
+
+    _unique = field_validator("eligibility_criteria")(check_unique)
 
 
 class ProgramOut(OutModel):
@@ -77,6 +84,7 @@ class ProgramOut(OutModel):
     active: bool
     year: int | None
     metadata: dict[str, Any]
+    eligibility_criteria: list[dict[str, Any]]
     version: int
     created_at: datetime
     updated_at: datetime
@@ -95,6 +103,7 @@ class ProgramOut(OutModel):
             active=p.active,
             year=p.year,
             metadata=p.metadata_,
+            eligibility_criteria=p.eligibility_criteria,
             version=p.version,
             created_at=p.created_at,
             updated_at=p.updated_at,

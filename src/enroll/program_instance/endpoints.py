@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import get_session, require, workspace_id_of
+from enroll.auth.dependencies import get_ctx, get_session, require, workspace_id_of
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
+from enroll.context import AppContext
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.kit.routing import TransactionalRoute
 from enroll.models import ProgramInstance
@@ -25,14 +26,17 @@ router = APIRouter(
 Session = Annotated[AsyncSession, Depends(get_session)]
 Reader = Annotated[Principal, require(Scope.PROGRAM_INSTANCES_READ)]
 Writer = Annotated[Principal, require(Scope.PROGRAM_INSTANCES_WRITE)]
+Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
 @router.post("", status_code=201)
 async def create_program_instance(
-    body: ProgramInstanceCreate, session: Session, principal: Writer, response: Response
+    body: ProgramInstanceCreate, session: Session, principal: Writer, response: Response, ctx: Ctx
 ) -> ProgramInstanceOut:
     """Instantiate a catalog program in this workspace (from `programId` or `programSlug`)."""
-    instance = await service.create(session, workspace_id=workspace_id_of(principal), body=body)
+    instance = await service.create(
+        session, workspace_id=workspace_id_of(principal), body=body, now=ctx.clock.now()
+    )
     response.headers["Location"] = f"/v1/programInstances/{instance.id}"
     return ProgramInstanceOut.of(instance)
 
@@ -64,11 +68,15 @@ async def get_program_instance(
 
 @router.patch("/{id_or_slug}")
 async def update_program_instance(
-    id_or_slug: str, body: ProgramInstanceUpdate, session: Session, principal: Writer
+    id_or_slug: str, body: ProgramInstanceUpdate, session: Session, principal: Writer, ctx: Ctx
 ) -> ProgramInstanceOut:
     """Change fields; `status` moves along draft → active ⇄ paused → closed → archived."""
     instance = await service.update(
-        session, workspace_id=workspace_id_of(principal), ref=id_or_slug, body=body
+        session,
+        workspace_id=workspace_id_of(principal),
+        ref=id_or_slug,
+        body=body,
+        now=ctx.clock.now(),
     )
     return ProgramInstanceOut.of(instance)
 

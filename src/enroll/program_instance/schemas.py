@@ -4,8 +4,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
+from enroll.eligibility.criteria import CriteriaList, check_unique
 from enroll.kit.fields import LongText, Metadata, Name, Reference, ShortText, Slug
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import ProgramInstance
@@ -51,6 +52,11 @@ class ProgramInstanceCreate(ApiModel):
     review_mode: ReviewMode = ReviewMode.MANUAL
     status: Literal[InstanceStatus.DRAFT, InstanceStatus.ACTIVE] = InstanceStatus.DRAFT
     metadata: Metadata = {}
+    eligibility_criteria: CriteriaList = Field(
+        [], description="Criteria added to the program's (ids must differ from the program's)."
+    )
+
+    _unique = field_validator("eligibility_criteria")(check_unique)
 
     @model_validator(mode="after")
     def _validate(self) -> ProgramInstanceCreate:
@@ -73,6 +79,9 @@ class ProgramInstanceUpdate(PatchModel):
     review_mode: ReviewMode | None = None
     status: InstanceStatus | None = None
     metadata: Metadata | None = None
+    eligibility_criteria: CriteriaList | None = None
+
+    _unique = field_validator("eligibility_criteria")(check_unique)
 
 
 class ProgramInstanceOut(OutModel):
@@ -89,6 +98,8 @@ class ProgramInstanceOut(OutModel):
     review_mode: ReviewMode
     status: InstanceStatus
     metadata: dict[str, Any]
+    eligibility_criteria: list[dict[str, Any]]
+    criteria_version: int = Field(description="The newest version of the effective criteria.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -109,6 +120,8 @@ class ProgramInstanceOut(OutModel):
             review_mode=ReviewMode(i.review_mode),
             status=InstanceStatus(i.status),
             metadata=i.metadata_,
+            eligibility_criteria=i.eligibility_criteria,
+            criteria_version=i.criteria_version,
             version=i.version,
             created_at=i.created_at,
             updated_at=i.updated_at,

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.eligibility import service as criteria
 from enroll.errors import Conflict, NotFound, Unprocessable
 from enroll.models import ProgramInstance
 from enroll.program import service as programs
@@ -59,7 +60,7 @@ async def capacity_reason(session: AsyncSession, instance: ProgramInstance) -> s
 
 
 async def create(
-    session: AsyncSession, *, workspace_id: str, body: ProgramInstanceCreate
+    session: AsyncSession, *, workspace_id: str, body: ProgramInstanceCreate, now: datetime
 ) -> ProgramInstance:
     program = await programs.get(session, body.program_id or body.program_slug or "")
     if await repository.slug_taken(session, body.slug):
@@ -78,14 +79,24 @@ async def create(
         review_mode=body.review_mode.value,
         status=body.status.value,
         metadata_=body.metadata,
+        eligibility_criteria=criteria.as_stored(body.eligibility_criteria),
+        criteria_version=0,
     )
+    criteria.check_no_clash(instance.eligibility_criteria, program)
+    instance.program = program
     session.add(instance)
+    await criteria.record_version(session, instance, now=now, program=program)
     await session.flush()
     return instance
 
 
 async def update(
-    session: AsyncSession, *, workspace_id: str, ref: str, body: ProgramInstanceUpdate
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    ref: str,
+    body: ProgramInstanceUpdate,
+    now: datetime,
 ) -> ProgramInstance:
     instance = await get(session, workspace_id=workspace_id, ref=ref)
     changes = body.changes()
@@ -110,7 +121,12 @@ async def update(
             field = "metadata_"
         elif field in {"status", "review_mode"}:
             value = str(value)
+        elif field == "eligibility_criteria":
+            value = criteria.as_stored(body.eligibility_criteria or [])
+            criteria.check_no_clash(value, instance.program)
         setattr(instance, field, value)
+    if "eligibility_criteria" in changes:
+        await criteria.record_version(session, instance, now=now)
     await session.flush()
     return instance
 

@@ -1,0 +1,56 @@
+"""The rule context: the JSON document every criterion's rule is evaluated against.
+
+    {
+      "firstName", "lastName", "email", "phone",          # the enrollment's contact fields
+      "address": {"streetOne", "streetTwo", "city", "state", "postalCode", "country"},
+      "manufacturerSlugs": [...],                          # lower-cased
+      "serialNumber", "referenceId", "referenceDescription",
+      "tags": [...], "metadata": {...},                    # metadata carries form answers too
+      "identificationType",
+      "customer": {"id", "firstName", "lastName", "email", "phone", "address", "metadata"},
+      "facts": {"activeEnrollments": [{"programInstanceId", "programSlug", "status"}, ...]}
+    }
+
+``address.state`` is upper-cased and ``manufacturerSlugs`` lower-cased so rules compare
+without worrying about case. Missing values are absent or null, never empty strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+CONTACT_FIELDS = (
+    "firstName",
+    "lastName",
+    "email",
+    "phone",
+    "serialNumber",
+    "referenceId",
+    "referenceDescription",
+    "identificationType",
+)
+
+
+def rule_context(
+    fields: Mapping[str, Any],
+    *,
+    customer: Mapping[str, Any] | None = None,
+    active_enrollments: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """Build the context from enrollment fields named as in the API (camelCase)."""
+    address = dict(fields.get("address") or {})
+    if isinstance(address.get("state"), str):
+        address["state"] = address["state"].strip().upper()
+    context: dict[str, Any] = {name: fields.get(name) for name in CONTACT_FIELDS}
+    context.update(
+        address=address or None,
+        manufacturerSlugs=[
+            m.lower() if isinstance(m, str) else m for m in fields.get("manufacturerSlugs") or []
+        ],
+        tags=list(fields.get("tags") or []),
+        metadata=dict(fields.get("metadata") or {}),
+        customer=dict(customer) if customer is not None else None,
+        facts={"activeEnrollments": [dict(e) for e in active_enrollments]},
+    )
+    return context

@@ -1,0 +1,178 @@
+"""Criteria versions, and the criteria an instance evaluates with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.eligibility.checks import Decision, Evaluator, default_evaluator
+from enroll.eligibility.context import rule_context
+from enroll.eligibility.criteria import Criterion, compile_criteria, effective_criteria
+from enroll.errors import FieldError, NotFound, Unprocessable
+from enroll.ids import new_id
+from enroll.models import CriteriaVersion, Customer, Enrollment, Program, ProgramInstance
+
+
+def as_stored(criteria: Sequence[Criterion]) -> list[dict[str, Any]]:
+    return [c.model_dump(by_alias=True, exclude_none=True) for c in criteria]
+
+
+def effective(instance: ProgramInstance, program: Program | None = None) -> list[dict[str, Any]]:
+    program = program or instance.program
+    return effective_criteria(
+        states=program.states,
+        manufacturer_slugs=program.manufacturer_slugs,
+        program_criteria=program.eligibility_criteria,
+        instance_criteria=instance.eligibility_criteria,
+    )
+
+
+def check_no_clash(instance_criteria: Sequence[dict[str, Any]], program: Program) -> None:
+    """An instance adds criteria; it cannot shadow one its program already checks."""
+    taken = {
+        c["id"]
+        for c in effective_criteria(
+            states=program.states,
+            manufacturer_slugs=program.manufacturer_slugs,
+            program_criteria=program.eligibility_criteria,
+            instance_criteria=[],
+        )
+    }
+    clashes = [i for i, c in enumerate(instance_criteria) if c["id"] in taken]
+    if clashes:
+        raise Unprocessable(
+            "Instance criteria ids must differ from the program's.",
+            errors=[
+                FieldError(
+                    field=f"eligibilityCriteria.{i}.id",
+                    message=f"The program already has a criterion {instance_criteria[i]['id']!r}.",
+                )
+                for i in clashes
+            ],
+        )
+
+
+async def record_version(
+    session: AsyncSession,
+    instance: ProgramInstance,
+    *,
+    now: datetime,
+    program: Program | None = None,
+) -> None:
+    """Store the instance's effective criteria as a new version when they changed."""
+    criteria = effective(instance, program)
+    latest = await session.scalar(
+        select(CriteriaVersion.criteria).where(
+            CriteriaVersion.program_instance_id == instance.id,
+            CriteriaVersion.version == instance.criteria_version,
+        )
+    )
+    if latest is not None and latest == criteria:
+        return
+    instance.criteria_version += 1
+    session.add(
+        CriteriaVersion(
+            id=new_id(),
+            workspace_id=instance.workspace_id,
+            program_instance_id=instance.id,
+            version=instance.criteria_version,
+            criteria=criteria,
+            created_at=now,
+        )
+    )
+
+
+async def record_versions_for_program(
+    session: AsyncSession, program: Program, *, now: datetime
+) -> None:
+    """A program's criteria changed: every instance of it, in every workspace, gets a version."""
+    instances = await session.scalars(
+        select(ProgramInstance).where(ProgramInstance.program_id == program.id)
+    )
+    for instance in instances.all():
+        await record_version(session, instance, now=now, program=program)
+
+
+def versions(*, instance_id: str) -> Select[CriteriaVersion]:
+    return select(CriteriaVersion).where(CriteriaVersion.program_instance_id == instance_id)
+
+
+async def version(session: AsyncSession, *, instance_id: str, number: int) -> CriteriaVersion:
+    found = await session.scalar(
+        select(CriteriaVersion).where(
+            CriteriaVersion.program_instance_id == instance_id, CriteriaVersion.version == number
+        )
+    )
+    if found is None:
+        raise NotFound(f"No criteria version {number}.")
+    return found
+
+
+# Statuses in which another enrollment counts as the customer's active participation.
+ACTIVE_STATUSES = ("approved",)
+
+
+async def decide(
+    session: AsyncSession,
+    *,
+    instance: ProgramInstance,
+    fields: Mapping[str, Any],
+    customer_id: str | None,
+    refusal: str | None,
+    now: datetime,
+    exclude_enrollment_id: str | None = None,
+    evaluator: Evaluator = default_evaluator,
+) -> Decision:
+    """Evaluate a person (enrollment fields, camelCase) against the instance's criteria.
+
+    The customer and the platform facts are loaded only when a rule reads them.
+    """
+    compiled = compile_criteria(effective(instance))
+    customer: dict[str, Any] | None = None
+    active: list[dict[str, Any]] = []
+    if customer_id and compiled.reads("customer"):
+        row = await session.get(Customer, customer_id)
+        if row is not None:
+            customer = {
+                "id": row.id,
+                "firstName": row.first_name,
+                "lastName": row.last_name,
+                "email": row.email,
+                "phone": row.phone,
+                "address": row.address,
+                "metadata": row.metadata_,
+            }
+    if customer_id and compiled.reads("facts"):
+        active = await _active_enrollments(
+            session, customer_id=customer_id, exclude_enrollment_id=exclude_enrollment_id
+        )
+    context = rule_context(fields, customer=customer, active_enrollments=active)
+    return evaluator.evaluate(
+        context=context,
+        criteria=compiled.items,
+        criteria_version=instance.criteria_version,
+        refusal_reason=refusal,
+        now=now,
+    )
+
+
+async def _active_enrollments(
+    session: AsyncSession, *, customer_id: str, exclude_enrollment_id: str | None
+) -> list[dict[str, Any]]:
+    stmt = (
+        select(Enrollment.program_instance_id, Program.slug, Program.type, Enrollment.status)
+        .join(ProgramInstance, ProgramInstance.id == Enrollment.program_instance_id)
+        .join(Program, Program.id == ProgramInstance.program_id)
+        .where(Enrollment.customer_id == customer_id, Enrollment.status.in_(ACTIVE_STATUSES))
+    )
+    if exclude_enrollment_id:
+        stmt = stmt.where(Enrollment.id != exclude_enrollment_id)
+    rows = (await session.execute(stmt)).all()
+    return [
+        {"programInstanceId": r[0], "programSlug": r[1], "programType": r[2], "status": r[3]}
+        for r in rows
+    ]
