@@ -9,6 +9,7 @@ from enroll.customer import repository
 from enroll.customer.schemas import CustomerCreate, CustomerUpdate, LeadCreate
 from enroll.errors import Conflict, NotFound
 from enroll.ids import new_id
+from enroll.kit.persistence import insert_unless_exists
 from enroll.models import Customer, Lead
 
 
@@ -66,6 +67,39 @@ def add(
     return customer
 
 
+async def find_or_create(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    phone: str | None,
+    address: dict[str, Any] | None,
+    now: datetime,
+) -> tuple[str, bool]:
+    """The id of the workspace's customer with ``email``, created if there is none; and
+    whether it was created. One statement for a new customer, two for a known one."""
+    customer = Customer(
+        id=new_id(),
+        workspace_id=workspace_id,
+        first_name=first_name,
+        last_name=last_name,
+        email=email,
+        phone=phone,
+        address=address,
+        metadata_={},
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    if await insert_unless_exists(session, customer, unique=("workspace_id", "email")):
+        return customer.id, True
+    existing = await repository.get_by_email(session, workspace_id=workspace_id, email=email)
+    assert existing is not None  # the conflict was on this very row
+    return existing.id, False
+
+
 async def update(
     session: AsyncSession, *, workspace_id: str, customer_id: str, body: CustomerUpdate
 ) -> Customer:
@@ -103,6 +137,6 @@ async def get_lead(session: AsyncSession, *, workspace_id: str, lead_id: str) ->
     return lead
 
 
-def mark_converted(lead: Lead, *, customer: Customer, at: datetime) -> None:
-    lead.customer_id = customer.id
+def mark_converted(lead: Lead, *, customer_id: str, at: datetime) -> None:
+    lead.customer_id = customer_id
     lead.converted_at = at

@@ -205,7 +205,7 @@ async def _identity(
         return copied | {"source_enrollment_id": source.id}, False
     if kind == IdentificationType.LEAD_ID:
         return await _from_lead(session, workspace_id=workspace_id, body=body, now=now)
-    customer, is_new = await _find_or_create_customer(
+    customer_id, is_new = await customers.find_or_create(
         session,
         workspace_id=workspace_id,
         first_name=body.first_name or "",
@@ -213,8 +213,9 @@ async def _identity(
         email=body.email or "",
         phone=body.phone,
         address=_address(body),
+        now=now,
     )
-    return {"customer_id": customer.id}, is_new
+    return {"customer_id": customer_id}, is_new
 
 
 async def _from_lead(
@@ -233,14 +234,15 @@ async def _from_lead(
             code="lead_incomplete",
             errors=[FieldError(field=_camel(m), message="Missing on the lead.") for m in missing],
         )
-    customer: Customer | None = None
+    customer_id: str | None = None
     is_new = False
     if lead.customer_id:
-        customer = await customers_repo.get(
+        known = await customers_repo.get(
             session, workspace_id=workspace_id, customer_id=lead.customer_id
         )
-    if customer is None:
-        customer, is_new = await _find_or_create_customer(
+        customer_id = known.id if known else None
+    if customer_id is None:
+        customer_id, is_new = await customers.find_or_create(
             session,
             workspace_id=workspace_id,
             first_name=merged["first_name"] or "",
@@ -248,40 +250,16 @@ async def _from_lead(
             email=merged["email"] or "",
             phone=body.phone or lead.phone,
             address=_address(body) or lead.address,
+            now=now,
         )
-        customers.mark_converted(lead, customer=customer, at=now)
+        customers.mark_converted(lead, customer_id=customer_id, at=now)
     values = {
-        "customer_id": customer.id,
+        "customer_id": customer_id,
         "lead_id": lead.id,
         "phone": lead.phone,
         "address": lead.address,
     }
     return values | merged, is_new
-
-
-async def _find_or_create_customer(
-    session: AsyncSession,
-    *,
-    workspace_id: str,
-    first_name: str,
-    last_name: str,
-    email: str,
-    phone: str | None,
-    address: dict[str, Any] | None,
-) -> tuple[Customer, bool]:
-    customer = await customers_repo.get_by_email(session, workspace_id=workspace_id, email=email)
-    if customer is not None:
-        return customer, False
-    customer = customers.add(
-        session,
-        workspace_id=workspace_id,
-        first_name=first_name,
-        last_name=last_name,
-        email=email,
-        phone=phone,
-        address=address,
-    )
-    return customer, True
 
 
 def _from_customer(customer: Customer) -> dict[str, Any]:
