@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import get_session, require, workspace_id_of
+from enroll.auth.dependencies import get_ctx, get_session, require, workspace_id_of
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
+from enroll.context import AppContext
 from enroll.customer import repository, service
 from enroll.customer.schemas import CustomerCreate, CustomerOut, CustomerUpdate, LeadCreate, LeadOut
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
@@ -20,11 +21,16 @@ Reader = Annotated[Principal, require(Scope.CUSTOMERS_READ)]
 Writer = Annotated[Principal, require(Scope.CUSTOMERS_WRITE)]
 Pages = Annotated[PageParams, Depends(page_params)]
 EmailFilter = Annotated[str | None, Query(max_length=320)]
+Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
 @router.post("/customers", status_code=201)
-async def create_customer(body: CustomerCreate, session: Session, principal: Writer) -> CustomerOut:
-    customer = await service.create(session, workspace_id=workspace_id_of(principal), body=body)
+async def create_customer(
+    body: CustomerCreate, session: Session, principal: Writer, ctx: Ctx
+) -> CustomerOut:
+    customer = await service.create(
+        session, workspace_id=workspace_id_of(principal), body=body, now=ctx.clock.now()
+    )
     return CustomerOut.of(customer)
 
 

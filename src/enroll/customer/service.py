@@ -25,24 +25,7 @@ async def _ensure_email_free(session: AsyncSession, *, workspace_id: str, email:
         raise Conflict(f"A customer with email {email} exists.", code="customer_exists")
 
 
-async def create(session: AsyncSession, *, workspace_id: str, body: CustomerCreate) -> Customer:
-    await _ensure_email_free(session, workspace_id=workspace_id, email=body.email)
-    customer = add(
-        session,
-        workspace_id=workspace_id,
-        first_name=body.first_name,
-        last_name=body.last_name,
-        email=body.email,
-        phone=body.phone,
-        address=body.address.model_dump(by_alias=True) if body.address else None,
-        metadata=body.metadata,
-    )
-    await session.flush()
-    return customer
-
-
-def add(
-    session: AsyncSession,
+def _new(
     *,
     workspace_id: str,
     first_name: str,
@@ -50,10 +33,11 @@ def add(
     email: str,
     phone: str | None,
     address: dict[str, Any] | None,
-    metadata: dict[str, Any] | None = None,
+    metadata: dict[str, Any],
+    now: datetime,
 ) -> Customer:
-    """Stage a new customer; it is inserted with the caller's next flush."""
-    customer = Customer(
+    """A complete new row (id, version, timestamps set), ready for any way of inserting it."""
+    return Customer(
         id=new_id(),
         workspace_id=workspace_id,
         first_name=first_name,
@@ -61,9 +45,29 @@ def add(
         email=email,
         phone=phone,
         address=address,
-        metadata_=metadata or {},
+        metadata_=metadata,
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def create(
+    session: AsyncSession, *, workspace_id: str, body: CustomerCreate, now: datetime
+) -> Customer:
+    await _ensure_email_free(session, workspace_id=workspace_id, email=body.email)
+    customer = _new(
+        workspace_id=workspace_id,
+        first_name=body.first_name,
+        last_name=body.last_name,
+        email=body.email,
+        phone=body.phone,
+        address=body.address.model_dump(by_alias=True) if body.address else None,
+        metadata=body.metadata,
+        now=now,
     )
     session.add(customer)
+    await session.flush()
     return customer
 
 
@@ -80,18 +84,15 @@ async def find_or_create(
 ) -> tuple[str, bool]:
     """The id of the workspace's customer with ``email``, created if there is none; and
     whether it was created. One statement for a new customer, two for a known one."""
-    customer = Customer(
-        id=new_id(),
+    customer = _new(
         workspace_id=workspace_id,
         first_name=first_name,
         last_name=last_name,
         email=email,
         phone=phone,
         address=address,
-        metadata_={},
-        version=1,
-        created_at=now,
-        updated_at=now,
+        metadata={},
+        now=now,
     )
     if await insert_unless_exists(session, customer, unique=("workspace_id", "email")):
         return customer.id, True
