@@ -134,7 +134,7 @@ async def create(
                 enrollmentId=existing,
             )
     enrollment = Enrollment(
-        id=new_id(),  # needed before the flush: history rows point at it
+        id=new_id(),  # known before the insert: history rows and events point at it
         workspace_id=workspace_id,
         program_instance_id=instance.id,
         identification_type=body.identification_type.value,
@@ -150,7 +150,7 @@ async def create(
     decision = await _evaluate(
         session, enrollment, instance, refusal=None, now=now, evaluator=evaluator
     )
-    _apply_decision(session, pending, decision, Action.EVALUATE, actor, now)
+    _apply_decision(pending, decision, Action.EVALUATE, actor, now)
     try:
         # Decided before it is written: one INSERT in its final state.
         await insert_new(session, enrollment)
@@ -387,11 +387,11 @@ async def act(
         decision = await _evaluate(
             session, enrollment, instance, refusal=refusal, now=now, evaluator=evaluator
         )
-        _apply_decision(session, pending, decision, action, actor, now)
+        _apply_decision(pending, decision, action, actor, now)
     else:
         (target,) = possible
         await _guard(session, enrollment, action, workspace_id=workspace_id, now=now)
-        _move(session, pending, target, action, reason, actor, now)
+        _move(pending, target, action, reason, actor, now)
         if action in (Action.REJECT, Action.UNENROLL, Action.CANCEL) and reason:
             enrollment.eligibility_reason = reason
         if action == Action.APPROVE and enrollment.enrollment_start_date is None:
@@ -486,7 +486,6 @@ def rule_fields(enrollment: Enrollment) -> dict[str, Any]:
 
 
 def _apply_decision(
-    session: AsyncSession,
     pending: _Pending,
     decision: Decision,
     action: Action,
@@ -498,13 +497,12 @@ def _apply_decision(
     enrollment.eligibility = decision.as_json()
     enrollment.eligibility_reason = decision.reason
     if target != enrollment.status:
-        _move(session, pending, target, action, decision.reason, actor, now)
+        _move(pending, target, action, decision.reason, actor, now)
     else:
         pending.items.append(("enrollment.updated", {"changedFields": ["eligibility"]}))
 
 
 def _move(
-    session: AsyncSession,
     pending: _Pending,
     target: Status,
     action: Action,
