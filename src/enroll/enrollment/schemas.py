@@ -11,6 +11,7 @@ from enroll.kit.fields import (
     Address,
     Email,
     LongText,
+    ManufacturerSlug,
     Metadata,
     Name,
     Phone,
@@ -39,7 +40,7 @@ class EnrollmentFields(ApiModel):
     email: Email | None = None
     phone: Phone | None = None
     address: Address | None = None
-    manufacturer_slugs: Annotated[list[ShortText], Field(max_length=100)] | None = None
+    manufacturer_slugs: Annotated[list[ManufacturerSlug], Field(max_length=100)] | None = None
     metadata: Metadata | None = None
     serial_number: ShortText | None = None
     reference_id: ShortText | None = None

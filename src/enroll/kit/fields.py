@@ -19,7 +19,12 @@ Phone = Annotated[str, StringConstraints(max_length=40)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 TagList = Annotated[list[Tag], Field(max_length=100)]
 Metadata = Annotated[dict[str, Any], Field(description="Arbitrary data for program needs.")]
-StateCode = Annotated[str, StringConstraints(min_length=1, max_length=50)]
+# Stored as the rule context spells them (upper-cased states, lower-cased maker slugs), so
+# rules compiled to SQL read the columns as they are.
+StateCode = Annotated[
+    str, StringConstraints(min_length=1, max_length=50, strip_whitespace=True, to_upper=True)
+]
+ManufacturerSlug = Annotated[str, StringConstraints(max_length=200, to_lower=True)]
 
 
 class _ResourceReference:

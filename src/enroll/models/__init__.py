@@ -5,6 +5,7 @@ from enroll.models.base import Base
 from enroll.models.criteria_version import CriteriaVersion
 from enroll.models.customer import Customer, Lead
 from enroll.models.enrollment import Enrollment, EnrollmentHistory
+from enroll.models.enrollment_import import EnrollmentImport, ImportChunk, ImportIssue
 from enroll.models.event import Event
 from enroll.models.idempotency import IdempotencyRecord
 from enroll.models.job import Job
@@ -19,8 +20,11 @@ __all__ = [
     "Customer",
     "Enrollment",
     "EnrollmentHistory",
+    "EnrollmentImport",
     "Event",
     "IdempotencyRecord",
+    "ImportChunk",
+    "ImportIssue",
     "Job",
     "Lead",
     "Program",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Table, Text, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Table, Text, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enroll.enrollment.workflow import OPEN_STATUSES
@@ -20,6 +20,11 @@ class Enrollment(IdMixin, TimestampMixin, VersionedMixin, Base):
         Index(None, "program_instance_id", "status", "id"),
         Index(None, "workspace_id", "status", "id"),
         Index(None, "workspace_id", "email"),
+        # Deduplication of imports (and of creates) within an instance.
+        Index(None, "program_instance_id", "email"),
+        Index(None, "program_instance_id", "reference_id"),
+        Index(None, "program_instance_id", "dedupe_key"),
+        Index(None, "import_id", "import_row"),
         Index(
             "uq_enrollment_open_customer",
             "program_instance_id",
@@ -55,8 +60,17 @@ class Enrollment(IdMixin, TimestampMixin, VersionedMixin, Base):
     enrollment_start_date: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16))
     eligibility_reason: Mapped[str | None] = mapped_column(Text)
-    # The last evaluation: {"checks": [...], "evaluatedAt": ...}.
+    # The last evaluation: {"checks": [...], "criteriaVersion": n, "evaluatedAt": ...}.
     eligibility: Mapped[dict[str, Any]]
+    # Set when a later evaluation (re-evaluation, an asynchronous check) fails for an enrollment
+    # that is past the point where it may be demoted (submitted, approved): a person decides.
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    needs_review_reason: Mapped[str | None] = mapped_column(Text)
+    # Normalised name + address, for finding the same person twice (see enrollment/identity.py).
+    dedupe_key: Mapped[str | None] = mapped_column(String(64))
+    # The bulk import that created it, and its row (line) number in the file.
+    import_id: Mapped[str | None] = mapped_column(String(32))
+    import_row: Mapped[int | None] = mapped_column(Integer)
 
 
 class EnrollmentHistory(IdMixin, Base):

@@ -31,6 +31,11 @@ class ProgramInstance(IdMixin, TimestampMixin, VersionedMixin, Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
     # The instance's own criteria, added to its program's.
     eligibility_criteria: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    # Whether re-evaluation after a criteria change may reopen rejected enrollments:
+    # "none" (the default) or "reevaluate_rejected".
+    reenrollment_policy: Mapped[str] = mapped_column(
+        String(32), default="none", server_default="none"
+    )
     # The newest CriteriaVersion of the effective criteria (program's and instance's).
     criteria_version: Mapped[int] = mapped_column(Integer, default=0)
 
