@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -17,6 +18,8 @@ from enroll.eligibility.endpoints import router as eligibility_router
 from enroll.enrollment.endpoints import router as enrollments_router
 from enroll.errors import install_error_handlers
 from enroll.event.endpoints import router as events_router
+from enroll.importer.endpoints import IMPORT_PATH
+from enroll.importer.endpoints import router as imports_router
 from enroll.job.endpoints import router as jobs_router
 from enroll.kit.bodylimit import BodyLimitMiddleware
 from enroll.openapi import install_openapi
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_keys_router,
         events_router,
         jobs_router,
+        imports_router,
     ):
         app.include_router(router)
 
@@ -77,5 +81,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     install_openapi(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        overrides=[(re.compile(IMPORT_PATH), settings.max_import_bytes)],
+    )
     return app

@@ -14,6 +14,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///enroll.sqlite"
     # Largest request body accepted on ordinary JSON routes.
     max_body_bytes: int = 1_048_576
+    # Largest import file (streamed into the database in chunks, never held in memory).
+    max_import_bytes: int = 20 * 1024**3
     # How long an authenticated key is trusted from the in-process cache.
     # Revocation is immediate in the revoking process and takes at most this long elsewhere.
     auth_cache_seconds: float = 10.0

@@ -6,6 +6,7 @@ validation errors) into ``application/problem+json``. Nothing else builds error 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -137,11 +138,12 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 
-def validation_field_errors(exc: RequestValidationError) -> tuple[bool, list[FieldError]]:
-    """Return (is_malformed_json, field errors)."""
+def field_errors_of(details: Sequence[Any]) -> tuple[bool, list[FieldError]]:
+    """Pydantic error details (``exc.errors()``) as field errors; also whether one says the
+    JSON itself was malformed."""
     malformed = False
     errors: list[FieldError] = []
-    for err in exc.errors():
+    for err in details:
         kind = err.get("type", "")
         if kind == "json_invalid":
             malformed = True
@@ -152,6 +154,11 @@ def validation_field_errors(exc: RequestValidationError) -> tuple[bool, list[Fie
             message = "Field required."
         errors.append(FieldError(field=_location(tuple(err.get("loc", ()))), message=message))
     return malformed, errors
+
+
+def validation_field_errors(exc: RequestValidationError) -> tuple[bool, list[FieldError]]:
+    """Return (is_malformed_json, field errors)."""
+    return field_errors_of(exc.errors())
 
 
 def install_error_handlers(app: FastAPI) -> None:

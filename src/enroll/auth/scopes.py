@@ -20,6 +20,7 @@ class Scope(StrEnum):
     API_KEYS_MANAGE = "api_keys:manage"
     EVENTS_READ = "events:read"
     JOBS_READ = "jobs:read"
+    IMPORTS_READ = "imports:read"
     IMPORTS_WRITE = "imports:write"
     WEBHOOKS_MANAGE = "webhooks:manage"
 

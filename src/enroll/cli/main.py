@@ -7,6 +7,7 @@ import json
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -15,6 +16,7 @@ import uvicorn
 from enroll.config import Settings, get_settings
 from enroll.context import AppContext
 from enroll.db import async_url
+from enroll.importer.formats import ImportFormat
 from enroll.migrations import upgrade
 
 app = typer.Typer(help="Enroll: programs and enrollments.", no_args_is_help=True)
@@ -22,8 +24,10 @@ workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
 platform_key_app = typer.Typer(
     help="Platform keys (manage the Program catalog).", no_args_is_help=True
 )
+import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(platform_key_app, name="platform-key")
+app.add_typer(import_app, name="import")
 
 T = TypeVar("T")
 
@@ -127,6 +131,49 @@ def worker() -> None:
         await Worker(ctx).run(stop)
 
     _with_context(settings, work)
+
+
+@import_app.command("enrollments")
+def import_enrollments(
+    file: Annotated[Path, typer.Argument(help="CSV or JSON Lines file.", exists=True)],
+    program_instance: Annotated[
+        str, typer.Option("--program-instance", help="Program instance id or slug.")
+    ],
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and count only.")] = False,
+    events: Annotated[bool, typer.Option(help="Write per-enrollment events.")] = True,
+    fmt: Annotated[
+        ImportFormat | None, typer.Option("--format", help="Default: from the file name.")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Import candidate enrollments from FILE (the same pipeline as POST .../imports)."""
+    from enroll.cli.imports import format_of, run_file
+    from enroll.errors import ProblemError
+
+    settings = get_settings()
+    if _is_sqlite(settings):
+        upgrade(settings.database_url)
+
+    async def work(ctx: AppContext) -> dict[str, Any]:
+        return await run_file(
+            ctx,
+            instance_ref=program_instance,
+            path=file,
+            fmt=format_of(file, fmt),
+            dry_run=dry_run,
+            emit_events=events,
+            size=file.stat().st_size,
+            show_progress=progress,
+        )
+
+    try:
+        result = _with_context(settings, work)
+    except ProblemError as exc:
+        _print_json({"error": exc.code, "detail": exc.detail or exc.title})
+        raise typer.Exit(1) from None
+    _print_json(result)
+    if result.get("status") == "failed":
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -15,22 +15,33 @@ from enroll.models import Base
 
 
 @cache
-def _columns(model: type[Base]) -> tuple[Table, tuple[tuple[str, str], ...]]:
+def _columns(model: type[Base]) -> tuple[Table, tuple[tuple[str, str, Any], ...]]:
+    """(attribute, column, scalar default or None) for every mapped column."""
     mapper = inspect(model)
-    pairs = tuple((attr.key, attr.columns[0].name) for attr in mapper.column_attrs)
-    return mapper.local_table, pairs  # type: ignore[return-value]
+    pairs = []
+    for attr in mapper.column_attrs:
+        column = attr.columns[0]
+        default = column.default
+        scalar = default.arg if default is not None and default.is_scalar else None
+        pairs.append((attr.key, column.name, scalar))
+    return mapper.local_table, tuple(pairs)  # type: ignore[return-value]
 
 
 def _row(obj: Base) -> tuple[Table, dict[str, Any]]:
     table, pairs = _columns(type(obj))
-    return table, {column: getattr(obj, key) for key, column in pairs}
+    row = {}
+    for key, column, default in pairs:
+        value = getattr(obj, key)
+        row[column] = default if value is None and default is not None else value
+    return table, row
 
 
 async def insert_new(session: AsyncSession, obj: Base) -> None:
     """INSERT ``obj`` as it is, in one statement; it stays transient (not in the session).
 
     Every column must already hold its final value (ids, timestamps, version): no Python-side
-    defaults run. Use it for rows the request creates and does not change again.
+    default runs but a column's constant one (``default=False``) for an attribute left unset.
+    Use it for rows the request creates and does not change again.
     """
     table, row = _row(obj)
     await session.execute(insert(table), [row])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.routing import APIRoute
@@ -22,11 +22,27 @@ from enroll.idempotency import service as idempotency
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_OWN_TRANSACTIONS = "__enroll_own_transactions__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def own_transactions(endpoint: F) -> F:
+    """Mark an endpoint that streams its body and opens its transactions itself (an upload
+    of any size cannot sit in one transaction, nor be read whole for Idempotency-Key)."""
+    setattr(endpoint, _OWN_TRANSACTIONS, True)
+    return endpoint
 
 
 class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
+        if getattr(self.endpoint, _OWN_TRANSACTIONS, False):
+
+            async def own_handler(request: Request) -> Response:
+                _refuse_nul(request)
+                return await handler(request)
+
+            return own_handler
 
         async def route_handler(request: Request) -> Response:
             _refuse_nul(request)

@@ -5,7 +5,7 @@ from enroll.models.base import Base
 from enroll.models.criteria_version import CriteriaVersion
 from enroll.models.customer import Customer, Lead
 from enroll.models.enrollment import Enrollment, EnrollmentHistory
-from enroll.models.enrollment_import import EnrollmentImport, ImportChunk, ImportIssue
+from enroll.models.enrollment_import import EnrollmentImport, ImportChunk, ImportIssue, ImportKey
 from enroll.models.event import Event
 from enroll.models.idempotency import IdempotencyRecord
 from enroll.models.job import Job
@@ -25,6 +25,7 @@ __all__ = [
     "IdempotencyRecord",
     "ImportChunk",
     "ImportIssue",
+    "ImportKey",
     "Job",
     "Lead",
     "Program",

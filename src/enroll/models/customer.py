@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin
@@ -40,3 +40,6 @@ class Lead(IdMixin, TimestampMixin, VersionedMixin, Base):
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customer.id", ondelete="SET NULL"))
     converted_at: Mapped[datetime | None]
+
+
+customer_table: Table = Customer.__table__  # type: ignore[assignment]

@@ -54,7 +54,8 @@ class ImportChunk(Base):
 
 
 class ImportIssue(Base):
-    """A row of an import that created nothing: invalid (with its field errors) or a duplicate.
+    """A row of an import that created nothing: invalid (with its field errors) or a
+    duplicate; in a dry run also each row that would have been created (``would_create``).
 
     Created rows are found through ``enrollment.import_id`` / ``import_row``; the results
     file merges both by row number.
@@ -66,7 +67,8 @@ class ImportIssue(Base):
         ForeignKey("enrollment_import.id", ondelete="CASCADE"), primary_key=True
     )
     row: Mapped[int] = mapped_column(Integer, primary_key=True)
-    outcome: Mapped[str] = mapped_column(String(16))  # invalid | duplicate
+    outcome: Mapped[str] = mapped_column(String(16))  # invalid | duplicate | would_create
+    status: Mapped[str | None] = mapped_column(String(16))  # would_create: eligible | ineligible
     # For duplicates: the enrollment (or earlier row) it duplicates and the key that matched.
     duplicate_of: Mapped[str | None] = mapped_column(String(32))
     duplicate_key: Mapped[str | None] = mapped_column(String(16))
@@ -75,3 +77,19 @@ class ImportIssue(Base):
 
 import_issue_table: Table = ImportIssue.__table__  # type: ignore[assignment]
 import_chunk_table: Table = ImportChunk.__table__  # type: ignore[assignment]
+
+
+class ImportKey(Base):
+    """During a dry run: the duplicate-detection keys of rows it would have created, so later
+    batches of the same file still find them (nothing else is written). Deleted at the end."""
+
+    __tablename__ = "import_key"
+
+    import_id: Mapped[str] = mapped_column(
+        ForeignKey("enrollment_import.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    row: Mapped[int] = mapped_column(Integer)
+
+
+import_key_table: Table = ImportKey.__table__  # type: ignore[assignment]

@@ -25,6 +25,7 @@ from enroll.context import AppContext
 from enroll.idempotency.service import purge_expired
 from enroll.models import Job
 from enroll.worker.handlers import HANDLERS, Handler
+from enroll.worker.long_jobs import LONG_HANDLERS, LongHandler
 
 log = logging.getLogger("enroll.worker")
 MAX_BACKOFF_SECONDS = 3600.0
@@ -54,10 +55,12 @@ class Worker:
         *,
         name: str | None = None,
         handlers: dict[str, Handler] | None = None,
+        long_handlers: dict[str, LongHandler] | None = None,
     ) -> None:
         self.ctx = ctx
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**4):04x}"
         self.handlers = handlers if handlers is not None else HANDLERS
+        self.long_handlers = long_handlers if long_handlers is not None else LONG_HANDLERS
         self._next_housekeeping: datetime | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -125,6 +128,9 @@ class Worker:
         return and_(Job.id == job.id, Job.locked_by == self.name, Job.attempts == job.attempts)
 
     async def _execute(self, job: Claimed) -> None:
+        if job.kind in self.long_handlers:
+            await self._execute_long(job, self.long_handlers[job.kind])
+            return
         handler = self.handlers.get(job.kind)
         try:
             if handler is None:
@@ -142,6 +148,41 @@ class Worker:
                 await handler(session, self.ctx, job.workspace_id, job.payload)
         except Exception as exc:
             await self._failed(job, exc)
+
+    async def _execute_long(self, job: Claimed, handler: LongHandler) -> None:
+        """A job too long for one transaction (an import): it commits as it goes and resumes
+        where the database says after a crash. Its lease is renewed while it runs, and it is
+        marked succeeded in a transaction of its own afterwards."""
+        heartbeat = asyncio.create_task(self._renew_lease(job))
+        try:
+            await handler(self.ctx, job.workspace_id, job.payload)
+        except Exception as exc:
+            heartbeat.cancel()
+            await self._failed(job, exc)
+            return
+        heartbeat.cancel()
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            await session.execute(
+                update(Job)
+                .where(self._ours(job), Job.status == "running")
+                .values(status="succeeded", finished_at=now, updated_at=now, last_error=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def _renew_lease(self, job: Claimed) -> None:
+        lease = self.ctx.settings.job_lease_seconds
+        while True:
+            await asyncio.sleep(lease / 3)
+            now = self.ctx.clock.now()
+            with contextlib.suppress(Exception):  # a missed renewal only risks a re-run
+                async with self.ctx.db.transaction() as session:
+                    await session.execute(
+                        update(Job)
+                        .where(self._ours(job), Job.status == "running")
+                        .values(locked_until=now + timedelta(seconds=lease), updated_at=now)
+                        .execution_options(synchronize_session=False)
+                    )
 
     async def _failed(self, job: Claimed, exc: Exception) -> None:
         now = self.ctx.clock.now()

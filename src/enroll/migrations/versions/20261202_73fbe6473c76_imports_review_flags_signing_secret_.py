@@ -82,6 +82,7 @@ def upgrade() -> None:
         sa.Column("import_id", sa.String(length=32), nullable=False),
         sa.Column("row", sa.Integer(), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=True),
         sa.Column("duplicate_of", sa.String(length=32), nullable=True),
         sa.Column("duplicate_key", sa.String(length=16), nullable=True),
         sa.Column(
@@ -96,6 +97,19 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("import_id", "row", name=op.f("pk_import_issue")),
+    )
+    op.create_table(
+        "import_key",
+        sa.Column("import_id", sa.String(length=32), nullable=False),
+        sa.Column("key", sa.String(length=400), nullable=False),
+        sa.Column("row", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["import_id"],
+            ["enrollment_import.id"],
+            name=op.f("fk_import_key_import_id_enrollment_import"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("import_id", "key", name=op.f("pk_import_key")),
     )
     with op.batch_alter_table("enrollment", schema=None) as batch_op:
         batch_op.add_column(
@@ -161,7 +175,8 @@ def _normalise_rule_inputs() -> None:
         )
         op.execute(
             "UPDATE enrollment SET manufacturer_slugs = (SELECT json_group_array(lower(value))"
-            " FROM json_each(enrollment.manufacturer_slugs)) WHERE json_array_length(manufacturer_slugs) > 0"
+            " FROM json_each(enrollment.manufacturer_slugs))"
+            " WHERE json_array_length(manufacturer_slugs) > 0"
         )
 
 
@@ -184,6 +199,7 @@ def downgrade() -> None:
         batch_op.drop_column("needs_review_reason")
         batch_op.drop_column("needs_review")
 
+    op.drop_table("import_key")
     op.drop_table("import_issue")
     op.drop_table("import_chunk")
     with op.batch_alter_table("enrollment_import", schema=None) as batch_op:

@@ -1,0 +1,176 @@
+"""Set-based evaluation: many enrollment rows against one instance's criteria at once.
+
+The SQL compiler (``jsonlogic/sql.py``) turns each synchronous criterion into a boolean
+expression that is TRUE, FALSE or NULL ("this row needs Python"). Their results are folded
+into a *mask*, one '1' or '0' per criterion, NULL as soon as one criterion is NULL:
+
+    mask = CASE (c1) WHEN TRUE THEN '1' WHEN FALSE THEN '0' END || CASE (c2) ... END
+
+Rows with the same mask get the same decision, so the decision itself (reason, checks,
+status) is still made by Python's ``checks.decide`` — once per distinct mask, not per row —
+and there stays one place for that rule. Rows whose mask is NULL, and every row when a
+criterion is outside the SQL subset, are evaluated by the Python evaluator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.eligibility import service as eligibility
+from enroll.eligibility.checks import (
+    ACCEPTING_DESCRIPTION,
+    ACCEPTING_ID,
+    ACCEPTING_PASSED,
+    Check,
+    CheckStatus,
+    Decision,
+    decide,
+)
+from enroll.eligibility.criteria import CompiledCriteria, compile_criteria
+
+try:  # TEMPORARY until the SQL compiler lands: every rule then goes to Python.
+    from enroll.eligibility.jsonlogic.sql import (  # type: ignore[import-untyped]
+        FieldKind,
+        SqlField,
+        SqlUnsupported,
+        compile_sql,
+    )
+except ImportError:  # pragma: no cover
+    from enum import StrEnum
+
+    class FieldKind(StrEnum):  # type: ignore[no-redef]
+        TEXT = "text"
+        TEXT_LIST = "text_list"
+        JSON = "json"
+
+    @dataclass(frozen=True)
+    class SqlField:  # type: ignore[no-redef]
+        kind: Any
+        sql: str
+
+    class SqlUnsupported(Exception):  # type: ignore[no-redef]
+        pass
+
+    def compile_sql(*a: Any, **k: Any) -> str:
+        raise SqlUnsupported()
+
+
+from enroll.models import ProgramInstance
+
+Dialect = Literal["postgresql", "sqlite"]
+
+# The rule context's keys that SQL reads straight from enrollment columns (see context.py).
+_TEXT_COLUMNS = {
+    "identificationType": "identification_type",
+    "firstName": "first_name",
+    "lastName": "last_name",
+    "email": "email",
+    "phone": "phone",
+    "serialNumber": "serial_number",
+    "referenceId": "reference_id",
+    "referenceDescription": "reference_description",
+}
+_OTHER_COLUMNS = {
+    "address": (FieldKind.JSON, "address"),
+    "metadata": (FieldKind.JSON, "metadata"),
+    "manufacturerSlugs": (FieldKind.TEXT_LIST, "manufacturer_slugs"),
+    "tags": (FieldKind.TEXT_LIST, "tags"),
+}
+
+
+def sql_fields(alias: str) -> dict[str, SqlField]:
+    """The rule context as SQL over a table with the enrollment's columns, named ``alias``."""
+    fields = {k: SqlField(FieldKind.TEXT, f"{alias}.{c}") for k, c in _TEXT_COLUMNS.items()}
+    fields |= {k: SqlField(kind, f"{alias}.{c}") for k, (kind, c) in _OTHER_COLUMNS.items()}
+    return fields
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How one instance's criteria are evaluated over many rows."""
+
+    compiled: CompiledCriteria
+    criteria: list[dict[str, Any]]
+    # SQL computing the mask over ``alias``'s row; None when a criterion is outside the SQL
+    # subset (then every row is evaluated in Python).
+    mask_sql: str | None
+    criteria_version: int | None
+    refusal: str | None
+
+    def decision(self, mask: str, *, now: datetime) -> Decision:
+        """The decision every row with ``mask`` gets (same rule as for a single enrollment)."""
+        checks = [_accepting(self.refusal)]
+        for criterion, bit in zip(self.compiled.items, mask, strict=True):
+            description = criterion.description or criterion.id
+            if bit == "1":
+                checks.append(
+                    Check(criterion.id, description, CheckStatus.PASSED, criterion.pass_reason)
+                )
+            else:
+                checks.append(
+                    Check(criterion.id, description, CheckStatus.FAILED, criterion.reason)
+                )
+        return decide(checks, now=now, criteria_version=self.criteria_version)
+
+
+def _accepting(refusal: str | None) -> Check:
+    if refusal:
+        return Check(ACCEPTING_ID, ACCEPTING_DESCRIPTION, CheckStatus.FAILED, refusal)
+    return Check(ACCEPTING_ID, ACCEPTING_DESCRIPTION, CheckStatus.PASSED, ACCEPTING_PASSED)
+
+
+def plan(instance: ProgramInstance, *, alias: str, dialect: Dialect, refusal: str | None) -> Plan:
+    criteria = eligibility.effective(instance)
+    return Plan(
+        compiled=compile_criteria(criteria),
+        criteria=criteria,
+        mask_sql=mask_sql(criteria, alias=alias, dialect=dialect),
+        criteria_version=instance.criteria_version,
+        refusal=refusal,
+    )
+
+
+def mask_sql(criteria: Sequence[Mapping[str, Any]], *, alias: str, dialect: Dialect) -> str | None:
+    if not criteria:
+        return "''"
+    fields = sql_fields(alias)
+    parts = []
+    for criterion in criteria:
+        try:
+            expr = compile_sql(criterion["rule"], fields=fields, dialect=dialect)
+        except SqlUnsupported:
+            return None
+        parts.append(f"(CASE ({expr}) WHEN TRUE THEN '1' WHEN FALSE THEN '0' END)")
+    return " || ".join(parts)
+
+
+def row_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Rule-context fields (camelCase) from a row of enrollment columns."""
+    fields = {key: row[column] for key, column in _TEXT_COLUMNS.items()}
+    fields |= {key: row[column] for key, (_kind, column) in _OTHER_COLUMNS.items()}
+    return fields
+
+
+async def decide_in_python(
+    session: AsyncSession,
+    *,
+    instance: ProgramInstance,
+    plan_: Plan,
+    row: Mapping[str, Any],
+    now: datetime,
+) -> Decision:
+    """One row the SQL could not decide: the single-enrollment path, customer and facts too."""
+    return await eligibility.decide(
+        session,
+        instance=instance,
+        fields=row_fields(row),
+        customer_id=row["customer_id"],
+        refusal=plan_.refusal,
+        now=now,
+        exclude_enrollment_id=row["id"],
+    )

@@ -1,0 +1,112 @@
+"""SQL for writing many enrollments' history rows and events set-based (PostgreSQL, SQLite).
+
+Ids of the rows written here are derived from the enrollment's id: its time, counter and
+fingerprint blocks, a one-letter tag for the kind of row, then seven of its eight random
+characters. That keeps them CUIDs, unique per (enrollment, kind), and computed by the
+database instead of a Python loop.
+
+``snapshot`` builds the enrollment as ``EnrollmentOut`` serialises it; a test compares the
+two for the same row, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Dialect = Literal["postgresql", "sqlite"]
+
+
+def derived_id(column: str, tag: str) -> str:
+    assert len(tag) == 1 and tag.isalnum() and tag.islower()
+    return f"(substr({column}, 1, 17) || '{tag}' || substr({column}, 19, 7))"
+
+
+def _json(dialect: Dialect, column: str) -> str:
+    # SQLite keeps JSON as text: json() makes json_object embed it as JSON, not as a string.
+    return column if dialect == "postgresql" else f"json({column})"
+
+
+def _object(dialect: Dialect, pairs: list[tuple[str, str]]) -> str:
+    fn = "jsonb_build_object" if dialect == "postgresql" else "json_object"
+    return f"{fn}(" + ", ".join(f"'{k}', {v}" for k, v in pairs) + ")"
+
+
+def _get(dialect: Dialect, column: str, key: str) -> str:
+    return f"({column} -> '{key}')" if dialect == "postgresql" else f"({column} -> '$.{key}')"
+
+
+def timestamp(dialect: Dialect, column: str) -> str:
+    """A UTC timestamp column as Pydantic writes it: no fraction when it is zero, else six
+    digits, and ``Z``."""
+    if dialect == "postgresql":
+        base = f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS')"
+        micro = f"to_char({column} AT TIME ZONE 'UTC', 'US')"
+        return (
+            f"(CASE WHEN {column} IS NULL THEN NULL WHEN {micro} = '000000' THEN {base} || 'Z'"
+            f" ELSE {base} || '.' || {micro} || 'Z' END)"
+        )
+    # SQLAlchemy stores 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC) or without the fraction.
+    text = f"replace({column}, ' ', 'T')"
+    return (
+        f"(CASE WHEN {column} IS NULL THEN NULL"
+        f" WHEN length({column}) = 19 OR substr({column}, 21, 6) = '000000'"
+        f" THEN substr({text}, 1, 19) || 'Z' ELSE substr({text}, 1, 26) || 'Z' END)"
+    )
+
+
+def snapshot(dialect: Dialect, e: str) -> str:
+    """The JSON of ``EnrollmentOut.of(row)`` for the enrollment row aliased ``e``."""
+    metadata = _json(dialect, f"{e}.metadata")
+    eligibility = _object(
+        dialect,
+        [
+            ("status", f"{e}.status"),
+            ("reason", f"{e}.eligibility_reason"),
+            ("programInstanceId", f"{e}.program_instance_id"),
+            (
+                "checks",
+                f"coalesce({_get(dialect, f'{e}.eligibility', 'checks')}, "
+                + ("'[]'::jsonb)" if dialect == "postgresql" else "json('[]'))"),
+            ),
+            ("criteriaVersion", _get(dialect, f"{e}.eligibility", "criteriaVersion")),
+            ("evaluatedAt", _get(dialect, f"{e}.eligibility", "evaluatedAt")),
+        ],
+    )
+    boolean = (
+        f"{e}.needs_review"
+        if dialect == "postgresql"
+        else f"json(iif({e}.needs_review, 'true', 'false'))"
+    )
+    return _object(
+        dialect,
+        [
+            ("id", f"{e}.id"),
+            ("identificationType", f"{e}.identification_type"),
+            ("programInstanceId", f"{e}.program_instance_id"),
+            ("leadId", f"{e}.lead_id"),
+            ("customerId", f"{e}.customer_id"),
+            ("enrollmentId", f"{e}.source_enrollment_id"),
+            ("firstName", f"{e}.first_name"),
+            ("lastName", f"{e}.last_name"),
+            ("email", f"{e}.email"),
+            ("phone", f"{e}.phone"),
+            ("address", _json(dialect, f"{e}.address")),
+            ("manufacturerSlugs", _json(dialect, f"{e}.manufacturer_slugs")),
+            ("metadata", metadata),
+            ("meta", metadata),
+            ("serialNumber", f"{e}.serial_number"),
+            ("referenceId", f"{e}.reference_id"),
+            ("referenceDescription", f"{e}.reference_description"),
+            ("tags", _json(dialect, f"{e}.tags")),
+            ("enrollmentStartDate", timestamp(dialect, f"{e}.enrollment_start_date")),
+            ("status", f"{e}.status"),
+            ("eligibilityStatus", f"{e}.status"),
+            ("eligibilityReason", f"{e}.eligibility_reason"),
+            ("eligibility", eligibility),
+            ("needsReview", boolean),
+            ("needsReviewReason", f"{e}.needs_review_reason"),
+            ("version", f"{e}.version"),
+            ("createdAt", timestamp(dialect, f"{e}.created_at")),
+            ("updatedAt", timestamp(dialect, f"{e}.updated_at")),
+        ],
+    )

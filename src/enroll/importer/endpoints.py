@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from enroll.auth.dependencies import app_context, get_ctx, get_session, require, workspace_id_of
+from enroll.auth.principal import Principal
+from enroll.auth.scopes import Scope
+from enroll.context import AppContext
+from enroll.errors import UnsupportedMediaType
+from enroll.importer import service
+from enroll.importer.formats import MEDIA_TYPES, ImportFormat
+from enroll.importer.schemas import ImportOut
+from enroll.kit.routing import TransactionalRoute, own_transactions
+
+router = APIRouter(prefix="/v1", tags=["imports"], route_class=TransactionalRoute)
+Session = Annotated[AsyncSession, Depends(get_session)]
+Ctx = Annotated[AppContext, Depends(get_ctx)]
+Reader = Annotated[Principal, require(Scope.IMPORTS_READ)]
+Writer = Annotated[Principal, require(Scope.IMPORTS_WRITE)]
+IMPORT_PATH = r"^/v1/programInstances/[^/]+/imports$"
+
+_BODY = {
+    "required": True,
+    "content": {
+        "text/csv": {"schema": {"type": "string"}},
+        "application/x-ndjson": {"schema": {"type": "string"}},
+    },
+    "description": "The file: CSV (headers are field names, nested fields dotted, lists "
+    "separated by |) or JSON Lines (one create-enrollment body per line).",
+}
+
+
+def _format(request: Request) -> ImportFormat:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    fmt = MEDIA_TYPES.get(media)
+    if fmt is None:
+        raise UnsupportedMediaType(
+            "Send the file as text/csv or application/x-ndjson (JSON Lines).",
+            accepted=sorted(MEDIA_TYPES),
+        )
+    return fmt
+
+
+@router.post(
+    "/programInstances/{instance_id}/imports",
+    status_code=202,
+    openapi_extra={"requestBody": _BODY},
+    responses={415: {"description": "Not CSV or JSON Lines."}},
+)
+@own_transactions
+async def create_import(
+    instance_id: str,
+    request: Request,
+    principal: Writer,
+    dry_run: Annotated[bool, Query(alias="dryRun")] = False,
+    events: Annotated[bool, Query(description="Write per-enrollment events.")] = True,
+) -> ImportOut:
+    """Upload candidates to import; answers 202 at once and imports in the background."""
+    ctx = app_context(request)
+    fmt = _format(request)
+    outcome = await service.upload(
+        ctx,
+        workspace_id=workspace_id_of(principal),
+        instance_ref=instance_id,
+        fmt=fmt,
+        dry_run=dry_run,
+        emit_events=events,
+        actor=principal.actor,
+        body=request.stream(),
+        fingerprint_head=f"{request.method} {request.url.path}?{request.url.query}\n",
+        idempotency_key=request.headers.get("idempotency-key"),
+        idempotency_scope=principal.idempotency_scope,
+    )
+    if isinstance(outcome, Response):
+        return outcome  # type: ignore[return-value]  # a replayed response, as first sent
+    return service.accepted_response(outcome)  # type: ignore[return-value]
+
+
+@router.get("/imports/{import_id}")
+async def get_import(import_id: str, session: Session, principal: Reader) -> ImportOut:
+    """Status, counts and progress."""
+    imp = await service.get(session, workspace_id=workspace_id_of(principal), import_id=import_id)
+    return ImportOut.of(imp)
+
+
+@router.get(
+    "/imports/{import_id}/results",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+)
+async def get_import_results(
+    import_id: str, session: Session, principal: Reader, ctx: Ctx
+) -> StreamingResponse:
+    """Every row's outcome, one JSON object per line (row, outcome, enrollmentId or errors)."""
+    imp = await service.get(session, workspace_id=workspace_id_of(principal), import_id=import_id)
+    return StreamingResponse(service.results(ctx, imp), media_type="application/x-ndjson")

@@ -1,0 +1,715 @@
+"""Running an import: rows in batches, each batch one transaction.
+
+Per batch: validate the rows (exactly as the create endpoint would), drop duplicates (within
+the file and against the instance's enrollments), find or create the customers, load the
+candidates into a temporary stage table, evaluate them set-based (``eligibility/bulk.py``),
+insert them as enrollments in their final state, and write history rows and events with
+INSERT … SELECT. The import's progress (``rows_done``) commits with the batch, so a job that
+is restarted after a crash skips what is already in and continues.
+
+A dry run does the same up to the evaluation, writes nothing but the per-row outcomes and
+the import's counts, and remembers the rows it would have created in ``import_key`` so later
+batches still see them as duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy import (
+    JSON,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.context import AppContext
+from enroll.eligibility import bulk
+from enroll.eligibility.checks import Decision
+from enroll.enrollment import bulk_sql
+from enroll.enrollment import service as enrollments
+from enroll.enrollment.workflow import OPEN_STATUSES
+from enroll.errors import FieldError, ProblemError
+from enroll.event import service as events
+from enroll.ids import new_id
+from enroll.importer import formats
+from enroll.importer.rows import Candidate, prepare
+from enroll.models import Customer, Enrollment, EnrollmentImport, ProgramInstance
+from enroll.models.base import UtcDateTime
+from enroll.models.customer import customer_table
+from enroll.models.enrollment_import import import_issue_table, import_key_table
+from enroll.program_instance import service as instances
+
+BATCH_ROWS = 5_000
+_TS = TypeAdapter(datetime)
+
+_stage_meta = MetaData()
+_JsonCol = JSON().with_variant(JSONB(), "postgresql")
+STAGE = Table(
+    "import_stage",
+    _stage_meta,
+    Column("id", String(32), primary_key=True),
+    Column("import_row", Integer),
+    Column("customer_id", String(32)),
+    Column("identification_type", String(20)),
+    Column("lead_id", String(32)),
+    Column("first_name", String(200)),
+    Column("last_name", String(200)),
+    Column("email", String(320)),
+    Column("phone", String(40)),
+    Column("address", _JsonCol),
+    Column("manufacturer_slugs", _JsonCol),
+    Column("metadata", _JsonCol),
+    Column("serial_number", String(200)),
+    Column("reference_id", String(200)),
+    Column("reference_description", Text),
+    Column("tags", _JsonCol),
+    Column("dedupe_key", String(64)),
+    Column("mask", Text),
+    prefixes=["TEMPORARY"],
+)
+DECISION = Table(
+    "import_decision",
+    _stage_meta,
+    Column("mask", Text, primary_key=True),
+    Column("status", String(16)),
+    Column("reason", Text),
+    Column("eligibility", _JsonCol),
+    prefixes=["TEMPORARY"],
+)
+_STAGE_COLUMNS = [c.name for c in STAGE.columns if c.name not in ("mask",)]
+
+
+@dataclass
+class Counts:
+    rows: int = 0
+    created: int = 0
+    duplicates: int = 0
+    invalid: int = 0
+    eligible: int = 0
+    ineligible: int = 0
+
+    def as_json(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Counts:
+        return cls(**{k: int(data.get(k, 0)) for k in cls().__dict__})
+
+
+@dataclass
+class _Batch:
+    """One batch's outcome, written in its transaction."""
+
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+
+    def invalid(self, row: int, errors: list[FieldError]) -> None:
+        self.issues.append(
+            {
+                "row": row,
+                "outcome": "invalid",
+                "status": None,
+                "duplicate_of": None,
+                "duplicate_key": None,
+                "errors": [e.model_dump() for e in errors],
+            }
+        )
+
+    def duplicate(self, row: int, of: str, key: str) -> None:
+        self.issues.append(
+            {
+                "row": row,
+                "outcome": "duplicate",
+                "status": None,
+                "duplicate_of": of,
+                "duplicate_key": key,
+                "errors": None,
+            }
+        )
+
+
+Progress = Callable[[int, int, Counts], None]  # (bytes done, rows done, counts)
+
+
+async def run(
+    ctx: AppContext,
+    *,
+    import_id: str,
+    source: Iterable[bytes],
+    progress: Progress | None = None,
+) -> EnrollmentImport:
+    """Process an import whose file ``source`` yields (from the start, in order)."""
+    async with ctx.db.transaction() as session:
+        imp = await session.get(EnrollmentImport, import_id)
+        assert imp is not None
+        if imp.status in ("completed", "failed"):
+            return imp
+        imp.status = "running"
+        imp.started_at = imp.started_at or ctx.clock.now()
+        skip, counts = imp.rows_done, Counts.of(imp.counts)
+        fmt, workspace_id = formats.ImportFormat(imp.format), imp.workspace_id
+    tracker = _ByteCounter(source)
+    batch: list[tuple[int, dict[str, Any] | formats.RowError]] = []
+    try:
+        for number, parsed in formats.parse(fmt, tracker):
+            if number <= skip:
+                continue
+            batch.append((number, parsed))
+            if len(batch) >= BATCH_ROWS:
+                await _commit_batch(ctx, import_id, batch, counts, tracker.done)
+                batch = []
+                if progress:
+                    progress(tracker.done, number, counts)
+        if batch:
+            await _commit_batch(ctx, import_id, batch, counts, tracker.done)
+    except formats.FileError as exc:
+        return await _finish(ctx, import_id, counts, error=str(exc))
+    if progress:
+        progress(tracker.done, counts.rows, counts)
+    return await _finish(ctx, import_id, counts, error=None, workspace_id=workspace_id)
+
+
+class _ByteCounter:
+    def __init__(self, source: Iterable[bytes]) -> None:
+        self.source = source
+        self.done = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.source:
+            self.done += len(chunk)
+            yield chunk
+
+
+async def fail(ctx: AppContext, import_id: str, error: str) -> EnrollmentImport:
+    """Record that an import stopped on an unexpected error (what committed stays in)."""
+    async with ctx.db.transaction(write=False) as session:
+        imp = await session.get(EnrollmentImport, import_id)
+        assert imp is not None
+        counts = Counts.of(imp.counts)
+    return await _finish(ctx, import_id, counts, error=error)
+
+
+async def _finish(
+    ctx: AppContext,
+    import_id: str,
+    counts: Counts,
+    *,
+    error: str | None,
+    workspace_id: str | None = None,
+) -> EnrollmentImport:
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as session:
+        imp = await session.get(EnrollmentImport, import_id)
+        assert imp is not None
+        imp.status = "failed" if error else "completed"
+        imp.error = error
+        imp.counts = counts.as_json()
+        imp.finished_at = now
+        imp.updated_at = now
+        if imp.dry_run:
+            await session.execute(
+                delete(import_key_table).where(import_key_table.c.import_id == import_id)
+            )
+        await events.record(
+            session,
+            workspace_id=imp.workspace_id,
+            occurred_at=now,
+            events=[
+                events.NewEvent(
+                    type="import.completed" if not error else "import.failed",
+                    data={"object": import_snapshot(imp)},
+                    subject_id=imp.id,
+                )
+            ],
+        )
+    return imp
+
+
+def import_snapshot(imp: EnrollmentImport) -> dict[str, Any]:
+    from enroll.importer.schemas import ImportOut
+
+    return ImportOut.of(imp).model_dump(mode="json", by_alias=True)
+
+
+async def _commit_batch(
+    ctx: AppContext,
+    import_id: str,
+    rows: list[tuple[int, dict[str, Any] | formats.RowError]],
+    counts: Counts,
+    bytes_done: int,
+) -> None:
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as session:
+        imp = await session.get(EnrollmentImport, import_id, with_for_update=True)
+        assert imp is not None
+        if imp.status != "running":
+            raise RuntimeError(f"import {import_id} is {imp.status}")
+        instance = await instances.get(
+            session, workspace_id=imp.workspace_id, ref=imp.program_instance_id
+        )
+        batch = _Batch()
+        for number, parsed in rows:
+            prepared = prepare(number, parsed)
+            if isinstance(prepared, list):
+                batch.invalid(number, prepared)
+            else:
+                batch.candidates.append(prepared)
+        loader = _Loader(session, imp, instance, batch, now)
+        await loader.load()
+        counts.rows += len(rows)
+        counts.invalid += sum(1 for i in batch.issues if i["outcome"] == "invalid")
+        counts.duplicates += sum(1 for i in batch.issues if i["outcome"] == "duplicate")
+        counts.created += loader.created
+        counts.eligible += loader.eligible
+        counts.ineligible += loader.ineligible
+        if batch.issues:
+            await session.execute(
+                insert(import_issue_table), [{"import_id": import_id, **i} for i in batch.issues]
+            )
+        imp.rows_done = rows[-1][0]
+        imp.bytes_done = bytes_done
+        imp.counts = counts.as_json()
+        imp.updated_at = now
+
+
+class _Loader:
+    """Deduplicate, identify, evaluate and insert one batch's valid candidates."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        imp: EnrollmentImport,
+        instance: ProgramInstance,
+        batch: _Batch,
+        now: datetime,
+    ) -> None:
+        self.session = session
+        self.imp = imp
+        self.instance = instance
+        self.batch = batch
+        self.now = now
+        self.dialect: bulk.Dialect = (
+            "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+        )
+        self.created = self.eligible = self.ineligible = 0
+
+    async def load(self) -> None:
+        fresh = await self._deduplicate(self.batch.candidates)
+        bulk_rows = [c for c in fresh if c.bulk]
+        await self._identify(bulk_rows)
+        bulk_rows = await self._drop_open(bulk_rows)
+        if bulk_rows:
+            await self._stage_and_insert(bulk_rows)
+        for candidate in (c for c in fresh if not c.bulk):
+            await self._create_one(candidate)
+
+    # --- duplicates --------------------------------------------------------------------------
+
+    async def _deduplicate(self, candidates: list[Candidate]) -> list[Candidate]:
+        """Keep the first row per key; report the rest, and rows matching existing data."""
+        known = await self._existing_keys(candidates)
+        seen: dict[tuple[str, str], str] = {}
+        fresh = []
+        for candidate in candidates:
+            match = next(
+                (
+                    (k, known.get(k) or seen.get(k))
+                    for k in candidate.keys
+                    if k in known or k in seen
+                ),
+                None,
+            )
+            if match is not None:
+                self.batch.duplicate(candidate.row, match[1] or "", match[0][0])
+                continue
+            for key in candidate.keys:
+                seen[key] = f"row:{candidate.row}"
+            fresh.append(candidate)
+        return fresh
+
+    async def _existing_keys(self, candidates: list[Candidate]) -> dict[tuple[str, str], str]:
+        by_kind: dict[str, set[str]] = {"email": set(), "referenceId": set(), "nameAddress": set()}
+        for candidate in candidates:
+            for kind, value in candidate.keys:
+                by_kind[kind].add(value)
+        columns: dict[str, Any] = {
+            "email": Enrollment.email,
+            "referenceId": Enrollment.reference_id,
+            "nameAddress": Enrollment.dedupe_key,
+        }
+        known: dict[tuple[str, str], str] = {}
+        for kind, values in by_kind.items():
+            if not values:
+                continue
+            column = columns[kind]
+            rows = await self.session.execute(
+                select(column, Enrollment.id).where(
+                    Enrollment.program_instance_id == self.instance.id,
+                    column.in_(sorted(values)),
+                )
+            )
+            for value, enrollment_id in rows:
+                known.setdefault((kind, value), enrollment_id)
+        if self.imp.dry_run:
+            keys = sorted({f"{k}:{v}" for c in candidates for k, v in c.keys})
+            if keys:
+                rows = await self.session.execute(
+                    select(import_key_table.c.key, import_key_table.c.row).where(
+                        import_key_table.c.import_id == self.imp.id,
+                        import_key_table.c.key.in_(keys),
+                    )
+                )
+                for key, row in rows:
+                    kind, _, value = key.partition(":")
+                    known.setdefault((kind, value), f"row:{row}")
+        return known
+
+    # --- customers ---------------------------------------------------------------------------
+
+    async def _identify(self, candidates: list[Candidate]) -> None:
+        """customerInfo: find or create the customer by email; customerId: copy its details."""
+        workspace_id = self.imp.workspace_id
+        by_id = [c for c in candidates if c.body.customer_id]
+        if by_id:
+            found = {
+                row.id: row
+                for row in (
+                    await self.session.scalars(
+                        select(Customer).where(
+                            Customer.workspace_id == workspace_id,
+                            Customer.id.in_({c.body.customer_id for c in by_id}),
+                        )
+                    )
+                )
+            }
+            for candidate in by_id:
+                customer = found.get(candidate.body.customer_id or "")
+                if customer is None:
+                    candidate.values["customer_id"] = None
+                    continue
+                sent = {k: v for k, v in candidate.values.items() if v not in (None, [], {})}
+                candidate.values.update(
+                    first_name=customer.first_name,
+                    last_name=customer.last_name,
+                    email=customer.email,
+                    phone=customer.phone,
+                    address=customer.address,
+                )
+                candidate.values.update(sent)
+        by_email = [c for c in candidates if not c.body.customer_id]
+        if not by_email or self.imp.dry_run:
+            return
+        first: dict[str, Candidate] = {}
+        for candidate in by_email:
+            first.setdefault(candidate.values["email"], candidate)
+        rows = [
+            {
+                "id": new_id(),
+                "workspace_id": workspace_id,
+                "first_name": c.values["first_name"],
+                "last_name": c.values["last_name"],
+                "email": email,
+                "phone": c.values["phone"],
+                "address": c.values["address"],
+                "metadata": {},
+                "created_at": self.now,
+                "updated_at": self.now,
+                "version": 1,
+            }
+            for email, c in first.items()
+        ]
+        dialect_insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        await self.session.execute(
+            dialect_insert(customer_table).on_conflict_do_nothing(
+                index_elements=["workspace_id", "email"]
+            ),
+            rows,
+        )
+        ids = dict(
+            (
+                await self.session.execute(
+                    select(Customer.email, Customer.id).where(
+                        Customer.workspace_id == workspace_id, Customer.email.in_(sorted(first))
+                    )
+                )
+            ).all()
+        )
+        for candidate in by_email:
+            candidate.values["customer_id"] = ids[candidate.values["email"]]
+
+    async def _drop_open(self, candidates: list[Candidate]) -> list[Candidate]:
+        """A customer holds one open enrollment per instance; unknown customer ids are invalid."""
+        kept = []
+        for candidate in candidates:
+            if candidate.body.customer_id and candidate.values["customer_id"] is None:
+                self.batch.invalid(
+                    candidate.row,
+                    [FieldError(field="customerId", message="No such customer.")],
+                )
+            else:
+                kept.append(candidate)
+        ids = {c.values["customer_id"] for c in kept if c.values["customer_id"]}
+        if not ids:
+            return kept
+        rows = await self.session.execute(
+            select(Enrollment.customer_id, Enrollment.id).where(
+                Enrollment.program_instance_id == self.instance.id,
+                Enrollment.customer_id.in_(sorted(ids)),
+                Enrollment.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+        )
+        holding = dict(rows.all())
+        result = []
+        for candidate in kept:
+            existing = holding.get(candidate.values["customer_id"])
+            if existing:
+                self.batch.duplicate(candidate.row, existing, "customer")
+            else:
+                result.append(candidate)
+        return result
+
+    # --- evaluation and insert -------------------------------------------------------------
+
+    async def _stage_and_insert(self, candidates: list[Candidate]) -> None:
+        session, dialect = self.session, self.dialect
+        await self._exec("DROP TABLE IF EXISTS import_stage")
+        await self._exec("DROP TABLE IF EXISTS import_decision")
+        await session.run_sync(lambda s: STAGE.create(s.connection()))
+        await session.run_sync(lambda s: DECISION.create(s.connection()))
+        staged = {}
+        rows = []
+        for candidate in candidates:
+            enrollment_id = new_id()
+            staged[enrollment_id] = candidate
+            v = candidate.values
+            rows.append(
+                {
+                    "id": enrollment_id,
+                    "import_row": candidate.row,
+                    "customer_id": v["customer_id"],
+                    "identification_type": v["identification_type"],
+                    "lead_id": v["lead_id"],
+                    "first_name": v["first_name"],
+                    "last_name": v["last_name"],
+                    "email": v["email"],
+                    "phone": v["phone"],
+                    "address": v["address"],
+                    "manufacturer_slugs": v["manufacturer_slugs"],
+                    "metadata": v["metadata_"],
+                    "serial_number": v["serial_number"],
+                    "reference_id": v["reference_id"],
+                    "reference_description": v["reference_description"],
+                    "tags": v["tags"],
+                    "dedupe_key": candidate.dedupe_key,
+                }
+            )
+        await session.execute(insert(STAGE), rows)
+        plan = bulk.plan(self.instance, alias="import_stage", dialect=dialect, refusal=None)
+        if plan.mask_sql is not None:
+            await self._exec(f"UPDATE import_stage SET mask = {plan.mask_sql}")
+        groups = (
+            await session.execute(text("SELECT mask, count(*) FROM import_stage GROUP BY mask"))
+        ).all()
+        decisions: list[dict[str, Any]] = []
+        for mask, count in groups:
+            if mask is None:
+                continue
+            decision = plan.decision(mask, now=self.now)
+            decisions.append(_decision_row(mask, decision))
+            self._tally(decision, count)
+        deferred = (
+            (await session.execute(text("SELECT id FROM import_stage WHERE mask IS NULL")))
+            .scalars()
+            .all()
+        )
+        if deferred:
+            by_id = {r["id"]: r for r in rows}
+            by_python = []
+            for enrollment_id in deferred:
+                stage_row = by_id[enrollment_id]
+                decision = await bulk.decide_in_python(
+                    session, instance=self.instance, plan_=plan, row=stage_row, now=self.now
+                )
+                mask = "p" + enrollment_id
+                decisions.append(_decision_row(mask, decision))
+                by_python.append({"b_id": enrollment_id, "b_mask": mask})
+                self._tally(decision, 1)
+            await session.execute(
+                text("UPDATE import_stage SET mask = :b_mask WHERE id = :b_id"), by_python
+            )
+        if decisions:
+            await session.execute(insert(DECISION), decisions)
+        if self.imp.dry_run:
+            await self._remember(candidates)
+            return
+        await self._insert_enrollments()
+        self.created += len(candidates)
+
+    def _tally(self, decision: Decision, count: int) -> None:
+        if decision.eligible:
+            self.eligible += count
+        else:
+            self.ineligible += count
+
+    async def _remember(self, candidates: list[Candidate]) -> None:
+        """Dry run: each row's would-be outcome, and its keys for later batches."""
+        keys = [
+            {"import_id": self.imp.id, "key": f"{k}:{v}", "row": c.row}
+            for c in candidates
+            for k, v in c.keys
+        ]
+        if keys:
+            await self.session.execute(insert(import_key_table), keys)
+        outcomes = await self.session.execute(
+            text(
+                "SELECT s.import_row, d.status FROM import_stage s"
+                " JOIN import_decision d ON d.mask = s.mask"
+            )
+        )
+        self.batch.issues += [
+            {
+                "row": row,
+                "outcome": "would_create",
+                "status": status,
+                "duplicate_of": None,
+                "duplicate_key": None,
+                "errors": None,
+            }
+            for row, status in outcomes
+        ]
+        self.created += len(candidates)
+
+    async def _insert_enrollments(self) -> None:
+        params = {
+            "workspace_id": self.imp.workspace_id,
+            "instance_id": self.instance.id,
+            "import_id": self.imp.id,
+            "actor": self.imp.actor,
+        }
+        now = bindparam("now", self.now, type_=UtcDateTime())
+        columns = ", ".join(_STAGE_COLUMNS)
+        stage_columns = ", ".join(f"s.{c}" for c in _STAGE_COLUMNS)
+        false = "false" if self.dialect == "postgresql" else "0"
+        await self.session.execute(
+            text(
+                f"INSERT INTO enrollment ({columns}, workspace_id, program_instance_id, import_id,"
+                " status, eligibility_reason, eligibility, needs_review, created_at, updated_at,"
+                f" version) SELECT {stage_columns}, :workspace_id, :instance_id, :import_id,"
+                f" d.status, d.reason, d.eligibility, {false}, :now, :now, 1"
+                " FROM import_stage s JOIN import_decision d ON d.mask = s.mask"
+            ).bindparams(now),
+            params,
+        )
+        await self.session.execute(
+            text(
+                "INSERT INTO enrollment_history (id, workspace_id, enrollment_id, from_status,"
+                " to_status, action, reason, actor, at)"
+                f" SELECT {bulk_sql.derived_id('s.id', 'h')}, :workspace_id, s.id, NULL,"
+                " 'candidate', 'create', NULL, :actor, :now FROM import_stage s"
+                f" UNION ALL SELECT {bulk_sql.derived_id('s.id', 'v')}, :workspace_id, s.id,"
+                " 'candidate', d.status, 'evaluate', d.reason, :actor, :now"
+                " FROM import_stage s JOIN import_decision d ON d.mask = s.mask"
+            ).bindparams(now),
+            {"workspace_id": self.imp.workspace_id, "actor": self.imp.actor},
+        )
+        if not self.imp.emit_events:
+            return
+        await self._insert_events()
+
+    async def _insert_events(self) -> None:
+        dialect = self.dialect
+        snapshot = bulk_sql.snapshot(dialect, "e")
+        obj = "jsonb_build_object" if dialect == "postgresql" else "json_object"
+        change = (
+            f"{obj}('object', {snapshot}, 'previousStatus', 'candidate', 'status', e.status,"
+            " 'reason', e.eligibility_reason, 'importId', e.import_id)"
+        )
+        now = bindparam("now", self.now, type_=UtcDateTime())
+        kinds = [
+            ("a", "'enrollment.created'", f"{obj}('object', {snapshot}, 'importId', e.import_id)"),
+            ("b", "'enrollment.status_changed'", change),
+            ("d", "'enrollment.' || e.status", change),
+        ]
+        # Ordered so each enrollment's events are consecutive in the feed, in this order.
+        branches = " UNION ALL ".join(
+            f"SELECT {bulk_sql.derived_id('e.id', tag)} AS id, e.workspace_id AS workspace_id,"
+            f" {kind} AS type, e.id AS subject_id, {data} AS data, '{tag}' AS tag"
+            " FROM enrollment e JOIN import_stage s ON s.id = e.id"
+            for tag, kind, data in kinds
+        )
+        await self.session.execute(
+            text(
+                "INSERT INTO event (id, workspace_id, type, version, occurred_at, subject_id, data)"
+                f" SELECT x.id, x.workspace_id, x.type, {events.ENVELOPE_VERSION}, :now,"
+                f" x.subject_id, x.data FROM ({branches}) x ORDER BY x.subject_id, x.tag"
+            ).bindparams(now)
+        )
+
+    async def _create_one(self, candidate: Candidate) -> None:
+        """leadId / enrollmentId rows: the create endpoint's own service, one at a time."""
+        if self.imp.dry_run:
+            self.created += 1
+            return
+        try:
+            async with self.session.begin_nested():
+                enrollment = await enrollments.create(
+                    self.session,
+                    workspace_id=self.imp.workspace_id,
+                    instance_ref=self.instance.id,
+                    body=candidate.body,
+                    actor=self.imp.actor,
+                    now=self.now,
+                )
+        except ProblemError as exc:
+            if exc.code == "enrollment_exists":
+                self.batch.duplicate(
+                    candidate.row, str(exc.extensions.get("enrollmentId") or ""), "customer"
+                )
+            else:
+                self.batch.invalid(
+                    candidate.row,
+                    list(exc.errors or [FieldError(field="row", message=exc.detail or exc.title)]),
+                )
+            return
+        await self.session.execute(
+            update(Enrollment)
+            .where(Enrollment.id == enrollment.id)
+            .values(import_id=self.imp.id, import_row=candidate.row)
+        )
+        self.created += 1
+        if enrollment.status == "eligible":
+            self.eligible += 1
+        else:
+            self.ineligible += 1
+
+    async def _exec(self, sql: str) -> None:
+        # Rule literals are inlined in ``sql``: no bind-parameter parsing (text() would).
+        conn = await self.session.connection()
+        await conn.exec_driver_sql(sql)
+
+
+def _decision_row(mask: str, decision: Decision) -> dict[str, Any]:
+    return {
+        "mask": mask,
+        "status": "eligible" if decision.eligible else "ineligible",
+        "reason": decision.reason,
+        "eligibility": decision.as_json(),
+    }

@@ -1,0 +1,89 @@
+"""One import row: validated exactly like the create endpoint's body, turned into columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from enroll.enrollment.identity import name_address_key
+from enroll.enrollment.schemas import EnrollmentCreate, IdentificationType
+from enroll.enrollment.service import _check_identification
+from enroll.errors import FieldError, ProblemError, field_errors_of
+from enroll.importer.formats import RowError
+from enroll.kit.schemas import storable
+
+# Identification types loaded set-based; the others go through the create endpoint's service
+# one row at a time (they read and update other rows: leads, earlier enrollments).
+BULK_TYPES = frozenset({IdentificationType.CUSTOMER_INFO, IdentificationType.CUSTOMER_ID})
+
+
+@dataclass(slots=True)
+class Candidate:
+    row: int
+    body: EnrollmentCreate
+    # Enrollment column values the row gives (names as on the model: metadata_, ...).
+    values: dict[str, Any]
+    dedupe_key: str | None
+
+    @property
+    def bulk(self) -> bool:
+        return self.body.identification_type in BULK_TYPES
+
+    @property
+    def keys(self) -> list[tuple[str, str]]:
+        """The duplicate-detection keys this row carries, as (kind, value)."""
+        keys = []
+        if self.values.get("email"):
+            keys.append(("email", self.values["email"]))
+        if self.values.get("reference_id"):
+            keys.append(("referenceId", self.values["reference_id"]))
+        if self.dedupe_key:
+            keys.append(("nameAddress", self.dedupe_key))
+        return keys
+
+
+def prepare(number: int, parsed: dict[str, Any] | RowError) -> Candidate | list[FieldError]:
+    """Validate one parsed row; field errors name the row's fields as the API does."""
+    if isinstance(parsed, RowError):
+        return [FieldError(field=parsed.field, message=parsed.message)]
+    try:
+        body = EnrollmentCreate.model_validate(storable(parsed))
+    except ValidationError as exc:
+        return field_errors_of(exc.errors())[1]
+    except ValueError as exc:  # storable: NUL characters, non-finite numbers
+        return [FieldError(field="row", message=str(exc))]
+    try:
+        _check_identification(body)
+    except ProblemError as exc:
+        return list(exc.errors or [FieldError(field="row", message=str(exc))])
+    values = column_values(body)
+    key = name_address_key(
+        first_name=values.get("first_name"),
+        last_name=values.get("last_name"),
+        address=values.get("address"),
+    )
+    return Candidate(number, body, values, key)
+
+
+def column_values(body: EnrollmentCreate) -> dict[str, Any]:
+    """The enrollment columns a create body sets directly (identity lookups come later)."""
+    return {
+        "identification_type": body.identification_type.value,
+        "customer_id": body.customer_id,
+        "lead_id": body.lead_id,
+        "first_name": body.first_name,
+        "last_name": body.last_name,
+        "email": body.email,
+        "phone": body.phone,
+        "address": body.address.model_dump(by_alias=True, exclude_none=True)
+        if body.address
+        else None,
+        "manufacturer_slugs": body.manufacturer_slugs or [],
+        "metadata_": body.metadata or {},
+        "serial_number": body.serial_number,
+        "reference_id": body.reference_id,
+        "reference_description": body.reference_description,
+        "tags": body.tags or [],
+    }

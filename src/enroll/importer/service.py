@@ -1,0 +1,351 @@
+"""Import use cases: receive an upload, run it (as a job), read its status and results.
+
+An upload is streamed into ``import_chunk`` rows of about a megabyte, each in a short
+transaction of its own, so neither memory nor one transaction grows with the file. Only when
+the whole body is in does the import become ``queued`` (with its job, in one transaction).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import logging
+import os
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from enroll.context import AppContext
+from enroll.errors import Conflict, NotFound, Unprocessable
+from enroll.idempotency import service as idempotency
+from enroll.importer import pipeline
+from enroll.importer.formats import ImportFormat
+from enroll.importer.schemas import ImportOut, ResultRow
+from enroll.job import service as jobs
+from enroll.models import Enrollment, EnrollmentImport, ImportChunk, ImportIssue
+from enroll.program_instance import service as instances
+
+log = logging.getLogger("enroll.importer")
+CHUNK_BYTES = 1 << 20
+IMPORT_JOB = "import.run"
+
+
+async def get(session: AsyncSession, *, workspace_id: str, import_id: str) -> EnrollmentImport:
+    found = await session.scalar(
+        select(EnrollmentImport).where(
+            EnrollmentImport.workspace_id == workspace_id, EnrollmentImport.id == import_id
+        )
+    )
+    if found is None:
+        raise NotFound(f"No import {import_id!r}.")
+    return found
+
+
+async def open_import(
+    ctx: AppContext,
+    *,
+    workspace_id: str,
+    instance_ref: str,
+    fmt: ImportFormat,
+    dry_run: bool,
+    emit_events: bool,
+    actor: str,
+) -> EnrollmentImport:
+    """A new import in ``receiving``, for an instance that accepts enrollments."""
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as session:
+        instance = await instances.get(session, workspace_id=workspace_id, ref=instance_ref)
+        refusal = await instances.refusal_reason(session, instance, today=now.date())
+        if refusal:
+            raise Conflict(refusal, code="instance_not_accepting")
+        imp = EnrollmentImport(
+            workspace_id=workspace_id,
+            program_instance_id=instance.id,
+            status="receiving",
+            format=fmt.value,
+            dry_run=dry_run,
+            emit_events=emit_events,
+            file_bytes=0,
+            bytes_done=0,
+            rows_done=0,
+            counts=pipeline.Counts().as_json(),
+            actor=actor,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(imp)
+    return imp
+
+
+async def receive(
+    ctx: AppContext, imp: EnrollmentImport, body: AsyncIterator[bytes], digest: Any
+) -> None:
+    """Store the body in chunks; ``digest`` (a hashlib object) sees every byte."""
+    buffer = bytearray()
+    seq = 0
+    size = 0
+
+    async def flush() -> None:
+        nonlocal seq
+        async with ctx.db.transaction() as session:
+            session.add(ImportChunk(import_id=imp.id, seq=seq, data=bytes(buffer)))
+        seq += 1
+        buffer.clear()
+
+    async for piece in body:
+        digest.update(piece)
+        size += len(piece)
+        buffer += piece
+        if len(buffer) >= CHUNK_BYTES:
+            await flush()
+    if buffer:
+        await flush()
+    imp.file_bytes = size
+
+
+async def discard(ctx: AppContext, import_id: str) -> None:
+    async with ctx.db.transaction() as session:
+        await session.execute(delete(EnrollmentImport).where(EnrollmentImport.id == import_id))
+
+
+async def upload(
+    ctx: AppContext,
+    *,
+    workspace_id: str,
+    instance_ref: str,
+    fmt: ImportFormat,
+    dry_run: bool,
+    emit_events: bool,
+    actor: str,
+    body: AsyncIterator[bytes],
+    fingerprint_head: str,
+    idempotency_key: str | None,
+    idempotency_scope: str,
+) -> EnrollmentImport | Response:
+    """Receive a file and queue its import; with an Idempotency-Key, a repeat of the same
+    request (same file) answers the first one's response and imports nothing again."""
+    imp = await open_import(
+        ctx,
+        workspace_id=workspace_id,
+        instance_ref=instance_ref,
+        fmt=fmt,
+        dry_run=dry_run,
+        emit_events=emit_events,
+        actor=actor,
+    )
+    digest = hashlib.sha256(fingerprint_head.encode())
+    try:
+        await receive(ctx, imp, body, digest)
+        if imp.file_bytes == 0:
+            raise Unprocessable("The import file is empty.", code="empty_import")
+        claim = None
+        if idempotency_key is not None:
+            outcome = await idempotency.claim(
+                ctx.db,
+                scope=idempotency_scope,
+                key=idempotency_key,
+                fingerprint=digest.hexdigest(),
+                now=ctx.clock.now(),
+                ttl=timedelta(hours=ctx.settings.idempotency_ttl_hours),
+            )
+            if isinstance(outcome, Response):
+                await discard(ctx, imp.id)
+                return outcome
+            claim = outcome
+    except BaseException:
+        await discard(ctx, imp.id)
+        raise
+    try:
+        now = ctx.clock.now()
+        async with ctx.db.transaction() as session:
+            stored = await session.get(EnrollmentImport, imp.id)
+            assert stored is not None
+            stored.status = "queued"
+            stored.file_bytes = imp.file_bytes
+            stored.file_sha256 = digest.hexdigest()
+            stored.updated_at = now
+            await jobs.enqueue(
+                session,
+                kind=IMPORT_JOB,
+                payload={"importId": imp.id},
+                workspace_id=workspace_id,
+                now=now,
+                max_attempts=3,
+            )
+            await session.flush()
+            if claim is not None:
+                await idempotency.complete(session, claim, accepted_response(stored))
+        return stored
+    except BaseException:
+        if claim is not None:
+            await idempotency.release(ctx.db, claim)
+        await discard(ctx, imp.id)
+        raise
+
+
+def accepted_response(imp: EnrollmentImport) -> Response:
+    return Response(
+        ImportOut.of(imp).model_dump_json(by_alias=True),
+        status_code=202,
+        media_type="application/json",
+        headers={"Location": f"/v1/imports/{imp.id}"},
+    )
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def spooled(ctx: AppContext, import_id: str) -> AsyncIterator[Path]:
+    """The uploaded file, copied chunk by chunk to a local temporary file for parsing."""
+    fd, name = tempfile.mkstemp(prefix=f"enroll-import-{import_id}-")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            seq = 0
+            while True:
+                async with ctx.db.transaction(write=False) as session:
+                    data = await session.scalar(
+                        select(ImportChunk.data).where(
+                            ImportChunk.import_id == import_id, ImportChunk.seq == seq
+                        )
+                    )
+                if data is None:
+                    break
+                out.write(data)
+                seq += 1
+        yield path
+    finally:
+        os.unlink(path)
+
+
+def read_file(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as f:
+        while piece := f.read(CHUNK_BYTES):
+            yield piece
+
+
+async def run_stored(ctx: AppContext, import_id: str) -> EnrollmentImport:
+    """The job: process an uploaded import, then drop its file."""
+    try:
+        async with spooled(ctx, import_id) as path:
+            imp = await pipeline.run(ctx, import_id=import_id, source=read_file(path))
+    except Exception as exc:
+        # A bug or a database error, not the file: retrying would meet it again. The batches
+        # committed so far stay; the import says where and why it stopped.
+        log.exception("import %s failed", import_id)
+        imp = await pipeline.fail(ctx, import_id, f"{type(exc).__name__}: {exc}"[:2000])
+    async with ctx.db.transaction() as session:
+        await session.execute(delete(ImportChunk).where(ImportChunk.import_id == import_id))
+    return imp
+
+
+async def create_local(
+    ctx: AppContext,
+    *,
+    workspace_id: str,
+    instance_ref: str,
+    size: int,
+    fmt: ImportFormat,
+    dry_run: bool,
+    emit_events: bool,
+    actor: str,
+) -> EnrollmentImport:
+    """An import of a local file (the CLI): same pipeline, no upload, no job."""
+    imp = await open_import(
+        ctx,
+        workspace_id=workspace_id,
+        instance_ref=instance_ref,
+        fmt=fmt,
+        dry_run=dry_run,
+        emit_events=emit_events,
+        actor=actor,
+    )
+    async with ctx.db.transaction() as session:
+        stored = await session.get(EnrollmentImport, imp.id)
+        assert stored is not None
+        stored.status = "queued"
+        stored.file_bytes = size
+    return stored
+
+
+# --- results ---------------------------------------------------------------------------------
+
+
+async def results(ctx: AppContext, imp: EnrollmentImport) -> AsyncIterator[bytes]:
+    """Every row's outcome as JSON Lines, by row number: created rows from the enrollments
+    the import made, the others from its issues; read in pages so memory stays flat."""
+
+    async def created() -> AsyncIterator[ResultRow]:
+        after = 0
+        while True:
+            async with ctx.db.transaction(write=False) as session:
+                rows = (
+                    await session.execute(
+                        select(Enrollment.import_row, Enrollment.id, Enrollment.status)
+                        .where(Enrollment.import_id == imp.id, Enrollment.import_row > after)
+                        .order_by(Enrollment.import_row)
+                        .limit(5000)
+                    )
+                ).all()
+            for row, enrollment_id, status in rows:
+                yield ResultRow(
+                    row=row, outcome="created", enrollment_id=enrollment_id, status=status
+                )
+            if len(rows) < 5000:
+                return
+            after = rows[-1][0] or 0
+
+    async def issues() -> AsyncIterator[ResultRow]:
+        after = 0
+        while True:
+            async with ctx.db.transaction(write=False) as session:
+                rows = (
+                    await session.scalars(
+                        select(ImportIssue)
+                        .where(ImportIssue.import_id == imp.id, ImportIssue.row > after)
+                        .order_by(ImportIssue.row)
+                        .limit(5000)
+                    )
+                ).all()
+            for issue in rows:
+                yield ResultRow(
+                    row=issue.row,
+                    outcome=issue.outcome,
+                    status=issue.status,
+                    duplicate_of=issue.duplicate_of,
+                    duplicate_key=issue.duplicate_key,
+                    errors=issue.errors,
+                )
+            if len(rows) < 5000:
+                return
+            after = rows[-1].row
+
+    async for line in _merge(created(), issues()):
+        yield line.model_dump_json(by_alias=True, exclude_none=True).encode() + b"\n"
+
+
+async def _merge(
+    a: AsyncIterator[ResultRow], b: AsyncIterator[ResultRow]
+) -> AsyncIterator[ResultRow]:
+    """Two ascending streams of rows as one ascending stream."""
+    heads: list[tuple[int, int, ResultRow]] = []
+    streams = [a, b]
+    for i, stream in enumerate(streams):
+        first = await anext(stream, None)
+        if first is not None:
+            heads.append((first.row, i, first))
+    heapq.heapify(heads)
+    while heads:
+        _row, i, item = heapq.heappop(heads)
+        yield item
+        following = await anext(streams[i], None)
+        if following is not None:
+            heapq.heappush(heads, (following.row, i, following))
