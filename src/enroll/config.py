@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///enroll.sqlite"
     # Largest request body accepted on ordinary JSON routes.
     max_body_bytes: int = 1_048_576
+    # A re-evaluation that would change more than this share of an instance's enrollments is
+    # refused unless the request says force.
+    reevaluation_max_share: float = 0.25
     # Largest import file (streamed into the database in chunks, never held in memory).
     max_import_bytes: int = 20 * 1024**3
     # How long an authenticated key is trusted from the in-process cache.
@@ -27,6 +30,9 @@ class Settings(BaseSettings):
     job_lease_seconds: float = 60.0
     job_max_attempts: int = 8
     idempotency_ttl_hours: int = 24
+    # Let outbound calls (asynchronous eligibility checks) use plain http:// and reach
+    # loopback, private and link-local addresses. For development and tests only.
+    webhook_allow_private: bool = False
     # Enough for 32 concurrent requests plus background work without opening and closing extras.
     db_pool_size: int = 40
 

@@ -14,11 +14,13 @@ criterion is outside the SQL subset, are evaluated by the Python evaluator.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from sqlalchemy import JSON, Column, MetaData, String, Table, Text, insert, text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.eligibility import service as eligibility
@@ -174,3 +176,80 @@ async def decide_in_python(
         now=now,
         exclude_enrollment_id=row["id"],
     )
+
+
+# --- deciding a staged table ----------------------------------------------------------------
+
+_temp = MetaData()
+DECISION = Table(
+    "bulk_decision",
+    _temp,
+    Column("mask", Text, primary_key=True),
+    Column("status", String(16)),
+    Column("reason", Text),
+    Column("eligibility", JSON().with_variant(JSONB(), "postgresql")),
+    prefixes=["TEMPORARY"],
+)
+PYTHON_PAGE = 1000
+RowLoader = Callable[[list[str]], Awaitable[list[Mapping[str, Any]]]]
+
+
+async def exec_sql(session: AsyncSession, sql: str) -> None:
+    """Run SQL holding inlined rule literals: no bind-parameter parsing (text() would)."""
+    conn = await session.connection()
+    await conn.exec_driver_sql(sql)
+
+
+async def decide_table(
+    session: AsyncSession,
+    *,
+    instance: ProgramInstance,
+    plan_: Plan,
+    table: str,
+    load: RowLoader,
+    now: datetime,
+) -> dict[str, Decision]:
+    """Decide every row of ``table`` (a temporary table with ``id`` and ``mask`` columns,
+    masks already computed where SQL could) and fill the temporary ``bulk_decision`` table
+    that maps each mask to its decision. Rows the SQL left undecided are evaluated in Python
+    (``load`` fetches their columns by id) and get a mask of their own, ``p<id>``.
+    Returns the decisions by mask."""
+    await exec_sql(session, "DROP TABLE IF EXISTS bulk_decision")
+    await session.run_sync(lambda s: DECISION.create(s.connection()))
+    decisions: dict[str, Decision] = {}
+    for (mask,) in (
+        await session.execute(text(f"SELECT DISTINCT mask FROM {table} WHERE mask IS NOT NULL"))
+    ).all():
+        decisions[mask] = plan_.decision(mask, now=now)
+    while True:
+        ids = list(
+            (
+                await session.execute(
+                    text(f"SELECT id FROM {table} WHERE mask IS NULL LIMIT {PYTHON_PAGE}")
+                )
+            ).scalars()
+        )
+        if not ids:
+            break
+        assigned = []
+        for row in await load(ids):
+            mask = "p" + row["id"]
+            decisions[mask] = await decide_in_python(
+                session, instance=instance, plan_=plan_, row=row, now=now
+            )
+            assigned.append({"b_id": row["id"], "b_mask": mask})
+        await session.execute(text(f"UPDATE {table} SET mask = :b_mask WHERE id = :b_id"), assigned)
+    if decisions:
+        await session.execute(
+            insert(DECISION), [decision_row(mask, d) for mask, d in decisions.items()]
+        )
+    return decisions
+
+
+def decision_row(mask: str, decision: Decision) -> dict[str, Any]:
+    return {
+        "mask": mask,
+        "status": "eligible" if decision.eligible else "ineligible",
+        "reason": decision.reason,
+        "eligibility": decision.as_json(),
+    }

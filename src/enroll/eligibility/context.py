@@ -39,12 +39,14 @@ def rule_context(
     active_enrollments: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Build the context from enrollment fields named as in the API (camelCase)."""
-    address = dict(fields.get("address") or {})
-    if isinstance(address.get("state"), str):
+    stored = fields.get("address")
+    # As stored: an empty address is {} (truthy, as SQL sees the column), a missing one None.
+    address = dict(stored) if isinstance(stored, dict) else None
+    if address is not None and isinstance(address.get("state"), str):
         address["state"] = address["state"].strip().upper()
     context: dict[str, Any] = {name: fields.get(name) for name in CONTACT_FIELDS}
     context.update(
-        address=address or None,
+        address=address,
         manufacturerSlugs=[
             m.lower() if isinstance(m, str) else m for m in fields.get("manufacturerSlugs") or []
         ],

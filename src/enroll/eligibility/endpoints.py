@@ -12,14 +12,14 @@ from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.customer import service as customers
-from enroll.eligibility import service
+from enroll.eligibility import reevaluation, service
 from enroll.eligibility.checks import Decision
 from enroll.eligibility.context import rule_context
 from enroll.enrollment.schemas import EnrollmentFields
 from enroll.kit.fields import Reference
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.kit.routing import TransactionalRoute
-from enroll.kit.schemas import OutModel
+from enroll.kit.schemas import ApiModel, OutModel
 from enroll.models import CriteriaVersion
 from enroll.program_instance import service as instances
 
@@ -130,4 +130,76 @@ async def get_criteria_version(
     )
     return CriteriaVersionOut.of(
         await service.version(session, instance_id=instance.id, number=version)
+    )
+
+
+class ReevaluationRequest(ApiModel):
+    dry_run: bool = Field(False, description="Count what would change; change nothing.")
+    force: bool = Field(False, description="Apply even past the share guard.")
+    sample_size: int = Field(5, ge=0, le=100, description="Sample ids per kind of change.")
+
+
+class MoveOut(OutModel):
+    from_status: str = Field(serialization_alias="from")
+    to_status: str = Field(serialization_alias="to")
+    count: int
+    sample_ids: list[str]
+
+
+class ReevaluationOut(OutModel):
+    dry_run: bool
+    applied: bool
+    criteria_version: int | None
+    evaluated: int = Field(description="Enrollments evaluated.")
+    total: int = Field(description="Enrollments in the instance.")
+    changed: int = Field(description="Status moves plus review flags set or cleared.")
+    moves: list[MoveOut]
+    needs_review: MoveOut = Field(description="Submitted/approved ones now failing: flagged.")
+    cleared_review: MoveOut = Field(description="Flagged ones that pass again: unflagged.")
+
+
+def _move(m: reevaluation.Move) -> MoveOut:
+    return MoveOut(
+        from_status=m.from_status, to_status=m.to_status, count=m.count, sample_ids=m.sample_ids
+    )
+
+
+@router.post(
+    "/reevaluations",
+    responses={409: {"description": "The change is over the share guard; send force."}},
+)
+async def reevaluate_instance(
+    instance_id: str,
+    body: ReevaluationRequest,
+    session: Session,
+    ctx: Ctx,
+    principal: Annotated[Principal, require(Scope.PROGRAM_INSTANCES_WRITE)],
+) -> ReevaluationOut:
+    """Re-evaluate the instance's enrollments against its current criteria, set-based.
+
+    Moves candidate, eligible and ineligible enrollments (rejected ones too when the instance's
+    reenrollmentPolicy is reevaluate_rejected); flags submitted and approved ones that now
+    fail with needsReview instead of demoting them. `dryRun` reports without changing anything.
+    """
+    summary = await reevaluation.reevaluate(
+        session,
+        workspace_id=workspace_id_of(principal),
+        instance_ref=instance_id,
+        dry_run=body.dry_run,
+        force=body.force,
+        max_share=ctx.settings.reevaluation_max_share,
+        sample_size=body.sample_size,
+        actor=principal.actor,
+        now=ctx.clock.now(),
+    )
+    return ReevaluationOut(
+        dry_run=summary.dry_run,
+        applied=summary.applied,
+        criteria_version=summary.criteria_version,
+        evaluated=summary.evaluated,
+        total=summary.total,
+        changed=summary.changed,
+        moves=[_move(m) for m in summary.moves],
+        needs_review=_move(summary.needs_review),
+        cleared_review=_move(summary.cleared_review),
     )

@@ -14,7 +14,7 @@ batches still see them as duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -42,7 +42,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
 from enroll.eligibility import bulk
-from enroll.eligibility.checks import Decision
 from enroll.enrollment import bulk_sql
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.workflow import OPEN_STATUSES
@@ -83,15 +82,6 @@ STAGE = Table(
     Column("tags", _JsonCol),
     Column("dedupe_key", String(64)),
     Column("mask", Text),
-    prefixes=["TEMPORARY"],
-)
-DECISION = Table(
-    "import_decision",
-    _stage_meta,
-    Column("mask", Text, primary_key=True),
-    Column("status", String(16)),
-    Column("reason", Text),
-    Column("eligibility", _JsonCol),
     prefixes=["TEMPORARY"],
 )
 _STAGE_COLUMNS = [c.name for c in STAGE.columns if c.name not in ("mask",)]
@@ -490,10 +480,8 @@ class _Loader:
 
     async def _stage_and_insert(self, candidates: list[Candidate]) -> None:
         session, dialect = self.session, self.dialect
-        await self._exec("DROP TABLE IF EXISTS import_stage")
-        await self._exec("DROP TABLE IF EXISTS import_decision")
+        await bulk.exec_sql(session, "DROP TABLE IF EXISTS import_stage")
         await session.run_sync(lambda s: STAGE.create(s.connection()))
-        await session.run_sync(lambda s: DECISION.create(s.connection()))
         staged = {}
         rows = []
         for candidate in candidates:
@@ -524,50 +512,32 @@ class _Loader:
         await session.execute(insert(STAGE), rows)
         plan = bulk.plan(self.instance, alias="import_stage", dialect=dialect, refusal=None)
         if plan.mask_sql is not None:
-            await self._exec(f"UPDATE import_stage SET mask = {plan.mask_sql}")
-        groups = (
-            await session.execute(text("SELECT mask, count(*) FROM import_stage GROUP BY mask"))
-        ).all()
-        decisions: list[dict[str, Any]] = []
-        for mask, count in groups:
-            if mask is None:
-                continue
-            decision = plan.decision(mask, now=self.now)
-            decisions.append(_decision_row(mask, decision))
-            self._tally(decision, count)
-        deferred = (
-            (await session.execute(text("SELECT id FROM import_stage WHERE mask IS NULL")))
-            .scalars()
-            .all()
+            await bulk.exec_sql(session, f"UPDATE import_stage SET mask = {plan.mask_sql}")
+        by_id = {r["id"]: r for r in rows}
+
+        async def load(ids: list[str]) -> list[Mapping[str, Any]]:
+            return [by_id[i] for i in ids]
+
+        decisions = await bulk.decide_table(
+            session,
+            instance=self.instance,
+            plan_=plan,
+            table="import_stage",
+            load=load,
+            now=self.now,
         )
-        if deferred:
-            by_id = {r["id"]: r for r in rows}
-            by_python = []
-            for enrollment_id in deferred:
-                stage_row = by_id[enrollment_id]
-                decision = await bulk.decide_in_python(
-                    session, instance=self.instance, plan_=plan, row=stage_row, now=self.now
-                )
-                mask = "p" + enrollment_id
-                decisions.append(_decision_row(mask, decision))
-                by_python.append({"b_id": enrollment_id, "b_mask": mask})
-                self._tally(decision, 1)
-            await session.execute(
-                text("UPDATE import_stage SET mask = :b_mask WHERE id = :b_id"), by_python
-            )
-        if decisions:
-            await session.execute(insert(DECISION), decisions)
+        for mask, count in (
+            await session.execute(text("SELECT mask, count(*) FROM import_stage GROUP BY mask"))
+        ).all():
+            if decisions[mask].eligible:
+                self.eligible += count
+            else:
+                self.ineligible += count
         if self.imp.dry_run:
             await self._remember(candidates)
             return
         await self._insert_enrollments()
         self.created += len(candidates)
-
-    def _tally(self, decision: Decision, count: int) -> None:
-        if decision.eligible:
-            self.eligible += count
-        else:
-            self.ineligible += count
 
     async def _remember(self, candidates: list[Candidate]) -> None:
         """Dry run: each row's would-be outcome, and its keys for later batches."""
@@ -581,7 +551,7 @@ class _Loader:
         outcomes = await self.session.execute(
             text(
                 "SELECT s.import_row, d.status FROM import_stage s"
-                " JOIN import_decision d ON d.mask = s.mask"
+                " JOIN bulk_decision d ON d.mask = s.mask"
             )
         )
         self.batch.issues += [
@@ -614,7 +584,7 @@ class _Loader:
                 " status, eligibility_reason, eligibility, needs_review, created_at, updated_at,"
                 f" version) SELECT {stage_columns}, :workspace_id, :instance_id, :import_id,"
                 f" d.status, d.reason, d.eligibility, {false}, :now, :now, 1"
-                " FROM import_stage s JOIN import_decision d ON d.mask = s.mask"
+                " FROM import_stage s JOIN bulk_decision d ON d.mask = s.mask"
             ).bindparams(now),
             params,
         )
@@ -626,7 +596,7 @@ class _Loader:
                 " 'candidate', 'create', NULL, :actor, :now FROM import_stage s"
                 f" UNION ALL SELECT {bulk_sql.derived_id('s.id', 'v')}, :workspace_id, s.id,"
                 " 'candidate', d.status, 'evaluate', d.reason, :actor, :now"
-                " FROM import_stage s JOIN import_decision d ON d.mask = s.mask"
+                " FROM import_stage s JOIN bulk_decision d ON d.mask = s.mask"
             ).bindparams(now),
             {"workspace_id": self.imp.workspace_id, "actor": self.imp.actor},
         )
@@ -699,17 +669,3 @@ class _Loader:
             self.eligible += 1
         else:
             self.ineligible += 1
-
-    async def _exec(self, sql: str) -> None:
-        # Rule literals are inlined in ``sql``: no bind-parameter parsing (text() would).
-        conn = await self.session.connection()
-        await conn.exec_driver_sql(sql)
-
-
-def _decision_row(mask: str, decision: Decision) -> dict[str, Any]:
-    return {
-        "mask": mask,
-        "status": "eligible" if decision.eligible else "ineligible",
-        "reason": decision.reason,
-        "eligibility": decision.as_json(),
-    }

@@ -21,6 +21,13 @@ class ReviewMode(StrEnum):
     AUTO = "auto"
 
 
+class ReenrollmentPolicy(StrEnum):
+    """Whether re-evaluation after a criteria change may reopen rejected enrollments."""
+
+    NONE = "none"
+    REEVALUATE_REJECTED = "reevaluate_rejected"
+
+
 class Branding(ApiModel):
     logo_url: Url | None = None
     colors: Annotated[dict[str, ShortText], Field(max_length=20)] = {}
@@ -50,6 +57,7 @@ class ProgramInstanceCreate(ApiModel):
     end_date: date | None = Field(None, description="First day enrollments are no longer accepted.")
     capacity: Capacity | None = None
     review_mode: ReviewMode = ReviewMode.MANUAL
+    reenrollment_policy: ReenrollmentPolicy = ReenrollmentPolicy.NONE
     status: Literal[InstanceStatus.DRAFT, InstanceStatus.ACTIVE] = InstanceStatus.DRAFT
     metadata: Metadata = {}
     eligibility_criteria: CriteriaList = Field(
@@ -77,6 +85,7 @@ class ProgramInstanceUpdate(PatchModel):
     end_date: date | None = None
     capacity: Capacity | None = None
     review_mode: ReviewMode | None = None
+    reenrollment_policy: ReenrollmentPolicy | None = None
     status: InstanceStatus | None = None
     metadata: Metadata | None = None
     eligibility_criteria: CriteriaList | None = None
@@ -96,6 +105,7 @@ class ProgramInstanceOut(OutModel):
     end_date: date | None
     capacity: int | None
     review_mode: ReviewMode
+    reenrollment_policy: ReenrollmentPolicy
     status: InstanceStatus
     metadata: dict[str, Any]
     eligibility_criteria: list[dict[str, Any]]
@@ -118,6 +128,7 @@ class ProgramInstanceOut(OutModel):
             end_date=i.end_date,
             capacity=i.capacity,
             review_mode=ReviewMode(i.review_mode),
+            reenrollment_policy=ReenrollmentPolicy(i.reenrollment_policy),
             status=InstanceStatus(i.status),
             metadata=i.metadata_,
             eligibility_criteria=i.eligibility_criteria,

@@ -77,6 +77,7 @@ async def create(
         end_date=body.end_date,
         capacity=body.capacity,
         review_mode=body.review_mode.value,
+        reenrollment_policy=body.reenrollment_policy.value,
         status=body.status.value,
         metadata_=body.metadata,
         eligibility_criteria=criteria.as_stored(body.eligibility_criteria),
@@ -119,7 +120,7 @@ async def update(
             value = nested.model_dump(by_alias=True) if nested is not None else {}
         elif field == "metadata":
             field = "metadata_"
-        elif field in {"status", "review_mode"}:
+        elif field in {"status", "review_mode", "reenrollment_policy"}:
             value = str(value)
         elif field == "eligibility_criteria":
             value = criteria.as_stored(body.eligibility_criteria or [])

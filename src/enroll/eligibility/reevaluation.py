@@ -1,0 +1,347 @@
+"""Re-evaluating an instance's enrollments after a criteria change, set-based.
+
+Every enrollment that a decision may still move (candidate, eligible, ineligible, and
+rejected when the instance's ``reenrollmentPolicy`` is ``reevaluate_rejected``) is evaluated
+with the current criteria and moved to eligible or ineligible; submitted and approved ones
+are never demoted: when they would now fail they get ``needsReview`` with the reason (and
+lose it when they pass again). A dry run answers the counts per move with sample ids and
+changes nothing. An apply writes, in one transaction, the enrollments, a history row and
+the status events for every enrollment that moved, and ``enrollment.updated`` for every one
+whose review flag changed. A guard refuses an apply that would change more than a share of
+the instance's enrollments unless ``force`` is given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.eligibility import bulk
+from enroll.enrollment import bulk_sql
+from enroll.enrollment.workflow import OPEN_STATUSES, Status
+from enroll.errors import Conflict
+from enroll.event import service as events
+from enroll.ids import new_id
+from enroll.models import Enrollment, ProgramInstance
+from enroll.models.base import UtcDateTime
+from enroll.program_instance import service as instances
+
+REEVALUATE_REJECTED = "reevaluate_rejected"
+MOVABLE = (Status.CANDIDATE, Status.ELIGIBLE, Status.INELIGIBLE)
+NOT_DEMOTED = (Status.SUBMITTED, Status.APPROVED)
+_COLUMNS = [
+    "id",
+    "customer_id",
+    "identification_type",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "address",
+    "manufacturer_slugs",
+    "metadata",
+    "serial_number",
+    "reference_id",
+    "reference_description",
+    "tags",
+]
+
+
+@dataclass
+class Move:
+    from_status: str
+    to_status: str
+    count: int = 0
+    sample_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Summary:
+    dry_run: bool
+    applied: bool
+    criteria_version: int | None
+    evaluated: int
+    total: int
+    moves: list[Move]
+    needs_review: Move
+    cleared_review: Move
+
+    @property
+    def changed(self) -> int:
+        return (
+            sum(m.count for m in self.moves) + self.needs_review.count + self.cleared_review.count
+        )
+
+
+def movable_statuses(instance: ProgramInstance) -> tuple[Status, ...]:
+    if instance.reenrollment_policy == REEVALUATE_REJECTED:
+        return (*MOVABLE, Status.REJECTED)
+    return MOVABLE
+
+
+async def reevaluate(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    instance_ref: str,
+    dry_run: bool,
+    force: bool,
+    max_share: float,
+    sample_size: int,
+    actor: str,
+    now: datetime,
+) -> Summary:
+    instance = await instances.get(
+        session, workspace_id=workspace_id, ref=instance_ref, for_update=not dry_run
+    )
+    dialect: bulk.Dialect = (
+        "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+    )
+    refusal = await instances.refusal_reason(session, instance, today=now.date())
+    plan = bulk.plan(instance, alias="e", dialect=dialect, refusal=refusal)
+    movable = movable_statuses(instance)
+    await _stage(session, instance, plan, movable, dialect)
+
+    async def load(ids: list[str]) -> list[Mapping[str, Any]]:
+        table = Enrollment.__table__
+        rows = await session.execute(
+            select(*(table.c[c] for c in _COLUMNS)).where(table.c.id.in_(ids))
+        )
+        return [dict(r._mapping) for r in rows]
+
+    await bulk.decide_table(
+        session, instance=instance, plan_=plan, table="reeval", load=load, now=now
+    )
+    summary = await _summarise(session, instance, plan, movable, dry_run, sample_size)
+    if dry_run:
+        await _drop(session)
+        return summary
+    share = summary.changed / summary.total if summary.total else 0.0
+    if share > max_share and not force:
+        await _drop(session)
+        raise Conflict(
+            f"This would change {summary.changed} of {summary.total} enrollments"
+            f" ({share:.0%}), more than the {max_share:.0%} allowed; send force to apply.",
+            code="reevaluation_guard",
+            changed=summary.changed,
+            total=summary.total,
+            maxShare=max_share,
+        )
+    await _apply(session, instance, movable, dialect, actor=actor, now=now)
+    await _drop(session)
+    summary.applied = True
+    return summary
+
+
+async def _stage(
+    session: AsyncSession,
+    instance: ProgramInstance,
+    plan: bulk.Plan,
+    movable: Sequence[Status],
+    dialect: bulk.Dialect,
+) -> None:
+    """``reeval(id, status, was_flagged, mask)``: the rows in play, with their masks."""
+    assert instance.id.isalnum()  # inlined below: a CUID
+    await bulk.exec_sql(session, "DROP TABLE IF EXISTS reeval")
+    statuses = ", ".join(f"'{s.value}'" for s in (*movable, *NOT_DEMOTED))
+    mask = plan.mask_sql if plan.mask_sql is not None else "NULL"
+    # A rejected enrollment stays where it is while its customer holds another open one.
+    open_ = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
+    blocked = (
+        "e.status = 'rejected' AND EXISTS (SELECT 1 FROM enrollment o"
+        " WHERE o.program_instance_id = e.program_instance_id"
+        f" AND o.customer_id = e.customer_id AND o.status IN ({open_}))"
+    )
+    suffix = " ON COMMIT DROP" if dialect == "postgresql" else ""
+    await bulk.exec_sql(
+        session,
+        f"CREATE TEMPORARY TABLE reeval{suffix} AS"
+        f" SELECT e.id AS id, e.status AS status, e.needs_review AS was_flagged,"
+        f" CAST({mask} AS TEXT) AS mask FROM enrollment e"
+        f" WHERE e.program_instance_id = '{instance.id}' AND e.status IN ({statuses})"
+        f" AND NOT ({blocked})",
+    )
+
+
+async def _drop(session: AsyncSession) -> None:
+    await bulk.exec_sql(session, "DROP TABLE IF EXISTS reeval")
+    await bulk.exec_sql(session, "DROP TABLE IF EXISTS bulk_decision")
+
+
+async def _summarise(
+    session: AsyncSession,
+    instance: ProgramInstance,
+    plan: bulk.Plan,
+    movable: Sequence[Status],
+    dry_run: bool,
+    sample_size: int,
+) -> Summary:
+    movable_values = {s.value for s in movable}
+    moves: dict[tuple[str, str], Move] = {}
+    flagged = Move("submitted|approved", "needsReview")
+    cleared = Move("needsReview", "submitted|approved")
+    evaluated = 0
+    rows = await session.execute(
+        text(
+            "SELECT r.status, d.status, r.was_flagged, count(*) FROM reeval r"
+            " JOIN bulk_decision d ON d.mask = r.mask GROUP BY r.status, d.status, r.was_flagged"
+        )
+    )
+    for before, after, was_flagged, count in rows:
+        evaluated += count
+        if before in movable_values:
+            if before != after:
+                moves.setdefault((before, after), Move(before, after)).count += count
+        elif after == "ineligible" and not was_flagged:
+            flagged.count += count
+        elif after == "eligible" and was_flagged:
+            cleared.count += count
+    for move in moves.values():
+        move.sample_ids = await _samples(
+            session,
+            "r.status = :a AND d.status = :b",
+            {"a": move.from_status, "b": move.to_status},
+            sample_size,
+        )
+    flagged.sample_ids = await _samples(
+        session,
+        "r.status IN ('submitted', 'approved') AND d.status = 'ineligible' AND NOT r.was_flagged",
+        {},
+        sample_size,
+    )
+    cleared.sample_ids = await _samples(
+        session,
+        "r.status IN ('submitted', 'approved') AND d.status = 'eligible' AND r.was_flagged",
+        {},
+        sample_size,
+    )
+    total = await session.scalar(
+        select(func.count(Enrollment.id)).where(Enrollment.program_instance_id == instance.id)
+    )
+    return Summary(
+        dry_run=dry_run,
+        applied=False,
+        criteria_version=plan.criteria_version,
+        evaluated=evaluated,
+        total=int(total or 0),
+        moves=sorted(moves.values(), key=lambda m: (m.from_status, m.to_status)),
+        needs_review=flagged,
+        cleared_review=cleared,
+    )
+
+
+async def _samples(
+    session: AsyncSession, where: str, params: dict[str, Any], limit: int
+) -> list[str]:
+    if limit <= 0:
+        return []
+    rows = await session.execute(
+        text(
+            f"SELECT r.id FROM reeval r JOIN bulk_decision d ON d.mask = r.mask WHERE {where}"
+            f" ORDER BY r.id LIMIT {int(limit)}"
+        ),
+        params,
+    )
+    return list(rows.scalars())
+
+
+async def _apply(
+    session: AsyncSession,
+    instance: ProgramInstance,
+    movable: Sequence[Status],
+    dialect: bulk.Dialect,
+    *,
+    actor: str,
+    now: datetime,
+) -> None:
+    movable_sql = ", ".join(f"'{s.value}'" for s in movable)
+    moved = f"r.status IN ({movable_sql}) AND r.status <> d.status"
+    flag_changed = (
+        f"r.status NOT IN ({movable_sql})"
+        " AND ((d.status = 'ineligible') <> (CASE WHEN r.was_flagged THEN 1=1 ELSE 1=0 END))"
+    )
+    at = bindparam("now", now, type_=UtcDateTime())
+    history_prefix = new_id()[:17]
+    await session.execute(
+        text(
+            "INSERT INTO enrollment_history (id, workspace_id, enrollment_id, from_status,"
+            " to_status, action, reason, actor, at)"
+            f" SELECT {_sequence_id(history_prefix, dialect)}, :workspace_id, r.id, r.status,"
+            " d.status, 'reevaluate', d.reason, :actor, :now"
+            f" FROM reeval r JOIN bulk_decision d ON d.mask = r.mask WHERE {moved}"
+        ).bindparams(at),
+        {"workspace_id": instance.workspace_id, "actor": actor},
+    )
+    true, false = ("true", "false") if dialect == "postgresql" else ("1", "0")
+    await session.execute(
+        text(
+            "UPDATE enrollment SET"
+            f" status = CASE WHEN x.status IN ({movable_sql}) THEN x.new_status ELSE x.status END,"
+            f" eligibility_reason = CASE WHEN x.status IN ({movable_sql}) THEN x.reason"
+            " ELSE enrollment.eligibility_reason END,"
+            " eligibility = x.eligibility,"
+            f" needs_review = CASE WHEN x.status IN ({movable_sql}) THEN {false}"
+            f" WHEN x.new_status = 'ineligible' THEN {true} ELSE {false} END,"
+            f" needs_review_reason = CASE WHEN x.status NOT IN ({movable_sql})"
+            " AND x.new_status = 'ineligible' THEN x.reason ELSE NULL END,"
+            " version = enrollment.version + 1, updated_at = :now"
+            " FROM (SELECT r.id AS id, r.status AS status, d.status AS new_status,"
+            " d.reason AS reason, d.eligibility AS eligibility"
+            " FROM reeval r JOIN bulk_decision d ON d.mask = r.mask) AS x"
+            " WHERE enrollment.id = x.id"
+        ).bindparams(at)
+    )
+    await _events(session, dialect, moved, flag_changed, now)
+
+
+async def _events(
+    session: AsyncSession,
+    dialect: bulk.Dialect,
+    moved: str,
+    flag_changed: str,
+    now: datetime,
+) -> None:
+    obj = "jsonb_build_object" if dialect == "postgresql" else "json_object"
+    array = "jsonb_build_array" if dialect == "postgresql" else "json_array"
+    snapshot = bulk_sql.snapshot(dialect, "e")
+    change = (
+        f"{obj}('object', {snapshot}, 'previousStatus', r.status, 'status', e.status,"
+        " 'reason', e.eligibility_reason)"
+    )
+    updated = f"{obj}('object', {snapshot}, 'changedFields', {array}('needsReview', 'eligibility'))"
+    source = (
+        " FROM reeval r JOIN bulk_decision d ON d.mask = r.mask JOIN enrollment e ON e.id = r.id"
+    )
+    kinds = [
+        (new_id()[:17], "'enrollment.status_changed'", change, moved, 0),
+        (new_id()[:17], "'enrollment.' || e.status", change, moved, 1),
+        (new_id()[:17], "'enrollment.updated'", updated, flag_changed, 2),
+    ]
+    branches = " UNION ALL ".join(
+        f"SELECT {_sequence_id(prefix, dialect)} AS id, e.workspace_id AS workspace_id,"
+        f" {kind} AS type, e.id AS subject_id, {data} AS data, {order} AS ord"
+        f"{source} WHERE {where}"
+        for prefix, kind, data, where, order in kinds
+    )
+    await session.execute(
+        text(
+            "INSERT INTO event (id, workspace_id, type, version, occurred_at, subject_id, data)"
+            f" SELECT x.id, x.workspace_id, x.type, {events.ENVELOPE_VERSION}, :now,"
+            f" x.subject_id, x.data FROM ({branches}) x ORDER BY x.subject_id, x.ord"
+        ).bindparams(bindparam("now", now, type_=UtcDateTime()))
+    )
+
+
+def _sequence_id(prefix: str, dialect: bulk.Dialect) -> str:
+    """A CUID per row of one statement: a fresh id's time/counter/fingerprint blocks, then the
+    row's number in eight digits (unique per statement, and the prefix is unique per run)."""
+    assert len(prefix) == 17 and prefix.isalnum()
+    number = "CAST(row_number() OVER () AS TEXT)"
+    if dialect == "postgresql":
+        return f"('{prefix}' || lpad({number}, 8, '0'))"
+    return f"('{prefix}' || substr('00000000' || {number}, -8, 8))"
