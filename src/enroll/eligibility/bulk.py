@@ -32,7 +32,9 @@ from enroll.eligibility.checks import (
     CheckStatus,
     Decision,
     decide,
+    default_evaluator,
 )
+from enroll.eligibility.context import rule_context
 from enroll.eligibility.criteria import CompiledCriteria, compile_criteria
 
 try:  # TEMPORARY until the SQL compiler lands: every rule then goes to Python.
@@ -166,15 +168,24 @@ async def decide_in_python(
     row: Mapping[str, Any],
     now: datetime,
 ) -> Decision:
-    """One row the SQL could not decide: the single-enrollment path, customer and facts too."""
-    return await eligibility.decide(
-        session,
-        instance=instance,
-        fields=row_fields(row),
-        customer_id=row["customer_id"],
-        refusal=plan_.refusal,
+    """One row the SQL could not decide. Rules that read the customer or the platform facts
+    take the single-enrollment path (which loads them); the others run on the row alone."""
+    if plan_.compiled.reads("customer") or plan_.compiled.reads("facts"):
+        return await eligibility.decide(
+            session,
+            instance=instance,
+            fields=row_fields(row),
+            customer_id=row["customer_id"],
+            refusal=plan_.refusal,
+            now=now,
+            exclude_enrollment_id=row["id"],
+        )
+    return default_evaluator.evaluate(
+        context=rule_context(row_fields(row)),
+        criteria=plan_.compiled.items,
+        criteria_version=plan_.criteria_version,
+        refusal_reason=plan_.refusal,
         now=now,
-        exclude_enrollment_id=row["id"],
     )
 
 
