@@ -36,34 +36,7 @@ from enroll.eligibility.checks import (
 )
 from enroll.eligibility.context import rule_context
 from enroll.eligibility.criteria import CompiledCriteria, compile_criteria
-
-try:  # TEMPORARY until the SQL compiler lands: every rule then goes to Python.
-    from enroll.eligibility.jsonlogic.sql import (  # type: ignore[import-untyped]
-        FieldKind,
-        SqlField,
-        SqlUnsupported,
-        compile_sql,
-    )
-except ImportError:  # pragma: no cover
-    from enum import StrEnum
-
-    class FieldKind(StrEnum):  # type: ignore[no-redef]
-        TEXT = "text"
-        TEXT_LIST = "text_list"
-        JSON = "json"
-
-    @dataclass(frozen=True)
-    class SqlField:  # type: ignore[no-redef]
-        kind: Any
-        sql: str
-
-    class SqlUnsupported(Exception):  # type: ignore[no-redef]
-        pass
-
-    def compile_sql(*a: Any, **k: Any) -> str:
-        raise SqlUnsupported()
-
-
+from enroll.eligibility.jsonlogic.sql import FieldKind, SqlField, SqlUnsupported, compile_sql
 from enroll.models import ProgramInstance
 
 Dialect = Literal["postgresql", "sqlite"]

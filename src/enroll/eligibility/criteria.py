@@ -4,6 +4,11 @@ A criterion is ``{id, description, reason, rule}``: ``rule`` is JsonLogic evalua
 rule context (see ``context.py``), ``reason`` the text shown when it fails. An instance's
 effective criteria are, in order: the checks derived from its program's ``states`` and
 ``manufacturerSlugs``, the program's own ``eligibilityCriteria``, then the instance's.
+
+A criterion of ``kind: "async"`` has no rule but an ``endpoint``: the worker asks that HTTPS
+endpoint for the answer (``async_checks.py``). Async criteria are never compiled to a
+predicate; ``CompiledCriterion.is_async`` tells them apart. Sync criteria are stored without
+``kind`` (the default), so their stored JSON is the same as before async criteria existed.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import orjson
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from enroll.eligibility.jsonlogic import RuleError, compile_rule, validate_rule
 from enroll.kit.schemas import ApiModel
@@ -23,6 +30,47 @@ CriterionId = Annotated[
     str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", max_length=100)
 ]
 MAX_CRITERIA = 100
+Kind = Literal["sync", "async"]
+SYNC: Kind = "sync"
+ASYNC: Kind = "async"
+DEFAULT_TIMEOUT_SECONDS = 10.0
+DEFAULT_DEADLINE_SECONDS = 86_400
+MAX_DEADLINE_SECONDS = 30 * 86_400
+
+
+class Endpoint(ApiModel):
+    """Where an asynchronous criterion's answer comes from."""
+
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
+        description="An https:// URL (http:// only where ENROLL_WEBHOOK_ALLOW_PRIVATE is set)."
+    )
+    timeout_seconds: Annotated[float, Field(ge=1, le=60)] = Field(
+        DEFAULT_TIMEOUT_SECONDS, description="How long one call may take."
+    )
+    deadline_seconds: Annotated[int, Field(ge=1, le=MAX_DEADLINE_SECONDS)] = Field(
+        DEFAULT_DEADLINE_SECONDS,
+        description="How long after the evaluation an answer may come; then the check is an "
+        "error (the enrollment becomes ineligible).",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, url: str) -> str:
+        try:
+            parts = urlsplit(url)
+            host = parts.hostname
+            parts.port  # noqa: B018 - raises on a malformed port
+        except ValueError:
+            raise ValueError("Not a valid URL.") from None
+        if parts.scheme not in ("http", "https"):
+            raise ValueError("Must be an https:// (or http://) URL.")
+        if not host:
+            raise ValueError("The URL has no host.")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("Must not carry credentials (criteria are readable by API clients).")
+        if any(c.isspace() for c in url):
+            raise ValueError("Must not contain whitespace.")
+        return url
 
 
 class Criterion(ApiModel):
@@ -34,7 +82,15 @@ class Criterion(ApiModel):
     pass_reason: Annotated[str, StringConstraints(max_length=500)] | None = Field(
         None, description="Shown when the criterion passes, e.g. 'In service territory'."
     )
-    rule: Any = Field(description="A JsonLogic rule over the rule context.")
+    kind: Kind = Field(
+        SYNC,
+        description="sync: `rule` decides at once. async: the worker asks `endpoint`; until it "
+        "answers the check is pending.",
+    )
+    rule: Any = Field(
+        None, description="A JsonLogic rule over the rule context (required for sync criteria)."
+    )
+    endpoint: Endpoint | None = Field(None, description="Async criteria only (required there).")
 
     @field_validator("rule")
     @classmethod
@@ -45,6 +101,41 @@ class Criterion(ApiModel):
             where = f"rule{exc.path}" if exc.path else "the rule's root"
             raise ValueError(f"{exc.message} (at {where})") from None
         return rule
+
+    @model_validator(mode="after")
+    def _fields_of_its_kind(self) -> Criterion:
+        sent = self.model_fields_set
+        problems: list[tuple[str, str, str]] = []  # (field, error type, message)
+        if self.kind == SYNC:
+            if "rule" not in sent:
+                problems.append(("rule", "missing", "Field required."))
+            if "endpoint" in sent:
+                problems.append(("endpoint", "kind", "Only async criteria have an endpoint."))
+        else:
+            if "rule" in sent:
+                problems.append(("rule", "kind", "An async criterion has no rule."))
+            if self.endpoint is None:
+                problems.append(("endpoint", "missing", "Field required."))
+        if problems:
+            # Errors at the offending field (eligibilityCriteria.N.rule), not at the criterion.
+            raise ValidationError.from_exception_data(
+                "Criterion",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(kind, message), loc=(field,), input=None
+                    )
+                    for field, kind, message in problems
+                ],
+            )
+        return self
+
+    def stored(self) -> dict[str, Any]:
+        """The JSON kept on the program or instance (and in criteria versions)."""
+        stored = self.model_dump(by_alias=True, exclude_none=True)
+        if self.kind == SYNC:
+            del stored["kind"]  # the default: sync criteria keep their pre-async shape
+            stored["rule"] = self.rule  # even null (exclude_none would drop it)
+        return stored
 
 
 def _unique_ids(criteria: list[Criterion]) -> list[Criterion]:
@@ -113,22 +204,60 @@ def effective_criteria(
 
 
 @dataclass(frozen=True, slots=True)
+class AsyncEndpoint:
+    url: str
+    timeout_seconds: float
+    deadline_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
 class CompiledCriterion:
     id: str
     description: str | None
     reason: str
     pass_reason: str | None
-    predicate: Callable[[Any], Any]
+    # None for an async criterion: it is never compiled, its endpoint answers.
+    predicate: Callable[[Any], Any] | None
+    endpoint: AsyncEndpoint | None = None
+
+    @property
+    def is_async(self) -> bool:
+        return self.endpoint is not None
+
+    @property
+    def label(self) -> str:
+        """What checks show as the description."""
+        return self.description or self.id
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledCriteria:
+    # Every criterion in evaluation order, async ones included (``is_async``).
     items: tuple[CompiledCriterion, ...]
-    # Top-level context keys the rules read ("*" when a rule computes its paths).
+    # Top-level context keys the sync rules read ("*" when a rule computes its paths).
     roots: frozenset[str]
 
     def reads(self, key: str) -> bool:
         return key in self.roots or "*" in self.roots
+
+    @property
+    def synchronous(self) -> tuple[CompiledCriterion, ...]:
+        return tuple(c for c in self.items if not c.is_async)
+
+    @property
+    def asynchronous(self) -> tuple[CompiledCriterion, ...]:
+        return tuple(c for c in self.items if c.is_async)
+
+    def get(self, criterion_id: str) -> CompiledCriterion | None:
+        return next((c for c in self.items if c.id == criterion_id), None)
+
+
+def is_async(criterion: dict[str, Any]) -> bool:
+    """Whether a stored criterion is asynchronous (stored sync criteria carry no ``kind``)."""
+    return bool(criterion.get("kind", SYNC) == ASYNC)
+
+
+_SCOPED = frozenset({"some", "all", "none", "map", "filter", "reduce"})
 
 
 def var_roots(rule: Any) -> set[str]:
@@ -141,6 +270,12 @@ def var_roots(rule: Any) -> set[str]:
             stack.extend(node)
         elif isinstance(node, dict):
             for op, args in node.items():
+                if op in _SCOPED and isinstance(args, list) and args:
+                    # The array (and reduce's initial value) read the context; the logic
+                    # runs on each element ({"var": ""} is the element, not the context).
+                    stack.append(args[0])
+                    stack.extend(args[2:])
+                    continue
                 if op in ("var", "missing", "missing_some"):
                     names = args if isinstance(args, list) else [args]
                     if op == "var":
@@ -157,21 +292,34 @@ def var_roots(rule: Any) -> set[str]:
     return roots
 
 
+def _compile_one(c: dict[str, Any]) -> CompiledCriterion:
+    if is_async(c):
+        endpoint = c["endpoint"]
+        return CompiledCriterion(
+            c["id"],
+            c.get("description"),
+            c["reason"],
+            c.get("passReason"),
+            None,
+            AsyncEndpoint(
+                url=endpoint["url"],
+                timeout_seconds=float(endpoint.get("timeoutSeconds", DEFAULT_TIMEOUT_SECONDS)),
+                deadline_seconds=int(endpoint.get("deadlineSeconds", DEFAULT_DEADLINE_SECONDS)),
+            ),
+        )
+    return CompiledCriterion(
+        c["id"], c.get("description"), c["reason"], c.get("passReason"), compile_rule(c.get("rule"))
+    )
+
+
 @lru_cache(maxsize=512)
 def _compile(canonical: bytes) -> CompiledCriteria:
     criteria = orjson.loads(canonical)
     return CompiledCriteria(
-        items=tuple(
-            CompiledCriterion(
-                c["id"],
-                c.get("description"),
-                c["reason"],
-                c.get("passReason"),
-                compile_rule(c["rule"]),
-            )
-            for c in criteria
+        items=tuple(_compile_one(c) for c in criteria),
+        roots=frozenset(
+            root for c in criteria if not is_async(c) for root in var_roots(c.get("rule"))
         ),
-        roots=frozenset(root for c in criteria for root in var_roots(c["rule"])),
     )
 
 
