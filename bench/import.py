@@ -129,13 +129,13 @@ def cli(env: dict[str, str], *args: str) -> Any:
 
 def setup(env: dict[str, str], slug: str) -> tuple[str, str]:
     """A program (NY/NJ/MA/CT/PA; tesla/enphase/lg) and an active instance with 3 criteria."""
-    import httpx  # noqa: PLC0415 - only the benchmark needs it
+    import httpx
 
     cli(env, "migrate")
     platform = cli(env, "platform-key", "create")["apiKey"]
     ws = cli(env, "workspace", "create", "bench")
-    from enroll.app import create_app  # noqa: PLC0415
-    from enroll.config import Settings  # noqa: PLC0415
+    from enroll.app import create_app
+    from enroll.config import Settings
 
     app = create_app(Settings(database_url=env["ENROLL_DATABASE_URL"], embedded_worker=False))
 
@@ -185,10 +185,10 @@ def run_import(env: dict[str, str], instance: str, path: Path, events: bool) -> 
 
 
 def reevaluate(env: dict[str, str], instance: str, key: str) -> dict[str, Any]:
-    import httpx  # noqa: PLC0415
+    import httpx
 
-    from enroll.app import create_app  # noqa: PLC0415
-    from enroll.config import Settings  # noqa: PLC0415
+    from enroll.app import create_app
+    from enroll.config import Settings
 
     app = create_app(Settings(database_url=env["ENROLL_DATABASE_URL"], embedded_worker=False))
 
@@ -232,7 +232,8 @@ def bench_backend(backend: str, args: argparse.Namespace, work: Path, path: Path
         log(f"{backend}: baseline")
         if backend == "postgresql":
             base = asyncio.run(pg_copy_baseline(url, path))
-            out["baseline"] = {"kind": "COPY into an unindexed text table", "seconds": round(base, 2)}
+            kind = "COPY into an unindexed text table"
+            out["baseline"] = {"kind": kind, "seconds": round(base, 2)}
         else:
             base = sqlite_baseline(work / f"bench-{slug}.sqlite", path)
             out["baseline"] = {"kind": "executemany into a bare table", "seconds": round(base, 2)}

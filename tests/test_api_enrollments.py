@@ -48,6 +48,8 @@ ENROLLMENT_KEYS = {
     "eligibilityStatus",
     "eligibilityReason",
     "eligibility",
+    "needsReview",
+    "needsReviewReason",
     "version",
     "createdAt",
     "updatedAt",

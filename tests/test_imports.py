@@ -381,3 +381,27 @@ def test_bad_requests_are_refused_and_leave_nothing(tenant: Tenant, other_tenant
     done = run_import(tenant, instance["id"], content)
     assert other_tenant.client.get(f"/v1/imports/{done['id']}").status_code == 404
     assert other_tenant.client.get(f"/v1/imports/{done['id']}/results").status_code == 404
+
+
+def test_async_criteria_are_pending_and_queued_after_import(tenant: Tenant) -> None:
+    check = {
+        "id": "credit",
+        "kind": "async",
+        "description": "Credit check",
+        "reason": "Credit check failed",
+        # Nothing listens here: the check stays pending (its job retries until the deadline).
+        "endpoint": {"url": "https://checks.invalid/credit", "deadlineSeconds": 3600},
+    }
+    instance = tenant.instance(eligibilityCriteria=[check])
+    done = run_import(tenant, instance["id"], jsonl([person(), person(address={"state": "CA"})]))
+    assert done["counts"]["eligible"] == 1 and done["counts"]["ineligible"] == 1
+    by_state = {e["address"]["state"]: e for e in enrollments(tenant, instance["id"])}
+    eligible = by_state["NY"]
+    assert eligible["status"] == "eligible"
+    assert eligible["eligibility"]["checks"][-1]["id"] == "credit"
+    assert eligible["eligibility"]["checks"][-1]["status"] == "pending"
+    assert "Awaiting Credit check" in eligible["eligibilityReason"]
+    assert [c["id"] for c in by_state["CA"]["eligibility"]["checks"]][-1] != "credit"
+    jobs = tenant.client.get("/v1/jobs", params={"perPage": "100"}).json()["data"]
+    queued = [j for j in jobs if j["kind"] == "eligibility.async_check"]
+    assert [j["payload"]["enrollmentId"] for j in queued] == [eligible["id"]]

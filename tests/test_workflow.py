@@ -30,6 +30,8 @@ DECIDED = {S.ELIGIBLE, S.INELIGIBLE}
 EXPECTED: dict[tuple[Status, Action], set[Status]] = {
     # Eligibility check: a candidate becomes eligible or ineligible.
     (S.CANDIDATE, A.EVALUATE): DECIDED,
+    # An asynchronous check fails after the synchronous ones passed (never the other way).
+    (S.ELIGIBLE, A.EVALUATE): {S.INELIGIBLE},
     # 1. Only eligible enrollments can be moved to submitted.
     (S.ELIGIBLE, A.SUBMIT): {S.SUBMITTED},
     # 2. Only submitted enrollments can be approved or rejected.

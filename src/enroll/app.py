@@ -26,6 +26,7 @@ from enroll.openapi import install_openapi
 from enroll.program.endpoints import router as programs_router
 from enroll.program_instance.endpoints import router as instances_router
 from enroll.worker.runner import Worker
+from enroll.workspace.endpoints import router as workspace_router
 
 DESCRIPTION = """Programs, program instances and enrollments.
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events_router,
         jobs_router,
         imports_router,
+        workspace_router,
     ):
         app.include_router(router)
 

@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.eligibility import service as eligibility
+from enroll.eligibility.async_checks import enqueue_many
 from enroll.eligibility.checks import (
     ACCEPTING_DESCRIPTION,
     ACCEPTING_ID,
@@ -33,9 +34,10 @@ from enroll.eligibility.checks import (
     Decision,
     decide,
     default_evaluator,
+    pending,
 )
 from enroll.eligibility.context import rule_context
-from enroll.eligibility.criteria import CompiledCriteria, compile_criteria
+from enroll.eligibility.criteria import CompiledCriteria, compile_criteria, is_async
 from enroll.eligibility.jsonlogic.sql import FieldKind, SqlField, SqlUnsupported, compile_sql
 from enroll.models import ProgramInstance
 
@@ -80,19 +82,26 @@ class Plan:
     refusal: str | None
 
     def decision(self, mask: str, *, now: datetime) -> Decision:
-        """The decision every row with ``mask`` gets (same rule as for a single enrollment)."""
+        """The decision every row with ``mask`` gets (same rule as for a single enrollment):
+        the synchronous criteria by the mask, then the asynchronous ones pending when every
+        synchronous check passed (``checks.pending``), as ``RulesEvaluator`` does."""
         checks = [_accepting(self.refusal)]
-        for criterion, bit in zip(self.compiled.items, mask, strict=True):
-            description = criterion.description or criterion.id
+        for criterion, bit in zip(self.compiled.synchronous, mask, strict=True):
             if bit == "1":
                 checks.append(
-                    Check(criterion.id, description, CheckStatus.PASSED, criterion.pass_reason)
+                    Check(criterion.id, criterion.label, CheckStatus.PASSED, criterion.pass_reason)
                 )
             else:
                 checks.append(
-                    Check(criterion.id, description, CheckStatus.FAILED, criterion.reason)
+                    Check(criterion.id, criterion.label, CheckStatus.FAILED, criterion.reason)
                 )
+        if all(c.status == CheckStatus.PASSED for c in checks):
+            checks += [pending(c) for c in self.compiled.asynchronous]
         return decide(checks, now=now, criteria_version=self.criteria_version)
+
+    @property
+    def has_async(self) -> bool:
+        return bool(self.compiled.asynchronous)
 
 
 def _accepting(refusal: str | None) -> Check:
@@ -113,6 +122,8 @@ def plan(instance: ProgramInstance, *, alias: str, dialect: Dialect, refusal: st
 
 
 def mask_sql(criteria: Sequence[Mapping[str, Any]], *, alias: str, dialect: Dialect) -> str | None:
+    """One character per synchronous criterion (asynchronous ones are answered later)."""
+    criteria = [c for c in criteria if not is_async(dict(c))]
     if not criteria:
         return "''"
     fields = sql_fields(alias)
@@ -237,3 +248,45 @@ def decision_row(mask: str, decision: Decision) -> dict[str, Any]:
         "reason": decision.reason,
         "eligibility": decision.as_json(),
     }
+
+
+async def enqueue_async_checks(
+    session: AsyncSession,
+    *,
+    instance: ProgramInstance,
+    plan_: Plan,
+    decisions: Mapping[str, Decision],
+    table: str,
+    where: str = "TRUE",
+    now: datetime,
+) -> int:
+    """Queue the asynchronous checks of every row of ``table`` whose decision lists them as
+    pending (``where`` narrows the rows, e.g. to those that were actually written)."""
+    if not plan_.has_async:
+        return 0
+    waiting = [
+        m for m, d in decisions.items() if any(c.status == CheckStatus.PENDING for c in d.checks)
+    ]
+    if not waiting:
+        return 0
+    queued = 0
+    for mask in waiting:
+        evaluated_at = decisions[mask].as_json()["evaluatedAt"]
+        ids = (
+            (
+                await session.execute(
+                    text(f"SELECT id FROM {table} WHERE mask = :m AND ({where})"), {"m": mask}
+                )
+            )
+            .scalars()
+            .all()
+        )
+        queued += await enqueue_many(
+            session,
+            workspace_id=instance.workspace_id,
+            enrollments=[(i, evaluated_at) for i in ids],
+            criteria=plan_.compiled,
+            criteria_version=plan_.criteria_version,
+            now=now,
+        )
+    return queued

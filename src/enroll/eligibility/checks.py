@@ -3,6 +3,12 @@
 ``evaluate`` runs the platform's own check (the instance accepts enrollments) and then every
 compiled criterion against the rule context, and ``decide`` turns the checks into a Decision:
 ineligible with the first failing (or erroring) check's reason, else eligible.
+
+Asynchronous criteria are answered later by the worker (``async_checks.py``). When every
+synchronous check passed, each becomes a ``pending`` check and the decision is eligible (its
+reason says what is awaited). When a synchronous check failed the enrollment is ineligible
+already and the async checks are not run: they are left out of ``checks``, since a check that
+is listed always ran or is running.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ class CheckStatus(StrEnum):
     ERROR = "error"
 
 
+FAILING = frozenset({CheckStatus.FAILED, CheckStatus.ERROR})
+
+
 @dataclass(frozen=True, slots=True)
 class Check:
     id: str
@@ -42,6 +51,10 @@ class Check:
             "status": self.status.value,
             "reason": self.reason,
         }
+
+    @classmethod
+    def of_json(cls, check: dict[str, Any]) -> Check:
+        return cls(check["id"], check["description"], CheckStatus(check["status"]), check["reason"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +86,24 @@ class Evaluator(Protocol):
 
 
 def decide(checks: Sequence[Check], *, now: datetime, criteria_version: int | None) -> Decision:
-    """Ineligible with the first failing check's reason, else eligible with what qualified."""
+    """Ineligible with the first failing check's reason, else eligible with what qualified.
+
+    A pending check does not fail: the decision is eligible and its reason ends with what is
+    still awaited ("…; Awaiting Credit check").
+    """
     for check in checks:
-        if check.status in (CheckStatus.FAILED, CheckStatus.ERROR):
+        if check.status in FAILING:
             return Decision(False, check.reason or check.description, checks, now, criteria_version)
     passed = [c.reason or c.description for c in checks if c.status == CheckStatus.PASSED]
-    reason = "; ".join(passed) or "Meets all program requirements"
+    awaited = [
+        c.reason or pending_reason(c.description) for c in checks if c.status == CheckStatus.PENDING
+    ]
+    reason = "; ".join(passed + awaited) or "Meets all program requirements"
     return Decision(True, reason, checks, now, criteria_version)
+
+
+def pending_reason(description: str) -> str:
+    return f"Awaiting {description}"
 
 
 class RulesEvaluator:
@@ -92,18 +116,30 @@ class RulesEvaluator:
         refusal_reason: str | None,
         now: datetime,
     ) -> Decision:
-        checks = [
+        accepting = (
             Check(ACCEPTING_ID, ACCEPTING_DESCRIPTION, CheckStatus.FAILED, refusal_reason)
             if refusal_reason
             else Check(ACCEPTING_ID, ACCEPTING_DESCRIPTION, CheckStatus.PASSED, ACCEPTING_PASSED)
-        ]
-        for criterion in criteria:
-            checks.append(_run(criterion, context))
+        )
+        ran = {c.id: _run(c, context) for c in criteria if not c.is_async}
+        checks = [accepting]
+        if accepting.status in FAILING or any(c.status in FAILING for c in ran.values()):
+            checks += ran.values()  # ineligible already: the async checks are not run
+        else:
+            checks += [ran[c.id] if c.id in ran else pending(c) for c in criteria]
         return decide(checks, now=now, criteria_version=criteria_version)
 
 
+def pending(criterion: CompiledCriterion) -> Check:
+    """An async criterion's check until its endpoint answers."""
+    return Check(
+        criterion.id, criterion.label, CheckStatus.PENDING, pending_reason(criterion.label)
+    )
+
+
 def _run(criterion: CompiledCriterion, context: dict[str, Any]) -> Check:
-    description = criterion.description or criterion.id
+    description = criterion.label
+    assert criterion.predicate is not None, "async criteria are never run here"
     try:
         passed = truthy(criterion.predicate(context))
     except Exception as exc:  # a rule that cannot be evaluated on this data is an error, not a pass

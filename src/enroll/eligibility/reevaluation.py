@@ -114,7 +114,7 @@ async def reevaluate(
         )
         return [dict(r._mapping) for r in rows]
 
-    await bulk.decide_table(
+    decisions = await bulk.decide_table(
         session, instance=instance, plan_=plan, table="reeval", load=load, now=now
     )
     summary = await _summarise(session, instance, plan, movable, dry_run, sample_size)
@@ -133,6 +133,10 @@ async def reevaluate(
             maxShare=max_share,
         )
     await _apply(session, instance, movable, dialect, actor=actor, now=now)
+    # Every row evaluated stores the new decision: its pending checks are asked again.
+    await bulk.enqueue_async_checks(
+        session, instance=instance, plan_=plan, decisions=decisions, table="reeval", now=now
+    )
     await _drop(session)
     summary.applied = True
     return summary

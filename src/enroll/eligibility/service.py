@@ -11,14 +11,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.eligibility.checks import Decision, Evaluator, default_evaluator
 from enroll.eligibility.context import rule_context
-from enroll.eligibility.criteria import Criterion, compile_criteria, effective_criteria
+from enroll.eligibility.criteria import (
+    CompiledCriteria,
+    Criterion,
+    compile_criteria,
+    effective_criteria,
+)
 from enroll.errors import FieldError, NotFound, Unprocessable
 from enroll.ids import new_id
 from enroll.models import CriteriaVersion, Customer, Enrollment, Program, ProgramInstance
 
 
 def as_stored(criteria: Sequence[Criterion]) -> list[dict[str, Any]]:
-    return [c.model_dump(by_alias=True, exclude_none=True) for c in criteria]
+    return [c.stored() for c in criteria]
 
 
 def effective(instance: ProgramInstance, program: Program | None = None) -> list[dict[str, Any]]:
@@ -132,9 +137,35 @@ async def decide(
     The customer and the platform facts are loaded only when a rule reads them.
     """
     compiled = compile_criteria(effective(instance))
+    context = await build_context(
+        session,
+        fields=fields,
+        customer_id=customer_id,
+        exclude_enrollment_id=exclude_enrollment_id,
+        reads=compiled,
+    )
+    return evaluator.evaluate(
+        context=context,
+        criteria=compiled.items,
+        criteria_version=instance.criteria_version,
+        refusal_reason=refusal,
+        now=now,
+    )
+
+
+async def build_context(
+    session: AsyncSession,
+    *,
+    fields: Mapping[str, Any],
+    customer_id: str | None,
+    exclude_enrollment_id: str | None,
+    reads: CompiledCriteria | None,
+) -> dict[str, Any]:
+    """The rule context. ``reads`` None loads everything (an async check's endpoint may read
+    any of it); else the customer and the facts are loaded only when a sync rule reads them."""
     customer: dict[str, Any] | None = None
     active: list[dict[str, Any]] = []
-    if customer_id and compiled.reads("customer"):
+    if customer_id and (reads is None or reads.reads("customer")):
         row = await session.get(Customer, customer_id)
         if row is not None:
             customer = {
@@ -146,18 +177,27 @@ async def decide(
                 "address": row.address,
                 "metadata": row.metadata_,
             }
-    if customer_id and compiled.reads("facts"):
+    if customer_id and (reads is None or reads.reads("facts")):
         active = await _active_enrollments(
             session, customer_id=customer_id, exclude_enrollment_id=exclude_enrollment_id
         )
-    context = rule_context(fields, customer=customer, active_enrollments=active)
-    return evaluator.evaluate(
-        context=context,
-        criteria=compiled.items,
-        criteria_version=instance.criteria_version,
-        refusal_reason=refusal,
-        now=now,
-    )
+    return rule_context(fields, customer=customer, active_enrollments=active)
+
+
+async def criteria_of_version(
+    session: AsyncSession, instance: ProgramInstance, number: int | None
+) -> list[dict[str, Any]]:
+    """The effective criteria a decision used: its stored version, else the current ones."""
+    if number is not None:
+        stored = await session.scalar(
+            select(CriteriaVersion.criteria).where(
+                CriteriaVersion.program_instance_id == instance.id,
+                CriteriaVersion.version == number,
+            )
+        )
+        if stored is not None:
+            return list(stored)
+    return effective(instance)
 
 
 async def _active_enrollments(

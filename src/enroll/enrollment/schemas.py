@@ -106,6 +106,11 @@ class EnrollmentOut(OutModel):
     eligibility_status: Status
     eligibility_reason: str | None
     eligibility: EligibilityOut
+    needs_review: bool = Field(
+        description="A later check failed after the enrollment moved on (submitted, approved): "
+        "a person should look at it. `needsReviewReason` says why."
+    )
+    needs_review_reason: str | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -144,6 +149,8 @@ class EnrollmentOut(OutModel):
                 criteria_version=e.eligibility.get("criteriaVersion"),
                 evaluated_at=e.eligibility.get("evaluatedAt"),
             ),
+            needs_review=bool(e.needs_review),
+            needs_review_reason=e.needs_review_reason,
             version=e.version,
             created_at=e.created_at,
             updated_at=e.updated_at,

@@ -1,8 +1,10 @@
-"""Enrollment use cases: create (four identification types), update, delete, transitions.
+"""Enrollment use cases: create (four identification types), update, delete, transitions,
+and the answers of asynchronous eligibility checks.
 
 Every status change goes through ``_move``, which asks the workflow table, writes the history
 row and queues the events; ``_emit`` writes the events once the enrollment is final, all in the
-caller's transaction.
+caller's transaction. A stored decision with pending (asynchronous) checks queues their jobs
+in the same transaction.
 """
 
 from __future__ import annotations
@@ -11,14 +13,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.customer import repository as customers_repo
 from enroll.customer import service as customers
+from enroll.eligibility import async_checks
 from enroll.eligibility import service as eligibility
-from enroll.eligibility.checks import Decision, Evaluator, default_evaluator
+from enroll.eligibility.checks import (
+    Check,
+    CheckStatus,
+    Decision,
+    Evaluator,
+    decide,
+    default_evaluator,
+)
+from enroll.eligibility.criteria import CompiledCriterion, compile_criteria
 from enroll.enrollment import repository
 from enroll.enrollment.schemas import (
     EnrollmentCreate,
@@ -27,7 +38,7 @@ from enroll.enrollment.schemas import (
     IdentificationType,
 )
 from enroll.enrollment.workflow import OPEN_STATUSES, Action, InvalidTransition, Status, targets
-from enroll.errors import BadRequest, Conflict, FieldError, NotFound, Unprocessable
+from enroll.errors import BadRequest, Conflict, FieldError, NotFound, ProblemError, Unprocessable
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.job import service as jobs
@@ -161,6 +172,7 @@ async def create(
             code="enrollment_exists",
         ) from None
     await _emit(session, pending, now)
+    await _queue_async_checks(session, enrollment, instance, decision, now=now)
     return enrollment
 
 
@@ -388,6 +400,7 @@ async def act(
             session, enrollment, instance, refusal=refusal, now=now, evaluator=evaluator
         )
         _apply_decision(pending, decision, action, actor, now)
+        await _queue_async_checks(session, enrollment, instance, decision, now=now)
     else:
         (target,) = possible
         await _guard(session, enrollment, action, workspace_id=workspace_id, now=now)
@@ -502,6 +515,27 @@ def _apply_decision(
         pending.items.append(("enrollment.updated", {"changedFields": ["eligibility"]}))
 
 
+async def _queue_async_checks(
+    session: AsyncSession,
+    enrollment: Enrollment,
+    instance: ProgramInstance,
+    decision: Decision,
+    *,
+    now: datetime,
+) -> None:
+    """One job per pending check of the decision just stored (none when a sync check failed)."""
+    if not any(c.status == CheckStatus.PENDING for c in decision.checks):
+        return
+    await async_checks.enqueue_many(
+        session,
+        workspace_id=enrollment.workspace_id,
+        enrollments=[(enrollment.id, enrollment.eligibility["evaluatedAt"])],
+        criteria=compile_criteria(eligibility.effective(instance)),  # cached by content
+        criteria_version=decision.criteria_version,
+        now=now,
+    )
+
+
 def _move(
     pending: _Pending,
     target: Status,
@@ -537,3 +571,128 @@ async def _emit(session: AsyncSession, pending: _Pending, now: datetime) -> None
             for kind, extra in pending.items
         ],
     )
+
+
+# --- asynchronous checks --------------------------------------------------------------------
+
+_ACTOR = async_checks.SYSTEM_ACTOR
+# Statuses past the point where a failing check may demote the enrollment: a person decides.
+_MOVED_ON = frozenset({Status.SUBMITTED, Status.APPROVED})
+# Closed by a person: the answer is kept in the checks, nothing else changes.
+_CLOSED = frozenset({Status.REJECTED, Status.UNENROLLED, Status.CANCELLED})
+
+
+@dataclass(frozen=True, slots=True)
+class AsyncCheckCall:
+    """What the worker sends for one pending check (see eligibility/async_checks.py)."""
+
+    criterion: CompiledCriterion
+    body: dict[str, Any]
+
+
+def _awaits(enrollment: Enrollment, job: async_checks.CheckJob) -> bool:
+    """Whether the enrollment still waits for this job's answer: the decision it was queued
+    for is the current one, and it lists the check as pending."""
+    decided = enrollment.eligibility or {}
+    if decided.get("evaluatedAt") != job.evaluated_at:
+        return False  # re-evaluated meanwhile: this answer would be stale
+    return any(
+        c.get("id") == job.criterion_id and c.get("status") == CheckStatus.PENDING.value
+        for c in decided.get("checks", [])
+    )
+
+
+async def async_check_call(
+    session: AsyncSession, *, workspace_id: str, job: async_checks.CheckJob
+) -> AsyncCheckCall | Check | None:
+    """The call a check job makes: None when nothing waits for it any more, a Check to record
+    at once when the check cannot be made (its criterion is gone from its criteria version)."""
+    enrollment = await repository.get(
+        session, workspace_id=workspace_id, enrollment_id=job.enrollment_id
+    )
+    if enrollment is None or not _awaits(enrollment, job):
+        return None
+    try:
+        instance = await instances.get(
+            session, workspace_id=workspace_id, ref=enrollment.program_instance_id
+        )
+    except ProblemError:
+        return None
+    criteria = await eligibility.criteria_of_version(session, instance, job.criteria_version)
+    criterion = compile_criteria(criteria).get(job.criterion_id)
+    if criterion is None or not criterion.is_async:
+        return Check(
+            job.criterion_id,
+            job.criterion_id,
+            CheckStatus.ERROR,
+            f"{job.criterion_id}: not an asynchronous criterion of criteria version "
+            f"{job.criteria_version}",
+        )
+    context = await eligibility.build_context(
+        session,
+        fields=rule_fields(enrollment),
+        customer_id=enrollment.customer_id,
+        exclude_enrollment_id=enrollment.id,
+        reads=None,  # the endpoint may read anything: customer and facts too
+    )
+    body = async_checks.request_body(
+        enrollment_id=enrollment.id,
+        program_instance_id=enrollment.program_instance_id,
+        criterion=criterion,
+        context=context,
+    )
+    return AsyncCheckCall(criterion, body)
+
+
+async def record_async_check(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    job: async_checks.CheckJob,
+    check: Check,
+    now: datetime,
+) -> Enrollment | None:
+    """Put an async check's outcome (passed, failed, error) in place of its pending check.
+
+    Ignored (None) when the enrollment no longer waits for it. A failing outcome demotes an
+    eligible enrollment to ineligible (history and events like any status change); one that
+    moved on (submitted, approved) is not demoted but flagged ``needsReview``.
+    """
+    # Locked (PostgreSQL): two checks of one enrollment answering at once take turns.
+    enrollment = await session.scalar(
+        select(Enrollment)
+        .where(Enrollment.workspace_id == workspace_id, Enrollment.id == job.enrollment_id)
+        .with_for_update()
+    )
+    if enrollment is None or not _awaits(enrollment, job):
+        return None
+    decided = enrollment.eligibility
+    checks = [check if c["id"] == job.criterion_id else Check.of_json(c) for c in decided["checks"]]
+    decision = decide(
+        checks,
+        now=datetime.fromisoformat(decided["evaluatedAt"]),
+        criteria_version=decided.get("criteriaVersion"),
+    )
+    # evaluatedAt stays: it names the decision, which other pending checks still belong to.
+    enrollment.eligibility = {**decided, "checks": [c.as_json() for c in checks]}
+    status = Status(enrollment.status)
+    pending = _Pending(enrollment)
+    if status not in _CLOSED:
+        enrollment.eligibility_reason = decision.reason
+    if not decision.eligible and status == Status.ELIGIBLE:
+        _move(pending, Status.INELIGIBLE, Action.EVALUATE, decision.reason, _ACTOR, now)
+    elif not decision.eligible and status in _MOVED_ON:
+        enrollment.needs_review = True
+        enrollment.needs_review_reason = decision.reason
+        pending.items.append(
+            (
+                "enrollment.updated",
+                {"changedFields": ["eligibility", "needsReview", "needsReviewReason"]},
+            )
+        )
+    else:
+        pending.items.append(("enrollment.updated", {"changedFields": ["eligibility"]}))
+    enrollment.updated_at = now
+    await session.flush()
+    await _emit(session, pending, now)
+    return enrollment

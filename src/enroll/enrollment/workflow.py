@@ -5,6 +5,8 @@
         └──evaluate──▶ ineligible          (candidate|eligible|submitted) ──cancel──▶ cancelled
 
 Rejected and ineligible are terminal except through ``reevaluate`` (the criteria changed).
+An eligible enrollment whose asynchronous check fails (or misses its deadline) is evaluated
+again by the platform: ``eligible ─evaluate─▶ ineligible``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ _DECIDED = frozenset({S.ELIGIBLE, S.INELIGIBLE})
 
 TRANSITIONS: Mapping[tuple[Status, Action], frozenset[Status]] = {
     (S.CANDIDATE, A.EVALUATE): _DECIDED,
+    # An asynchronous check failed after the synchronous ones passed.
+    (S.ELIGIBLE, A.EVALUATE): frozenset({S.INELIGIBLE}),
     (S.ELIGIBLE, A.SUBMIT): frozenset({S.SUBMITTED}),
     (S.SUBMITTED, A.APPROVE): frozenset({S.APPROVED}),
     (S.SUBMITTED, A.REJECT): frozenset({S.REJECTED}),

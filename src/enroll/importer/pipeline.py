@@ -510,6 +510,10 @@ class _Loader:
                 }
             )
         await session.execute(insert(STAGE), rows)
+        if dialect == "postgresql":
+            # A fresh temporary table has no statistics: without them the planner may scan the
+            # whole enrollment table to join a few thousand rows.
+            await bulk.exec_sql(session, "ANALYZE import_stage")
         plan = bulk.plan(self.instance, alias="import_stage", dialect=dialect, refusal=None)
         if plan.mask_sql is not None:
             await bulk.exec_sql(session, f"UPDATE import_stage SET mask = {plan.mask_sql}")
@@ -537,6 +541,14 @@ class _Loader:
             await self._remember(candidates)
             return
         await self._insert_enrollments()
+        await bulk.enqueue_async_checks(
+            session,
+            instance=self.instance,
+            plan_=plan,
+            decisions=decisions,
+            table="import_stage",
+            now=self.now,
+        )
         self.created += len(candidates)
 
     async def _remember(self, candidates: list[Candidate]) -> None:
@@ -606,28 +618,37 @@ class _Loader:
 
     async def _insert_events(self) -> None:
         dialect = self.dialect
-        snapshot = bulk_sql.snapshot(dialect, "e")
         obj = "jsonb_build_object" if dialect == "postgresql" else "json_object"
+        # SQLite forgets a value is JSON once it passes through a CTE: json() says so again.
+        snap = "n.obj" if dialect == "postgresql" else "json(n.obj)"
         change = (
-            f"{obj}('object', {snapshot}, 'previousStatus', 'candidate', 'status', e.status,"
-            " 'reason', e.eligibility_reason, 'importId', e.import_id)"
+            f"{obj}('object', {snap}, 'previousStatus', 'candidate', 'status', n.status,"
+            " 'reason', n.reason, 'importId', n.import_id)"
         )
         now = bindparam("now", self.now, type_=UtcDateTime())
         kinds = [
-            ("a", "'enrollment.created'", f"{obj}('object', {snapshot}, 'importId', e.import_id)"),
+            ("a", "'enrollment.created'", f"{obj}('object', {snap}, 'importId', n.import_id)"),
             ("b", "'enrollment.status_changed'", change),
-            ("d", "'enrollment.' || e.status", change),
+            ("d", "'enrollment.' || n.status", change),
         ]
+        # Each enrollment's snapshot is built once (the CTE), then used by its three events.
+        snapshots = (
+            f"SELECT e.id AS id, e.workspace_id AS workspace_id, e.status AS status,"
+            f" e.eligibility_reason AS reason, e.import_id AS import_id,"
+            f" {bulk_sql.snapshot(dialect, 'e')} AS obj"
+            " FROM enrollment e JOIN import_stage s ON s.id = e.id"
+        )
         # Ordered so each enrollment's events are consecutive in the feed, in this order.
         branches = " UNION ALL ".join(
-            f"SELECT {bulk_sql.derived_id('e.id', tag)} AS id, e.workspace_id AS workspace_id,"
-            f" {kind} AS type, e.id AS subject_id, {data} AS data, '{tag}' AS tag"
-            " FROM enrollment e JOIN import_stage s ON s.id = e.id"
+            f"SELECT {bulk_sql.derived_id('n.id', tag)} AS id, n.workspace_id AS workspace_id,"
+            f" {kind} AS type, n.id AS subject_id, {data} AS data, '{tag}' AS tag FROM n"
             for tag, kind, data in kinds
         )
+        materialized = "MATERIALIZED " if dialect == "postgresql" else ""
         await self.session.execute(
             text(
                 "INSERT INTO event (id, workspace_id, type, version, occurred_at, subject_id, data)"
+                f" WITH n AS {materialized}({snapshots})"
                 f" SELECT x.id, x.workspace_id, x.type, {events.ENVELOPE_VERSION}, :now,"
                 f" x.subject_id, x.data FROM ({branches}) x ORDER BY x.subject_id, x.tag"
             ).bindparams(now)

@@ -1,16 +1,29 @@
-"""Job kinds and what they do. A handler runs inside the transaction that completes its job."""
+"""Job kinds and what they do. A handler runs inside the transaction that completes its job.
+
+Except ``eligibility.async_check``: it waits on another party's HTTP endpoint for up to its
+timeout, which must not happen inside a transaction (on SQLite that would hold the write lock
+for every request; on PostgreSQL it would hold back the event feed). It runs as a job of
+``long_jobs.py``'s kind: short transactions of its own, completion marked afterwards.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
+from enroll.eligibility import async_checks
+from enroll.eligibility.checks import Check
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.workflow import Action, Status
 from enroll.errors import Conflict
+from enroll.worker.long_jobs import LONG_HANDLERS, LongHandler
+from enroll.workspace import service as workspaces
+
+log = logging.getLogger("enroll.worker")
 
 Handler = Callable[[AsyncSession, AppContext, str | None, dict[str, Any]], Awaitable[None]]
 AUTO_REVIEWER = "system:auto-review"
@@ -42,6 +55,75 @@ async def auto_approve(
         # At capacity: the application waits for a person, as in manual review.
 
 
+async def async_check(ctx: AppContext, workspace_id: str | None, payload: dict[str, Any]) -> None:
+    """Ask an async criterion's endpoint about one enrollment and record the answer.
+
+    Raises (so the worker retries with its backoff) when the endpoint gives no usable answer,
+    until the deadline or the last attempt: then the check is recorded as an error.
+    """
+    assert workspace_id is not None
+    job = async_checks.CheckJob.of(payload)
+    async with ctx.db.transaction(write=False) as session:
+        call = await enrollments.async_check_call(session, workspace_id=workspace_id, job=job)
+        final = await async_checks.is_final_attempt(session, job)
+        secret = await workspaces.stored_signing_secret(session, workspace_id=workspace_id)
+    if call is None:
+        return  # re-evaluated or answered meanwhile: nobody waits for this answer
+    if isinstance(call, Check):
+        await _record(ctx, workspace_id, job, call)
+        return
+    criterion, endpoint = call.criterion, call.criterion.endpoint
+    assert endpoint is not None
+    now = ctx.clock.now()
+    if now >= job.deadline:
+        await _record(ctx, workspace_id, job, async_checks.past_deadline(criterion, job.deadline))
+        return
+    allow_private = ctx.settings.webhook_allow_private
+    try:
+        refusal = async_checks.scheme_refusal(
+            endpoint.url, allow_private=allow_private
+        ) or await async_checks.address_refusal(endpoint.url, allow_private=allow_private)
+        if refusal:
+            await _record(ctx, workspace_id, job, async_checks.refused(criterion, refusal))
+            return
+        if secret is None:  # the workspace's first outbound call
+            async with ctx.db.transaction() as session:
+                secret = await workspaces.signing_secret(session, workspace_id=workspace_id)
+        remaining = (job.deadline - now).total_seconds()
+        answer = await async_checks.call(
+            endpoint.url,
+            body=call.body,
+            secret=secret,
+            message_id=job.job_id,
+            timeout_seconds=max(0.05, min(endpoint.timeout_seconds, remaining)),
+            now=now,
+        )
+    except async_checks.CheckerUnavailable as exc:
+        if ctx.clock.now() >= job.deadline:
+            outcome = async_checks.past_deadline(criterion, job.deadline)
+        elif final:
+            outcome = async_checks.out_of_attempts(criterion, str(exc))
+        else:
+            raise
+        log.info("async check %s of %s: %s", criterion.id, job.enrollment_id, exc)
+        await _record(ctx, workspace_id, job, outcome)
+        return
+    await _record(ctx, workspace_id, job, async_checks.answered(criterion, answer))
+
+
+async def _record(
+    ctx: AppContext, workspace_id: str, job: async_checks.CheckJob, check: Check
+) -> None:
+    async with ctx.db.transaction() as session:
+        await enrollments.record_async_check(
+            session, workspace_id=workspace_id, job=job, check=check, now=ctx.clock.now()
+        )
+
+
 HANDLERS: dict[str, Handler] = {
     enrollments.AUTO_APPROVE_JOB: auto_approve,
 }
+# Jobs run outside the job's transaction (Worker._execute_long). Registered from here so this
+# module owns its kinds; the entry could equally live in long_jobs.LONG_HANDLERS itself.
+OUTSIDE_TRANSACTION: dict[str, LongHandler] = {async_checks.ASYNC_CHECK_JOB: async_check}
+LONG_HANDLERS.update(OUTSIDE_TRANSACTION)

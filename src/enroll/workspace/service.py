@@ -1,10 +1,19 @@
+"""Workspaces: creating one, and the secret that signs its outbound calls."""
+
 from __future__ import annotations
 
+import base64
+import secrets
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.auth.scopes import WORKSPACE_SCOPES
 from enroll.auth.service import IssuedKey, issue_key
+from enroll.errors import NotFound
 from enroll.models import Workspace
+
+SECRET_PREFIX = "whsec_"
 
 
 async def create_workspace(session: AsyncSession, *, name: str) -> tuple[Workspace, IssuedKey]:
@@ -16,3 +25,37 @@ async def create_workspace(session: AsyncSession, *, name: str) -> tuple[Workspa
         session, workspace_id=workspace.id, name="Initial key", scopes=WORKSPACE_SCOPES
     )
     return workspace, issued
+
+
+def new_signing_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+async def stored_signing_secret(session: AsyncSession, *, workspace_id: str) -> str | None:
+    """The workspace's signing secret if it has one yet (a read)."""
+    return await session.scalar(
+        select(Workspace.signing_secret).where(Workspace.id == workspace_id)
+    )
+
+
+async def signing_secret(session: AsyncSession, *, workspace_id: str) -> str:
+    """The secret that signs the workspace's outbound calls, made and stored on first use.
+
+    Needs a write transaction. Two first uses at once agree: the second one's conditional
+    UPDATE finds the secret already set (PostgreSQL re-checks the row after the first
+    commits; SQLite serialises writers) and both read back the stored one.
+    """
+    found = await stored_signing_secret(session, workspace_id=workspace_id)
+    if found is not None:
+        return found
+    await session.execute(
+        update(Workspace)
+        .where(Workspace.id == workspace_id, Workspace.signing_secret.is_(None))
+        .values(signing_secret=new_signing_secret())
+        .execution_options(synchronize_session=False)
+    )
+    found = await stored_signing_secret(session, workspace_id=workspace_id)
+    if found is None:
+        raise NotFound("No such workspace.")
+    return found

@@ -1,0 +1,311 @@
+"""Asynchronous eligibility checks: the job, the signed call to the checker, its answer.
+
+A criterion of ``kind: "async"`` is answered by an HTTPS endpoint. Storing a decision that
+lists such a check as ``pending`` enqueues one ``eligibility.async_check`` job per pending
+check, in the transaction of the decision (``enqueue_many``). The worker then
+
+1. reads the enrollment and gives up quietly when the decision it was queued for is gone
+   (re-evaluated meanwhile, or the check answered);
+2. POSTs ``{"type": "eligibility.check", "enrollmentId", "programInstanceId", "criterion":
+   {"id", "description"}, "context"}`` signed as the Standard Webhooks spec says
+   (``webhook-id``, ``webhook-timestamp``, ``webhook-signature``; the workspace's
+   ``signing_secret``), outside any database transaction;
+3. records a 2xx answer ``{"status": "passed" | "failed", "reason"?}`` (``enrollment/service.py``
+   ``record_async_check``). Anything else raises, so the job is retried with the worker's
+   backoff until the check's deadline: then the check is an ``error`` and counts as failing.
+
+This module holds the parts that need no enrollment: jobs, URL policy, the call, the checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import orjson
+from sqlalchemy import Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from standardwebhooks import Webhook
+
+from enroll import __version__
+from enroll.eligibility.checks import Check, CheckStatus
+from enroll.eligibility.criteria import CompiledCriteria, CompiledCriterion
+from enroll.ids import new_id
+from enroll.models import Job
+
+ASYNC_CHECK_JOB = "eligibility.async_check"
+# The actor of the history rows an async check writes.
+SYSTEM_ACTOR = "system:eligibility"
+MAX_REASON_LENGTH = 500
+MAX_ANSWER_BYTES = 65_536
+# The worker's retry spacing (worker/runner.py ``backoff``): 2^(n-1) s after the n-th failure,
+# capped at an hour, times a jitter of at least 0.75. Used to size max_attempts so that the
+# deadline, not the attempt count, ends the retries.
+_BACKOFF_CAP_SECONDS = 3600.0
+_BACKOFF_MIN_JITTER = 0.75
+_SPARE_ATTEMPTS = 3  # for attempts lost to a worker that died mid-call
+
+job_table: Table = Job.__table__  # type: ignore[assignment]
+
+
+def iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+# --- the job ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CheckJob:
+    """An ``eligibility.async_check`` job's payload."""
+
+    job_id: str
+    enrollment_id: str
+    criterion_id: str
+    criteria_version: int | None
+    evaluated_at: str  # the decision's evaluatedAt, exactly as stored on the enrollment
+    deadline: datetime
+
+    @classmethod
+    def of(cls, payload: dict[str, Any]) -> CheckJob:
+        return cls(
+            job_id=payload["jobId"],
+            enrollment_id=payload["enrollmentId"],
+            criterion_id=payload["criterionId"],
+            criteria_version=payload.get("criteriaVersion"),
+            evaluated_at=payload["evaluatedAt"],
+            deadline=datetime.fromisoformat(payload["deadline"]),
+        )
+
+
+def max_attempts_for(deadline_seconds: int) -> int:
+    """Enough attempts that the worker's backoff reaches the deadline before they run out."""
+    waited, attempts = 0.0, 0
+    while waited < deadline_seconds:
+        attempts += 1
+        waited += _BACKOFF_MIN_JITTER * min(2.0 ** (attempts - 1), _BACKOFF_CAP_SECONDS)
+    return attempts + _SPARE_ATTEMPTS
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    enrollments: Sequence[tuple[str, str]],
+    criteria: CompiledCriteria,
+    criteria_version: int | None,
+    now: datetime,
+) -> int:
+    """Queue a check job for every async criterion of ``criteria`` and every enrollment.
+
+    ``enrollments`` are ``(enrollment id, evaluatedAt)`` of decisions just stored that list
+    the async checks as pending (every sync check passed), evaluatedAt exactly as stored in
+    ``eligibility.evaluatedAt``. One executemany INSERT, in the caller's transaction.
+    Returns the number of jobs queued.
+    """
+    asynchronous = criteria.asynchronous
+    rows: list[dict[str, Any]] = []
+    for enrollment_id, evaluated_at in enrollments:
+        decided = datetime.fromisoformat(evaluated_at)
+        for criterion in asynchronous:
+            assert criterion.endpoint is not None
+            deadline_seconds = criterion.endpoint.deadline_seconds
+            job_id = new_id()
+            rows.append(
+                {
+                    "id": job_id,
+                    "workspace_id": workspace_id,
+                    "kind": ASYNC_CHECK_JOB,
+                    "payload": {
+                        "jobId": job_id,
+                        "enrollmentId": enrollment_id,
+                        "criterionId": criterion.id,
+                        "criteriaVersion": criteria_version,
+                        "evaluatedAt": evaluated_at,
+                        "deadline": iso(decided + timedelta(seconds=deadline_seconds)),
+                    },
+                    "status": "queued",
+                    "attempts": 0,
+                    "max_attempts": max_attempts_for(deadline_seconds),
+                    "run_at": now,
+                    "locked_until": None,
+                    "locked_by": None,
+                    "last_error": None,
+                    "finished_at": None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+    if rows:
+        await session.execute(insert(job_table), rows)
+    return len(rows)
+
+
+async def is_final_attempt(session: AsyncSession, job: CheckJob) -> bool:
+    """Whether the running attempt is the job's last (then a failure is recorded, not raised)."""
+    row = (
+        await session.execute(select(Job.attempts, Job.max_attempts).where(Job.id == job.job_id))
+    ).first()
+    return row is not None and row.attempts >= row.max_attempts
+
+
+# --- the checks it records --------------------------------------------------------------
+
+
+def answered(criterion: CompiledCriterion, answer: Answer) -> Check:
+    if answer.passed:
+        reason = answer.reason or criterion.pass_reason
+        return Check(criterion.id, criterion.label, CheckStatus.PASSED, reason)
+    return Check(
+        criterion.id, criterion.label, CheckStatus.FAILED, answer.reason or criterion.reason
+    )
+
+
+def past_deadline(criterion: CompiledCriterion, deadline: datetime) -> Check:
+    reason = f"{criterion.label}: no answer before the deadline ({iso(deadline)})"
+    return Check(criterion.id, criterion.label, CheckStatus.ERROR, reason)
+
+
+def out_of_attempts(criterion: CompiledCriterion, last_error: str) -> Check:
+    reason = f"{criterion.label}: no answer after the last attempt ({last_error})"
+    return Check(criterion.id, criterion.label, CheckStatus.ERROR, reason[:MAX_REASON_LENGTH])
+
+
+def refused(criterion: CompiledCriterion, why: str) -> Check:
+    return Check(criterion.id, criterion.label, CheckStatus.ERROR, f"{criterion.label}: {why}")
+
+
+# --- where calls may go -----------------------------------------------------------------
+
+
+class CheckerUnavailable(Exception):
+    """No usable answer this time (network, timeout, non-2xx, bad JSON): retry later."""
+
+
+def scheme_refusal(url: str, *, allow_private: bool) -> str | None:
+    if allow_private or urlsplit(url).scheme == "https":
+        return None
+    return "the endpoint must use https:// (plain http is refused)"
+
+
+def _not_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+async def address_refusal(url: str, *, allow_private: bool) -> str | None:
+    """Refuse endpoints on loopback, private, link-local and other non-public addresses.
+
+    Resolves the host (a failure to resolve raises CheckerUnavailable: retried). The call
+    resolves it again, so a name that changes its answer in between is not caught here.
+    """
+    if allow_private:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, parts.port or 443, type=socket.SOCK_STREAM
+        )
+    except OSError as exc:
+        raise CheckerUnavailable(f"cannot resolve {host!r}: {exc}") from None
+    if any(_not_public(str(info[4][0])) for info in infos):
+        return f"the endpoint's host {host!r} is not a public address"
+    return None
+
+
+# --- the call ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    passed: bool
+    reason: str | None
+
+
+def request_body(
+    *,
+    enrollment_id: str,
+    program_instance_id: str,
+    criterion: CompiledCriterion,
+    context: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "type": "eligibility.check",
+        "enrollmentId": enrollment_id,
+        "programInstanceId": program_instance_id,
+        "criterion": {"id": criterion.id, "description": criterion.label},
+        "context": context,
+    }
+
+
+def signed_headers(*, secret: str, message_id: str, at: datetime, body: str) -> dict[str, str]:
+    """The Standard Webhooks headers for ``body`` (sent as is, UTF-8)."""
+    at = at.astimezone(UTC)
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(message_id, at, body),
+    }
+
+
+def parse_answer(status_code: int, content: bytes) -> Answer:
+    if not 200 <= status_code < 300:
+        raise CheckerUnavailable(f"the endpoint answered HTTP {status_code}")
+    try:
+        data = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        raise CheckerUnavailable("the endpoint's answer is not JSON") from None
+    status = data.get("status") if isinstance(data, dict) else None
+    reason = data.get("reason") if isinstance(data, dict) else None
+    if status not in ("passed", "failed") or not (reason is None or isinstance(reason, str)):
+        raise CheckerUnavailable(
+            'the endpoint\'s answer is not {"status": "passed" | "failed", "reason": "..."}'
+        )
+    if reason is not None:
+        reason = reason.replace("\x00", "").strip()[:MAX_REASON_LENGTH] or None
+    return Answer(passed=status == "passed", reason=reason)
+
+
+async def call(
+    url: str,
+    *,
+    body: dict[str, Any],
+    secret: str,
+    message_id: str,
+    timeout_seconds: float,
+    now: datetime,
+) -> Answer:
+    """POST the signed check to the endpoint within ``timeout_seconds`` in all; raises
+    CheckerUnavailable for anything but a well-formed 2xx answer. Redirects are not followed."""
+    text = orjson.dumps(body).decode()
+    headers = signed_headers(secret=secret, message_id=message_id, at=now, body=text)
+    headers |= {"content-type": "application/json", "user-agent": f"Enroll/{__version__}"}
+    try:
+        # httpx's timeout bounds each phase (connect, each read); this bounds the whole call.
+        async with asyncio.timeout(timeout_seconds):
+            async with (
+                httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False) as client,
+                client.stream("POST", url, content=text.encode(), headers=headers) as response,
+            ):
+                content = bytearray()
+                async for chunk in response.aiter_bytes():
+                    content += chunk
+                    if len(content) > MAX_ANSWER_BYTES:
+                        raise CheckerUnavailable(
+                            f"the endpoint's answer is over {MAX_ANSWER_BYTES} bytes"
+                        )
+    except TimeoutError:
+        raise CheckerUnavailable(f"no answer within {timeout_seconds:g} s") from None
+    except httpx.HTTPError as exc:
+        raise CheckerUnavailable(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
+    return parse_answer(response.status_code, bytes(content))
