@@ -82,10 +82,8 @@ class Db:
         """[row][expr] -> True / False / None."""
         values = [
             [r.get("firstName"), r.get("email")]
-            + [
-                orjson.dumps(r.get(k)).decode() if k in r else None
-                for k in ("tags", "manufacturerSlugs")
-            ]
+            # Lists of strings are never SQL NULL: an absent list is an empty one.
+            + [orjson.dumps(r.get(k, [])).decode() for k in ("tags", "manufacturerSlugs")]
             + [orjson.dumps(r["address"]).decode() if r.get("address") is not None else None]
             + [orjson.dumps(r.get("metadata", {})).decode(), orjson.dumps(r.get("doc")).decode()]
             for r in rows
@@ -381,9 +379,13 @@ def _bool(depth: int) -> st.SearchStrategy[Any]:
 
 
 RULE = _bool(2)
+# Derandomized: CI runs the same examples every time (reproducible); to explore further, run
+# locally with derandomize off and more examples.
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(rules=st.lists(RULE, min_size=1, max_size=5), rows=st.lists(ROW, min_size=1, max_size=6))
 def test_generated_rules_agree_with_python(db: Db, rules: list[Any], rows: list[Any]) -> None:
     supported = [r for r in rules if sql_supports(r, fields=FIELDS, dialect=db.dialect)]
@@ -391,7 +393,9 @@ def test_generated_rules_agree_with_python(db: Db, rules: list[Any], rows: list[
         check(db, supported, rows)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     op=st.sampled_from(["==", "!=", "===", "<", ">="]),
     field=st.sampled_from(["firstName", "email", "address.state"]),

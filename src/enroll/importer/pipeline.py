@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from pydantic import TypeAdapter
 from sqlalchemy import (
     JSON,
     Column,
@@ -57,7 +56,6 @@ from enroll.models.enrollment_import import import_issue_table, import_key_table
 from enroll.program_instance import service as instances
 
 BATCH_ROWS = 5_000
-_TS = TypeAdapter(datetime)
 
 _stage_meta = MetaData()
 _JsonCol = JSON().with_variant(JSONB(), "postgresql")
