@@ -148,6 +148,7 @@ def baseline_app() -> FastAPI:
             "tags": body.get("tags", []),
             "status": "candidate",
             "eligibility": {},
+            "needs_review": False,
             "version": 1,
             "created_at": now,
             "updated_at": now,
