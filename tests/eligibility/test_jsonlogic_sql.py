@@ -267,6 +267,8 @@ RULES: list[Any] = [
     {"==": [{"var": "metadata.ownsHome"}, 1]},
     {"<": [{"var": "metadata.z"}, 1]},
     {"==": ["é☃", {"var": "metadata.note"}]},
+    {"<": [{"var": "metadata.n"}, 100]},  # "12": a stored integer string
+    {">": [{"var": "email"}, 5]},
 ]
 
 
@@ -303,7 +305,9 @@ SCALARS = st.one_of(
     st.booleans(),
     st.integers(-1000, 1000),
     st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
-    st.sampled_from(["", "NY", "ny", "0", "12", " 7 ", "abc", "tesla", "é", "a'b", "1e3"]),
+    st.sampled_from(
+        ["", "NY", "ny", "0", "12", "-3", "007", "-0", " 7 ", "abc", "tesla", "é", "a'b", "1e3"]
+    ),
 )
 JSON = st.recursive(
     SCALARS,

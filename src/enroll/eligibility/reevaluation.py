@@ -170,6 +170,9 @@ async def _stage(
         f" WHERE e.program_instance_id = '{instance.id}' AND e.status IN ({statuses})"
         f" AND NOT ({blocked})",
     )
+    # Undecided rows get their masks one UPDATE by id at a time: without an index, each
+    # would scan the table.
+    await bulk.exec_sql(session, "CREATE INDEX reeval_id ON reeval (id)")
 
 
 async def _drop(session: AsyncSession) -> None:

@@ -6,7 +6,8 @@ that row's values are outside what SQL can decide *exactly* ("defer": the caller
 that row with the Python evaluator, ``evaluator.py``, which stays the definition of the
 semantics). A rule outside the subset raises ``SqlUnsupported`` and is evaluated in Python
 for every row. SQL's three-valued AND/OR/NOT are exactly "decide or defer" for the logic
-operators, so deferral composes.
+operators, so deferral composes. Stored strings that are canonical integers (CSV cells) are
+converted with ``Number()`` in SQL too; other stored strings compared with numbers defer.
 
 How values are represented: every operand is a list of *branches* ``(condition, typed
 value)``, one per JavaScript type the operand may have at run time. Literals and TEXT
@@ -330,7 +331,19 @@ class _Compiler:
             if n in (float("inf"), float("-inf")) or abs(n) >= _MAX_EXACT:
                 return None
             return repr(int(n)) if n == int(n) else repr(n)
+        if t.kind == "str":
+            return self._integer_text(t.sql)
         return None
+
+    def _integer_text(self, x: str) -> str:
+        """Number() of a stored string when it is a canonical integer of at most 15 digits
+        (CSV imports store numbers as text); NULL (defer) for any other string."""
+        if self.pg:
+            return f"(CASE WHEN {x} ~ '^(0|-?[1-9][0-9]{{0,14}})$' THEN ({x})::numeric END)"
+        return (
+            f"(CASE WHEN length({x}) <= 16 AND CAST(CAST({x} AS INTEGER) AS TEXT) = {x}"
+            f" THEN CAST({x} AS INTEGER) END)"
+        )
 
     def _less(self, a: _T, b: _T, *, equal: bool) -> str | None:
         op = "<=" if equal else "<"
