@@ -405,3 +405,45 @@ def test_async_criteria_are_pending_and_queued_after_import(tenant: Tenant) -> N
     jobs = tenant.client.get("/v1/jobs", params={"perPage": "100"}).json()["data"]
     queued = [j for j in jobs if j["kind"] == "eligibility.async_check"]
     assert [j["payload"]["enrollmentId"] for j in queued] == [eligible["id"]]
+
+
+def test_cli_imports_a_local_file(tenant: Tenant, tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+
+    instance = tenant.instance()
+    path = tmp_path / "candidates.jsonl"
+    path.write_bytes(jsonl([person(), person(address={"state": "CA"}), {"firstName": "x"}]))
+    env = os.environ | {"ENROLL_DATABASE_URL": tenant.server.database.url}
+    args = [
+        sys.executable,
+        "-m",
+        "enroll.cli.main",
+        "import",
+        "enrollments",
+        "--program-instance",
+        instance["slug"],
+        str(path),
+    ]
+    dry = subprocess.run([*args, "--dry-run"], env=env, capture_output=True, text=True)
+    assert dry.returncode == 0, dry.stderr
+    assert orjson.loads(dry.stdout)["counts"]["created"] == 2
+    assert enrollments(tenant, instance["id"]) == []
+    real = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert real.returncode == 0, real.stderr
+    out = orjson.loads(real.stdout)
+    assert out["status"] == "completed" and out["rowsPerSecond"] > 0
+    assert out["counts"] == {
+        "rows": 3,
+        "created": 2,
+        "duplicates": 0,
+        "invalid": 1,
+        "eligible": 1,
+        "ineligible": 1,
+    }
+    assert len(enrollments(tenant, instance["id"])) == 2
+    missing = subprocess.run(
+        [*args[:6], "no-such-instance", str(path)], env=env, capture_output=True, text=True
+    )
+    assert missing.returncode == 1 and orjson.loads(missing.stdout)["error"] == "not_found"
