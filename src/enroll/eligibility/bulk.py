@@ -26,15 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.eligibility import service as eligibility
 from enroll.eligibility.async_checks import enqueue_many
 from enroll.eligibility.checks import (
-    ACCEPTING_DESCRIPTION,
-    ACCEPTING_ID,
-    ACCEPTING_PASSED,
-    Check,
     CheckStatus,
     Decision,
+    assemble,
     decide,
     default_evaluator,
-    pending,
+    outcome,
 )
 from enroll.eligibility.context import rule_context
 from enroll.eligibility.criteria import CompiledCriteria, compile_criteria, is_async
@@ -62,6 +59,20 @@ _OTHER_COLUMNS = {
 }
 
 
+# The enrollment columns a rule context is built from (``row_fields``), with the row's id
+# and customer, which the Python path needs too.
+ROW_COLUMNS = (
+    "id",
+    "customer_id",
+    *_TEXT_COLUMNS.values(),
+    *(c for _k, c in _OTHER_COLUMNS.values()),
+)
+
+
+def dialect_of(session: AsyncSession) -> Dialect:
+    return "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+
+
 def sql_fields(alias: str) -> dict[str, SqlField]:
     """The rule context as SQL over a table with the enrollment's columns, named ``alias``."""
     fields = {k: SqlField(FieldKind.TEXT, f"{alias}.{c}") for k, c in _TEXT_COLUMNS.items()}
@@ -82,32 +93,18 @@ class Plan:
     refusal: str | None
 
     def decision(self, mask: str, *, now: datetime) -> Decision:
-        """The decision every row with ``mask`` gets (same rule as for a single enrollment):
-        the synchronous criteria by the mask, then the asynchronous ones pending when every
-        synchronous check passed (``checks.pending``), as ``RulesEvaluator`` does."""
-        checks = [_accepting(self.refusal)]
-        for criterion, bit in zip(self.compiled.synchronous, mask, strict=True):
-            if bit == "1":
-                checks.append(
-                    Check(criterion.id, criterion.label, CheckStatus.PASSED, criterion.pass_reason)
-                )
-            else:
-                checks.append(
-                    Check(criterion.id, criterion.label, CheckStatus.FAILED, criterion.reason)
-                )
-        if all(c.status == CheckStatus.PASSED for c in checks):
-            checks += [pending(c) for c in self.compiled.asynchronous]
+        """The decision every row with ``mask`` gets: the synchronous criteria decided by the
+        mask, assembled and decided exactly as for a single enrollment."""
+        ran = {
+            c.id: outcome(c, bit == "1")
+            for c, bit in zip(self.compiled.synchronous, mask, strict=True)
+        }
+        checks = assemble(self.compiled.items, ran, refusal_reason=self.refusal)
         return decide(checks, now=now, criteria_version=self.criteria_version)
 
     @property
     def has_async(self) -> bool:
         return bool(self.compiled.asynchronous)
-
-
-def _accepting(refusal: str | None) -> Check:
-    if refusal:
-        return Check(ACCEPTING_ID, ACCEPTING_DESCRIPTION, CheckStatus.FAILED, refusal)
-    return Check(ACCEPTING_ID, ACCEPTING_DESCRIPTION, CheckStatus.PASSED, ACCEPTING_PASSED)
 
 
 def plan(instance: ProgramInstance, *, alias: str, dialect: Dialect, refusal: str | None) -> Plan:

@@ -13,7 +13,7 @@ is listed always ran or is running.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -116,18 +116,41 @@ class RulesEvaluator:
         refusal_reason: str | None,
         now: datetime,
     ) -> Decision:
-        accepting = (
-            Check(ACCEPTING_ID, ACCEPTING_DESCRIPTION, CheckStatus.FAILED, refusal_reason)
-            if refusal_reason
-            else Check(ACCEPTING_ID, ACCEPTING_DESCRIPTION, CheckStatus.PASSED, ACCEPTING_PASSED)
-        )
         ran = {c.id: _run(c, context) for c in criteria if not c.is_async}
-        checks = [accepting]
-        if accepting.status in FAILING or any(c.status in FAILING for c in ran.values()):
-            checks += ran.values()  # ineligible already: the async checks are not run
-        else:
-            checks += [ran[c.id] if c.id in ran else pending(c) for c in criteria]
+        checks = assemble(criteria, ran, refusal_reason=refusal_reason)
         return decide(checks, now=now, criteria_version=criteria_version)
+
+
+def accepting_check(refusal_reason: str | None) -> Check:
+    """The platform's own check: the instance accepts enrollments."""
+    if refusal_reason:
+        return Check(ACCEPTING_ID, ACCEPTING_DESCRIPTION, CheckStatus.FAILED, refusal_reason)
+    return Check(ACCEPTING_ID, ACCEPTING_DESCRIPTION, CheckStatus.PASSED, ACCEPTING_PASSED)
+
+
+def assemble(
+    criteria: Sequence[CompiledCriterion],
+    ran: Mapping[str, Check],
+    *,
+    refusal_reason: str | None,
+) -> list[Check]:
+    """The checks of one evaluation, in criteria order, from the synchronous ones that ran:
+    the asynchronous ones are pending when nothing failed, and not listed when something did
+    (they are not run for an ineligible enrollment). One place for every evaluation path."""
+    accepting = accepting_check(refusal_reason)
+    checks = [accepting]
+    if accepting.status in FAILING or any(c.status in FAILING for c in ran.values()):
+        checks += ran.values()
+    else:
+        checks += [ran[c.id] if c.id in ran else pending(c) for c in criteria]
+    return checks
+
+
+def outcome(criterion: CompiledCriterion, passed: bool) -> Check:
+    """A synchronous criterion's check once its rule is decided."""
+    if passed:
+        return Check(criterion.id, criterion.label, CheckStatus.PASSED, criterion.pass_reason)
+    return Check(criterion.id, criterion.label, CheckStatus.FAILED, criterion.reason)
 
 
 def pending(criterion: CompiledCriterion) -> Check:
@@ -149,9 +172,7 @@ def _run(criterion: CompiledCriterion, context: dict[str, Any]) -> Check:
             CheckStatus.ERROR,
             f"{criterion.reason} (the rule could not be evaluated: {exc})",
         )
-    if passed:
-        return Check(criterion.id, description, CheckStatus.PASSED, criterion.pass_reason)
-    return Check(criterion.id, description, CheckStatus.FAILED, criterion.reason)
+    return outcome(criterion, passed)
 
 
 default_evaluator: Evaluator = RulesEvaluator()

@@ -34,22 +34,6 @@ from enroll.program_instance import service as instances
 REEVALUATE_REJECTED = "reevaluate_rejected"
 MOVABLE = (Status.CANDIDATE, Status.ELIGIBLE, Status.INELIGIBLE)
 NOT_DEMOTED = (Status.SUBMITTED, Status.APPROVED)
-_COLUMNS = [
-    "id",
-    "customer_id",
-    "identification_type",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "address",
-    "manufacturer_slugs",
-    "metadata",
-    "serial_number",
-    "reference_id",
-    "reference_description",
-    "tags",
-]
 
 
 @dataclass
@@ -99,9 +83,7 @@ async def reevaluate(
     instance = await instances.get(
         session, workspace_id=workspace_id, ref=instance_ref, for_update=not dry_run
     )
-    dialect: bulk.Dialect = (
-        "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
-    )
+    dialect = bulk.dialect_of(session)
     refusal = await instances.refusal_reason(session, instance, today=now.date())
     plan = bulk.plan(instance, alias="e", dialect=dialect, refusal=refusal)
     movable = movable_statuses(instance)
@@ -110,7 +92,7 @@ async def reevaluate(
     async def load(ids: list[str]) -> list[Mapping[str, Any]]:
         table = Enrollment.__table__
         rows = await session.execute(
-            select(*(table.c[c] for c in _COLUMNS)).where(table.c.id.in_(ids))
+            select(*(table.c[c] for c in bulk.ROW_COLUMNS)).where(table.c.id.in_(ids))
         )
         return [dict(r._mapping) for r in rows]
 

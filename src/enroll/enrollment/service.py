@@ -130,7 +130,7 @@ async def create(
     refusal = await instances.refusal_reason(session, instance, today=now.date())
     if refusal:
         raise Conflict(refusal, code="instance_not_accepting")
-    _check_identification(body)
+    check_identification(body)
     values, new_customer = await _identity(session, workspace_id=workspace_id, body=body, now=now)
     values.update(_sent_fields(body))
     customer_id = values.get("customer_id")
@@ -176,7 +176,7 @@ async def create(
     return enrollment
 
 
-def _check_identification(body: EnrollmentCreate) -> None:
+def check_identification(body: EnrollmentCreate) -> None:
     kind = body.identification_type
     errors = [
         FieldError(field=_camel(name), message=f"Only allowed with identificationType {t.value}.")
@@ -208,7 +208,7 @@ async def _identity(
         customer = await customers.get(
             session, workspace_id=workspace_id, customer_id=body.customer_id or ""
         )
-        return _from_customer(customer), False
+        return from_customer(customer), False
     if kind == IdentificationType.ENROLLMENT_ID:
         source = await get(
             session, workspace_id=workspace_id, enrollment_id=body.enrollment_id or ""
@@ -274,7 +274,8 @@ async def _from_lead(
     return values | merged, is_new
 
 
-def _from_customer(customer: Customer) -> dict[str, Any]:
+def from_customer(customer: Customer) -> dict[str, Any]:
+    """The enrollment columns a customer supplies (identificationType customerId)."""
     return {
         "customer_id": customer.id,
         "first_name": customer.first_name,

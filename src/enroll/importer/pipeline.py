@@ -43,6 +43,7 @@ from enroll.context import AppContext
 from enroll.eligibility import bulk
 from enroll.enrollment import bulk_sql
 from enroll.enrollment import service as enrollments
+from enroll.enrollment.identity import DEDUPE_KEYS
 from enroll.enrollment.workflow import OPEN_STATUSES
 from enroll.errors import FieldError, ProblemError
 from enroll.event import service as events
@@ -294,9 +295,7 @@ class _Loader:
         self.instance = instance
         self.batch = batch
         self.now = now
-        self.dialect: bulk.Dialect = (
-            "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
-        )
+        self.dialect = bulk.dialect_of(session)
         self.created = self.eligible = self.ineligible = 0
 
     async def load(self) -> None:
@@ -334,7 +333,7 @@ class _Loader:
         return fresh
 
     async def _existing_keys(self, candidates: list[Candidate]) -> dict[tuple[str, str], str]:
-        by_kind: dict[str, set[str]] = {"email": set(), "referenceId": set(), "nameAddress": set()}
+        by_kind: dict[str, set[str]] = {kind: set() for kind in DEDUPE_KEYS}
         for candidate in candidates:
             for kind, value in candidate.keys:
                 by_kind[kind].add(value)
@@ -394,14 +393,8 @@ class _Loader:
                     candidate.values["customer_id"] = None
                     continue
                 sent = {k: v for k, v in candidate.values.items() if v not in (None, [], {})}
-                candidate.values.update(
-                    first_name=customer.first_name,
-                    last_name=customer.last_name,
-                    email=customer.email,
-                    phone=customer.phone,
-                    address=customer.address,
-                )
-                candidate.values.update(sent)
+                candidate.values.update(enrollments.from_customer(customer))
+                candidate.values.update(sent)  # what the row says wins, as in create
         by_email = [c for c in candidates if not c.body.customer_id]
         if not by_email or self.imp.dry_run:
             return

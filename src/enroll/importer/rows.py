@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from enroll.enrollment.identity import name_address_key
 from enroll.enrollment.schemas import EnrollmentCreate, IdentificationType
-from enroll.enrollment.service import _check_identification
+from enroll.enrollment.service import check_identification
 from enroll.errors import FieldError, ProblemError, field_errors_of
 from enroll.importer.formats import RowError
 from enroll.kit.schemas import storable
@@ -55,7 +55,7 @@ def prepare(number: int, parsed: dict[str, Any] | RowError) -> Candidate | list[
     except ValueError as exc:  # storable: NUL characters, non-finite numbers
         return [FieldError(field="row", message=str(exc))]
     try:
-        _check_identification(body)
+        check_identification(body)
     except ProblemError as exc:
         return list(exc.errors or [FieldError(field="row", message=str(exc))])
     values = column_values(body)

@@ -12,7 +12,7 @@ import heapq
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -283,53 +283,56 @@ async def results(ctx: AppContext, imp: EnrollmentImport) -> AsyncIterator[bytes
     """Every row's outcome as JSON Lines, by row number: created rows from the enrollments
     the import made, the others from its issues; read in pages so memory stays flat."""
 
-    async def created() -> AsyncIterator[ResultRow]:
-        after = 0
-        while True:
-            async with ctx.db.transaction(write=False) as session:
-                rows = (
-                    await session.execute(
-                        select(Enrollment.import_row, Enrollment.id, Enrollment.status)
-                        .where(Enrollment.import_id == imp.id, Enrollment.import_row > after)
-                        .order_by(Enrollment.import_row)
-                        .limit(5000)
-                    )
-                ).all()
-            for row, enrollment_id, status in rows:
-                yield ResultRow(
-                    row=row, outcome="created", enrollment_id=enrollment_id, status=status
-                )
-            if len(rows) < 5000:
-                return
-            after = rows[-1][0] or 0
+    def created(after: int) -> Any:
+        return (
+            select(Enrollment.import_row, Enrollment.id, Enrollment.status)
+            .where(Enrollment.import_id == imp.id, Enrollment.import_row > after)
+            .order_by(Enrollment.import_row)
+        )
 
-    async def issues() -> AsyncIterator[ResultRow]:
-        after = 0
-        while True:
-            async with ctx.db.transaction(write=False) as session:
-                rows = (
-                    await session.scalars(
-                        select(ImportIssue)
-                        .where(ImportIssue.import_id == imp.id, ImportIssue.row > after)
-                        .order_by(ImportIssue.row)
-                        .limit(5000)
-                    )
-                ).all()
-            for issue in rows:
-                yield ResultRow(
-                    row=issue.row,
-                    outcome=issue.outcome,
-                    status=issue.status,
-                    duplicate_of=issue.duplicate_of,
-                    duplicate_key=issue.duplicate_key,
-                    errors=issue.errors,
-                )
-            if len(rows) < 5000:
-                return
-            after = rows[-1].row
+    def issues(after: int) -> Any:
+        return (
+            select(ImportIssue.row, ImportIssue)
+            .where(ImportIssue.import_id == imp.id, ImportIssue.row > after)
+            .order_by(ImportIssue.row)
+        )
 
-    async for line in _merge(created(), issues()):
+    def created_row(r: Any) -> ResultRow:
+        return ResultRow(row=r[0], outcome="created", enrollment_id=r[1], status=r[2])
+
+    def issue_row(r: Any) -> ResultRow:
+        issue: ImportIssue = r[1]
+        return ResultRow(
+            row=issue.row,
+            outcome=issue.outcome,
+            status=issue.status,
+            duplicate_of=issue.duplicate_of,
+            duplicate_key=issue.duplicate_key,
+            errors=issue.errors,
+        )
+
+    streams = [_paged(ctx, created, created_row), _paged(ctx, issues, issue_row)]
+    async for line in _merge(*streams):
         yield line.model_dump_json(by_alias=True, exclude_none=True).encode() + b"\n"
+
+
+RESULTS_PAGE = 5000
+
+
+async def _paged(
+    ctx: AppContext, query: Callable[[int], Any], make: Callable[[Any], ResultRow]
+) -> AsyncIterator[ResultRow]:
+    """Rows of ``query(after)`` (ordered by row number, its first column), a page per short
+    read transaction, so memory and transactions stay small however long the file."""
+    after = 0
+    while True:
+        async with ctx.db.transaction(write=False) as session:
+            page = (await session.execute(query(after).limit(RESULTS_PAGE))).all()
+        for r in page:
+            yield make(r)
+        if len(page) < RESULTS_PAGE:
+            return
+        after = page[-1][0]
 
 
 async def _merge(

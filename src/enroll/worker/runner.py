@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
 from enroll.idempotency.service import purge_expired
@@ -136,14 +137,7 @@ class Worker:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
             async with self.ctx.db.transaction() as session:
-                now = self.ctx.clock.now()
-                finished = await session.execute(
-                    update(Job)
-                    .where(self._ours(job), Job.status == "running")
-                    .values(status="succeeded", finished_at=now, updated_at=now, last_error=None)
-                    .execution_options(synchronize_session=False)
-                )
-                if finished.rowcount != 1:  # type: ignore[attr-defined]
+                if not await self._succeed(session, job):
                     return  # lease lost to another worker: it owns the job now
                 await handler(session, self.ctx, job.workspace_id, job.payload)
         except Exception as exc:
@@ -161,14 +155,19 @@ class Worker:
             await self._failed(job, exc)
             return
         heartbeat.cancel()
-        now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
-            await session.execute(
-                update(Job)
-                .where(self._ours(job), Job.status == "running")
-                .values(status="succeeded", finished_at=now, updated_at=now, last_error=None)
-                .execution_options(synchronize_session=False)
-            )
+            await self._succeed(session, job)
+
+    async def _succeed(self, session: AsyncSession, job: Claimed) -> bool:
+        """Mark the job succeeded while the lease is still ours; False when it is not."""
+        now = self.ctx.clock.now()
+        finished = await session.execute(
+            update(Job)
+            .where(self._ours(job), Job.status == "running")
+            .values(status="succeeded", finished_at=now, updated_at=now, last_error=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(finished.rowcount == 1)  # type: ignore[attr-defined]
 
     async def _renew_lease(self, job: Claimed) -> None:
         lease = self.ctx.settings.job_lease_seconds
