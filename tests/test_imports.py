@@ -252,6 +252,40 @@ def test_customers_are_found_or_created_by_email(tenant: Tenant) -> None:
     assert again["counts"]["duplicates"] == 1 and again["counts"]["created"] == 0
 
 
+def test_customer_id_rows_hold_one_open_enrollment_per_customer(tenant: Tenant) -> None:
+    instance, elsewhere = tenant.instance(), tenant.instance()
+    free = tenant.enroll(elsewhere["id"])["customerId"]
+    taken = tenant.enroll(instance["id"])
+    rows = [
+        {"identificationType": "customerId", "customerId": free, "manufacturerSlugs": ["lg"]},
+        {"identificationType": "customerId", "customerId": free},  # same customer again
+        # A new email, but the customer already holds an open enrollment here.
+        {
+            "identificationType": "customerId",
+            "customerId": taken["customerId"],
+            "email": f"new.{uniq()}@example.com",
+        },
+        {"identificationType": "customerId", "customerId": "c" + "0" * 24},
+    ]
+    done = run_import(tenant, instance["id"], jsonl(rows))
+    assert done["counts"]["created"] == 1, done
+    assert done["counts"]["duplicates"] == 2 and done["counts"]["invalid"] == 1
+    lines = results(tenant, done["id"])
+    assert [(x["row"], x["outcome"], x.get("duplicateKey")) for x in lines] == [
+        (1, "created", None),
+        (2, "duplicate", "customer"),
+        (3, "duplicate", "customer"),
+        (4, "invalid", None),
+    ]
+    assert lines[1]["duplicateOf"] == "row:1"
+    assert lines[2]["duplicateOf"] == taken["id"]
+    assert lines[3]["errors"] == [{"field": "customerId", "message": "No such customer."}]
+    made = tenant.client.get(f"/v1/enrollments/{lines[0]['enrollmentId']}").json()
+    # The customer's details fill what the row leaves out; what the row says wins.
+    assert made["customerId"] == free and made["manufacturerSlugs"] == ["lg"]
+    assert made["email"].startswith("pat.")
+
+
 def test_batches_commit_and_dedupe_across_each_other(tenant: Tenant, small_batches: None) -> None:
     instance = tenant.instance()
     rows = [person() for _ in range(7)]

@@ -14,11 +14,14 @@ batches still see them as duplicates.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import asyncio
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     JSON,
     Column,
@@ -35,8 +38,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
@@ -52,7 +53,6 @@ from enroll.importer import formats
 from enroll.importer.rows import Candidate, prepare
 from enroll.models import Customer, Enrollment, EnrollmentImport, ProgramInstance
 from enroll.models.base import UtcDateTime
-from enroll.models.customer import customer_table
 from enroll.models.enrollment_import import import_issue_table, import_key_table
 from enroll.program_instance import service as instances
 
@@ -84,6 +84,10 @@ STAGE = Table(
     prefixes=["TEMPORARY"],
 )
 _STAGE_COLUMNS = [c.name for c in STAGE.columns if c.name not in ("mask",)]
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
 
 
 @dataclass
@@ -156,24 +160,47 @@ async def run(
         skip, counts = imp.rows_done, Counts.of(imp.counts)
         fmt, workspace_id = formats.ImportFormat(imp.format), imp.workspace_id
     tracker = _ByteCounter(source)
-    batch: list[tuple[int, dict[str, Any] | formats.RowError]] = []
-    try:
-        for number, parsed in formats.parse(fmt, tracker):
-            if number <= skip:
-                continue
-            batch.append((number, parsed))
-            if len(batch) >= BATCH_ROWS:
-                await _commit_batch(ctx, import_id, batch, counts, tracker.done)
-                batch = []
+    batches = _prepared_batches(fmt, tracker, skip)
+    loop = asyncio.get_running_loop()
+    # Reading, parsing and validating (pure Python) run in a thread, one batch ahead, while
+    # this task waits on the database for the batch before.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-rows") as rows_thread:
+        try:
+            pending = loop.run_in_executor(rows_thread, next, batches, None)
+            while (ready := await pending) is not None:
+                rows, bytes_done = ready
+                pending = loop.run_in_executor(rows_thread, next, batches, None)
+                await _commit_batch(ctx, import_id, rows, counts, bytes_done)
                 if progress:
-                    progress(tracker.done, number, counts)
-        if batch:
-            await _commit_batch(ctx, import_id, batch, counts, tracker.done)
-    except formats.FileError as exc:
-        return await _finish(ctx, import_id, counts, error=str(exc))
+                    progress(bytes_done, rows[-1][0], counts)
+        except formats.FileError as exc:
+            return await _finish(ctx, import_id, counts, error=str(exc))
+        finally:
+            # An error above leaves the thread mid-batch: let it finish, then stop reading.
+            await asyncio.wait([pending])
+            batches.close()
     if progress:
         progress(tracker.done, counts.rows, counts)
     return await _finish(ctx, import_id, counts, error=None, workspace_id=workspace_id)
+
+
+Prepared = list[tuple[int, Candidate | list[FieldError]]]  # (row number, candidate or errors)
+
+
+def _prepared_batches(
+    fmt: formats.ImportFormat, tracker: _ByteCounter, skip: int
+) -> Generator[tuple[Prepared, int], None, None]:
+    """The file's rows after ``skip``, validated, in batches with the bytes read so far."""
+    batch: Prepared = []
+    for number, parsed in formats.parse(fmt, tracker):
+        if number <= skip:
+            continue
+        batch.append((number, prepare(number, parsed)))
+        if len(batch) >= BATCH_ROWS:
+            yield batch, tracker.done
+            batch = []
+    if batch:
+        yield batch, tracker.done
 
 
 class _ByteCounter:
@@ -241,7 +268,7 @@ def import_snapshot(imp: EnrollmentImport) -> dict[str, Any]:
 async def _commit_batch(
     ctx: AppContext,
     import_id: str,
-    rows: list[tuple[int, dict[str, Any] | formats.RowError]],
+    rows: Prepared,
     counts: Counts,
     bytes_done: int,
 ) -> None:
@@ -255,8 +282,7 @@ async def _commit_batch(
             session, workspace_id=imp.workspace_id, ref=imp.program_instance_id
         )
         batch = _Batch()
-        for number, parsed in rows:
-            prepared = prepare(number, parsed)
+        for number, prepared in rows:
             if isinstance(prepared, list):
                 batch.invalid(number, prepared)
             else:
@@ -300,9 +326,7 @@ class _Loader:
 
     async def load(self) -> None:
         fresh = await self._deduplicate(self.batch.candidates)
-        bulk_rows = [c for c in fresh if c.bulk]
-        await self._identify(bulk_rows)
-        bulk_rows = await self._drop_open(bulk_rows)
+        bulk_rows = await self._check_customer_ids([c for c in fresh if c.bulk])
         if bulk_rows:
             await self._stage_and_insert(bulk_rows)
         for candidate in (c for c in fresh if not c.bulk):
@@ -350,18 +374,18 @@ class _Loader:
             rows = await self.session.execute(
                 select(column, Enrollment.id).where(
                     Enrollment.program_instance_id == self.instance.id,
-                    column.in_(sorted(values)),
+                    bulk_sql.among(column, values, self.dialect),
                 )
             )
             for value, enrollment_id in rows:
                 known.setdefault((kind, value), enrollment_id)
         if self.imp.dry_run:
-            keys = sorted({f"{k}:{v}" for c in candidates for k, v in c.keys})
+            keys = {f"{k}:{v}" for c in candidates for k, v in c.keys}
             if keys:
                 rows = await self.session.execute(
                     select(import_key_table.c.key, import_key_table.c.row).where(
                         import_key_table.c.import_id == self.imp.id,
-                        import_key_table.c.key.in_(keys),
+                        bulk_sql.among(import_key_table.c.key, keys, self.dialect),
                     )
                 )
                 for key, row in rows:
@@ -371,147 +395,159 @@ class _Loader:
 
     # --- customers ---------------------------------------------------------------------------
 
-    async def _identify(self, candidates: list[Candidate]) -> None:
-        """customerInfo: find or create the customer by email; customerId: copy its details."""
-        workspace_id = self.imp.workspace_id
+    async def _check_customer_ids(self, candidates: list[Candidate]) -> list[Candidate]:
+        """customerId rows: the customer must exist; its details fill what the row leaves
+        out (what the row says wins, as in create). customerInfo rows are matched to their
+        customers set-based once staged (``_find_or_create_customers``)."""
         by_id = [c for c in candidates if c.body.customer_id]
-        if by_id:
-            found = {
-                row.id: row
-                for row in (
-                    await self.session.scalars(
-                        select(Customer).where(
-                            Customer.workspace_id == workspace_id,
-                            Customer.id.in_({c.body.customer_id for c in by_id}),
-                        )
+        if not by_id:
+            return candidates
+        found = {
+            row.id: row
+            for row in (
+                await self.session.scalars(
+                    select(Customer).where(
+                        Customer.workspace_id == self.imp.workspace_id,
+                        Customer.id.in_({c.body.customer_id for c in by_id}),
                     )
                 )
-            }
-            for candidate in by_id:
-                customer = found.get(candidate.body.customer_id or "")
-                if customer is None:
-                    candidate.values["customer_id"] = None
-                    continue
-                sent = {k: v for k, v in candidate.values.items() if v not in (None, [], {})}
-                candidate.values.update(enrollments.from_customer(customer))
-                candidate.values.update(sent)  # what the row says wins, as in create
-        by_email = [c for c in candidates if not c.body.customer_id]
-        if not by_email or self.imp.dry_run:
-            return
-        first: dict[str, Candidate] = {}
-        for candidate in by_email:
-            first.setdefault(candidate.values["email"], candidate)
-        rows = [
-            {
-                "id": new_id(),
-                "workspace_id": workspace_id,
-                "first_name": c.values["first_name"],
-                "last_name": c.values["last_name"],
-                "email": email,
-                "phone": c.values["phone"],
-                "address": c.values["address"],
-                "metadata": {},
-                "created_at": self.now,
-                "updated_at": self.now,
-                "version": 1,
-            }
-            for email, c in first.items()
-        ]
-        dialect_insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
-        await self.session.execute(
-            dialect_insert(customer_table).on_conflict_do_nothing(
-                index_elements=["workspace_id", "email"]
-            ),
-            rows,
-        )
-        ids = dict(
-            (
-                await self.session.execute(
-                    select(Customer.email, Customer.id).where(
-                        Customer.workspace_id == workspace_id, Customer.email.in_(sorted(first))
-                    )
-                )
-            ).all()
-        )
-        for candidate in by_email:
-            candidate.values["customer_id"] = ids[candidate.values["email"]]
-
-    async def _drop_open(self, candidates: list[Candidate]) -> list[Candidate]:
-        """A customer holds one open enrollment per instance; unknown customer ids are invalid."""
+            )
+        }
         kept = []
         for candidate in candidates:
-            if candidate.body.customer_id and candidate.values["customer_id"] is None:
+            customer = found.get(candidate.body.customer_id or "")
+            if candidate.body.customer_id and customer is None:
                 self.batch.invalid(
-                    candidate.row,
-                    [FieldError(field="customerId", message="No such customer.")],
+                    candidate.row, [FieldError(field="customerId", message="No such customer.")]
                 )
-            else:
-                kept.append(candidate)
-        ids = {c.values["customer_id"] for c in kept if c.values["customer_id"]}
-        if not ids:
-            return kept
-        rows = await self.session.execute(
-            select(Enrollment.customer_id, Enrollment.id).where(
-                Enrollment.program_instance_id == self.instance.id,
-                Enrollment.customer_id.in_(sorted(ids)),
-                Enrollment.status.in_([s.value for s in OPEN_STATUSES]),
+                continue
+            if customer is not None:
+                sent = {k: v for k, v in candidate.values.items() if v not in (None, [], {})}
+                candidate.values.update(enrollments.from_customer(customer))
+                candidate.values.update(sent)
+            kept.append(candidate)
+        return kept
+
+    async def _find_or_create_customers(self) -> None:
+        """Staged customerInfo rows get the workspace's customer with their email, created
+        from the row when there is none yet (not in a dry run). Emails are unique within the
+        stage: ``_deduplicate`` keeps one row per email."""
+        params = {"workspace_id": self.imp.workspace_id}
+        if not self.imp.dry_run:
+            empty = "'{}'::jsonb" if self.dialect == "postgresql" else "'{}'"
+            await self.session.execute(
+                text(
+                    "INSERT INTO customer (id, workspace_id, first_name, last_name, email, phone,"
+                    " address, metadata, created_at, updated_at, version)"
+                    f" SELECT {bulk_sql.derived_id('s.id', 'c')}, :workspace_id, s.first_name,"
+                    f" s.last_name, s.email, s.phone, s.address, {empty}, :now, :now, 1"
+                    " FROM import_stage s WHERE s.customer_id IS NULL AND s.email IS NOT NULL"
+                    " ON CONFLICT (workspace_id, email) DO NOTHING"
+                ).bindparams(bindparam("now", self.now, type_=UtcDateTime())),
+                params,
             )
+        await self.session.execute(
+            text(
+                "UPDATE import_stage SET customer_id = (SELECT c.id FROM customer c"
+                " WHERE c.workspace_id = :workspace_id AND c.email = import_stage.email)"
+                " WHERE customer_id IS NULL AND email IS NOT NULL"
+            ),
+            params,
         )
-        holding = dict(rows.all())
-        result = []
-        for candidate in kept:
-            existing = holding.get(candidate.values["customer_id"])
-            if existing:
-                self.batch.duplicate(candidate.row, existing, "customer")
-            else:
-                result.append(candidate)
-        return result
+
+    async def _drop_open(self) -> None:
+        """A customer holds one open enrollment per instance: staged rows whose customer
+        already has one here, or appears on an earlier row of this batch, are duplicates."""
+        statuses = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
+        found = (
+            await self.session.execute(
+                text(
+                    "SELECT s.id, s.import_row, e.id FROM import_stage s JOIN enrollment e"
+                    " ON e.customer_id = s.customer_id"
+                    f" WHERE e.program_instance_id = :instance_id AND e.status IN ({statuses})"
+                    " UNION ALL SELECT f.id, f.import_row, 'row:' || f.first_row FROM"
+                    " (SELECT id, import_row, min(import_row) OVER (PARTITION BY customer_id)"
+                    " AS first_row FROM import_stage WHERE customer_id IS NOT NULL) f"
+                    " WHERE f.import_row > f.first_row"
+                ),
+                {"instance_id": self.instance.id},
+            )
+        ).all()
+        dropped: dict[str, tuple[int, str]] = {}
+        for stage_id, row, holder in found:
+            dropped.setdefault(stage_id, (row, holder))
+        for row, holder in dropped.values():
+            self.batch.duplicate(row, holder, "customer")
+        if dropped:
+            await self.session.execute(
+                delete(STAGE).where(STAGE.c.id == bindparam("b_id")),
+                [{"b_id": i} for i in dropped],
+            )
 
     # --- evaluation and insert -------------------------------------------------------------
 
-    async def _stage_and_insert(self, candidates: list[Candidate]) -> None:
-        session, dialect = self.session, self.dialect
+    async def _stage(self, candidates: list[Candidate]) -> None:
+        """Load the candidates into the temporary stage table: COPY on PostgreSQL, the
+        driver's executemany on SQLite (SQLAlchemy's per-row parameter handling would cost
+        more than the insert)."""
+        session = self.session
         await bulk.exec_sql(session, "DROP TABLE IF EXISTS import_stage")
         await session.run_sync(lambda s: STAGE.create(s.connection()))
-        staged = {}
-        rows = []
+        records = []
         for candidate in candidates:
-            enrollment_id = new_id()
-            staged[enrollment_id] = candidate
             v = candidate.values
-            rows.append(
-                {
-                    "id": enrollment_id,
-                    "import_row": candidate.row,
-                    "customer_id": v["customer_id"],
-                    "identification_type": v["identification_type"],
-                    "lead_id": v["lead_id"],
-                    "first_name": v["first_name"],
-                    "last_name": v["last_name"],
-                    "email": v["email"],
-                    "phone": v["phone"],
-                    "address": v["address"],
-                    "manufacturer_slugs": v["manufacturer_slugs"],
-                    "metadata": v["metadata_"],
-                    "serial_number": v["serial_number"],
-                    "reference_id": v["reference_id"],
-                    "reference_description": v["reference_description"],
-                    "tags": v["tags"],
-                    "dedupe_key": candidate.dedupe_key,
-                }
+            records.append(
+                (
+                    new_id(),
+                    candidate.row,
+                    v["customer_id"],
+                    v["identification_type"],
+                    v["lead_id"],
+                    v["first_name"],
+                    v["last_name"],
+                    v["email"],
+                    v["phone"],
+                    _json(v["address"]),
+                    _json(v["manufacturer_slugs"]),
+                    _json(v["metadata_"]),
+                    v["serial_number"],
+                    v["reference_id"],
+                    v["reference_description"],
+                    _json(v["tags"]),
+                    candidate.dedupe_key,
+                )
             )
-        await session.execute(insert(STAGE), rows)
+        connection = await (await session.connection()).get_raw_connection()
+        driver: Any = connection.driver_connection
+        if self.dialect == "postgresql":
+            await driver.copy_records_to_table(
+                "import_stage", records=records, columns=_STAGE_COLUMNS
+            )
+        else:
+            marks = ", ".join("?" * len(_STAGE_COLUMNS))
+            await driver.executemany(
+                f"INSERT INTO import_stage ({', '.join(_STAGE_COLUMNS)}) VALUES ({marks})",
+                records,
+            )
+
+    async def _stage_and_insert(self, candidates: list[Candidate]) -> None:
+        session, dialect = self.session, self.dialect
+        await self._stage(candidates)
         if dialect == "postgresql":
             # A fresh temporary table has no statistics: without them the planner may scan the
-            # whole enrollment table to join a few thousand rows.
-            await bulk.exec_sql(session, "ANALYZE import_stage")
+            # whole enrollment table to join a few thousand rows. The row count and the join
+            # columns are what it needs; the wide JSON columns would only cost time.
+            await bulk.exec_sql(session, "ANALYZE import_stage (id, customer_id, email)")
+        await self._find_or_create_customers()
+        await self._drop_open()
         plan = bulk.plan(self.instance, alias="import_stage", dialect=dialect, refusal=None)
         if plan.mask_sql is not None:
             await bulk.exec_sql(session, f"UPDATE import_stage SET mask = {plan.mask_sql}")
-        by_id = {r["id"]: r for r in rows}
 
         async def load(ids: list[str]) -> list[Mapping[str, Any]]:
-            return [by_id[i] for i in ids]
+            columns = [STAGE.c[name] for name in bulk.ROW_COLUMNS]
+            found = await session.execute(select(*columns).where(STAGE.c.id.in_(ids)))
+            return [dict(row) for row in found.mappings()]
 
         decisions = await bulk.decide_table(
             session,
@@ -521,13 +557,16 @@ class _Loader:
             load=load,
             now=self.now,
         )
+        staged = 0
         for mask, count in (
             await session.execute(text("SELECT mask, count(*) FROM import_stage GROUP BY mask"))
         ).all():
+            staged += count
             if decisions[mask].eligible:
                 self.eligible += count
             else:
                 self.ineligible += count
+        self.created += staged
         if self.imp.dry_run:
             await self._remember(candidates)
             return
@@ -540,23 +579,26 @@ class _Loader:
             table="import_stage",
             now=self.now,
         )
-        self.created += len(candidates)
 
     async def _remember(self, candidates: list[Candidate]) -> None:
-        """Dry run: each row's would-be outcome, and its keys for later batches."""
+        """Dry run: each staged row's would-be outcome, and its keys for later batches."""
+        outcomes = (
+            await self.session.execute(
+                text(
+                    "SELECT s.import_row, d.status FROM import_stage s"
+                    " JOIN bulk_decision d ON d.mask = s.mask"
+                )
+            )
+        ).all()
+        staged = {row for row, _status in outcomes}
         keys = [
             {"import_id": self.imp.id, "key": f"{k}:{v}", "row": c.row}
             for c in candidates
+            if c.row in staged
             for k, v in c.keys
         ]
         if keys:
             await self.session.execute(insert(import_key_table), keys)
-        outcomes = await self.session.execute(
-            text(
-                "SELECT s.import_row, d.status FROM import_stage s"
-                " JOIN bulk_decision d ON d.mask = s.mask"
-            )
-        )
         self.batch.issues += [
             {
                 "row": row,
@@ -568,7 +610,6 @@ class _Loader:
             }
             for row, status in outcomes
         ]
-        self.created += len(candidates)
 
     async def _insert_enrollments(self) -> None:
         params = {
