@@ -42,7 +42,8 @@ def async_url(url: str) -> str:
 _HOLDS_WRITE_LOCK = "enroll_holds_write_lock"
 
 
-def _json_dumps(value: Any) -> str:
+def json_dumps(value: Any) -> str:
+    """How JSON columns are written (None is JSON null, as SQLAlchemy's JSON type has it)."""
     return orjson.dumps(value).decode()
 
 
@@ -101,7 +102,7 @@ class Database:
         kwargs: dict[str, Any] = {
             "echo": echo,
             # JSON columns (metadata, addresses, event payloads) through orjson, not stdlib json.
-            "json_serializer": _json_dumps,
+            "json_serializer": json_dumps,
             "json_deserializer": orjson.loads,
         }
         if not self.is_sqlite:

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     JSON,
     Column,
@@ -41,6 +40,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
+from enroll.db import json_dumps
 from enroll.eligibility import bulk
 from enroll.enrollment import bulk_sql
 from enroll.enrollment import service as enrollments
@@ -84,10 +84,6 @@ STAGE = Table(
     prefixes=["TEMPORARY"],
 )
 _STAGE_COLUMNS = [c.name for c in STAGE.columns if c.name not in ("mask",)]
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode()
 
 
 @dataclass
@@ -176,8 +172,9 @@ async def run(
         except formats.FileError as exc:
             return await _finish(ctx, import_id, counts, error=str(exc))
         finally:
-            # An error above leaves the thread mid-batch: let it finish, then stop reading.
-            await asyncio.wait([pending])
+            # An error above leaves the thread mid-batch: let it finish (its own error, if
+            # any, is moot now), then stop reading.
+            await asyncio.gather(pending, return_exceptions=True)
             batches.close()
     if progress:
         progress(tracker.done, counts.rows, counts)
@@ -489,7 +486,7 @@ class _Loader:
     async def _stage(self, candidates: list[Candidate]) -> None:
         """Load the candidates into the temporary stage table: COPY on PostgreSQL, the
         driver's executemany on SQLite (SQLAlchemy's per-row parameter handling would cost
-        more than the insert)."""
+        more than the insert). JSON values are serialised as the engine's JSON columns are."""
         session = self.session
         await bulk.exec_sql(session, "DROP TABLE IF EXISTS import_stage")
         await session.run_sync(lambda s: STAGE.create(s.connection()))
@@ -507,13 +504,13 @@ class _Loader:
                     v["last_name"],
                     v["email"],
                     v["phone"],
-                    _json(v["address"]),
-                    _json(v["manufacturer_slugs"]),
-                    _json(v["metadata_"]),
+                    json_dumps(v["address"]),
+                    json_dumps(v["manufacturer_slugs"]),
+                    json_dumps(v["metadata_"]),
                     v["serial_number"],
                     v["reference_id"],
                     v["reference_description"],
-                    _json(v["tags"]),
+                    json_dumps(v["tags"]),
                     candidate.dedupe_key,
                 )
             )
