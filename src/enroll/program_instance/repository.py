@@ -1,21 +1,29 @@
 from __future__ import annotations
 
-from sqlalchemy import Select, func, or_, select
+from functools import cache
+
+from sqlalchemy import Select, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.models import Enrollment, ProgramInstance
 
 
+@cache
+def _by_ref(for_update: bool) -> Select[tuple[ProgramInstance]]:
+    # Built once with bound parameters: every enrollment request starts with this lookup,
+    # and building the statement anew cost more CPU than running it.
+    ref = bindparam("ref")
+    stmt = select(ProgramInstance).where(
+        ProgramInstance.workspace_id == bindparam("workspace_id"),
+        or_(ProgramInstance.id == ref, ProgramInstance.slug == ref),
+    )
+    return stmt.with_for_update() if for_update else stmt
+
+
 async def get(
     session: AsyncSession, *, workspace_id: str, ref: str, for_update: bool = False
 ) -> ProgramInstance | None:
-    stmt = select(ProgramInstance).where(
-        ProgramInstance.workspace_id == workspace_id,
-        or_(ProgramInstance.id == ref, ProgramInstance.slug == ref),
-    )
-    if for_update:
-        stmt = stmt.with_for_update()
-    return await session.scalar(stmt)
+    return await session.scalar(_by_ref(for_update), {"workspace_id": workspace_id, "ref": ref})
 
 
 async def slug_taken(session: AsyncSession, slug: str) -> bool:
