@@ -610,6 +610,15 @@ def database_rows(server: Server, *workspace_ids: str) -> dict[str, list[dict[st
                     stmt = stmt.where(table.c.id.in_(workspace_ids))
                 elif table.name == "idempotency_record":
                     stmt = stmt.where(table.c.scope.in_(workspace_ids))
+                elif "enrollment_id" in table.c:  # an enrollment's re-evaluation stamp
+                    enrollments = Base.metadata.tables["enrollment"]
+                    stmt = stmt.where(
+                        table.c.enrollment_id.in_(
+                            select(enrollments.c.id).where(
+                                enrollments.c.workspace_id.in_(workspace_ids)
+                            )
+                        )
+                    )
                 elif "import_id" in table.c:  # an import's file, outcomes and keys
                     imports = Base.metadata.tables["enrollment_import"]
                     stmt = stmt.where(

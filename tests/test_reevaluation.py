@@ -4,6 +4,7 @@ history and events, review flags instead of demotion, the re-enrollment policy."
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from conftest import Tenant
@@ -39,6 +40,10 @@ def set_criteria(tenant: Tenant, instance_id: str, criteria: list[dict[str, Any]
         f"/v1/programInstances/{instance_id}", json={"eligibilityCriteria": criteria}
     )
     assert r.status_code == 200, r.text
+
+
+def at(enrollment: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(enrollment["eligibility"]["evaluatedAt"])
 
 
 def history(tenant: Tenant, enrollment_id: str) -> list[tuple[str | None, str, str]]:
@@ -126,6 +131,49 @@ def test_dry_run_guard_and_apply(tenant: Tenant) -> None:
     ]
     assert get(tenant, approved["id"])["needsReview"] is False
     assert get(tenant, nj["id"])["status"] == "eligible"
+
+
+def test_an_unchanged_decision_is_stamped_not_rewritten(tenant: Tenant) -> None:
+    instance = tenant.instance(eligibilityCriteria=[NOT_NJ])
+    iid = instance["id"]
+    ny = tenant.enroll(iid)
+    nj = tenant.enroll(iid, address={"state": "NJ"})
+    before = get(tenant, ny["id"])
+    history_before = history(tenant, ny["id"])
+    events_before = len(tenant.client.get("/v1/events", params={"limit": "500"}).json()["data"])
+    # Another rule under the same criterion: NY still passes it, NJ now does too.
+    set_criteria(tenant, iid, [{**NOT_NJ, "rule": {"!=": [{"var": "address.state"}, "PA"]}}])
+    result = reevaluate(tenant, iid, force=True).json()
+    assert result["moves"] == [
+        {"from": "ineligible", "to": "eligible", "count": 1, "sampleIds": [nj["id"]]}
+    ]
+
+    after = get(tenant, ny["id"])
+    version = instance["criteriaVersion"] + 1
+    assert after["eligibility"]["criteriaVersion"] == version
+    assert at(after) > at(before)
+    assert after["eligibility"]["checks"] == before["eligibility"]["checks"]
+    # The row itself was not rewritten: same version, same updatedAt, no history, no events.
+    assert (after["version"], after["updatedAt"]) == (before["version"], before["updatedAt"])
+    assert history(tenant, ny["id"]) == history_before
+    feed = tenant.client.get("/v1/events", params={"limit": "500"}).json()["data"]
+    assert all(e["data"]["object"]["id"] != ny["id"] for e in feed[events_before:])
+    assert get(tenant, nj["id"])["eligibility"]["criteriaVersion"] == version
+
+    # The stamp holds through later writes of the row, in their responses too…
+    submitted = tenant.client.post(f"/v1/enrollments/{ny['id']}/submit", json={})
+    assert submitted.json()["eligibility"]["criteriaVersion"] == version
+    kept = get(tenant, ny["id"])["eligibility"]
+    assert {k: kept[k] for k in ("checks", "criteriaVersion", "evaluatedAt")} == {
+        k: after["eligibility"][k] for k in ("checks", "criteriaVersion", "evaluatedAt")
+    }
+    # …until an evaluation that decides otherwise rewrites it: the newer one shows.
+    set_criteria(tenant, iid, [{**NOT_NJ, "rule": {"!=": [{"var": "address.state"}, "NY"]}}])
+    reevaluate(tenant, iid, force=True)
+    flagged = get(tenant, ny["id"])
+    assert flagged["needsReview"] is True
+    assert flagged["eligibility"]["criteriaVersion"] == version + 1
+    assert flagged["eligibility"]["checks"][-1]["status"] == "failed"
 
 
 def test_reenrollment_policy_reopens_rejected(tenant: Tenant) -> None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Column, MetaData, String, Table, Text, insert, text
+from sqlalchemy import JSON, Boolean, Column, MetaData, String, Table, Text, insert, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -180,6 +180,10 @@ DECISION = Table(
     Column("status", String(16)),
     Column("reason", Text),
     Column("eligibility", JSON().with_variant(JSONB(), "postgresql")),
+    # No check waits for an answer: an enrollment that already holds this very decision may
+    # keep it (re-evaluation, a stamp) instead of having its pending checks asked again.
+    Column("settled", Boolean),
+    Column("checks_key", Text),  # re-evaluation's comparison key, see reevaluation.py
     prefixes=["TEMPORARY"],
 )
 PYTHON_PAGE = 1000
@@ -244,6 +248,7 @@ def decision_row(mask: str, decision: Decision) -> dict[str, Any]:
         "status": "eligible" if decision.eligible else "ineligible",
         "reason": decision.reason,
         "eligibility": decision.as_json(),
+        "settled": not any(c.status == CheckStatus.PENDING for c in decision.checks),
     }
 
 

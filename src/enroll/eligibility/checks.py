@@ -69,8 +69,13 @@ class Decision:
         return {
             "checks": [c.as_json() for c in self.checks],
             "criteriaVersion": self.criteria_version,
-            "evaluatedAt": self.evaluated_at.isoformat().replace("+00:00", "Z"),
+            "evaluatedAt": evaluated_at_text(self.evaluated_at),
         }
+
+
+def evaluated_at_text(at: datetime) -> str:
+    """A decision's evaluatedAt as stored and shown (ISO 8601, Z)."""
+    return at.isoformat().replace("+00:00", "Z")
 
 
 class Evaluator(Protocol):

@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.eligibility import bulk
+from enroll.eligibility.checks import evaluated_at_text
 from enroll.enrollment import bulk_sql
 from enroll.enrollment.workflow import OPEN_STATUSES, Status
 from enroll.errors import Conflict
@@ -114,7 +115,7 @@ async def reevaluate(
             total=summary.total,
             maxShare=max_share,
         )
-    await _apply(session, instance, movable, dialect, actor=actor, now=now)
+    await _apply(session, instance, plan, movable, dialect, actor=actor, now=now)
     # Every row evaluated stores the new decision: its pending checks are asked again.
     await bulk.enqueue_async_checks(
         session, instance=instance, plan_=plan, decisions=decisions, table="reeval", now=now
@@ -131,7 +132,8 @@ async def _stage(
     movable: Sequence[Status],
     dialect: bulk.Dialect,
 ) -> None:
-    """``reeval(id, status, was_flagged, mask)``: the rows in play, with their masks."""
+    """``reeval(id, status, was_flagged, mask, checks_key)``: the rows in play, with their
+    masks and what their current decisions are (to tell which would only be restamped)."""
     assert instance.id.isalnum()  # inlined below: a CUID
     await bulk.exec_sql(session, "DROP TABLE IF EXISTS reeval")
     statuses = ", ".join(f"'{s.value}'" for s in (*movable, *NOT_DEMOTED))
@@ -148,7 +150,8 @@ async def _stage(
         session,
         f"CREATE TEMPORARY TABLE reeval{suffix} AS"
         f" SELECT e.id AS id, e.status AS status, e.needs_review AS was_flagged,"
-        f" CAST({mask} AS TEXT) AS mask FROM enrollment e"
+        f" CAST({mask} AS TEXT) AS mask,"
+        f" CAST({checks_key('e.eligibility', dialect)} AS TEXT) AS checks_key FROM enrollment e"
         f" WHERE e.program_instance_id = '{instance.id}' AND e.status IN ({statuses})"
         f" AND NOT ({blocked})",
     )
@@ -158,8 +161,8 @@ async def _stage(
 
 
 async def _drop(session: AsyncSession) -> None:
-    await bulk.exec_sql(session, "DROP TABLE IF EXISTS reeval")
-    await bulk.exec_sql(session, "DROP TABLE IF EXISTS bulk_decision")
+    for table in ("reeval", "reeval_write", "bulk_decision"):
+        await bulk.exec_sql(session, f"DROP TABLE IF EXISTS {table}")
 
 
 async def _summarise(
@@ -239,30 +242,80 @@ async def _samples(
     return list(rows.scalars())
 
 
+def checks_key(expr: str, dialect: bulk.Dialect) -> str:
+    """SQL: the eligibility JSON ``expr`` without its criteria version and time, as a
+    comparable value. Equal keys: the same decision. (SQLite compares the JSON text, which
+    one serialiser wrote in one key order; a difference only costs a needless rewrite.)"""
+    if dialect == "postgresql":
+        return f"md5((({expr}) - 'criteriaVersion' - 'evaluatedAt')::text)"
+    return f"json_remove({expr}, '$.criteriaVersion', '$.evaluatedAt')"
+
+
+def _changes(movable_sql: str, alias: str) -> tuple[str, str]:
+    """SQL over ``alias`` (status, new_status, was_flagged): (moved, review flag changed)."""
+    a = alias
+    moved = f"{a}.status IN ({movable_sql}) AND {a}.status <> {a}.new_status"
+    flag_changed = (
+        f"{a}.status NOT IN ({movable_sql}) AND (({a}.new_status = 'ineligible')"
+        f" <> (CASE WHEN {a}.was_flagged THEN 1=1 ELSE 1=0 END))"
+    )
+    return moved, flag_changed
+
+
 async def _apply(
     session: AsyncSession,
     instance: ProgramInstance,
+    plan: bulk.Plan,
     movable: Sequence[Status],
     dialect: bulk.Dialect,
     *,
     actor: str,
     now: datetime,
 ) -> None:
+    """Rewrite the enrollments whose decision changes (status, review flag, checks, or
+    pending checks to ask again); stamp the others, which decided exactly as before, with
+    this evaluation's criteria version and time (``enrollment_evaluation``)."""
     movable_sql = ", ".join(f"'{s.value}'" for s in movable)
-    moved = f"r.status IN ({movable_sql}) AND r.status <> d.status"
-    flag_changed = (
-        f"r.status NOT IN ({movable_sql})"
-        " AND ((d.status = 'ineligible') <> (CASE WHEN r.was_flagged THEN 1=1 ELSE 1=0 END))"
+    await bulk.exec_sql(
+        session, f"UPDATE bulk_decision SET checks_key = {checks_key('eligibility', dialect)}"
+    )
+    moved, flag_changed = _changes(movable_sql, "x")
+    suffix = " ON COMMIT DROP" if dialect == "postgresql" else ""
+    await bulk.exec_sql(session, "DROP TABLE IF EXISTS reeval_write")
+    await bulk.exec_sql(
+        session,
+        f"CREATE TEMPORARY TABLE reeval_write{suffix} AS SELECT * FROM ("
+        " SELECT r.id AS id, r.status AS status, r.was_flagged AS was_flagged,"
+        " d.status AS new_status, d.reason AS reason, d.eligibility AS eligibility,"
+        " d.settled AS settled, r.checks_key AS old_key, d.checks_key AS new_key"
+        " FROM reeval r JOIN bulk_decision d ON d.mask = r.mask) x"
+        f" WHERE ({moved}) OR ({flag_changed}) OR NOT x.settled"
+        " OR coalesce(x.old_key, '') <> x.new_key",
     )
     at = bindparam("now", now, type_=UtcDateTime())
+    # For the anti-join below (SQLite would otherwise scan it once per row of reeval).
+    await bulk.exec_sql(session, "CREATE INDEX reeval_write_id ON reeval_write (id)")
+    if dialect == "postgresql":
+        await bulk.exec_sql(session, "ANALYZE reeval_write")
+    # The rest decided as before: one narrow row each instead of a rewrite of the wide one.
+    await session.execute(
+        text(
+            "INSERT INTO enrollment_evaluation (enrollment_id, criteria_version, evaluated_at)"
+            " SELECT r.id, :version, :stamp FROM reeval r"
+            " WHERE NOT EXISTS (SELECT 1 FROM reeval_write w WHERE w.id = r.id)"
+            " ON CONFLICT (enrollment_id) DO UPDATE SET"
+            " criteria_version = excluded.criteria_version, evaluated_at = excluded.evaluated_at"
+        ),
+        {"version": plan.criteria_version, "stamp": evaluated_at_text(now)},
+    )
     history_prefix = new_id()[:17]
     await session.execute(
         text(
             "INSERT INTO enrollment_history (id, workspace_id, enrollment_id, from_status,"
             " to_status, action, reason, actor, at)"
-            f" SELECT {_sequence_id(history_prefix, dialect)}, :workspace_id, r.id, r.status,"
-            " d.status, 'reevaluate', d.reason, :actor, :now"
-            f" FROM reeval r JOIN bulk_decision d ON d.mask = r.mask WHERE {moved}"
+            f" SELECT {_sequence_id(history_prefix, dialect)}, :workspace_id, x.id, x.status,"
+            " x.new_status, 'reevaluate', x.reason, :actor, :now"
+            f" FROM reeval_write x WHERE {moved}"
         ).bindparams(at),
         {"workspace_id": instance.workspace_id, "actor": actor},
     )
@@ -279,10 +332,7 @@ async def _apply(
             f" needs_review_reason = CASE WHEN x.status NOT IN ({movable_sql})"
             " AND x.new_status = 'ineligible' THEN x.reason ELSE NULL END,"
             " version = enrollment.version + 1, updated_at = :now"
-            " FROM (SELECT r.id AS id, r.status AS status, d.status AS new_status,"
-            " d.reason AS reason, d.eligibility AS eligibility"
-            " FROM reeval r JOIN bulk_decision d ON d.mask = r.mask) AS x"
-            " WHERE enrollment.id = x.id"
+            " FROM reeval_write AS x WHERE enrollment.id = x.id"
         ).bindparams(at)
     )
     await _events(session, dialect, moved, flag_changed, now)
@@ -299,13 +349,11 @@ async def _events(
     array = "jsonb_build_array" if dialect == "postgresql" else "json_array"
     snapshot = bulk_sql.snapshot(dialect, "e")
     change = (
-        f"{obj}('object', {snapshot}, 'previousStatus', r.status, 'status', e.status,"
+        f"{obj}('object', {snapshot}, 'previousStatus', x.status, 'status', e.status,"
         " 'reason', e.eligibility_reason)"
     )
     updated = f"{obj}('object', {snapshot}, 'changedFields', {array}('needsReview', 'eligibility'))"
-    source = (
-        " FROM reeval r JOIN bulk_decision d ON d.mask = r.mask JOIN enrollment e ON e.id = r.id"
-    )
+    source = " FROM reeval_write x JOIN enrollment e ON e.id = x.id"
     kinds = [
         (new_id()[:17], "'enrollment.status_changed'", change, moved, 0),
         (new_id()[:17], "'enrollment.' || e.status", change, moved, 1),

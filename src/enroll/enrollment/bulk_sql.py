@@ -60,7 +60,9 @@ def timestamp(dialect: Dialect, column: str) -> str:
 
 
 def snapshot(dialect: Dialect, e: str) -> str:
-    """The JSON of ``EnrollmentOut.of(row)`` for the enrollment row aliased ``e``."""
+    """The JSON of ``EnrollmentOut.of(row)`` for the enrollment row aliased ``e``, a row the
+    statement's transaction has just written: its eligibility is the latest, so no
+    re-evaluation stamp (models/enrollment.py) can be newer."""
     metadata = _json(dialect, f"{e}.metadata")
     eligibility = _object(
         dialect,

@@ -118,6 +118,7 @@ class EnrollmentOut(OutModel):
     @classmethod
     def of(cls, e: Enrollment) -> EnrollmentOut:
         status = Status(e.status)
+        evaluation = e.evaluation
         return cls(
             id=e.id,
             identification_type=IdentificationType(e.identification_type),
@@ -145,9 +146,9 @@ class EnrollmentOut(OutModel):
                 status=status,
                 reason=e.eligibility_reason,
                 program_instance_id=e.program_instance_id,
-                checks=e.eligibility.get("checks", []),
-                criteria_version=e.eligibility.get("criteriaVersion"),
-                evaluated_at=e.eligibility.get("evaluatedAt"),
+                checks=evaluation.get("checks", []),
+                criteria_version=evaluation.get("criteriaVersion"),
+                evaluated_at=evaluation.get("evaluatedAt"),
             ),
             needs_review=bool(e.needs_review),
             needs_review_reason=e.needs_review_reason,

@@ -57,6 +57,12 @@ from enroll.models.enrollment_import import import_issue_table, import_key_table
 from enroll.program_instance import service as instances
 
 BATCH_ROWS = 5_000
+# PostgreSQL: refresh the planner's statistics each time the import has doubled what it wrote
+# (5k, 10k, 20k, … rows: a dozen ANALYZEs for millions). Statistics taken while the instance
+# was nearly empty make the planner answer each batch's key lookups by scanning every row of
+# the instance instead of probing the (instance, key) indexes: the import slowed to a crawl as
+# it grew (1M rows: 2 s per lookup at the end, 816 rows/s overall).
+STATISTICS_MIN_ROWS = BATCH_ROWS
 
 _stage_meta = MetaData()
 _JsonCol = JSON().with_variant(JSONB(), "postgresql")
@@ -161,11 +167,15 @@ async def run(
     # Reading, parsing and validating (pure Python) run in a thread, one batch ahead, while
     # this task waits on the database for the batch before.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-rows") as rows_thread:
+        analyzed_at = 0  # rows this run had written when the statistics were last refreshed
         try:
             pending = loop.run_in_executor(rows_thread, next, batches, None)
             while (ready := await pending) is not None:
                 rows, bytes_done = ready
                 pending = loop.run_in_executor(rows_thread, next, batches, None)
+                if counts.created >= max(2 * analyzed_at, STATISTICS_MIN_ROWS):
+                    await _refresh_statistics(ctx)
+                    analyzed_at = counts.created
                 await _commit_batch(ctx, import_id, rows, counts, bytes_done)
                 if progress:
                     progress(bytes_done, rows[-1][0], counts)
@@ -209,6 +219,18 @@ class _ByteCounter:
         for chunk in self.source:
             self.done += len(chunk)
             yield chunk
+
+
+async def _refresh_statistics(ctx: AppContext) -> None:
+    """See STATISTICS_MIN_ROWS. SQLite's planner prefers the indexes without statistics."""
+    async with ctx.db.transaction() as session:
+        if bulk.dialect_of(session) == "postgresql":
+            # The row counts and the columns the lookups filter on; the JSON ones cost the most.
+            await bulk.exec_sql(
+                session,
+                "ANALYZE enrollment (program_instance_id, workspace_id, customer_id, status,"
+                " email, reference_id, dedupe_key), customer (workspace_id, email)",
+            )
 
 
 async def fail(ctx: AppContext, import_id: str, error: str) -> EnrollmentImport:

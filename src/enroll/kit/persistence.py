@@ -18,9 +18,12 @@ from enroll.models import Base
 def _columns(model: type[Base]) -> tuple[Table, tuple[tuple[str, str, Any], ...]]:
     """(attribute, column, scalar default or None) for every mapped column."""
     mapper = inspect(model)
+    table = mapper.local_table
     pairs = []
     for attr in mapper.column_attrs:
         column = attr.columns[0]
+        if getattr(column, "table", None) is not table:
+            continue  # a read-only column_property() (a subquery), not a column to write
         default = column.default
         scalar = default.arg if default is not None and default.is_scalar else None
         pairs.append((attr.key, column.name, scalar))

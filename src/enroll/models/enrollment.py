@@ -1,16 +1,48 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Table, Text, false, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    false,
+    select,
+    text,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from enroll.enrollment.workflow import OPEN_STATUSES
 from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
 
 # A customer holds at most one open enrollment per instance (the rule lives in workflow.py).
 OPEN_STATUSES_SQL = "status IN (" + ", ".join(f"'{s}'" for s in sorted(OPEN_STATUSES)) + ")"
+
+
+# A re-evaluation that decides exactly as before (same checks, same status) records only that
+# it happened: this narrow row, instead of rewriting the enrollment's wide row. Rewriting a
+# million wide rows is gigabytes of WAL; these are a few dozen bytes each. The stamp counts
+# while it is newer than the eligibility's own evaluatedAt (see Enrollment.evaluation).
+enrollment_evaluation_table = Table(
+    "enrollment_evaluation",
+    Base.metadata,
+    Column(
+        "enrollment_id",
+        String(32),
+        ForeignKey("enrollment.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("criteria_version", Integer, nullable=True),
+    # Exactly as the eligibility's evaluatedAt would hold it (ISO 8601, Z).
+    Column("evaluated_at", String(40), nullable=False),
+)
+_stamp = enrollment_evaluation_table.c
 
 
 class Enrollment(IdMixin, TimestampMixin, VersionedMixin, Base):
@@ -60,7 +92,8 @@ class Enrollment(IdMixin, TimestampMixin, VersionedMixin, Base):
     enrollment_start_date: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(16))
     eligibility_reason: Mapped[str | None] = mapped_column(Text)
-    # The last evaluation: {"checks": [...], "criteriaVersion": n, "evaluatedAt": ...}.
+    # The last evaluation that changed something: {"checks": [...], "criteriaVersion": n,
+    # "evaluatedAt": ...}; read it through ``evaluation``, which applies a newer stamp.
     eligibility: Mapped[dict[str, Any]]
     # Set when a later evaluation (re-evaluation, an asynchronous check) fails for an enrollment
     # that is past the point where it may be demoted (submitted, approved): a person decides.
@@ -71,6 +104,40 @@ class Enrollment(IdMixin, TimestampMixin, VersionedMixin, Base):
     # The bulk import that created it, and its row (line) number in the file.
     import_id: Mapped[str | None] = mapped_column(String(32))
     import_row: Mapped[int | None] = mapped_column(Integer)
+    if TYPE_CHECKING:  # column_property()s, attached below: they need the mapped id
+        stamped_at: str | None
+        stamped_version: int | None
+
+    @property
+    def evaluation(self) -> dict[str, Any]:
+        """The eligibility as of the latest evaluation: the stored one, with the criteria
+        version and time of a later re-evaluation that decided the same."""
+        decided = self.eligibility or {}
+        stamped_at = self.stamped_at
+        if stamped_at is None or not _later(stamped_at, decided.get("evaluatedAt")):
+            return decided
+        return {**decided, "criteriaVersion": self.stamped_version, "evaluatedAt": stamped_at}
+
+
+def _later(stamp: str, evaluated_at: str | None) -> bool:
+    if evaluated_at is None:
+        return True
+    return datetime.fromisoformat(stamp) > datetime.fromisoformat(evaluated_at)
+
+
+def _stamp_property(column: Column[Any]) -> Any:
+    # Loaded with every enrollment (a primary-key probe each); read-only, written set-based.
+    return column_property(
+        select(column)
+        .where(_stamp.enrollment_id == Enrollment.id)
+        .correlate_except(enrollment_evaluation_table)
+        .scalar_subquery(),
+        expire_on_flush=False,  # else reading it after a flush would need a lazy load
+    )
+
+
+Enrollment.stamped_at = _stamp_property(_stamp.evaluated_at)
+Enrollment.stamped_version = _stamp_property(_stamp.criteria_version)
 
 
 class EnrollmentHistory(IdMixin, Base):

@@ -2,17 +2,17 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import Select, bindparam, func, or_, select
+from sqlalchemy import Select, String, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.models import Enrollment, ProgramInstance
 
 
 @cache
-def _by_ref(for_update: bool) -> Select[tuple[ProgramInstance]]:
+def _by_ref(for_update: bool) -> Select[ProgramInstance]:
     # Built once with bound parameters: every enrollment request starts with this lookup,
     # and building the statement anew cost more CPU than running it.
-    ref = bindparam("ref")
+    ref = bindparam("ref", type_=String)
     stmt = select(ProgramInstance).where(
         ProgramInstance.workspace_id == bindparam("workspace_id"),
         or_(ProgramInstance.id == ref, ProgramInstance.slug == ref),
