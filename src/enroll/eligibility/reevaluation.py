@@ -298,7 +298,7 @@ async def _apply(
     # For the anti-join below (SQLite would otherwise scan it once per row of reeval).
     await bulk.exec_sql(session, "CREATE INDEX reeval_write_id ON reeval_write (id)")
     if dialect == "postgresql":
-        await bulk.exec_sql(session, "ANALYZE reeval_write")
+        await bulk.exec_sql(session, "ANALYZE reeval_write (id)")
     # The rest decided as before: one narrow row each instead of a rewrite of the wide one.
     await session.execute(
         text(
