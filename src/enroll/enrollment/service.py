@@ -593,7 +593,8 @@ class AsyncCheckCall:
 
 def _awaits(enrollment: Enrollment, job: async_checks.CheckJob) -> bool:
     """Whether the enrollment still waits for this job's answer: the decision it was queued
-    for is the current one, and it lists the check as pending."""
+    for is the current one, and it lists the check as pending. (The stored eligibility, not
+    ``evaluation``: a re-evaluation only stamps decisions without pending checks.)"""
     decided = enrollment.eligibility or {}
     if decided.get("evaluatedAt") != job.evaluated_at:
         return False  # re-evaluated meanwhile: this answer would be stale
