@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from conftest import Tenant
+from enroll.models import Enrollment
 
 NOT_NJ = {
     "id": "not-nj",
@@ -174,6 +175,16 @@ def test_an_unchanged_decision_is_stamped_not_rewritten(tenant: Tenant) -> None:
     assert flagged["needsReview"] is True
     assert flagged["eligibility"]["criteriaVersion"] == version + 1
     assert flagged["eligibility"]["checks"][-1]["status"] == "failed"
+
+
+def test_a_stamp_counts_only_while_newer_than_the_stored_eligibility() -> None:
+    stored = {"checks": [], "criteriaVersion": 2, "evaluatedAt": "2026-01-02T00:00:00.5Z"}
+    e = Enrollment(eligibility=stored)
+    assert e.evaluation == stored  # no stamp
+    e.stamped_at, e.stamped_version = "2026-01-02T00:00:00Z", 1
+    assert e.evaluation == stored  # an older stamp
+    e.stamped_at, e.stamped_version = "2026-01-03T00:00:00Z", 3
+    assert e.evaluation == {"checks": [], "criteriaVersion": 3, "evaluatedAt": e.stamped_at}
 
 
 def test_reenrollment_policy_reopens_rejected(tenant: Tenant) -> None:
