@@ -43,10 +43,15 @@ class Claimed:
     max_attempts: int
 
 
+# Jitter from a generator of our own: the module-level one is shared process state, and a test
+# (Hypothesis, in the same process as an embedded worker) may see its state change mid-draw.
+_jitter = random.Random()
+
+
 def backoff(attempts: int) -> timedelta:
     """Exponential with jitter: ~1 s, 2 s, 4 s … capped at an hour."""
     base = min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
-    return timedelta(seconds=base * random.uniform(0.75, 1.25))
+    return timedelta(seconds=base * _jitter.uniform(0.75, 1.25))
 
 
 class Worker:
