@@ -135,7 +135,6 @@ async def _stage(
     """``reeval(id, status, was_flagged, mask, checks_key)``: the rows in play, with their
     masks and what their current decisions are (to tell which would only be restamped)."""
     assert instance.id.isalnum()  # inlined below: a CUID
-    await bulk.exec_sql(session, "DROP TABLE IF EXISTS reeval")
     statuses = ", ".join(f"'{s.value}'" for s in (*movable, *NOT_DEMOTED))
     mask = plan.mask_sql if plan.mask_sql is not None else "NULL"
     # A rejected enrollment stays where it is while its customer holds another open one.
@@ -145,19 +144,28 @@ async def _stage(
         " WHERE o.program_instance_id = e.program_instance_id"
         f" AND o.customer_id = e.customer_id AND o.status IN ({open_}))"
     )
-    suffix = " ON COMMIT DROP" if dialect == "postgresql" else ""
-    await bulk.exec_sql(
+    # Undecided rows get their masks one UPDATE by id at a time (hence the index on id).
+    await _temp_table(
         session,
-        f"CREATE TEMPORARY TABLE reeval{suffix} AS"
-        f" SELECT e.id AS id, e.status AS status, e.needs_review AS was_flagged,"
+        "reeval",
+        "SELECT e.id AS id, e.status AS status, e.needs_review AS was_flagged,"
         f" CAST({mask} AS TEXT) AS mask,"
         f" CAST({checks_key('e.eligibility', dialect)} AS TEXT) AS checks_key FROM enrollment e"
         f" WHERE e.program_instance_id = '{instance.id}' AND e.status IN ({statuses})"
         f" AND NOT ({blocked})",
+        dialect,
     )
-    # Undecided rows get their masks one UPDATE by id at a time: without an index, each
-    # would scan the table.
-    await bulk.exec_sql(session, "CREATE INDEX reeval_id ON reeval (id)")
+
+
+async def _temp_table(
+    session: AsyncSession, name: str, select_sql: str, dialect: bulk.Dialect
+) -> None:
+    """A temporary table of ``select_sql``'s rows, indexed on ``id`` (this transaction's own
+    on PostgreSQL; dropped by ``_drop`` in any case)."""
+    suffix = " ON COMMIT DROP" if dialect == "postgresql" else ""
+    await bulk.exec_sql(session, f"DROP TABLE IF EXISTS {name}")
+    await bulk.exec_sql(session, f"CREATE TEMPORARY TABLE {name}{suffix} AS {select_sql}")
+    await bulk.exec_sql(session, f"CREATE INDEX {name}_id ON {name} (id)")
 
 
 async def _drop(session: AsyncSession) -> None:
@@ -282,21 +290,20 @@ async def _apply(
         f"UPDATE bulk_decision SET checks_key = CAST({checks_key('eligibility', dialect)} AS TEXT)",
     )
     moved, flag_changed = _changes(movable_sql, "x")
-    suffix = " ON COMMIT DROP" if dialect == "postgresql" else ""
-    await bulk.exec_sql(session, "DROP TABLE IF EXISTS reeval_write")
-    await bulk.exec_sql(
+    # Indexed on id for the anti-join below (SQLite would scan it once per row of reeval).
+    await _temp_table(
         session,
-        f"CREATE TEMPORARY TABLE reeval_write{suffix} AS SELECT * FROM ("
+        "reeval_write",
+        "SELECT * FROM ("
         " SELECT r.id AS id, r.status AS status, r.was_flagged AS was_flagged,"
         " d.status AS new_status, d.reason AS reason, d.eligibility AS eligibility,"
         " d.settled AS settled, r.checks_key AS old_key, d.checks_key AS new_key"
         " FROM reeval r JOIN bulk_decision d ON d.mask = r.mask) x"
         f" WHERE ({moved}) OR ({flag_changed}) OR NOT x.settled"
         " OR coalesce(x.old_key, '') <> x.new_key",
+        dialect,
     )
     at = bindparam("now", now, type_=UtcDateTime())
-    # For the anti-join below (SQLite would otherwise scan it once per row of reeval).
-    await bulk.exec_sql(session, "CREATE INDEX reeval_write_id ON reeval_write (id)")
     if dialect == "postgresql":
         await bulk.exec_sql(session, "ANALYZE reeval_write (id)")
     # The rest decided as before: one narrow row each instead of a rewrite of the wide one.

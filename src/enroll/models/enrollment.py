@@ -25,7 +25,7 @@ from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin, ut
 OPEN_STATUSES_SQL = "status IN (" + ", ".join(f"'{s}'" for s in sorted(OPEN_STATUSES)) + ")"
 
 
-# A re-evaluation that decides exactly as before (same checks, same status) records only that
+# A re-evaluation that decides exactly as before (same checks, status, flag) records only that
 # it happened: this narrow row, instead of rewriting the enrollment's wide row. Rewriting a
 # million wide rows is gigabytes of WAL; these are a few dozen bytes each. The stamp counts
 # while it is newer than the eligibility's own evaluatedAt (see Enrollment.evaluation).
