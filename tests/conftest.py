@@ -8,6 +8,7 @@ Tests isolate themselves by creating their own workspace, so no cleanup between 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import threading
@@ -136,6 +137,31 @@ def start_server(database: Database, **overrides: Any) -> tuple[Server, threadin
             raise RuntimeError("test server did not start")
         time.sleep(0.02)
     return Server(database, f"http://127.0.0.1:{port}", server), thread
+
+
+@contextlib.contextmanager
+def private_server(database: Database, directory: Path, program: str) -> Iterator[Server]:
+    """A server on a database of its own (so no other server's worker takes its jobs) that may
+    call http:// endpoints on loopback, with ``program`` (no states, no makers) in its catalog."""
+    db = fresh_database(database.backend, directory)
+    srv, thread = start_server(db, webhook_allow_private=True)
+
+    async def platform(ctx: AppContext) -> str:
+        async with ctx.db.transaction() as session:
+            issued = await issue_key(
+                session, workspace_id=None, name="tests", scopes=PLATFORM_SCOPES
+            )
+        return issued.secret
+
+    try:
+        with srv.client(db.run(platform)) as client:
+            r = client.post("/v1/programs", json={"slug": program, "name": "P", "type": "other"})
+            assert r.status_code == 201, r.text
+        yield srv
+    finally:
+        srv._server.should_exit = True
+        thread.join(timeout=20)
+        db.drop()
 
 
 @pytest.fixture(scope="session")

@@ -10,134 +10,27 @@ of the refusal without that setting uses the ordinary session server.
 from __future__ import annotations
 
 import base64
-import contextlib
-import json
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from standardwebhooks import Webhook
 
-from conftest import Database, Server, Tenant, free_port, fresh_database, make_tenant, start_server
-from enroll.auth.scopes import PLATFORM_SCOPES, WORKSPACE_SCOPES, Scope
-from enroll.auth.service import issue_key
+from conftest import Database, Server, Tenant, free_port, make_tenant, private_server
+from enroll.auth.scopes import WORKSPACE_SCOPES, Scope
 from enroll.context import AppContext
 from enroll.eligibility import async_checks
 from enroll.eligibility.criteria import compile_criteria
 from enroll.worker import runner
+from http_endpoint import Behaviour, Checker, Received, Route
 
 PROGRAM = "async-check-program"  # no states, no manufacturers: only the criteria below count
 ACCEPTING = "Program accepting enrollments"
 WAIT = 20.0
-
-
-# --- the checker: a real HTTP server ------------------------------------------------------------
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: str
-    verified: bool
-    json: Any = None
-
-
-# (status, JSON body or raw bytes) for one request; may block to play a slow endpoint.
-Behaviour = Callable[[Received, int], tuple[int, Any]]
-
-
-@dataclass
-class Route:
-    secret: str
-    behaviour: Behaviour
-    received: list[Received] = field(default_factory=list)
-
-
-class Checker:
-    """Answers POST /<token> with its route's behaviour, after verifying the signature with
-    the route's secret (a request that fails verification is answered 401 and recorded)."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.routes: dict[str, Route] = {}
-        self.lock = threading.Lock()
-        checker = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                checker._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.httpd.daemon_threads = True
-        self.httpd.block_on_close = False
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, token: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{token}"
-
-    def route(self, secret: str, behaviour: Behaviour) -> str:
-        token = uuid.uuid4().hex[:12]
-        self.routes[token] = Route(secret, behaviour)
-        return self.url(token)
-
-    def received(self, url: str) -> list[Received]:
-        return list(self.routes[url.rsplit("/", 1)[1]].received)
-
-    def _handle(self, request: BaseHTTPRequestHandler) -> None:
-        try:
-            length = int(request.headers.get("content-length") or 0)
-            body = request.rfile.read(length).decode()
-            route = self.routes.get(request.path.lstrip("/"))
-            if route is None:
-                self._reply(request, 404, {"error": "no such route"})
-                return
-            headers = {k.lower(): v for k, v in request.headers.items()}
-            try:
-                Webhook(route.secret).verify(body, headers)
-                verified = True
-            except Exception:
-                verified = False
-            seen = Received(request.path, headers, body, verified, json.loads(body))
-            with self.lock:
-                route.received.append(seen)
-                number = len(route.received)
-            if not verified:
-                self._reply(request, 401, {"error": "bad signature"})
-                return
-            status, answer = route.behaviour(seen, number)
-            self._reply(request, status, answer)
-        except Exception as exc:  # never let a thread die with an exception (warnings are errors)
-            with contextlib.suppress(Exception):
-                self._reply(request, 599, {"error": repr(exc)})
-
-    @staticmethod
-    def _reply(request: BaseHTTPRequestHandler, status: int, answer: Any) -> None:
-        raw = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
-        try:
-            request.send_response(status)
-            request.send_header("content-type", "application/json")
-            request.send_header("content-length", str(len(raw)))
-            request.end_headers()
-            request.wfile.write(raw)
-        except OSError:
-            pass  # the caller gave up (its timeout): nobody reads the answer
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(timeout=5)
 
 
 def passes(reason: str | None = "Good credit") -> Behaviour:
@@ -164,23 +57,8 @@ def after(event: threading.Event, then: Behaviour, *, first_only: bool = False) 
 
 @pytest.fixture(scope="module")
 def own_server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    db = fresh_database(database.backend, Path(tmp_path_factory.mktemp("async-db")))
-    srv, thread = start_server(db, webhook_allow_private=True)
-
-    async def platform(ctx: AppContext) -> str:
-        async with ctx.db.transaction() as session:
-            issued = await issue_key(
-                session, workspace_id=None, name="tests", scopes=PLATFORM_SCOPES
-            )
-        return issued.secret
-
-    with srv.client(db.run(platform)) as client:
-        r = client.post("/v1/programs", json={"slug": PROGRAM, "name": "P", "type": "other"})
-        assert r.status_code == 201, r.text
-    yield srv
-    srv._server.should_exit = True
-    thread.join(timeout=20)
-    db.drop()
+    with private_server(database, Path(tmp_path_factory.mktemp("async-db")), PROGRAM) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from enroll.kit.bodylimit import BodyLimitMiddleware
 from enroll.openapi import install_openapi
 from enroll.program.endpoints import router as programs_router
 from enroll.program_instance.endpoints import router as instances_router
+from enroll.servicetask.endpoints import router as service_tasks_router
 from enroll.worker.runner import Worker
 from enroll.workspace.endpoints import router as workspace_router
 
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         programs_router,
         instances_router,
         eligibility_router,
+        service_tasks_router,
         enrollments_router,
         customers_router,
         api_keys_router,

@@ -23,6 +23,7 @@ class Scope(StrEnum):
     IMPORTS_READ = "imports:read"
     IMPORTS_WRITE = "imports:write"
     WEBHOOKS_MANAGE = "webhooks:manage"
+    DEVICES_WRITE = "devices:write"
 
 
 PLATFORM_SCOPES: frozenset[Scope] = frozenset({Scope.PROGRAMS_WRITE})

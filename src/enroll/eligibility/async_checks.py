@@ -19,25 +19,20 @@ This module holds the parts that need no enrollment: jobs, URL policy, the call,
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-import httpx
 import orjson
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from standardwebhooks import Webhook
 
-from enroll import __version__
 from enroll.eligibility.checks import Check, CheckStatus
 from enroll.eligibility.criteria import CompiledCriteria, CompiledCriterion
 from enroll.ids import new_id
+from enroll.job import service as jobs
+from enroll.kit import outbound
 from enroll.models import Job
 
 ASYNC_CHECK_JOB = "eligibility.async_check"
@@ -150,10 +145,7 @@ async def enqueue_many(
 
 async def is_final_attempt(session: AsyncSession, job: CheckJob) -> bool:
     """Whether the running attempt is the job's last (then a failure is recorded, not raised)."""
-    row = (
-        await session.execute(select(Job.attempts, Job.max_attempts).where(Job.id == job.job_id))
-    ).first()
-    return row is not None and row.attempts >= row.max_attempts
+    return await jobs.is_final_attempt(session, job.job_id)
 
 
 # --- the checks it records --------------------------------------------------------------
@@ -185,42 +177,11 @@ def refused(criterion: CompiledCriterion, why: str) -> Check:
 # --- where calls may go -----------------------------------------------------------------
 
 
-class CheckerUnavailable(Exception):
-    """No usable answer this time (network, timeout, non-2xx, bad JSON): retry later."""
-
-
-def scheme_refusal(url: str, *, allow_private: bool) -> str | None:
-    if allow_private or urlsplit(url).scheme == "https":
-        return None
-    return "the endpoint must use https:// (plain http is refused)"
-
-
-def _not_public(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
-async def address_refusal(url: str, *, allow_private: bool) -> str | None:
-    """Refuse endpoints on loopback, private, link-local and other non-public addresses.
-
-    Resolves the host (a failure to resolve raises CheckerUnavailable: retried). The call
-    resolves it again, so a name that changes its answer in between is not caught here.
-    """
-    if allow_private:
-        return None
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, parts.port or 443, type=socket.SOCK_STREAM
-        )
-    except OSError as exc:
-        raise CheckerUnavailable(f"cannot resolve {host!r}: {exc}") from None
-    if any(_not_public(str(info[4][0])) for info in infos):
-        return f"the endpoint's host {host!r} is not a public address"
-    return None
+# The endpoint policy and the signed POST are shared with every outbound call (kit/outbound.py).
+CheckerUnavailable = outbound.Unreachable
+scheme_refusal = outbound.scheme_refusal
+address_refusal = outbound.address_refusal
+signed_headers = outbound.signed_headers
 
 
 # --- the call ---------------------------------------------------------------------------
@@ -245,16 +206,6 @@ def request_body(
         "programInstanceId": program_instance_id,
         "criterion": {"id": criterion.id, "description": criterion.label},
         "context": context,
-    }
-
-
-def signed_headers(*, secret: str, message_id: str, at: datetime, body: str) -> dict[str, str]:
-    """The Standard Webhooks headers for ``body`` (sent as is, UTF-8)."""
-    at = at.astimezone(UTC)
-    return {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, at, body),
     }
 
 
@@ -287,25 +238,13 @@ async def call(
 ) -> Answer:
     """POST the signed check to the endpoint within ``timeout_seconds`` in all; raises
     CheckerUnavailable for anything but a well-formed 2xx answer. Redirects are not followed."""
-    text = orjson.dumps(body).decode()
-    headers = signed_headers(secret=secret, message_id=message_id, at=now, body=text)
-    headers |= {"content-type": "application/json", "user-agent": f"Enroll/{__version__}"}
-    try:
-        # httpx's timeout bounds each phase (connect, each read); this bounds the whole call.
-        async with asyncio.timeout(timeout_seconds):
-            async with (
-                httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False) as client,
-                client.stream("POST", url, content=text.encode(), headers=headers) as response,
-            ):
-                content = bytearray()
-                async for chunk in response.aiter_bytes():
-                    content += chunk
-                    if len(content) > MAX_ANSWER_BYTES:
-                        raise CheckerUnavailable(
-                            f"the endpoint's answer is over {MAX_ANSWER_BYTES} bytes"
-                        )
-    except TimeoutError:
-        raise CheckerUnavailable(f"no answer within {timeout_seconds:g} s") from None
-    except httpx.HTTPError as exc:
-        raise CheckerUnavailable(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
-    return parse_answer(response.status_code, bytes(content))
+    status, content = await outbound.post_signed(
+        url,
+        body=body,
+        secret=secret,
+        message_id=message_id,
+        timeout_seconds=timeout_seconds,
+        now=now,
+        max_answer_bytes=MAX_ANSWER_BYTES,
+    )
+    return parse_answer(status, content)

@@ -25,6 +25,7 @@ from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.kit.routing import TransactionalRoute
 from enroll.models import Enrollment
 from enroll.program_instance import service as instances
+from enroll.servicetask import service as setup
 
 router = APIRouter(prefix="/v1", tags=["enrollments"], route_class=TransactionalRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]
@@ -153,9 +154,10 @@ async def enrollment_history(
 
 _DESCRIPTIONS = {
     Action.SUBMIT: "eligible → submitted: the customer completed the application.",
-    Action.APPROVE: "submitted → approved (scope enrollments:review); sets enrollmentStartDate.",
+    Action.APPROVE: "submitted → approved (scope enrollments:review); starts the setup "
+    "(a service task): at once, with enrollmentStartDate, where the instance has no setup "
+    "workflow.",
     Action.REJECT: "submitted → rejected (scope enrollments:review); `reason` required.",
-    Action.UNENROLL: "approved → unenrolled; `reason` required (kept as metadata.exitReason).",
     Action.CANCEL: "candidate, eligible or submitted → cancelled: the customer withdrew.",
     Action.REEVALUATE: "Run the eligibility checks again (candidate, eligible, ineligible, "
     "rejected).",
@@ -210,6 +212,7 @@ async def _act(
     principal: Principal,
     ctx: AppContext,
 ) -> EnrollmentOut:
+    now = ctx.clock.now()
     enrollment = await service.act(
         session,
         workspace_id=workspace_id_of(principal),
@@ -217,8 +220,10 @@ async def _act(
         action=action,
         reason=reason,
         actor=principal.actor,
-        now=ctx.clock.now(),
+        now=now,
     )
+    if action == Action.APPROVE:
+        await setup.after_approval(session, enrollment=enrollment, actor=principal.actor, now=now)
     return EnrollmentOut.of(enrollment)
 
 

@@ -37,7 +37,14 @@ from enroll.enrollment.schemas import (
     EnrollmentUpdate,
     IdentificationType,
 )
-from enroll.enrollment.workflow import OPEN_STATUSES, Action, InvalidTransition, Status, targets
+from enroll.enrollment.workflow import (
+    INTERNAL_ACTIONS,
+    OPEN_STATUSES,
+    Action,
+    InvalidTransition,
+    Status,
+    targets,
+)
 from enroll.errors import BadRequest, Conflict, FieldError, NotFound, ProblemError, Unprocessable
 from enroll.event import service as events
 from enroll.ids import new_id
@@ -371,15 +378,7 @@ async def act(
 ) -> Enrollment:
     enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
     current = Status(enrollment.status)
-    try:
-        possible = targets(current, action)
-    except InvalidTransition as exc:
-        raise Conflict(
-            f"Cannot {action.value} an enrollment that is {current.value}.",
-            code="invalid_transition",
-            currentStatus=current.value,
-            allowedActions=[a.value for a in exc.allowed if a != Action.EVALUATE],
-        ) from None
+    possible = check_action(enrollment, action)
     pending = _Pending(enrollment)
     if action == Action.REEVALUATE and current not in OPEN_STATUSES and enrollment.customer_id:
         # Reopening (e.g. a rejected one) must not give the customer a second open enrollment.
@@ -406,10 +405,8 @@ async def act(
         (target,) = possible
         await _guard(session, enrollment, action, workspace_id=workspace_id, now=now)
         _move(pending, target, action, reason, actor, now)
-        if action in (Action.REJECT, Action.UNENROLL, Action.CANCEL) and reason:
+        if action in (Action.REJECT, Action.UNENROLL, Action.CANCEL, Action.ABANDON) and reason:
             enrollment.eligibility_reason = reason
-        if action == Action.APPROVE and enrollment.enrollment_start_date is None:
-            enrollment.enrollment_start_date = now
         if action == Action.UNENROLL:
             enrollment.metadata_ = {**enrollment.metadata_, "exitReason": reason}
     enrollment.updated_at = now
@@ -426,6 +423,33 @@ async def act(
                 now=now,
             )
     return enrollment
+
+
+async def start_participation(
+    session: AsyncSession, enrollment: Enrollment, *, at: datetime, now: datetime
+) -> None:
+    """The enrollment's setup completed: participation starts ``at`` (an earlier start stays)."""
+    if enrollment.enrollment_start_date is not None:
+        return
+    enrollment.enrollment_start_date = at
+    enrollment.updated_at = now
+    await session.flush()
+    changed = {"changedFields": ["enrollmentStartDate"]}
+    await _emit(session, _Pending(enrollment, [("enrollment.updated", changed)]), now)
+
+
+def check_action(enrollment: Enrollment, action: Action) -> frozenset[Status]:
+    """The statuses ``action`` may lead to; 409 (with what is allowed) when it may not be taken."""
+    current = Status(enrollment.status)
+    try:
+        return targets(current, action)
+    except InvalidTransition as exc:
+        raise Conflict(
+            f"Cannot {action.value} an enrollment that is {current.value}.",
+            code="invalid_transition",
+            currentStatus=current.value,
+            allowedActions=[a.value for a in exc.allowed if a not in INTERNAL_ACTIONS],
+        ) from None
 
 
 async def _guard(

@@ -6,7 +6,9 @@
 
 Rejected and ineligible are terminal except through ``reevaluate`` (the criteria changed).
 An eligible enrollment whose asynchronous check fails (or misses its deadline) is evaluated
-again by the platform: ``eligible ─evaluate─▶ ineligible``.
+again by the platform: ``eligible ─evaluate─▶ ineligible``. An approved enrollment whose setup
+(its service task) is canceled or discarded before it completed never started:
+``approved ─abandon─▶ cancelled``, taken only by the platform.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Action(StrEnum):
     UNENROLL = "unenroll"
     CANCEL = "cancel"
     REEVALUATE = "reevaluate"
+    ABANDON = "abandon"
 
 
 S, A = Status, Action
@@ -54,8 +57,11 @@ TRANSITIONS: Mapping[tuple[Status, Action], frozenset[Status]] = {
     (S.ELIGIBLE, A.REEVALUATE): _DECIDED,
     (S.INELIGIBLE, A.REEVALUATE): _DECIDED,
     (S.REJECTED, A.REEVALUATE): _DECIDED,
+    (S.APPROVED, A.ABANDON): frozenset({S.CANCELLED}),
 }
 
+# Taken by the platform itself, never offered through the API.
+INTERNAL_ACTIONS = frozenset({A.EVALUATE, A.ABANDON})
 # Actions that need a human reason, and actions reserved to reviewers.
 REASON_REQUIRED = frozenset({A.REJECT, A.UNENROLL})
 REVIEW_ACTIONS = frozenset({A.APPROVE, A.REJECT})

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.ids import new_id
 from enroll.models import Job
 
 DEFAULT_MAX_ATTEMPTS = 8
@@ -22,8 +23,12 @@ async def enqueue(
     now: datetime,
     run_at: datetime | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    job_id: str | None = None,
 ) -> Job:
+    """Queue a job in the caller's transaction. ``job_id``: an id chosen beforehand, for a
+    payload that names its own job (see ``is_final_attempt``)."""
     job = Job(
+        id=job_id or new_id(),
         kind=kind,
         payload=payload,
         workspace_id=workspace_id,
@@ -37,6 +42,17 @@ async def enqueue(
     session.add(job)
     await session.flush()
     return job
+
+
+async def is_final_attempt(session: AsyncSession, job_id: str | None) -> bool:
+    """Whether the running attempt of the job is its last (then a failure is recorded rather
+    than raised for another try)."""
+    if job_id is None:
+        return False
+    row = (
+        await session.execute(select(Job.attempts, Job.max_attempts).where(Job.id == job_id))
+    ).first()
+    return row is not None and row.attempts >= row.max_attempts
 
 
 def list_for_workspace(workspace_id: str, *, status: str | None) -> Select[Job]:

@@ -9,8 +9,10 @@ from enroll.models.enrollment_import import EnrollmentImport, ImportChunk, Impor
 from enroll.models.event import Event
 from enroll.models.idempotency import IdempotencyRecord
 from enroll.models.job import Job
+from enroll.models.participation import Device, DeviceLocation, ProgramSubscription
 from enroll.models.program import Program
 from enroll.models.program_instance import ProgramInstance
+from enroll.models.service_task import ServiceTask, ServiceTaskLog, SetupAction, Todo
 from enroll.models.workspace import Workspace
 
 __all__ = [
@@ -18,6 +20,8 @@ __all__ = [
     "Base",
     "CriteriaVersion",
     "Customer",
+    "Device",
+    "DeviceLocation",
     "Enrollment",
     "EnrollmentHistory",
     "EnrollmentImport",
@@ -30,5 +34,10 @@ __all__ = [
     "Lead",
     "Program",
     "ProgramInstance",
+    "ProgramSubscription",
+    "ServiceTask",
+    "ServiceTaskLog",
+    "SetupAction",
+    "Todo",
     "Workspace",
 ]

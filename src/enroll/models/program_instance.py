@@ -36,6 +36,9 @@ class ProgramInstance(IdMixin, TimestampMixin, VersionedMixin, Base):
     reenrollment_policy: Mapped[str] = mapped_column(
         String(32), default="none", server_default="none"
     )
+    # What approval sets up (servicetask/config.py SetupWorkflow, as JSON); null: approval
+    # completes the setup at once (a subscription and a location, no device actions).
+    setup_workflow: Mapped[dict[str, Any] | None]
     # The newest CriteriaVersion of the effective criteria (program's and instance's).
     criteria_version: Mapped[int] = mapped_column(Integer, default=0)
 

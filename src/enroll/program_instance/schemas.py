@@ -11,6 +11,7 @@ from enroll.kit.fields import LongText, Metadata, Name, Reference, ShortText, Sl
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import ProgramInstance
 from enroll.program_instance.workflow import InstanceStatus
+from enroll.servicetask.config import SetupWorkflow
 
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
 Capacity = Annotated[int, Field(ge=0, le=1_000_000_000, description="Most approved enrollments.")]
@@ -63,6 +64,9 @@ class ProgramInstanceCreate(ApiModel):
     eligibility_criteria: CriteriaList = Field(
         [], description="Criteria added to the program's (ids must differ from the program's)."
     )
+    setup_workflow: SetupWorkflow | None = Field(
+        None, description="What approval sets up; null: approval completes setup at once."
+    )
 
     _unique = field_validator("eligibility_criteria")(check_unique)
 
@@ -75,7 +79,9 @@ class ProgramInstanceCreate(ApiModel):
 
 
 class ProgramInstanceUpdate(PatchModel):
-    NULLABLE = frozenset({"description", "terms", "start_date", "end_date", "capacity"})
+    NULLABLE = frozenset(
+        {"description", "terms", "start_date", "end_date", "capacity", "setup_workflow"}
+    )
 
     name: Name | None = None
     description: LongText | None = None
@@ -89,6 +95,7 @@ class ProgramInstanceUpdate(PatchModel):
     status: InstanceStatus | None = None
     metadata: Metadata | None = None
     eligibility_criteria: CriteriaList | None = None
+    setup_workflow: SetupWorkflow | None = None
 
     _unique = field_validator("eligibility_criteria")(check_unique)
 
@@ -109,6 +116,7 @@ class ProgramInstanceOut(OutModel):
     status: InstanceStatus
     metadata: dict[str, Any]
     eligibility_criteria: list[dict[str, Any]]
+    setup_workflow: dict[str, Any] | None
     criteria_version: int = Field(description="The newest version of the effective criteria.")
     version: int
     created_at: datetime
@@ -132,6 +140,7 @@ class ProgramInstanceOut(OutModel):
             status=InstanceStatus(i.status),
             metadata=i.metadata_,
             eligibility_criteria=i.eligibility_criteria,
+            setup_workflow=i.setup_workflow,
             criteria_version=i.criteria_version,
             version=i.version,
             created_at=i.created_at,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +18,7 @@ from enroll.program_instance.workflow import (
     over_capacity,
     why_not_accepting,
 )
+from enroll.servicetask.config import SetupWorkflow
 
 
 async def get(
@@ -81,6 +83,7 @@ async def create(
         status=body.status.value,
         metadata_=body.metadata,
         eligibility_criteria=criteria.as_stored(body.eligibility_criteria),
+        setup_workflow=_stored(body.setup_workflow),
         criteria_version=0,
     )
     criteria.check_no_clash(instance.eligibility_criteria, program)
@@ -115,7 +118,9 @@ async def update(
     if start is not None and end is not None and end <= start:
         raise Unprocessable("endDate must be after startDate.")
     for field, value in changes.items():
-        if field in {"branding", "terms"}:
+        if field == "setup_workflow":
+            value = _stored(body.setup_workflow)
+        elif field in {"branding", "terms"}:
             nested = getattr(body, field)
             value = nested.model_dump(by_alias=True) if nested is not None else {}
         elif field == "metadata":
@@ -130,6 +135,10 @@ async def update(
         await criteria.record_version(session, instance, now=now)
     await session.flush()
     return instance
+
+
+def _stored(workflow: SetupWorkflow | None) -> dict[str, Any] | None:
+    return workflow.model_dump(mode="json", by_alias=True) if workflow is not None else None
 
 
 async def delete(session: AsyncSession, *, workspace_id: str, ref: str) -> None:

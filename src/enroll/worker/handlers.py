@@ -20,6 +20,10 @@ from enroll.eligibility.checks import Check
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.workflow import Action, Status
 from enroll.errors import Conflict
+from enroll.job import service as jobs
+from enroll.kit import outbound
+from enroll.servicetask import service as setup
+from enroll.servicetask import steps, tasks
 from enroll.worker.long_jobs import LONG_HANDLERS, LongHandler
 from enroll.workspace import service as workspaces
 
@@ -53,6 +57,98 @@ async def auto_approve(
         if exc.code != "instance_not_accepting":
             raise
         # At capacity: the application waits for a person, as in manual review.
+        return
+    await setup.after_approval(
+        session, enrollment=enrollment, actor=AUTO_REVIEWER, now=ctx.clock.now()
+    )
+
+
+async def service_task_step(
+    session: AsyncSession, ctx: AppContext, workspace_id: str | None, payload: dict[str, Any]
+) -> None:
+    assert workspace_id is not None
+    await setup.run_step_job(
+        session, workspace_id=workspace_id, payload=payload, now=ctx.clock.now()
+    )
+
+
+async def service_task_expire(
+    session: AsyncSession, ctx: AppContext, workspace_id: str | None, payload: dict[str, Any]
+) -> None:
+    assert workspace_id is not None
+    await setup.expire(session, workspace_id=workspace_id, payload=payload, now=ctx.clock.now())
+
+
+async def device_command(
+    ctx: AppContext, workspace_id: str | None, payload: dict[str, Any]
+) -> None:
+    """Send a device_command setup action's command and record the device's answer.
+
+    Outside a transaction, like async checks. A 2xx answer ``{"status": "succeeded" |
+    "failed", "message"?}`` finishes the action; no answer raises, so the worker retries with
+    its backoff, and the last attempt fails the action (its task goes to device_setup_error).
+    """
+    assert workspace_id is not None
+    action_id, attempt = payload["actionId"], int(payload["attempt"])
+    async with ctx.db.transaction(write=False) as session:
+        command = await setup.device_command_call(
+            session, workspace_id=workspace_id, action_id=action_id, attempt=attempt
+        )
+        final = await jobs.is_final_attempt(session, payload.get("jobId"))
+        secret = await workspaces.stored_signing_secret(session, workspace_id=workspace_id)
+    if command is None:
+        return
+    allow_private = ctx.settings.webhook_allow_private
+    try:
+        refusal = outbound.scheme_refusal(
+            command.url, allow_private=allow_private
+        ) or await outbound.address_refusal(command.url, allow_private=allow_private)
+        if refusal:
+            await _record_command(ctx, workspace_id, payload, False, None, refusal)
+            return
+        if secret is None:  # the workspace's first outbound call
+            async with ctx.db.transaction() as session:
+                secret = await workspaces.signing_secret(session, workspace_id=workspace_id)
+        status, content = await outbound.post_signed(
+            command.url,
+            body=command.body,
+            secret=secret,
+            message_id=f"{action_id}-{attempt}",
+            timeout_seconds=command.timeout_seconds,
+            now=ctx.clock.now(),
+            max_answer_bytes=setup.MAX_COMMAND_ANSWER_BYTES,
+        )
+        succeeded, result, message = setup.command_answer(status, content)
+    except outbound.Unreachable as exc:
+        if not final:
+            raise
+        log.info("device command %s: %s", action_id, exc)
+        await _record_command(
+            ctx, workspace_id, payload, False, None, f"device-command endpoint: {exc}"
+        )
+        return
+    await _record_command(ctx, workspace_id, payload, succeeded, result, message)
+
+
+async def _record_command(
+    ctx: AppContext,
+    workspace_id: str,
+    payload: dict[str, Any],
+    succeeded: bool,
+    result: dict[str, Any] | None,
+    message: str | None,
+) -> None:
+    async with ctx.db.transaction() as session:
+        await setup.record_device_command(
+            session,
+            workspace_id=workspace_id,
+            action_id=payload["actionId"],
+            attempt=int(payload["attempt"]),
+            succeeded=succeeded,
+            result=result,
+            message=message,
+            now=ctx.clock.now(),
+        )
 
 
 async def async_check(ctx: AppContext, workspace_id: str | None, payload: dict[str, Any]) -> None:
@@ -122,8 +218,13 @@ async def _record(
 
 HANDLERS: dict[str, Handler] = {
     enrollments.AUTO_APPROVE_JOB: auto_approve,
+    tasks.STEP_JOB: service_task_step,
+    tasks.EXPIRE_JOB: service_task_expire,
 }
 # Jobs run outside the job's transaction (Worker._execute_long). Registered from here so this
 # module owns its kinds; the entry could equally live in long_jobs.LONG_HANDLERS itself.
-OUTSIDE_TRANSACTION: dict[str, LongHandler] = {async_checks.ASYNC_CHECK_JOB: async_check}
+OUTSIDE_TRANSACTION: dict[str, LongHandler] = {
+    async_checks.ASYNC_CHECK_JOB: async_check,
+    steps.DEVICE_COMMAND_JOB: device_command,
+}
 LONG_HANDLERS.update(OUTSIDE_TRANSACTION)

@@ -1,0 +1,256 @@
+"""Queries of service tasks and of what they set up. Every one is scoped by workspace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.models import (
+    Device,
+    DeviceLocation,
+    ProgramSubscription,
+    ServiceTask,
+    ServiceTaskLog,
+    SetupAction,
+    Todo,
+)
+from enroll.servicetask.workflow import TERMINAL
+
+
+async def get_task(
+    session: AsyncSession, *, workspace_id: str, task_id: str, for_update: bool = False
+) -> ServiceTask | None:
+    stmt = select(ServiceTask).where(
+        ServiceTask.workspace_id == workspace_id, ServiceTask.id == task_id
+    )
+    if for_update:
+        # populate_existing: a row this session holds already is read again under the lock.
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(stmt)
+
+
+async def by_transaction_id(
+    session: AsyncSession, *, workspace_id: str, kind: str, transaction_id: str
+) -> ServiceTask | None:
+    return await session.scalar(
+        select(ServiceTask).where(
+            ServiceTask.workspace_id == workspace_id,
+            ServiceTask.kind == kind,
+            ServiceTask.transaction_id == transaction_id,
+        )
+    )
+
+
+async def open_task_of(
+    session: AsyncSession, *, enrollment_id: str, excluding: str | None = None
+) -> ServiceTask | None:
+    """The enrollment's unfinished task, if any: an enrollment has one at a time."""
+    stmt = select(ServiceTask).where(
+        ServiceTask.enrollment_id == enrollment_id,
+        ServiceTask.state.not_in([s.value for s in TERMINAL]),
+    )
+    if excluding:
+        stmt = stmt.where(ServiceTask.id != excluding)
+    return await session.scalar(stmt.limit(1))
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFilters:
+    kind: str | None = None
+    state: str | None = None
+    enrollment_id: str | None = None
+    program_instance_id: str | None = None
+
+
+def search_tasks(*, workspace_id: str, filters: TaskFilters) -> Select[ServiceTask]:
+    stmt = select(ServiceTask).where(ServiceTask.workspace_id == workspace_id)
+    if filters.kind:
+        stmt = stmt.where(ServiceTask.kind == filters.kind)
+    if filters.state:
+        stmt = stmt.where(ServiceTask.state == filters.state)
+    if filters.enrollment_id:
+        stmt = stmt.where(ServiceTask.enrollment_id == filters.enrollment_id)
+    if filters.program_instance_id:
+        stmt = stmt.where(ServiceTask.program_instance_id == filters.program_instance_id)
+    return stmt
+
+
+async def log_of(session: AsyncSession, *, task_id: str) -> list[ServiceTaskLog]:
+    rows = await session.scalars(
+        select(ServiceTaskLog)
+        .where(ServiceTaskLog.task_id == task_id)
+        .order_by(ServiceTaskLog.at, ServiceTaskLog.id)
+    )
+    return list(rows.all())
+
+
+async def actions_of(session: AsyncSession, *, task_id: str) -> list[SetupAction]:
+    rows = await session.scalars(
+        select(SetupAction)
+        .where(SetupAction.task_id == task_id)
+        .order_by(SetupAction.sequence, SetupAction.type)
+    )
+    return list(rows.all())
+
+
+async def get_action(
+    session: AsyncSession, *, workspace_id: str, action_id: str, for_update: bool = False
+) -> SetupAction | None:
+    stmt = select(SetupAction).where(
+        SetupAction.workspace_id == workspace_id, SetupAction.id == action_id
+    )
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(stmt)
+
+
+async def devices_of(session: AsyncSession, task: ServiceTask) -> list[Device]:
+    """An enrollment task's devices (made or reserved for it); an unenrollment task's, those at
+    the location it takes down."""
+    if task.kind == "unenrollment":
+        if task.device_location_id is None:
+            return []
+        where = Device.device_location_id == task.device_location_id
+    else:
+        where = or_(Device.task_id == task.id, Device.reserved_by_task_id == task.id)
+    rows = await session.scalars(
+        select(Device).where(Device.workspace_id == task.workspace_id, where).order_by(Device.id)
+    )
+    return list(rows.all())
+
+
+async def in_stock_device(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    manufacturer: str | None,
+    serial_number: str | None,
+    type_: str | None,
+    model: str | None,
+    excluding: list[str],
+) -> Device | None:
+    """A free utility device matching what the request names, locked for reserving
+    (SKIP LOCKED on PostgreSQL: two tasks reserving at once take different devices)."""
+    stmt = select(Device).where(
+        Device.workspace_id == workspace_id,
+        Device.ownership == "utility",
+        Device.status == "in_stock",
+        Device.reserved_by_task_id.is_(None),
+    )
+    for column, value in (
+        (Device.manufacturer, manufacturer),
+        (Device.serial_number, serial_number),
+        (Device.type, type_),
+        (Device.model, model),
+    ):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if excluding:
+        stmt = stmt.where(Device.id.not_in(excluding))
+    return await session.scalar(stmt.order_by(Device.id).limit(1).with_for_update(skip_locked=True))
+
+
+async def device_by_serial(
+    session: AsyncSession, *, workspace_id: str, manufacturer: str, serial_number: str
+) -> Device | None:
+    return await session.scalar(
+        select(Device).where(
+            Device.workspace_id == workspace_id,
+            Device.manufacturer == manufacturer,
+            Device.serial_number == serial_number,
+        )
+    )
+
+
+async def get_device(session: AsyncSession, *, workspace_id: str, device_id: str) -> Device | None:
+    return await session.scalar(
+        select(Device).where(Device.workspace_id == workspace_id, Device.id == device_id)
+    )
+
+
+def search_devices(
+    *, workspace_id: str, status: str | None, ownership: str | None, location_id: str | None
+) -> Select[Device]:
+    stmt = select(Device).where(Device.workspace_id == workspace_id)
+    if status:
+        stmt = stmt.where(Device.status == status)
+    if ownership:
+        stmt = stmt.where(Device.ownership == ownership)
+    if location_id:
+        stmt = stmt.where(Device.device_location_id == location_id)
+    return stmt
+
+
+async def get_subscription(
+    session: AsyncSession, *, workspace_id: str, subscription_id: str
+) -> ProgramSubscription | None:
+    return await session.scalar(
+        select(ProgramSubscription).where(
+            ProgramSubscription.workspace_id == workspace_id,
+            ProgramSubscription.id == subscription_id,
+        )
+    )
+
+
+async def subscription_of(
+    session: AsyncSession, *, enrollment_id: str
+) -> ProgramSubscription | None:
+    return await session.scalar(
+        select(ProgramSubscription).where(ProgramSubscription.enrollment_id == enrollment_id)
+    )
+
+
+def search_subscriptions(
+    *, workspace_id: str, enrollment_id: str | None, status: str | None
+) -> Select[ProgramSubscription]:
+    stmt = select(ProgramSubscription).where(ProgramSubscription.workspace_id == workspace_id)
+    if enrollment_id:
+        stmt = stmt.where(ProgramSubscription.enrollment_id == enrollment_id)
+    if status:
+        stmt = stmt.where(ProgramSubscription.status == status)
+    return stmt
+
+
+async def get_location(
+    session: AsyncSession, *, workspace_id: str, location_id: str
+) -> DeviceLocation | None:
+    return await session.scalar(
+        select(DeviceLocation).where(
+            DeviceLocation.workspace_id == workspace_id, DeviceLocation.id == location_id
+        )
+    )
+
+
+async def location_of_task(session: AsyncSession, *, task_id: str) -> DeviceLocation | None:
+    return await session.scalar(select(DeviceLocation).where(DeviceLocation.task_id == task_id))
+
+
+async def get_todo(
+    session: AsyncSession, *, workspace_id: str, todo_id: str, for_update: bool = False
+) -> Todo | None:
+    stmt = select(Todo).where(Todo.workspace_id == workspace_id, Todo.id == todo_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return await session.scalar(stmt)
+
+
+async def open_todos(session: AsyncSession, *, task_id: str, kind: str | None = None) -> list[Todo]:
+    stmt = select(Todo).where(Todo.task_id == task_id, Todo.status == "open")
+    if kind:
+        stmt = stmt.where(Todo.kind == kind)
+    return list((await session.scalars(stmt)).all())
+
+
+def search_todos(
+    *, workspace_id: str, status: str | None, kind: str | None, task_id: str | None
+) -> Select[Todo]:
+    stmt = select(Todo).where(Todo.workspace_id == workspace_id)
+    if status:
+        stmt = stmt.where(Todo.status == status)
+    if kind:
+        stmt = stmt.where(Todo.kind == kind)
+    if task_id:
+        stmt = stmt.where(Todo.task_id == task_id)
+    return stmt
