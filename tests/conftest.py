@@ -186,6 +186,12 @@ class Tenant:
         assert r.status_code == 201, r.text
         return str(r.json()["secret"])
 
+    def signing_secret(self) -> str:
+        """The secret the workspace signs its outbound calls with (async checks, commands)."""
+        r = self.client.post("/v1/workspace/signingSecret")
+        assert r.status_code == 200, r.text
+        return str(r.json()["signingSecret"])
+
     def instance(self, program: str = "core-test-program", **fields: Any) -> dict[str, Any]:
         body = {
             "programSlug": program,

@@ -75,13 +75,6 @@ def t(own_server: Server) -> Iterator[Tenant]:
     tenant.client.close()
 
 
-def secret_of(tenant: Tenant) -> str:
-    r = tenant.client.post("/v1/workspace/signingSecret")
-    assert r.status_code == 200, r.text
-    secret: str = r.json()["signingSecret"]
-    return secret
-
-
 def credit(url: str, **endpoint: Any) -> dict[str, Any]:
     return {
         "id": "credit",
@@ -260,13 +253,13 @@ def test_retries_are_ended_by_the_deadline_not_the_attempts() -> None:
 
 
 def test_signing_secret_is_made_once_per_workspace(t: Tenant, own_server: Server) -> None:
-    first = secret_of(t)
+    first = t.signing_secret()
     assert first.startswith("whsec_")
     assert len(base64.b64decode(first.removeprefix("whsec_"))) == 32
-    assert secret_of(t) == first
+    assert t.signing_secret() == first
     other = make_tenant(own_server, "Other")
     try:
-        assert secret_of(other) != first
+        assert other.signing_secret() != first
     finally:
         other.client.close()
     without = t.key_with(*sorted(WORKSPACE_SCOPES - {Scope.API_KEYS_MANAGE}))
@@ -279,7 +272,7 @@ def test_signing_secret_is_made_once_per_workspace(t: Tenant, own_server: Server
 
 
 def test_a_passing_check_keeps_the_enrollment_eligible(t: Tenant, checker: Checker) -> None:
-    secret = secret_of(t)
+    secret = t.signing_secret()
     url = checker.route(secret, passes())
     inst = instance(t, OWNS_HOME, credit(url))
     created = enroll(t, inst["id"])
@@ -349,7 +342,7 @@ def test_a_passing_check_keeps_the_enrollment_eligible(t: Tenant, checker: Check
 
 def test_a_failing_check_makes_the_enrollment_ineligible(t: Tenant, checker: Checker) -> None:
     url = checker.route(
-        secret_of(t),
+        t.signing_secret(),
         lambda r, _n: (
             200,
             {"status": "failed", "reason": "Credit score too low"}
@@ -405,7 +398,7 @@ def test_a_failing_check_makes_the_enrollment_ineligible(t: Tenant, checker: Che
 
 
 def test_a_failing_sync_check_runs_no_async_check(t: Tenant, checker: Checker) -> None:
-    url = checker.route(secret_of(t), passes())
+    url = checker.route(t.signing_secret(), passes())
     inst = instance(t, OWNS_HOME, credit(url))
     e = enroll(t, inst["id"], metadata={"ownsHome": False})
     assert (e["status"], e["eligibilityReason"]) == ("ineligible", "Must own the home")
@@ -423,7 +416,7 @@ def test_a_failing_sync_check_runs_no_async_check(t: Tenant, checker: Checker) -
 
 
 def test_an_endpoint_that_is_down_is_retried_and_answers_once(t: Tenant, checker: Checker) -> None:
-    secret = secret_of(t)
+    secret = t.signing_secret()
     # Down: nothing listens on the port yet (connection refused).
     port = free_port()
     inst = instance(t, OWNS_HOME, credit(f"http://127.0.0.1:{port}/credit"))
@@ -481,7 +474,7 @@ def test_no_answer_before_the_deadline_is_an_error(t: Tenant, checker: Checker) 
         stop.wait(5)
         return 200, {"status": "passed"}
 
-    url = checker.route(secret_of(t), never)
+    url = checker.route(t.signing_secret(), never)
     inst = instance(t, OWNS_HOME, credit(url, timeoutSeconds=1, deadlineSeconds=1))
     e = enroll(t, inst["id"])
     try:
@@ -511,7 +504,7 @@ def test_no_answer_before_the_deadline_is_an_error(t: Tenant, checker: Checker) 
 
 def test_a_check_failing_after_submit_asks_for_review(t: Tenant, checker: Checker) -> None:
     submitted = threading.Event()
-    url = checker.route(secret_of(t), after(submitted, fails("Credit score too low")))
+    url = checker.route(t.signing_secret(), after(submitted, fails("Credit score too low")))
     inst = instance(t, OWNS_HOME, credit(url, timeoutSeconds=30))
     e = enroll(t, inst["id"])
     r = t.client.post(f"/v1/enrollments/{e['id']}/submit")
@@ -550,7 +543,7 @@ def test_an_answer_for_an_older_evaluation_is_ignored(t: Tenant, checker: Checke
             return 200, {"status": "failed", "reason": "Stale answer"}
         return 200, {"status": "passed", "reason": "Fresh answer"}
 
-    url = checker.route(secret_of(t), behaviour)
+    url = checker.route(t.signing_secret(), behaviour)
     inst = instance(t, OWNS_HOME, credit(url, timeoutSeconds=30))
     e = enroll(t, inst["id"])
     deadline = time.monotonic() + WAIT
@@ -577,7 +570,7 @@ def test_an_answer_for_an_older_evaluation_is_ignored(t: Tenant, checker: Checke
 
 
 def test_two_async_checks_each_record_their_answer(t: Tenant, checker: Checker) -> None:
-    secret = secret_of(t)
+    secret = t.signing_secret()
     first = checker.route(secret, passes("Good credit"))
     second = checker.route(secret, fails("Not a homeowner on record"))
     inst = instance(
@@ -614,7 +607,7 @@ def test_two_async_checks_each_record_their_answer(t: Tenant, checker: Checker) 
 def test_enqueue_many_queues_one_job_per_enrollment_and_check(
     t: Tenant, own_server: Server, checker: Checker
 ) -> None:
-    url = checker.route(secret_of(t), passes())
+    url = checker.route(t.signing_secret(), passes())
     criteria = compile_criteria(
         [OWNS_HOME, credit(url), credit(url, deadlineSeconds=7200) | {"id": "second"}]
     )
@@ -664,7 +657,7 @@ def test_enqueue_many_queues_one_job_per_enrollment_and_check(
 
 def test_plain_http_and_private_addresses_are_refused(tenant: Tenant, checker: Checker) -> None:
     """The session server runs with the default settings: neither http:// nor loopback."""
-    secret = secret_of(tenant)
+    secret = tenant.signing_secret()
     http_url = checker.route(secret, passes())
     https_url = checker.route(secret, passes()).replace("http://", "https://")
     program = tenant.client.get("/v1/programs/anywhere-program").json()

@@ -58,6 +58,14 @@ class StepFailed(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Failed:
+    """The step decided the task cannot go on, and what it did stands (an enrollment found
+    ineligible keeps its evaluation). Raising StepFailed instead undoes the step."""
+
+    errors: list[TaskError]
+
+
+@dataclass(frozen=True, slots=True)
 class Wait:
     """The step is not done yet: run it again after ``seconds`` (None: when something reports
     back, such as a setup action completing)."""
@@ -99,7 +107,7 @@ class Run:
         return list(self.request.get("assetInfo", {}).get("assets", []))
 
 
-Step = Callable[[Run], Awaitable["TaskState | Wait"]]
+Step = Callable[[Run], Awaitable["TaskState | Wait | Failed"]]
 
 
 def workflow_of(instance: ProgramInstance) -> SetupWorkflow | None:
@@ -135,7 +143,10 @@ async def run_step(
             if outcome.seconds is not None:
                 await tasks.schedule_step(session, task, now=now, delay_seconds=outcome.seconds)
             return False
-        await tasks.move(session, task, outcome, now=now, schedule=schedule)
+        if isinstance(outcome, Failed):
+            await tasks.move(session, task, error_state_of(state), now=now, errors=outcome.errors)
+        else:
+            await tasks.move(session, task, outcome, now=now, schedule=schedule)
         return True
     await session.refresh(task)  # the savepoint's rollback expired what the step changed
     await tasks.move(session, task, error_state_of(state), now=now, errors=errors)
@@ -210,11 +221,12 @@ def asset_errors(method: str, ownership: str, assets: list[dict[str, Any]]) -> l
                 "assetInfo.assets",
             )
         ]
-    needed = ("manufacturer", "serialNumber") if ownership == "customer" else ()
+    known = ownership == "customer" or method == "reenroll"  # found or recorded by serial
+    needed = ("manufacturer", "serialNumber") if known else ()
     errors = []
     for i, asset in enumerate(assets):
         missing = [name for name in needed if not asset.get(name)]
-        if ownership == "utility" and not any(asset.get(k) for k in ("serialNumber", "type")):
+        if not known and not any(asset.get(k) for k in ("serialNumber", "type")):
             missing = ["serialNumber or type"]
         errors += [
             TaskError("asset_info_missing", f"Asset {i} lacks {name}.", f"assetInfo.assets.{i}")
@@ -387,7 +399,7 @@ async def _enrollment(run: Run) -> Enrollment:
 # --- check eligibility ----------------------------------------------------------------------
 
 
-async def _check_eligibility(run: Run) -> TaskState | Wait:
+async def _check_eligibility(run: Run) -> TaskState | Wait | Failed:
     if run.task.origin != "request":
         return T.SETUP_ENROLLMENT  # an approval or an added device: decided already
     if run.task.enrollment_id is None:
@@ -406,11 +418,9 @@ async def _check_eligibility(run: Run) -> TaskState | Wait:
     checks = enrollment.evaluation.get("checks", [])
     if enrollment.status == Status.INELIGIBLE:
         failed = [c for c in checks if c.get("status") in ("failed", "error")]
-        raise StepFailed(
-            *(
-                [TaskError("ineligible", str(c.get("reason") or c["id"]), c["id"]) for c in failed]
-                or [TaskError("ineligible", enrollment.eligibility_reason or "Not eligible.")]
-            )
+        return Failed(  # the enrollment keeps its decision, which explains the error
+            [TaskError("ineligible", str(c.get("reason") or c["id"]), c["id"]) for c in failed]
+            or [TaskError("ineligible", enrollment.eligibility_reason or "Not eligible.")]
         )
     if enrollment.status == Status.ELIGIBLE:
         if any(c.get("status") == CheckStatus.PENDING.value for c in checks):
@@ -542,17 +552,18 @@ def _request_reason(run: Run) -> str:
 
 
 async def _install_devices(run: Run, subscription_id: str | None, location_id: str | None) -> None:
-    """Bring-your-own equipment goes on the location: the customer's own devices (found by
-    serial number, or recorded now), or the utility devices validation reserved."""
+    """Bring-your-own equipment goes on the location: the utility devices validation reserved,
+    or devices found by serial number (the customer's own, recorded now if new; a re-enrolled
+    one, known from before)."""
     if run.method not in _BRING_YOUR_OWN:
         return  # shipped or installed by the utility: the setup actions bring the device
-    if run.ownership == "utility":
+    if run.method == "bring_your_own" and run.ownership == "utility":
         devices = [
             d for d in await repository.devices_of(run.session, run.task) if d.status == "reserved"
         ]
     else:
         devices = [
-            await _customer_device(run, asset, subscription_id)
+            await _known_device(run, asset, subscription_id)
             for asset in run.assets
             if asset.get("manufacturer") and asset.get("serialNumber")
         ]
@@ -564,14 +575,22 @@ async def _install_devices(run: Run, subscription_id: str | None, location_id: s
     await run.session.flush()
 
 
-async def _customer_device(run: Run, asset: dict[str, Any], subscription_id: str | None) -> Device:
-    manufacturer, serial = str(asset.get("manufacturer")), str(asset.get("serialNumber"))
+async def _known_device(run: Run, asset: dict[str, Any], subscription_id: str | None) -> Device:
+    manufacturer, serial = str(asset["manufacturer"]), str(asset["serialNumber"])
     device = await repository.device_by_serial(
         run.session,
         workspace_id=run.task.workspace_id,
         manufacturer=manufacturer,
         serial_number=serial,
     )
+    if device is None and run.ownership == "utility":
+        raise StepFailed(
+            TaskError(
+                "device_not_found",
+                f"No utility device {manufacturer} {serial} is known to re-enroll.",
+                "assetInfo.assets",
+            )
+        )
     if device is None:
         device = Device(
             id=new_id(),
@@ -588,11 +607,14 @@ async def _customer_device(run: Run, asset: dict[str, Any], subscription_id: str
             version=1,
         )
         run.session.add(device)
-    elif device.status in ("active", "installed") and device.subscription_id != subscription_id:
+    elif (
+        device.status in ("active", "installed", "reserved")
+        and device.subscription_id != subscription_id
+    ):
         raise StepFailed(
             TaskError(
                 "device_in_use",
-                f"Device {manufacturer} {serial} is enrolled elsewhere ({device.id}).",
+                f"Device {manufacturer} {serial} is in use elsewhere ({device.id}).",
                 "assetInfo.assets",
             )
         )
@@ -812,12 +834,15 @@ async def _complete_unenrollment(run: Run) -> None:
 
 
 async def retire_devices(session: AsyncSession, task: ServiceTask, *, now: datetime) -> None:
-    """Take a task's devices out of service: reserved utility devices go back to stock,
-    installed or active ones are deactivated."""
+    """Take a task's devices out of service: utility devices that never went live return to
+    stock (reserved or installed for a setup that did not complete); the others are
+    deactivated."""
     for device in await repository.devices_of(session, task):
-        if device.status == "reserved":
+        if device.status in ("reserved", "installed") and device.ownership == "utility":
             device.status = "in_stock"
             device.reserved_by_task_id = None
+            device.device_location_id = None
+            device.subscription_id = None
         elif device.status in ("installed", "active"):
             was_active = device.status == "active"
             device.status = "deactivated"
