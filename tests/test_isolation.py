@@ -69,6 +69,14 @@ PATH_KINDS = {
     "programs": "program",
     "criteriaVersions": "criteria_version",
     "imports": "import",
+    "enrollmentRequests": "enrollment_task",
+    "unenrollmentRequests": "unenrollment_task",
+    "serviceTasks": "service_task",
+    "setupActions": "setup_action",
+    "subscriptions": "subscription",
+    "deviceLocations": "device_location",
+    "devices": "device",
+    "todos": "todo",
 }
 # Kinds named by a number within their parent, not by an id of their own.
 NUMBERED = frozenset({"criteria_version"})
@@ -81,6 +89,8 @@ QUERY_KINDS = {
     "customerId": "customer",
     "leadId": "lead",
     "enrollmentId": "enrollment",
+    "deviceLocationId": "device_location",
+    "serviceTaskId": "service_task",
 }
 
 
@@ -94,6 +104,14 @@ KINDS = {
     "program": "program",
     "criteria_version": "criteria_version",
     "import": "import_",
+    "enrollment_task": "enrollment_task",
+    "unenrollment_task": "unenrollment_task",
+    "service_task": "enrollment_task",
+    "setup_action": "setup_action",
+    "subscription": "subscription",
+    "device_location": "device_location",
+    "device": "device",
+    "todo": "todo",
 }
 # Where a workspace re-reads a resource of each kind, to see it is unchanged.
 READS = {
@@ -105,7 +123,27 @@ READS = {
     "program": ["/v1/programs/{}"],
     "criteria_version": [],  # immutable; its instance's reads cover it
     "import": ["/v1/imports/{}", "/v1/imports/{}/results"],
+    "enrollment_task": ["/v1/enrollmentRequests/{}", "/v1/serviceTasks/{}/log"],
+    "unenrollment_task": ["/v1/unenrollmentRequests/{}", "/v1/serviceTasks/{}/log"],
+    "service_task": ["/v1/serviceTasks/{}", "/v1/serviceTasks/{}/log"],
+    "setup_action": ["/v1/setupActions/{}"],
+    "subscription": ["/v1/subscriptions/{}"],
+    "device_location": ["/v1/deviceLocations/{}"],
+    "device": ["/v1/devices/{}"],
+    "todo": ["/v1/todos?perPage=100"],
 }
+# A setup workflow: a to-do to complete for every enrollment; unenrolling for REVIEW needs
+# a reviewer's approval.
+EVERY = {
+    "installationMethods": ["bring_your_own", "ship_device", "utility_installation", "reenroll"],
+    "assetOwnerships": ["customer", "utility"],
+}
+SETUP = {
+    "enrollmentActions": [{"sequence": 1, "type": "create_todo", **EVERY}],
+    "unenrollReasons": [{"code": "REVIEW", "requiresApproval": True}],
+}
+# Routes with more than one success status: the one their recipe gets.
+SUCCESS = {("POST", "/v1/enrollments/{enrollment_id}/unenroll"): 200}
 
 
 def _is_id_param(name: str) -> bool:
@@ -224,8 +262,11 @@ def served_spec(server: Server, op: Op) -> dict[str, Any]:
     return _spec(document, op)
 
 
-def success_status(spec: dict[str, Any]) -> int:
+def success_status(op: Op, spec: dict[str, Any]) -> int:
     codes = [int(code) for code in spec["responses"] if code.startswith("2")]
+    if op in SUCCESS:
+        assert SUCCESS[op] in codes, spec["responses"].keys()
+        return SUCCESS[op]
     assert len(codes) == 1, spec["responses"].keys()
     return codes[0]
 
@@ -296,7 +337,129 @@ class World:
     def complete(self) -> World:
         for kind in KINDS:
             self.sample(kind)
+        self.settle()
         return self
+
+    def settle(self) -> None:
+        """Wait until the worker has nothing left to do for this workspace: its tasks rest in
+        states that wait for people, so nothing changes under a test's "unchanged"."""
+        deadline = time.monotonic() + 15
+        while True:
+            busy = [
+                j
+                for status in ("queued", "running")
+                for j in self.c.get("/v1/jobs", params={"status": status}).json()["data"]
+                if datetime.fromisoformat(j["runAt"].replace("Z", "+00:00")) <= datetime.now(UTC)
+            ]
+            if not busy:
+                return
+            assert time.monotonic() < deadline, f"the worker did not settle: {busy}"
+            time.sleep(0.05)
+
+    def wait_task(self, task_id: str, state: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 15
+        while (task := self.c.get(f"/v1/serviceTasks/{task_id}").json())["state"] != state:
+            assert time.monotonic() < deadline, (task["state"], task["errors"])
+            time.sleep(0.05)
+        self.ids += (
+            [task_id]
+            + [
+                v
+                for k in ("enrollmentId", "customerId", "subscriptionId", "deviceLocationId")
+                if (v := task.get(k))
+            ]
+            + task["deviceIds"]
+            + [a["id"] for a in task["setupActions"]]
+        )
+        return dict(task)
+
+    @cached_property
+    def setup_instance(self) -> dict[str, Any]:
+        return self.new_instance(setupWorkflow=SETUP)
+
+    def request_enrollment(self, **fields: Any) -> dict[str, Any]:
+        n = fresh()
+        body = {
+            "transactionId": f"tx-{self.tag}-{n}",
+            "customerInfo": {
+                "firstName": f"Rfirst{self.tag}",
+                "lastName": f"Rlast{self.tag}{n}",
+                "email": f"req.{self.tag}.{n}@a.example",
+            },
+            "locationInfo": {"address": {"state": "NY"}},  # the core program's criteria
+            "programInstanceId": self.setup_instance["id"],
+            "assetInfo": {
+                "installationMethod": "bring_your_own",
+                "assetOwnership": "customer",
+                "assets": [{"manufacturer": "tesla", "serialNumber": f"SN{self.tag}{n}"}],
+            },
+        } | fields
+        r = self.c.post("/v1/enrollmentRequests", json=body)
+        assert r.status_code == 202, r.text
+        return dict(r.json())
+
+    @cached_property
+    def enrollment_task(self) -> dict[str, Any]:
+        """A request waiting for its to-do setup action."""
+        task = self.wait_task(self.request_enrollment()["id"], "awaiting_device_setup")
+        (todo,) = self.c.get("/v1/todos", params={"serviceTaskId": task["id"]}).json()["data"]
+        self.ids.append(todo["id"])
+        return task
+
+    def failed_task(self) -> str:
+        """A request stopped in validation_error (its customer cannot be found)."""
+        n = fresh()
+        created = self.request_enrollment(customerInfo={"email": f"x.{self.tag}.{n}@a.example"})
+        return str(self.wait_task(created["id"], "validation_error")["id"])
+
+    @cached_property
+    def setup_action(self) -> dict[str, Any]:
+        action: dict[str, Any] = self.enrollment_task["setupActions"][0]
+        assert action["status"] == "in_progress", action
+        return action
+
+    @cached_property
+    def todo(self) -> dict[str, Any]:
+        (todo,) = self.c.get(
+            "/v1/todos", params={"serviceTaskId": self.enrollment_task["id"]}
+        ).json()["data"]
+        return dict(todo)
+
+    @cached_property
+    def enrolled(self) -> dict[str, Any]:
+        """A completed enrollment request: the enrollment is approved and set up."""
+        task_id = self.request_enrollment()["id"]
+        self.wait_task(task_id, "awaiting_device_setup")
+        (todo,) = self.c.get("/v1/todos", params={"serviceTaskId": task_id}).json()["data"]
+        r = self.c.post(f"/v1/todos/{todo['id']}/complete")
+        assert r.status_code == 200, r.text
+        self.ids.append(todo["id"])
+        return self.wait_task(task_id, "completed")
+
+    @cached_property
+    def subscription(self) -> dict[str, Any]:
+        return {"id": self.enrolled["subscriptionId"]}
+
+    @cached_property
+    def device_location(self) -> dict[str, Any]:
+        return {"id": self.enrolled["deviceLocationId"]}
+
+    @cached_property
+    def device(self) -> dict[str, Any]:
+        return {"id": self.enrolled["deviceIds"][0]}
+
+    @cached_property
+    def unenrollment_task(self) -> dict[str, Any]:
+        """An unenrollment waiting for a reviewer's approval."""
+        r = self.c.post(
+            "/v1/unenrollmentRequests",
+            json={"enrollmentId": self.enrolled["enrollmentId"], "reason": "REVIEW"},
+        )
+        assert r.status_code == 202, r.text
+        task = self.wait_task(r.json()["id"], "approval_in_progress")
+        (todo,) = self.c.get("/v1/todos", params={"serviceTaskId": task["id"]}).json()["data"]
+        self.ids.append(todo["id"])
+        return task
 
     @cached_property
     def instance(self) -> dict[str, Any]:
@@ -547,6 +710,48 @@ RECIPES: dict[Op, Recipe] = {
         {},
         {"dryRun": True},
     ),
+    ("POST", "/v1/enrollmentRequests"): lambda w: (
+        {},
+        {
+            "transactionId": f"tx-{fresh()}",
+            "customerInfo": {"firstName": "N", "lastName": "P", "email": f"n.{fresh()}@b.example"},
+            "locationInfo": {"address": {"state": "NY"}},
+            "programInstanceId": w.setup_instance["id"],
+            "assetInfo": {"installationMethod": "ship_device", "assetOwnership": "utility"},
+        },
+    ),
+    ("POST", "/v1/unenrollmentRequests"): lambda w: (
+        {},
+        {"enrollmentId": w.enrollment_in("approved"), "reason": "Moved away."},
+    ),
+    ("PATCH", "/v1/serviceTasks/{task_id}"): lambda w: (
+        {"service_task": w.failed_task()},
+        {"metadata": {"note": "corrected"}},
+    ),
+    ("POST", "/v1/serviceTasks/{task_id}/retry"): lambda w: (
+        {"service_task": w.failed_task()},
+        NO_BODY,
+    ),
+    ("POST", "/v1/serviceTasks/{task_id}/discard"): lambda w: (
+        {"service_task": w.failed_task()},
+        NO_BODY,
+    ),
+    ("POST", "/v1/serviceTasks/{task_id}/approve"): lambda w: (
+        {"service_task": w.unenrollment_task["id"]},
+        NO_BODY,
+    ),
+    ("POST", "/v1/serviceTasks/{task_id}/reject"): lambda w: (
+        {"service_task": w.unenrollment_task["id"]},
+        {"comment": "Keep the customer."},
+    ),
+    ("POST", "/v1/devices"): lambda w: (
+        {},
+        {"type": "meter", "manufacturer": "acme", "serialNumber": f"S-{fresh()}"},
+    ),
+    ("POST", "/v1/enrollments/{enrollment_id}/devices"): lambda w: (
+        {"enrollment": w.enrolled["enrollmentId"]},
+        {"asset": {"type": "meter", "manufacturer": "acme", "serialNumber": f"D-{fresh()}"}},
+    ),
     ("POST", "/v1/apiKeys"): lambda w: (
         {},
         {"name": "Made by a test", "scopes": [Scope.API_KEYS_MANAGE.value]},
@@ -616,6 +821,15 @@ def database_rows(server: Server, *workspace_ids: str) -> dict[str, list[dict[st
                         table.c.enrollment_id.in_(
                             select(enrollments.c.id).where(
                                 enrollments.c.workspace_id.in_(workspace_ids)
+                            )
+                        )
+                    )
+                elif "task_id" in table.c:  # a service task's log
+                    service_tasks = Base.metadata.tables["service_task"]
+                    stmt = stmt.where(
+                        table.c.task_id.in_(
+                            select(service_tasks.c.id).where(
+                                service_tasks.c.workspace_id.in_(workspace_ids)
                             )
                         )
                     )
@@ -864,7 +1078,9 @@ def test_program_instances_filtered_by_program_show_only_own(
         params={"programId": a.program["id"], "perPage": 100},
     )
     assert r.status_code == 200, r.text
-    assert [i["id"] for i in r.json()["data"]] == [b.instance["id"]]
+    assert sorted(i["id"] for i in r.json()["data"]) == sorted(
+        [b.instance["id"], b.setup_instance["id"]]
+    )
     assert a.leaks(r.text) == []
 
 
@@ -959,7 +1175,7 @@ def test_missing_scope_is_refused_and_the_required_ones_suffice(
         allowed = [tenant.key_with(Scope.JOBS_READ), platform_key]
     for key in allowed:
         r = call.send(http, bearer(key))
-        assert r.status_code == success_status(spec), f"{_op_id(op)} with {required}: {r.text}"
+        assert r.status_code == success_status(op, spec), f"{_op_id(op)} with {required}: {r.text}"
         if r.status_code != 204:
             declared = spec["responses"][str(r.status_code)].get("content", {})
             assert r.headers["content-type"].split(";")[0] in (declared or ["application/json"])
