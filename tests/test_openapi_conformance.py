@@ -53,7 +53,7 @@ AWKWARD_STRINGS = [
     "%00",
     " ",
 ]
-FREE_TEXT_QUERY = ["email", "tag", "state", "cursor", "after"]
+FREE_TEXT_QUERY = ["email", "tag", "cursor", "after"]
 
 
 def _seed(tenant: Tenant) -> dict[str, list[str]]:
@@ -122,6 +122,10 @@ def _config(server: Server, tenant: Tenant, seeded: dict[str, list[str]]) -> sch
             # `id_or_slug` names a program under /v1/programs and an instance under
             # /v1/programInstances.
             "operations": [
+                {  # free text there; an enum of task states under /v1/serviceTasks
+                    "include-name": "GET /v1/programs",
+                    "parameters": {"query.state": awkward},
+                },
                 {
                     "include-path-regex": "^/v1/programs/",
                     "parameters": {"path.id_or_slug": real("programs")},
@@ -196,7 +200,8 @@ def test_openapi_document_describes_errors_and_scopes(server: Server) -> None:
 
 def test_unstorable_input_is_refused_with_a_problem(tenant: Tenant) -> None:
     """What the fuzzer found on PostgreSQL, pinned: NUL characters (text and JSONB cannot hold
-    them), NaN (JSONB has none) and times that overflow once moved to UTC answered 500. They
+    them), NaN (JSONB has none), integers past 64 bits and times that overflow once moved to
+    UTC answered 500. They
     are now refused alike on both backends; offset-less times are read as UTC."""
     instance = tenant.instance()
     enrollment = tenant.enroll(instance["id"])
@@ -219,6 +224,11 @@ def test_unstorable_input_is_refused_with_a_problem(tenant: Tenant) -> None:
             ["metadata"],
         ),
         (c.patch(f"/v1/enrollments/{enrollment['id']}", json={"tags": ["a\x00"]}), 422, ["tags"]),
+        (  # past 64 bits: the JSON encoder (and SQLite) cannot keep it
+            c.post("/v1/leads", json={"email": email, "metadata": {"n": 2**64}}),
+            422,
+            ["metadata"],
+        ),
         (c.get("/v1/enrollments", params={"tag": "a\x00b"}), 422, ["tag"]),
         (
             c.get("/v1/enrollments", params={"createdAfter": "9999-12-31T23:59:59-05:00"}),

@@ -8,12 +8,16 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
 
 def storable(value: Any) -> Any:
-    """Refuse what a database cannot keep: NUL characters and non-finite numbers.
+    """Refuse what a database cannot keep: NUL characters, non-finite numbers, and integers
+    beyond 64 bits.
 
     PostgreSQL rejects U+0000 in text and JSONB, and JSONB has no NaN or Infinity (which
-    Python's JSON parser accepts); SQLite would keep them and answer differently. Walks
+    Python's JSON parser accepts); SQLite would keep them and answer differently. SQLite's
+    integers and the JSON encoder stop at 64 bits. Walks
     nested lists and dicts (keys too), without recursion, so deep ``metadata`` is safe.
     """
     stack = [value]
@@ -25,6 +29,9 @@ def storable(value: Any) -> Any:
         elif isinstance(item, float):
             if not math.isfinite(item):
                 raise ValueError("Numbers must be finite.")
+        elif isinstance(item, int):
+            if not _INT64_MIN <= item <= _INT64_MAX:
+                raise ValueError("Integers must fit in 64 bits.")
         elif isinstance(item, dict):
             stack.extend(item.keys())
             stack.extend(item.values())
