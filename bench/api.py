@@ -442,7 +442,8 @@ async def _drive(
         "server_cpu_cores": round((last.server - first.server) / wall, 2),
         # Server CPU per answered request: steadier than rps when other jobs share the CPUs.
         "server_cpu_ms_per_request": round(1000 * (last.server - first.server) / ok, 3)
-        if ok else None,
+        if ok
+        else None,
         "client_cpu_cores": round((last.client - first.client) / wall, 2),
         "system_cpu_busy_pct": round(
             100 * (last.busy - first.busy) / max(1.0, last.total - first.total), 1
@@ -456,8 +457,10 @@ async def _drive(
         if None not in sessions and len(sessions) == 2:
             # New connections the server opened (pool churn), as PostgreSQL counts them.
             result["pg_sessions_opened"] = int(sessions[1] or 0) - int(sessions[0] or 0)
-    accounted = sum(result.get(k, 0.0) for k in (
-        "server_cpu_cores", "client_cpu_cores", "postgres_backend_cpu_cores"))
+    accounted = sum(
+        result.get(k, 0.0)
+        for k in ("server_cpu_cores", "client_cpu_cores", "postgres_backend_cpu_cores")
+    )
     # Everything else on the machine (other jobs, PostgreSQL's shared processes, the kernel).
     result["other_cpu_cores"] = round(max(0.0, busy_cores - accounted), 2)
     if sum(statuses.values()) != ok:
@@ -598,15 +601,24 @@ def setup_tenant(real: Server, env: dict[str, str]) -> tuple[str, str, str]:
         r = client.post(
             "/v1/programs",
             headers={"Authorization": f"Bearer {platform_key}"},
-            json={"slug": "bench-program", "name": "Bench program", "type": "demand_response",
-                  "states": ["NY", "NJ"], "manufacturerSlugs": ["tesla", "enphase"]},
+            json={
+                "slug": "bench-program",
+                "name": "Bench program",
+                "type": "demand_response",
+                "states": ["NY", "NJ"],
+                "manufacturerSlugs": ["tesla", "enphase"],
+            },
         )
         r.raise_for_status()
         r = client.post(
             "/v1/programInstances",
             headers={"Authorization": f"Bearer {key}"},
-            json={"programSlug": "bench-program", "slug": f"bench-{secrets.token_hex(4)}",
-                  "name": "Bench instance", "status": "active"},
+            json={
+                "programSlug": "bench-program",
+                "slug": f"bench-{secrets.token_hex(4)}",
+                "name": "Bench instance",
+                "status": "active",
+            },
         )
         r.raise_for_status()
         return key, workspace_id, str(r.json()["id"])
@@ -623,8 +635,14 @@ def create_body_factory(prefix: str) -> Callable[[], bytes]:
             "lastName": "Doe-@N@",
             "email": f"pat.{prefix}.{run}.@N@@example.com",
             "phone": "+1 518 555 0100",
-            "address": {"streetOne": "@N@ Main Street", "streetTwo": "Apt 2", "city": "Albany",
-                        "state": "NY", "postalCode": "12207", "country": "US"},
+            "address": {
+                "streetOne": "@N@ Main Street",
+                "streetTwo": "Apt 2",
+                "city": "Albany",
+                "state": "NY",
+                "postalCode": "12207",
+                "country": "US",
+            },
             "manufacturerSlugs": ["tesla"],
             "serialNumber": "SN-@N@",
             "referenceId": "REF-@N@",
@@ -678,9 +696,7 @@ def summarize_profile(path: Path, top: int = 15) -> dict[str, Any]:
         "samples": total,
         "self_by_package": pct(by_package, lambda _k: True),
         "top_self": pct(self_time, lambda _k: True),
-        "top_inclusive_enroll": pct(
-            inclusive, lambda k: "enroll/" in k and "enroll/cli/" not in k
-        ),
+        "top_inclusive_enroll": pct(inclusive, lambda k: "enroll/" in k and "enroll/cli/" not in k),
     }
 
 
@@ -718,18 +734,32 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             real_port, base_port = free_port(), free_port()
             real = start_server(
                 "enroll-serve",
-                [sys.executable, "-m", "enroll.cli.main", "serve", "--host", HOST,
-                 "--port", str(real_port)],
-                env, real_port, workdir,
+                [
+                    sys.executable,
+                    "-m",
+                    "enroll.cli.main",
+                    "serve",
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(real_port),
+                ],
+                env,
+                real_port,
+                workdir,
             )
             servers.append(real)
             key, workspace_id, instance_id = setup_tenant(real, env)
             baseline = start_server(
                 "baseline",
                 [sys.executable, str(Path(__file__).resolve()), "--serve-baseline", str(base_port)],
-                env | {"ENROLL_BENCH_WORKSPACE_ID": workspace_id,
-                       "ENROLL_BENCH_BASELINE_TABLE": args.baseline_table},
-                base_port, workdir,
+                env
+                | {
+                    "ENROLL_BENCH_WORKSPACE_ID": workspace_id,
+                    "ENROLL_BENCH_BASELINE_TABLE": args.baseline_table,
+                },
+                base_port,
+                workdir,
             )
             servers.append(baseline)
             return run_measurements(backend, args, real, baseline, key, instance_id, pg) | {
@@ -776,9 +806,16 @@ def run_measurements(
     def run(name: str, **extra: Any) -> dict[str, Any]:
         server, auth, make_op = ops[name]
         return measure(
-            port=server.port, auth=auth, op=make_op(), concurrency=args.concurrency,
-            warmup=args.warmup, seconds=args.seconds, client_kind=args.client,
-            server_pid=server.pid, pg=pg, **extra,
+            port=server.port,
+            auth=auth,
+            op=make_op(),
+            concurrency=args.concurrency,
+            warmup=args.warmup,
+            seconds=args.seconds,
+            client_kind=args.client,
+            server_pid=server.pid,
+            pg=pg,
+            **extra,
         )
 
     rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in ops}
@@ -787,12 +824,16 @@ def run_measurements(
             for name in group:
                 if name.startswith("get") and len(created) < 50:
                     raise RuntimeError(f"only {len(created)} enrollments were created; cannot GET")
-                log(f"{backend}: {name} (round {i + 1}/{args.rounds}, "
-                    f"{args.warmup:g}s warm-up + {args.seconds:g}s)")
+                log(
+                    f"{backend}: {name} (round {i + 1}/{args.rounds}, "
+                    f"{args.warmup:g}s warm-up + {args.seconds:g}s)"
+                )
                 result = run(name)
-                log(f"{backend}: {name}: {result['rps']} rps, p50 {result['p50_ms']} ms, "
+                log(
+                    f"{backend}: {name}: {result['rps']} rps, p50 {result['p50_ms']} ms, "
                     f"p99 {result['p99_ms']} ms, server {result['server_cpu_cores']} cores, "
-                    f"client {result['client_cpu_cores']} cores, errors {result['errors']}")
+                    f"client {result['client_cpu_cores']} cores, errors {result['errors']}"
+                )
                 rounds[name].append(result)
 
     def median_round(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -857,12 +898,27 @@ def profile_phases(
         holder: list[subprocess.Popen[bytes]] = []
 
         def attach(pid: int = server.pid, out: Path = path, holder: list[Any] = holder) -> None:
-            holder.append(subprocess.Popen(
-                [py_spy, "record", "--pid", str(pid), "--duration", str(max(1, int(args.seconds))),
-                 "--rate", "200", "--gil", "--format", "raw",
-                 "--output", str(out)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-            ))
+            holder.append(
+                subprocess.Popen(
+                    [
+                        py_spy,
+                        "record",
+                        "--pid",
+                        str(pid),
+                        "--duration",
+                        str(max(1, int(args.seconds))),
+                        "--rate",
+                        "200",
+                        "--gil",
+                        "--format",
+                        "raw",
+                        "--output",
+                        str(out),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
 
         log(f"{backend}: profiling {name} with py-spy")
         result = run(name, on_window_start=attach)
@@ -916,11 +972,11 @@ def environment(args: argparse.Namespace) -> dict[str, Any]:
         "db_pool_size": settings.db_pool_size,
         "embedded_worker": args.embedded_worker,
         "server": "one uvicorn process per app, loop=auto http=auto access_log=False "
-                  "(the arguments of `enroll serve`)",
+        "(the arguments of `enroll serve`)",
         "baseline": f"Core INSERT into {target}; SELECT enrollment by primary key; the same "
-                    "enroll.db.Database engine, no auth, no validation, no service layer",
+        "enroll.db.Database engine, no auth, no validation, no service layer",
         "client": f"{args.client} HTTP/1.1 keep-alive, {args.concurrency} connections, one worker "
-                  f"per connection, {'uvloop' if has('uvloop') else 'asyncio'} loop",
+        f"per connection, {'uvloop' if has('uvloop') else 'asyncio'} loop",
         "concurrency": args.concurrency,
         "warmup_seconds": args.warmup,
         "seconds": args.seconds,
@@ -935,13 +991,19 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=None, help="warm-up before each (3)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--quick", action="store_true", help="2 s windows, 1 s warm-up")
-    parser.add_argument("--rounds", type=int, default=1,
-                        help="alternate baseline/real this many times; report the median round")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="alternate baseline/real this many times; report the median round",
+    )
     parser.add_argument("--client", choices=["raw", "httpx"], default="raw")
     parser.add_argument("--baseline-table", choices=["copy", "enrollment"], default="copy")
-    parser.add_argument("--embedded-worker", action="store_true",
-                        help="run the job worker inside `enroll serve` (off by default: "
-                             "the baseline has none)")
+    parser.add_argument(
+        "--embedded-worker",
+        action="store_true",
+        help="run the job worker inside `enroll serve` (off by default: the baseline has none)",
+    )
     parser.add_argument("--profile-dir", help="also profile every phase with py-spy into DIR")
     parser.add_argument("--serve-baseline", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()

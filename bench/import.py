@@ -45,17 +45,36 @@ FIRST = ["Ann", "Bo", "Cy", "Di", "Ed", "Flo", "Gus", "Hal", "Ida", "Jo", "Kim",
 LAST = ["Lee", "Ng", "Diaz", "Khan", "Smith", "Ito", "Rossi", "Berg", "Novak", "Okafor"]
 STREETS = ["Main St", "Elm St", "Oak Ave", "Pine Rd", "Cedar Ln", "Maple Dr", "Lake Blvd"]
 HEADER = [
-    "firstName", "lastName", "email", "phone", "address.streetOne", "address.city",
-    "address.state", "address.postalCode", "manufacturerSlugs", "tags", "referenceId",
-    "metadata.income", "metadata.homeType",
+    "firstName",
+    "lastName",
+    "email",
+    "phone",
+    "address.streetOne",
+    "address.city",
+    "address.state",
+    "address.postalCode",
+    "manufacturerSlugs",
+    "tags",
+    "referenceId",
+    "metadata.income",
+    "metadata.homeType",
 ]
 CRITERIA = [
-    {"id": "income", "reason": "Income too high",
-     "rule": {"<": [{"var": "metadata.income"}, 150000]}},
-    {"id": "single-family", "reason": "Not a single-family home",
-     "rule": {"in": [{"var": "metadata.homeType"}, ["single_family", "townhouse"]]}},
-    {"id": "not-opted-out", "reason": "Opted out",
-     "rule": {"!": {"in": ["opt-out", {"var": "tags"}]}}},
+    {
+        "id": "income",
+        "reason": "Income too high",
+        "rule": {"<": [{"var": "metadata.income"}, 150000]},
+    },
+    {
+        "id": "single-family",
+        "reason": "Not a single-family home",
+        "rule": {"in": [{"var": "metadata.homeType"}, ["single_family", "townhouse"]]},
+    },
+    {
+        "id": "not-opted-out",
+        "reason": "Opted out",
+        "rule": {"!": {"in": ["opt-out", {"var": "tags"}]}},
+    },
 ]
 
 
@@ -71,15 +90,23 @@ def generate(path: Path, rows: int, seed: int = 7) -> int:
         for i in range(rows):
             n = i if rnd.random() > 0.01 or i == 0 else rnd.randrange(i)  # ~1 % repeats
             first, last = FIRST[n % len(FIRST)], f"{LAST[n % len(LAST)]}{n}"
-            out.writerow([
-                first, last, f"{first.lower()}.{last.lower()}@example.com",
-                f"+1555{n % 10_000_000:07d}", f"{n % 9999 + 1} {STREETS[n % len(STREETS)]}",
-                "Springfield", STATES[n % len(STATES)], f"{10000 + n % 89999}",
-                "|".join(rnd.sample(MAKERS, rnd.randint(0, 2))),
-                "|".join(["opt-out"] if rnd.random() < 0.05 else ["lead"]),
-                f"ref-{n}", str(rnd.randrange(20_000, 250_000)),
-                rnd.choice(["single_family", "townhouse", "apartment"]),
-            ])
+            out.writerow(
+                [
+                    first,
+                    last,
+                    f"{first.lower()}.{last.lower()}@example.com",
+                    f"+1555{n % 10_000_000:07d}",
+                    f"{n % 9999 + 1} {STREETS[n % len(STREETS)]}",
+                    "Springfield",
+                    STATES[n % len(STATES)],
+                    f"{10000 + n % 89999}",
+                    "|".join(rnd.sample(MAKERS, rnd.randint(0, 2))),
+                    "|".join(["opt-out"] if rnd.random() < 0.05 else ["lead"]),
+                    f"ref-{n}",
+                    str(rnd.randrange(20_000, 250_000)),
+                    rnd.choice(["single_family", "townhouse", "apartment"]),
+                ]
+            )
     return path.stat().st_size
 
 
@@ -122,7 +149,10 @@ def sqlite_baseline(db: Path, path: Path) -> float:
 def cli(env: dict[str, str], *args: str) -> Any:
     out = subprocess.run(
         [sys.executable, "-m", "enroll.cli.main", *args],
-        env=env, check=True, capture_output=True, text=True,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return json.loads(out.stdout)
 
@@ -141,19 +171,32 @@ def setup(env: dict[str, str], slug: str) -> tuple[str, str]:
 
     async def go() -> str:
         transport = httpx.ASGITransport(app=app)
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=transport, base_url="http://bench"
-        ) as client:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://bench") as client,
+        ):
             r = await client.post(
-                "/v1/programs", headers={"Authorization": f"Bearer {platform}"},
-                json={"slug": f"p-{slug}", "name": "Bench", "type": "grid_services",
-                      "states": STATES[:5], "manufacturerSlugs": MAKERS[:3]},
+                "/v1/programs",
+                headers={"Authorization": f"Bearer {platform}"},
+                json={
+                    "slug": f"p-{slug}",
+                    "name": "Bench",
+                    "type": "grid_services",
+                    "states": STATES[:5],
+                    "manufacturerSlugs": MAKERS[:3],
+                },
             )
             assert r.status_code == 201, r.text
             r = await client.post(
-                "/v1/programInstances", headers={"Authorization": f"Bearer {ws['apiKey']}"},
-                json={"programSlug": f"p-{slug}", "slug": f"i-{slug}", "name": "Bench",
-                      "status": "active", "eligibilityCriteria": CRITERIA},
+                "/v1/programInstances",
+                headers={"Authorization": f"Bearer {ws['apiKey']}"},
+                json={
+                    "programSlug": f"p-{slug}",
+                    "slug": f"i-{slug}",
+                    "name": "Bench",
+                    "status": "active",
+                    "eligibilityCriteria": CRITERIA,
+                },
             )
             assert r.status_code == 201, r.text
             return str(r.json()["id"])
@@ -162,8 +205,17 @@ def setup(env: dict[str, str], slug: str) -> tuple[str, str]:
 
 
 def run_import(env: dict[str, str], instance: str, path: Path, events: bool) -> dict[str, Any]:
-    args = [sys.executable, "-m", "enroll.cli.main", "import", "enrollments",
-            "--program-instance", instance, str(path), "--no-progress"]
+    args = [
+        sys.executable,
+        "-m",
+        "enroll.cli.main",
+        "import",
+        "enrollments",
+        "--program-instance",
+        instance,
+        str(path),
+        "--no-progress",
+    ]
     if not events:
         args.append("--no-events")
     started = time.perf_counter()
@@ -195,22 +247,32 @@ def reevaluate(env: dict[str, str], instance: str, key: str) -> dict[str, Any]:
     async def go() -> dict[str, Any]:
         transport = httpx.ASGITransport(app=app)
         headers = {"Authorization": f"Bearer {key}"}
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=transport, base_url="http://bench", timeout=600
-        ) as client:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://bench", timeout=600) as client,
+        ):
             changed = [dict(CRITERIA[0], rule={"<": [{"var": "metadata.income"}, 100000]})]
-            r = await client.patch(f"/v1/programInstances/{instance}", headers=headers,
-                                   json={"eligibilityCriteria": changed + CRITERIA[1:]})
+            r = await client.patch(
+                f"/v1/programInstances/{instance}",
+                headers=headers,
+                json={"eligibilityCriteria": changed + CRITERIA[1:]},
+            )
             assert r.status_code == 200, r.text
             started = time.perf_counter()
-            r = await client.post(f"/v1/programInstances/{instance}/reevaluations",
-                                  headers=headers, json={"force": True, "sampleSize": 3})
+            r = await client.post(
+                f"/v1/programInstances/{instance}/reevaluations",
+                headers=headers,
+                json={"force": True, "sampleSize": 3},
+            )
             seconds = time.perf_counter() - started
             assert r.status_code == 200, r.text
             body = r.json()
-            return {"seconds": round(seconds, 2), "evaluated": body["evaluated"],
-                    "changed": body["changed"],
-                    "moves": [(m["from"], m["to"], m["count"]) for m in body["moves"]]}
+            return {
+                "seconds": round(seconds, 2),
+                "evaluated": body["evaluated"],
+                "changed": body["changed"],
+                "moves": [(m["from"], m["to"], m["count"]) for m in body["moves"]],
+            }
 
     return asyncio.run(go())
 
@@ -277,9 +339,13 @@ def main() -> None:
         "file_mb": round(size / 1e6, 1),
         "events": args.events,
         "criteria": 5,
-        "targets": {"postgresql_ratio_max": 3.0, "postgresql_rows_per_second_min": 30000,
-                    "sqlite_ratio_max": 3.0, "peak_rss_mb_max": 512,
-                    "postgresql_reevaluation_seconds_max_1m": 30},
+        "targets": {
+            "postgresql_ratio_max": 3.0,
+            "postgresql_rows_per_second_min": 30000,
+            "sqlite_ratio_max": 3.0,
+            "peak_rss_mb_max": 512,
+            "postgresql_reevaluation_seconds_max_1m": 30,
+        },
         "backends": {},
     }
     try:

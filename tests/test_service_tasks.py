@@ -293,6 +293,19 @@ def test_the_same_transaction_id_is_one_task(t: Tenant) -> None:
     problem(t.client.get(f"/v1/unenrollmentRequests/{first['id']}"), 404, "not_found")
 
 
+def test_a_request_takes_over_the_customers_application(t: Tenant) -> None:
+    inst = instance(t, NOTHING_TO_SET_UP)
+    applied = t.enroll(inst["id"], address={"state": "NY"})
+    info = customer_info(email=applied["email"])
+    created = enrollment_request(t, inst, customerInfo=info)
+    done = wait_state(t, created["id"], "completed")
+    assert (done["enrollmentId"], done["customerId"]) == (applied["id"], applied["customerId"])
+    assert ok(t.client.get(f"/v1/enrollments/{applied['id']}"))["status"] == "approved"
+    problem(
+        t.client.delete(f"/v1/enrollments/{applied['id']}"), 409, "enrollment_has_subscription"
+    )
+
+
 # --- errors that stop a task, and their retry ------------------------------------------------
 
 

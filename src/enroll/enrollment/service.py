@@ -54,6 +54,7 @@ from enroll.models import Customer, Enrollment, ProgramInstance
 from enroll.models.enrollment import enrollment_history_table
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ReviewMode
+from enroll.servicetask import repository as setup_repository
 
 AUTO_APPROVE_JOB = "enrollment.auto_approve"
 _ID_FIELDS = {
@@ -357,6 +358,11 @@ async def delete(
     session: AsyncSession, *, workspace_id: str, enrollment_id: str, now: datetime
 ) -> None:
     enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
+    if await setup_repository.subscription_of(session, enrollment_id=enrollment.id):
+        raise Conflict(
+            "The enrollment has a program subscription (it was set up): unenroll it instead.",
+            code="enrollment_has_subscription",
+        )
     await _emit(session, _Pending(enrollment, [("enrollment.deleted", {})]), now)
     await session.delete(enrollment)
     await session.flush()

@@ -529,11 +529,15 @@ async def report_action(
     now: datetime,
 ) -> SetupAction:
     """A crew or another system finished (or could not finish) a setup action."""
+    found = await repository.get_action(session, workspace_id=workspace_id, action_id=action_id)
+    if found is None:
+        raise NotFound(f"No setup action {action_id!r}.")
+    # The task's row first, then the action's: the order the worker's steps lock them in.
+    await get(session, workspace_id=workspace_id, task_id=found.task_id, for_update=True)
     action = await repository.get_action(
         session, workspace_id=workspace_id, action_id=action_id, for_update=True
     )
-    if action is None:
-        raise NotFound(f"No setup action {action_id!r}.")
+    assert action is not None
     if action.status != "in_progress":
         raise Conflict(
             f"The setup action is {action.status}, not in_progress.",

@@ -403,6 +403,8 @@ async def _check_eligibility(run: Run) -> TaskState | Wait | Failed:
     if run.task.origin != "request":
         return T.SETUP_ENROLLMENT  # an approval or an added device: decided already
     if run.task.enrollment_id is None:
+        run.task.enrollment_id = await _held_enrollment(run)
+    if run.task.enrollment_id is None:
         enrollment = await _new_enrollment(run)
     else:
         enrollment = await _enrollment(run)
@@ -452,6 +454,23 @@ def _enrollment_fields(run: Run) -> dict[str, Any]:
     if serials:
         fields["serialNumber"] = serials[0]
     return fields
+
+
+async def _held_enrollment(run: Run) -> str | None:
+    """The customer's open enrollment in the instance (an application made before the request
+    came), which the request takes over rather than refusing it."""
+    assert run.task.customer_id is not None  # validation found or made the customer
+    held = await enrollments_repo.open_enrollment_id(
+        run.session, instance_id=run.instance.id, customer_id=run.task.customer_id
+    )
+    if held is None:
+        return None
+    busy = await repository.open_task_of(run.session, enrollment_id=held, excluding=run.task.id)
+    if busy is not None:
+        raise StepFailed(
+            TaskError("task_in_progress", f"Service task {busy.id} of enrollment {held} is open.")
+        )
+    return held
 
 
 async def _new_enrollment(run: Run) -> Enrollment:

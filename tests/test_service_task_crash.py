@@ -1,0 +1,203 @@
+"""A worker killed mid-run loses nothing and doubles nothing (PostgreSQL, two worker processes).
+
+2,000 enrollment requests, each with a device of the customer's and a device-command setup
+action answered by a real HTTP endpoint; two ``enroll worker`` processes run them, one is killed
+with SIGKILL part-way and started again. Every task must end completed, with exactly one
+subscription, location, device and action each.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from conftest import PG_URL, Database, fresh_database
+from enroll.context import AppContext
+from enroll.models import (
+    Device,
+    DeviceLocation,
+    Enrollment,
+    Job,
+    ProgramSubscription,
+    ServiceTask,
+    SetupAction,
+)
+from enroll.program import service as programs
+from enroll.program.schemas import ProgramCreate
+from enroll.program_instance import service as instances
+from enroll.program_instance.schemas import ProgramInstanceCreate
+from enroll.servicetask import service as setup
+from enroll.servicetask.schemas import EnrollmentRequestCreate
+from enroll.workspace import service as workspaces
+from http_endpoint import Checker
+
+ENROLL = str(Path(sys.executable).parent / "enroll")
+TASKS = 2000
+EVERY = {
+    "installationMethods": ["bring_your_own"],
+    "assetOwnerships": ["customer"],
+}
+
+pytestmark = pytest.mark.skipif(not PG_URL, reason="several workers share a queue on PostgreSQL")
+
+
+@pytest.fixture
+def pg(tmp_path: Path) -> Iterator[Database]:
+    db = fresh_database("postgresql", tmp_path)
+    yield db
+    db.drop()
+
+
+async def _seed(ctx: AppContext, command_url: str) -> tuple[str, str]:
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as session:
+        await programs.create(
+            session, ProgramCreate.model_validate({"slug": "crash", "name": "C", "type": "other"})
+        )
+        workspace, _ = await workspaces.create_workspace(session, name="Crash")
+        secret = await workspaces.signing_secret(session, workspace_id=workspace.id)
+        instance = await instances.create(
+            session,
+            workspace_id=workspace.id,
+            now=now,
+            body=ProgramInstanceCreate.model_validate(
+                {
+                    "programSlug": "crash",
+                    "slug": f"crash-{uuid.uuid4().hex[:8]}",
+                    "name": "C",
+                    "status": "active",
+                    "setupWorkflow": {
+                        "enrollmentActions": [{"sequence": 1, "type": "device_command", **EVERY}],
+                        "deviceCommandUrl": command_url,
+                    },
+                }
+            ),
+        )
+    for start in range(0, TASKS, 500):
+        async with ctx.db.transaction() as session:
+            for i in range(start, start + 500):
+                body = EnrollmentRequestCreate.model_validate(
+                    {
+                        "transactionId": f"crash-{i}",
+                        "customerInfo": {
+                            "firstName": "C",
+                            "lastName": str(i),
+                            "email": f"c{i}@crash.example",
+                        },
+                        "programInstanceId": instance.id,
+                        "assetInfo": {
+                            "installationMethod": "bring_your_own",
+                            "assetOwnership": "customer",
+                            "assets": [{"manufacturer": "acme", "serialNumber": f"SN-{i}"}],
+                        },
+                    }
+                )
+                await setup.request_enrollment(
+                    session, workspace_id=workspace.id, body=body, actor="test", now=now
+                )
+    return workspace.id, secret
+
+
+async def _completed(ctx: AppContext) -> int:
+    async with ctx.db.transaction(write=False) as session:
+        done = await session.scalar(
+            select(func.count()).select_from(ServiceTask).where(ServiceTask.state == "completed")
+        )
+    return int(done or 0)
+
+
+async def _counts(ctx: AppContext) -> dict[str, Any]:
+    async with ctx.db.transaction(write=False) as session:
+
+        async def count(model: Any, *where: Any) -> int:
+            return int(
+                await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+            )
+
+        states = dict(
+            (
+                await session.execute(
+                    select(ServiceTask.state, func.count()).group_by(ServiceTask.state)
+                )
+            ).all()
+        )
+        return {
+            "states": states,
+            "subscriptions": await count(
+                ProgramSubscription, ProgramSubscription.status == "active"
+            ),
+            "locations": await count(DeviceLocation),
+            "devices": await count(Device, Device.status == "active"),
+            "distinct_serials": int(
+                await session.scalar(select(func.count(func.distinct(Device.serial_number)))) or 0
+            ),
+            "actions": await count(SetupAction, SetupAction.status == "completed"),
+            "approved": await count(Enrollment, Enrollment.status == "approved"),
+            "failed_jobs": await count(Job, Job.status == "failed"),
+        }
+
+
+def test_a_killed_worker_resumes_and_nothing_is_made_twice(pg: Database) -> None:
+    endpoint = Checker()
+    try:
+        url = endpoint.route("", lambda _r, _n: (200, {"status": "succeeded"}))
+        workspace_id, secret = pg.run(lambda ctx: _seed(ctx, url))
+        endpoint.routes[url.rsplit("/", 1)[1]].secret = secret
+        env = os.environ | {
+            "ENROLL_DATABASE_URL": pg.url,
+            "ENROLL_WORKER_POLL_SECONDS": "0.05",
+            "ENROLL_JOB_LEASE_SECONDS": "3",
+            "ENROLL_WEBHOOK_ALLOW_PRIVATE": "true",
+        }
+
+        def start() -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                [ENROLL, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            )
+
+        workers = [start(), start()]
+        deadline = time.monotonic() + 300
+        while pg.run(_completed) < TASKS // 4:
+            assert time.monotonic() < deadline, "no progress"
+            time.sleep(0.2)
+        workers[0].send_signal(signal.SIGKILL)  # mid-run: its claimed jobs hang on their lease
+        workers[0].wait(timeout=10)
+        killed_at = pg.run(_completed)
+        workers[0] = start()
+        while pg.run(_completed) < TASKS:
+            assert time.monotonic() < deadline, pg.run(_counts)
+            assert all(w.poll() is None for w in workers), "a worker died"
+            time.sleep(0.5)
+        for w in workers:
+            w.terminate()
+        logs = [w.communicate(timeout=30)[1].decode() for w in workers]
+        assert all(w.returncode == 0 for w in workers), logs
+        assert killed_at < TASKS  # the kill happened with work left
+        counts = pg.run(_counts)
+        assert counts == {
+            "states": {"completed": TASKS},
+            "subscriptions": TASKS,
+            "locations": TASKS,
+            "devices": TASKS,
+            "distinct_serials": TASKS,
+            "actions": TASKS,
+            "approved": TASKS,
+            "failed_jobs": 0,
+        }
+        calls = endpoint.received(url)
+        assert all(c.verified for c in calls)
+        # At least once per action; a command in flight when the worker died may be sent again.
+        assert len({c.json["setupActionId"] for c in calls}) == TASKS
+        del workspace_id
+    finally:
+        endpoint.close()
