@@ -48,6 +48,8 @@ EXPECTED: dict[tuple[Status, Action], set[Status]] = {
     (S.ELIGIBLE, A.REEVALUATE): DECIDED,
     (S.INELIGIBLE, A.REEVALUATE): DECIDED,
     (S.REJECTED, A.REEVALUATE): DECIDED,
+    # An approved enrollment whose setup was canceled or discarded never started (platform only).
+    (S.APPROVED, A.ABANDON): {S.CANCELLED},
 }
 
 
