@@ -180,14 +180,14 @@ def test_jobs_of_a_vanished_worker_are_taken_over_after_the_lease(private_db: Da
         ctx.settings.job_lease_seconds = 0.3
         ghost = Worker(ctx, name="ghost")
         claimed = await ghost._claim(limit=10)  # claims, then "crashes" before running anything
-        assert {c.id for c in claimed} == {j.id for j in queued}
+        assert {c.id for c in claimed} == set(queued)
         survivor = Worker(ctx, name="survivor")
         assert await survivor._claim(limit=10) == []  # leased to the ghost
         await asyncio.sleep(0.4)
         await survivor.run_once()
         async with ctx.db.transaction(write=False) as session:
             return list(
-                (await session.scalars(select(Job).where(Job.id.in_([j.id for j in queued])))).all()
+                (await session.scalars(select(Job).where(Job.id.in_(queued)))).all()
             )
 
     rows = private_db.run(scenario)
@@ -204,7 +204,7 @@ def test_a_job_that_keeps_failing_ends_visibly_failed(tenant: Tenant, server: ob
 
     async def enqueue(ctx: AppContext) -> str:
         async with ctx.db.transaction() as session:
-            job = await jobs.enqueue(
+            job_id = await jobs.enqueue(
                 session,
                 kind="enrollment.auto_approve",
                 payload={"enrollmentId": "nope"},
@@ -212,7 +212,7 @@ def test_a_job_that_keeps_failing_ends_visibly_failed(tenant: Tenant, server: ob
                 now=ctx.clock.now(),
                 max_attempts=2,
             )
-        return job.id
+        return job_id
 
     job_id = tenant.server.database.run(enqueue)
     deadline = time.monotonic() + 15

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     embedded_worker: bool = True
     worker_poll_seconds: float = 0.2
     worker_batch_size: int = 20
+    # Jobs one worker runs at once, each in its own transaction and connection. Most of a
+    # job's time is waiting on the database, so several overlap well on PostgreSQL; SQLite
+    # has one writer, so there the worker runs one job at a time whatever this says.
+    worker_concurrency: int = 8
     # A claimed job whose worker vanished becomes claimable again after this lease.
     job_lease_seconds: float = 60.0
     job_max_attempts: int = 8

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.eligibility.checks import Check, CheckStatus
@@ -33,7 +33,7 @@ from enroll.eligibility.criteria import CompiledCriteria, CompiledCriterion
 from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.kit import outbound
-from enroll.models import Job
+from enroll.models.job import job_table
 
 ASYNC_CHECK_JOB = "eligibility.async_check"
 # The actor of the history rows an async check writes.
@@ -46,8 +46,6 @@ MAX_ANSWER_BYTES = 65_536
 _BACKOFF_CAP_SECONDS = 3600.0
 _BACKOFF_MIN_JITTER = 0.75
 _SPARE_ATTEMPTS = 3  # for attempts lost to a worker that died mid-call
-
-job_table: Table = Job.__table__  # type: ignore[assignment]
 
 
 def iso(at: datetime) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enroll.models.base import Base, IdMixin, TimestampMixin
@@ -29,3 +29,7 @@ class Job(IdMixin, TimestampMixin, Base):
     locked_by: Mapped[str | None] = mapped_column(String(80))
     last_error: Mapped[str | None] = mapped_column(Text)
     finished_at: Mapped[datetime | None]
+
+
+# The table itself, for plain Core inserts (no ORM bookkeeping per row).
+job_table: Table = Job.__table__  # type: ignore[assignment]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enroll.models.base import Base, IdMixin, Json, TimestampMixin, VersionedMixin
@@ -62,6 +62,10 @@ class ServiceTaskLog(IdMixin, Base):
     errors: Mapped[list[dict[str, Any]]] = mapped_column(Json)
     actor: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime]
+
+
+# The table itself, for plain Core inserts (one row per state change of every task).
+service_task_log_table: Table = ServiceTaskLog.__table__  # type: ignore[assignment]
 
 
 class SetupAction(IdMixin, TimestampMixin, VersionedMixin, Base):

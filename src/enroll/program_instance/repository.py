@@ -4,6 +4,7 @@ from functools import cache
 
 from sqlalchemy import Select, String, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from enroll.models import Enrollment, ProgramInstance
 
@@ -23,6 +24,12 @@ def _by_ref(for_update: bool) -> Select[ProgramInstance]:
 async def get(
     session: AsyncSession, *, workspace_id: str, ref: str, for_update: bool = False
 ) -> ProgramInstance | None:
+    if not for_update:
+        # Already loaded in this session (a step loads it, then the enrollment service asks
+        # again): the query would hand back this very object, unrefreshed, anyway.
+        known = session.sync_session.identity_map.get(identity_key(ProgramInstance, ref))
+        if isinstance(known, ProgramInstance) and known.workspace_id == workspace_id:
+            return known
     return await session.scalar(_by_ref(for_update), {"workspace_id": workspace_id, "ref": ref})
 
 

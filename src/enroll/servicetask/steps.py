@@ -146,11 +146,19 @@ async def run_step(
         if isinstance(outcome, Failed):
             await tasks.move(session, task, error_state_of(state), now=now, errors=outcome.errors)
         else:
+            if outcome == T.AWAITING_DEVICE_SETUP and await _unfinished(session, task):
+                schedule = False  # the actions' completion queues the step
             await tasks.move(session, task, outcome, now=now, schedule=schedule)
         return True
     await session.refresh(task)  # the savepoint's rollback expired what the step changed
     await tasks.move(session, task, error_state_of(state), now=now, errors=errors)
     return True
+
+
+async def _unfinished(session: AsyncSession, task: ServiceTask) -> bool:
+    return any(
+        a.status != "completed" for a in await repository.actions_of(session, task_id=task.id)
+    )
 
 
 async def run_inline(session: AsyncSession, task: ServiceTask, *, now: datetime) -> None:

@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.job import service as jobs
-from enroll.models import ServiceTask, ServiceTaskLog, Todo
+from enroll.models import ServiceTask, Todo
+from enroll.models.service_task import service_task_log_table
 from enroll.servicetask import repository
 from enroll.servicetask.schemas import ServiceTaskOut
 from enroll.servicetask.workflow import (
@@ -30,10 +32,11 @@ from enroll.servicetask.workflow import (
 
 STEP_JOB = "service_task.step"
 # States whose step the worker runs as soon as the task enters them; awaiting_device_setup's
-# step completes the task once its actions are done (at once when there are none).
+# step completes the task once its actions are done (queued here when there are none).
 _SCHEDULED = WORKING | {TaskState.AWAITING_DEVICE_SETUP}
 EXPIRE_JOB = "service_task.expire"
 SYSTEM_ACTOR = "system:service-task"
+_LOG_INSERT = insert(service_task_log_table)  # plain Core: one row per state change
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +100,7 @@ async def create(
     )
     session.add(task)
     await session.flush()
-    _log(
+    await _log(
         session,
         task,
         None,
@@ -158,7 +161,9 @@ async def move(
     if target in TERMINAL:
         task.finished_at = now
     await session.flush()
-    _log(session, task, previous, target, message=message, errors=errors, actor=actor, now=now)
+    await _log(
+        session, task, previous, target, message=message, errors=errors, actor=actor, now=now
+    )
     await _emit(session, task, previous, now)
     if target in _SCHEDULED and schedule:
         await schedule_step(session, task, now=now)
@@ -176,7 +181,7 @@ async def move(
         )
 
 
-def _log(
+async def _log(
     session: AsyncSession,
     task: ServiceTask,
     previous: TaskState | None,
@@ -187,17 +192,18 @@ def _log(
     now: datetime,
     errors: list[TaskError] | None = None,
 ) -> None:
-    session.add(
-        ServiceTaskLog(
-            id=new_id(),
-            task_id=task.id,
-            from_state=previous.value if previous else None,
-            to_state=target.value,
-            message=message,
-            errors=[e.as_json() for e in errors or []],
-            actor=actor,
-            at=now,
-        )
+    await session.execute(
+        _LOG_INSERT,
+        {
+            "id": new_id(),
+            "task_id": task.id,
+            "from_state": previous.value if previous else None,
+            "to_state": target.value,
+            "message": message,
+            "errors": [e.as_json() for e in errors or []],
+            "actor": actor,
+            "at": now,
+        },
     )
 
 

@@ -1,7 +1,8 @@
 """The worker: a loop over due job rows.
 
 Claiming marks a batch ``running`` with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
-any number of workers share the queue). Each job then runs in one transaction that first
+any number of workers share the queue); a worker keeps up to ``worker_concurrency`` jobs
+running at once (one on SQLite). Each job then runs in one transaction that first
 re-takes the job row (proving the lease is still ours and locking it) and marks it succeeded,
 then runs the handler: the handler's effects and the job's completion commit together, so a
 crash at any point leaves either both or neither, and the job is simply claimed again.
@@ -69,25 +70,58 @@ class Worker:
         self.long_handlers = long_handlers if long_handlers is not None else LONG_HANDLERS
         self._next_housekeeping: datetime | None = None
 
+    @property
+    def concurrency(self) -> int:
+        if self.ctx.db.is_sqlite:
+            return 1  # one writer: overlapping jobs would only queue for the write lock
+        return max(1, self.ctx.settings.worker_concurrency)
+
     async def run(self, stop: asyncio.Event) -> None:
+        """Keep up to ``concurrency`` jobs running, claiming more as slots free up, until
+        ``stop``; then let the running ones finish."""
         settings = self.ctx.settings
-        log.info("worker %s started", self.name)
+        log.info("worker %s started (%d at a time)", self.name, self.concurrency)
+        running: set[asyncio.Task[None]] = set()
         while not stop.is_set():
+            claimed: list[Claimed] = []
+            free = self.concurrency - len(running)
             try:
-                done = await self.run_once()
+                if free > 0:
+                    claimed = await self._claim(min(free, settings.worker_batch_size))
                 await self._housekeeping()
             except Exception:
                 log.exception("worker loop error")
-                done = 0
-            if done == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=settings.worker_poll_seconds)
+            for job in claimed:
+                task = asyncio.create_task(self._execute(job))
+                running.add(task)
+                task.add_done_callback(running.discard)
+            if claimed and len(running) < self.concurrency:
+                continue  # there may be more due: claim again at once
+            # Full, or nothing due: wait for a slot, the next poll, or the stop.
+            waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
+            if running and len(running) >= self.concurrency:
+                waiters |= set(running)
+            timeout = None if len(running) >= self.concurrency else settings.worker_poll_seconds
+            _, pending = await asyncio.wait(
+                waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
+            for waiter in pending:
+                if waiter not in running:
+                    waiter.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
         log.info("worker %s stopped", self.name)
 
     async def run_once(self) -> int:
+        """Claim one batch and run it (``concurrency`` at a time); the number of jobs run."""
         claimed = await self._claim(self.ctx.settings.worker_batch_size)
-        for job in claimed:
-            await self._execute(job)
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def one(job: Claimed) -> None:
+            async with slots:
+                await self._execute(job)
+
+        await asyncio.gather(*(one(job) for job in claimed))
         return len(claimed)
 
     async def _claim(self, limit: int) -> list[Claimed]:
