@@ -301,9 +301,7 @@ def test_a_request_takes_over_the_customers_application(t: Tenant) -> None:
     done = wait_state(t, created["id"], "completed")
     assert (done["enrollmentId"], done["customerId"]) == (applied["id"], applied["customerId"])
     assert ok(t.client.get(f"/v1/enrollments/{applied['id']}"))["status"] == "approved"
-    problem(
-        t.client.delete(f"/v1/enrollments/{applied['id']}"), 409, "enrollment_has_subscription"
-    )
+    problem(t.client.delete(f"/v1/enrollments/{applied['id']}"), 409, "enrollment_has_subscription")
 
 
 # --- errors that stop a task, and their retry ------------------------------------------------

@@ -186,9 +186,7 @@ def test_jobs_of_a_vanished_worker_are_taken_over_after_the_lease(private_db: Da
         await asyncio.sleep(0.4)
         await survivor.run_once()
         async with ctx.db.transaction(write=False) as session:
-            return list(
-                (await session.scalars(select(Job).where(Job.id.in_(queued)))).all()
-            )
+            return list((await session.scalars(select(Job).where(Job.id.in_(queued)))).all())
 
     rows = private_db.run(scenario)
     for job in rows:
