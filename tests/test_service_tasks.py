@@ -414,7 +414,7 @@ def test_ineligible_requests_stop_in_eligibility_error(t: Tenant) -> None:
     assert ok(t.client.get(f"/v1/enrollments/{enrollment['id']}"))["status"] == "approved"
 
 
-def test_a_device_in_use_stops_setup_and_discard_cancels_the_enrollment(t: Tenant) -> None:
+def test_a_device_in_use_stops_setup_until_corrected_or_discarded(t: Tenant) -> None:
     inst = instance(t, NOTHING_TO_SET_UP)
     shared = asset()
     first = enrollment_request(t, inst, assets=[shared])
@@ -425,12 +425,33 @@ def test_a_device_in_use_stops_setup_and_discard_cancels_the_enrollment(t: Tenan
     assert stopped["subscriptionId"] is None  # rolled back with the failed step
     enrollment_id = stopped["enrollmentId"]
     assert ok(t.client.get(f"/v1/enrollments/{enrollment_id}"))["status"] == "eligible"
-    discarded = ok(t.client.post(f"/v1/serviceTasks/{second['id']}/discard"))
-    assert discarded["state"] == "discarded" and discarded["allowedOperations"] == []
-    assert ok(t.client.get(f"/v1/enrollments/{enrollment_id}"))["status"] == "cancelled"
-    problem(
-        t.client.post(f"/v1/serviceTasks/{second['id']}/cancel"), 409, "invalid_task_transition"
+    # Corrected (it was another device) and retried: the setup goes through.
+    ok(
+        t.client.patch(
+            f"/v1/serviceTasks/{second['id']}",
+            json={
+                "assetInfo": {
+                    "installationMethod": "bring_your_own",
+                    "assetOwnership": "customer",
+                    "assets": [asset()],
+                }
+            },
+        )
     )
+    ok(t.client.post(f"/v1/serviceTasks/{second['id']}/retry"))
+    done = wait_state(t, second["id"], "completed")
+    assert ok(t.client.get(f"/v1/enrollments/{enrollment_id}"))["status"] == "approved"
+    assert (
+        ok(t.client.get(f"/v1/devices/{done['deviceIds'][0]}"))["serialNumber"]
+        != shared["serialNumber"]
+    )
+    # Discarded instead: the enrollment it was setting up is cancelled.
+    third = enrollment_request(t, inst, assets=[shared])
+    stopped = wait_state(t, third["id"], "enrollment_setup_error")
+    discarded = ok(t.client.post(f"/v1/serviceTasks/{third['id']}/discard"))
+    assert discarded["state"] == "discarded" and discarded["allowedOperations"] == []
+    assert ok(t.client.get(f"/v1/enrollments/{stopped['enrollmentId']}"))["status"] == "cancelled"
+    problem(t.client.post(f"/v1/serviceTasks/{third['id']}/cancel"), 409, "invalid_task_transition")
 
 
 def test_setup_that_cannot_be_determined_and_a_failed_action(t: Tenant) -> None:
