@@ -3,7 +3,7 @@ they set up: subscriptions, device locations, devices, setup actions and to-dos.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
@@ -49,6 +49,7 @@ Writer = Annotated[Principal, require(Scope.ENROLLMENTS_WRITE)]
 Reviewer = Annotated[Principal, require(Scope.ENROLLMENTS_REVIEW)]
 Stocker = Annotated[Principal, require(Scope.DEVICES_WRITE)]
 Pages = Annotated[PageParams, Depends(page_params)]
+T = TypeVar("T")
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": ServiceTaskOut, "description": "The task, running."}
 }
@@ -56,6 +57,12 @@ _ACCEPTED: dict[int | str, dict[str, Any]] = {
 
 async def _out(session: AsyncSession, task: ServiceTask) -> ServiceTaskOut:
     return await tasks.snapshot(session, task)
+
+
+def _found(row: T | None, what: str, ref: str) -> T:
+    if row is None:
+        raise NotFound(f"No {what} {ref!r}.")
+    return row
 
 
 def _accepted(body: ServiceTaskOut, path: str) -> JSONResponse:
@@ -321,9 +328,7 @@ async def get_setup_action(action_id: str, session: Session, principal: Reader) 
     action = await repository.get_action(
         session, workspace_id=workspace_id_of(principal), action_id=action_id
     )
-    if action is None:
-        raise NotFound(f"No setup action {action_id!r}.")
-    return SetupActionOut.of(action)
+    return SetupActionOut.of(_found(action, "setup action", action_id))
 
 
 @router.post("/setupActions/{action_id}/complete")
@@ -387,9 +392,7 @@ async def get_subscription(
     found = await repository.get_subscription(
         session, workspace_id=workspace_id_of(principal), subscription_id=subscription_id
     )
-    if found is None:
-        raise NotFound(f"No subscription {subscription_id!r}.")
-    return SubscriptionOut.of(found)
+    return SubscriptionOut.of(_found(found, "subscription", subscription_id))
 
 
 @router.get("/deviceLocations/{location_id}", tags=["participation"])
@@ -399,9 +402,7 @@ async def get_device_location(
     found = await repository.get_location(
         session, workspace_id=workspace_id_of(principal), location_id=location_id
     )
-    if found is None:
-        raise NotFound(f"No device location {location_id!r}.")
-    return DeviceLocationOut.of(found)
+    return DeviceLocationOut.of(_found(found, "device location", location_id))
 
 
 @router.get("/devices", tags=["participation"])
@@ -445,9 +446,7 @@ async def get_device(device_id: str, session: Session, principal: Reader) -> Dev
     found = await repository.get_device(
         session, workspace_id=workspace_id_of(principal), device_id=device_id
     )
-    if found is None:
-        raise NotFound(f"No device {device_id!r}.")
-    return DeviceOut.of(found)
+    return DeviceOut.of(_found(found, "device", device_id))
 
 
 # --- to-dos -----------------------------------------------------------------------------------

@@ -66,33 +66,28 @@ def _expiration(instance: ProgramInstance) -> int | None:
     return workflow.expiration_days if workflow else None
 
 
-def _digest(request: dict[str, Any]) -> str:
-    return hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-async def _replayed(
+async def _received(
     session: AsyncSession,
-    *,
     workspace_id: str,
     kind: TaskKind,
-    transaction_id: str | None,
-    digest: str,
-) -> ServiceTask | None:
-    """The task an earlier request with this transactionId made; 409 when the bodies differ."""
-    if transaction_id is None:
-        return None
+    body: EnrollmentRequestCreate | UnenrollmentRequestCreate,
+) -> tuple[dict[str, Any], str, ServiceTask | None]:
+    """The request as stored, its digest, and the task an earlier request with the same
+    transactionId made (409 when that request's body differed)."""
+    request = body.model_dump(mode="json", by_alias=True, exclude_none=True)
+    digest = hashlib.sha256(orjson.dumps(request, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    if body.transaction_id is None:
+        return request, digest, None
     earlier = await repository.by_transaction_id(
-        session, workspace_id=workspace_id, kind=kind.value, transaction_id=transaction_id
+        session, workspace_id=workspace_id, kind=kind.value, transaction_id=body.transaction_id
     )
-    if earlier is None:
-        return None
-    if earlier.request_digest != digest:
+    if earlier is not None and earlier.request_digest != digest:
         raise Conflict(
-            f"transactionId {transaction_id!r} was used for a different request.",
+            f"transactionId {body.transaction_id!r} was used for a different request.",
             code="transaction_id_reused",
             serviceTaskId=earlier.id,
         )
-    return earlier
+    return request, digest, earlier
 
 
 async def _create(
@@ -128,15 +123,7 @@ async def request_enrollment(
     now: datetime,
 ) -> ServiceTask:
     """Seed 002's enrollProgram: a task at ``pending`` that runs the whole pipeline."""
-    request = body.model_dump(mode="json", by_alias=True, exclude_none=True)
-    digest = _digest(request)
-    earlier = await _replayed(
-        session,
-        workspace_id=workspace_id,
-        kind=TaskKind.ENROLLMENT,
-        transaction_id=body.transaction_id,
-        digest=digest,
-    )
+    request, digest, earlier = await _received(session, workspace_id, TaskKind.ENROLLMENT, body)
     if earlier is not None:
         return earlier
     ref = body.program_instance_id or body.program_instance_slug or ""
@@ -168,15 +155,7 @@ async def request_unenrollment(
 ) -> ServiceTask:
     """Seed 002's unenrollProgram. On an instance with no setup workflow it completes at once
     (or stops in validation_error); otherwise the worker runs it."""
-    request = body.model_dump(mode="json", by_alias=True, exclude_none=True)
-    digest = _digest(request)
-    earlier = await _replayed(
-        session,
-        workspace_id=workspace_id,
-        kind=TaskKind.UNENROLLMENT,
-        transaction_id=body.transaction_id,
-        digest=digest,
-    )
+    request, digest, earlier = await _received(session, workspace_id, TaskKind.UNENROLLMENT, body)
     if earlier is not None:
         return earlier
     enrollment = None
