@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.models import (
@@ -18,17 +18,56 @@ from enroll.models import (
 )
 from enroll.servicetask.workflow import TERMINAL
 
+# The worker runs these for every state change of every task: built once, with bound
+# parameters (building a statement anew costs more CPU than running it).
+_TASK = select(ServiceTask).where(
+    ServiceTask.workspace_id == bindparam("workspace_id"), ServiceTask.id == bindparam("id")
+)
+# populate_existing: a row this session holds already is read again under the lock.
+_TASK_FOR_UPDATE = _TASK.with_for_update().execution_options(populate_existing=True)
+_ACTIONS = (
+    select(SetupAction)
+    .where(SetupAction.task_id == bindparam("task_id"))
+    .order_by(SetupAction.sequence, SetupAction.type)
+)
+_TASK_DEVICES = (
+    select(Device)
+    .where(
+        Device.workspace_id == bindparam("workspace_id"),
+        or_(
+            Device.task_id == bindparam("task_id"),
+            Device.reserved_by_task_id == bindparam("task_id"),
+        ),
+    )
+    .order_by(Device.id)
+)
+_LOCATION_DEVICES = (
+    select(Device)
+    .where(
+        Device.workspace_id == bindparam("workspace_id"),
+        Device.device_location_id == bindparam("location_id"),
+    )
+    .order_by(Device.id)
+)
+_SUBSCRIPTION_OF = select(ProgramSubscription).where(
+    ProgramSubscription.enrollment_id == bindparam("enrollment_id")
+)
+_OPEN_TASK_OF = (
+    select(ServiceTask)
+    .where(
+        ServiceTask.enrollment_id == bindparam("enrollment_id"),
+        ServiceTask.state.not_in([s.value for s in TERMINAL]),
+        ServiceTask.id != bindparam("excluding"),
+    )
+    .limit(1)
+)
+
 
 async def get_task(
     session: AsyncSession, *, workspace_id: str, task_id: str, for_update: bool = False
 ) -> ServiceTask | None:
-    stmt = select(ServiceTask).where(
-        ServiceTask.workspace_id == workspace_id, ServiceTask.id == task_id
-    )
-    if for_update:
-        # populate_existing: a row this session holds already is read again under the lock.
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    return await session.scalar(stmt)
+    stmt = _TASK_FOR_UPDATE if for_update else _TASK
+    return await session.scalar(stmt, {"workspace_id": workspace_id, "id": task_id})
 
 
 async def by_transaction_id(
@@ -47,13 +86,9 @@ async def open_task_of(
     session: AsyncSession, *, enrollment_id: str, excluding: str | None = None
 ) -> ServiceTask | None:
     """The enrollment's unfinished task, if any: an enrollment has one at a time."""
-    stmt = select(ServiceTask).where(
-        ServiceTask.enrollment_id == enrollment_id,
-        ServiceTask.state.not_in([s.value for s in TERMINAL]),
+    return await session.scalar(
+        _OPEN_TASK_OF, {"enrollment_id": enrollment_id, "excluding": excluding or ""}
     )
-    if excluding:
-        stmt = stmt.where(ServiceTask.id != excluding)
-    return await session.scalar(stmt.limit(1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +122,7 @@ async def log_of(session: AsyncSession, *, task_id: str) -> list[ServiceTaskLog]
 
 
 async def actions_of(session: AsyncSession, *, task_id: str) -> list[SetupAction]:
-    rows = await session.scalars(
-        select(SetupAction)
-        .where(SetupAction.task_id == task_id)
-        .order_by(SetupAction.sequence, SetupAction.type)
-    )
-    return list(rows.all())
+    return list((await session.scalars(_ACTIONS, {"task_id": task_id})).all())
 
 
 async def get_action(
@@ -112,12 +142,14 @@ async def devices_of(session: AsyncSession, task: ServiceTask) -> list[Device]:
     if task.kind == "unenrollment":
         if task.device_location_id is None:
             return []
-        where = Device.device_location_id == task.device_location_id
+        rows = await session.scalars(
+            _LOCATION_DEVICES,
+            {"workspace_id": task.workspace_id, "location_id": task.device_location_id},
+        )
     else:
-        where = or_(Device.task_id == task.id, Device.reserved_by_task_id == task.id)
-    rows = await session.scalars(
-        select(Device).where(Device.workspace_id == task.workspace_id, where).order_by(Device.id)
-    )
+        rows = await session.scalars(
+            _TASK_DEVICES, {"workspace_id": task.workspace_id, "task_id": task.id}
+        )
     return list(rows.all())
 
 
@@ -197,9 +229,7 @@ async def get_subscription(
 async def subscription_of(
     session: AsyncSession, *, enrollment_id: str
 ) -> ProgramSubscription | None:
-    return await session.scalar(
-        select(ProgramSubscription).where(ProgramSubscription.enrollment_id == enrollment_id)
-    )
+    return await session.scalar(_SUBSCRIPTION_OF, {"enrollment_id": enrollment_id})
 
 
 def search_subscriptions(
