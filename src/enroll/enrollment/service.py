@@ -473,10 +473,15 @@ async def _guard(
     """
     if action not in (Action.SUBMIT, Action.APPROVE):
         return
-    # Lock the instance row so concurrent approvals count capacity one at a time.
     instance = await instances.get(
-        session, workspace_id=workspace_id, ref=enrollment.program_instance_id, for_update=True
+        session, workspace_id=workspace_id, ref=enrollment.program_instance_id
     )
+    if instance.capacity is not None:
+        # Lock the instance row so concurrent approvals count capacity one at a time. Only
+        # then: without a capacity, every approval of an instance would queue on its row.
+        instance = await instances.get(
+            session, workspace_id=workspace_id, ref=instance.id, for_update=True
+        )
     if action == Action.APPROVE:
         if instance.capacity is None:
             return

@@ -11,6 +11,7 @@ crash at any point leaves either both or neither, and the job is simply claimed 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -77,40 +78,62 @@ class Worker:
         return max(1, self.ctx.settings.worker_concurrency)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Keep up to ``concurrency`` jobs running, claiming more as slots free up, until
-        ``stop``; then let the running ones finish."""
+        """Keep up to ``concurrency`` jobs running until ``stop``, then let them finish.
+
+        Jobs are claimed a batch at a time into a local backlog (one claiming transaction per
+        batch, not per job) and started as slots free up; what is still in the backlog at the
+        stop is handed back to the queue.
+        """
         settings = self.ctx.settings
         log.info("worker %s started (%d at a time)", self.name, self.concurrency)
         running: set[asyncio.Task[None]] = set()
+        backlog: collections.deque[Claimed] = collections.deque()
         while not stop.is_set():
-            claimed: list[Claimed] = []
-            free = self.concurrency - len(running)
+            claimed = 0
             try:
-                if free > 0:
-                    claimed = await self._claim(min(free, settings.worker_batch_size))
+                if len(backlog) < self.concurrency:
+                    fresh = await self._claim(settings.worker_batch_size)
+                    backlog.extend(fresh)
+                    claimed = len(fresh)
                 await self._housekeeping()
             except Exception:
                 log.exception("worker loop error")
-            for job in claimed:
-                task = asyncio.create_task(self._execute(job))
+            while backlog and len(running) < self.concurrency:
+                task = asyncio.create_task(self._execute(backlog.popleft()))
                 running.add(task)
                 task.add_done_callback(running.discard)
             if claimed and len(running) < self.concurrency:
-                continue  # there may be more due: claim again at once
-            # Full, or nothing due: wait for a slot, the next poll, or the stop.
-            waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait())}
-            if running and len(running) >= self.concurrency:
-                waiters |= set(running)
-            timeout = None if len(running) >= self.concurrency else settings.worker_poll_seconds
-            _, pending = await asyncio.wait(
-                waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-            )
-            for waiter in pending:
-                if waiter not in running:
-                    waiter.cancel()
+                continue  # slots left and the queue had work: there may be more due
+            # Wait for a slot to free (or, with nothing claimed, the next poll) or the stop.
+            waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(stop.wait()), *running}
+            timeout = None if backlog else settings.worker_poll_seconds
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters - running:
+                waiter.cancel()
+        if backlog:
+            await self._release(list(backlog))
         if running:
             await asyncio.gather(*running, return_exceptions=True)
         log.info("worker %s stopped", self.name)
+
+    async def _release(self, jobs: list[Claimed]) -> None:
+        """Hand claimed jobs that never started back to the queue (the claim is undone)."""
+        now = self.ctx.clock.now()
+        with contextlib.suppress(Exception):  # else they wait out their lease
+            async with self.ctx.db.transaction() as session:
+                for job in jobs:
+                    await session.execute(
+                        update(Job)
+                        .where(self._ours(job), Job.status == "running")
+                        .values(
+                            status="queued",
+                            attempts=Job.attempts - 1,
+                            locked_by=None,
+                            locked_until=None,
+                            updated_at=now,
+                        )
+                        .execution_options(synchronize_session=False)
+                    )
 
     async def run_once(self) -> int:
         """Claim one batch and run it (``concurrency`` at a time); the number of jobs run."""
