@@ -13,6 +13,7 @@ from enroll.program import service as programs
 from enroll.program.schemas import ProgramCreate
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ProgramInstanceCreate
+from enroll.servicetask import service as setup
 from enroll.workspace.service import create_workspace
 
 PROGRAMS = [
@@ -102,6 +103,10 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
                     actor="system:demo",
                     now=now,
                 )
+                if action == Action.APPROVE:  # sets it up, as the approve route does
+                    await setup.after_approval(
+                        session, enrollment=enrollment, actor="system:demo", now=now
+                    )
     return {
         "workspace": {"id": workspace.id, "name": workspace.name},
         "apiKey": issued.secret,
