@@ -211,7 +211,7 @@ async def unenroll(
     task = await request_unenrollment(
         session, workspace_id=workspace_id, body=request, actor=actor, now=now, origin="unenroll"
     )
-    if task.state == T.VALIDATION_ERROR and task.finished_at is None and task.origin == "unenroll":
+    if task.state == T.VALIDATION_ERROR:  # a new task (this body has no transactionId)
         instance = await instances.get(
             session, workspace_id=workspace_id, ref=task.program_instance_id
         )

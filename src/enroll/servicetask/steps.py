@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -90,9 +91,9 @@ class Run:
     def request(self) -> dict[str, Any]:
         return self.task.request
 
-    @property
+    @cached_property
     def workflow(self) -> SetupWorkflow | None:
-        return workflow_of(self.instance)
+        return workflow_of(self.instance)  # validated once per step, however often it is read
 
     @property
     def method(self) -> str:

@@ -210,7 +210,7 @@ async def _log(
 async def _emit(
     session: AsyncSession, task: ServiceTask, previous: TaskState | None, now: datetime
 ) -> None:
-    await session.flush()
+    # Both callers flushed the task already.
     body = (await snapshot(session, task)).model_dump(mode="json", by_alias=True)
     await events.record(
         session,
