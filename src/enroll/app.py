@@ -18,6 +18,7 @@ from enroll.eligibility.endpoints import router as eligibility_router
 from enroll.enrollment.endpoints import router as enrollments_router
 from enroll.errors import install_error_handlers
 from enroll.event.endpoints import router as events_router
+from enroll.graphql import create_graphql_router
 from enroll.importer.endpoints import IMPORT_PATH
 from enroll.importer.endpoints import router as imports_router
 from enroll.job.endpoints import router as jobs_router
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         workspace_router,
     ):
         app.include_router(router)
+    app.include_router(create_graphql_router(), include_in_schema=False)  # docs/graphql.md
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

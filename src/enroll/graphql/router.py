@@ -1,0 +1,102 @@
+"""``/graphql``: strawberry's FastAPI router, with the request's transaction and REST's errors.
+
+One operation runs in one transaction (see context.py), ended here once the operation has
+run: a mutation that failed rolls the whole request back and the answer's ``data`` is null
+(nothing it reported happened); otherwise it commits before the response is sent, so a failed
+commit is an error in the answer rather than a success that was lost (kit/routing.py does the
+same for REST). Transport errors (a body that is not JSON, a mutation sent with GET) are
+problem documents like REST's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cross_web import HTTPException
+from graphql import GraphQLError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.requests import Request
+from starlette.responses import Response
+from strawberry import UNSET
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult
+
+from enroll.errors import ProblemError, problem_response
+from enroll.graphql.context import GraphQLContext, get_context
+from enroll.graphql.errors import format_error, log_unexpected
+from enroll.graphql.schema import schema
+
+PATH = "/graphql"
+_TRANSPORT = {
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+}
+
+
+class EnrollGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: GraphQLContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        try:
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except BaseException:
+            await context.finish(commit=False)
+            raise
+        if context.mutation_failed:
+            await context.finish(commit=False)
+            return ExecutionResult(data=None, errors=result.errors, extensions=result.extensions)
+        try:
+            await context.finish(commit=True)
+        except (ProblemError, StaleDataError, IntegrityError) as exc:
+            failed = GraphQLError(str(exc), original_error=exc)
+            log_unexpected([failed])
+            return ExecutionResult(
+                data=None, errors=[*(result.errors or []), failed], extensions=result.extensions
+            )
+        return result
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        response: GraphQLHTTPResponse = {"data": result.data}
+        if result.errors:
+            response["errors"] = [format_error(e) for e in result.errors]
+        if result.extensions:
+            response["extensions"] = result.extensions
+        return response
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        try:
+            return await super().run(request, context=context, root_value=root_value)
+        except HTTPException as exc:
+            code, title = _TRANSPORT.get(exc.status_code, ("bad_request", "Bad request"))
+            if "parse request body as JSON" in exc.reason:
+                code, title = "malformed_json", "Malformed JSON body"
+            return problem_response(
+                status=exc.status_code, code=code, title=title, detail=exc.reason, instance=PATH
+            )
+
+
+def create_graphql_router() -> GraphQLRouter[GraphQLContext, None]:
+    """The router to mount: POST (and GET for queries) at /graphql, GraphiQL for browsers.
+    Left out of the OpenAPI document."""
+    return EnrollGraphQLRouter(
+        schema,
+        path=PATH,
+        context_getter=get_context,
+        subscription_protocols=(),
+        include_in_schema=False,
+    )
+
+
+__all__ = ["PATH", "create_graphql_router"]

@@ -1,0 +1,489 @@
+"""The GraphQL schema: queries and mutations over the REST service layer.
+
+Every root field checks the scope of the REST route it stands for, then calls the same
+service function in the request's one transaction (see context.py). Ids of another workspace
+read as ids that do not exist: the services answer ``not_found``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+from strawberry import ID
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from enroll.auth.principal import Principal
+from enroll.auth.scopes import Scope
+from enroll.enrollment import repository as enrollments_repo
+from enroll.enrollment import service as enrollments
+from enroll.enrollment.schemas import EnrollmentCreate, EnrollmentUpdate, ReasonBody, TransitionBody
+from enroll.enrollment.workflow import Action, Status
+from enroll.errors import FieldError, NotFound
+from enroll.event import service as event_service
+from enroll.event.endpoints import EventOut
+from enroll.graphql import limits, repository
+from enroll.graphql.context import GraphQLContext, info_context
+from enroll.graphql.errors import log_unexpected
+from enroll.graphql.fields import field, mutation
+from enroll.graphql.inputs import (
+    EnrollmentCreateInput,
+    EnrollmentUpdateInput,
+    ProgramInstanceCreateInput,
+    ProgramInstanceUpdateInput,
+    UnenrollInput,
+    check_range,
+    check_text,
+    invalid,
+    parse,
+    wire,
+)
+from enroll.graphql.scalars import DATETIME
+from enroll.graphql.types import (
+    Connection,
+    Edge,
+    Enrollment,
+    Event,
+    EventFeed,
+    PageInfo,
+    Program,
+    ProgramInstance,
+    ServiceTask,
+    UnenrollResult,
+)
+from enroll.kit.pagination import MAX_PER_PAGE, decode_cursor, encode_cursor
+from enroll.models import Enrollment as EnrollmentRow
+from enroll.models import Program as ProgramRow
+from enroll.models import ProgramInstance as InstanceRow
+from enroll.program import repository as programs_repo
+from enroll.program import service as programs
+from enroll.program.schemas import ProgramType
+from enroll.program_instance import repository as instances_repo
+from enroll.program_instance import service as instances
+from enroll.program_instance.schemas import ProgramInstanceCreate, ProgramInstanceUpdate
+from enroll.program_instance.workflow import InstanceStatus
+from enroll.servicetask import service as setup
+from enroll.servicetask import tasks
+from enroll.servicetask.schemas import UnenrollBody
+
+T = TypeVar("T")
+N = TypeVar("N")
+Info = strawberry.Info[GraphQLContext, None]
+
+
+def _ref(value: str) -> str:
+    """An id from the request; NUL can name nothing (REST answers 404 for it in a path)."""
+    if "\x00" in value:
+        raise NotFound("No such resource.")
+    return value
+
+
+def _id_or_slug(id: str | None, slug: str | None) -> str:
+    if (id is None) == (slug is None):
+        raise invalid(
+            [FieldError(field="id", message="Give exactly one of id or slug.")],
+        )
+    return _ref(id if id is not None else slug or "")
+
+
+async def _connection(
+    ctx: GraphQLContext,
+    stmt: Select[Any],
+    id_column: InstrumentedAttribute[str],
+    convert: Callable[[Any], N],
+    *,
+    first: int,
+    after: str | None,
+) -> Connection[N]:
+    check_range("first", first, low=1, high=MAX_PER_PAGE)
+    check_text("after", after, max_length=200)
+    after_id = decode_cursor(after) if after is not None else None  # 422 invalid_cursor
+    async with ctx.use() as session:
+        rows, more = await repository.keyset_page(
+            session, stmt, id_column, first=first, after_id=after_id
+        )
+        edges = [Edge(cursor=encode_cursor(row.id), node=convert(row)) for row in rows]
+
+    async def count() -> int:
+        async with ctx.use() as session:
+            return await repository.count(session, stmt)
+
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
+        count=count,
+    )
+
+
+@strawberry.type
+class Query:
+    @field(
+        "A catalog program by id or slug (any valid key). Not found: null and an error `not_found`."
+    )
+    async def program(
+        self, info: Info, id: ID | None = None, slug: str | None = None
+    ) -> Program | None:
+        ctx = info_context(info)
+        await ctx.principal(workspace=False)
+        ref = _id_or_slug(id, slug)
+
+        async def work(session: AsyncSession) -> Program:
+            return Program.of(await programs.get(session, ref))
+
+        return await ctx.read(work)
+
+    @field("The catalog (any valid key), by id.")
+    async def programs(
+        self,
+        info: Info,
+        state: str | None = None,
+        type: ProgramType | None = None,
+        active: bool | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[Program]:
+        ctx = info_context(info)
+        await ctx.principal(workspace=False)
+        check_text("state", state, max_length=50)
+        stmt = programs_repo.search(state=state, type_=type.value if type else None, active=active)
+        return await _connection(ctx, stmt, ProgramRow.id, Program.of, first=first, after=after)
+
+    @field("A program instance of the workspace by id or slug (scope program_instances:read).")
+    async def program_instance(
+        self, info: Info, id: ID | None = None, slug: str | None = None
+    ) -> ProgramInstance | None:
+        ctx = info_context(info)
+        workspace_id = await ctx.workspace_id(Scope.PROGRAM_INSTANCES_READ)
+        ref = _id_or_slug(id, slug)
+
+        async def work(session: AsyncSession) -> ProgramInstance:
+            return ProgramInstance.of(
+                await instances.get(session, workspace_id=workspace_id, ref=ref)
+            )
+
+        return await ctx.read(work)
+
+    @field("The workspace's program instances (program_instances:read).")
+    async def program_instances(
+        self,
+        info: Info,
+        status: InstanceStatus | None = None,
+        program_id: ID | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[ProgramInstance]:
+        ctx = info_context(info)
+        workspace_id = await ctx.workspace_id(Scope.PROGRAM_INSTANCES_READ)
+        check_text("programId", program_id, max_length=100)
+        stmt = instances_repo.search(
+            workspace_id=workspace_id,
+            status=status.value if status else None,
+            program_id=program_id,
+        )
+        return await _connection(
+            ctx, stmt, InstanceRow.id, ProgramInstance.of, first=first, after=after
+        )
+
+    @field("An enrollment of the workspace (scope enrollments:read).")
+    async def enrollment(self, info: Info, id: ID) -> Enrollment | None:
+        ctx = info_context(info)
+        workspace_id = await ctx.workspace_id(Scope.ENROLLMENTS_READ)
+        ref = _ref(id)
+
+        async def work(session: AsyncSession) -> Enrollment:
+            return Enrollment.of(
+                await enrollments.get(session, workspace_id=workspace_id, enrollment_id=ref)
+            )
+
+        return await ctx.read(work)
+
+    @field(
+        "The workspace's enrollments, or one instance's (programInstanceId: its id "
+        "or slug), by id (scope enrollments:read). createdAfter is inclusive, createdBefore "
+        "exclusive."
+    )
+    async def enrollments(
+        self,
+        info: Info,
+        program_instance_id: ID | None = None,
+        status: Status | None = None,
+        tag: str | None = None,
+        email: str | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[Enrollment]:
+        ctx = info_context(info)
+        workspace_id = await ctx.workspace_id(Scope.ENROLLMENTS_READ)
+        check_text("tag", tag, max_length=100)
+        check_text("email", email, max_length=320)
+        instance_id: str | None = None
+        if program_instance_id is not None:
+            ref = _ref(program_instance_id)
+
+            async def work(session: AsyncSession) -> str:
+                instance = await instances.get(session, workspace_id=workspace_id, ref=ref)
+                return instance.id
+
+            instance_id = await ctx.read(work)
+        stmt = enrollments_repo.search(
+            workspace_id=workspace_id,
+            instance_id=instance_id,
+            filters=enrollments_repo.Filters(
+                status=status.value if status else None,
+                tag=tag,
+                email=email,
+                created_after=created_after,
+                created_before=created_before,
+            ),
+        )
+        return await _connection(
+            ctx, stmt, EnrollmentRow.id, Enrollment.of, first=first, after=after
+        )
+
+    @field(
+        "The workspace's event feed in commit order (scope events:read): pass "
+        "nextCursor as `after` to follow it."
+    )
+    async def events(
+        self,
+        info: Info,
+        after: str | None = None,
+        type: str | None = None,
+        limit: int = 100,
+    ) -> EventFeed:
+        ctx = info_context(info)
+        workspace_id = await ctx.workspace_id(Scope.EVENTS_READ)
+        check_text("after", after, max_length=200)
+        check_text("type", type, max_length=80)
+        check_range("limit", limit, low=1, high=500)
+
+        async def work(session: AsyncSession) -> EventFeed:
+            rows, cursor = await event_service.feed(
+                session, workspace_id=workspace_id, after=after, type_=type, limit=limit
+            )
+            return EventFeed(
+                data=[Event.of(EventOut(**event_service.envelope(e))) for e in rows],
+                next_cursor=cursor,
+            )
+
+        return await ctx.read(work)
+
+
+async def _mutate(
+    info: Info, scope: Scope, work: Callable[[AsyncSession, Principal], Awaitable[T]]
+) -> T:
+    ctx = info_context(info)
+
+    async def run(session: AsyncSession) -> T:
+        return await work(session, await ctx.principal(scope))
+
+    return await ctx.mutate(run)
+
+
+def _reason(reason: str | None, *, required: bool) -> str | None:
+    if required:
+        return parse(ReasonBody, {"reason": reason}).reason
+    return parse(TransitionBody, {} if reason is None else {"reason": reason}).reason
+
+
+async def _act(
+    info: Info, id: str, action: Action, reason: str | None, *, required: bool = False
+) -> Enrollment:
+    """A transition, as REST's POST /v1/enrollments/{id}/<action> runs it."""
+    scope = (
+        Scope.ENROLLMENTS_REVIEW
+        if action in (Action.APPROVE, Action.REJECT)
+        else (Scope.ENROLLMENTS_WRITE)
+    )
+    ctx = info_context(info)
+
+    async def work(session: AsyncSession, principal: Principal) -> Enrollment:
+        why = _reason(reason, required=required)
+        now = ctx.now()
+        enrollment = await enrollments.act(
+            session,
+            workspace_id=principal.workspace_id or "",
+            enrollment_id=_ref(id),
+            action=action,
+            reason=why,
+            actor=principal.actor,
+            now=now,
+        )
+        if action == Action.APPROVE:
+            # As the REST approve route: approval starts the setup (a service task).
+            await setup.after_approval(
+                session, enrollment=enrollment, actor=principal.actor, now=now
+            )
+        return Enrollment.of(enrollment)
+
+    return await _mutate(info, scope, work)
+
+
+@strawberry.type
+class Mutation:
+    @mutation(
+        "Instantiate a catalog program in this workspace (from programId or "
+        "programSlug; scope program_instances:write)."
+    )
+    async def create_program_instance(
+        self, info: Info, input: ProgramInstanceCreateInput
+    ) -> ProgramInstance:
+        ctx = info_context(info)
+
+        async def work(session: AsyncSession, principal: Principal) -> ProgramInstance:
+            body = parse(ProgramInstanceCreate, wire(input))
+            instance = await instances.create(
+                session, workspace_id=principal.workspace_id or "", body=body, now=ctx.now()
+            )
+            return ProgramInstance.of(instance)
+
+        return await _mutate(info, Scope.PROGRAM_INSTANCES_WRITE, work)
+
+    @mutation(
+        "Change a program instance (id or slug); `status` moves along draft → "
+        "active ⇄ paused → closed → archived (scope program_instances:write)."
+    )
+    async def update_program_instance(
+        self, info: Info, id: ID, input: ProgramInstanceUpdateInput
+    ) -> ProgramInstance:
+        ctx = info_context(info)
+
+        async def work(session: AsyncSession, principal: Principal) -> ProgramInstance:
+            body = parse(ProgramInstanceUpdate, wire(input))
+            instance = await instances.update(
+                session,
+                workspace_id=principal.workspace_id or "",
+                ref=_ref(id),
+                body=body,
+                now=ctx.now(),
+            )
+            return ProgramInstance.of(instance)
+
+        return await _mutate(info, Scope.PROGRAM_INSTANCES_WRITE, work)
+
+    @mutation(
+        "Enroll a person in a program instance (its id or slug); the enrollment "
+        "is evaluated at once (scope enrollments:write)."
+    )
+    async def create_enrollment(
+        self, info: Info, program_instance_id: ID, input: EnrollmentCreateInput
+    ) -> Enrollment:
+        ctx = info_context(info)
+
+        async def work(session: AsyncSession, principal: Principal) -> Enrollment:
+            body = parse(EnrollmentCreate, wire(input))
+            enrollment = await enrollments.create(
+                session,
+                workspace_id=principal.workspace_id or "",
+                instance_ref=_ref(program_instance_id),
+                body=body,
+                actor=principal.actor,
+                now=ctx.now(),
+            )
+            return Enrollment.of(enrollment)
+
+        return await _mutate(info, Scope.ENROLLMENTS_WRITE, work)
+
+    @mutation(
+        "Change contact, equipment and reference fields (scope enrollments:write). "
+        "Status changes use the transition mutations."
+    )
+    async def update_enrollment(
+        self, info: Info, id: ID, input: EnrollmentUpdateInput
+    ) -> Enrollment:
+        ctx = info_context(info)
+
+        async def work(session: AsyncSession, principal: Principal) -> Enrollment:
+            body = parse(EnrollmentUpdate, wire(input))
+            enrollment = await enrollments.update(
+                session,
+                workspace_id=principal.workspace_id or "",
+                enrollment_id=_ref(id),
+                body=body,
+                now=ctx.now(),
+            )
+            return Enrollment.of(enrollment)
+
+        return await _mutate(info, Scope.ENROLLMENTS_WRITE, work)
+
+    @mutation(
+        "eligible → submitted: the customer completed the application (scope enrollments:write)."
+    )
+    async def submit_enrollment(self, info: Info, id: ID, reason: str | None = None) -> Enrollment:
+        return await _act(info, id, Action.SUBMIT, reason)
+
+    @mutation(
+        "submitted → approved (scope enrollments:review); starts the setup (a "
+        "service task): at once, with enrollmentStartDate, where the instance has no setup "
+        "workflow."
+    )
+    async def approve_enrollment(self, info: Info, id: ID, reason: str | None = None) -> Enrollment:
+        return await _act(info, id, Action.APPROVE, reason)
+
+    @mutation("submitted → rejected (scope enrollments:review); a reason is required.")
+    async def reject_enrollment(self, info: Info, id: ID, reason: str) -> Enrollment:
+        return await _act(info, id, Action.REJECT, reason, required=True)
+
+    @mutation(
+        "candidate, eligible or submitted → cancelled: the customer withdrew "
+        "(scope enrollments:write)."
+    )
+    async def cancel_enrollment(self, info: Info, id: ID, reason: str | None = None) -> Enrollment:
+        return await _act(info, id, Action.CANCEL, reason)
+
+    @mutation(
+        "Run the eligibility checks again (candidate, eligible, ineligible, "
+        "rejected; scope enrollments:write)."
+    )
+    async def reevaluate_enrollment(
+        self, info: Info, id: ID, reason: str | None = None
+    ) -> Enrollment:
+        return await _act(info, id, Action.REEVALUATE, reason)
+
+    @mutation(
+        "approved → unenrolled, through an unenrollment task (scope "
+        "enrollments:write): see UnenrollResult. `reason` is kept as metadata.exitReason."
+    )
+    async def unenroll_enrollment(self, info: Info, id: ID, input: UnenrollInput) -> UnenrollResult:
+        ctx = info_context(info)
+
+        async def work(session: AsyncSession, principal: Principal) -> UnenrollResult:
+            body = parse(UnenrollBody, wire(input))
+            enrollment, task = await setup.unenroll(
+                session,
+                workspace_id=principal.workspace_id or "",
+                enrollment_id=_ref(id),
+                body=body,
+                actor=principal.actor,
+                now=ctx.now(),
+            )
+            return UnenrollResult(
+                enrollment=Enrollment.of(enrollment),
+                service_task=ServiceTask.of(await tasks.snapshot(session, task)),
+            )
+
+        return await _mutate(info, Scope.ENROLLMENTS_WRITE, work)
+
+
+class EnrollSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        log_unexpected(errors)
+
+
+schema = EnrollSchema(
+    query=Query,
+    mutation=Mutation,
+    extensions=limits.extensions(),
+    config=StrawberryConfig(scalar_map={datetime: DATETIME}),
+)
