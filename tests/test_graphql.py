@@ -703,6 +703,24 @@ def test_document_errors_have_codes(tenant: Tenant) -> None:
     )
 
 
+def test_nul_characters_are_refused_before_the_database(tenant: Tenant) -> None:
+    """PostgreSQL cannot hold or compare U+0000: an id with one names nothing (REST: 404 for
+    a path id), other text is invalid (REST: 422 for a query parameter)."""
+    c = tenant.client
+    one = "query($id: ID!) { enrollment(id: $id) { id } }"
+    error(gql(c, one, id="c\x00x"), "not_found", 404)
+    by_slug = "query($s: String!) { programInstance(slug: $s) { id } }"
+    error(gql(c, by_slug, s="i-\x00"), "not_found", 404)
+    enroll_in = gql(c, CREATE_ENROLLMENT, instance="i\x00", input=person())
+    error(enroll_in, "not_found", 404)
+    states = "query($s: String) { programs(state: $s) { totalCount } }"
+    assert fields_of(error(gql(c, states, s="N\x00Y"), "validation_error", 422)) == ["state"]
+    kinds = "query($t: String) { events(type: $t) { nextCursor } }"
+    assert fields_of(error(gql(c, kinds, t="x\x00"), "validation_error", 422)) == ["type"]
+    tags = "query($t: String) { enrollments(tag: $t) { totalCount } }"
+    assert fields_of(error(gql(c, tags, t="x\x00"), "validation_error", 422)) == ["tag"]
+
+
 def _source_chain(depth: int) -> str:
     inner = "id"
     for _ in range(depth):

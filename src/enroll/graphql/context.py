@@ -31,13 +31,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class NotExecuted(ProblemError):
-    """A later mutation of a request in which an earlier one failed: the request is rolled
-    back as a whole, so this one is not attempted."""
-
-    status, code, title = 409, "not_executed", "Not executed"
-
-
 class _Rollback(Exception):
     """Thrown into the transaction's context manager to make it roll back."""
 
@@ -110,12 +103,8 @@ class GraphQLContext(BaseContext):
             return await work(session)
 
     async def mutate(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        """Run one mutation's work; a failure marks the request for rollback, and the
-        mutations after it are not attempted."""
-        if self.mutation_failed:
-            raise NotExecuted(
-                "An earlier mutation of this request failed; the request was rolled back."
-            )
+        """Run one mutation's work; a failure marks the request for rollback. (Mutation
+        results are non-null, so GraphQL runs none of the mutations after a failed one.)"""
         try:
             async with self.use(write=True) as session:
                 return await work(session)

@@ -1,0 +1,581 @@
+"""Tenant isolation, scopes and authentication of the GraphQL API, field by field, as
+test_isolation.py checks them for REST.
+
+* Isolation: workspace B's all-scopes key, given workspace A's ids (and slugs), meets
+  ``not_found`` on every query and mutation that takes one, with an answer that cannot be told
+  apart from the one for an id that never existed, and neither workspace changes. B's lists
+  show nothing of A.
+* Scopes: every root field and every nested field that loads another object requires the
+  scopes of the REST route it stands for. A key holding every other workspace scope meets
+  ``insufficient_scope`` (and changes nothing); a key holding exactly those scopes succeeds
+  with the same request.
+* Authentication: no key, garbage, revoked and expired keys meet ``unauthorized`` everywhere;
+  platform keys meet ``insufficient_scope`` on workspace fields.
+
+The operations come from the served schema: a root field this file has no recipe for fails
+the test, so a field added later is covered or noticed.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import Server, Tenant, make_tenant
+from enroll.auth.scopes import WORKSPACE_SCOPES, Scope
+from enroll.auth.service import issue_key
+from enroll.context import AppContext
+
+Doc = tuple[str, dict[str, Any]]  # a GraphQL document and its variables
+
+
+def gql(client: httpx.Client, doc: Doc, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    query, variables = doc
+    r = client.post(
+        "/graphql", json={"query": query, "variables": variables}, headers=headers or {}
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def codes(body: dict[str, Any]) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def fresh() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+# --- a workspace's resources ----------------------------------------------------------------
+
+
+class Side:
+    """One workspace and what the recipes need of it, made on first use; every id and slug
+    made is kept (``names``) to fake them and to search answers for them."""
+
+    def __init__(self, tenant: Tenant) -> None:
+        self.t = tenant
+        self.c = tenant.client
+        self.names: set[str] = set()
+
+    def _ok(self, r: httpx.Response) -> dict[str, Any]:
+        assert r.is_success, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    @cached_property
+    def instance(self) -> dict[str, Any]:
+        instance = self.t.instance()
+        self.names |= {instance["id"], instance["slug"]}
+        return instance
+
+    def enrollment(self, status: str = "eligible") -> dict[str, Any]:
+        e = self.t.enroll(self.instance["id"])
+        self.names |= {e["id"], e["customerId"]}
+        steps = {"eligible": [], "submitted": ["submit"], "approved": ["submit", "approve"]}
+        for action in steps[status]:
+            e = self._ok(self.c.post(f"/v1/enrollments/{e['id']}/{action}"))
+        return e
+
+    @cached_property
+    def lead(self) -> dict[str, Any]:
+        n = fresh()
+        lead = self._ok(
+            self.c.post(
+                "/v1/leads",
+                json={"email": f"lead.{n}@example.com", "firstName": "Lee", "lastName": n},
+            )
+        )
+        self.names.add(lead["id"])
+        return lead
+
+    def state(self) -> Any:
+        """What the workspace holds, as its own REST reads show it."""
+        reads = ["/v1/programInstances", "/v1/enrollments", "/v1/customers", "/v1/leads"]
+        return {path: self._ok(self.c.get(path, params={"perPage": 100}))["data"] for path in reads}
+
+
+def person() -> dict[str, Any]:
+    n = fresh()
+    return {
+        "identificationType": "customerInfo",
+        "firstName": "Pat",
+        "lastName": n,
+        "email": f"pat.{n}@example.com",
+        "address": {"state": "NY"},
+    }
+
+
+# --- the operations -------------------------------------------------------------------------
+
+# A recipe makes the request: ``caller`` is the workspace sending it, ``owner`` the one whose
+# ids it names (the same workspace, except in the isolation matrix).
+Recipe = Callable[[Side, Side], Doc]
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str  # Query.x, Mutation.x, or Type.field for the nested fields that load objects
+    scopes: tuple[str, ...]  # () = any valid key
+    recipe: Recipe
+    # Variants naming the owner's ids, for the isolation matrix.
+    isolation: dict[str, Recipe] = field(default_factory=dict)
+
+    @property
+    def write(self) -> bool:
+        return self.name.startswith("Mutation.")
+
+
+R = Scope
+ENROLLMENT_MUTATION = "mutation($id: ID!) {{ {field}(id: $id{extra}) {{ id status }} }}"
+
+
+def _act(action: str, status: str, extra: str = "") -> Recipe:
+    field_name = f"{action}Enrollment"
+
+    def recipe(caller: Side, owner: Side) -> Doc:
+        e = owner.enrollment(status)
+        return ENROLLMENT_MUTATION.format(field=field_name, extra=extra), {"id": e["id"]}
+
+    return recipe
+
+
+def _enroll_with(build: Callable[[Side, Side], tuple[str, dict[str, Any]]]) -> Recipe:
+    """createEnrollment in ``instance`` with ``input`` as ``build`` makes them."""
+
+    def recipe(caller: Side, owner: Side) -> Doc:
+        instance, body = build(caller, owner)
+        return (
+            """mutation($instance: ID!, $input: EnrollmentCreateInput!) {
+              createEnrollment(programInstanceId: $instance, input: $input) { id } }""",
+            {"instance": instance, "input": body},
+        )
+
+    return recipe
+
+
+def _enrollments_of(key: str) -> Recipe:
+    def recipe(caller: Side, owner: Side) -> Doc:
+        query = "query($i: ID) { enrollments(programInstanceId: $i) { totalCount } }"
+        return query, {"i": owner.instance[key]}
+
+    return recipe
+
+
+UPDATE_INSTANCE = """mutation($id: ID!) {
+  updateProgramInstance(id: $id, input: {name: "Renamed"}) { id name } }"""
+ONE_ENROLLMENT = "query($id: ID!) {{ enrollment(id: $id) {{ id {inner} }} }}"
+
+OPS = [
+    Op(
+        "Query.program",
+        (),
+        lambda c, o: ('{ program(slug: "core-test-program") { id } }', {}),
+    ),
+    Op("Query.programs", (), lambda c, o: ("{ programs { edges { node { id } } } }", {})),
+    Op(
+        "Query.programInstance",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: (
+            "query($id: ID!) { programInstance(id: $id) { id } }",
+            {"id": o.instance["id"]},
+        ),
+        isolation={
+            "by id": lambda c, o: (
+                "query($id: ID!) { programInstance(id: $id) { id } }",
+                {"id": o.instance["id"]},
+            ),
+            "by slug": lambda c, o: (
+                "query($slug: String!) { programInstance(slug: $slug) { id } }",
+                {"slug": o.instance["slug"]},
+            ),
+        },
+    ),
+    Op(
+        "Query.programInstances",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: ("{ programInstances { edges { node { id } } } }", {}),
+    ),
+    Op(
+        "Query.enrollment",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (ONE_ENROLLMENT.format(inner=""), {"id": o.enrollment()["id"]}),
+        isolation={
+            "by id": lambda c, o: (ONE_ENROLLMENT.format(inner=""), {"id": o.enrollment()["id"]})
+        },
+    ),
+    Op(
+        "Query.enrollments",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (
+            "query($i: ID) { enrollments(programInstanceId: $i) { edges { node { id } } } }",
+            {"i": o.instance["id"]},
+        ),
+        isolation={
+            "by instance id": _enrollments_of("id"),
+            "by instance slug": _enrollments_of("slug"),
+        },
+    ),
+    Op(
+        "Query.events",
+        (R.EVENTS_READ,),
+        lambda c, o: ("{ events { data { id } nextCursor } }", {}),
+    ),
+    Op(
+        "Enrollment.programInstance",
+        (R.ENROLLMENTS_READ, R.PROGRAM_INSTANCES_READ),
+        lambda c, o: (
+            ONE_ENROLLMENT.format(inner="programInstance { id }"),
+            {"id": o.enrollment()["id"]},
+        ),
+    ),
+    Op(
+        "Enrollment.customer",
+        (R.ENROLLMENTS_READ, R.CUSTOMERS_READ),
+        lambda c, o: (
+            ONE_ENROLLMENT.format(inner="customer { id }"),
+            {"id": o.enrollment()["id"]},
+        ),
+    ),
+    Op(
+        "Enrollment.history",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (ONE_ENROLLMENT.format(inner="history { id }"), {"id": o.enrollment()["id"]}),
+    ),
+    Op(
+        "Enrollment.sourceEnrollment",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (
+            ONE_ENROLLMENT.format(inner="sourceEnrollment { id }"),
+            {"id": o.enrollment()["id"]},
+        ),
+    ),
+    Op(
+        "ProgramInstance.program",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: (
+            "query($id: ID!) { programInstance(id: $id) { id program { id } } }",
+            {"id": o.instance["id"]},
+        ),
+    ),
+    Op(
+        "Mutation.createProgramInstance",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (
+            """mutation($slug: String!) { createProgramInstance(input: {
+                 programSlug: "core-test-program", slug: $slug, name: "New"}) { id } }""",
+            {"slug": f"i-{fresh()}"},
+        ),
+    ),
+    Op(
+        "Mutation.updateProgramInstance",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (UPDATE_INSTANCE, {"id": o.instance["id"]}),
+        isolation={
+            "by id": lambda c, o: (UPDATE_INSTANCE, {"id": o.instance["id"]}),
+            "by slug": lambda c, o: (UPDATE_INSTANCE, {"id": o.instance["slug"]}),
+        },
+    ),
+    Op(
+        "Mutation.createEnrollment",
+        (R.ENROLLMENTS_WRITE,),
+        _enroll_with(lambda c, o: (o.instance["id"], person())),
+        isolation={
+            "in the instance, by id": _enroll_with(lambda c, o: (o.instance["id"], person())),
+            "in the instance, by slug": _enroll_with(lambda c, o: (o.instance["slug"], person())),
+            "for the customer": _enroll_with(
+                lambda c, o: (
+                    c.instance["id"],
+                    {
+                        "identificationType": "customerId",
+                        "customerId": o.enrollment()["customerId"],
+                    },
+                )
+            ),
+            "for the lead": _enroll_with(
+                lambda c, o: (
+                    c.instance["id"],
+                    {"identificationType": "leadId", "leadId": o.lead["id"]},
+                )
+            ),
+            "copying the enrollment": _enroll_with(
+                lambda c, o: (
+                    c.instance["id"],
+                    {"identificationType": "enrollmentId", "enrollmentId": o.enrollment()["id"]},
+                )
+            ),
+        },
+    ),
+    Op(
+        "Mutation.updateEnrollment",
+        (R.ENROLLMENTS_WRITE,),
+        lambda c, o: (
+            'mutation($id: ID!) { updateEnrollment(id: $id, input: {tags: ["x"]}) { id } }',
+            {"id": o.enrollment()["id"]},
+        ),
+    ),
+    Op("Mutation.submitEnrollment", (R.ENROLLMENTS_WRITE,), _act("submit", "eligible")),
+    Op("Mutation.approveEnrollment", (R.ENROLLMENTS_REVIEW,), _act("approve", "submitted")),
+    Op(
+        "Mutation.rejectEnrollment",
+        (R.ENROLLMENTS_REVIEW,),
+        _act("reject", "submitted", ', reason: "No"'),
+    ),
+    Op("Mutation.cancelEnrollment", (R.ENROLLMENTS_WRITE,), _act("cancel", "eligible")),
+    Op("Mutation.reevaluateEnrollment", (R.ENROLLMENTS_WRITE,), _act("reevaluate", "eligible")),
+    Op(
+        "Mutation.unenrollEnrollment",
+        (R.ENROLLMENTS_WRITE,),
+        lambda c, o: (
+            """mutation($id: ID!) { unenrollEnrollment(id: $id, input: {reason: "Moved"}) {
+                 enrollment { id } serviceTask { id } } }""",
+            {"id": o.enrollment("approved")["id"]},
+        ),
+    ),
+]
+# Every mutation that names an enrollment is in the isolation matrix by that id.
+for _op in OPS:
+    if _op.write and _op.name.endswith("Enrollment") and _op.name != "Mutation.createEnrollment":
+        _op.isolation["by id"] = _op.recipe
+BY_NAME = {op.name: op for op in OPS}
+ISOLATION_CASES = [
+    pytest.param(op, variant, id=f"{op.name} {variant}") for op in OPS for variant in op.isolation
+]
+
+
+def _ops(ops: list[Op]) -> list[Any]:
+    return [pytest.param(op, id=op.name) for op in ops]
+
+
+def test_every_root_field_has_a_recipe(server: Server) -> None:
+    query = "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }"
+    with server.client() as client:
+        schema = gql(client, (query, {}))["data"]["__schema"]
+    served = {f"Query.{f['name']}" for f in schema["queryType"]["fields"]} | {
+        f"Mutation.{f['name']}" for f in schema["mutationType"]["fields"]
+    }
+    known = {name for name in BY_NAME if name.split(".")[0] in ("Query", "Mutation")}
+    assert served == known, f"add recipes for {served - known}; drop {known - served}"
+
+
+# --- 1. isolation ---------------------------------------------------------------------------
+
+
+def _swap(value: Any, mapping: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return mapping.get(value, value)
+    if isinstance(value, dict):
+        return {k: _swap(v, mapping) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_swap(v, mapping) for v in value]
+    return value
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _strings(v)
+
+
+def _normalized(body: dict[str, Any], placeholders: dict[str, str]) -> str:
+    text = json.dumps(body, sort_keys=True)
+    for value, placeholder in placeholders.items():
+        text = text.replace(value, placeholder)
+    return text
+
+
+@pytest.mark.parametrize(("op", "variant"), ISOLATION_CASES)
+def test_other_workspace_ids_are_not_found(
+    op: Op, variant: str, tenant: Tenant, other_tenant: Tenant
+) -> None:
+    a, b = Side(tenant), Side(other_tenant)
+    b.enrollment()  # B holds data of its own: "unchanged" also means nothing moved in B
+    query, variables = op.isolation[variant](b, a)
+    named = sorted(set(_strings(variables)) & a.names)
+    assert named, f"{op.name} {variant} names nothing of A: {variables}"
+    before = (a.state(), b.state())
+
+    body = gql(b.c, (query, variables))
+    assert codes(body) == ["not_found"], body
+    assert body["errors"][0]["extensions"]["status"] == 404
+    if op.write:
+        assert body["data"] is None, body
+    else:
+        # null, or (a connection being non-null) no data at all
+        assert body["data"] is None or set(body["data"].values()) == {None}, body
+
+    # The answer for ids that exist nowhere is the same: nothing tells B that A's exist.
+    fakes = {name: "c" + fresh() + fresh() for name in named}
+    never = gql(b.c, (query, _swap(variables, fakes)))
+    placeholders = {name: f"<{i}>" for i, name in enumerate(named)}
+    assert _normalized(body, placeholders) == _normalized(
+        never, {fakes[name]: p for name, p in placeholders.items()}
+    )
+    # Beyond echoing the ids B sent, the answer holds nothing of A.
+    echoed = _normalized(body, placeholders)
+    assert [n for n in a.names if n in echoed] == [], echoed
+    assert (a.state(), b.state()) == before, f"{op.name} {variant} changed something"
+
+
+def test_other_workspace_lists_show_nothing_of_a(tenant: Tenant, other_tenant: Tenant) -> None:
+    a, b = Side(tenant), Side(other_tenant)
+    mine = b.enrollment()
+    a.enrollment("approved")
+    a.lead  # noqa: B018
+    query = """{
+      programInstances(first: 100) { edges { node { id slug } } totalCount }
+      enrollments(first: 100) { edges { node { id customerId programInstance { id }
+        customer { id } } } totalCount }
+      events(limit: 500) { data { id data } }
+    }"""
+    deadline = time.monotonic() + 10
+    while True:  # PostgreSQL shows events once older writing transactions ended
+        body = gql(b.c, (query, {}))
+        if body["data"]["events"]["data"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert "errors" not in body, body
+    text = json.dumps(body)
+    assert [n for n in a.names if n in text] == []
+    assert mine["id"] in text and body["data"]["enrollments"]["totalCount"] == 1
+    assert body["data"]["programInstances"]["totalCount"] == 1
+
+
+# --- 2. scopes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("op", _ops(OPS))
+def test_missing_scope_is_refused_and_the_required_ones_suffice(
+    op: Op, tenant: Tenant, platform_key: str
+) -> None:
+    side = Side(tenant)
+    doc = op.recipe(side, side)
+    required = set(op.scopes)
+    if required:
+        # Lacking them all, and (when there are several) lacking each one alone.
+        lacking = [required] + ([{s} for s in required] if len(required) > 1 else [])
+        before = side.state()
+        for missing in lacking:
+            key = tenant.key_with(*sorted(WORKSPACE_SCOPES - missing))
+            body = gql(side.c, doc, bearer(key))
+            assert codes(body) == ["insufficient_scope"], (missing, body)
+            err = body["errors"][0]
+            assert err["extensions"]["status"] == 403
+            assert any(s in err["message"] for s in missing), err
+        assert side.state() == before, f"{op.name} without {sorted(required)} changed something"
+        allowed = [tenant.key_with(*sorted(required))]
+    else:  # any valid key: one with a single unrelated scope, and a platform key
+        allowed = [tenant.key_with(Scope.JOBS_READ), platform_key]
+    for key in allowed:
+        body = gql(side.c, doc, bearer(key))
+        assert "errors" not in body, (op.name, body)
+        assert all(v is not None for v in body["data"].values()), body
+
+
+# --- 3. authentication ----------------------------------------------------------------------
+
+
+class AuthWorld:
+    """A workspace with keys that no longer work, and a platform key holding every scope."""
+
+    def __init__(self, server: Server) -> None:
+        self.tenant = make_tenant(server, "GraphQL auth")
+        self.side = Side(self.tenant)
+        c = self.tenant.client
+        everything = sorted(WORKSPACE_SCOPES)
+        probe = ("{ programInstances { totalCount } }", {})
+
+        revoked = c.post("/v1/apiKeys", json={"name": "revoked", "scopes": everything}).json()
+        with server.client(revoked["secret"]) as as_revoked:
+            assert codes(gql(as_revoked, probe)) == []  # works, and is now cached
+            assert c.delete(f"/v1/apiKeys/{revoked['id']}").status_code == 200
+            assert codes(gql(as_revoked, probe)) == ["unauthorized"]
+
+        expires = datetime.now(UTC) + timedelta(seconds=1)
+        r = c.post(
+            "/v1/apiKeys",
+            json={"name": "expiring", "scopes": everything, "expiresAt": expires.isoformat()},
+        )
+        assert r.status_code == 201, r.text
+        expired = r.json()
+        with server.client(expired["secret"]) as as_expired:
+            assert codes(gql(as_expired, probe)) == []
+            time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.1)
+            body = gql(as_expired, probe)
+            assert codes(body) == ["unauthorized"] and "expired" in body["errors"][0]["message"]
+
+        unknown = "enr_" + "".join(secrets.choice(string.ascii_letters) for _ in range(40))
+        self.credentials: dict[str, dict[str, str]] = {
+            "no key": {},
+            "garbage bearer": {"Authorization": "Bearer not-a-key"},
+            "unknown well-formed key": bearer(unknown),
+            "empty bearer": {"Authorization": "Bearer"},
+            "valid key, wrong scheme": {"Authorization": f"Basic {self.tenant.key}"},
+            "revoked key": bearer(revoked["secret"]),
+            "expired key": bearer(expired["secret"]),
+        }
+        self.mighty_platform_key = server.database.run(self._mighty_key)
+
+    @staticmethod
+    async def _mighty_key(ctx: AppContext) -> str:
+        async with ctx.db.transaction() as session:
+            issued = await issue_key(
+                session, workspace_id=None, name="all scopes", scopes=[s.value for s in Scope]
+            )
+        return issued.secret
+
+
+@pytest.fixture(scope="module")
+def auth(server: Server, platform_key: str) -> Iterator[AuthWorld]:
+    world = AuthWorld(server)
+    yield world
+    world.tenant.client.close()
+
+
+@pytest.mark.parametrize("op", _ops(OPS))
+def test_no_valid_key_is_unauthorized(op: Op, server: Server, auth: AuthWorld) -> None:
+    doc = op.recipe(auth.side, auth.side)
+    before = auth.side.state()
+    with server.client() as anonymous:
+        for name, headers in auth.credentials.items():
+            body = gql(anonymous, doc, headers)
+            assert set(codes(body)) == {"unauthorized"}, (name, body)
+            err = body["errors"][0]
+            assert err["extensions"]["status"] == 401, (name, err)
+            if op.write:
+                assert body["data"] is None, (name, body)
+    assert auth.side.state() == before, f"{op.name} without a valid key changed something"
+
+
+@pytest.mark.parametrize("op", _ops([op for op in OPS if op.scopes]))
+def test_platform_keys_are_refused_on_workspace_fields(
+    op: Op, server: Server, auth: AuthWorld, platform_key: str
+) -> None:
+    doc = op.recipe(auth.side, auth.side)
+    before = auth.side.state()
+    with server.client() as client:
+        for key in (platform_key, auth.mighty_platform_key):
+            body = gql(client, doc, bearer(key))
+            assert set(codes(body)) == {"insufficient_scope"}, body
+    assert auth.side.state() == before
