@@ -11,9 +11,11 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import BACKENDS, Database, Tenant, fresh_database
 from enroll.context import AppContext
@@ -21,7 +23,7 @@ from enroll.enrollment import service as enrollments
 from enroll.enrollment.schemas import EnrollmentCreate
 from enroll.enrollment.workflow import Action
 from enroll.job import service as jobs
-from enroll.models import EnrollmentHistory, Job
+from enroll.models import EnrollmentHistory, Event, Job
 from enroll.program import service as programs
 from enroll.program.schemas import ProgramCreate
 from enroll.program_instance import service as instances
@@ -223,3 +225,72 @@ def test_a_job_that_keeps_failing_ends_visibly_failed(tenant: Tenant, server: ob
     assert failed[0]["attempts"] == 2
     assert failed[0]["lastError"].startswith("NotFound")
     assert failed[0]["finishedAt"] is not None
+
+
+def test_a_handler_that_asks_again_runs_in_new_transactions_then_requeues(
+    private_db: Database,
+) -> None:
+    """A chaining handler (service-task steps): each round commits by itself, the job stays
+    claimed meanwhile, and past MAX_ROUNDS the rest goes on as a new job."""
+    from enroll.worker import runner
+
+    rounds: list[tuple[int, str]] = []
+
+    async def chain(
+        session: AsyncSession, ctx: AppContext, workspace_id: str | None, payload: dict[str, Any]
+    ) -> bool:
+        job = await session.scalar(
+            select(Job).where(Job.kind == "test.chain", Job.status == "running")
+        )
+        assert job is not None  # still claimed while the chain runs
+        await session.execute(
+            insert(Event).values(
+                id=str(uuid.uuid4()),
+                workspace_id=workspace_id,
+                type="test.round",
+                version=1,
+                occurred_at=ctx.clock.now(),
+                subject_id=None,
+                data={},
+            )
+        )
+        rounds.append((len(rounds) + 1, job.id))
+        if len(rounds) == 3:
+            raise RuntimeError("round 3 fails")  # rolled back alone; rounds 1-2 stay
+        return True
+
+    async def scenario(ctx: AppContext) -> tuple[list[Job], int]:
+        async with ctx.db.transaction() as session:
+            workspace, _ = await create_workspace(session, name="Chain")
+            await jobs.enqueue(
+                session,
+                kind="test.chain",
+                payload={},
+                workspace_id=workspace.id,
+                now=ctx.clock.now(),
+                max_attempts=1,
+            )
+        worker = Worker(ctx, handlers={"test.chain": chain}, long_handlers={})
+        await worker.run_once()  # rounds 1, 2, then 3 fails: the job fails, 2 events stay
+        async with ctx.db.transaction() as session:
+            await jobs.enqueue(
+                session,
+                kind="test.chain",
+                payload={},
+                workspace_id=workspace.id,
+                now=ctx.clock.now(),
+            )
+        await worker.run_once()  # MAX_ROUNDS rounds, then a new job for the rest
+        async with ctx.db.transaction(write=False) as session:
+            rows = list((await session.scalars(select(Job).where(Job.kind == "test.chain"))).all())
+            events = await session.scalar(
+                select(func.count()).select_from(Event).where(Event.type == "test.round")
+            )
+        return rows, int(events or 0)
+
+    rows, events = private_db.run(scenario)
+    assert len(rounds) == 3 + runner.MAX_ROUNDS
+    assert events == 2 + runner.MAX_ROUNDS
+    statuses = sorted((j.status, j.attempts) for j in rows)
+    assert statuses == [("failed", 1), ("queued", 0), ("succeeded", 1)]
+    assert len({job_id for _, job_id in rounds[3:]}) == 1  # one job ran every round

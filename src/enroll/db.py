@@ -95,6 +95,13 @@ def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+async def rollback(session: AsyncSession) -> None:
+    """Roll back the session's transaction and forget its after-commit callbacks; the session
+    goes on in a new transaction."""
+    session.info.pop(_AFTER_COMMIT, None)
+    await session.rollback()
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 20, echo: bool = False) -> None:
         self.url = async_url(url)

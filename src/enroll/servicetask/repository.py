@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.models import (
     Device,
     DeviceLocation,
+    ProgramInstance,
     ProgramSubscription,
     ServiceTask,
     ServiceTaskLog,
@@ -25,6 +26,14 @@ _TASK = select(ServiceTask).where(
 )
 # populate_existing: a row this session holds already is read again under the lock.
 _TASK_FOR_UPDATE = _TASK.with_for_update().execution_options(populate_existing=True)
+# A step's task, locked, with its instance (unlocked) in the same round trip.
+_TASK_AND_INSTANCE_FOR_UPDATE = (
+    select(ServiceTask, ProgramInstance)
+    .join(ProgramInstance, ProgramInstance.id == ServiceTask.program_instance_id)
+    .where(ServiceTask.workspace_id == bindparam("workspace_id"), ServiceTask.id == bindparam("id"))
+    .with_for_update(of=ServiceTask)
+    .execution_options(populate_existing=True)
+)
 _ACTIONS = (
     select(SetupAction)
     .where(SetupAction.task_id == bindparam("task_id"))
@@ -68,6 +77,18 @@ async def get_task(
 ) -> ServiceTask | None:
     stmt = _TASK_FOR_UPDATE if for_update else _TASK
     return await session.scalar(stmt, {"workspace_id": workspace_id, "id": task_id})
+
+
+async def lock_task_for_step(
+    session: AsyncSession, *, workspace_id: str, task_id: str
+) -> tuple[ServiceTask, ProgramInstance] | None:
+    """The task, locked, and its program instance (not locked), in one round trip."""
+    row = (
+        await session.execute(
+            _TASK_AND_INSTANCE_FOR_UPDATE, {"workspace_id": workspace_id, "id": task_id}
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def by_transaction_id(

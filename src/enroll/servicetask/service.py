@@ -646,15 +646,21 @@ async def create_device(
 
 async def run_step_job(
     session: AsyncSession, *, workspace_id: str, payload: dict[str, Any], now: datetime
-) -> None:
-    """The ``service_task.step`` job: run the step it was queued for, if the task is still
-    there (locked, so a second worker holding a copy of the job waits, then finds it moved)."""
-    task = await repository.get_task(
-        session, workspace_id=workspace_id, task_id=payload["taskId"], for_update=True
+) -> bool:
+    """The ``service_task.step`` job: run the task's current step, if it has one due (the task
+    is locked, so a second job for it waits, then finds it moved on and runs the step due
+    then, or none). True when the task moved into a state whose step is due at once: the
+    worker runs this again in a new transaction instead of queueing a job for it."""
+    found = await repository.lock_task_for_step(
+        session, workspace_id=workspace_id, task_id=payload["taskId"]
     )
-    if task is None or task.state != payload["state"]:
-        return
-    await steps.run_step(session, task, now=now)
+    if found is None:
+        return False
+    task, instance = found
+    advance = await steps.run_step(
+        session, task, now=now, schedule=False, instance=instance, alone=True
+    )
+    return advance is steps.Advance.DUE
 
 
 async def expire(

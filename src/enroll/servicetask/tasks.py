@@ -22,6 +22,7 @@ from enroll.models.service_task import service_task_log_table
 from enroll.servicetask import repository
 from enroll.servicetask.schemas import ServiceTaskOut
 from enroll.servicetask.workflow import (
+    BEFORE_SETUP,
     ERROR_STATES,
     TERMINAL,
     WORKING,
@@ -33,7 +34,7 @@ from enroll.servicetask.workflow import (
 STEP_JOB = "service_task.step"
 # States whose step the worker runs as soon as the task enters them; awaiting_device_setup's
 # step completes the task once its actions are done (queued here when there are none).
-_SCHEDULED = WORKING | {TaskState.AWAITING_DEVICE_SETUP}
+SCHEDULED = WORKING | {TaskState.AWAITING_DEVICE_SETUP}
 EXPIRE_JOB = "service_task.expire"
 SYSTEM_ACTOR = "system:service-task"
 _LOG_INSERT = insert(service_task_log_table)  # plain Core: one row per state change
@@ -52,9 +53,23 @@ class TaskError:
         return out
 
 
-async def snapshot(session: AsyncSession, task: ServiceTask) -> ServiceTaskOut:
-    actions = await repository.actions_of(session, task_id=task.id)
-    devices = await repository.devices_of(session, task)
+async def snapshot(
+    session: AsyncSession,
+    task: ServiceTask,
+    *,
+    moved: bool = False,
+    came_from: TaskState | None = None,
+) -> ServiceTaskOut:
+    """The task as the API shows it. ``moved``: it has just entered its state, from
+    ``came_from`` (None: it is new). What the workflow rules out is not looked up: a task moving
+    on from a state before setup has no setup actions yet, nor a new or unvalidated enrollment
+    task devices."""
+    no_actions = moved and (came_from is None or came_from in BEFORE_SETUP)
+    no_devices = (
+        moved and came_from in (None, TaskState.PENDING) and task.kind == TaskKind.ENROLLMENT
+    )
+    actions = [] if no_actions else await repository.actions_of(session, task_id=task.id)
+    devices = [] if no_devices else await repository.devices_of(session, task)
     return ServiceTaskOut.of(task, actions, [d.id for d in devices])
 
 
@@ -165,7 +180,7 @@ async def move(
         session, task, previous, target, message=message, errors=errors, actor=actor, now=now
     )
     await _emit(session, task, previous, now)
-    if target in _SCHEDULED and schedule:
+    if target in SCHEDULED and schedule:
         await schedule_step(session, task, now=now)
     if previous in ERROR_STATES:
         await close_todos(session, task, kind="exception", actor=actor, now=now)
@@ -211,7 +226,8 @@ async def _emit(
     session: AsyncSession, task: ServiceTask, previous: TaskState | None, now: datetime
 ) -> None:
     # Both callers flushed the task already.
-    body = (await snapshot(session, task)).model_dump(mode="json", by_alias=True)
+    shown = await snapshot(session, task, came_from=previous, moved=True)
+    body = shown.model_dump(mode="json", by_alias=True)
     await events.record(
         session,
         workspace_id=task.workspace_id,

@@ -54,6 +54,22 @@ WORKING = frozenset(
     {T.PENDING, T.VALIDATE, T.CHECK_ELIGIBILITY, T.SETUP_ENROLLMENT, T.SETUP_DEVICE}
 )
 
+# The states a task holds before its setup_device step first runs. Only that step creates setup
+# actions, and no state after it leads back here, so a task moving on from one of these has
+# none (the event snapshot need not look; tests/test_workflow.py checks the table agrees).
+BEFORE_SETUP = frozenset(
+    {
+        T.PENDING,
+        T.VALIDATE,
+        T.VALIDATION_ERROR,
+        T.CHECK_ELIGIBILITY,
+        T.ELIGIBILITY_ERROR,
+        T.SETUP_ENROLLMENT,
+        T.ENROLLMENT_SETUP_ERROR,
+        T.APPROVAL_IN_PROGRESS,
+    }
+)
+
 _ENROLLMENT: Mapping[TaskState, frozenset[TaskState]] = {
     T.PENDING: frozenset({T.VALIDATE}),
     T.VALIDATE: frozenset({T.CHECK_ELIGIBILITY, T.VALIDATION_ERROR}),

@@ -29,7 +29,8 @@ from enroll.workspace import service as workspaces
 
 log = logging.getLogger("enroll.worker")
 
-Handler = Callable[[AsyncSession, AppContext, str | None, dict[str, Any]], Awaitable[None]]
+# Returns True to be run again at once, in a new transaction of the same job (runner.py).
+Handler = Callable[[AsyncSession, AppContext, str | None, dict[str, Any]], Awaitable[bool | None]]
 AUTO_REVIEWER = "system:auto-review"
 
 
@@ -65,9 +66,9 @@ async def auto_approve(
 
 async def service_task_step(
     session: AsyncSession, ctx: AppContext, workspace_id: str | None, payload: dict[str, Any]
-) -> None:
+) -> bool:
     assert workspace_id is not None
-    await setup.run_step_job(
+    return await setup.run_step_job(
         session, workspace_id=workspace_id, payload=payload, now=ctx.clock.now()
     )
 

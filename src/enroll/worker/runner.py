@@ -2,10 +2,16 @@
 
 Claiming marks a batch ``running`` with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so
 any number of workers share the queue); a worker keeps up to ``worker_concurrency`` jobs
-running at once (one on SQLite). Each job then runs in one transaction that first
-re-takes the job row (proving the lease is still ours and locking it) and marks it succeeded,
-then runs the handler: the handler's effects and the job's completion commit together, so a
-crash at any point leaves either both or neither, and the job is simply claimed again.
+running at once (one on SQLite). Each job then runs its handler in a transaction that ends by
+marking the job succeeded while the lease is still ours (else it rolls back: another worker
+owns the job): the handler's effects and the job's completion commit together, so a crash at
+any point leaves either both or neither, and the job is simply claimed again.
+
+A handler may ask to run again at once (it returns True): a service task whose next step is
+due goes on in a new transaction of the same job rather than through a new job, so each step
+still commits by itself, and a crash between them leaves the job claimed, to be taken again
+when its lease runs out and resume where the database says. Such a chain is bounded (rounds,
+half the lease); past that the job re-queues itself.
 """
 
 from __future__ import annotations
@@ -26,13 +32,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
 from enroll.idempotency.service import purge_expired
+from enroll.job import service as jobs
 from enroll.models import Job
 from enroll.worker.handlers import HANDLERS, Handler
 from enroll.worker.long_jobs import LONG_HANDLERS, LongHandler
 
 log = logging.getLogger("enroll.worker")
 MAX_BACKOFF_SECONDS = 3600.0
+MAX_ROUNDS = 32  # transactions one job may chain before it re-queues itself
 HOUSEKEEPING_EVERY = timedelta(minutes=10)
+
+
+class _LeaseLost(Exception):
+    pass
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,13 +211,31 @@ class Worker:
             await self._execute_long(job, self.long_handlers[job.kind])
             return
         handler = self.handlers.get(job.kind)
+        started = loop_time()
         try:
             if handler is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
-            async with self.ctx.db.transaction() as session:
-                if not await self._succeed(session, job):
-                    return  # lease lost to another worker: it owns the job now
-                await handler(session, self.ctx, job.workspace_id, job.payload)
+            for round_ in range(1, MAX_ROUNDS + 1):
+                async with self.ctx.db.transaction() as session:
+                    again = await handler(session, self.ctx, job.workspace_id, job.payload)
+                    if again and (
+                        round_ == MAX_ROUNDS
+                        or loop_time() - started > self.ctx.settings.job_lease_seconds / 2
+                    ):
+                        await jobs.enqueue(  # the rest as a new job, so the lease never lapses
+                            session,
+                            kind=job.kind,
+                            payload=job.payload,
+                            workspace_id=job.workspace_id,
+                            now=self.ctx.clock.now(),
+                        )
+                        again = False
+                    if not again and not await self._succeed(session, job):
+                        raise _LeaseLost  # roll back: another worker owns the job now
+                if not again:
+                    return
+        except _LeaseLost:
+            return
         except Exception as exc:
             await self._failed(job, exc)
 
