@@ -16,10 +16,14 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import GraphQLError
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from conftest import Database, Server, Tenant, make_tenant, start_server
 from enroll.graphql import limits
+from enroll.graphql.errors import format_error
 
 ADDRESS = "address { streetOne streetTwo city state postalCode country }"
 ENROLLMENT = f"""
@@ -721,6 +725,19 @@ def test_nul_characters_are_refused_before_the_database(tenant: Tenant) -> None:
     assert fields_of(error(gql(c, tags, t="x\x00"), "validation_error", 422)) == ["tag"]
 
 
+def test_database_failures_and_bugs_map_as_in_rest() -> None:
+    """What REST's handlers answer for a lost race and for a bug (a failing flush or commit
+    in a mutation becomes such an error; the request is then rolled back)."""
+    stale = format_error(GraphQLError("x", path=["m"], original_error=StaleDataError("s")))
+    assert stale["extensions"]["code"] == "concurrent_modification"
+    assert stale["extensions"]["status"] == 409
+    clash = IntegrityError("INSERT", {}, Exception("unique"))
+    assert format_error(GraphQLError("x", original_error=clash))["extensions"]["code"] == "conflict"
+    bug = format_error(GraphQLError("secret detail", path=["q"], original_error=KeyError("k")))
+    assert bug["message"] == "Internal server error" and "secret" not in json.dumps(bug)
+    assert bug["extensions"]["code"] == "internal_error" and bug["extensions"]["status"] == 500
+
+
 def _source_chain(depth: int) -> str:
     inner = "id"
     for _ in range(depth):
@@ -837,7 +854,6 @@ def test_nested_page_costs_a_constant_number_of_statements(quiet_server: Server)
                 e["node"]["customer"] and e["node"]["programInstance"]["program"] for e in page
             )
             counts[first] = counter.statements
-        print({n: len(s) for n, s in counts.items()}, counts[100])
         assert len(counts[10]) == len(counts[100])
         # BEGIN (SQLite), the page, the instances (their programs joined), the customers.
         assert len(counts[100]) <= 4, counts[100]
