@@ -9,10 +9,12 @@ from enroll.models.enrollment_import import EnrollmentImport, ImportChunk, Impor
 from enroll.models.event import Event
 from enroll.models.idempotency import IdempotencyRecord
 from enroll.models.job import Job
+from enroll.models.notification import Notification, NotificationTemplate
 from enroll.models.participation import Device, DeviceLocation, ProgramSubscription
 from enroll.models.program import Program
 from enroll.models.program_instance import ProgramInstance
 from enroll.models.service_task import ServiceTask, ServiceTaskLog, SetupAction, Todo
+from enroll.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from enroll.models.workspace import Workspace
 
 __all__ = [
@@ -32,6 +34,8 @@ __all__ = [
     "ImportKey",
     "Job",
     "Lead",
+    "Notification",
+    "NotificationTemplate",
     "Program",
     "ProgramInstance",
     "ProgramSubscription",
@@ -39,5 +43,8 @@ __all__ = [
     "ServiceTaskLog",
     "SetupAction",
     "Todo",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Workspace",
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Table
+from sqlalchemy import Boolean, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin
@@ -23,6 +23,8 @@ class Customer(IdMixin, TimestampMixin, VersionedMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     address: Mapped[dict[str, Any] | None]
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
+    # Set by the customer (PATCH /v1/customers/{id}): no notification is sent to them.
+    notifications_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Lead(IdMixin, TimestampMixin, VersionedMixin, Base):
