@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Table
+from sqlalchemy import Boolean, ForeignKey, Index, String, Table, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin
@@ -24,7 +24,9 @@ class Customer(IdMixin, TimestampMixin, VersionedMixin, Base):
     address: Mapped[dict[str, Any] | None]
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
     # Set by the customer (PATCH /v1/customers/{id}): no notification is sent to them.
-    notifications_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    notifications_opt_out: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class Lead(IdMixin, TimestampMixin, VersionedMixin, Base):
