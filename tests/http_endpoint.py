@@ -27,8 +27,9 @@ class Received:
     json: Any = None
 
 
-# (status, JSON body or raw bytes) for one request; may block to play a slow endpoint.
-Behaviour = Callable[[Received, int], tuple[int, Any]]
+# (status, JSON body or raw bytes[, headers]) for one request; may block to play a slow
+# endpoint.
+Behaviour = Callable[[Received, int], tuple[Any, ...]]
 
 
 @dataclass
@@ -64,8 +65,8 @@ class Checker:
     def url(self, token: str) -> str:
         return f"http://127.0.0.1:{self.port}/{token}"
 
-    def route(self, secret: str, behaviour: Behaviour) -> str:
-        token = uuid.uuid4().hex[:12]
+    def route(self, secret: str, behaviour: Behaviour, token: str | None = None) -> str:
+        token = token or uuid.uuid4().hex[:12]
         self.routes[token] = Route(secret, behaviour)
         return self.url(token)
 
@@ -93,17 +94,24 @@ class Checker:
             if not verified:
                 self._reply(request, 401, {"error": "bad signature"})
                 return
-            status, answer = route.behaviour(seen, number)
-            self._reply(request, status, answer)
+            status, answer, *headers = route.behaviour(seen, number)
+            self._reply(request, status, answer, *headers)
         except Exception as exc:  # never let a thread die with an exception (warnings are errors)
             with contextlib.suppress(Exception):
                 self._reply(request, 599, {"error": repr(exc)})
 
     @staticmethod
-    def _reply(request: BaseHTTPRequestHandler, status: int, answer: Any) -> None:
+    def _reply(
+        request: BaseHTTPRequestHandler,
+        status: int,
+        answer: Any,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         raw = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
         try:
             request.send_response(status)
+            for name, value in (headers or {}).items():
+                request.send_header(name, value)
             request.send_header("content-type", "application/json")
             request.send_header("content-length", str(len(raw)))
             request.end_headers()

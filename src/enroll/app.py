@@ -27,6 +27,7 @@ from enroll.openapi import install_openapi
 from enroll.program.endpoints import router as programs_router
 from enroll.program_instance.endpoints import router as instances_router
 from enroll.servicetask.endpoints import router as service_tasks_router
+from enroll.webhook.endpoints import router as webhooks_router
 from enroll.worker.runner import Worker
 from enroll.workspace.endpoints import router as workspace_router
 
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         events_router,
         jobs_router,
         imports_router,
+        webhooks_router,
         workspace_router,
     ):
         app.include_router(router)

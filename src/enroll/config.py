@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +40,34 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False
     # Enough for 32 concurrent requests plus background work without opening and closing extras.
     db_pool_size: int = 40
+    # Webhooks: the delay before each delivery attempt, in seconds, comma-separated (the first
+    # is the first attempt: 0 = at once); after the last, the delivery has failed.
+    webhook_retry_schedule: str = "0,5,300,1800,7200,18000,36000,36000"
+    webhook_timeout_seconds: float = 15.0
+    # An endpoint whose deliveries have failed for this long (no success between) is disabled.
+    webhook_disable_after_seconds: float = 5 * 86400
+    # After a secret rotation the old secret signs too, for this long unless the call says.
+    webhook_secret_overlap_seconds: float = 86400
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        _delays(value)  # refused at startup, not at the first failed delivery
+        return value
+
+    @property
+    def webhook_retry_delays(self) -> list[float]:
+        return _delays(self.webhook_retry_schedule)
+
+
+def _delays(schedule: str) -> list[float]:
+    try:
+        delays = [float(part) for part in schedule.split(",")]
+    except ValueError:
+        delays = []
+    if not delays or any(not 0 <= d < 10**7 for d in delays):
+        raise ValueError("give seconds >= 0, comma-separated, such as 0,5,300")
+    return delays
 
 
 @lru_cache(maxsize=1)

@@ -17,13 +17,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 import orjson
 from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from enroll.eligibility.jsonlogic import RuleError, compile_rule, validate_rule
+from enroll.kit import outbound
 from enroll.kit.schemas import ApiModel
 
 CriterionId = Annotated[
@@ -56,21 +56,7 @@ class Endpoint(ApiModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, url: str) -> str:
-        try:
-            parts = urlsplit(url)
-            host = parts.hostname
-            parts.port  # noqa: B018 - raises on a malformed port
-        except ValueError:
-            raise ValueError("Not a valid URL.") from None
-        if parts.scheme not in ("http", "https"):
-            raise ValueError("Must be an https:// (or http://) URL.")
-        if not host:
-            raise ValueError("The URL has no host.")
-        if parts.username is not None or parts.password is not None:
-            raise ValueError("Must not carry credentials (criteria are readable by API clients).")
-        if any(c.isspace() for c in url):
-            raise ValueError("Must not contain whitespace.")
-        return url
+        return outbound.http_url(url)
 
 
 class Criterion(ApiModel):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text, tuple_
+from sqlalchemy import insert, select, text, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.errors import Unprocessable
@@ -79,19 +79,23 @@ def _decode(cursor: str) -> tuple[int, int]:
         ) from None
 
 
+def settled(session: AsyncSession) -> Any:
+    """Events a reader may move its cursor past: on PostgreSQL, those of transactions older
+    than every one still running (nothing can commit behind them); SQLite serialises writers,
+    so every event it shows is settled."""
+    if session.get_bind().dialect.name == "postgresql":
+        return text("event.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+    return true()
+
+
 async def feed(
     session: AsyncSession, *, workspace_id: str, after: str | None, type_: str | None, limit: int
 ) -> tuple[list[Event], str | None]:
-    stmt = select(Event).where(Event.workspace_id == workspace_id)
+    stmt = select(Event).where(Event.workspace_id == workspace_id, settled(session))
     if type_:
         stmt = stmt.where(Event.type == type_)
     if after:
         stmt = stmt.where(tuple_(Event.txid, Event.seq) > tuple_(*_decode(after)))
-    if session.get_bind().dialect.name == "postgresql":
-        # Only transactions older than every one still in flight: nothing can commit behind them.
-        stmt = stmt.where(
-            text("event.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
-        )
     rows = list((await session.scalars(stmt.order_by(Event.txid, Event.seq).limit(limit))).all())
     cursor = _encode(rows[-1].txid, rows[-1].seq) if rows else after
     return rows, cursor

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +26,25 @@ from enroll import __version__
 
 class Unreachable(Exception):
     """No usable answer this time (network, timeout, oversize answer): retry later."""
+
+
+def http_url(url: str) -> str:
+    """Validate the shape of an endpoint URL (for a Pydantic validator: raises ValueError)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise ValueError("Not a valid URL.") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("Must be an https:// (or http://) URL.")
+    if not host:
+        raise ValueError("The URL has no host.")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("Must not carry credentials (the URL is readable by API clients).")
+    if any(c.isspace() for c in url):
+        raise ValueError("Must not contain whitespace.")
+    return url
 
 
 def scheme_refusal(url: str, *, allow_private: bool) -> str | None:
@@ -60,13 +81,18 @@ async def address_refusal(url: str, *, allow_private: bool) -> str | None:
     return None
 
 
-def signed_headers(*, secret: str, message_id: str, at: datetime, body: str) -> dict[str, str]:
-    """The Standard Webhooks headers for ``body`` (sent as is, UTF-8)."""
+def signed_headers(
+    *, secret: str, message_id: str, at: datetime, body: str, also: Sequence[str] = ()
+) -> dict[str, str]:
+    """The Standard Webhooks headers for ``body`` (sent as is, UTF-8). ``also``: more secrets
+    to sign with (a rotation's old one): the header then lists a signature per secret."""
     at = at.astimezone(UTC)
     return {
         "webhook-id": message_id,
         "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, at, body),
+        "webhook-signature": " ".join(
+            Webhook(key).sign(message_id, at, body) for key in (secret, *also)
+        ),
     }
 
 
@@ -85,21 +111,57 @@ async def post_signed(
     Redirects are not followed."""
     text = orjson.dumps(body).decode()
     headers = signed_headers(secret=secret, message_id=message_id, at=now, body=text)
-    headers |= {"content-type": "application/json", "user-agent": f"Enroll/{__version__}"}
+    async with httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False) as client:
+        answer = await post(
+            client,
+            url,
+            content=text.encode(),
+            headers=headers,
+            timeout_seconds=timeout_seconds,
+            max_answer_bytes=max_answer_bytes,
+        )
+    return answer.status, answer.content
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    status: int
+    content: bytes  # at most max_answer_bytes (the rest unread when truncated)
+    headers: httpx.Headers
+
+
+async def post(
+    client: httpx.AsyncClient,
+    url: str,
+    *,
+    content: bytes,
+    headers: dict[str, str],
+    timeout_seconds: float,
+    max_answer_bytes: int,
+    truncate: bool = False,
+) -> Answer:
+    """POST JSON ``content`` through ``client`` within ``timeout_seconds`` in all; raises
+    Unreachable when there is no answer. An answer over ``max_answer_bytes`` raises too, unless
+    ``truncate``: then only that much of it is read. Redirects are not followed."""
+    headers = headers | {"content-type": "application/json", "user-agent": f"Enroll/{__version__}"}
     try:
         # httpx's timeout bounds each phase (connect, each read); this bounds the whole call.
-        async with asyncio.timeout(timeout_seconds):
-            async with (
-                httpx.AsyncClient(timeout=timeout_seconds, follow_redirects=False) as client,
-                client.stream("POST", url, content=text.encode(), headers=headers) as response,
-            ):
-                content = bytearray()
-                async for chunk in response.aiter_bytes():
-                    content += chunk
-                    if len(content) > max_answer_bytes:
+        async with (
+            asyncio.timeout(timeout_seconds),
+            client.stream(
+                "POST", url, content=content, headers=headers, follow_redirects=False
+            ) as response,
+        ):
+            read = bytearray()
+            async for chunk in response.aiter_bytes():
+                read += chunk
+                if len(read) > max_answer_bytes:
+                    if not truncate:
                         raise Unreachable(f"the endpoint's answer is over {max_answer_bytes} bytes")
+                    del read[max_answer_bytes:]
+                    break
     except TimeoutError:
         raise Unreachable(f"no answer within {timeout_seconds:g} s") from None
     except httpx.HTTPError as exc:
         raise Unreachable(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
-    return response.status_code, bytes(content)
+    return Answer(response.status_code, bytes(read), response.headers)

@@ -34,6 +34,7 @@ from enroll.context import AppContext
 from enroll.idempotency.service import purge_expired
 from enroll.job import service as jobs
 from enroll.models import Job
+from enroll.webhook.delivery import Deliverer
 from enroll.worker.handlers import HANDLERS, Handler
 from enroll.worker.long_jobs import LONG_HANDLERS, LongHandler
 
@@ -86,6 +87,7 @@ class Worker:
         self.handlers = handlers if handlers is not None else HANDLERS
         self.long_handlers = long_handlers if long_handlers is not None else LONG_HANDLERS
         self._next_housekeeping: datetime | None = None
+        self.webhooks = Deliverer(ctx, name=self.name)
 
     @property
     def concurrency(self) -> int:
@@ -102,6 +104,7 @@ class Worker:
         """
         settings = self.ctx.settings
         log.info("worker %s started (%d at a time)", self.name, self.concurrency)
+        webhooks = asyncio.create_task(self._deliver_webhooks(stop))
         running: set[asyncio.Task[None]] = set()
         backlog: collections.deque[Claimed] = collections.deque()
         while not stop.is_set():
@@ -130,7 +133,25 @@ class Worker:
             await self._release(list(backlog))
         if running:
             await asyncio.gather(*running, return_exceptions=True)
+        await webhooks
         log.info("worker %s stopped", self.name)
+
+    async def _deliver_webhooks(self, stop: asyncio.Event) -> None:
+        """Serve webhook endpoints beside the jobs (webhook/delivery.py), up to
+        ``worker_concurrency`` at once: their time goes on waiting for receivers."""
+        limit = max(1, self.ctx.settings.worker_concurrency)
+        try:
+            while not stop.is_set():
+                try:
+                    served = await self.webhooks.run_once(limit)
+                except Exception:
+                    log.exception("webhook delivery loop error")
+                    served = 0
+                if not served:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.ctx.settings.worker_poll_seconds)
+        finally:
+            await self.webhooks.close()
 
     async def _release(self, jobs: list[Claimed]) -> None:
         """Hand claimed jobs that never started back to the queue (the claim is undone)."""

@@ -1,0 +1,466 @@
+"""Delivering events to webhook endpoints: the worker's side.
+
+Each endpoint is served by one worker at a time, under a lease on its row (so any number of
+workers share the endpoints, and each endpoint gets its events in order). Serving an endpoint:
+
+1. *Queue*: read the settled events after its cursor (event/service.settled: on PostgreSQL,
+   nothing can still commit behind them), write a delivery for each it subscribes to, and move
+   the cursor, in one transaction. Events of a rolled-back transaction never exist, so are
+   never sent.
+2. *Send*: POST the pending deliveries in order, outside any transaction, signed as the
+   Standard Webhooks spec says; stop at the first failure (later events wait behind it).
+3. *Record*: the attempts and the deliveries' outcomes in one transaction: success, or the
+   next attempt on the retry schedule (``Retry-After`` honoured on 429 and 503), or failed
+   when the schedule is spent. 410 Gone, or failing for ``webhook_disable_after_seconds``,
+   disables the endpoint with a ``webhook_endpoint.disabled`` event.
+
+A worker killed between 2 and 3 has sent what it did not record: after its lease another
+worker sends those again (at least once; ``webhook-id`` is the event id, for receivers to
+deduplicate).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import and_, bindparam, exists, insert, or_, select, tuple_, update
+
+from enroll.context import AppContext
+from enroll.event import service as events
+from enroll.ids import new_id
+from enroll.kit import outbound
+from enroll.models import Event, WebhookDelivery, WebhookEndpoint
+from enroll.models.webhook import webhook_attempt_table, webhook_delivery_table
+from enroll.webhook import event_types
+from enroll.webhook.schemas import WebhookEndpointOut
+
+log = logging.getLogger("enroll.webhooks")
+QUEUE_BATCH = 1000  # events read from the feed per transaction
+SEND_BATCH = 100  # deliveries sent between two recording transactions
+EXCERPT_CHARS = 500
+MAX_RETRY_AFTER_SECONDS = 86400.0
+_jitter = random.Random()  # of our own: see worker/runner.py
+
+
+@dataclass(slots=True)
+class Leased:
+    """An endpoint this worker holds the lease of, as it was when claimed."""
+
+    id: str
+    workspace_id: str
+    url: str
+    event_types: list[str]
+    secret: str
+    previous_secret: str | None
+    previous_secret_expires_at: datetime | None
+    cursor_txid: int
+    cursor_seq: int
+    failing_since: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    delivery_id: str
+    attempts: int  # including this one
+    at: datetime
+    status_code: int | None
+    latency_ms: int
+    excerpt: str | None
+    error: str | None
+    retry_after: float | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+_ATTEMPT_INSERT = insert(webhook_attempt_table)
+_DELIVERY_UPDATE = (
+    update(webhook_delivery_table)
+    .where(webhook_delivery_table.c.id == bindparam("d_id"))
+    .values(
+        status=bindparam("d_status"),
+        attempts=bindparam("d_attempts"),
+        next_attempt_at=bindparam("d_next"),
+        last_status_code=bindparam("d_code"),
+        last_error=bindparam("d_error"),
+        delivered_at=bindparam("d_delivered"),
+        updated_at=bindparam("d_now"),
+    )
+)
+
+
+class Deliverer:
+    def __init__(self, ctx: AppContext, *, name: str) -> None:
+        self.ctx = ctx
+        self.name = name
+        self._client: httpx.AsyncClient | None = None
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        if self._client is None:  # one pool of keep-alive connections for every endpoint
+            self._client = httpx.AsyncClient(
+                timeout=self.ctx.settings.webhook_timeout_seconds,
+                follow_redirects=False,
+                trust_env=False,
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            )
+        return self._client
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def run_once(self, limit: int) -> int:
+        """Serve up to ``limit`` endpoints that have something to do, at once; how many."""
+        leased = await self._claim(limit)
+        await asyncio.gather(*(self._serve(endpoint) for endpoint in leased))
+        return len(leased)
+
+    # --- leases -----------------------------------------------------------------------------
+
+    def _ours(self, endpoint_id: str) -> Any:
+        return and_(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.locked_by == self.name)
+
+    async def _claim(self, limit: int) -> list[Leased]:
+        now = self.ctx.clock.now()
+        lease = now + timedelta(seconds=self.ctx.settings.job_lease_seconds)
+        async with self.ctx.db.transaction() as session:
+            due = exists().where(
+                WebhookDelivery.endpoint_id == WebhookEndpoint.id,
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.next_attempt_at <= now,
+            )
+            fresh = exists().where(
+                Event.workspace_id == WebhookEndpoint.workspace_id,
+                tuple_(Event.txid, Event.seq)
+                > tuple_(WebhookEndpoint.cursor_txid, WebhookEndpoint.cursor_seq),
+                events.settled(session),
+            )
+            ids = (
+                select(WebhookEndpoint.id)
+                .where(
+                    WebhookEndpoint.enabled.is_(True),
+                    or_(WebhookEndpoint.locked_until.is_(None), WebhookEndpoint.locked_until < now),
+                    or_(due, fresh),
+                )
+                .limit(limit)
+                .with_for_update(skip_locked=True, of=WebhookEndpoint)
+                .scalar_subquery()
+            )
+            rows = (
+                await session.execute(
+                    update(WebhookEndpoint)
+                    .where(WebhookEndpoint.id.in_(ids))
+                    .values(locked_by=self.name, locked_until=lease)
+                    .returning(
+                        WebhookEndpoint.id,
+                        WebhookEndpoint.workspace_id,
+                        WebhookEndpoint.url,
+                        WebhookEndpoint.event_types,
+                        WebhookEndpoint.secret,
+                        WebhookEndpoint.previous_secret,
+                        WebhookEndpoint.previous_secret_expires_at,
+                        WebhookEndpoint.cursor_txid,
+                        WebhookEndpoint.cursor_seq,
+                        WebhookEndpoint.failing_since,
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+        return [Leased(**row._mapping) for row in rows]
+
+    async def _release(self, endpoint: Leased) -> None:
+        try:
+            async with self.ctx.db.transaction() as session:
+                await session.execute(
+                    update(WebhookEndpoint)
+                    .where(self._ours(endpoint.id))
+                    .values(locked_by=None, locked_until=None)
+                    .execution_options(synchronize_session=False)
+                )
+        except Exception:  # else it waits out its lease
+            log.exception("could not release webhook endpoint %s", endpoint.id)
+
+    # --- serving one endpoint ---------------------------------------------------------------
+
+    async def _serve(self, endpoint: Leased) -> None:
+        give_back = time.monotonic() + self.ctx.settings.job_lease_seconds / 2
+        try:
+            while time.monotonic() < give_back:
+                while await self._queue(endpoint) == QUEUE_BATCH:
+                    pass
+                batch = await self._due(endpoint)
+                if not batch:
+                    return
+                outcomes: list[Outcome] = []
+                for delivery_id, attempts, event in batch:
+                    outcome = await self._attempt(endpoint, delivery_id, attempts, event)
+                    outcomes.append(outcome)
+                    if not outcome.ok:
+                        break
+                if not await self._record(endpoint, outcomes) or not outcomes[-1].ok:
+                    return  # disabled, or the head of the queue waits for its next attempt
+        except Exception:
+            log.exception("webhook endpoint %s", endpoint.id)
+        finally:
+            await self._release(endpoint)
+
+    async def _queue(self, endpoint: Leased) -> int:
+        """Write deliveries for the next settled events of the feed; how many events read."""
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as session:
+            rows = (
+                await session.execute(
+                    select(Event.id, Event.type, Event.txid, Event.seq)
+                    .where(
+                        Event.workspace_id == endpoint.workspace_id,
+                        tuple_(Event.txid, Event.seq)
+                        > tuple_(endpoint.cursor_txid, endpoint.cursor_seq),
+                        events.settled(session),
+                    )
+                    .order_by(Event.txid, Event.seq)
+                    .limit(QUEUE_BATCH)
+                )
+            ).all()
+            if not rows:
+                return 0
+            wanted = [
+                {
+                    "id": new_id(),
+                    "workspace_id": endpoint.workspace_id,
+                    "endpoint_id": endpoint.id,
+                    "event_id": r.id,
+                    "event_type": r.type,
+                    "event_txid": r.txid,
+                    "event_seq": r.seq,
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "last_status_code": None,
+                    "last_error": None,
+                    "delivered_at": None,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for r in rows
+                if event_types.subscribed(endpoint.event_types, r.type)
+            ]
+            if wanted:
+                await session.execute(insert(webhook_delivery_table), wanted)
+            last = rows[-1]
+            moved = await session.execute(
+                update(WebhookEndpoint)
+                .where(self._ours(endpoint.id))
+                .values(cursor_txid=last.txid, cursor_seq=last.seq)
+                .execution_options(synchronize_session=False)
+            )
+            if moved.rowcount != 1:  # type: ignore[attr-defined]
+                raise LeaseLost(endpoint.id)  # another worker serves it now: undo
+        endpoint.cursor_txid, endpoint.cursor_seq = last.txid, last.seq
+        return len(rows)
+
+    async def _due(self, endpoint: Leased) -> list[tuple[str, int, Event]]:
+        """The pending deliveries from the head of the queue that are due now, in order."""
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction(write=False) as session:
+            rows = (
+                await session.execute(
+                    select(
+                        WebhookDelivery.id,
+                        WebhookDelivery.attempts,
+                        WebhookDelivery.next_attempt_at,
+                        Event,
+                    )
+                    .join(Event, Event.id == WebhookDelivery.event_id)
+                    .where(
+                        WebhookDelivery.endpoint_id == endpoint.id,
+                        WebhookDelivery.status == "pending",
+                    )
+                    .order_by(
+                        WebhookDelivery.created_at,
+                        WebhookDelivery.event_txid,
+                        WebhookDelivery.event_seq,
+                        WebhookDelivery.id,
+                    )
+                    .limit(SEND_BATCH)
+                )
+            ).all()
+        due: list[tuple[str, int, Event]] = []
+        for delivery_id, attempts, next_attempt_at, event in rows:
+            if next_attempt_at is not None and next_attempt_at > now:
+                break  # in order: what follows waits behind it
+            due.append((delivery_id, attempts, event))
+        return due
+
+    async def _attempt(
+        self, endpoint: Leased, delivery_id: str, attempts: int, event: Event
+    ) -> Outcome:
+        settings = self.ctx.settings
+        now = self.ctx.clock.now()
+        body = orjson.dumps(events.envelope(event)).decode()
+        also = (
+            [endpoint.previous_secret]
+            if endpoint.previous_secret
+            and endpoint.previous_secret_expires_at is not None
+            and endpoint.previous_secret_expires_at > now
+            else []
+        )
+        headers = outbound.signed_headers(
+            secret=endpoint.secret, message_id=event.id, at=now, body=body, also=also
+        )
+        started = time.perf_counter()
+        status: int | None = None
+        excerpt = error = None
+        retry_after: float | None = None
+        try:
+            refusal = outbound.scheme_refusal(
+                endpoint.url, allow_private=settings.webhook_allow_private
+            ) or await outbound.address_refusal(
+                endpoint.url, allow_private=settings.webhook_allow_private
+            )
+            if refusal:
+                error = f"refused: {refusal}"
+            else:
+                answer = await outbound.post(
+                    self.client,
+                    endpoint.url,
+                    content=body.encode(),
+                    headers=headers,
+                    timeout_seconds=settings.webhook_timeout_seconds,
+                    max_answer_bytes=EXCERPT_CHARS * 4,
+                    truncate=True,
+                )
+                status = answer.status
+                excerpt = answer.content.decode("utf-8", "replace")[:EXCERPT_CHARS] or None
+                if status in (429, 503):
+                    retry_after = _retry_after(answer.headers.get("retry-after"), now)
+        except outbound.Unreachable as exc:
+            error = str(exc)[:500]
+        latency = round((time.perf_counter() - started) * 1000)
+        if error is None and not 200 <= (status or 0) < 300:
+            error = f"HTTP {status}"
+        return Outcome(delivery_id, attempts + 1, now, status, latency, excerpt, error, retry_after)
+
+    async def _record(self, endpoint: Leased, outcomes: list[Outcome]) -> bool:
+        """Write the attempts and what follows from them; False when the endpoint was disabled
+        (or the lease lost)."""
+        settings = self.ctx.settings
+        delays = settings.webhook_retry_delays
+        now = self.ctx.clock.now()
+        attempts: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
+        for o in outcomes:
+            attempts.append(
+                {
+                    "id": new_id(),
+                    "delivery_id": o.delivery_id,
+                    "workspace_id": endpoint.workspace_id,
+                    "attempted_at": o.at,
+                    "status_code": o.status_code,
+                    "latency_ms": o.latency_ms,
+                    "response_excerpt": o.excerpt,
+                    "error": o.error,
+                }
+            )
+            status, next_at = "succeeded", None
+            if not o.ok:
+                if o.attempts >= len(delays):
+                    status = "failed"
+                else:
+                    status = "pending"
+                    wait = delays[o.attempts] * _jitter.uniform(0.9, 1.1)
+                    if o.retry_after is not None:
+                        wait = o.retry_after
+                    next_at = o.at + timedelta(seconds=wait)
+            changes.append(
+                {
+                    "d_id": o.delivery_id,
+                    "d_status": status,
+                    "d_attempts": o.attempts,
+                    "d_next": next_at,
+                    "d_code": o.status_code,
+                    "d_error": o.error,
+                    "d_delivered": o.at if o.ok else None,
+                    "d_now": now,
+                }
+            )
+        last = outcomes[-1]
+        failing_since = None if last.ok else (endpoint.failing_since or last.at)
+        disable = None
+        if last.status_code == 410:
+            disable = "The endpoint answered 410 Gone."
+        elif failing_since is not None and (now - failing_since).total_seconds() >= (
+            settings.webhook_disable_after_seconds
+        ):
+            disable = f"Every delivery failed since {failing_since.isoformat()}."
+        async with self.ctx.db.transaction() as session:
+            held = await session.execute(
+                update(WebhookEndpoint)
+                .where(self._ours(endpoint.id))
+                .values(
+                    failing_since=failing_since,
+                    locked_until=now + timedelta(seconds=settings.job_lease_seconds),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if held.rowcount != 1:  # type: ignore[attr-defined]
+                raise LeaseLost(endpoint.id)
+            await session.execute(_ATTEMPT_INSERT, attempts)
+            await session.execute(_DELIVERY_UPDATE, changes)
+            if disable is not None:
+                await _disable(session, endpoint.id, reason=disable, now=now)
+        endpoint.failing_since = failing_since
+        return disable is None
+
+
+class LeaseLost(Exception):
+    """Another worker took the endpoint over (this one was too slow): its work is undone."""
+
+
+async def _disable(session: Any, endpoint_id: str, *, reason: str, now: datetime) -> None:
+    row = await session.get(WebhookEndpoint, endpoint_id)
+    row.enabled = False
+    row.disabled_reason = reason
+    row.updated_at = now
+    await session.flush()
+    log.warning("webhook endpoint %s disabled: %s", endpoint_id, reason)
+    await events.record(
+        session,
+        workspace_id=row.workspace_id,
+        occurred_at=now,
+        events=[
+            events.NewEvent(
+                type=event_types.ENDPOINT_DISABLED,
+                data={
+                    "object": WebhookEndpointOut.of(row).model_dump(mode="json", by_alias=True),
+                    "reason": reason,
+                },
+                subject_id=endpoint_id,
+            )
+        ],
+    )
+
+
+def _retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds from a Retry-After header (a number or an HTTP date), capped at a day."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = (parsedate_to_datetime(value) - now).total_seconds()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)

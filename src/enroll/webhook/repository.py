@@ -1,0 +1,80 @@
+"""Queries of webhook endpoints and deliveries. Every one is scoped by workspace, except the
+worker's, which serve every workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+
+async def get_endpoint(
+    session: AsyncSession, *, workspace_id: str, endpoint_id: str
+) -> WebhookEndpoint | None:
+    return await session.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.id == endpoint_id
+        )
+    )
+
+
+def list_endpoints(*, workspace_id: str, enabled: bool | None) -> Select[Any]:
+    stmt = select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == workspace_id)
+    if enabled is not None:
+        stmt = stmt.where(WebhookEndpoint.enabled == enabled)
+    return stmt
+
+
+def list_deliveries(
+    *, workspace_id: str, endpoint_id: str, status: str | None, event_type: str | None
+) -> Select[Any]:
+    stmt = select(WebhookDelivery).where(
+        WebhookDelivery.workspace_id == workspace_id, WebhookDelivery.endpoint_id == endpoint_id
+    )
+    if status:
+        stmt = stmt.where(WebhookDelivery.status == status)
+    if event_type:
+        stmt = stmt.where(WebhookDelivery.event_type == event_type)
+    return stmt
+
+
+async def get_delivery(
+    session: AsyncSession, *, workspace_id: str, delivery_id: str, for_update: bool = False
+) -> WebhookDelivery | None:
+    stmt = select(WebhookDelivery).where(
+        WebhookDelivery.workspace_id == workspace_id, WebhookDelivery.id == delivery_id
+    )
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return await session.scalar(stmt)
+
+
+async def attempts_of(
+    session: AsyncSession, delivery_ids: list[str]
+) -> dict[str, list[WebhookAttempt]]:
+    found: dict[str, list[WebhookAttempt]] = {d: [] for d in delivery_ids}
+    if delivery_ids:
+        rows = await session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(delivery_ids))
+            .order_by(WebhookAttempt.attempted_at, WebhookAttempt.id)
+        )
+        for attempt in rows:
+            found[attempt.delivery_id].append(attempt)
+    return found
+
+
+async def feed_head(session: AsyncSession, *, workspace_id: str) -> tuple[int, int]:
+    """The (txid, seq) of the workspace's newest event, (0, 0) when it has none."""
+    row = (
+        await session.execute(
+            select(Event.txid, Event.seq)
+            .where(Event.workspace_id == workspace_id)
+            .order_by(Event.txid.desc(), Event.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    return (int(row.txid), int(row.seq)) if row else (0, 0)

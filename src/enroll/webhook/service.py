@@ -1,0 +1,268 @@
+"""Webhook endpoints: creating, changing, rotating secrets, and queueing deliveries by hand
+(test, replay, retry). Delivering is delivery.py's, in the worker."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.errors import Conflict, FieldError, NotFound, Unprocessable
+from enroll.event import service as events
+from enroll.ids import new_id
+from enroll.kit import outbound
+from enroll.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from enroll.models.webhook import webhook_delivery_table
+from enroll.webhook import event_types, repository
+from enroll.webhook.schemas import (
+    SECRET_PREFIX,
+    Replay,
+    RotateSecret,
+    WebhookEndpointCreate,
+    WebhookEndpointUpdate,
+)
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+async def check_url(url: str, *, allow_private: bool) -> None:
+    """Refuse, with a 422, a URL the delivery would refuse: not https, or a host that is (or
+    resolves to) a loopback, private, link-local or metadata address. A name that does not
+    resolve now is let through: delivery checks again, every time."""
+    refusal = outbound.scheme_refusal(url, allow_private=allow_private)
+    if refusal is None:
+        try:
+            refusal = await outbound.address_refusal(url, allow_private=allow_private)
+        except outbound.Unreachable:
+            refusal = None
+    if refusal:
+        raise Unprocessable(
+            "The endpoint URL is refused.",
+            code="url_refused",
+            errors=[FieldError(field="url", message=refusal)],
+        )
+
+
+async def get(session: AsyncSession, *, workspace_id: str, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = await repository.get_endpoint(
+        session, workspace_id=workspace_id, endpoint_id=endpoint_id
+    )
+    if endpoint is None:
+        raise NotFound(f"No webhook endpoint {endpoint_id!r}.")
+    return endpoint
+
+
+async def create(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    body: WebhookEndpointCreate,
+    allow_private: bool,
+    now: datetime,
+) -> WebhookEndpoint:
+    """A new endpoint receives the events written from now on: its cursor starts at the feed's
+    head (an event of a transaction still running then was caused before it existed)."""
+    await check_url(body.url, allow_private=allow_private)
+    txid, seq = await repository.feed_head(session, workspace_id=workspace_id)
+    endpoint = WebhookEndpoint(
+        id=new_id(),
+        workspace_id=workspace_id,
+        url=body.url,
+        description=body.description,
+        event_types=body.event_types,
+        enabled=body.enabled,
+        secret=body.secret or new_secret(),
+        previous_secret=None,
+        previous_secret_expires_at=None,
+        disabled_reason=None,
+        failing_since=None,
+        cursor_txid=txid,
+        cursor_seq=seq,
+        locked_by=None,
+        locked_until=None,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(endpoint)
+    await session.flush()
+    return endpoint
+
+
+async def update(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    endpoint_id: str,
+    body: WebhookEndpointUpdate,
+    allow_private: bool,
+    now: datetime,
+) -> WebhookEndpoint:
+    changes = body.changes()
+    endpoint = await get(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    if "url" in changes:
+        await check_url(changes["url"], allow_private=allow_private)
+    for name, value in changes.items():
+        setattr(endpoint, name, value)
+    if changes.get("enabled"):  # enabled again by a person: start afresh
+        endpoint.disabled_reason = None
+        endpoint.failing_since = None
+    endpoint.updated_at = now
+    await session.flush()
+    return endpoint
+
+
+async def delete(session: AsyncSession, *, workspace_id: str, endpoint_id: str) -> None:
+    endpoint = await get(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    await session.delete(endpoint)
+    await session.flush()
+
+
+async def rotate_secret(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    endpoint_id: str,
+    body: RotateSecret,
+    default_overlap_seconds: float,
+    now: datetime,
+) -> WebhookEndpoint:
+    """A new secret signs from now on; the current one signs too for the overlap, so receivers
+    can switch without missing a delivery."""
+    endpoint = await get(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    overlap = body.overlap_seconds if body.overlap_seconds is not None else default_overlap_seconds
+    endpoint.previous_secret = endpoint.secret if overlap > 0 else None
+    endpoint.previous_secret_expires_at = now + timedelta(seconds=overlap) if overlap else None
+    endpoint.secret = body.secret or new_secret()
+    endpoint.updated_at = now
+    await session.flush()
+    return endpoint
+
+
+async def send_test(
+    session: AsyncSession, *, workspace_id: str, endpoint_id: str, now: datetime
+) -> WebhookDelivery:
+    """A ``webhook.test`` event, delivered to this endpoint only (the feed never delivers it)."""
+    endpoint = await get(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    event = Event(
+        id=new_id(),
+        workspace_id=workspace_id,
+        type=event_types.WEBHOOK_TEST,
+        version=events.ENVELOPE_VERSION,
+        occurred_at=now,
+        subject_id=endpoint.id,
+        data={"endpointId": endpoint.id, "message": "A test event from Enroll."},
+    )
+    session.add(event)
+    await session.flush()
+    await session.refresh(event, ["txid"])  # the database's default
+    delivery_id = new_id()
+    await session.execute(
+        insert(webhook_delivery_table),
+        [_delivery_row(endpoint, event.id, event.type, event.txid, event.seq, now, delivery_id)],
+    )
+    delivery = await repository.get_delivery(
+        session, workspace_id=workspace_id, delivery_id=delivery_id
+    )
+    assert delivery is not None
+    return delivery
+
+
+async def replay(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    endpoint_id: str,
+    body: Replay,
+    now: datetime,
+) -> int:
+    """Queue the endpoint's subscribed events of a period again, in event order, behind what it
+    has queued already. Only events it would receive now are sent (its current eventTypes)."""
+    endpoint = await get(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    if body.until is not None and body.until <= body.since:
+        raise Unprocessable(
+            "until must be after since.",
+            errors=[FieldError(field="until", message="Must be after since.")],
+        )
+    stmt = (
+        select(Event.id, Event.type, Event.txid, Event.seq)
+        .where(Event.workspace_id == workspace_id, Event.occurred_at >= body.since)
+        .order_by(Event.txid, Event.seq)
+    )
+    if body.until is not None:
+        stmt = stmt.where(Event.occurred_at < body.until)
+    rows = [
+        _delivery_row(endpoint, r.id, r.type, r.txid, r.seq, now)
+        for r in (await session.execute(stmt)).all()
+        if event_types.subscribed(endpoint.event_types, r.type)
+    ]
+    if rows:
+        await session.execute(insert(webhook_delivery_table), rows)
+    return len(rows)
+
+
+async def get_delivery(
+    session: AsyncSession, *, workspace_id: str, delivery_id: str, for_update: bool = False
+) -> WebhookDelivery:
+    delivery = await repository.get_delivery(
+        session, workspace_id=workspace_id, delivery_id=delivery_id, for_update=for_update
+    )
+    if delivery is None:
+        raise NotFound(f"No webhook delivery {delivery_id!r}.")
+    return delivery
+
+
+async def retry(
+    session: AsyncSession, *, workspace_id: str, delivery_id: str, now: datetime
+) -> WebhookDelivery:
+    """Attempt a delivery again now: a failed one gets one more attempt (its schedule is spent),
+    a pending one is brought forward."""
+    delivery = await get_delivery(
+        session, workspace_id=workspace_id, delivery_id=delivery_id, for_update=True
+    )
+    if delivery.status == "succeeded":
+        raise Conflict("The delivery succeeded already.", code="delivery_succeeded")
+    delivery.status = "pending"
+    delivery.next_attempt_at = now
+    delivery.updated_at = now
+    await session.flush()
+    return delivery
+
+
+def _delivery_row(
+    endpoint: WebhookEndpoint,
+    event_id: str,
+    event_type: str,
+    txid: int,
+    seq: int,
+    now: datetime,
+    delivery_id: str | None = None,
+) -> dict[str, object]:
+    return {
+        "id": delivery_id or new_id(),
+        "workspace_id": endpoint.workspace_id,
+        "endpoint_id": endpoint.id,
+        "event_id": event_id,
+        "event_type": event_type,
+        "event_txid": txid,
+        "event_seq": seq,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_status_code": None,
+        "last_error": None,
+        "delivered_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def attempts_of(
+    session: AsyncSession, deliveries: list[WebhookDelivery]
+) -> dict[str, list[WebhookAttempt]]:
+    return await repository.attempts_of(session, [d.id for d in deliveries])
