@@ -77,6 +77,8 @@ PATH_KINDS = {
     "deviceLocations": "device_location",
     "devices": "device",
     "todos": "todo",
+    "webhookEndpoints": "webhook_endpoint",
+    "webhookDeliveries": "webhook_delivery",
 }
 # Kinds named by a number within their parent, not by an id of their own.
 NUMBERED = frozenset({"criteria_version"})
@@ -112,6 +114,8 @@ KINDS = {
     "device_location": "device_location",
     "device": "device",
     "todo": "todo",
+    "webhook_endpoint": "webhook_endpoint",
+    "webhook_delivery": "webhook_delivery",
 }
 # Where a workspace re-reads a resource of each kind, to see it is unchanged.
 READS = {
@@ -131,6 +135,8 @@ READS = {
     "device_location": ["/v1/deviceLocations/{}"],
     "device": ["/v1/devices/{}"],
     "todo": ["/v1/todos?perPage=100"],
+    "webhook_endpoint": ["/v1/webhookEndpoints/{}", "/v1/webhookEndpoints/{}/deliveries"],
+    "webhook_delivery": ["/v1/webhookDeliveries/{}"],
 }
 # A setup workflow: a to-do to complete for every enrollment; unenrolling for REVIEW needs
 # a reviewer's approval.
@@ -466,6 +472,24 @@ class World:
         return self.new_instance()
 
     @cached_property
+    def webhook_endpoint(self) -> dict[str, Any]:
+        return self.new_webhook_endpoint()
+
+    def new_webhook_endpoint(self) -> dict[str, Any]:
+        """Disabled, so no worker touches it (or its deliveries) while a test compares rows."""
+        return self._create(
+            "/v1/webhookEndpoints",
+            {"url": f"https://hooks-{self.tag}.example.invalid/in", "enabled": False},
+        )
+
+    @cached_property
+    def webhook_delivery(self) -> dict[str, Any]:
+        r = self.c.post(f"/v1/webhookEndpoints/{self.webhook_endpoint['id']}/test")
+        assert r.status_code == 202, r.text
+        self.ids.append(r.json()["id"])
+        return dict(r.json())
+
+    @cached_property
     def customer(self) -> dict[str, Any]:
         return self._create(
             "/v1/customers",
@@ -751,6 +775,19 @@ RECIPES: dict[Op, Recipe] = {
     ("POST", "/v1/enrollments/{enrollment_id}/devices"): lambda w: (
         {"enrollment": w.enrolled["enrollmentId"]},
         {"asset": {"type": "meter", "manufacturer": "acme", "serialNumber": f"D-{fresh()}"}},
+    ),
+    ("POST", "/v1/webhookEndpoints"): lambda w: (
+        {},
+        {"url": "https://hooks.example.invalid/new", "enabled": False},
+    ),
+    ("PATCH", "/v1/webhookEndpoints/{endpoint_id}"): lambda w: ({}, {"description": "CRM"}),
+    ("DELETE", "/v1/webhookEndpoints/{endpoint_id}"): lambda w: (
+        {"webhook_endpoint": w.new_webhook_endpoint()["id"]},
+        NO_BODY,
+    ),
+    ("POST", "/v1/webhookEndpoints/{endpoint_id}/replay"): lambda w: (
+        {},
+        {"since": "2026-01-01T00:00:00Z"},
     ),
     ("POST", "/v1/apiKeys"): lambda w: (
         {},
