@@ -23,6 +23,7 @@ from enroll.importer.endpoints import IMPORT_PATH
 from enroll.importer.endpoints import router as imports_router
 from enroll.job.endpoints import router as jobs_router
 from enroll.kit.bodylimit import BodyLimitMiddleware
+from enroll.notification.endpoints import router as notifications_router
 from enroll.openapi import install_openapi
 from enroll.program.endpoints import router as programs_router
 from enroll.program_instance.endpoints import router as instances_router
@@ -74,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         service_tasks_router,
         enrollments_router,
         customers_router,
+        notifications_router,
         api_keys_router,
         events_router,
         jobs_router,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
-from pydantic import field_validator
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,6 +39,16 @@ class Settings(BaseSettings):
     # Let outbound calls (asynchronous eligibility checks) use plain http:// and reach
     # loopback, private and link-local addresses. For development and tests only.
     webhook_allow_private: bool = False
+    # Notifications by email (docs/notifications.md). No host: nothing is sent, messages are
+    # kept in the notification log with status "stored".
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    # "none": plain SMTP; "starttls": upgrade the connection (required); "tls": TLS from the start.
+    smtp_tls: Literal["none", "starttls", "tls"] = "none"
+    smtp_from: str = "Enroll <no-reply@localhost>"
+    smtp_timeout_seconds: float = 10.0
     # Enough for 32 concurrent requests plus background work without opening and closing extras.
     db_pool_size: int = 40
     # Webhooks: the delay before each delivery attempt, in seconds, comma-separated (the first

@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from enroll.kit.fields import Address, Email, Metadata, Name, Phone
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import Customer, Lead
@@ -26,6 +28,11 @@ class CustomerUpdate(PatchModel):
     phone: Phone | None = None
     address: Address | None = None
     metadata: Metadata | None = None
+    notifications_opt_out: bool | None = Field(
+        None,
+        description="True: no notification is sent to this customer (they are logged "
+        "as suppressed).",
+    )
 
 
 class CustomerOut(OutModel):
@@ -36,6 +43,7 @@ class CustomerOut(OutModel):
     phone: str | None
     address: dict[str, Any] | None
     metadata: dict[str, Any]
+    notifications_opt_out: bool
     version: int
     created_at: datetime
     updated_at: datetime
@@ -50,6 +58,7 @@ class CustomerOut(OutModel):
             phone=c.phone,
             address=c.address,
             metadata=c.metadata_,
+            notifications_opt_out=bool(c.notifications_opt_out),
             version=c.version,
             created_at=c.created_at,
             updated_at=c.updated_at,

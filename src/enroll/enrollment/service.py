@@ -2,9 +2,9 @@
 and the answers of asynchronous eligibility checks.
 
 Every status change goes through ``_move``, which asks the workflow table, writes the history
-row and queues the events; ``_emit`` writes the events once the enrollment is final, all in the
-caller's transaction. A stored decision with pending (asynchronous) checks queues their jobs
-in the same transaction.
+row and queues the events; ``_emit`` writes the events once the enrollment is final (and the
+notifications a status change triggers), all in the caller's transaction. A stored decision
+with pending (asynchronous) checks queues their jobs in the same transaction.
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ from enroll.job import service as jobs
 from enroll.kit.persistence import insert_new
 from enroll.models import Customer, Enrollment, ProgramInstance
 from enroll.models.enrollment import enrollment_history_table
+from enroll.notification import service as notifications
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ReviewMode
 from enroll.servicetask import repository as setup_repository
@@ -607,6 +608,14 @@ async def _emit(session: AsyncSession, pending: _Pending, now: datetime) -> None
             for kind, extra in pending.items
         ],
     )
+    if pending.history:  # a status change: the notifications it triggers (one indexed query)
+        await notifications.status_changed(
+            session,
+            pending.enrollment,
+            snapshot,
+            previous=pending.history[-1]["from_status"],
+            now=now,
+        )
 
 
 # --- asynchronous checks --------------------------------------------------------------------

@@ -22,6 +22,7 @@ from enroll.enrollment.workflow import Action, Status
 from enroll.errors import Conflict
 from enroll.job import service as jobs
 from enroll.kit import outbound
+from enroll.notification import delivery  # noqa: F401 (registers notification.send)
 from enroll.servicetask import service as setup
 from enroll.servicetask import steps, tasks
 from enroll.worker.long_jobs import LONG_HANDLERS, LongHandler

@@ -1,0 +1,324 @@
+"""Notification use cases: templates (checked on save), and the messages an enrollment's status
+change writes to the notification log and queues for sending, in the change's transaction.
+
+Sending is the worker's (``delivery.py``): SMTP is network I/O and never happens inside a
+transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.customer import repository as customers_repo
+from enroll.customer.schemas import CustomerOut
+from enroll.enrollment.schemas import EnrollmentOut
+from enroll.errors import Conflict, FieldError, NotFound, Unprocessable
+from enroll.ids import new_id
+from enroll.job import service as jobs
+from enroll.models import Enrollment, Notification, NotificationTemplate
+from enroll.notification import repository, templates
+from enroll.notification.schemas import (
+    Audience,
+    NotificationStatus,
+    TemplateCreate,
+    TemplateUpdate,
+    Trigger,
+)
+from enroll.program.schemas import ProgramOut
+from enroll.program_instance import service as instances
+from enroll.program_instance.schemas import Branding, ProgramInstanceOut, Terms
+
+SEND_JOB = "notification.send"
+CHANNEL = "email"
+_TRIGGERS = frozenset(t.value for t in Trigger)
+# The status an enrollment usually comes from, for the sample context a template is checked with.
+_SAMPLE_PREVIOUS = {
+    Trigger.ELIGIBLE: "candidate",
+    Trigger.INELIGIBLE: "candidate",
+    Trigger.SUBMITTED: "eligible",
+    Trigger.APPROVED: "submitted",
+    Trigger.REJECTED: "submitted",
+    Trigger.UNENROLLED: "approved",
+    Trigger.CANCELLED: "submitted",
+}
+
+
+# --- templates ------------------------------------------------------------------------------
+
+
+async def get_template(
+    session: AsyncSession, *, workspace_id: str, template_id: str
+) -> NotificationTemplate:
+    template = await repository.get_template(
+        session, workspace_id=workspace_id, template_id=template_id
+    )
+    if template is None:
+        raise NotFound(f"No notification template {template_id!r}.")
+    return template
+
+
+def sample_context(trigger: Trigger) -> dict[str, Any]:
+    """What a template is rendered with on save: every variable and field the real context
+    has (see ``context``), with made-up values."""
+    enrollment = templates.sample_of(EnrollmentOut)
+    enrollment.update(status=trigger.value, eligibilityStatus=trigger.value)
+    enrollment["eligibility"]["status"] = trigger.value
+    instance = templates.sample_of(ProgramInstanceOut)
+    # Stored as their request models dump them: every key present.
+    instance.update(
+        status="active", branding=templates.sample_of(Branding), terms=templates.sample_of(Terms)
+    )
+    return {
+        "enrollment": enrollment,
+        "customer": templates.sample_of(CustomerOut),
+        "program": templates.sample_of(ProgramOut),
+        "programInstance": instance,
+        "previousStatus": _SAMPLE_PREVIOUS[trigger],
+        "status": trigger.value,
+    }
+
+
+def _check_template(
+    *, audience: Audience, trigger: Trigger, subject: str, body: str, recipients: list[str]
+) -> None:
+    if audience == Audience.ADMINISTRATOR and not recipients:
+        raise Unprocessable(
+            "An administrator template needs recipients.",
+            errors=[FieldError(field="recipients", message="At least one address.")],
+        )
+    if audience == Audience.CUSTOMER and recipients:
+        raise Unprocessable(
+            "Customer templates go to the enrollment's address; recipients are for "
+            "administrator templates.",
+            errors=[FieldError(field="recipients", message="Only for the administrator audience.")],
+        )
+    try:
+        templates.check({"subject": subject, "body": body}, sample_context(trigger))
+    except templates.TemplateInvalid as exc:
+        raise Unprocessable(
+            "The template does not render: " + str(exc),
+            code="invalid_template",
+            errors=[FieldError(field=field, message=message) for field, message in exc.errors],
+        ) from None
+
+
+async def create_template(
+    session: AsyncSession, *, workspace_id: str, body: TemplateCreate, now: datetime
+) -> NotificationTemplate:
+    instance_id = None
+    if body.program_instance_id is not None:
+        instance = await instances.get(
+            session, workspace_id=workspace_id, ref=body.program_instance_id
+        )
+        instance_id = instance.id
+    recipients = list(dict.fromkeys(body.recipients))
+    _check_template(
+        audience=body.audience,
+        trigger=body.trigger,
+        subject=body.subject,
+        body=body.body,
+        recipients=recipients,
+    )
+    await repository.lock_workspace(session, workspace_id=workspace_id)
+    existing = await repository.template_id_for(
+        session,
+        workspace_id=workspace_id,
+        instance_id=instance_id,
+        audience=body.audience.value,
+        trigger=body.trigger.value,
+    )
+    if existing:
+        where = "this program instance" if instance_id else "the workspace default"
+        raise Conflict(
+            f"{where.capitalize()} already has a {body.audience.value} template for "
+            f"{body.trigger.value}; change it instead.",
+            code="notification_template_exists",
+            notificationTemplateId=existing,
+        )
+    template = NotificationTemplate(
+        id=new_id(),
+        workspace_id=workspace_id,
+        program_instance_id=instance_id,
+        audience=body.audience.value,
+        trigger=body.trigger.value,
+        subject=body.subject,
+        body=body.body,
+        recipients=recipients,
+        enabled=body.enabled,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(template)
+    await session.flush()
+    return template
+
+
+async def update_template(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    template_id: str,
+    body: TemplateUpdate,
+    now: datetime,
+) -> NotificationTemplate:
+    template = await get_template(session, workspace_id=workspace_id, template_id=template_id)
+    changes = body.changes()
+    if "recipients" in changes:
+        changes["recipients"] = list(dict.fromkeys(changes["recipients"]))
+    merged = {
+        "subject": template.subject,
+        "body": template.body,
+        "recipients": template.recipients,
+    } | {k: v for k, v in changes.items() if k != "enabled"}
+    _check_template(
+        audience=Audience(template.audience), trigger=Trigger(template.trigger), **merged
+    )
+    changed = False
+    for name, value in changes.items():
+        if getattr(template, name) != value:
+            setattr(template, name, value)
+            changed = True
+    if changed:
+        template.updated_at = now
+        await session.flush()
+    return template
+
+
+async def delete_template(session: AsyncSession, *, workspace_id: str, template_id: str) -> None:
+    template = await get_template(session, workspace_id=workspace_id, template_id=template_id)
+    await session.delete(template)
+    await session.flush()
+
+
+# --- the notification log -------------------------------------------------------------------
+
+
+async def get(session: AsyncSession, *, workspace_id: str, notification_id: str) -> Notification:
+    notification = await repository.get(
+        session, workspace_id=workspace_id, notification_id=notification_id
+    )
+    if notification is None:
+        raise NotFound(f"No notification {notification_id!r}.")
+    return notification
+
+
+# --- the trigger ----------------------------------------------------------------------------
+
+
+def _chosen(found: Sequence[NotificationTemplate]) -> list[NotificationTemplate]:
+    """Per audience, the instance's template, else the workspace default; a disabled one
+    (the instance's, which then hides the default) sends nothing."""
+    by_audience: dict[str, NotificationTemplate] = {}
+    for template in found:
+        held = by_audience.get(template.audience)
+        if held is None or (held.program_instance_id is None and template.program_instance_id):
+            by_audience[template.audience] = template
+    return [t for t in by_audience.values() if t.enabled]
+
+
+async def status_changed(
+    session: AsyncSession,
+    enrollment: Enrollment,
+    snapshot: dict[str, Any],
+    *,
+    previous: str | None,
+    now: datetime,
+) -> None:
+    """An enrollment moved to a new status (``snapshot``: its REST representation): write the
+    notifications its templates ask for and queue their sending, in the caller's transaction.
+
+    Costs one indexed query when no template applies (the common case: no templates at all).
+    """
+    if enrollment.status not in _TRIGGERS:
+        return
+    chosen = _chosen(
+        await repository.applicable(
+            session,
+            workspace_id=enrollment.workspace_id,
+            instance_id=enrollment.program_instance_id,
+            trigger=enrollment.status,
+        )
+    )
+    if not chosen:
+        return
+    instance = await instances.get(
+        session, workspace_id=enrollment.workspace_id, ref=enrollment.program_instance_id
+    )
+    customer = (
+        await customers_repo.get(
+            session, workspace_id=enrollment.workspace_id, customer_id=enrollment.customer_id
+        )
+        if enrollment.customer_id
+        else None
+    )
+    context = {
+        "enrollment": snapshot,
+        "customer": _dump(CustomerOut.of(customer)) if customer else None,
+        "program": _dump(ProgramOut.of(instance.program)),
+        "programInstance": _dump(ProgramInstanceOut.of(instance)),
+        "previousStatus": previous,
+        "status": enrollment.status,
+    }
+    rows: list[dict[str, Any]] = []
+    for template in sorted(chosen, key=lambda t: t.audience):
+        subject, body, error = _render(template, context)
+        base = {
+            "workspace_id": enrollment.workspace_id,
+            "enrollment_id": enrollment.id,
+            "customer_id": enrollment.customer_id,
+            "program_instance_id": enrollment.program_instance_id,
+            "template_id": template.id,
+            "audience": template.audience,
+            "trigger": template.trigger,
+            "channel": CHANNEL,
+            "subject": subject,
+            "body": body,
+            "attempts": 0,
+            "error": error,
+            "sent_at": None,
+            "created_at": now,
+            "updated_at": now,
+        }
+        status = NotificationStatus.FAILED if error else NotificationStatus.QUEUED
+        if template.audience == Audience.CUSTOMER:
+            address = enrollment.email or (customer.email if customer else None)
+            if customer is not None and customer.notifications_opt_out:
+                status = NotificationStatus.SUPPRESSED
+            elif not address:
+                status, base["error"] = NotificationStatus.FAILED, "No email address."
+            rows.append(base | {"id": new_id(), "recipient": address or "", "status": status})
+        else:
+            rows += [
+                base | {"id": new_id(), "recipient": address, "status": status}
+                for address in template.recipients
+            ]
+    await repository.insert_many(session, rows)
+    for row in rows:
+        if row["status"] == NotificationStatus.QUEUED:
+            job_id = new_id()
+            await jobs.enqueue(
+                session,
+                kind=SEND_JOB,
+                payload={"notificationId": row["id"], "jobId": job_id},
+                workspace_id=enrollment.workspace_id,
+                now=now,
+                job_id=job_id,
+            )
+
+
+def _dump(model: CustomerOut | ProgramOut | ProgramInstanceOut) -> dict[str, Any]:
+    return model.model_dump(mode="json", by_alias=True)
+
+
+def _render(template: NotificationTemplate, context: dict[str, Any]) -> tuple[str, str, str | None]:
+    """Subject, body and the error that stopped them (a template that checked on save can
+    still fail on real data: an attribute of a null address, a limit)."""
+    try:
+        rendered = templates.render(template.subject, template.body, context)
+    except templates.RenderFailed as exc:
+        return "", "", f"The template failed to render: {exc}"[:1000]
+    return rendered.subject, rendered.body, None
