@@ -43,7 +43,10 @@ INSTANCE = """
   reenrollmentPolicy status metadata eligibilityCriteria setupWorkflow criteriaVersion version
   createdAt updatedAt
 """
-CUSTOMER = f"id firstName lastName email phone {ADDRESS} metadata version createdAt updatedAt"
+CUSTOMER = (
+    f"id firstName lastName email phone {ADDRESS} metadata notificationsOptOut version createdAt "
+    "updatedAt"
+)
 SERVICE_TASK = """
   id kind origin transactionId state errors { code message field } allowedOperations
   programInstanceId enrollmentId customerId subscriptionId deviceLocationId deviceIds

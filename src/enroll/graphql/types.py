@@ -148,6 +148,7 @@ class Customer:
     phone: str | None
     address: Address | None
     metadata: JSON
+    notifications_opt_out: bool
     version: int
     created_at: datetime
     updated_at: datetime
