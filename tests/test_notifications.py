@@ -9,6 +9,7 @@ no SMTP host configured: there, messages are stored in the log.
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import threading
@@ -16,6 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -23,12 +25,15 @@ from typing import Any
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from sqlalchemy import update
 
 from conftest import Database, Server, Tenant, free_port, fresh_database, make_tenant, start_server
 from enroll.auth.scopes import PLATFORM_SCOPES
 from enroll.auth.service import issue_key
 from enroll.context import AppContext
+from enroll.models import Job
+from enroll.notification import mail
 
 PROBLEM = "application/problem+json"
 PROGRAM = "notify-program"  # no states, no manufacturers: every enrollment is eligible
@@ -863,3 +868,90 @@ def test_a_refused_recipient_fails_at_once(t: Tenant, smtp: SmtpServer) -> None:
     assert bounced["status"] == "failed" and bounced["attempts"] == 1
     assert "550" in bounced["error"] and "No such mailbox" in bounced["error"]
     assert sent["status"] == "sent"
+
+
+def test_the_last_attempt_records_failed(t: Tenant, smtp: SmtpServer) -> None:
+    c = t.client
+    instance = t.instance(PROGRAM)
+    template(c, trigger="eligible", subject="Never", body="x")
+    smtp.stop()
+    try:
+        enrollment = t.enroll(instance["id"], email=address("never"))
+        first = wait_for_attempt(c, enrollment["id"])
+
+        async def last_attempt_next(ctx: AppContext) -> None:  # instead of waiting out 15
+            async with ctx.db.transaction() as session:
+                await session.execute(
+                    update(Job)
+                    .where(Job.payload["notificationId"].as_string() == first["id"])
+                    .values(max_attempts=2)
+                )
+
+        t.server.database.run(last_attempt_next)
+        (failed,) = settled(c, enrollment["id"], 1)
+    finally:
+        smtp.start()
+    assert failed["status"] == "failed" and failed["attempts"] == 2, failed
+    assert f"127.0.0.1:{smtp.port}" in failed["error"]
+    assert notifications(c, status="failed") == [failed]
+
+
+def test_mail_authenticates_and_sorts_failures() -> None:
+    """mail.send alone: AUTH with the configured credentials (the server offers it without
+    TLS here); a wrong password is permanent (535), an unreachable server transient."""
+    authenticated: list[bool] = []
+
+    def authenticator(
+        server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
+            b"enroll",
+            b"s3cret",
+        )
+        return AuthResult(success=ok, handled=False)  # the server answers 535 itself
+
+    class Recorder(Inbox):
+        async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+            authenticated.append(session.authenticated)
+            return await super().handle_DATA(server, session, envelope)
+
+    inbox = Recorder()
+    port = free_port()
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticator,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+
+        def config(**fields: Any) -> mail.SmtpConfig:
+            base = {
+                "host": "127.0.0.1",
+                "port": port,
+                "username": "enroll",
+                "password": "s3cret",
+                "tls": "none",
+                "sender": SENDER,
+                "timeout_seconds": 5.0,
+            }
+            return mail.SmtpConfig(**(base | fields))
+
+        to = address("auth")
+        outgoing = mail.Outgoing("cmtestnotification", to, "Subject ✓", "Body ✓")
+        now = datetime.now(UTC)
+        asyncio.run(mail.send(config(), outgoing, now=now))
+        (m,) = inbox.wait(to)
+        assert authenticated == [True]
+        assert (m.subject, m.text.strip()) == ("Subject ✓", "Body ✓")
+        assert str(m.message["Message-ID"]) == "<cmtestnotification@enroll.test>"
+        with pytest.raises(mail.SendFailed) as refused:
+            asyncio.run(mail.send(config(password="wrong"), outgoing, now=now))
+        assert refused.value.permanent and "535" in str(refused.value)
+    finally:
+        controller.stop()
+    with pytest.raises(mail.SendFailed) as down:
+        asyncio.run(mail.send(config(), outgoing, now=now))
+    assert not down.value.permanent and f"127.0.0.1:{port}" in str(down.value)

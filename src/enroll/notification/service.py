@@ -33,6 +33,9 @@ from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import Branding, ProgramInstanceOut, Terms
 
 SEND_JOB = "notification.send"
+# With the worker's backoff (1 s, 2 s, 4 s … capped at an hour) the last attempt comes about
+# four and a half hours after the first: an SMTP relay down for a while loses nothing.
+SEND_ATTEMPTS = 15
 CHANNEL = "email"
 _TRIGGERS = frozenset(t.value for t in Trigger)
 # The status an enrollment usually comes from, for the sample context a template is checked with.
@@ -306,6 +309,7 @@ async def status_changed(
                 payload={"notificationId": row["id"], "jobId": job_id},
                 workspace_id=enrollment.workspace_id,
                 now=now,
+                max_attempts=SEND_ATTEMPTS,
                 job_id=job_id,
             )
 
