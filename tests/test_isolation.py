@@ -79,6 +79,8 @@ PATH_KINDS = {
     "todos": "todo",
     "webhookEndpoints": "webhook_endpoint",
     "webhookDeliveries": "webhook_delivery",
+    "notificationTemplates": "notification_template",
+    "notifications": "notification",
 }
 # Kinds named by a number within their parent, not by an id of their own.
 NUMBERED = frozenset({"criteria_version"})
@@ -116,6 +118,8 @@ KINDS = {
     "todo": "todo",
     "webhook_endpoint": "webhook_endpoint",
     "webhook_delivery": "webhook_delivery",
+    "notification_template": "notification_template",
+    "notification": "notification",
 }
 # Where a workspace re-reads a resource of each kind, to see it is unchanged.
 READS = {
@@ -137,6 +141,8 @@ READS = {
     "todo": ["/v1/todos?perPage=100"],
     "webhook_endpoint": ["/v1/webhookEndpoints/{}", "/v1/webhookEndpoints/{}/deliveries"],
     "webhook_delivery": ["/v1/webhookDeliveries/{}"],
+    "notification_template": ["/v1/notificationTemplates/{}"],
+    "notification": ["/v1/notifications/{}"],
 }
 # A setup workflow: a to-do to complete for every enrollment; unenrolling for REVIEW needs
 # a reviewer's approval.
@@ -483,6 +489,33 @@ class World:
         )
 
     @cached_property
+    def notification_template(self) -> dict[str, Any]:
+        """For the world's instance, on cancelling (which no other sample does)."""
+        return self._create(
+            "/v1/notificationTemplates",
+            {
+                "programInstanceId": self.instance["id"],
+                "audience": "administrator",
+                "trigger": "cancelled",
+                "recipients": [f"ops.{self.tag}@a.example"],
+                "subject": "Cancelled",
+                "body": "{{ enrollment.id }} was cancelled.",
+            },
+        )
+
+    @cached_property
+    def notification(self) -> dict[str, Any]:
+        assert self.notification_template
+        enrollment_id = self.new_enrollment()["id"]
+        r = self.c.post(f"/v1/enrollments/{enrollment_id}/cancel")
+        assert r.status_code == 200, r.text
+        (sent,) = self.c.get("/v1/notifications", params={"enrollmentId": enrollment_id}).json()[
+            "data"
+        ]
+        self.ids.append(sent["id"])
+        return dict(sent)
+
+    @cached_property
     def webhook_delivery(self) -> dict[str, Any]:
         r = self.c.post(f"/v1/webhookEndpoints/{self.webhook_endpoint['id']}/test")
         assert r.status_code == 202, r.text
@@ -775,6 +808,32 @@ RECIPES: dict[Op, Recipe] = {
     ("POST", "/v1/enrollments/{enrollment_id}/devices"): lambda w: (
         {"enrollment": w.enrolled["enrollmentId"]},
         {"asset": {"type": "meter", "manufacturer": "acme", "serialNumber": f"D-{fresh()}"}},
+    ),
+    ("POST", "/v1/notificationTemplates"): lambda w: (
+        {},
+        {
+            "programInstanceId": w.new_instance()["id"],
+            "audience": "customer",
+            "trigger": "cancelled",
+            "subject": "S",
+            "body": "B",
+        },
+    ),
+    ("PATCH", "/v1/notificationTemplates/{template_id}"): lambda w: ({}, {"subject": "Changed"}),
+    ("DELETE", "/v1/notificationTemplates/{template_id}"): lambda w: (
+        {
+            "notification_template": w._create(
+                "/v1/notificationTemplates",
+                {
+                    "programInstanceId": w.new_instance()["id"],
+                    "audience": "customer",
+                    "trigger": "rejected",
+                    "subject": "S",
+                    "body": "B",
+                },
+            )["id"]
+        },
+        NO_BODY,
     ),
     ("POST", "/v1/webhookEndpoints"): lambda w: (
         {},
