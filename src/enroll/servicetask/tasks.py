@@ -142,8 +142,9 @@ async def create(
 async def schedule_step(
     session: AsyncSession, task: ServiceTask, *, now: datetime, delay_seconds: float = 0
 ) -> None:
-    """Queue the job that runs the task's current step. It carries the state it was queued
-    for, so a job that finds the task moved on does nothing: a step runs once per visit."""
+    """Queue the job that runs the task's step. The job runs the step due in the state it finds
+    (under the task's lock, so a step runs once per visit); the state it was queued for is in
+    its payload for people reading GET /v1/jobs."""
     await jobs.enqueue(
         session,
         kind=STEP_JOB,

@@ -25,7 +25,7 @@ import asyncio
 import logging
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -65,6 +65,7 @@ class Leased:
     cursor_txid: int
     cursor_seq: int
     failing_since: datetime | None
+    renewed: float = field(default_factory=time.monotonic)  # when the lease was last extended
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +135,7 @@ class Deliverer:
 
     async def _claim(self, limit: int) -> list[Leased]:
         now = self.ctx.clock.now()
-        lease = now + timedelta(seconds=self.ctx.settings.job_lease_seconds)
+        lease = self._lease(now)
         async with self.ctx.db.transaction() as session:
             due = exists().where(
                 WebhookDelivery.endpoint_id == WebhookEndpoint.id,
@@ -195,10 +196,13 @@ class Deliverer:
     # --- serving one endpoint ---------------------------------------------------------------
 
     async def _serve(self, endpoint: Leased) -> None:
-        give_back = time.monotonic() + self.ctx.settings.job_lease_seconds / 2
+        """Queue, send and record in rounds, for up to half the lease; every write extends the
+        lease, and sending stops to record before half of it has gone."""
+        half_lease = self.ctx.settings.job_lease_seconds / 2
+        give_back = time.monotonic() + half_lease
         try:
             while time.monotonic() < give_back:
-                while await self._queue(endpoint) == QUEUE_BATCH:
+                while await self._queue(endpoint) == QUEUE_BATCH and time.monotonic() < give_back:
                     pass
                 batch = await self._due(endpoint)
                 if not batch:
@@ -207,10 +211,12 @@ class Deliverer:
                 for delivery_id, attempts, event in batch:
                     outcome = await self._attempt(endpoint, delivery_id, attempts, event)
                     outcomes.append(outcome)
-                    if not outcome.ok:
+                    if not outcome.ok or time.monotonic() - endpoint.renewed > half_lease:
                         break
                 if not await self._record(endpoint, outcomes) or not outcomes[-1].ok:
                     return  # disabled, or the head of the queue waits for its next attempt
+        except LeaseLost:
+            log.info("webhook endpoint %s: lease lost (deleted, or taken over)", endpoint.id)
         except Exception:
             log.exception("webhook endpoint %s", endpoint.id)
         finally:
@@ -262,13 +268,17 @@ class Deliverer:
             moved = await session.execute(
                 update(WebhookEndpoint)
                 .where(self._ours(endpoint.id))
-                .values(cursor_txid=last.txid, cursor_seq=last.seq)
+                .values(cursor_txid=last.txid, cursor_seq=last.seq, locked_until=self._lease(now))
                 .execution_options(synchronize_session=False)
             )
             if moved.rowcount != 1:  # type: ignore[attr-defined]
                 raise LeaseLost(endpoint.id)  # another worker serves it now: undo
         endpoint.cursor_txid, endpoint.cursor_seq = last.txid, last.seq
+        endpoint.renewed = time.monotonic()
         return len(rows)
+
+    def _lease(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.ctx.settings.job_lease_seconds)
 
     async def _due(self, endpoint: Leased) -> list[tuple[str, int, Event]]:
         """The pending deliveries from the head of the queue that are due now, in order."""
@@ -408,10 +418,7 @@ class Deliverer:
             held = await session.execute(
                 update(WebhookEndpoint)
                 .where(self._ours(endpoint.id))
-                .values(
-                    failing_since=failing_since,
-                    locked_until=now + timedelta(seconds=settings.job_lease_seconds),
-                )
+                .values(failing_since=failing_since, locked_until=self._lease(now))
                 .execution_options(synchronize_session=False)
             )
             if held.rowcount != 1:  # type: ignore[attr-defined]
@@ -421,6 +428,7 @@ class Deliverer:
             if disable is not None:
                 await _disable(session, endpoint.id, reason=disable, now=now)
         endpoint.failing_since = failing_since
+        endpoint.renewed = time.monotonic()
         return disable is None
 
 
