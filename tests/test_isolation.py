@@ -513,6 +513,7 @@ class World:
             "data"
         ]
         self.ids.append(sent["id"])
+        self.settle()  # its send job stores it: nothing may change under a later comparison
         return dict(sent)
 
     @cached_property

@@ -22,6 +22,7 @@ from enroll.context import AppContext
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.schemas import EnrollmentCreate
 from enroll.enrollment.workflow import Action
+from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.models import EnrollmentHistory, Event, Job
 from enroll.program import service as programs
@@ -245,7 +246,7 @@ def test_a_handler_that_asks_again_runs_in_new_transactions_then_requeues(
         assert job is not None  # still claimed while the chain runs
         await session.execute(
             insert(Event).values(
-                id=str(uuid.uuid4()),
+                id=new_id(),
                 workspace_id=workspace_id,
                 type="test.round",
                 version=1,
