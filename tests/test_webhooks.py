@@ -23,6 +23,7 @@ from conftest import Database, Server, Tenant, free_port, fresh_database, make_t
 from enroll.context import AppContext
 from enroll.event import service as events
 from enroll.models import Event, WebhookEndpoint
+from enroll.webhook import service as webhook_service
 from enroll.webhook.service import new_secret
 from http_endpoint import Checker, Received
 
@@ -293,7 +294,10 @@ def test_event_type_filters(t: Tenant, receiver: Checker) -> None:
     assert r.status_code == 422 and "enrollment.nope" in r.text
 
 
-def test_test_event_replay_and_manual_retry(t: Tenant, receiver: Checker) -> None:
+def test_test_event_replay_and_manual_retry(
+    t: Tenant, receiver: Checker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(webhook_service, "REPLAY_SLICE", 2)  # the server runs in this process
     secret = new_secret()
     fail = {"on": True}
     url = receiver.route(secret, lambda r, n: (500, {}) if fail["on"] else (200, {}))

@@ -40,7 +40,7 @@ from enroll.ids import new_id
 from enroll.kit import outbound
 from enroll.models import Event, WebhookDelivery, WebhookEndpoint
 from enroll.models.webhook import webhook_attempt_table, webhook_delivery_table
-from enroll.webhook import event_types
+from enroll.webhook import event_types, repository
 from enroll.webhook.schemas import WebhookEndpointOut
 
 log = logging.getLogger("enroll.webhooks")
@@ -242,23 +242,7 @@ class Deliverer:
             if not rows:
                 return 0
             wanted = [
-                {
-                    "id": new_id(),
-                    "workspace_id": endpoint.workspace_id,
-                    "endpoint_id": endpoint.id,
-                    "event_id": r.id,
-                    "event_type": r.type,
-                    "event_txid": r.txid,
-                    "event_seq": r.seq,
-                    "status": "pending",
-                    "attempts": 0,
-                    "next_attempt_at": now,
-                    "last_status_code": None,
-                    "last_error": None,
-                    "delivered_at": None,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                repository.delivery_row(endpoint, r.id, r.type, r.txid, r.seq, now)
                 for r in rows
                 if event_types.subscribed(endpoint.event_types, r.type)
             ]

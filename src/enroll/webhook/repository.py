@@ -3,11 +3,13 @@ worker's, which serve every workspace."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.ids import new_id
 from enroll.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 
@@ -78,3 +80,39 @@ async def feed_head(session: AsyncSession, *, workspace_id: str) -> tuple[int, i
         )
     ).first()
     return (int(row.txid), int(row.seq)) if row else (0, 0)
+
+
+class EndpointRef(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def workspace_id(self) -> str: ...
+
+
+def delivery_row(
+    endpoint: EndpointRef,
+    event_id: str,
+    event_type: str,
+    txid: int,
+    seq: int,
+    now: datetime,
+    delivery_id: str | None = None,
+) -> dict[str, Any]:
+    """A new pending delivery of one event to ``endpoint``, due now, for a plain Core insert."""
+    return {
+        "id": delivery_id or new_id(),
+        "workspace_id": endpoint.workspace_id,
+        "endpoint_id": endpoint.id,
+        "event_id": event_id,
+        "event_type": event_type,
+        "event_txid": txid,
+        "event_seq": seq,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_status_code": None,
+        "last_error": None,
+        "delivered_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }

@@ -7,7 +7,7 @@ import base64
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.errors import Conflict, FieldError, NotFound, Unprocessable
@@ -24,6 +24,8 @@ from enroll.webhook.schemas import (
     WebhookEndpointCreate,
     WebhookEndpointUpdate,
 )
+
+REPLAY_SLICE = 1000
 
 
 def new_secret() -> str:
@@ -164,7 +166,11 @@ async def send_test(
     delivery_id = new_id()
     await session.execute(
         insert(webhook_delivery_table),
-        [_delivery_row(endpoint, event.id, event.type, event.txid, event.seq, now, delivery_id)],
+        [
+            repository.delivery_row(
+                endpoint, event.id, event.type, event.txid, event.seq, now, delivery_id
+            )
+        ],
     )
     delivery = await repository.get_delivery(
         session, workspace_id=workspace_id, delivery_id=delivery_id
@@ -189,21 +195,30 @@ async def replay(
             "until must be after since.",
             errors=[FieldError(field="until", message="Must be after since.")],
         )
-    stmt = (
-        select(Event.id, Event.type, Event.txid, Event.seq)
-        .where(Event.workspace_id == workspace_id, Event.occurred_at >= body.since)
-        .order_by(Event.txid, Event.seq)
-    )
+    period = [Event.workspace_id == workspace_id, Event.occurred_at >= body.since]
     if body.until is not None:
-        stmt = stmt.where(Event.occurred_at < body.until)
-    rows = [
-        _delivery_row(endpoint, r.id, r.type, r.txid, r.seq, now)
-        for r in (await session.execute(stmt)).all()
-        if event_types.subscribed(endpoint.event_types, r.type)
-    ]
-    if rows:
-        await session.execute(insert(webhook_delivery_table), rows)
-    return len(rows)
+        period.append(Event.occurred_at < body.until)
+    queued, after = 0, (-1, -1)
+    while True:  # in slices, so a long period never sits in memory at once
+        found = (
+            await session.execute(
+                select(Event.id, Event.type, Event.txid, Event.seq)
+                .where(*period, tuple_(Event.txid, Event.seq) > tuple_(*after))
+                .order_by(Event.txid, Event.seq)
+                .limit(REPLAY_SLICE)
+            )
+        ).all()
+        rows = [
+            repository.delivery_row(endpoint, r.id, r.type, r.txid, r.seq, now)
+            for r in found
+            if event_types.subscribed(endpoint.event_types, r.type)
+        ]
+        if rows:
+            await session.execute(insert(webhook_delivery_table), rows)
+        queued += len(rows)
+        if len(found) < REPLAY_SLICE:
+            return queued
+        after = (found[-1].txid, found[-1].seq)
 
 
 async def get_delivery(
@@ -232,34 +247,6 @@ async def retry(
     delivery.updated_at = now
     await session.flush()
     return delivery
-
-
-def _delivery_row(
-    endpoint: WebhookEndpoint,
-    event_id: str,
-    event_type: str,
-    txid: int,
-    seq: int,
-    now: datetime,
-    delivery_id: str | None = None,
-) -> dict[str, object]:
-    return {
-        "id": delivery_id or new_id(),
-        "workspace_id": endpoint.workspace_id,
-        "endpoint_id": endpoint.id,
-        "event_id": event_id,
-        "event_type": event_type,
-        "event_txid": txid,
-        "event_seq": seq,
-        "status": "pending",
-        "attempts": 0,
-        "next_attempt_at": now,
-        "last_status_code": None,
-        "last_error": None,
-        "delivered_at": None,
-        "created_at": now,
-        "updated_at": now,
-    }
 
 
 async def attempts_of(
