@@ -26,6 +26,7 @@ import sys
 import textwrap
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -179,7 +180,7 @@ async def baseline(receiver: str, secrets: list[str], count: int) -> float:
     async def loop(client: httpx.AsyncClient, secret: str) -> None:
         for body in bodies:
             headers = outbound.signed_headers(
-                secret=secret, message_id=uuid.uuid4().hex, at=_now(), body=body
+                secret=secret, message_id=uuid.uuid4().hex, at=datetime.now(UTC), body=body
             )
             headers["content-type"] = "application/json"
             response = await client.post(receiver, content=body.encode(), headers=headers)
@@ -189,12 +190,6 @@ async def baseline(receiver: str, secrets: list[str], count: int) -> float:
         started = time.perf_counter()
         await asyncio.gather(*(loop(client, s) for s in secrets))
         return time.perf_counter() - started
-
-
-def _now() -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC)
 
 
 async def _pg(url: str, sql: str) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from conftest import PG_URL, Database, fresh_database
 from enroll.context import AppContext
 from enroll.event import service as events
+from enroll.kit import outbound
 from enroll.models import Event
 from enroll.webhook import service as webhooks
 from enroll.webhook.schemas import WebhookEndpointCreate
@@ -103,7 +104,7 @@ def first_receipts(received: list[Received]) -> list[str]:
 
 def test_a_worker_killed_mid_delivery_loses_nothing(pg: Database) -> None:
     receiver = Checker()
-    secret = webhooks.new_secret()
+    secret = outbound.new_secret()
     urls = [receiver.route(secret, slow_ok), receiver.route(secret, slow_ok)]
     workspace_id = pg.run(lambda ctx: _setup(ctx, urls, secret))
     pg.run(lambda ctx: _write(ctx, workspace_id, 0, BEFORE))

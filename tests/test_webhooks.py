@@ -22,9 +22,9 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from conftest import Database, Server, Tenant, free_port, fresh_database, make_tenant, start_server
 from enroll.context import AppContext
 from enroll.event import service as events
+from enroll.kit.outbound import new_secret
 from enroll.models import Event, WebhookEndpoint
 from enroll.webhook import service as webhook_service
-from enroll.webhook.service import new_secret
 from http_endpoint import Checker, Received
 
 SCHEDULE = "0,0.1,0.2,0.3,0.4,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5"

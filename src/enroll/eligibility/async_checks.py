@@ -177,7 +177,6 @@ def refused(criterion: CompiledCriterion, why: str) -> Check:
 
 # The endpoint policy and the signed POST are shared with every outbound call (kit/outbound.py).
 CheckerUnavailable = outbound.Unreachable
-scheme_refusal = outbound.scheme_refusal
 address_refusal = outbound.address_refusal
 signed_headers = outbound.signed_headers
 

@@ -9,7 +9,9 @@ refuses non-public addresses unless the deployment allows them (``webhook_allow_
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
+import secrets
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +24,13 @@ import orjson
 from standardwebhooks import Webhook
 
 from enroll import __version__
+
+SECRET_PREFIX = "whsec_"
+
+
+def new_secret() -> str:
+    """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 class Unreachable(Exception):
@@ -79,6 +88,14 @@ async def address_refusal(url: str, *, allow_private: bool) -> str | None:
     if any(_not_public(str(info[4][0])) for info in infos):
         return f"the endpoint's host {host!r} is not a public address"
     return None
+
+
+async def refusal(url: str, *, allow_private: bool) -> str | None:
+    """Why a call to ``url`` is refused (not https, or a non-public address), or None. Raises
+    Unreachable when the host does not resolve."""
+    return scheme_refusal(url, allow_private=allow_private) or await address_refusal(
+        url, allow_private=allow_private
+    )
 
 
 def signed_headers(

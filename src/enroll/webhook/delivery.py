@@ -318,13 +318,11 @@ class Deliverer:
         excerpt = error = None
         retry_after: float | None = None
         try:
-            refusal = outbound.scheme_refusal(
-                endpoint.url, allow_private=settings.webhook_allow_private
-            ) or await outbound.address_refusal(
+            refused = await outbound.refusal(
                 endpoint.url, allow_private=settings.webhook_allow_private
             )
-            if refusal:
-                error = f"refused: {refusal}"
+            if refused:
+                error = f"refused: {refused}"
             else:
                 answer = await outbound.post(
                     self.client,

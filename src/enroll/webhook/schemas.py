@@ -14,7 +14,6 @@ from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from enroll.webhook import event_types
 
-SECRET_PREFIX = "whsec_"
 Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
 Description = Annotated[str, StringConstraints(max_length=500)]
 EventType = Annotated[str, StringConstraints(min_length=1, max_length=80)]
@@ -27,10 +26,10 @@ def _secret(value: str | None) -> str | None:
     """``whsec_`` and the base64 of 24 to 64 random bytes, as the Standard Webhooks spec has it."""
     if value is None:
         return value
-    if not value.startswith(SECRET_PREFIX):
-        raise ValueError(f"Must start with {SECRET_PREFIX}.")
+    if not value.startswith(outbound.SECRET_PREFIX):
+        raise ValueError(f"Must start with {outbound.SECRET_PREFIX}.")
     try:
-        raw = base64.b64decode(value[len(SECRET_PREFIX) :], validate=True)
+        raw = base64.b64decode(value[len(outbound.SECRET_PREFIX) :], validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("The part after whsec_ must be base64.") from None
     if not 24 <= len(raw) <= 64:

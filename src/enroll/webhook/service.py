@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, tuple_
@@ -18,7 +16,6 @@ from enroll.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoin
 from enroll.models.webhook import webhook_delivery_table
 from enroll.webhook import event_types, repository
 from enroll.webhook.schemas import (
-    SECRET_PREFIX,
     Replay,
     RotateSecret,
     WebhookEndpointCreate,
@@ -28,20 +25,14 @@ from enroll.webhook.schemas import (
 REPLAY_SLICE = 1000
 
 
-def new_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
 async def check_url(url: str, *, allow_private: bool) -> None:
     """Refuse, with a 422, a URL the delivery would refuse: not https, or a host that is (or
     resolves to) a loopback, private, link-local or metadata address. A name that does not
     resolve now is let through: delivery checks again, every time."""
-    refusal = outbound.scheme_refusal(url, allow_private=allow_private)
-    if refusal is None:
-        try:
-            refusal = await outbound.address_refusal(url, allow_private=allow_private)
-        except outbound.Unreachable:
-            refusal = None
+    try:
+        refusal = await outbound.refusal(url, allow_private=allow_private)
+    except outbound.Unreachable:
+        refusal = None
     if refusal:
         raise Unprocessable(
             "The endpoint URL is refused.",
@@ -78,7 +69,7 @@ async def create(
         description=body.description,
         event_types=body.event_types,
         enabled=body.enabled,
-        secret=body.secret or new_secret(),
+        secret=body.secret or outbound.new_secret(),
         previous_secret=None,
         previous_secret_expires_at=None,
         disabled_reason=None,
@@ -140,7 +131,7 @@ async def rotate_secret(
     overlap = body.overlap_seconds if body.overlap_seconds is not None else default_overlap_seconds
     endpoint.previous_secret = endpoint.secret if overlap > 0 else None
     endpoint.previous_secret_expires_at = now + timedelta(seconds=overlap) if overlap else None
-    endpoint.secret = body.secret or new_secret()
+    endpoint.secret = body.secret or outbound.new_secret()
     endpoint.updated_at = now
     await session.flush()
     return endpoint

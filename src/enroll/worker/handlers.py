@@ -102,9 +102,7 @@ async def device_command(
         return
     allow_private = ctx.settings.webhook_allow_private
     try:
-        refusal = outbound.scheme_refusal(
-            command.url, allow_private=allow_private
-        ) or await outbound.address_refusal(command.url, allow_private=allow_private)
+        refusal = await outbound.refusal(command.url, allow_private=allow_private)
         if refusal:
             await _record_command(ctx, workspace_id, payload, False, None, refusal)
             return
@@ -178,9 +176,7 @@ async def async_check(ctx: AppContext, workspace_id: str | None, payload: dict[s
         return
     allow_private = ctx.settings.webhook_allow_private
     try:
-        refusal = async_checks.scheme_refusal(
-            endpoint.url, allow_private=allow_private
-        ) or await async_checks.address_refusal(endpoint.url, allow_private=allow_private)
+        refusal = await outbound.refusal(endpoint.url, allow_private=allow_private)
         if refusal:
             await _record(ctx, workspace_id, job, async_checks.refused(criterion, refusal))
             return

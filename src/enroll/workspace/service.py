@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
-
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.auth.scopes import WORKSPACE_SCOPES
 from enroll.auth.service import IssuedKey, issue_key
 from enroll.errors import NotFound
+from enroll.kit.outbound import new_secret
 from enroll.models import Workspace
-
-SECRET_PREFIX = "whsec_"
 
 
 async def create_workspace(session: AsyncSession, *, name: str) -> tuple[Workspace, IssuedKey]:
@@ -25,11 +21,6 @@ async def create_workspace(session: AsyncSession, *, name: str) -> tuple[Workspa
         session, workspace_id=workspace.id, name="Initial key", scopes=WORKSPACE_SCOPES
     )
     return workspace, issued
-
-
-def new_signing_secret() -> str:
-    """A Standard Webhooks secret: ``whsec_`` + base64 of 32 random bytes."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 async def stored_signing_secret(session: AsyncSession, *, workspace_id: str) -> str | None:
@@ -52,7 +43,7 @@ async def signing_secret(session: AsyncSession, *, workspace_id: str) -> str:
     await session.execute(
         update(Workspace)
         .where(Workspace.id == workspace_id, Workspace.signing_secret.is_(None))
-        .values(signing_secret=new_signing_secret())
+        .values(signing_secret=new_secret())
         .execution_options(synchronize_session=False)
     )
     found = await stored_signing_secret(session, workspace_id=workspace_id)
