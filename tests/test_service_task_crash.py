@@ -9,10 +9,6 @@ subscription, location and device each, and one action each where there is one.
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -41,8 +37,8 @@ from enroll.servicetask import service as setup
 from enroll.servicetask.schemas import EnrollmentRequestCreate
 from enroll.workspace import service as workspaces
 from http_endpoint import Checker
+from worker_processes import Workers
 
-ENROLL = str(Path(sys.executable).parent / "enroll")
 TASKS = 2000
 COMMANDED = 200  # the requests whose setup sends a device command
 EVERY = {
@@ -155,44 +151,35 @@ async def _counts(ctx: AppContext) -> dict[str, Any]:
         }
 
 
-def test_a_killed_worker_resumes_and_nothing_is_made_twice(pg: Database) -> None:
+def test_a_killed_worker_resumes_and_nothing_is_made_twice(pg: Database, tmp_path: Path) -> None:
     endpoint = Checker()
     try:
         url = endpoint.route("", lambda _r, _n: (200, {"status": "succeeded"}))
         workspace_id, secret = pg.run(lambda ctx: _seed(ctx, url))
         endpoint.routes[url.rsplit("/", 1)[1]].secret = secret
-        env = os.environ | {
-            "ENROLL_DATABASE_URL": pg.url,
-            "ENROLL_WORKER_POLL_SECONDS": "0.05",
-            "ENROLL_JOB_LEASE_SECONDS": "3",
-            "ENROLL_WEBHOOK_ALLOW_PRIVATE": "true",
-        }
-
-        def start() -> subprocess.Popen[bytes]:
-            return subprocess.Popen(
-                [ENROLL, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
-
-        workers = [start(), start()]
+        workers = Workers(
+            pg.url,
+            tmp_path,
+            2,
+            ENROLL_WORKER_POLL_SECONDS="0.05",
+            ENROLL_JOB_LEASE_SECONDS="3",
+            ENROLL_WEBHOOK_ALLOW_PRIVATE="true",
+        )
         try:
             deadline = time.monotonic() + 600
             while pg.run(_completed) < TASKS // 4:
-                assert time.monotonic() < deadline, "no progress"
+                assert time.monotonic() < deadline, ("no progress", workers.logs())
                 time.sleep(0.2)
-            workers[0].send_signal(signal.SIGKILL)  # mid-run: its claimed jobs wait out the lease
-            workers[0].communicate(timeout=10)
+            workers.kill(0)  # mid-run: its claimed jobs wait out the lease
             killed_at = pg.run(_completed)
-            workers[0] = start()
+            workers.restart(0)
             while pg.run(_completed) < TASKS:
-                assert time.monotonic() < deadline, pg.run(_counts)
-                assert all(w.poll() is None for w in workers), "a worker died"
+                assert time.monotonic() < deadline, (pg.run(_counts), workers.logs())
+                assert workers.alive(), ("a worker died", workers.logs())
                 time.sleep(0.5)
         finally:
-            for w in workers:
-                if w.poll() is None:
-                    w.terminate()
-            logs = [w.communicate(timeout=30)[1].decode() for w in workers]
-        assert all(w.returncode == 0 for w in workers), logs
+            workers.stop()
+        assert workers.stopped_cleanly(), workers.logs()
         assert killed_at < TASKS  # the kill happened with work left
         counts = pg.run(_counts)
         assert counts == {

@@ -4,10 +4,6 @@ a rolled-back transaction is ever sent."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +21,8 @@ from enroll.webhook import service as webhooks
 from enroll.webhook.schemas import WebhookEndpointCreate
 from enroll.workspace import service as workspaces
 from http_endpoint import Checker, Received
+from worker_processes import Workers
 
-ENROLL = str(Path(sys.executable).parent / "enroll")
 BEFORE, DURING = 300, 300  # events committed before the workers start, and while they run
 
 pytestmark = pytest.mark.skipif(not PG_URL, reason="several workers share endpoints on PostgreSQL")
@@ -102,49 +98,41 @@ def first_receipts(received: list[Received]) -> list[str]:
     return list(seen)
 
 
-def test_a_worker_killed_mid_delivery_loses_nothing(pg: Database) -> None:
+def test_a_worker_killed_mid_delivery_loses_nothing(pg: Database, tmp_path: Path) -> None:
     receiver = Checker()
     secret = outbound.new_secret()
     urls = [receiver.route(secret, slow_ok), receiver.route(secret, slow_ok)]
     workspace_id = pg.run(lambda ctx: _setup(ctx, urls, secret))
     pg.run(lambda ctx: _write(ctx, workspace_id, 0, BEFORE))
-    env = os.environ | {
-        "ENROLL_DATABASE_URL": pg.url,
-        "ENROLL_WORKER_POLL_SECONDS": "0.05",
-        "ENROLL_JOB_LEASE_SECONDS": "3",
-        "ENROLL_WEBHOOK_ALLOW_PRIVATE": "true",
-    }
-
-    def start() -> subprocess.Popen[bytes]:
-        return subprocess.Popen(
-            [ENROLL, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
 
     def delivered() -> int:
         return min(len(first_receipts(receiver.received(url))) for url in urls)
 
-    workers = [start(), start()]
+    workers = Workers(
+        pg.url,
+        tmp_path,
+        2,
+        ENROLL_WORKER_POLL_SECONDS="0.05",
+        ENROLL_JOB_LEASE_SECONDS="3",
+        ENROLL_WEBHOOK_ALLOW_PRIVATE="true",
+    )
     try:
         deadline = time.monotonic() + 300
         while delivered() < BEFORE // 3:
-            assert time.monotonic() < deadline, "no progress"
+            assert time.monotonic() < deadline, ("no progress", workers.logs())
             time.sleep(0.05)
-        workers[0].send_signal(signal.SIGKILL)  # its endpoint waits out the lease
-        workers[0].communicate(timeout=10)
+        workers.kill(0)  # mid-delivery: its endpoint waits out the lease
         killed_at = delivered()
         pg.run(lambda ctx: _write(ctx, workspace_id, BEFORE, DURING))
-        workers[0] = start()
+        workers.restart(0)
         while delivered() < BEFORE + DURING:
-            assert time.monotonic() < deadline, delivered()
-            assert all(w.poll() is None for w in workers), "a worker died"
+            assert time.monotonic() < deadline, (delivered(), workers.logs())
+            assert workers.alive(), ("a worker died", workers.logs())
             time.sleep(0.2)
     finally:
-        for w in workers:
-            if w.poll() is None:
-                w.terminate()
-        logs = [w.communicate(timeout=30)[1].decode() for w in workers]
+        workers.stop()
         receiver.close()
-    assert all(w.returncode == 0 for w in workers), logs
+    assert workers.stopped_cleanly(), workers.logs()
     assert killed_at < BEFORE + DURING
     committed = pg.run(lambda ctx: _event_ids(ctx, workspace_id))
     assert len(committed) == BEFORE + DURING

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 import uuid
 from collections import Counter
@@ -31,8 +28,7 @@ from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ProgramInstanceCreate
 from enroll.worker.runner import Worker
 from enroll.workspace.service import create_workspace
-
-ENROLL = str(Path(sys.executable).parent / "enroll")
+from worker_processes import Workers
 
 
 @pytest.fixture(params=BACKENDS)
@@ -96,24 +92,22 @@ async def _submitted_auto_enrollments(ctx: AppContext, count: int) -> str:
     return workspace.id
 
 
-def test_two_worker_processes_run_each_of_1000_jobs_exactly_once(private_db: Database) -> None:
+def test_two_worker_processes_run_each_of_1000_jobs_exactly_once(
+    private_db: Database, tmp_path: Path
+) -> None:
     if private_db.backend != "postgresql":
         pytest.skip(
             "several worker processes share a queue on PostgreSQL; SQLite runs one embedded"
         )
     private_pg = private_db
     workspace_id = private_pg.run(lambda ctx: _submitted_auto_enrollments(ctx, 1000))
-    env = os.environ | {
-        "ENROLL_DATABASE_URL": private_pg.url,
-        "ENROLL_WORKER_POLL_SECONDS": "0.05",
-        "ENROLL_WORKER_BATCH_SIZE": "10",
-    }
-    workers = [
-        subprocess.Popen(
-            [ENROLL, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        for _ in range(2)
-    ]
+    workers = Workers(
+        private_pg.url,
+        tmp_path,
+        2,
+        ENROLL_WORKER_POLL_SECONDS="0.05",
+        ENROLL_WORKER_BATCH_SIZE="10",
+    )
 
     async def remaining(ctx: AppContext) -> int:
         async with ctx.db.transaction(write=False) as session:
@@ -129,13 +123,11 @@ def test_two_worker_processes_run_each_of_1000_jobs_exactly_once(private_db: Dat
     try:
         deadline = time.monotonic() + 120
         while private_pg.run(remaining) and time.monotonic() < deadline:
-            assert all(w.poll() is None for w in workers), "a worker died"
+            assert workers.alive(), ("a worker died", workers.logs())
             time.sleep(0.5)
     finally:
-        for w in workers:
-            w.terminate()
-        logs = [w.communicate(timeout=20)[1].decode() for w in workers]
-    assert all(w.returncode == 0 for w in workers), logs
+        workers.stop()
+    assert workers.stopped_cleanly(), workers.logs()
 
     async def outcome(ctx: AppContext) -> tuple[list[Job], Counter[str]]:
         async with ctx.db.transaction(write=False) as session:

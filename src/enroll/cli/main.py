@@ -119,6 +119,10 @@ def worker() -> None:
     from enroll.worker.runner import Worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # httpx logs every request at INFO: a line per webhook delivery is noise (the deliveries'
+    # log is in the database) and can outrun whatever reads the worker's stderr.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     settings = get_settings()
     if _is_sqlite(settings):
         upgrade(settings.database_url)
