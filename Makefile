@@ -22,8 +22,9 @@ demo: setup  ## Run the service on SQLite with demo data
 serve: setup
 	$(VENV)/bin/enroll serve
 
+# One test process per core (pytest-xdist); PYTEST_ARGS="-n 0" runs them in this process.
 test: lint  ## Lint, types, then the whole suite (PostgreSQL too when ENROLL_TEST_DATABASE_URL is set)
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n auto $(PYTEST_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench

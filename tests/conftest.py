@@ -86,6 +86,28 @@ class Database:
 
         return asyncio.run(main())
 
+    def settle(self) -> None:
+        """Wait until the event feed shows every transaction committed so far. On PostgreSQL
+        the feed holds back events while any older transaction in the cluster still runs
+        (another test process's too): take a transaction id now and wait for the oldest
+        running one to be newer. SQLite shows every committed event at once."""
+        if self.backend == "postgresql":
+            asyncio.run(_settle(self.url))
+
+
+async def _settle(url: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        now = await conn.fetchval("SELECT pg_current_xact_id()::text::bigint")
+        horizon = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+        async with asyncio.timeout(60):  # else a transaction older than the call never ended
+            while True:
+                if await conn.fetchval(horizon) > now:
+                    return
+                await asyncio.sleep(0.02)
+    finally:
+        await conn.close()
+
 
 def fresh_database(backend: str, directory: Path) -> Database:
     """A new, migrated database: an SQLite file in ``directory`` or a PostgreSQL database."""
@@ -191,6 +213,13 @@ class Tenant:
         r = self.client.post("/v1/workspace/signingSecret")
         assert r.status_code == 200, r.text
         return str(r.json()["signingSecret"])
+
+    def events(self, **params: Any) -> list[dict[str, Any]]:
+        """A page of the workspace's event feed, once it shows everything committed so far."""
+        self.server.database.settle()
+        r = self.client.get("/v1/events", params=params)
+        assert r.status_code == 200, r.text
+        return list(r.json()["data"])
 
     def instance(self, program: str = "core-test-program", **fields: Any) -> dict[str, Any]:
         body = {

@@ -150,6 +150,7 @@ def main_actor(tenant: Tenant) -> str:
 
 
 def events(tenant: Tenant, **params: Any) -> dict[str, Any]:
+    tenant.server.database.settle()
     return ok(tenant.client.get("/v1/events", params=params))
 
 

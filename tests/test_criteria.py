@@ -192,7 +192,7 @@ def test_preview_evaluates_without_saving(
     )
     instance = tenant.instance(program["slug"])
     url = f"/v1/programInstances/{instance['id']}/eligibility/preview"
-    before = tenant.client.get("/v1/events", params={"limit": 500}).json()["data"]
+    before = tenant.events(limit=500)
     r = tenant.client.post(
         url,
         json={
@@ -221,7 +221,7 @@ def test_preview_evaluates_without_saving(
     )
     assert tenant.client.get("/v1/enrollments").json()["totalItems"] == 0
     assert tenant.client.get("/v1/customers").json()["totalItems"] == 0
-    assert tenant.client.get("/v1/events", params={"limit": 500}).json()["data"] == before
+    assert tenant.events(limit=500) == before
     # Another workspace's instance or customer reads as missing.
     assert _problem(other_tenant.client.post(url, json={}), 404)["code"] == "not_found"
     theirs = other_tenant.client.post(

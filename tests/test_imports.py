@@ -88,9 +88,7 @@ def enrollments(tenant: Tenant, instance_id: str) -> list[dict[str, Any]]:
 
 
 def events(tenant: Tenant, **params: str) -> list[dict[str, Any]]:
-    r = tenant.client.get("/v1/events", params={"limit": "100", **params})
-    assert r.status_code == 200, r.text
-    return list(r.json()["data"])
+    return tenant.events(limit=100, **params)
 
 
 @pytest.fixture

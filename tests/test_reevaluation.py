@@ -108,7 +108,7 @@ def test_dry_run_guard_and_apply(tenant: Tenant) -> None:
         assert now["needsReviewReason"] == "Not offered in New Jersey"
     assert get(tenant, rejected["id"])["status"] == "rejected"
 
-    feed = tenant.client.get("/v1/events", params={"limit": "500"}).json()["data"]
+    feed = tenant.events(limit=500)
     mine = [(e["type"], e["data"]["object"]["id"]) for e in feed[-4:]]
     assert ("enrollment.status_changed", nj["id"]) in mine
     assert ("enrollment.ineligible", nj["id"]) in mine
@@ -141,7 +141,7 @@ def test_an_unchanged_decision_is_stamped_not_rewritten(tenant: Tenant) -> None:
     nj = tenant.enroll(iid, address={"state": "NJ"})
     before = get(tenant, ny["id"])
     history_before = history(tenant, ny["id"])
-    events_before = len(tenant.client.get("/v1/events", params={"limit": "500"}).json()["data"])
+    events_before = len(tenant.events(limit=500))
     # Another rule under the same criterion: NY still passes it, NJ now does too.
     set_criteria(tenant, iid, [{**NOT_NJ, "rule": {"!=": [{"var": "address.state"}, "PA"]}}])
     result = reevaluate(tenant, iid, force=True).json()
@@ -157,7 +157,7 @@ def test_an_unchanged_decision_is_stamped_not_rewritten(tenant: Tenant) -> None:
     # The row itself was not rewritten: same version, same updatedAt, no history, no events.
     assert (after["version"], after["updatedAt"]) == (before["version"], before["updatedAt"])
     assert history(tenant, ny["id"]) == history_before
-    feed = tenant.client.get("/v1/events", params={"limit": "500"}).json()["data"]
+    feed = tenant.events(limit=500)
     assert all(e["data"]["object"]["id"] != ny["id"] for e in feed[events_before:])
     assert get(tenant, nj["id"])["eligibility"]["criteriaVersion"] == version
 

@@ -84,12 +84,12 @@ def test_replay_writes_nothing_and_other_body_is_refused(tenant: Tenant) -> None
     body = _body()
     first = tenant.client.post(url, json=body, headers={"Idempotency-Key": "k-1"})
     assert first.status_code == 201 and "Idempotent-Replayed" not in first.headers
-    events_before = tenant.client.get("/v1/events", params={"limit": 500}).json()["data"]
+    events_before = tenant.events(limit=500)
     replay = tenant.client.post(url, json=body, headers={"Idempotency-Key": "k-1"})
     assert replay.status_code == 201
     assert replay.json() == first.json()
     assert replay.headers["location"] == first.headers["location"]
-    assert tenant.client.get("/v1/events", params={"limit": 500}).json()["data"] == events_before
+    assert tenant.events(limit=500) == events_before
 
     other = tenant.client.post(url, json=_body(), headers={"Idempotency-Key": "k-1"})
     assert other.status_code == 422

@@ -210,8 +210,7 @@ def test_410_disables_the_endpoint_with_an_event(t: Tenant, receiver: Checker) -
     )
     assert disabled["disabledReason"] == "The endpoint answered 410 Gone."
     assert len(receiver.received(url)) == 1  # nothing more after the 410
-    feed = t.client.get("/v1/events", params={"type": "webhook_endpoint.disabled"}).json()
-    (event,) = feed["data"]
+    (event,) = t.events(type="webhook_endpoint.disabled")
     assert event["data"]["object"]["id"] == hook["id"] and event["data"]["reason"]
     # Enabled again by a person: delivery resumes where it stopped.
     receiver.routes[url.rsplit("/", 1)[1]].behaviour = ok
@@ -245,7 +244,7 @@ def test_an_endpoint_failing_for_days_is_disabled(t: Tenant, receiver: Checker) 
         )
     )
     assert disabled["disabledReason"].startswith("Every delivery failed since")
-    assert t.client.get("/v1/events", params={"type": "webhook_endpoint.disabled"}).json()["data"]
+    assert t.events(type="webhook_endpoint.disabled")
 
 
 def test_rotation_signs_with_both_secrets_during_the_overlap(t: Tenant, receiver: Checker) -> None:

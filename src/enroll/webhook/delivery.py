@@ -32,7 +32,18 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import and_, bindparam, exists, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 
 from enroll.context import AppContext
 from enroll.event import service as events
@@ -64,7 +75,6 @@ class Leased:
     previous_secret_expires_at: datetime | None
     cursor_txid: int
     cursor_seq: int
-    failing_since: datetime | None
     renewed: float = field(default_factory=time.monotonic)  # when the lease was last extended
 
 
@@ -174,7 +184,6 @@ class Deliverer:
                         WebhookEndpoint.previous_secret_expires_at,
                         WebhookEndpoint.cursor_txid,
                         WebhookEndpoint.cursor_seq,
-                        WebhookEndpoint.failing_since,
                     )
                     .execution_options(synchronize_session=False)
                 )
@@ -388,28 +397,40 @@ class Deliverer:
                 }
             )
         last = outcomes[-1]
-        failing_since = None if last.ok else (endpoint.failing_since or last.at)
-        disable = None
-        if last.status_code == 410:
-            disable = "The endpoint answered 410 Gone."
-        elif failing_since is not None and (now - failing_since).total_seconds() >= (
-            settings.webhook_disable_after_seconds
-        ):
-            disable = f"Every delivery failed since {failing_since.isoformat()}."
         async with self.ctx.db.transaction() as session:
-            held = await session.execute(
-                update(WebhookEndpoint)
-                .where(self._ours(endpoint.id))
-                .values(failing_since=failing_since, locked_until=self._lease(now))
-                .execution_options(synchronize_session=False)
-            )
-            if held.rowcount != 1:  # type: ignore[attr-defined]
+            # The row's failing_since, not the one read at the claim: a person may have
+            # changed the endpoint since.
+            held = (
+                await session.execute(
+                    update(WebhookEndpoint)
+                    .where(self._ours(endpoint.id))
+                    .values(
+                        failing_since=None
+                        if last.ok
+                        else func.coalesce(
+                            WebhookEndpoint.failing_since,
+                            literal(last.at, WebhookEndpoint.failing_since.type),
+                        ),
+                        locked_until=self._lease(now),
+                    )
+                    .returning(WebhookEndpoint.failing_since)
+                    .execution_options(synchronize_session=False)
+                )
+            ).all()
+            if len(held) != 1:
                 raise LeaseLost(endpoint.id)
+            failing_since = held[0].failing_since
             await session.execute(_ATTEMPT_INSERT, attempts)
             await session.execute(_DELIVERY_UPDATE, changes)
+            disable = None
+            if last.status_code == 410:
+                disable = "The endpoint answered 410 Gone."
+            elif failing_since is not None and (now - failing_since).total_seconds() >= (
+                settings.webhook_disable_after_seconds
+            ):
+                disable = f"Every delivery failed since {failing_since.isoformat()}."
             if disable is not None:
                 await _disable(session, endpoint.id, reason=disable, now=now)
-        endpoint.failing_since = failing_since
         endpoint.renewed = time.monotonic()
         return disable is None
 
