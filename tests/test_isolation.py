@@ -680,7 +680,11 @@ class World:
     def sample(self, kind: str) -> str:
         if kind not in KINDS:
             pytest.fail(f"World has no sample of kind {kind!r}: add it to KINDS")
-        return str(getattr(self, KINDS[kind])["id"])
+        new = KINDS[kind] not in self.__dict__
+        sample = getattr(self, KINDS[kind])
+        if new:  # its jobs may still run (an import's completes after the import does)
+            self.settle()
+        return str(sample["id"])
 
     def slug(self, kind: str, id_: str) -> str:
         assert kind in SLUGGED, kind
