@@ -26,7 +26,8 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from sqlalchemy import update
+from sqlalchemy import event, update
+from sqlalchemy.engine import Engine
 
 from conftest import Database, Server, Tenant, free_port, fresh_database, make_tenant, start_server
 from enroll.auth.scopes import PLATFORM_SCOPES
@@ -748,6 +749,39 @@ def test_the_instance_template_beats_the_default(t: Tenant, smtp: SmtpServer) ->
     time.sleep(0.5)
     assert smtp.inbox.to(emails[silent["id"]]) == []
     assert len(notifications(c)) == 2
+
+
+def test_a_status_change_looks_templates_up_only_when_one_may_apply(
+    t: Tenant, smtp: SmtpServer
+) -> None:
+    """A create's instance lookup also tells whether a template (the instance's own or a
+    workspace default) exists; with none, its status change runs no template query."""
+    c = t.client
+    instance, other = t.instance(PROGRAM), t.instance(PROGRAM)
+    lookups: list[str] = []
+
+    def enroll_counting(email: str) -> int:
+        def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+            if statement.lstrip().startswith("SELECT notification_template."):
+                lookups.append(statement)
+
+        lookups.clear()
+        event.listen(Engine, "before_cursor_execute", seen)
+        try:
+            t.enroll(instance["id"], email=email)
+        finally:
+            event.remove(Engine, "before_cursor_execute", seen)
+        return len(lookups)
+
+    assert enroll_counting(address("none")) == 0
+    template(c, programInstanceId=other["id"], trigger="eligible", subject="Other", body="x")
+    assert enroll_counting(address("other")) == 0  # another instance's template: none apply
+    template(c, trigger="eligible", subject="Default", body="default body")
+    invited = address("invited")
+    assert enroll_counting(invited) == 1
+    (m,) = smtp.inbox.wait(invited)
+    assert (m.subject, m.text.strip()) == ("Default", "default body")
+    assert len(notifications(c)) == 1
 
 
 def test_opted_out_customers_get_nothing(t: Tenant, smtp: SmtpServer) -> None:

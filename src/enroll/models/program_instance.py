@@ -4,7 +4,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from enroll.models.base import Base, IdMixin, Json, TimestampMixin, VersionedMixin
 from enroll.models.program import Program
@@ -44,3 +44,8 @@ class ProgramInstance(IdMixin, TimestampMixin, VersionedMixin, Base):
 
     # Loaded with the instance (one joined query): evaluation always needs the program.
     program: Mapped[Program] = relationship(lazy="joined", innerjoin=True)
+    # Whether a notification template (the instance's own or a workspace default) exists:
+    # computed by the lookup by reference only (repository._by_ref), so that the status change
+    # of a request that began with that lookup skips the template query when there is none.
+    # None: not loaded.
+    has_notification_templates: Mapped[bool | None] = query_expression()

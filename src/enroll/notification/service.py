@@ -29,6 +29,7 @@ from enroll.notification.schemas import (
     Trigger,
 )
 from enroll.program.schemas import ProgramOut
+from enroll.program_instance import repository as instances_repo
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import Branding, ProgramInstanceOut, Terms
 
@@ -234,9 +235,12 @@ async def status_changed(
     """An enrollment moved to a new status (``snapshot``: its REST representation): write the
     notifications its templates ask for and queue their sending, in the caller's transaction.
 
-    Costs one indexed query when no template applies (the common case: no templates at all).
+    Costs one indexed query when no template applies, and none when the request loaded the
+    instance by reference and found no template then (the common case: no templates at all).
     """
-    if enrollment.status not in _TRIGGERS:
+    if enrollment.status not in _TRIGGERS or instances_repo.without_notification_templates(
+        session, enrollment.program_instance_id
+    ):
         return
     chosen = _chosen(
         await repository.applicable(

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import Select, String, bindparam, func, or_, select
+from sqlalchemy import Select, String, bindparam, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import with_expression
 from sqlalchemy.orm.util import identity_key
 
-from enroll.models import Enrollment, ProgramInstance
+from enroll.models import Enrollment, NotificationTemplate, ProgramInstance
 
 
 @cache
@@ -14,9 +15,20 @@ def _by_ref(for_update: bool) -> Select[ProgramInstance]:
     # Built once with bound parameters: every enrollment request starts with this lookup,
     # and building the statement anew cost more CPU than running it.
     ref = bindparam("ref", type_=String)
-    stmt = select(ProgramInstance).where(
-        ProgramInstance.workspace_id == bindparam("workspace_id"),
-        or_(ProgramInstance.id == ref, ProgramInstance.slug == ref),
+    templates = exists().where(
+        NotificationTemplate.workspace_id == ProgramInstance.workspace_id,
+        or_(
+            NotificationTemplate.program_instance_id == ProgramInstance.id,
+            NotificationTemplate.program_instance_id.is_(None),
+        ),
+    )
+    stmt = (
+        select(ProgramInstance)
+        .options(with_expression(ProgramInstance.has_notification_templates, templates))
+        .where(
+            ProgramInstance.workspace_id == bindparam("workspace_id"),
+            or_(ProgramInstance.id == ref, ProgramInstance.slug == ref),
+        )
     )
     return stmt.with_for_update() if for_update else stmt
 
@@ -31,6 +43,13 @@ async def get(
         if isinstance(known, ProgramInstance) and known.workspace_id == workspace_id:
             return known
     return await session.scalar(_by_ref(for_update), {"workspace_id": workspace_id, "ref": ref})
+
+
+def without_notification_templates(session: AsyncSession, instance_id: str) -> bool:
+    """True when this session loaded the instance by reference and it had no notification
+    template (its own or a workspace default) then; False when unknown or when it had."""
+    known = session.sync_session.identity_map.get(identity_key(ProgramInstance, instance_id))
+    return isinstance(known, ProgramInstance) and known.has_notification_templates is False
 
 
 async def slug_taken(session: AsyncSession, slug: str) -> bool:
