@@ -37,7 +37,7 @@ from enroll.servicetask import service as setup
 from enroll.servicetask.schemas import EnrollmentRequestCreate
 from enroll.workspace import service as workspaces
 from http_endpoint import Checker
-from worker_processes import Workers
+from worker_processes import SHORT_LEASES, Workers
 
 TASKS = 2000
 COMMANDED = 200  # the requests whose setup sends a device command
@@ -157,14 +157,7 @@ def test_a_killed_worker_resumes_and_nothing_is_made_twice(pg: Database, tmp_pat
         url = endpoint.route("", lambda _r, _n: (200, {"status": "succeeded"}))
         workspace_id, secret = pg.run(lambda ctx: _seed(ctx, url))
         endpoint.routes[url.rsplit("/", 1)[1]].secret = secret
-        workers = Workers(
-            pg.url,
-            tmp_path,
-            2,
-            ENROLL_WORKER_POLL_SECONDS="0.05",
-            ENROLL_JOB_LEASE_SECONDS="3",
-            ENROLL_WEBHOOK_ALLOW_PRIVATE="true",
-        )
+        workers = Workers(pg.url, tmp_path, 2, **SHORT_LEASES)
         try:
             deadline = time.monotonic() + 600
             while pg.run(_completed) < TASKS // 4:

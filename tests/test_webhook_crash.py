@@ -21,7 +21,7 @@ from enroll.webhook import service as webhooks
 from enroll.webhook.schemas import WebhookEndpointCreate
 from enroll.workspace import service as workspaces
 from http_endpoint import Checker, Received
-from worker_processes import Workers
+from worker_processes import SHORT_LEASES, Workers
 
 BEFORE, DURING = 300, 300  # events committed before the workers start, and while they run
 
@@ -108,14 +108,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(pg: Database, tmp_path: Path
     def delivered() -> int:
         return min(len(first_receipts(receiver.received(url))) for url in urls)
 
-    workers = Workers(
-        pg.url,
-        tmp_path,
-        2,
-        ENROLL_WORKER_POLL_SECONDS="0.05",
-        ENROLL_JOB_LEASE_SECONDS="3",
-        ENROLL_WEBHOOK_ALLOW_PRIVATE="true",
-    )
+    workers = Workers(pg.url, tmp_path, 2, **SHORT_LEASES)
     try:
         deadline = time.monotonic() + 300
         while delivered() < BEFORE // 3:

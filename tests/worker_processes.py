@@ -13,6 +13,13 @@ import sys
 from pathlib import Path
 
 ENROLL = str(Path(sys.executable).parent / "enroll")
+# For the crash tests: a killed worker's work is taken over within seconds, and the test's
+# receivers on 127.0.0.1 may be called.
+SHORT_LEASES = {
+    "ENROLL_WORKER_POLL_SECONDS": "0.05",
+    "ENROLL_JOB_LEASE_SECONDS": "3",
+    "ENROLL_WEBHOOK_ALLOW_PRIVATE": "true",
+}
 
 
 class Workers:
