@@ -250,13 +250,7 @@ class Deliverer:
             ).all()
             if not rows:
                 return 0
-            wanted = [
-                repository.delivery_row(endpoint, r.id, r.type, r.txid, r.seq, now)
-                for r in rows
-                if event_types.subscribed(endpoint.event_types, r.type)
-            ]
-            if wanted:
-                await session.execute(insert(webhook_delivery_table), wanted)
+            await repository.queue_deliveries(session, endpoint, rows, now)
             last = rows[-1]
             moved = await session.execute(
                 update(WebhookEndpoint)

@@ -3,14 +3,17 @@ worker's, which serve every workspace."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.ids import new_id
 from enroll.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from enroll.models.webhook import webhook_delivery_table
+from enroll.webhook import event_types
 
 
 async def get_endpoint(
@@ -87,6 +90,26 @@ class EndpointRef(Protocol):
     def id(self) -> str: ...
     @property
     def workspace_id(self) -> str: ...
+
+
+class Subscriber(EndpointRef, Protocol):
+    @property
+    def event_types(self) -> list[str]: ...
+
+
+async def queue_deliveries(
+    session: AsyncSession, endpoint: Subscriber, found: Sequence[Any], now: datetime
+) -> int:
+    """Write a pending delivery to ``endpoint`` for each of the feed's rows ``found`` (``id``,
+    ``type``, ``txid``, ``seq``) that it subscribes to; how many."""
+    rows = [
+        delivery_row(endpoint, r.id, r.type, r.txid, r.seq, now)
+        for r in found
+        if event_types.subscribed(endpoint.event_types, r.type)
+    ]
+    if rows:
+        await session.execute(insert(webhook_delivery_table), rows)
+    return len(rows)
 
 
 def delivery_row(

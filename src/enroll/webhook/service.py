@@ -199,14 +199,7 @@ async def replay(
                 .limit(REPLAY_SLICE)
             )
         ).all()
-        rows = [
-            repository.delivery_row(endpoint, r.id, r.type, r.txid, r.seq, now)
-            for r in found
-            if event_types.subscribed(endpoint.event_types, r.type)
-        ]
-        if rows:
-            await session.execute(insert(webhook_delivery_table), rows)
-        queued += len(rows)
+        queued += await repository.queue_deliveries(session, endpoint, found, now)
         if len(found) < REPLAY_SLICE:
             return queued
         after = (found[-1].txid, found[-1].seq)
