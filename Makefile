@@ -14,7 +14,15 @@ $(VENV)/.synced: $(TOOLS)/bin/uv pyproject.toml uv.lock
 	$(TOOLS)/bin/uv sync --frozen --python $(PYTHON)
 	touch $@
 
-setup: $(VENV)/.synced
+# openapi-python-client (the generated-client test) pins a typer older than ours: its own venv,
+# locked with hashes in tools/openapi-python-client.txt.
+CLIENT_GEN := $(TOOLS)/client-gen
+$(CLIENT_GEN)/.synced: $(TOOLS)/bin/uv tools/openapi-python-client.txt
+	$(TOOLS)/bin/uv venv --quiet --allow-existing --python $(PYTHON) $(CLIENT_GEN)
+	$(TOOLS)/bin/uv pip sync --quiet --python $(CLIENT_GEN)/bin/python tools/openapi-python-client.txt
+	touch $@
+
+setup: $(VENV)/.synced $(CLIENT_GEN)/.synced
 
 demo: setup  ## Run the service on SQLite with demo data
 	$(VENV)/bin/enroll demo
