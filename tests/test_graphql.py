@@ -674,23 +674,59 @@ def test_a_failed_mutation_rolls_back_the_whole_request(tenant: Tenant) -> None:
     assert made["created"]["id"] != made["again"]["id"]
 
 
-def test_a_read_error_inside_a_mutation_answer_keeps_the_mutation(tenant: Tenant) -> None:
-    """A nested field the key may not read is null with its error; the mutation itself
-    succeeded and is committed."""
-    key = tenant.key_with("enrollments:write", "enrollments:read")
+def test_a_mutation_selecting_what_the_key_may_not_read_runs_nothing(tenant: Tenant) -> None:
+    """A mutation that committed and then met a nested field the key may not read answered
+    ``data: null`` (which says nothing happened) or a half answer. The scopes of the whole
+    selection, fragments too, are checked before any mutation runs: refused, nothing runs."""
+    key = tenant.key_with("enrollments:write")
     instance = tenant.instance()
+    mutation = """mutation($i: ID!, $input: EnrollmentCreateInput!) {
+      createEnrollment(programInstanceId: $i, input: $input) { id %s } }"""
+    selections = {
+        "history { action }": ["enrollments:read", "createEnrollment.history"],
+        "customer { id }": ["customers:read", "createEnrollment.customer"],
+        "...F } } fragment F on Enrollment { programInstance { id": [
+            "program_instances:read",
+            "createEnrollment.programInstance",
+        ],
+    }
+    with tenant.server.client(key) as client:
+        for selection, named in selections.items():
+            body = gql(client, mutation % selection, i=instance["id"], input=person())
+            err = error(body, "insufficient_scope", 403)
+            assert body["data"] is None
+            assert "path" not in err  # the operation is refused, not a field
+            assert all(n in err["message"] for n in named), err
+        assert rest(tenant.client, "GET", "/v1/enrollments")["totalItems"] == 0
+        # Two mutations, the second selecting what the key may not read: neither runs.
+        both = """mutation($i: ID!, $a: EnrollmentCreateInput!, $b: EnrollmentCreateInput!) {
+          a: createEnrollment(programInstanceId: $i, input: $a) { id }
+          b: createEnrollment(programInstanceId: $i, input: $b) { id customer { id } } }"""
+        error(gql(client, both, i=instance["id"], a=person(), b=person()), "insufficient_scope")
+        assert rest(tenant.client, "GET", "/v1/enrollments")["totalItems"] == 0
+        # What it may read is answered, and committed.
+        ok = gql(client, mutation % "status", i=instance["id"], input=person())
+        assert data(ok)["createEnrollment"]["status"] == "eligible"
+    assert rest(tenant.client, "GET", "/v1/enrollments")["totalItems"] == 1
+    with tenant.server.client("enr_nope") as client:
+        refused = gql(client, mutation % "", i=instance["id"], input=person())
+        error(refused, "unauthorized", 401)
+
+
+def test_a_query_still_answers_what_the_key_may_read(tenant: Tenant) -> None:
+    """Queries change nothing: a field the key may not read is null with its error, the rest
+    of the answer stands."""
+    key = tenant.key_with("enrollments:read")
+    enrollment = tenant.enroll(tenant.instance()["id"])
     with tenant.server.client(key) as client:
         body = gql(
             client,
-            """mutation($i: ID!, $input: EnrollmentCreateInput!) {
-              createEnrollment(programInstanceId: $i, input: $input) { id customer { id } } }""",
-            i=instance["id"],
-            input=person(),
+            "query($id: ID!) { enrollment(id: $id) { id customer { id } } }",
+            id=enrollment["id"],
         )
     err = error(body, "insufficient_scope", 403)
-    assert err["path"] == ["createEnrollment", "customer"]
-    assert body["data"]["createEnrollment"]["customer"] is None
-    assert rest(tenant.client, "GET", f"/v1/enrollments/{body['data']['createEnrollment']['id']}")
+    assert err["path"] == ["enrollment", "customer"]
+    assert body["data"]["enrollment"] == {"id": enrollment["id"], "customer": None}
 
 
 # --- request errors, limits, transport ------------------------------------------------------
@@ -802,6 +838,29 @@ def test_transport(server: Server, tenant: Tenant) -> None:
     assert broken.headers["content-type"].startswith("application/problem+json")
     assert broken.json()["code"] == "malformed_json"
     assert "/graphql" not in c.get("/openapi.json").json()["paths"]
+
+
+def test_a_body_nested_100000_levels_is_malformed_json(tenant: Tenant) -> None:
+    """Python's JSON parser recurses: such a body raised RecursionError and answered 500.
+    It answers 400 ``malformed_json`` (REST answers 400 too), whether the body, its variables
+    or the GET form's variables nest so."""
+    c = tenant.client
+    deep = "[" * 100_000 + "]" * 100_000
+    bodies = [
+        deep,
+        '{"query": "{ programs { totalCount } }", "variables": {"v": ' + deep + "}}",
+    ]
+    answers = [
+        c.post("/graphql", content=body, headers={"Content-Type": "application/json"})
+        for body in bodies
+    ]
+    get_form = {"query": "{ programs { totalCount } }", "variables": "[" * 5000 + "]" * 5000}
+    answers.append(c.get("/graphql", params=get_form))  # as deep as a URL may be
+    for r in answers:
+        where = f"{r.request.method} {r.request.url.path}"
+        assert r.status_code == 400, (where, r.text)
+        assert r.headers["content-type"].startswith("application/problem+json"), where
+        assert r.json()["code"] == "malformed_json", (where, r.text)
 
 
 # --- no N+1 ---------------------------------------------------------------------------------

@@ -31,11 +31,15 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import parse
+from graphql.utilities import get_operation_ast
 
 from conftest import Server, Tenant, make_tenant
 from enroll.auth.scopes import WORKSPACE_SCOPES, Scope
 from enroll.auth.service import issue_key
 from enroll.context import AppContext
+from enroll.graphql.schema import schema
+from enroll.graphql.scopes import selected_needs
 
 Doc = tuple[str, dict[str, Any]]  # a GraphQL document and its variables
 
@@ -472,6 +476,12 @@ def test_missing_scope_is_refused_and_the_required_ones_suffice(
     side = Side(tenant)
     doc = op.recipe(side, side)
     required = set(op.scopes)
+    # The scopes the fields declare (what a mutation checks before it runs) are these too.
+    document = parse(doc[0])
+    operation = get_operation_ast(document)
+    assert operation is not None
+    selected = selected_needs(schema._schema, document, operation)
+    assert {s.value for item in selected for s in item.needs.scopes} == required, op.name
     if required:
         # Lacking them all, and (when there are several) lacking each one alone.
         lacking = [required] + ([{s} for s in required] if len(required) > 1 else [])

@@ -10,6 +10,7 @@ problem documents like REST's.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from cross_web import HTTPException
@@ -23,10 +24,12 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from enroll.errors import ProblemError, problem_response
+from enroll.errors import FieldError, ProblemError, problem_response
 from enroll.graphql.context import GraphQLContext, get_context
 from enroll.graphql.errors import format_error, log_unexpected
+from enroll.graphql.inputs import invalid
 from enroll.graphql.schema import schema
+from enroll.kit.schemas import LONE_SURROGATE, has_lone_surrogate
 
 PATH = "/graphql"
 _TRANSPORT = {
@@ -36,6 +39,15 @@ _TRANSPORT = {
 
 
 class EnrollGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
+    def decode_json(self, data: str | bytes) -> object:
+        """Python's parser recurses: a body nested deeper than the stack is malformed too."""
+        try:
+            return json.loads(data)
+        except RecursionError:
+            raise HTTPException(
+                400, "Unable to parse request body as JSON: it nests too deeply."
+            ) from None
+
     async def execute_single(
         self,
         request: Request,
@@ -45,6 +57,9 @@ class EnrollGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        refused = unstorable_variables(request_data.variables)
+        if refused is not None:
+            return ExecutionResult(data=None, errors=[refused])
         try:
             result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
@@ -85,6 +100,21 @@ class EnrollGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
             return problem_response(
                 status=exc.status_code, code=code, title=title, detail=exc.reason, instance=PATH
             )
+
+
+def unstorable_variables(variables: dict[str, Any] | None) -> GraphQLError | None:
+    """Variables holding a lone surrogate (the JSON escape ``"\\ud800"``: no character, it
+    cannot be stored, compared or even written back as UTF-8) are refused before anything
+    runs, naming each; a literal in the document is already a syntax error."""
+    names = sorted(
+        "variables" if has_lone_surrogate(n) else n
+        for n, v in (variables or {}).items()
+        if has_lone_surrogate(n) or has_lone_surrogate(v)
+    )
+    if not names:
+        return None
+    errors = [FieldError(field=n, message=LONE_SURROGATE) for n in names]
+    return GraphQLError("Variables failed validation.", original_error=invalid(errors))
 
 
 def create_graphql_router() -> GraphQLRouter[GraphQLContext, None]:

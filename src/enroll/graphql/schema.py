@@ -46,6 +46,7 @@ from enroll.graphql.inputs import (
     wire,
 )
 from enroll.graphql.scalars import DATETIME
+from enroll.graphql.scopes import ScopesFirst
 from enroll.graphql.types import (
     Connection,
     Edge,
@@ -125,7 +126,9 @@ async def _connection(
 @strawberry.type
 class Query:
     @field(
-        "A catalog program by id or slug (any valid key). Not found: null and an error `not_found`."
+        "A catalog program by id or slug (any valid key). Not found: null and an error "
+        "`not_found`.",
+        workspace=False,
     )
     async def program(
         self, info: Info, id: ID | None = None, slug: str | None = None
@@ -139,7 +142,7 @@ class Query:
 
         return await ctx.read(work)
 
-    @field("The catalog (any valid key), by id.")
+    @field("The catalog (any valid key), by id.", workspace=False)
     async def programs(
         self,
         info: Info,
@@ -155,7 +158,10 @@ class Query:
         stmt = programs_repo.search(state=state, type_=type.value if type else None, active=active)
         return await _connection(ctx, stmt, ProgramRow.id, Program.of, first=first, after=after)
 
-    @field("A program instance of the workspace by id or slug (scope program_instances:read).")
+    @field(
+        "A program instance of the workspace by id or slug (scope program_instances:read).",
+        Scope.PROGRAM_INSTANCES_READ,
+    )
     async def program_instance(
         self, info: Info, id: ID | None = None, slug: str | None = None
     ) -> ProgramInstance | None:
@@ -170,7 +176,10 @@ class Query:
 
         return await ctx.read(work)
 
-    @field("The workspace's program instances (program_instances:read).")
+    @field(
+        "The workspace's program instances (program_instances:read).",
+        Scope.PROGRAM_INSTANCES_READ,
+    )
     async def program_instances(
         self,
         info: Info,
@@ -191,7 +200,7 @@ class Query:
             ctx, stmt, InstanceRow.id, ProgramInstance.of, first=first, after=after
         )
 
-    @field("An enrollment of the workspace (scope enrollments:read).")
+    @field("An enrollment of the workspace (scope enrollments:read).", Scope.ENROLLMENTS_READ)
     async def enrollment(self, info: Info, id: ID) -> Enrollment | None:
         ctx = info_context(info)
         workspace_id = await ctx.workspace_id(Scope.ENROLLMENTS_READ)
@@ -207,7 +216,8 @@ class Query:
     @field(
         "The workspace's enrollments, or one instance's (programInstanceId: its id "
         "or slug), by id (scope enrollments:read). createdAfter is inclusive, createdBefore "
-        "exclusive."
+        "exclusive.",
+        Scope.ENROLLMENTS_READ,
     )
     async def enrollments(
         self,
@@ -251,7 +261,8 @@ class Query:
 
     @field(
         "The workspace's event feed in commit order (scope events:read): pass "
-        "nextCursor as `after` to follow it."
+        "nextCursor as `after` to follow it.",
+        Scope.EVENTS_READ,
     )
     async def events(
         self,
@@ -332,7 +343,8 @@ async def _act(
 class Mutation:
     @mutation(
         "Instantiate a catalog program in this workspace (from programId or "
-        "programSlug; scope program_instances:write)."
+        "programSlug; scope program_instances:write).",
+        Scope.PROGRAM_INSTANCES_WRITE,
     )
     async def create_program_instance(
         self, info: Info, input: ProgramInstanceCreateInput
@@ -350,7 +362,8 @@ class Mutation:
 
     @mutation(
         "Change a program instance (id or slug); `status` moves along draft → "
-        "active ⇄ paused → closed → archived (scope program_instances:write)."
+        "active ⇄ paused → closed → archived (scope program_instances:write).",
+        Scope.PROGRAM_INSTANCES_WRITE,
     )
     async def update_program_instance(
         self, info: Info, id: ID, input: ProgramInstanceUpdateInput
@@ -372,7 +385,8 @@ class Mutation:
 
     @mutation(
         "Enroll a person in a program instance (its id or slug); the enrollment "
-        "is evaluated at once (scope enrollments:write)."
+        "is evaluated at once (scope enrollments:write).",
+        Scope.ENROLLMENTS_WRITE,
     )
     async def create_enrollment(
         self, info: Info, program_instance_id: ID, input: EnrollmentCreateInput
@@ -395,7 +409,8 @@ class Mutation:
 
     @mutation(
         "Change contact, equipment and reference fields (scope enrollments:write). "
-        "Status changes use the transition mutations."
+        "Status changes use the transition mutations.",
+        Scope.ENROLLMENTS_WRITE,
     )
     async def update_enrollment(
         self, info: Info, id: ID, input: EnrollmentUpdateInput
@@ -416,7 +431,8 @@ class Mutation:
         return await _mutate(info, Scope.ENROLLMENTS_WRITE, work)
 
     @mutation(
-        "eligible → submitted: the customer completed the application (scope enrollments:write)."
+        "eligible → submitted: the customer completed the application (scope enrollments:write).",
+        Scope.ENROLLMENTS_WRITE,
     )
     async def submit_enrollment(self, info: Info, id: ID, reason: str | None = None) -> Enrollment:
         return await _act(info, id, Action.SUBMIT, reason)
@@ -424,25 +440,31 @@ class Mutation:
     @mutation(
         "submitted → approved (scope enrollments:review); starts the setup (a "
         "service task): at once, with enrollmentStartDate, where the instance has no setup "
-        "workflow."
+        "workflow.",
+        Scope.ENROLLMENTS_REVIEW,
     )
     async def approve_enrollment(self, info: Info, id: ID, reason: str | None = None) -> Enrollment:
         return await _act(info, id, Action.APPROVE, reason)
 
-    @mutation("submitted → rejected (scope enrollments:review); a reason is required.")
+    @mutation(
+        "submitted → rejected (scope enrollments:review); a reason is required.",
+        Scope.ENROLLMENTS_REVIEW,
+    )
     async def reject_enrollment(self, info: Info, id: ID, reason: str) -> Enrollment:
         return await _act(info, id, Action.REJECT, reason, required=True)
 
     @mutation(
         "candidate, eligible or submitted → cancelled: the customer withdrew "
-        "(scope enrollments:write)."
+        "(scope enrollments:write).",
+        Scope.ENROLLMENTS_WRITE,
     )
     async def cancel_enrollment(self, info: Info, id: ID, reason: str | None = None) -> Enrollment:
         return await _act(info, id, Action.CANCEL, reason)
 
     @mutation(
         "Run the eligibility checks again (candidate, eligible, ineligible, "
-        "rejected; scope enrollments:write)."
+        "rejected; scope enrollments:write).",
+        Scope.ENROLLMENTS_WRITE,
     )
     async def reevaluate_enrollment(
         self, info: Info, id: ID, reason: str | None = None
@@ -451,7 +473,8 @@ class Mutation:
 
     @mutation(
         "approved → unenrolled, through an unenrollment task (scope "
-        "enrollments:write): see UnenrollResult. `reason` is kept as metadata.exitReason."
+        "enrollments:write): see UnenrollResult. `reason` is kept as metadata.exitReason.",
+        Scope.ENROLLMENTS_WRITE,
     )
     async def unenroll_enrollment(self, info: Info, id: ID, input: UnenrollInput) -> UnenrollResult:
         ctx = info_context(info)
@@ -484,6 +507,6 @@ class EnrollSchema(strawberry.Schema):
 schema = EnrollSchema(
     query=Query,
     mutation=Mutation,
-    extensions=limits.extensions(),
+    extensions=[*limits.extensions(), ScopesFirst],
     config=StrawberryConfig(scalar_map={datetime: DATETIME}),
 )

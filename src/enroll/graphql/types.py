@@ -106,7 +106,7 @@ class ProgramInstance:
     def of(cls, row: InstanceRow) -> ProgramInstance:
         return cls(**_fields(ProgramInstanceOut.of(row)))
 
-    @field("The catalog program this instance runs (any valid key).")
+    @field("The catalog program this instance runs (any valid key).", workspace=False)
     async def program(self, info: strawberry.Info) -> Program | None:
         ctx = info_context(info)
         await ctx.principal(workspace=False)
@@ -229,13 +229,13 @@ class Enrollment:
             eligibility=Eligibility(**_fields(out.eligibility)),
         )
 
-    @field("Its program instance (scope program_instances:read).")
+    @field("Its program instance (scope program_instances:read).", Scope.PROGRAM_INSTANCES_READ)
     async def program_instance(self, info: strawberry.Info) -> ProgramInstance | None:
         ctx = info_context(info)
         await ctx.principal(Scope.PROGRAM_INSTANCES_READ)
         return await ctx.loaders.instance.load(self.program_instance_id)
 
-    @field("Its customer, if any (scope customers:read).")
+    @field("Its customer, if any (scope customers:read).", Scope.CUSTOMERS_READ)
     async def customer(self, info: strawberry.Info) -> Customer | None:
         ctx = info_context(info)
         await ctx.principal(Scope.CUSTOMERS_READ)
@@ -243,7 +243,7 @@ class Enrollment:
             return None
         return await ctx.loaders.customer.load(self.customer_id)
 
-    @field("The enrollment this one was copied from (enrollmentId).")
+    @field("The enrollment this one was copied from (enrollmentId).", Scope.ENROLLMENTS_READ)
     async def source_enrollment(self, info: strawberry.Info) -> Enrollment | None:
         ctx = info_context(info)
         await ctx.principal(Scope.ENROLLMENTS_READ)
@@ -251,7 +251,7 @@ class Enrollment:
             return None
         return await ctx.loaders.enrollment.load(self.enrollment_id)
 
-    @field("Every status change, oldest first (REST: …/history).")
+    @field("Every status change, oldest first (REST: …/history).", Scope.ENROLLMENTS_READ)
     async def history(self, info: strawberry.Info) -> list[EnrollmentHistory]:
         ctx = info_context(info)
         await ctx.principal(Scope.ENROLLMENTS_READ)

@@ -48,12 +48,13 @@ def prepare(number: int, parsed: dict[str, Any] | RowError) -> Candidate | list[
     """Validate one parsed row; field errors name the row's fields as the API does."""
     if isinstance(parsed, RowError):
         return [FieldError(field=parsed.field, message=parsed.message)]
+    unstorable = _unstorable(parsed)
+    if unstorable:
+        return unstorable
     try:
-        body = EnrollmentCreate.model_validate(storable(parsed))
+        body = EnrollmentCreate.model_validate(parsed)
     except ValidationError as exc:
         return field_errors_of(exc.errors())[1]
-    except ValueError as exc:  # storable: NUL characters, non-finite numbers
-        return [FieldError(field="row", message=str(exc))]
     try:
         check_identification(body)
     except ProblemError as exc:
@@ -65,6 +66,23 @@ def prepare(number: int, parsed: dict[str, Any] | RowError) -> Candidate | list[
         address=values.get("address"),
     )
     return Candidate(number, body, values, key)
+
+
+def _unstorable(parsed: dict[str, Any]) -> list[FieldError]:
+    """What ``storable`` refuses (NUL, lone surrogates, nesting too deep…), named by the row's
+    field; a name that is itself unstorable cannot be written back, so the row is named."""
+    errors = []
+    for name, value in parsed.items():
+        try:
+            storable(name)
+        except ValueError as exc:
+            errors.append(FieldError(field="row", message=str(exc)))
+            continue
+        try:
+            storable(value)
+        except ValueError as exc:
+            errors.append(FieldError(field=name, message=str(exc)))
+    return errors
 
 
 def column_values(body: EnrollmentCreate) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
 
-from enroll.kit.schemas import ApiModel
+from enroll.kit.schemas import MAX_JSON_DEPTH, ApiModel
 
 Slug = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,98}[a-z0-9]$|^[a-z0-9]$", max_length=100)
@@ -18,7 +18,13 @@ LongText = Annotated[str, StringConstraints(max_length=10_000)]
 Phone = Annotated[str, StringConstraints(max_length=40)]
 Tag = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 TagList = Annotated[list[Tag], Field(max_length=100)]
-Metadata = Annotated[dict[str, Any], Field(description="Arbitrary data for program needs.")]
+Metadata = Annotated[
+    dict[str, Any],
+    Field(
+        description="Arbitrary data for program needs (JSON nested at most "
+        f"{MAX_JSON_DEPTH} levels; no NUL or lone surrogates; integers within 64 bits)."
+    ),
+]
 # Stored as the rule context spells them (upper-cased states, lower-cased maker slugs), so
 # rules compiled to SQL read the columns as they are.
 StateCode = Annotated[

@@ -1,5 +1,6 @@
 """The route class every endpoint uses: one transaction per request, committed before the
-response leaves, Idempotency-Key handling for POSTs, and no NUL characters in ids or queries.
+response leaves, Idempotency-Key handling for POSTs, and no NUL characters in ids or queries
+(nor query bytes that are not UTF-8).
 
 Endpoints never commit; services flush; this class commits or rolls back. Because the commit
 happens here rather than in a dependency's teardown, a failed commit (a version conflict, a
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any, TypeVar
+from urllib.parse import unquote_to_bytes
 
 from fastapi import Request
 from fastapi.routing import APIRoute
@@ -65,6 +67,27 @@ def _refuse_nul(request: Request) -> None:
             "Query parameters must not contain NUL (U+0000) characters.",
             errors=[FieldError(field=n, message="Must not contain NUL characters.") for n in names],
         )
+    names = _not_utf8(request.scope.get("query_string", b""))
+    if names:
+        raise Unprocessable(
+            "Query parameters must be UTF-8 once percent-decoded.",
+            errors=[FieldError(field=n, message="Not UTF-8 text.") for n in names],
+        )
+
+
+def _not_utf8(query: bytes) -> list[str]:
+    """The parameters whose percent-decoded bytes are not UTF-8 (``%ED%A0%80``, a surrogate
+    as Python would write it): Starlette would read them as U+FFFD and match nothing."""
+    names = set()
+    for part in query.split(b"&"):
+        name, _, value = part.partition(b"=")
+        raw_name, raw_value = (unquote_to_bytes(x.replace(b"+", b" ")) for x in (name, value))
+        try:
+            raw_name.decode()
+            raw_value.decode()
+        except UnicodeDecodeError:
+            names.add(raw_name.decode(errors="replace"))
+    return sorted(names)
 
 
 async def _run(request: Request, handler: Handler, *, write: bool) -> Response:

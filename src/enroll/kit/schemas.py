@@ -3,41 +3,80 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, field_validator
 from pydantic.alias_generators import to_camel
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+MAX_JSON_DEPTH = 64
+"""How deep lists and objects may nest in a free-form JSON field (``metadata``, rules…). The
+JSON encoder (orjson) stops at 255 levels, and a stored value is written again inside events,
+webhook bodies and GraphQL answers, a few levels deeper each."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+LONE_SURROGATE = "Text must not contain lone surrogates (U+D800 to U+DFFF)."
+_CONTAINERS = (dict, list, tuple, set, frozenset)
 
 
 def storable(value: Any) -> Any:
-    """Refuse what a database cannot keep: NUL characters, non-finite numbers, and integers
-    beyond 64 bits.
+    """Refuse what a database cannot keep: NUL characters, lone surrogates, non-finite numbers,
+    integers beyond 64 bits, JSON nested deeper than ``MAX_JSON_DEPTH`` and times that leave
+    the calendar once converted to UTC.
 
     PostgreSQL rejects U+0000 in text and JSONB, and JSONB has no NaN or Infinity (which
-    Python's JSON parser accepts); SQLite would keep them and answer differently. SQLite's
-    integers and the JSON encoder stop at 64 bits. Walks
-    nested lists and dicts (keys too), without recursion, so deep ``metadata`` is safe.
+    Python's JSON parser accepts); SQLite would keep them and answer differently. A lone
+    surrogate (the JSON escape ``"\\ud800"``) is no character: it cannot be written as UTF-8.
+    SQLite's integers and the JSON encoder stop at 64 bits. Walks nested lists and dicts (keys
+    too), without recursion, so deep ``metadata`` is refused rather than crashing the walk.
     """
-    stack = [value]
-    while stack:
-        item = stack.pop()
+    for item, depth in _walk(value):
         if isinstance(item, str):
             if "\x00" in item:
                 raise ValueError("Text must not contain NUL (U+0000) characters.")
+            if _SURROGATE.search(item):
+                raise ValueError(LONE_SURROGATE)
         elif isinstance(item, float):
             if not math.isfinite(item):
                 raise ValueError("Numbers must be finite.")
+        elif isinstance(item, bool):
+            continue
         elif isinstance(item, int):
             if not _INT64_MIN <= item <= _INT64_MAX:
                 raise ValueError("Integers must fit in 64 bits.")
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple | set | frozenset):
-            stack.extend(item)
+        elif isinstance(item, datetime):
+            _check_utc(item)
+        elif depth >= MAX_JSON_DEPTH and isinstance(item, _CONTAINERS):
+            raise ValueError(f"JSON must not nest deeper than {MAX_JSON_DEPTH} levels.")
     return value
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether any text in ``value`` (nested lists and dicts, keys too) holds a lone surrogate."""
+    return any(isinstance(item, str) and _SURROGATE.search(item) for item, _ in _walk(value))
+
+
+def _walk(value: Any) -> Iterator[tuple[Any, int]]:
+    """Every item of ``value`` with its depth (containers count), without recursion."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        yield item, depth
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in [*item.keys(), *item.values()])
+        elif isinstance(item, _CONTAINERS):
+            stack.extend((child, depth + 1) for child in item)
+
+
+def _check_utc(value: datetime) -> None:
+    if value.tzinfo is None:
+        return
+    try:
+        value.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the first instant
+        raise ValueError("Time out of range once converted to UTC.") from None
 
 
 class ApiModel(BaseModel):
@@ -47,6 +86,15 @@ class ApiModel(BaseModel):
         extra="forbid",
         str_strip_whitespace=True,
     )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_lone_surrogate_keys(cls, value: Any) -> Any:
+        # Before parsing, for dict keys only: the parser's error would name the field by the
+        # key itself. Values are refused where they stand (by the parser or ``storable``).
+        if any(isinstance(i, dict) and has_lone_surrogate(list(i)) for i, _ in _walk(value)):
+            raise ValueError(LONE_SURROGATE)
+        return value
 
     @field_validator("*", mode="after")
     @classmethod

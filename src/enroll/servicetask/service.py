@@ -20,6 +20,7 @@ from enroll.enrollment.workflow import Action, Status
 from enroll.errors import Conflict, FieldError, NotFound, Unprocessable
 from enroll.ids import new_id
 from enroll.kit import outbound
+from enroll.kit.schemas import storable
 from enroll.models import Device, Enrollment, ProgramInstance, ServiceTask, SetupAction, Todo
 from enroll.program_instance import service as instances
 from enroll.servicetask import repository, steps, tasks
@@ -703,7 +704,12 @@ def command_answer(status: int, content: bytes) -> tuple[bool, dict[str, Any] | 
             'the endpoint\'s answer is not {"status": "succeeded" | "failed", "message": "..."}'
         )
     assert isinstance(data, dict)
-    return verdict == "succeeded", data, (message or "").replace("\x00", "")[:2000] or None
+    message = (message or "").replace("\x00", "")[:2000] or None
+    try:
+        storable(data)
+    except ValueError:  # NUL, nested too deep…: keep what the action needs, not the rest
+        data = {"status": verdict} | ({"message": message} if message else {})
+    return verdict == "succeeded", data, message
 
 
 @dataclass(frozen=True, slots=True)

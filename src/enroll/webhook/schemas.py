@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, field_validator
 
 from enroll.kit import outbound
+from enroll.kit.fields import Timestamp
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from enroll.webhook import event_types
@@ -86,8 +87,8 @@ class RotateSecret(ApiModel):
 
 
 class Replay(ApiModel):
-    since: datetime = Field(description="Re-send the events that occurred at or after this time.")
-    until: datetime | None = Field(None, description="…and before this time.")
+    since: Timestamp = Field(description="Re-send the events that occurred at or after this time.")
+    until: Timestamp | None = Field(None, description="…and before this time.")
 
 
 class WebhookEndpointOut(OutModel):
