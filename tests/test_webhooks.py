@@ -481,3 +481,65 @@ def test_webhooks_need_their_scope(tenant: Tenant) -> None:
     ) as c:
         r = c.get("/v1/webhookEndpoints")
     assert r.status_code == 403 and r.json()["code"] == "insufficient_scope"
+
+
+# --- receiving an event type needs the scope that reads its data ----------------------------
+
+
+def test_webhooks_manage_alone_cannot_subscribe_to_enrollment_data(tenant: Tenant) -> None:
+    """The attack: a webhooks:manage key, refused GET /v1/enrollments, subscribes to
+    enrollment.created and replays from 2000-01-01 to receive every enrollment."""
+    key = tenant.key_with("webhooks:manage")
+    with tenant.server.client(key) as c:
+        assert c.get("/v1/enrollments").status_code == 403
+        r = c.post(
+            "/v1/webhookEndpoints",
+            json={
+                "url": "https://hooks.example.invalid/steal",
+                "eventTypes": ["enrollment.created"],
+            },
+        )
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "insufficient_scope" and "enrollments:read" in r.json()["detail"]
+        for every in ([], ["enrollment.*"]):  # everything, or by prefix: the same scope at least
+            r = c.post(
+                "/v1/webhookEndpoints",
+                json={"url": "https://hooks.example.invalid/all", "eventTypes": every},
+            )
+            assert r.status_code == 403 and "enrollments:read" in r.json()["detail"], r.text
+        assert tenant.client.get("/v1/webhookEndpoints").json()["data"] == []
+        # An endpoint someone allowed made: no replay, no subscribing it or moving its url.
+        hook = endpoint(
+            tenant,
+            "https://hooks.example.invalid/crm",
+            new_secret(),
+            eventTypes=["enrollment.created"],
+            enabled=False,
+        )
+        r = c.post(
+            f"/v1/webhookEndpoints/{hook['id']}/replay", json={"since": "2000-01-01T00:00:00Z"}
+        )
+        assert r.status_code == 403 and "enrollments:read" in r.json()["detail"], r.text
+        r = c.patch(
+            f"/v1/webhookEndpoints/{hook['id']}", json={"url": "https://hooks.example.invalid/me"}
+        )
+        assert r.status_code == 403 and "enrollments:read" in r.json()["detail"], r.text
+        r = c.patch(f"/v1/webhookEndpoints/{hook['id']}", json={"eventTypes": ["import.*"]})
+        assert r.status_code == 403 and "imports:read" in r.json()["detail"], r.text
+        assert tenant.client.get(f"/v1/webhookEndpoints/{hook['id']}").json() == {
+            k: v for k, v in hook.items() if k != "secret"
+        }
+        assert (
+            tenant.client.get(f"/v1/webhookEndpoints/{hook['id']}/deliveries").json()["data"] == []
+        )
+        # What carries no workspace data needs nothing more: describing, disabling, testing.
+        r = c.patch(f"/v1/webhookEndpoints/{hook['id']}", json={"description": "CRM"})
+        assert r.status_code == 200, r.text
+        assert c.post(f"/v1/webhookEndpoints/{hook['id']}/test").status_code == 202
+    # With the scope of the data, the same requests go through.
+    reader = tenant.key_with("webhooks:manage", "enrollments:read")
+    with tenant.server.client(reader) as c:
+        r = c.post(
+            f"/v1/webhookEndpoints/{hook['id']}/replay", json={"since": "2000-01-01T00:00:00Z"}
+        )
+        assert r.status_code == 202, r.text
