@@ -419,6 +419,12 @@ def test_bad_endpoint_bodies(tenant: Tenant, body: dict[str, Any], field: str) -
         "https://169.254.169.254/latest/meta-data",
         "https://[::1]/x",
         "https://localhost/x",
+        # IPv6 forms embedding an IPv4 loopback or private address
+        "https://[::127.0.0.1]/x",
+        "https://[::ffff:10.0.0.1]/x",
+        "https://[64:ff9b::7f00:1]/x",
+        "https://[2002:c0a8:1::1]/x",
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x",
     ],
 )
 def test_ssrf_guard_refuses_non_public_urls(tenant: Tenant, url: str) -> None:
@@ -426,6 +432,30 @@ def test_ssrf_guard_refuses_non_public_urls(tenant: Tenant, url: str) -> None:
     assert r.status_code == 422, r.text
     assert r.json()["code"] == "url_refused" and r.json()["errors"][0]["field"] == "url"
     assert tenant.client.get("/v1/webhookEndpoints").json()["data"] == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://[fd00:ec2::254]/latest/meta-data",
+        "http://100.100.100.200/latest/meta-data",
+        "http://[::ffff:169.254.169.254]/latest/meta-data",
+    ],
+)
+def test_metadata_urls_are_refused_even_with_private_addresses_allowed(t: Tenant, url: str) -> None:
+    """hooks_server runs with ENROLL_WEBHOOK_ALLOW_PRIVATE=true."""
+    for r in (
+        t.client.post("/v1/webhookEndpoints", json={"url": url}),
+        t.client.patch(
+            f"/v1/webhookEndpoints/{endpoint(t, 'http://127.0.0.1:9/ok', new_secret())['id']}",
+            json={"url": url},
+        ),
+    ):
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "url_refused" and "metadata" in r.json()["errors"][0]["message"]
+    assert all(e["url"] != url for e in t.client.get("/v1/webhookEndpoints").json()["data"])
 
 
 def test_ssrf_guard_refuses_at_delivery_time_too(tenant: Tenant) -> None:
