@@ -101,17 +101,17 @@ def ip_refusal(address: str, *, allow_private: bool) -> str | None:
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone
     inner = _embedded_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else []
     if ip in METADATA_ADDRESSES or any(v4 in METADATA_ADDRESSES for v4 in inner):
-        return f"{address} is a cloud metadata address"
+        return "a cloud metadata address"
     if allow_private:
         return None
     if _not_public(ip) or any(_not_public(v4) for v4 in inner) or ip in _NAT64_LOCAL:
-        return f"{address} is not a public address"
+        return "not a public address"
     return None
 
 
 def _host_refusal(host: str) -> str | None:
     if host.lower().rstrip(".") in METADATA_HOSTS:
-        return f"{host!r} is a cloud metadata address"
+        return f"the endpoint's host {host!r} is a cloud metadata address"
     return None
 
 
@@ -129,7 +129,7 @@ def _addresses_refusal(host: str, addresses: list[str], *, allow_private: bool) 
         refused = ip_refusal(address, allow_private=allow_private)
         if refused:
             shown = "" if address == host.strip("[]") else f" ({address})"
-            return f"the endpoint's host {host!r}{shown} is not allowed: {refused}"
+            return f"the endpoint's host {host!r}{shown} is {refused}"
     return None
 
 
