@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,8 @@ from typing import Any
 import pytest
 
 from conftest import Tenant
+from enroll.context import AppContext
+from enroll.event import service as events
 from enroll.kit import outbound
 from http_endpoint import Checker, Received
 
@@ -26,16 +29,20 @@ PUBLIC = "93.184.215.14"  # public-looking; this machine cannot reach it
 
 
 class Resolver:
-    """``name`` resolves to each of ``answers`` in turn (the last one from then on)."""
+    """``name`` resolves to each of ``answers`` in turn (the last one from then on, or from the
+    first again when ``cycle``)."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, name: str, *answers: str) -> None:
+    def __init__(
+        self, monkeypatch: pytest.MonkeyPatch, name: str, *answers: str, cycle: bool = False
+    ) -> None:
         self.name, self.answers, self.calls = name, answers, 0
         real = socket.getaddrinfo
 
         def getaddrinfo(host: Any, port: Any, *args: Any, **kwargs: Any) -> Any:
             if (host.decode() if isinstance(host, bytes) else host) != name:  # anyio: IDNA bytes
                 return real(host, port, *args, **kwargs)
-            address = answers[min(self.calls, len(answers) - 1)]
+            n = self.calls % len(answers) if cycle else min(self.calls, len(answers) - 1)
+            address = answers[n]
             self.calls += 1
             if ":" in address:
                 return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, int(port), 0, 0))]
@@ -209,6 +216,43 @@ def test_the_name_stays_the_host_header(monkeypatch: pytest.MonkeyPatch) -> None
         assert got.headers["host"] == f"hooks.pinned.test:{checker.port}"
     finally:
         checker.close()
+
+
+def test_webhook_deliveries_connect_only_to_checked_addresses(
+    monkeypatch: pytest.MonkeyPatch, listener: Listener, tenant: Tenant
+) -> None:
+    """Through the worker of the shared server (private addresses refused): a name answering
+    public, 127.0.0.1, public, ... passes the save check, and no delivery attempt reaches
+    127.0.0.1 (before, the second attempt's check saw the public answer and its connection
+    the inward one)."""
+    Resolver(monkeypatch, "rebind.example", PUBLIC, "127.0.0.1", cycle=True)
+    r = tenant.client.post(
+        "/v1/webhookEndpoints", json={"url": f"https://rebind.example:{listener.port}/hook"}
+    )
+    assert r.status_code == 201, r.text
+    hook = r.json()["id"]
+
+    async def write_event(ctx: AppContext) -> None:
+        async with ctx.db.transaction() as session:
+            await events.record(
+                session,
+                workspace_id=tenant.id,
+                occurred_at=ctx.clock.now(),
+                events=[events.NewEvent(type="enrollment.updated", data={"n": 1})],
+            )
+
+    tenant.server.database.run(write_event)
+    deadline = time.monotonic() + 30
+    while True:  # the default schedule: at once, then 5 s later
+        r = tenant.client.get(f"/v1/webhookEndpoints/{hook}/deliveries")
+        attempts = [a for d in r.json()["data"] for a in d["attempts"]]
+        if len(attempts) >= 2:
+            break
+        assert time.monotonic() < deadline, attempts
+        time.sleep(0.1)
+    assert listener.accepted == 0
+    assert all(a["statusCode"] is None and a["error"] for a in attempts)
+    assert any("not a public address" in a["error"] for a in attempts), [a["error"] for a in attempts]
 
 
 # --- URLs refused when saved ----------------------------------------------------------------

@@ -117,8 +117,8 @@ def _host_refusal(host: str) -> str | None:
 
 async def _resolve(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to now (an IP literal: itself); Unreachable if none."""
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    try:  # the system resolver in a thread (not the event loop's own, uvloop's under uvicorn)
+        infos = await asyncio.to_thread(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
     except OSError as exc:
         raise Unreachable(f"cannot resolve {host!r}: {exc}") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
