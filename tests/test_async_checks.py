@@ -748,6 +748,7 @@ def test_the_call_is_signed_bounded_in_time_and_in_size(checker: Checker) -> Non
             message_id="msg-1",
             timeout_seconds=seconds,
             now=datetime.now(UTC),
+            allow_private=True,  # the checker listens on 127.0.0.1
         )
 
     async def probe() -> None:

@@ -39,8 +39,10 @@ from enroll.auth.scopes import PLATFORM_SCOPES, WORKSPACE_SCOPES, Scope
 from enroll.auth.service import issue_key
 from enroll.config import Settings
 from enroll.context import AppContext
+from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.models.base import Base
+from enroll.webhook.event_types import READ_SCOPES, WEBHOOK_TEST
 
 PROBLEM = "application/problem+json"
 CORE_PROGRAM = "core-test-program"  # seeded by the platform_key fixture
@@ -485,7 +487,12 @@ class World:
         """Disabled, so no worker touches it (or its deliveries) while a test compares rows."""
         return self._create(
             "/v1/webhookEndpoints",
-            {"url": f"https://hooks-{self.tag}.example.invalid/in", "enabled": False},
+            {
+                "url": f"https://hooks-{self.tag}.example.invalid/in",
+                "enabled": False,
+                # webhooks:manage alone may replay it: these events carry no other data
+                "eventTypes": ["webhook_endpoint.disabled"],
+            },
         )
 
     @cached_property
@@ -842,7 +849,11 @@ RECIPES: dict[Op, Recipe] = {
     ),
     ("POST", "/v1/webhookEndpoints"): lambda w: (
         {},
-        {"url": "https://hooks.example.invalid/new", "enabled": False},
+        {
+            "url": "https://hooks.example.invalid/new",
+            "enabled": False,
+            "eventTypes": ["webhook_endpoint.disabled"],
+        },
     ),
     ("PATCH", "/v1/webhookEndpoints/{endpoint_id}"): lambda w: ({}, {"description": "CRM"}),
     ("DELETE", "/v1/webhookEndpoints/{endpoint_id}"): lambda w: (
@@ -1282,6 +1293,116 @@ def test_missing_scope_is_refused_and_the_required_ones_suffice(
         if r.status_code != 204:
             declared = spec["responses"][str(r.status_code)].get("content", {})
             assert r.headers["content-type"].split(";")[0] in (declared or ["application/json"])
+
+
+# --- 2a. event types: a webhook shows only what the key could read -------------------------
+
+
+def _endpoint_for(w: World, event_type: str) -> str:
+    """A disabled endpoint receiving ``event_type``, made by the workspace's all-scopes key."""
+    return str(
+        w._create(
+            "/v1/webhookEndpoints",
+            {
+                "url": f"https://hooks-{w.tag}.example.invalid/{fresh()}",
+                "enabled": False,
+                "eventTypes": [event_type],
+            },
+        )["id"]
+    )
+
+
+def _delivery_of(w: World, event_type: str) -> str:
+    """A (pending) delivery of an event of ``event_type``: written, then replayed (or, for
+    ``webhook.test``, which no feed delivers, sent by the test route)."""
+    if event_type == WEBHOOK_TEST:
+        r = w.c.post(f"/v1/webhookEndpoints/{_endpoint_for(w, event_type)}/test")
+        assert r.status_code == 202, r.text
+        return str(r.json()["id"])
+
+    async def record(ctx: AppContext) -> None:
+        async with ctx.db.transaction() as session:
+            await events.record(
+                session,
+                workspace_id=w.t.id,
+                occurred_at=ctx.clock.now(),
+                events=[events.NewEvent(type=event_type, data={"n": 1})],
+            )
+
+    w.t.server.database.run(record)
+    endpoint_id = _endpoint_for(w, event_type)
+    r = w.c.post(
+        f"/v1/webhookEndpoints/{endpoint_id}/replay", json={"since": "2000-01-01T00:00:00Z"}
+    )
+    assert r.status_code == 202 and r.json()["deliveries"] >= 1, r.text
+    delivery = w.c.get(f"/v1/webhookEndpoints/{endpoint_id}/deliveries").json()["data"][0]
+    w.ids.append(delivery["id"])
+    return str(delivery["id"])
+
+
+# For each operation marked x-event-type-scopes: the requests that send (or aim) an event type.
+EVENT_TYPE_CALLS: dict[Op, Callable[[World, str], list[tuple[str, Any]]]] = {
+    ("POST", "/v1/webhookEndpoints"): lambda w, t: [
+        (
+            "/v1/webhookEndpoints",
+            {"url": "https://hooks.example.invalid/n", "enabled": False, "eventTypes": [t]},
+        )
+    ],
+    ("PATCH", "/v1/webhookEndpoints/{endpoint_id}"): lambda w, t: [
+        (f"/v1/webhookEndpoints/{w.new_webhook_endpoint()['id']}", {"eventTypes": [t]}),
+        (
+            f"/v1/webhookEndpoints/{_endpoint_for(w, t)}",
+            {"url": f"https://moved-{fresh()}.example.invalid/in"},
+        ),
+    ],
+    ("POST", "/v1/webhookEndpoints/{endpoint_id}/replay"): lambda w, t: [
+        (
+            f"/v1/webhookEndpoints/{_endpoint_for(w, t)}/replay",
+            {"since": "2000-01-01T00:00:00Z"},
+        )
+    ],
+    ("POST", "/v1/webhookDeliveries/{delivery_id}/retry"): lambda w, t: [
+        (f"/v1/webhookDeliveries/{_delivery_of(w, t)}/retry", NO_BODY)
+    ],
+}
+EVENT_SCOPED = [op for op in OPERATIONS if "x-event-type-scopes" in _spec(DOCUMENT, op)]
+
+
+def test_the_webhook_routes_that_send_data_say_which_scopes_read_it() -> None:
+    assert set(EVENT_SCOPED) == set(EVENT_TYPE_CALLS), "mark them (or drop their recipes)"
+
+
+@pytest.mark.parametrize("op", _ops(EVENT_SCOPED))
+def test_event_types_need_the_scope_that_reads_their_data(
+    op: Op, server: Server, http: httpx.Client, tenant: Tenant, platform_key: str
+) -> None:
+    """The webhooks:manage key of x-required-scopes meets 403 naming the scope of each event
+    type it would send (x-event-type-scopes); with that scope too, the same request succeeds."""
+    spec = served_spec(server, op)
+    by_type: dict[str, str] = spec["x-event-type-scopes"]
+    assert by_type == {t: s.value for t, s in READ_SCOPES.items()}
+    assert set(by_type.values()) <= WORKSPACE_SCOPES
+    calls = EVENT_TYPE_CALLS.get(op)
+    if calls is None:
+        pytest.fail(f"{_op_id(op)} sends event types: add its requests to EVENT_TYPE_CALLS")
+    base: list[str] = spec["x-required-scopes"]
+    w = World(tenant, platform_key)
+    manager = bearer(tenant.key_with(*base))
+    readers = {s: bearer(tenant.key_with(*base, s)) for s in set(by_type.values())}
+    for event_type, scope in by_type.items():
+        for path, body in calls(w, event_type):
+            if scope not in base:
+                r = send(http, op[0], path, headers=manager, body=body)
+                problem = assert_problem(r, 403, "insufficient_scope")
+                assert scope in problem["detail"], (event_type, problem)
+            r = send(http, op[0], path, headers=readers[scope], body=body)
+            assert r.status_code == success_status(op, spec), (event_type, r.text)
+    if op == ("POST", "/v1/webhookEndpoints"):  # [] is every type: every scope of them
+        every = set(by_type.values()) - set(base)
+        for missing in every:
+            key = tenant.key_with(*base, *(every - {missing}))
+            r = send(http, *op, headers=bearer(key), body={"url": "https://h.example.invalid/"})
+            assert missing in assert_problem(r, 403, "insufficient_scope")["detail"]
 
 
 # --- 2b. authentication ---------------------------------------------------------------------

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import PG_URL, Database, fresh_database
+from enroll.auth.scopes import WORKSPACE_SCOPES
 from enroll.context import AppContext
 from enroll.event import service as events
 from enroll.kit import outbound
@@ -48,6 +49,7 @@ async def _setup(ctx: AppContext, urls: list[str], secret: str) -> str:
                 session,
                 workspace_id=workspace.id,
                 body=WebhookEndpointCreate(url=url, secret=secret),
+                scopes=WORKSPACE_SCOPES,
                 allow_private=True,
                 now=ctx.clock.now(),
             )

@@ -419,6 +419,12 @@ def test_bad_endpoint_bodies(tenant: Tenant, body: dict[str, Any], field: str) -
         "https://169.254.169.254/latest/meta-data",
         "https://[::1]/x",
         "https://localhost/x",
+        # IPv6 forms embedding an IPv4 loopback or private address
+        "https://[::127.0.0.1]/x",
+        "https://[::ffff:10.0.0.1]/x",
+        "https://[64:ff9b::7f00:1]/x",
+        "https://[2002:c0a8:1::1]/x",
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/x",
     ],
 )
 def test_ssrf_guard_refuses_non_public_urls(tenant: Tenant, url: str) -> None:
@@ -426,6 +432,30 @@ def test_ssrf_guard_refuses_non_public_urls(tenant: Tenant, url: str) -> None:
     assert r.status_code == 422, r.text
     assert r.json()["code"] == "url_refused" and r.json()["errors"][0]["field"] == "url"
     assert tenant.client.get("/v1/webhookEndpoints").json()["data"] == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://[fd00:ec2::254]/latest/meta-data",
+        "http://100.100.100.200/latest/meta-data",
+        "http://[::ffff:169.254.169.254]/latest/meta-data",
+    ],
+)
+def test_metadata_urls_are_refused_even_with_private_addresses_allowed(t: Tenant, url: str) -> None:
+    """hooks_server runs with ENROLL_WEBHOOK_ALLOW_PRIVATE=true."""
+    for r in (
+        t.client.post("/v1/webhookEndpoints", json={"url": url}),
+        t.client.patch(
+            f"/v1/webhookEndpoints/{endpoint(t, 'http://127.0.0.1:9/ok', new_secret())['id']}",
+            json={"url": url},
+        ),
+    ):
+        assert r.status_code == 422, r.text
+        assert r.json()["code"] == "url_refused" and "metadata" in r.json()["errors"][0]["message"]
+    assert all(e["url"] != url for e in t.client.get("/v1/webhookEndpoints").json()["data"])
 
 
 def test_ssrf_guard_refuses_at_delivery_time_too(tenant: Tenant) -> None:
@@ -481,3 +511,65 @@ def test_webhooks_need_their_scope(tenant: Tenant) -> None:
     ) as c:
         r = c.get("/v1/webhookEndpoints")
     assert r.status_code == 403 and r.json()["code"] == "insufficient_scope"
+
+
+# --- receiving an event type needs the scope that reads its data ----------------------------
+
+
+def test_webhooks_manage_alone_cannot_subscribe_to_enrollment_data(tenant: Tenant) -> None:
+    """The attack: a webhooks:manage key, refused GET /v1/enrollments, subscribes to
+    enrollment.created and replays from 2000-01-01 to receive every enrollment."""
+    key = tenant.key_with("webhooks:manage")
+    with tenant.server.client(key) as c:
+        assert c.get("/v1/enrollments").status_code == 403
+        r = c.post(
+            "/v1/webhookEndpoints",
+            json={
+                "url": "https://hooks.example.invalid/steal",
+                "eventTypes": ["enrollment.created"],
+            },
+        )
+        assert r.status_code == 403, r.text
+        assert r.json()["code"] == "insufficient_scope" and "enrollments:read" in r.json()["detail"]
+        for every in ([], ["enrollment.*"]):  # everything, or by prefix: the same scope at least
+            r = c.post(
+                "/v1/webhookEndpoints",
+                json={"url": "https://hooks.example.invalid/all", "eventTypes": every},
+            )
+            assert r.status_code == 403 and "enrollments:read" in r.json()["detail"], r.text
+        assert tenant.client.get("/v1/webhookEndpoints").json()["data"] == []
+        # An endpoint someone allowed made: no replay, no subscribing it or moving its url.
+        hook = endpoint(
+            tenant,
+            "https://hooks.example.invalid/crm",
+            new_secret(),
+            eventTypes=["enrollment.created"],
+            enabled=False,
+        )
+        r = c.post(
+            f"/v1/webhookEndpoints/{hook['id']}/replay", json={"since": "2000-01-01T00:00:00Z"}
+        )
+        assert r.status_code == 403 and "enrollments:read" in r.json()["detail"], r.text
+        r = c.patch(
+            f"/v1/webhookEndpoints/{hook['id']}", json={"url": "https://hooks.example.invalid/me"}
+        )
+        assert r.status_code == 403 and "enrollments:read" in r.json()["detail"], r.text
+        r = c.patch(f"/v1/webhookEndpoints/{hook['id']}", json={"eventTypes": ["import.*"]})
+        assert r.status_code == 403 and "imports:read" in r.json()["detail"], r.text
+        assert tenant.client.get(f"/v1/webhookEndpoints/{hook['id']}").json() == {
+            k: v for k, v in hook.items() if k != "secret"
+        }
+        assert (
+            tenant.client.get(f"/v1/webhookEndpoints/{hook['id']}/deliveries").json()["data"] == []
+        )
+        # What carries no workspace data needs nothing more: describing, disabling, testing.
+        r = c.patch(f"/v1/webhookEndpoints/{hook['id']}", json={"description": "CRM"})
+        assert r.status_code == 200, r.text
+        assert c.post(f"/v1/webhookEndpoints/{hook['id']}/test").status_code == 202
+    # With the scope of the data, the same requests go through.
+    reader = tenant.key_with("webhooks:manage", "enrollments:read")
+    with tenant.server.client(reader) as c:
+        r = c.post(
+            f"/v1/webhookEndpoints/{hook['id']}/replay", json={"since": "2000-01-01T00:00:00Z"}
+        )
+        assert r.status_code == 202, r.text

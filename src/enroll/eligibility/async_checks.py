@@ -232,9 +232,11 @@ async def call(
     message_id: str,
     timeout_seconds: float,
     now: datetime,
+    allow_private: bool = False,
 ) -> Answer:
     """POST the signed check to the endpoint within ``timeout_seconds`` in all; raises
-    CheckerUnavailable for anything but a well-formed 2xx answer. Redirects are not followed."""
+    outbound.Refused for a refused address, CheckerUnavailable for anything but a well-formed
+    2xx answer. Redirects are not followed."""
     status, content = await outbound.post_signed(
         url,
         body=body,
@@ -243,5 +245,6 @@ async def call(
         timeout_seconds=timeout_seconds,
         now=now,
         max_answer_bytes=MAX_ANSWER_BYTES,
+        allow_private=allow_private,
     )
     return parse_answer(status, content)

@@ -7,12 +7,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
+from enroll.kit import outbound
 from enroll.kit.fields import ShortText
 from enroll.kit.schemas import ApiModel
 
-Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
+# Validated like every URL Enroll calls (no user:password@: the workflow is readable by keys).
+Url = Annotated[
+    str,
+    StringConstraints(pattern=r"^https?://\S+$", max_length=2000),
+    AfterValidator(outbound.http_url),
+]
 ReasonCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
 
 

@@ -119,10 +119,9 @@ class Deliverer:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:  # one pool of keep-alive connections for every endpoint
-            self._client = httpx.AsyncClient(
-                timeout=self.ctx.settings.webhook_timeout_seconds,
-                follow_redirects=False,
-                trust_env=False,
+            self._client = outbound.client(
+                allow_private=self.ctx.settings.webhook_allow_private,
+                timeout_seconds=self.ctx.settings.webhook_timeout_seconds,
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
             )
         return self._client
@@ -320,26 +319,28 @@ class Deliverer:
         status: int | None = None
         excerpt = error = None
         retry_after: float | None = None
+        # The address is checked as the client connects (outbound.GuardedBackend), once.
+        refused = outbound.scheme_refusal(
+            endpoint.url, allow_private=settings.webhook_allow_private
+        )
         try:
-            refused = await outbound.refusal(
-                endpoint.url, allow_private=settings.webhook_allow_private
-            )
             if refused:
-                error = f"refused: {refused}"
-            else:
-                answer = await outbound.post(
-                    self.client,
-                    endpoint.url,
-                    content=body.encode(),
-                    headers=headers,
-                    timeout_seconds=settings.webhook_timeout_seconds,
-                    max_answer_bytes=EXCERPT_CHARS * 4,
-                    truncate=True,
-                )
-                status = answer.status
-                excerpt = answer.content.decode("utf-8", "replace")[:EXCERPT_CHARS] or None
-                if status in (429, 503):
-                    retry_after = _retry_after(answer.headers.get("retry-after"), now)
+                raise outbound.Refused(refused)
+            answer = await outbound.post(
+                self.client,
+                endpoint.url,
+                content=body.encode(),
+                headers=headers,
+                timeout_seconds=settings.webhook_timeout_seconds,
+                max_answer_bytes=EXCERPT_CHARS * 4,
+                truncate=True,
+            )
+            status = answer.status
+            excerpt = answer.content.decode("utf-8", "replace")[:EXCERPT_CHARS] or None
+            if status in (429, 503):
+                retry_after = _retry_after(answer.headers.get("retry-after"), now)
+        except outbound.Refused as exc:
+            error = f"refused: {exc}"[:500]
         except outbound.Unreachable as exc:
             error = str(exc)[:500]
         latency = round((time.perf_counter() - started) * 1000)

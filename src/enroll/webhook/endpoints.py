@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,7 +12,7 @@ from enroll.context import AppContext
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.kit.routing import TransactionalRoute
 from enroll.models import WebhookDelivery, WebhookEndpoint
-from enroll.webhook import repository, service
+from enroll.webhook import event_types, repository, service
 from enroll.webhook.schemas import (
     Replay,
     ReplayQueued,
@@ -31,19 +31,28 @@ Manager = Annotated[Principal, require(Scope.WEBHOOKS_MANAGE)]
 Pages = Annotated[PageParams, Depends(page_params)]
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
+# On the routes that send an endpoint events (or choose where they go): beside webhooks:manage,
+# the key needs the scope that reads each event type's data (a 403 names what is missing).
+EVENT_TYPE_SCOPES: dict[str, Any] = {
+    "x-event-type-scopes": {t: s.value for t, s in event_types.READ_SCOPES.items()}
+}
 
 
-@router.post("/webhookEndpoints", status_code=201)
+@router.post("/webhookEndpoints", status_code=201, openapi_extra=EVENT_TYPE_SCOPES)
 async def create_endpoint(
     body: WebhookEndpointCreate, session: Session, principal: Manager, ctx: Ctx
 ) -> WebhookEndpointCreated:
     """Every event of the workspace written from now on (of `eventTypes`) is POSTed to `url`,
-    signed with `secret` as the Standard Webhooks spec defines. The secret is shown here only."""
+    signed with `secret` as the Standard Webhooks spec defines. The secret is shown here only.
+
+    The key also needs the read scope of every type subscribed (`x-event-type-scopes`;
+    `[]` is every type)."""
     endpoint = await service.create(
         session,
         workspace_id=workspace_id_of(principal),
         body=body,
         allow_private=ctx.settings.webhook_allow_private,
+        scopes=principal.scopes,
         now=ctx.clock.now(),
     )
     return WebhookEndpointCreated(
@@ -70,16 +79,19 @@ async def get_endpoint(
     return WebhookEndpointOut.of(endpoint)
 
 
-@router.patch("/webhookEndpoints/{endpoint_id}")
+@router.patch("/webhookEndpoints/{endpoint_id}", openapi_extra=EVENT_TYPE_SCOPES)
 async def update_endpoint(
     endpoint_id: str, body: WebhookEndpointUpdate, session: Session, principal: Manager, ctx: Ctx
 ) -> WebhookEndpointOut:
+    """Changing `url` or `eventTypes` also needs the read scope of every type the endpoint then
+    receives (`x-event-type-scopes`)."""
     endpoint = await service.update(
         session,
         workspace_id=workspace_id_of(principal),
         endpoint_id=endpoint_id,
         body=body,
         allow_private=ctx.settings.webhook_allow_private,
+        scopes=principal.scopes,
         now=ctx.clock.now(),
     )
     return WebhookEndpointOut.of(endpoint)
@@ -140,7 +152,8 @@ async def list_deliveries(
 async def send_test(
     endpoint_id: str, session: Session, principal: Manager, ctx: Ctx
 ) -> WebhookDeliveryOut:
-    """Queue a `webhook.test` event for this endpoint only."""
+    """Queue a `webhook.test` event for this endpoint only (it carries no workspace data, so
+    `webhooks:manage` suffices)."""
     delivery = await service.send_test(
         session,
         workspace_id=workspace_id_of(principal),
@@ -150,16 +163,20 @@ async def send_test(
     return WebhookDeliveryOut.of(delivery, [])
 
 
-@router.post("/webhookEndpoints/{endpoint_id}/replay", status_code=202)
+@router.post(
+    "/webhookEndpoints/{endpoint_id}/replay", status_code=202, openapi_extra=EVENT_TYPE_SCOPES
+)
 async def replay(
     endpoint_id: str, body: Replay, session: Session, principal: Manager, ctx: Ctx
 ) -> ReplayQueued:
-    """Send again, in order, the events of a period that the endpoint subscribes to."""
+    """Send again, in order, the events of a period that the endpoint subscribes to. The key
+    also needs the read scope of every type the endpoint receives (`x-event-type-scopes`)."""
     count = await service.replay(
         session,
         workspace_id=workspace_id_of(principal),
         endpoint_id=endpoint_id,
         body=body,
+        scopes=principal.scopes,
         now=ctx.clock.now(),
     )
     return ReplayQueued(deliveries=count)
@@ -176,15 +193,19 @@ async def get_delivery(
     return WebhookDeliveryOut.of(delivery, attempts[delivery.id])
 
 
-@router.post("/webhookDeliveries/{delivery_id}/retry", status_code=202)
+@router.post(
+    "/webhookDeliveries/{delivery_id}/retry", status_code=202, openapi_extra=EVENT_TYPE_SCOPES
+)
 async def retry_delivery(
     delivery_id: str, session: Session, principal: Manager, ctx: Ctx
 ) -> WebhookDeliveryOut:
-    """Attempt the delivery again now (a failed one gets one more attempt)."""
+    """Attempt the delivery again now (a failed one gets one more attempt). The key also needs
+    the read scope of the delivery's event type (`x-event-type-scopes`)."""
     delivery = await service.retry(
         session,
         workspace_id=workspace_id_of(principal),
         delivery_id=delivery_id,
+        scopes=principal.scopes,
         now=ctx.clock.now(),
     )
     attempts = await service.attempts_of(session, [delivery])

@@ -7,6 +7,9 @@ endpoint it names.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from enroll.auth.scopes import Scope
 from enroll.enrollment.workflow import Status
 
 WEBHOOK_TEST = "webhook.test"
@@ -33,6 +36,33 @@ EVENT_TYPES: dict[str, str] = {
     ENDPOINT_DISABLED: "A webhook endpoint was disabled (410 Gone, or failing for days).",
     WEBHOOK_TEST: "Sent by POST /v1/webhookEndpoints/{id}/test to that endpoint only.",
 }
+
+
+# The scope that reads the data an event type carries, by the type's prefix. Subscribing an
+# endpoint to a type (or moving it to another URL), replaying and retrying it need that scope
+# besides webhooks:manage: a webhook must not show what the key could not read. Service tasks,
+# setup actions, subscriptions and devices are read with enrollments:read.
+_READ_SCOPE_BY_PREFIX: dict[str, Scope] = {
+    "enrollment.": Scope.ENROLLMENTS_READ,
+    "service_task.": Scope.ENROLLMENTS_READ,
+    "setup_action.": Scope.ENROLLMENTS_READ,
+    "subscription.": Scope.ENROLLMENTS_READ,
+    "device.": Scope.ENROLLMENTS_READ,
+    "import.": Scope.IMPORTS_READ,
+    "webhook_endpoint.": Scope.WEBHOOKS_MANAGE,
+    "webhook.": Scope.WEBHOOKS_MANAGE,
+}
+READ_SCOPES: dict[str, Scope] = {
+    t: next(s for p, s in _READ_SCOPE_BY_PREFIX.items() if t.startswith(p)) for t in EVENT_TYPES
+}  # a type without a prefix above fails here, at import
+
+
+def read_scopes(patterns: Iterable[str]) -> set[Scope]:
+    """The scopes that read every type these ``eventTypes`` match ([] matches every type)."""
+    patterns = list(patterns)
+    return {
+        s for t, s in READ_SCOPES.items() if not patterns or any(matches(p, t) for p in patterns)
+    }
 
 
 def unknown(patterns: list[str]) -> list[str]:

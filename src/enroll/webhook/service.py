@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Set
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.errors import Conflict, FieldError, NotFound, Unprocessable
+from enroll.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.kit import outbound
@@ -41,6 +42,16 @@ async def check_url(url: str, *, allow_private: bool) -> None:
         )
 
 
+def check_readable(patterns: Iterable[str], scopes: Set[str]) -> None:
+    """Refuse (403) sending a key's endpoint events whose data the key could not read."""
+    missing = sorted(s.value for s in event_types.read_scopes(patterns) if s.value not in scopes)
+    if missing:
+        raise Forbidden(
+            f"Receiving these event types requires the scope {', '.join(missing)}, "
+            "which reads the data they carry (docs/webhooks.md)."
+        )
+
+
 async def get(session: AsyncSession, *, workspace_id: str, endpoint_id: str) -> WebhookEndpoint:
     endpoint = await repository.get_endpoint(
         session, workspace_id=workspace_id, endpoint_id=endpoint_id
@@ -55,11 +66,13 @@ async def create(
     *,
     workspace_id: str,
     body: WebhookEndpointCreate,
+    scopes: Set[str],
     allow_private: bool,
     now: datetime,
 ) -> WebhookEndpoint:
     """A new endpoint receives the events written from now on: its cursor starts at the feed's
     head (an event of a transaction still running then was caused before it existed)."""
+    check_readable(body.event_types, scopes)
     await check_url(body.url, allow_private=allow_private)
     txid, seq = await repository.feed_head(session, workspace_id=workspace_id)
     endpoint = WebhookEndpoint(
@@ -93,11 +106,14 @@ async def update(
     workspace_id: str,
     endpoint_id: str,
     body: WebhookEndpointUpdate,
+    scopes: Set[str],
     allow_private: bool,
     now: datetime,
 ) -> WebhookEndpoint:
     changes = body.changes()
     endpoint = await get(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    if "url" in changes or "event_types" in changes:  # where the data goes, or which data
+        check_readable(changes.get("event_types", endpoint.event_types), scopes)
     if "url" in changes:
         await check_url(changes["url"], allow_private=allow_private)
     for name, value in changes.items():
@@ -176,11 +192,13 @@ async def replay(
     workspace_id: str,
     endpoint_id: str,
     body: Replay,
+    scopes: Set[str],
     now: datetime,
 ) -> int:
     """Queue the endpoint's subscribed events of a period again, in event order, behind what it
     has queued already. Only events it would receive now are sent (its current eventTypes)."""
     endpoint = await get(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+    check_readable(endpoint.event_types, scopes)
     if body.until is not None and body.until <= body.since:
         raise Unprocessable(
             "until must be after since.",
@@ -217,13 +235,19 @@ async def get_delivery(
 
 
 async def retry(
-    session: AsyncSession, *, workspace_id: str, delivery_id: str, now: datetime
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    delivery_id: str,
+    scopes: Set[str],
+    now: datetime,
 ) -> WebhookDelivery:
     """Attempt a delivery again now: a failed one gets one more attempt (its schedule is spent),
     a pending one is brought forward."""
     delivery = await get_delivery(
         session, workspace_id=workspace_id, delivery_id=delivery_id, for_update=True
     )
+    check_readable([delivery.event_type], scopes)
     if delivery.status == "succeeded":
         raise Conflict("The delivery succeeded already.", code="delivery_succeeded")
     delivery.status = "pending"

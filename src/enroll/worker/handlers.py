@@ -101,11 +101,11 @@ async def device_command(
     if command is None:
         return
     allow_private = ctx.settings.webhook_allow_private
+    refusal = outbound.scheme_refusal(command.url, allow_private=allow_private)
+    if refusal:
+        await _record_command(ctx, workspace_id, payload, False, None, refusal)
+        return
     try:
-        refusal = await outbound.refusal(command.url, allow_private=allow_private)
-        if refusal:
-            await _record_command(ctx, workspace_id, payload, False, None, refusal)
-            return
         if secret is None:  # the workspace's first outbound call
             async with ctx.db.transaction() as session:
                 secret = await workspaces.signing_secret(session, workspace_id=workspace_id)
@@ -117,8 +117,12 @@ async def device_command(
             timeout_seconds=command.timeout_seconds,
             now=ctx.clock.now(),
             max_answer_bytes=setup.MAX_COMMAND_ANSWER_BYTES,
+            allow_private=allow_private,  # the address is checked as the call connects
         )
         succeeded, result, message = setup.command_answer(status, content)
+    except outbound.Refused as exc:
+        await _record_command(ctx, workspace_id, payload, False, None, str(exc))
+        return
     except outbound.Unreachable as exc:
         if not final:
             raise
@@ -175,11 +179,11 @@ async def async_check(ctx: AppContext, workspace_id: str | None, payload: dict[s
         await _record(ctx, workspace_id, job, async_checks.past_deadline(criterion, job.deadline))
         return
     allow_private = ctx.settings.webhook_allow_private
+    refusal = outbound.scheme_refusal(endpoint.url, allow_private=allow_private)
+    if refusal:
+        await _record(ctx, workspace_id, job, async_checks.refused(criterion, refusal))
+        return
     try:
-        refusal = await outbound.refusal(endpoint.url, allow_private=allow_private)
-        if refusal:
-            await _record(ctx, workspace_id, job, async_checks.refused(criterion, refusal))
-            return
         if secret is None:  # the workspace's first outbound call
             async with ctx.db.transaction() as session:
                 secret = await workspaces.signing_secret(session, workspace_id=workspace_id)
@@ -191,7 +195,11 @@ async def async_check(ctx: AppContext, workspace_id: str | None, payload: dict[s
             message_id=job.job_id,
             timeout_seconds=max(0.05, min(endpoint.timeout_seconds, remaining)),
             now=now,
+            allow_private=allow_private,  # the address is checked as the call connects
         )
+    except outbound.Refused as exc:
+        await _record(ctx, workspace_id, job, async_checks.refused(criterion, str(exc)))
+        return
     except async_checks.CheckerUnavailable as exc:
         if ctx.clock.now() >= job.deadline:
             outcome = async_checks.past_deadline(criterion, job.deadline)
