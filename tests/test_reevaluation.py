@@ -3,6 +3,7 @@ history and events, review flags instead of demotion, the re-enrollment policy."
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -32,8 +33,35 @@ def act(tenant: Tenant, enrollment_id: str, action: str, **body: Any) -> None:
     assert r.status_code == 200, r.text
 
 
-def reevaluate(tenant: Tenant, instance_id: str, **body: Any) -> Any:
-    return tenant.client.post(f"/v1/programInstances/{instance_id}/reevaluations", json=body)
+def start(tenant: Tenant, instance_id: str, **body: Any) -> dict[str, Any]:
+    r = tenant.client.post(f"/v1/programInstances/{instance_id}/reevaluations", json=body)
+    assert r.status_code == 202, r.text
+    assert r.headers["location"] == f"/v1/reevaluations/{r.json()['id']}"
+    return dict(r.json())
+
+
+def wait(tenant: Tenant, reevaluation_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Poll the re-evaluation until the server's worker has finished it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = tenant.client.get(f"/v1/reevaluations/{reevaluation_id}")
+        assert r.status_code == 200, r.text
+        if r.json()["status"] in ("completed", "failed"):
+            return dict(r.json())
+        assert time.monotonic() < deadline, r.json()
+        time.sleep(0.05)
+
+
+def reevaluate(tenant: Tenant, instance_id: str, **body: Any) -> dict[str, Any]:
+    """Start a re-evaluation and wait for it: the finished resource."""
+    return wait(tenant, start(tenant, instance_id, **body)["id"])
+
+
+def report(tenant: Tenant, instance_id: str, **body: Any) -> dict[str, Any]:
+    """A re-evaluation that must complete: its report."""
+    run = reevaluate(tenant, instance_id, **body)
+    assert run["status"] == "completed", run
+    return dict(run["report"])
 
 
 def set_criteria(tenant: Tenant, instance_id: str, criteria: list[dict[str, Any]]) -> None:
@@ -70,8 +98,9 @@ def test_dry_run_guard_and_apply(tenant: Tenant) -> None:
     before = {e["id"]: get(tenant, e["id"]) for e in (ny, nj, ca, submitted, approved, rejected)}
 
     dry = reevaluate(tenant, iid, dryRun=True)
-    assert dry.status_code == 200, dry.text
-    body = dry.json()
+    assert dry["status"] == "completed" and dry["dryRun"] is True and dry["error"] is None
+    assert dry["progress"] == {"phase": "plan", "done": 5, "total": 5, "fraction": 1.0}
+    body = dry["report"]
     assert body["dryRun"] is True and body["applied"] is False
     assert body["evaluated"] == 5 and body["total"] == 6  # the rejected one is not in play
     assert body["criteriaVersion"] == instance["criteriaVersion"] + 1
@@ -84,14 +113,16 @@ def test_dry_run_guard_and_apply(tenant: Tenant) -> None:
     assert {e: get(tenant, e) for e in before} == before  # nothing changed
 
     guarded = reevaluate(tenant, iid)
-    assert guarded.status_code == 409, guarded.text
-    assert guarded.json()["code"] == "reevaluation_guard"
-    assert guarded.json()["changed"] == 3 and guarded.json()["total"] == 6
+    assert guarded["status"] == "failed", guarded
+    assert guarded["error"]["code"] == "reevaluation_guard"
+    assert guarded["error"]["changed"] == 3 and guarded["error"]["total"] == 6
+    assert guarded["error"]["maxShare"] == 0.25
+    assert guarded["report"]["changed"] == 3 and guarded["report"]["applied"] is False
     assert {e: get(tenant, e) for e in before} == before
 
-    applied = reevaluate(tenant, iid, force=True)
-    assert applied.status_code == 200, applied.text
-    assert applied.json()["applied"] is True and applied.json()["changed"] == 3
+    applied = report(tenant, iid, force=True)
+    assert applied["applied"] is True and applied["changed"] == 3
+    assert applied["moves"] == body["moves"] and applied["total"] == 6
 
     moved = get(tenant, nj["id"])
     assert moved["status"] == "ineligible"
@@ -125,7 +156,7 @@ def test_dry_run_guard_and_apply(tenant: Tenant) -> None:
 
     # Criteria back as they were: the flags clear, the demoted one comes back.
     set_criteria(tenant, iid, [])
-    again = reevaluate(tenant, iid, force=True).json()
+    again = report(tenant, iid, force=True)
     assert again["clearedReview"]["count"] == 2
     assert again["moves"] == [
         {"from": "ineligible", "to": "eligible", "count": 1, "sampleIds": [nj["id"]]}
@@ -144,7 +175,7 @@ def test_an_unchanged_decision_is_stamped_not_rewritten(tenant: Tenant) -> None:
     events_before = len(tenant.events(limit=500))
     # Another rule under the same criterion: NY still passes it, NJ now does too.
     set_criteria(tenant, iid, [{**NOT_NJ, "rule": {"!=": [{"var": "address.state"}, "PA"]}}])
-    result = reevaluate(tenant, iid, force=True).json()
+    result = report(tenant, iid, force=True)
     assert result["moves"] == [
         {"from": "ineligible", "to": "eligible", "count": 1, "sampleIds": [nj["id"]]}
     ]
@@ -199,9 +230,8 @@ def test_reenrollment_policy_reopens_rejected(tenant: Tenant) -> None:
     act(tenant, blocked["id"], "reject", reason="Incomplete information")
     # The same customer enrols again: the old rejected one must stay closed.
     tenant.enroll(iid, email=blocked["email"], firstName="Pat", lastName=blocked["lastName"])
-    result = reevaluate(tenant, iid, force=True)
-    assert result.status_code == 200, result.text
-    assert result.json()["moves"] == [
+    result = report(tenant, iid, force=True)
+    assert result["moves"] == [
         {"from": "rejected", "to": "eligible", "count": 1, "sampleIds": [rejected["id"]]}
     ]
     assert get(tenant, rejected["id"])["status"] == "eligible"
@@ -223,7 +253,7 @@ def test_rules_only_python_can_evaluate_still_work(tenant: Tenant) -> None:
             {"id": "has-customer", "reason": "No customer", "rule": {"var": "customer.email"}},
         ],
     )
-    result = reevaluate(tenant, iid, force=True).json()
+    result = report(tenant, iid, force=True)
     assert result["moves"] == [
         {"from": "eligible", "to": "ineligible", "count": 1, "sampleIds": [young["id"]]}
     ]
@@ -234,14 +264,21 @@ def test_rules_only_python_can_evaluate_still_work(tenant: Tenant) -> None:
 def test_bad_requests(tenant: Tenant, other_tenant: Tenant) -> None:
     instance = tenant.instance()
     tenant.enroll(instance["id"])
-    r = reevaluate(tenant, instance["id"], dryRun="maybe")
+
+    def post(who: Tenant, ref: str, **body: Any) -> Any:
+        return who.client.post(f"/v1/programInstances/{ref}/reevaluations", json=body)
+
+    r = post(tenant, instance["id"], dryRun="maybe")
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
-    r = reevaluate(tenant, instance["id"], bogus=True)
+    r = post(tenant, instance["id"], bogus=True)
     assert r.status_code == 422
-    r = reevaluate(other_tenant, instance["id"], dryRun=True)
+    r = post(other_tenant, instance["id"], dryRun=True)
     assert r.status_code == 404
     with tenant.server.client(tenant.key_with("enrollments:read")) as client:
         r = client.post(f"/v1/programInstances/{instance['id']}/reevaluations", json={})
         assert r.status_code == 403
-    r = reevaluate(tenant, f"missing-{uniq()}", dryRun=True)
+    r = post(tenant, f"missing-{uniq()}", dryRun=True)
     assert r.status_code == 404
+    run = start(tenant, instance["id"], dryRun=True)
+    assert other_tenant.client.get(f"/v1/reevaluations/{run['id']}").status_code == 404
+    assert tenant.client.get(f"/v1/reevaluations/missing-{uniq()}").status_code == 404
