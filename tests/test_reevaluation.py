@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from conftest import Tenant
+import pytest
+
+from conftest import Database, Tenant, fresh_database, make_tenant, start_server
+from enroll.auth.scopes import PLATFORM_SCOPES
+from enroll.auth.service import issue_key
+from enroll.context import AppContext
+from enroll.eligibility import reevaluation_run
 from enroll.models import Enrollment
+from enroll.worker.runner import Worker
 
 NOT_NJ = {
     "id": "not-nj",
@@ -282,3 +291,105 @@ def test_bad_requests(tenant: Tenant, other_tenant: Tenant) -> None:
     run = start(tenant, instance["id"], dryRun=True)
     assert other_tenant.client.get(f"/v1/reevaluations/{run['id']}").status_code == 404
     assert tenant.client.get(f"/v1/reevaluations/missing-{uniq()}").status_code == 404
+
+
+@pytest.fixture
+def quiet(database: Database, tmp_path: Path) -> Iterator[Tenant]:
+    """A tenant on a server of its own database with no worker: the test runs the batches."""
+    db = fresh_database(database.backend, tmp_path)
+    srv, thread = start_server(db, embedded_worker=False)
+
+    async def platform(ctx: AppContext) -> str:
+        async with ctx.db.transaction() as session:
+            issued = await issue_key(
+                session, workspace_id=None, name="tests", scopes=PLATFORM_SCOPES
+            )
+        return issued.secret
+
+    try:
+        with srv.client(db.run(platform)) as client:
+            r = client.post(
+                "/v1/programs",
+                json={"slug": "core-test-program", "name": "P", "type": "other"},
+            )
+            assert r.status_code == 201, r.text
+        tenant = make_tenant(srv)
+        yield tenant
+        tenant.client.close()
+    finally:
+        srv._server.should_exit = True
+        thread.join(timeout=20)
+        db.drop()
+
+
+def test_batches_commit_one_by_one_and_a_crash_resumes(quiet: Tenant) -> None:
+    """E17: each batch commits by itself (its changes and events show before the run ends),
+    and a run taken over after a crash goes on where the last batch left it."""
+    tenant, db = quiet, quiet.server.database
+    iid = tenant.instance()["id"]
+    enrolled = [tenant.enroll(iid, address={"state": "NJ" if n % 2 else "NY"}) for n in range(7)]
+    set_criteria(tenant, iid, [NOT_NJ])
+    nj = sorted(e["id"] for e in enrolled if e["address"]["state"] == "NJ")
+    run = start(tenant, iid, force=True, sampleSize=2)
+    assert (run["status"], run["progress"]["phase"]) == ("queued", "apply")
+
+    def step() -> bool:
+        return db.run(lambda ctx: reevaluation_run.step(ctx, run["id"], 2))
+
+    assert step() and step()  # two batches of two, committed
+    mid = tenant.client.get(f"/v1/reevaluations/{run['id']}").json()
+    assert mid["status"] == "running"
+    assert mid["progress"] == {"phase": "apply", "done": 4, "total": 7, "fraction": 0.5714}
+    first_four = sorted(e["id"] for e in enrolled)[:4]
+    moved = [i for i in first_four if i in nj]
+    assert mid["report"]["moves"][0]["count"] == len(moved)
+    assert [get(tenant, i)["status"] for i in moved] == ["ineligible"] * len(moved)
+    untouched = [i for i in nj if i not in first_four]
+    assert [get(tenant, i)["status"] for i in untouched] == ["eligible"] * len(untouched)
+    shown = {e["data"]["object"]["id"] for e in tenant.events(type="enrollment.ineligible")}
+    assert shown == set(moved)  # already in the feed: the batches committed
+
+    # The worker that ran those batches died; a worker claims the job again and resumes.
+    async def worker(ctx: AppContext) -> int:
+        return await Worker(ctx).run_once()
+
+    assert db.run(worker) == 1
+    done = wait(tenant, run["id"], timeout=5)
+    assert done["status"] == "completed" and done["report"]["applied"] is True
+    assert done["report"]["moves"] == [
+        {"from": "eligible", "to": "ineligible", "count": len(nj), "sampleIds": nj[:2]}
+    ]
+    assert done["report"]["evaluated"] == 7 and done["report"]["total"] == 7
+    for i in nj:  # each moved once
+        assert [h for h in history(tenant, i) if h[2] == "reevaluate"] == [
+            ("eligible", "ineligible", "reevaluate")
+        ]
+    # Another apply may not overlap a running one; a dry run may.
+    second = start(tenant, iid, force=True)
+    again = tenant.client.post(f"/v1/programInstances/{iid}/reevaluations", json={"force": True})
+    assert again.status_code == 409 and again.json()["code"] == "reevaluation_running"
+    assert again.json()["reevaluationId"] == second["id"]
+    start(tenant, iid, dryRun=True)
+
+
+def test_criteria_changed_mid_run_fail_it(quiet: Tenant) -> None:
+    tenant, db = quiet, quiet.server.database
+    iid = tenant.instance()["id"]
+    for _ in range(3):
+        tenant.enroll(iid, address={"state": "NJ"})
+    set_criteria(tenant, iid, [NOT_NJ])
+    run = start(tenant, iid, force=True)
+    assert db.run(lambda ctx: reevaluation_run.step(ctx, run["id"], 1))
+    set_criteria(tenant, iid, [])
+    assert not db.run(lambda ctx: reevaluation_run.step(ctx, run["id"], 1))
+    failed = tenant.client.get(f"/v1/reevaluations/{run['id']}").json()
+    assert failed["status"] == "failed" and failed["error"]["code"] == "criteria_changed"
+    assert failed["report"]["moves"][0]["count"] == 1
+
+
+def test_batch_sizes_follow_their_time() -> None:
+    assert reevaluation_run.next_size(1000, 0.25) == 2000  # at most doubled
+    assert reevaluation_run.next_size(1000, 1.6) == 625
+    assert reevaluation_run.next_size(1000, 30.0) == 500  # at most halved
+    assert reevaluation_run.next_size(40_000, 0.01) == reevaluation_run.MAX_BATCH
+    assert reevaluation_run.next_size(60, 10.0) == reevaluation_run.MIN_BATCH
