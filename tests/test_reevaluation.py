@@ -17,6 +17,7 @@ from enroll.auth.scopes import PLATFORM_SCOPES
 from enroll.auth.service import issue_key
 from enroll.context import AppContext
 from enroll.eligibility import reevaluation_run
+from enroll.kit.batching import Sizer
 from enroll.models import Enrollment
 from enroll.worker.runner import Worker
 
@@ -388,8 +389,8 @@ def test_criteria_changed_mid_run_fail_it(quiet: Tenant) -> None:
 
 
 def test_batch_sizes_follow_their_time() -> None:
-    assert reevaluation_run.next_size(1000, 0.25) == 2000  # at most doubled
-    assert reevaluation_run.next_size(1000, 1.6) == 625
-    assert reevaluation_run.next_size(1000, 30.0) == 500  # at most halved
-    assert reevaluation_run.next_size(40_000, 0.01) == reevaluation_run.MAX_BATCH
-    assert reevaluation_run.next_size(60, 10.0) == reevaluation_run.MIN_BATCH
+    sizer = Sizer(1000, 50, 20_000)
+    assert sizer.took(0.25) == 2000  # at most doubled
+    assert sizer.took(1.6) == 1250
+    assert sizer.took(25.0) == 50  # shrunk at once, to the floor
+    assert Sizer(15_000, 50, 20_000).took(0.01) == 20_000

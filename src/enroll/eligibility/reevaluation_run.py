@@ -29,6 +29,7 @@ from enroll.eligibility.reevaluation import Summary
 from enroll.errors import Conflict, NotFound
 from enroll.ids import new_id
 from enroll.job import service as jobs
+from enroll.kit.batching import Sizer
 from enroll.models import ProgramInstance, Reevaluation
 from enroll.program_instance import service as instances
 
@@ -36,9 +37,7 @@ log = logging.getLogger("enroll.reevaluation")
 REEVALUATION_JOB = "reevaluation.run"
 ACTIVE = ("queued", "running")
 FINAL = ("completed", "failed")
-# A batch's size follows its time: aim for about a second, never past a few (the ~5 s bound
-# on write transactions: docs/architecture.md).
-TARGET_SECONDS = 1.0
+# A batch's size follows its time (kit/batching.py): about a second each.
 FIRST_BATCH = 1_000
 MIN_BATCH, MAX_BATCH = 50, 20_000
 
@@ -125,23 +124,17 @@ async def start(
     return run
 
 
-def next_size(size: int, seconds: float) -> int:
-    """The next batch's size: scaled towards ``TARGET_SECONDS``, at most halved or doubled."""
-    scaled = size * TARGET_SECONDS / max(seconds, 1e-3)
-    return int(max(MIN_BATCH, min(MAX_BATCH, size * 2, max(size // 2, scaled))))
-
-
 async def run(ctx: AppContext, payload: dict[str, Any]) -> None:
     """The job: batches until the re-evaluation completes or fails. An error is retried by
     the worker (the run resumes where it stopped); the last attempt records it instead."""
     reevaluation_id = payload["reevaluationId"]
-    size = FIRST_BATCH
+    sizer = Sizer(FIRST_BATCH, MIN_BATCH, MAX_BATCH)
     try:
         while True:
             started = time.monotonic()
-            if not await step(ctx, reevaluation_id, size):
+            if not await step(ctx, reevaluation_id, sizer.size):
                 return
-            size = next_size(size, time.monotonic() - started)
+            sizer.took(time.monotonic() - started)
     except Exception:
         async with ctx.db.transaction(write=False) as session:
             final = await jobs.is_final_attempt(session, payload.get("jobId"))
