@@ -5,6 +5,8 @@ ended, so a bulk path holding one long write transaction would stall B's webhook
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +23,9 @@ from enroll.kit import outbound
 from http_endpoint import Checker, Received
 from worker_processes import SHORT_LEASES, Workers
 
-ROWS = 200_000
+POLL_QUICKLY = {k: v for k, v in SHORT_LEASES.items() if k != "ENROLL_JOB_LEASE_SECONDS"}
+
+ROWS = int(os.environ.get("ENROLL_TEST_BULK_ROWS", 200_000))
 MAX_LATENCY = 5.0
 
 pytestmark = [
@@ -65,7 +69,9 @@ def test_bulk_work_in_a_does_not_stall_b_webhooks(pg: Database, tmp_path: Path) 
         return issued.secret
 
     server, thread = start_server(pg, embedded_worker=False, webhook_allow_private=True)
-    workers = Workers(pg.url, tmp_path, 2, **SHORT_LEASES)
+    # Quick polling, receivers on 127.0.0.1; the usual job lease (a busy machine must not
+    # make a long job's lease lapse and a second worker take it over).
+    workers = Workers(pg.url, tmp_path, 2, **POLL_QUICKLY)
     try:
         with server.client(pg.run(platform)) as client:
             r = client.post("/v1/programs", json={"slug": "p", "name": "P", "type": "other"})
@@ -80,7 +86,7 @@ def test_bulk_work_in_a_does_not_stall_b_webhooks(pg: Database, tmp_path: Path) 
         assert hook.status_code == 201, hook.text
         latencies: dict[str, list[float]] = {"import": [], "reevaluation": []}
 
-        def b_event_arrives(phase: str) -> None:
+        def b_event_arrives(phase: str, bound: float = MAX_LATENCY) -> None:
             """Commit one event in B and time its way to B's receiver."""
             wanted = b.enroll(b_instance)["id"]  # committed when it answers
             committed, in_feed = time.monotonic(), None
@@ -88,7 +94,13 @@ def test_bulk_work_in_a_does_not_stall_b_webhooks(pg: Database, tmp_path: Path) 
                 waited = time.monotonic() - committed
                 if in_feed is None and wanted in feed(b):
                     in_feed = waited  # the horizon passed it: the rest is delivery
-                assert waited < MAX_LATENCY, (phase, waited, in_feed, latencies, workers.logs())
+                assert waited < bound, (
+                    phase,
+                    waited,
+                    in_feed,
+                    latencies,
+                    workers.logs()[-3000:],
+                )
                 time.sleep(0.02)
             latencies[phase].append(time.monotonic() - committed)
 
@@ -103,6 +115,9 @@ def test_bulk_work_in_a_does_not_stall_b_webhooks(pg: Database, tmp_path: Path) 
                 b_event_arrives(phase)
             return dict(state)
 
+        # The worker processes are up (importing the app takes a while on a busy machine).
+        latencies["warm-up"] = []
+        b_event_arrives("warm-up", bound=300)
         with httpx.Client(base_url=server.base_url, timeout=300) as upload:
             r = upload.post(
                 f"/v1/programInstances/{a_instance}/imports",
@@ -130,11 +145,15 @@ def test_bulk_work_in_a_does_not_stall_b_webhooks(pg: Database, tmp_path: Path) 
         moves = [(m["from"], m["to"], m["count"]) for m in done["report"]["moves"]]
         assert moves == [("eligible", "ineligible", sum(n % 3 == 2 for n in range(ROWS)))]
     finally:
-        workers.stop()
+        try:
+            workers.stop()
+        except subprocess.TimeoutExpired:  # a failed run leaves the bulk jobs going
+            for index in range(len(workers.processes)):
+                workers.kill(index)
         server._server.should_exit = True
         thread.join(timeout=20)
         receiver.close()
     # B's events kept flowing during both: several of them, each within the bound.
-    print("latencies (s):", {k: (len(v), round(max(v), 2)) for k, v in latencies.items() if v})
+    print("latencies (n, max s):", {k: (len(v), round(max(v), 2)) for k, v in latencies.items()})
     assert len(latencies["import"]) >= 3 and len(latencies["reevaluation"]) >= 3, latencies
     assert max(latencies["import"] + latencies["reevaluation"]) < MAX_LATENCY

@@ -29,7 +29,7 @@ from enroll.eligibility.reevaluation import Summary
 from enroll.errors import Conflict, NotFound
 from enroll.ids import new_id
 from enroll.job import service as jobs
-from enroll.kit.batching import Sizer
+from enroll.kit.batching import TARGET_SECONDS, Sizer
 from enroll.models import ProgramInstance, Reevaluation
 from enroll.program_instance import service as instances
 
@@ -38,7 +38,7 @@ REEVALUATION_JOB = "reevaluation.run"
 ACTIVE = ("queued", "running")
 FINAL = ("completed", "failed")
 # A batch's size follows its time (kit/batching.py): about a second each.
-FIRST_BATCH = 1_000
+FIRST_BATCH = 250
 MIN_BATCH, MAX_BATCH = 50, 20_000
 
 
@@ -134,7 +134,10 @@ async def run(ctx: AppContext, payload: dict[str, Any]) -> None:
             started = time.monotonic()
             if not await step(ctx, reevaluation_id, sizer.size):
                 return
-            sizer.took(time.monotonic() - started)
+            took = time.monotonic() - started
+            if took > 2 * TARGET_SECONDS:
+                log.info("re-evaluation %s: a batch took %.1f s", reevaluation_id, took)
+            sizer.took(took)
     except Exception:
         async with ctx.db.transaction(write=False) as session:
             final = await jobs.is_final_attempt(session, payload.get("jobId"))

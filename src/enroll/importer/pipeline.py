@@ -15,6 +15,7 @@ batches still see them as duplicates.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -52,15 +53,16 @@ from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.importer import formats
 from enroll.importer.rows import Candidate, prepare
-from enroll.kit.batching import Sizer
+from enroll.kit.batching import TARGET_SECONDS, Sizer
 from enroll.models import Customer, Enrollment, EnrollmentImport, ProgramInstance
 from enroll.models.base import UtcDateTime
 from enroll.models.enrollment_import import import_issue_table, import_key_table
 from enroll.program_instance import service as instances
 
+log = logging.getLogger("enroll.importer")
 BATCH_ROWS = 5_000
 # Rows per transaction: from FIRST_COMMIT_ROWS, following the time each took (kit/batching.py).
-FIRST_COMMIT_ROWS, MIN_COMMIT_ROWS = 1_000, 20
+FIRST_COMMIT_ROWS, MIN_COMMIT_ROWS = 250, 20
 # PostgreSQL: refresh the planner's statistics each time the import has doubled what it wrote
 # (5k, 10k, 20k, … rows: a dozen ANALYZEs for millions). Statistics taken while the instance
 # was nearly empty make the planner answer each batch's key lookups by scanning every row of
@@ -191,7 +193,10 @@ async def run(
                     began = time.monotonic()
                     done = bytes_done if start == len(rows) else bytes_before
                     await _commit_batch(ctx, import_id, part, counts, done)
-                    sizer.took(time.monotonic() - began)
+                    took = time.monotonic() - began
+                    if took > 2 * TARGET_SECONDS:
+                        log.info("import %s: %d rows took %.1f s", import_id, len(part), took)
+                    sizer.took(took)
                     if progress:
                         progress(done, part[-1][0], counts)
                 bytes_before = bytes_done
