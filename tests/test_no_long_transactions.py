@@ -115,7 +115,11 @@ def test_bulk_work_in_a_does_not_stall_b_webhooks(pg: Database, tmp_path: Path) 
                 b_event_arrives(phase)
             return dict(state)
 
-        # The worker processes are up (importing the app takes a while on a busy machine).
+        # Both worker processes are up (importing the app takes a while on a busy machine).
+        deadline = time.monotonic() + 300
+        while workers.logs().count(" started ") < len(workers.processes):
+            assert time.monotonic() < deadline and workers.alive(), workers.logs()
+            time.sleep(0.2)
         latencies["warm-up"] = []
         b_event_arrives("warm-up", bound=300)
         with httpx.Client(base_url=server.base_url, timeout=300) as upload:
