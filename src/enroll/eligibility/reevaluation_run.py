@@ -37,9 +37,10 @@ log = logging.getLogger("enroll.reevaluation")
 REEVALUATION_JOB = "reevaluation.run"
 ACTIVE = ("queued", "running")
 FINAL = ("completed", "failed")
-# A batch's size follows its time (kit/batching.py): about a second each.
-FIRST_BATCH = 250
-MIN_BATCH, MAX_BATCH = 50, 20_000
+# A batch's size follows its time (kit/batching.py): about a second each, but never so small
+# that the fixed cost of a batch (temporary tables, a dozen statements) is most of it.
+FIRST_BATCH = 1_000
+MIN_BATCH, MAX_BATCH = 500, 20_000
 
 
 async def get(session: AsyncSession, *, workspace_id: str, reevaluation_id: str) -> Reevaluation:

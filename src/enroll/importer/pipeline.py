@@ -61,8 +61,10 @@ from enroll.program_instance import service as instances
 
 log = logging.getLogger("enroll.importer")
 BATCH_ROWS = 5_000
-# Rows per transaction: from FIRST_COMMIT_ROWS, following the time each took (kit/batching.py).
-FIRST_COMMIT_ROWS, MIN_COMMIT_ROWS = 250, 20
+# Rows per transaction: from FIRST_COMMIT_ROWS, following the time each took (kit/batching.py),
+# never below MIN_COMMIT_ROWS: each part has a fixed cost (its temporary tables, a dozen
+# statements), and on a starved machine (~2 s) smaller parts only made the import crawl.
+FIRST_COMMIT_ROWS, MIN_COMMIT_ROWS = 1_000, 500
 # PostgreSQL: refresh the planner's statistics each time the import has doubled what it wrote
 # (5k, 10k, 20k, … rows: a dozen ANALYZEs for millions). Statistics taken while the instance
 # was nearly empty make the planner answer each batch's key lookups by scanning every row of

@@ -5,7 +5,8 @@ much longer than a second or two: on PostgreSQL the event feed waits for the old
 writer (docs/architecture.md), and on SQLite every other writer waits for the lock. A fixed
 number of rows cannot promise that (a rule the SQL cannot decide makes each row far dearer),
 so the next batch's size is scaled to the time the last one took: grown at most twofold,
-shrunk at once.
+shrunk at once, but not below a floor: a batch also has a fixed cost, which smaller batches
+do not reduce.
 """
 
 from __future__ import annotations
