@@ -242,7 +242,7 @@ def reevaluate(env: dict[str, str], instance: str, key: str) -> dict[str, Any]:
     from enroll.app import create_app
     from enroll.config import Settings
 
-    app = create_app(Settings(database_url=env["ENROLL_DATABASE_URL"], embedded_worker=False))
+    app = create_app(Settings(database_url=env["ENROLL_DATABASE_URL"], embedded_worker=True))
 
     async def go() -> dict[str, Any]:
         transport = httpx.ASGITransport(app=app)
@@ -264,9 +264,14 @@ def reevaluate(env: dict[str, str], instance: str, key: str) -> dict[str, Any]:
                 headers=headers,
                 json={"force": True, "sampleSize": 3},
             )
+            assert r.status_code == 202, r.text
+            run = r.json()  # a job: the app's embedded worker runs it
+            while run["status"] not in ("completed", "failed"):
+                await asyncio.sleep(0.2)
+                run = (await client.get(r.headers["location"], headers=headers)).json()
             seconds = time.perf_counter() - started
-            assert r.status_code == 200, r.text
-            body = r.json()
+            assert run["status"] == "completed", run
+            body = run["report"]
             return {
                 "seconds": round(seconds, 2),
                 "evaluated": body["evaluated"],

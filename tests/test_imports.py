@@ -3,6 +3,7 @@ history and events, dry runs, results, idempotency, resumption and bad input."""
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 
 from conftest import Tenant
 from enroll.importer import pipeline
+from enroll.kit.batching import Sizer
 
 PROBLEM = "application/problem+json"
 JSONL = {"Content-Type": "application/x-ndjson"}
@@ -479,3 +481,26 @@ def test_cli_imports_a_local_file(tenant: Tenant, tmp_path: Any) -> None:
         [*args[:6], "no-such-instance", str(path)], env=env, capture_output=True, text=True
     )
     assert missing.returncode == 1 and orjson.loads(missing.stdout)["error"] == "not_found"
+
+
+def test_slow_batches_commit_in_smaller_parts(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13, E17: a batch's rows are committed in parts sized to the time parts take, so
+    no import transaction grows long (here every part is "too slow": the floor follows)."""
+    parts: list[int] = []
+    commit = pipeline._commit_batch
+
+    async def recorded(ctx: Any, import_id: str, rows: Any, *args: Any) -> None:
+        parts.append(len(rows))
+        await commit(ctx, import_id, rows, *args)
+
+    monkeypatch.setattr(pipeline, "_commit_batch", recorded)
+    monkeypatch.setattr(pipeline, "FIRST_COMMIT_ROWS", 40)
+    monkeypatch.setattr(pipeline, "MIN_COMMIT_ROWS", 10)
+    monkeypatch.setattr(pipeline, "Sizer", functools.partial(Sizer, target=0.0))
+    instance = tenant.instance()
+    done = run_import(tenant, instance["id"], jsonl([person() for _ in range(100)]))
+    assert done["status"] == "completed" and done["counts"]["created"] == 100, done
+    assert parts == [40] + [10] * 6
+    assert done["progress"]["rowsDone"] == 100

@@ -71,6 +71,7 @@ PATH_KINDS = {
     "programs": "program",
     "criteriaVersions": "criteria_version",
     "imports": "import",
+    "reevaluations": "reevaluation",
     "enrollmentRequests": "enrollment_task",
     "unenrollmentRequests": "unenrollment_task",
     "serviceTasks": "service_task",
@@ -110,6 +111,7 @@ KINDS = {
     "program": "program",
     "criteria_version": "criteria_version",
     "import": "import_",
+    "reevaluation": "reevaluation",
     "enrollment_task": "enrollment_task",
     "unenrollment_task": "unenrollment_task",
     "service_task": "enrollment_task",
@@ -133,6 +135,7 @@ READS = {
     "program": ["/v1/programs/{}"],
     "criteria_version": [],  # immutable; its instance's reads cover it
     "import": ["/v1/imports/{}", "/v1/imports/{}/results"],
+    "reevaluation": ["/v1/reevaluations/{}"],
     "enrollment_task": ["/v1/enrollmentRequests/{}", "/v1/serviceTasks/{}/log"],
     "unenrollment_task": ["/v1/unenrollmentRequests/{}", "/v1/serviceTasks/{}/log"],
     "service_task": ["/v1/serviceTasks/{}", "/v1/serviceTasks/{}/log"],
@@ -590,6 +593,20 @@ class World:
             time.sleep(0.05)
         self.ids.append(imp["id"])
         return dict(imp)
+
+    @cached_property
+    def reevaluation(self) -> dict[str, Any]:
+        """A finished dry run over the world's instance."""
+        r = self.c.post(
+            f"/v1/programInstances/{self.instance['id']}/reevaluations", json={"dryRun": True}
+        )
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 15
+        while (run := self.c.get(r.headers["location"]).json())["status"] != "completed":
+            assert time.monotonic() < deadline, run
+            time.sleep(0.05)
+        self.ids.append(run["id"])
+        return dict(run)
 
     @cached_property
     def program(self) -> dict[str, Any]:

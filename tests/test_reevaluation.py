@@ -3,12 +3,23 @@ history and events, review flags instead of demotion, the re-enrollment policy."
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
-from conftest import Tenant
+import pytest
+
+from conftest import Database, Tenant, fresh_database, make_tenant, start_server
+from enroll.auth.scopes import PLATFORM_SCOPES
+from enroll.auth.service import issue_key
+from enroll.context import AppContext
+from enroll.eligibility import reevaluation_run
+from enroll.kit.batching import Sizer
 from enroll.models import Enrollment
+from enroll.worker.runner import Worker
 
 NOT_NJ = {
     "id": "not-nj",
@@ -32,8 +43,35 @@ def act(tenant: Tenant, enrollment_id: str, action: str, **body: Any) -> None:
     assert r.status_code == 200, r.text
 
 
-def reevaluate(tenant: Tenant, instance_id: str, **body: Any) -> Any:
-    return tenant.client.post(f"/v1/programInstances/{instance_id}/reevaluations", json=body)
+def start(tenant: Tenant, instance_id: str, **body: Any) -> dict[str, Any]:
+    r = tenant.client.post(f"/v1/programInstances/{instance_id}/reevaluations", json=body)
+    assert r.status_code == 202, r.text
+    assert r.headers["location"] == f"/v1/reevaluations/{r.json()['id']}"
+    return dict(r.json())
+
+
+def wait(tenant: Tenant, reevaluation_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Poll the re-evaluation until the server's worker has finished it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = tenant.client.get(f"/v1/reevaluations/{reevaluation_id}")
+        assert r.status_code == 200, r.text
+        if r.json()["status"] in ("completed", "failed"):
+            return dict(r.json())
+        assert time.monotonic() < deadline, r.json()
+        time.sleep(0.05)
+
+
+def reevaluate(tenant: Tenant, instance_id: str, **body: Any) -> dict[str, Any]:
+    """Start a re-evaluation and wait for it: the finished resource."""
+    return wait(tenant, start(tenant, instance_id, **body)["id"])
+
+
+def report(tenant: Tenant, instance_id: str, **body: Any) -> dict[str, Any]:
+    """A re-evaluation that must complete: its report."""
+    run = reevaluate(tenant, instance_id, **body)
+    assert run["status"] == "completed", run
+    return dict(run["report"])
 
 
 def set_criteria(tenant: Tenant, instance_id: str, criteria: list[dict[str, Any]]) -> None:
@@ -70,8 +108,9 @@ def test_dry_run_guard_and_apply(tenant: Tenant) -> None:
     before = {e["id"]: get(tenant, e["id"]) for e in (ny, nj, ca, submitted, approved, rejected)}
 
     dry = reevaluate(tenant, iid, dryRun=True)
-    assert dry.status_code == 200, dry.text
-    body = dry.json()
+    assert dry["status"] == "completed" and dry["dryRun"] is True and dry["error"] is None
+    assert dry["progress"] == {"phase": "plan", "done": 5, "total": 5, "fraction": 1.0}
+    body = dry["report"]
     assert body["dryRun"] is True and body["applied"] is False
     assert body["evaluated"] == 5 and body["total"] == 6  # the rejected one is not in play
     assert body["criteriaVersion"] == instance["criteriaVersion"] + 1
@@ -84,14 +123,16 @@ def test_dry_run_guard_and_apply(tenant: Tenant) -> None:
     assert {e: get(tenant, e) for e in before} == before  # nothing changed
 
     guarded = reevaluate(tenant, iid)
-    assert guarded.status_code == 409, guarded.text
-    assert guarded.json()["code"] == "reevaluation_guard"
-    assert guarded.json()["changed"] == 3 and guarded.json()["total"] == 6
+    assert guarded["status"] == "failed", guarded
+    assert guarded["error"]["code"] == "reevaluation_guard"
+    assert guarded["error"]["changed"] == 3 and guarded["error"]["total"] == 6
+    assert guarded["error"]["maxShare"] == 0.25
+    assert guarded["report"]["changed"] == 3 and guarded["report"]["applied"] is False
     assert {e: get(tenant, e) for e in before} == before
 
-    applied = reevaluate(tenant, iid, force=True)
-    assert applied.status_code == 200, applied.text
-    assert applied.json()["applied"] is True and applied.json()["changed"] == 3
+    applied = report(tenant, iid, force=True)
+    assert applied["applied"] is True and applied["changed"] == 3
+    assert applied["moves"] == body["moves"] and applied["total"] == 6
 
     moved = get(tenant, nj["id"])
     assert moved["status"] == "ineligible"
@@ -125,7 +166,7 @@ def test_dry_run_guard_and_apply(tenant: Tenant) -> None:
 
     # Criteria back as they were: the flags clear, the demoted one comes back.
     set_criteria(tenant, iid, [])
-    again = reevaluate(tenant, iid, force=True).json()
+    again = report(tenant, iid, force=True)
     assert again["clearedReview"]["count"] == 2
     assert again["moves"] == [
         {"from": "ineligible", "to": "eligible", "count": 1, "sampleIds": [nj["id"]]}
@@ -144,7 +185,7 @@ def test_an_unchanged_decision_is_stamped_not_rewritten(tenant: Tenant) -> None:
     events_before = len(tenant.events(limit=500))
     # Another rule under the same criterion: NY still passes it, NJ now does too.
     set_criteria(tenant, iid, [{**NOT_NJ, "rule": {"!=": [{"var": "address.state"}, "PA"]}}])
-    result = reevaluate(tenant, iid, force=True).json()
+    result = report(tenant, iid, force=True)
     assert result["moves"] == [
         {"from": "ineligible", "to": "eligible", "count": 1, "sampleIds": [nj["id"]]}
     ]
@@ -199,9 +240,8 @@ def test_reenrollment_policy_reopens_rejected(tenant: Tenant) -> None:
     act(tenant, blocked["id"], "reject", reason="Incomplete information")
     # The same customer enrols again: the old rejected one must stay closed.
     tenant.enroll(iid, email=blocked["email"], firstName="Pat", lastName=blocked["lastName"])
-    result = reevaluate(tenant, iid, force=True)
-    assert result.status_code == 200, result.text
-    assert result.json()["moves"] == [
+    result = report(tenant, iid, force=True)
+    assert result["moves"] == [
         {"from": "rejected", "to": "eligible", "count": 1, "sampleIds": [rejected["id"]]}
     ]
     assert get(tenant, rejected["id"])["status"] == "eligible"
@@ -223,7 +263,7 @@ def test_rules_only_python_can_evaluate_still_work(tenant: Tenant) -> None:
             {"id": "has-customer", "reason": "No customer", "rule": {"var": "customer.email"}},
         ],
     )
-    result = reevaluate(tenant, iid, force=True).json()
+    result = report(tenant, iid, force=True)
     assert result["moves"] == [
         {"from": "eligible", "to": "ineligible", "count": 1, "sampleIds": [young["id"]]}
     ]
@@ -234,14 +274,123 @@ def test_rules_only_python_can_evaluate_still_work(tenant: Tenant) -> None:
 def test_bad_requests(tenant: Tenant, other_tenant: Tenant) -> None:
     instance = tenant.instance()
     tenant.enroll(instance["id"])
-    r = reevaluate(tenant, instance["id"], dryRun="maybe")
+
+    def post(who: Tenant, ref: str, **body: Any) -> Any:
+        return who.client.post(f"/v1/programInstances/{ref}/reevaluations", json=body)
+
+    r = post(tenant, instance["id"], dryRun="maybe")
     assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
-    r = reevaluate(tenant, instance["id"], bogus=True)
+    r = post(tenant, instance["id"], bogus=True)
     assert r.status_code == 422
-    r = reevaluate(other_tenant, instance["id"], dryRun=True)
+    r = post(other_tenant, instance["id"], dryRun=True)
     assert r.status_code == 404
     with tenant.server.client(tenant.key_with("enrollments:read")) as client:
         r = client.post(f"/v1/programInstances/{instance['id']}/reevaluations", json={})
         assert r.status_code == 403
-    r = reevaluate(tenant, f"missing-{uniq()}", dryRun=True)
+    r = post(tenant, f"missing-{uniq()}", dryRun=True)
     assert r.status_code == 404
+    run = start(tenant, instance["id"], dryRun=True)
+    assert other_tenant.client.get(f"/v1/reevaluations/{run['id']}").status_code == 404
+    assert tenant.client.get(f"/v1/reevaluations/missing-{uniq()}").status_code == 404
+
+
+@pytest.fixture
+def quiet(database: Database, tmp_path: Path) -> Iterator[Tenant]:
+    """A tenant on a server of its own database with no worker: the test runs the batches."""
+    db = fresh_database(database.backend, tmp_path)
+    srv, thread = start_server(db, embedded_worker=False)
+
+    async def platform(ctx: AppContext) -> str:
+        async with ctx.db.transaction() as session:
+            issued = await issue_key(
+                session, workspace_id=None, name="tests", scopes=PLATFORM_SCOPES
+            )
+        return issued.secret
+
+    try:
+        with srv.client(db.run(platform)) as client:
+            r = client.post(
+                "/v1/programs",
+                json={"slug": "core-test-program", "name": "P", "type": "other"},
+            )
+            assert r.status_code == 201, r.text
+        tenant = make_tenant(srv)
+        yield tenant
+        tenant.client.close()
+    finally:
+        srv._server.should_exit = True
+        thread.join(timeout=20)
+        db.drop()
+
+
+def test_batches_commit_one_by_one_and_a_crash_resumes(quiet: Tenant) -> None:
+    """E17: each batch commits by itself (its changes and events show before the run ends),
+    and a run taken over after a crash goes on where the last batch left it."""
+    tenant, db = quiet, quiet.server.database
+    iid = tenant.instance()["id"]
+    enrolled = [tenant.enroll(iid, address={"state": "NJ" if n % 2 else "NY"}) for n in range(7)]
+    set_criteria(tenant, iid, [NOT_NJ])
+    nj = sorted(e["id"] for e in enrolled if e["address"]["state"] == "NJ")
+    run = start(tenant, iid, force=True, sampleSize=2)
+    assert (run["status"], run["progress"]["phase"]) == ("queued", "apply")
+
+    def step() -> bool:
+        return db.run(lambda ctx: reevaluation_run.step(ctx, run["id"], 2))
+
+    assert step() and step()  # two batches of two, committed
+    mid = tenant.client.get(f"/v1/reevaluations/{run['id']}").json()
+    assert mid["status"] == "running"
+    assert mid["progress"] == {"phase": "apply", "done": 4, "total": 7, "fraction": 0.5714}
+    first_four = sorted(e["id"] for e in enrolled)[:4]
+    moved = [i for i in first_four if i in nj]
+    assert mid["report"]["moves"][0]["count"] == len(moved)
+    assert [get(tenant, i)["status"] for i in moved] == ["ineligible"] * len(moved)
+    untouched = [i for i in nj if i not in first_four]
+    assert [get(tenant, i)["status"] for i in untouched] == ["eligible"] * len(untouched)
+    shown = {e["data"]["object"]["id"] for e in tenant.events(type="enrollment.ineligible")}
+    assert shown == set(moved)  # already in the feed: the batches committed
+
+    # The worker that ran those batches died; a worker claims the job again and resumes.
+    async def worker(ctx: AppContext) -> int:
+        return await Worker(ctx).run_once()
+
+    assert db.run(worker) == 1
+    done = wait(tenant, run["id"], timeout=5)
+    assert done["status"] == "completed" and done["report"]["applied"] is True
+    assert done["report"]["moves"] == [
+        {"from": "eligible", "to": "ineligible", "count": len(nj), "sampleIds": nj[:2]}
+    ]
+    assert done["report"]["evaluated"] == 7 and done["report"]["total"] == 7
+    for i in nj:  # each moved once
+        assert [h for h in history(tenant, i) if h[2] == "reevaluate"] == [
+            ("eligible", "ineligible", "reevaluate")
+        ]
+    # Another apply may not overlap a running one; a dry run may.
+    second = start(tenant, iid, force=True)
+    again = tenant.client.post(f"/v1/programInstances/{iid}/reevaluations", json={"force": True})
+    assert again.status_code == 409 and again.json()["code"] == "reevaluation_running"
+    assert again.json()["reevaluationId"] == second["id"]
+    start(tenant, iid, dryRun=True)
+
+
+def test_criteria_changed_mid_run_fail_it(quiet: Tenant) -> None:
+    tenant, db = quiet, quiet.server.database
+    iid = tenant.instance()["id"]
+    for _ in range(3):
+        tenant.enroll(iid, address={"state": "NJ"})
+    set_criteria(tenant, iid, [NOT_NJ])
+    run = start(tenant, iid, force=True)
+    assert db.run(lambda ctx: reevaluation_run.step(ctx, run["id"], 1))
+    set_criteria(tenant, iid, [])
+    assert not db.run(lambda ctx: reevaluation_run.step(ctx, run["id"], 1))
+    failed = tenant.client.get(f"/v1/reevaluations/{run['id']}").json()
+    assert failed["status"] == "failed" and failed["error"]["code"] == "criteria_changed"
+    assert failed["report"]["moves"][0]["count"] == 1
+
+
+def test_batch_sizes_follow_their_time() -> None:
+    sizer = Sizer(1000, 50, 20_000)
+    assert sizer.took(0.25) == 2000  # at most doubled
+    assert sizer.took(1.6) == 1250
+    assert sizer.took(25.0) == 50  # shrunk at once, to the floor
+    assert Sizer(15_000, 50, 20_000).took(0.01) == 20_000

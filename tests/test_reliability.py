@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from conftest import Tenant
 from enroll.context import AppContext
+from enroll.idempotency import service as idempotency
 from enroll.models import IdempotencyRecord
+from enroll.worker import runner
 
 
 def _body(**fields: Any) -> dict[str, Any]:
@@ -192,3 +195,46 @@ def test_twenty_parallel_decisions_exactly_one_wins(tenant: Tenant) -> None:
     # then sets the start date.
     setup = 1 if final["status"] == "approved" else 0
     assert final["version"] == enrollment["version"] + 2 + setup
+
+
+def test_expired_keys_are_purged_a_slice_per_transaction(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13, E17: housekeeping never deletes a day of keys in one long transaction."""
+    monkeypatch.setattr(runner, "PURGE_SLICE", 3)
+    monkeypatch.setattr(idempotency, "PURGE_SLICE", 3)
+    scope = f"purge-{uuid.uuid4().hex[:8]}"
+    slices: list[tuple[int, int]] = []
+    purge = runner.purge_expired
+
+    async def recorded(session: Any, *, now: datetime) -> int:
+        count = await purge(session, now=now)
+        slices.append((id(session), count))
+        return count
+
+    monkeypatch.setattr(runner, "purge_expired", recorded)
+
+    async def work(ctx: AppContext) -> int:
+        now = ctx.clock.now()
+        async with ctx.db.transaction() as session:
+            session.add_all(
+                IdempotencyRecord(
+                    scope=scope,
+                    key=f"k{n}",
+                    fingerprint="f",
+                    status="completed",
+                    created_at=now - timedelta(days=2),
+                    expires_at=now - timedelta(days=1),
+                )
+                for n in range(7)
+            )
+        await runner.Worker(ctx)._housekeeping()
+        async with ctx.db.transaction(write=False) as session:
+            left = await session.scalar(
+                select(func.count()).where(IdempotencyRecord.scope == scope)
+            )
+        return int(left or 0)
+
+    assert tenant.server.database.run(work) == 0
+    assert len(slices) >= 3 and all(count <= 3 for _, count in slices)
+    assert len({s for s, _ in slices}) == len(slices)  # each slice its own transaction

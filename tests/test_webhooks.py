@@ -24,6 +24,7 @@ from enroll.context import AppContext
 from enroll.event import service as events
 from enroll.kit.outbound import new_secret
 from enroll.models import Event, WebhookEndpoint
+from enroll.webhook import repository as webhook_repository
 from enroll.webhook import service as webhook_service
 from http_endpoint import Checker, Received
 
@@ -333,6 +334,45 @@ def test_test_event_replay_and_manual_retry(
         json={"since": since.isoformat(), "until": since.isoformat()},
     )
     assert r.status_code == 422
+
+
+def test_a_replay_queues_slice_by_slice_in_transactions_of_their_own(
+    t: Tenant, receiver: Checker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 13, E17: a long period is not one long transaction (it would hold back every
+    workspace's feed); an Idempotency-Key still answers a repeat with the first response."""
+    monkeypatch.setattr(webhook_service, "REPLAY_SLICE", 2)
+    sessions: list[int] = []
+    queue = webhook_repository.queue_deliveries
+
+    async def recorded(session: Any, target: Any, *args: Any) -> int:
+        if target.id == hook["id"]:
+            sessions.append(id(session))
+        return await queue(session, target, *args)
+
+    secret = new_secret()
+    url = receiver.route(secret, ok)
+    hook = endpoint(t, url, secret)
+    monkeypatch.setattr(webhook_repository, "queue_deliveries", recorded)
+    since = datetime.now(UTC)
+    sent = emit(t, 5)
+    settled(t, hook["id"], 5)
+    sessions.clear()  # the delivery loop's own queueing
+    body = {"since": since.isoformat()}
+    headers = {"Idempotency-Key": f"replay-{uuid.uuid4().hex}"}
+    path = f"/v1/webhookEndpoints/{hook['id']}/replay"
+    r = t.client.post(path, json=body, headers=headers)
+    assert r.status_code == 202 and r.json() == {"deliveries": 5}, r.text
+    assert len(set(sessions)) == len(sessions) == 3  # slices of 2, 2, 1: three transactions
+    again = t.client.post(path, json=body, headers=headers)
+    assert again.status_code == 202 and again.json() == {"deliveries": 5}
+    assert again.headers["idempotent-replayed"] == "true"
+    settled(t, hook["id"], 10)
+    assert event_ids(receiver.received(url)) == sent + sent
+    missing = t.client.post(
+        f"/v1/webhookEndpoints/missing-{uuid.uuid4().hex[:8]}/replay", json=body
+    )
+    assert missing.status_code == 404
 
 
 def test_nothing_from_a_rolled_back_transaction_is_sent(t: Tenant, receiver: Checker) -> None:

@@ -14,6 +14,7 @@ from enroll.auth.endpoints import router as api_keys_router
 from enroll.config import Settings, get_settings
 from enroll.context import AppContext
 from enroll.customer.endpoints import router as customers_router
+from enroll.eligibility.endpoints import reevaluations_router
 from enroll.eligibility.endpoints import router as eligibility_router
 from enroll.enrollment.endpoints import router as enrollments_router
 from enroll.errors import install_error_handlers
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         programs_router,
         instances_router,
         eligibility_router,
+        reevaluations_router,
         service_tasks_router,
         enrollments_router,
         customers_router,

@@ -113,7 +113,15 @@ class Database:
             "json_deserializer": orjson.loads,
         }
         if not self.is_sqlite:
-            kwargs |= {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": False}
+            kwargs |= {
+                "pool_size": pool_size,
+                "max_overflow": pool_size,
+                "pool_pre_ping": False,
+                # No JIT: the bulk statements (an import part, a re-evaluation batch) cross its
+                # cost threshold, and compiling them took longer than running them, inside
+                # write transactions that hold back the event feed (docs/architecture.md).
+                "connect_args": {"server_settings": {"jit": "off"}},
+            }
         else:
             kwargs |= {"pool_size": pool_size, "max_overflow": 0}
         self.engine = create_async_engine(self.url, **kwargs)

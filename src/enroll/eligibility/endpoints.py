@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,7 +12,7 @@ from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.customer import service as customers
-from enroll.eligibility import reevaluation, service
+from enroll.eligibility import reevaluation, reevaluation_run, service
 from enroll.eligibility.checks import Decision
 from enroll.eligibility.context import rule_context
 from enroll.enrollment.schemas import EnrollmentFields
@@ -20,7 +20,7 @@ from enroll.kit.fields import Reference
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.kit.routing import TransactionalRoute
 from enroll.kit.schemas import ApiModel, OutModel
-from enroll.models import CriteriaVersion
+from enroll.models import CriteriaVersion, Reevaluation
 from enroll.program_instance import service as instances
 
 router = APIRouter(
@@ -146,16 +146,73 @@ class MoveOut(OutModel):
     sample_ids: list[str]
 
 
-class ReevaluationOut(OutModel):
+class ReportOut(OutModel):
     dry_run: bool
-    applied: bool
+    applied: bool = Field(description="True once every batch of the apply has committed.")
     criteria_version: int | None
-    evaluated: int = Field(description="Enrollments evaluated.")
-    total: int = Field(description="Enrollments in the instance.")
+    evaluated: int = Field(description="Enrollments evaluated (so far).")
+    total: int = Field(description="Enrollments in the instance (counted when a phase ends).")
     changed: int = Field(description="Status moves plus review flags set or cleared.")
     moves: list[MoveOut]
     needs_review: MoveOut = Field(description="Submitted/approved ones now failing: flagged.")
     cleared_review: MoveOut = Field(description="Flagged ones that pass again: unflagged.")
+
+
+class ReevaluationProgress(OutModel):
+    phase: str = Field(description="plan (counting) or apply (writing).")
+    done: int = Field(description="Enrollments this phase has read.")
+    total: int = Field(description="Enrollments in play when this phase began.")
+    fraction: float = Field(description="Share of this phase done, 0 to 1.")
+
+
+class ReevaluationOut(OutModel):
+    id: str
+    program_instance_id: str
+    status: str = Field(description="queued, running, completed or failed.")
+    dry_run: bool
+    force: bool
+    progress: ReevaluationProgress
+    report: ReportOut = Field(
+        description="The plan (a dry run, or an apply refused by the guard) or what was applied;"
+        " counts so far while it runs."
+    )
+    error: dict[str, Any] | None = Field(
+        description="Why it failed: code (reevaluation_guard, criteria_changed,"
+        " reevaluation_failed), detail, and the guard's changed, total and maxShare."
+    )
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, run: Reevaluation) -> ReevaluationOut:
+        summary = reevaluation.Summary.of(run.report)
+        done = 1.0 if run.status == "completed" else run.done / run.total if run.total else 0.0
+        return cls(
+            id=run.id,
+            program_instance_id=run.program_instance_id,
+            status=run.status,
+            dry_run=run.dry_run,
+            force=run.force,
+            progress=ReevaluationProgress(
+                phase=run.phase, done=run.done, total=run.total, fraction=round(min(done, 1.0), 4)
+            ),
+            report=ReportOut(
+                dry_run=run.dry_run,
+                applied=run.status == "completed" and not run.dry_run,
+                criteria_version=run.criteria_version,
+                evaluated=summary.evaluated,
+                total=summary.total,
+                changed=summary.changed,
+                moves=[_move(m) for m in summary.moves],
+                needs_review=_move(summary.needs_review),
+                cleared_review=_move(summary.cleared_review),
+            ),
+            error=run.error,
+            created_at=run.created_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+        )
 
 
 def _move(m: reevaluation.Move) -> MoveOut:
@@ -166,40 +223,51 @@ def _move(m: reevaluation.Move) -> MoveOut:
 
 @router.post(
     "/reevaluations",
-    responses={409: {"description": "The change is over the share guard; send force."}},
+    status_code=202,
+    responses={409: {"description": "A re-evaluation that writes is under way for the instance."}},
 )
 async def reevaluate_instance(
     instance_id: str,
     body: ReevaluationRequest,
     session: Session,
     ctx: Ctx,
+    response: Response,
     principal: Annotated[Principal, require(Scope.PROGRAM_INSTANCES_WRITE)],
 ) -> ReevaluationOut:
-    """Re-evaluate the instance's enrollments against its current criteria, set-based.
+    """Re-evaluate the instance's enrollments against its current criteria, as a job.
 
-    Moves candidate, eligible and ineligible enrollments (rejected ones too when the instance's
+    Answers 202 with the re-evaluation to poll (`Location`): progress, then its report. Moves
+    candidate, eligible and ineligible enrollments (rejected ones too when the instance's
     reenrollmentPolicy is reevaluate_rejected); flags submitted and approved ones that now
-    fail with needsReview instead of demoting them. `dryRun` reports without changing anything.
+    fail with needsReview instead of demoting them. `dryRun` reports without changing
+    anything. Without `force`, an apply that would change more than the allowed share fails
+    with error code reevaluation_guard and changes nothing.
     """
-    summary = await reevaluation.reevaluate(
+    run = await reevaluation_run.start(
         session,
         workspace_id=workspace_id_of(principal),
         instance_ref=instance_id,
         dry_run=body.dry_run,
         force=body.force,
-        max_share=ctx.settings.reevaluation_max_share,
         sample_size=body.sample_size,
         actor=principal.actor,
         now=ctx.clock.now(),
     )
-    return ReevaluationOut(
-        dry_run=summary.dry_run,
-        applied=summary.applied,
-        criteria_version=summary.criteria_version,
-        evaluated=summary.evaluated,
-        total=summary.total,
-        changed=summary.changed,
-        moves=[_move(m) for m in summary.moves],
-        needs_review=_move(summary.needs_review),
-        cleared_review=_move(summary.cleared_review),
+    response.headers["Location"] = f"/v1/reevaluations/{run.id}"
+    return ReevaluationOut.of(run)
+
+
+reevaluations_router = APIRouter(
+    prefix="/v1/reevaluations", tags=["eligibility"], route_class=TransactionalRoute
+)
+
+
+@reevaluations_router.get("/{reevaluation_id}")
+async def get_reevaluation(
+    reevaluation_id: str, session: Session, principal: Reader
+) -> ReevaluationOut:
+    """A re-evaluation's status, progress and report."""
+    run = await reevaluation_run.get(
+        session, workspace_id=workspace_id_of(principal), reevaluation_id=reevaluation_id
     )
+    return ReevaluationOut.of(run)

@@ -1,14 +1,14 @@
-"""Re-evaluating an instance's enrollments after a criteria change, set-based.
+"""Re-evaluating an instance's enrollments after a criteria change, set-based, a batch at a time.
 
 Every enrollment that a decision may still move (candidate, eligible, ineligible, and
 rejected when the instance's ``reenrollmentPolicy`` is ``reevaluate_rejected``) is evaluated
 with the current criteria and moved to eligible or ineligible; submitted and approved ones
 are never demoted: when they would now fail they get ``needsReview`` with the reason (and
-lose it when they pass again). A dry run answers the counts per move with sample ids and
-changes nothing. An apply writes, in one transaction, the enrollments, a history row and
-the status events for every enrollment that moved, and ``enrollment.updated`` for every one
-whose review flag changed. A guard refuses an apply that would change more than a share of
-the instance's enrollments unless ``force`` is given.
+lose it when they pass again). ``run_batch`` does this for the next enrollments by id, in
+the caller's transaction: it counts the moves per kind with sample ids and, when applying,
+writes the enrollments, a history row and the status events for every enrollment that
+moved, and ``enrollment.updated`` for every one whose review flag changed. The job that
+drives the batches, one short transaction each, is ``reevaluation_run.py``.
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from enroll.eligibility import bulk
 from enroll.eligibility.checks import evaluated_at_text
 from enroll.enrollment import bulk_sql
 from enroll.enrollment.workflow import OPEN_STATUSES, Status
-from enroll.errors import Conflict
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.models import Enrollment, ProgramInstance
@@ -44,23 +43,85 @@ class Move:
     count: int = 0
     sample_ids: list[str] = field(default_factory=list)
 
+    def add(self, other: Move, sample_size: int) -> None:
+        """Batches go in id order, so the first ``sample_size`` ids stay the smallest."""
+        self.count += other.count
+        self.sample_ids = (self.sample_ids + other.sample_ids)[:sample_size]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "from": self.from_status,
+            "to": self.to_status,
+            "count": self.count,
+            "sampleIds": self.sample_ids,
+        }
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Move:
+        return cls(data["from"], data["to"], int(data["count"]), list(data["sampleIds"]))
+
+
+def _flagged() -> Move:
+    return Move("submitted|approved", "needsReview")
+
+
+def _cleared() -> Move:
+    return Move("needsReview", "submitted|approved")
+
 
 @dataclass
 class Summary:
-    dry_run: bool
-    applied: bool
-    criteria_version: int | None
-    evaluated: int
-    total: int
-    moves: list[Move]
-    needs_review: Move
-    cleared_review: Move
+    """What a re-evaluation found (or did), summed over its batches."""
+
+    evaluated: int = 0
+    moves: list[Move] = field(default_factory=list)
+    needs_review: Move = field(default_factory=_flagged)
+    cleared_review: Move = field(default_factory=_cleared)
+    total: int = 0  # the instance's enrollments, counted when a run ends
 
     @property
     def changed(self) -> int:
         return (
             sum(m.count for m in self.moves) + self.needs_review.count + self.cleared_review.count
         )
+
+    def add(self, batch: Summary, sample_size: int) -> None:
+        self.evaluated += batch.evaluated
+        moves = {(m.from_status, m.to_status): m for m in self.moves}
+        for move in batch.moves:
+            key = (move.from_status, move.to_status)
+            moves.setdefault(key, Move(*key)).add(move, sample_size)
+        self.moves = sorted(moves.values(), key=lambda m: (m.from_status, m.to_status))
+        self.needs_review.add(batch.needs_review, sample_size)
+        self.cleared_review.add(batch.cleared_review, sample_size)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "evaluated": self.evaluated,
+            "total": self.total,
+            "moves": [m.as_json() for m in self.moves],
+            "needsReview": self.needs_review.as_json(),
+            "clearedReview": self.cleared_review.as_json(),
+        }
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Summary:
+        if not data:
+            return cls()
+        return cls(
+            evaluated=int(data["evaluated"]),
+            total=int(data["total"]),
+            moves=[Move.of(m) for m in data["moves"]],
+            needs_review=Move.of(data["needsReview"]),
+            cleared_review=Move.of(data["clearedReview"]),
+        )
+
+
+@dataclass
+class Batch:
+    last_id: str | None  # the last enrollment id read; None: nothing was left
+    read: int
+    summary: Summary
 
 
 def movable_statuses(instance: ProgramInstance) -> tuple[Status, ...]:
@@ -69,26 +130,59 @@ def movable_statuses(instance: ProgramInstance) -> tuple[Status, ...]:
     return MOVABLE
 
 
-async def reevaluate(
+def _in_play(instance: ProgramInstance) -> list[str]:
+    return [s.value for s in (*movable_statuses(instance), *NOT_DEMOTED)]
+
+
+async def in_play_count(session: AsyncSession, instance: ProgramInstance) -> int:
+    """Enrollments a re-evaluation reads (an index range: program_instance_id, status, id)."""
+    found = await session.scalar(
+        select(func.count()).where(
+            Enrollment.program_instance_id == instance.id,
+            Enrollment.status.in_(_in_play(instance)),
+        )
+    )
+    return int(found or 0)
+
+
+async def instance_total(session: AsyncSession, instance: ProgramInstance) -> int:
+    found = await session.scalar(
+        select(func.count(Enrollment.id)).where(Enrollment.program_instance_id == instance.id)
+    )
+    return int(found or 0)
+
+
+async def run_batch(
     session: AsyncSession,
     *,
-    workspace_id: str,
-    instance_ref: str,
-    dry_run: bool,
-    force: bool,
-    max_share: float,
+    instance: ProgramInstance,
+    after: str | None,
+    limit: int,
+    apply: bool,
     sample_size: int,
     actor: str,
     now: datetime,
-) -> Summary:
-    instance = await instances.get(
-        session, workspace_id=workspace_id, ref=instance_ref, for_update=not dry_run
-    )
+) -> Batch:
+    """Evaluate the next ``limit`` enrollments in play after the id ``after``; count, and
+    with ``apply`` write, what changes. On PostgreSQL an apply locks those rows first, so a
+    concurrent change of one waits for this batch (rather than being overwritten by it)."""
     dialect = bulk.dialect_of(session)
+    ids = select(Enrollment.id).where(
+        Enrollment.program_instance_id == instance.id,
+        Enrollment.status.in_(_in_play(instance)),
+    )
+    if after is not None:
+        ids = ids.where(Enrollment.id > after)
+    ids = ids.order_by(Enrollment.id).limit(limit)
+    if apply and dialect == "postgresql":
+        ids = ids.with_for_update()
+    found = list((await session.scalars(ids)).all())
+    if not found:
+        return Batch(None, 0, Summary())
     refusal = await instances.refusal_reason(session, instance, today=now.date())
     plan = bulk.plan(instance, alias="e", dialect=dialect, refusal=refusal)
     movable = movable_statuses(instance)
-    await _stage(session, instance, plan, movable, dialect)
+    await _stage(session, instance, plan, movable, dialect, after=after, last=found[-1])
 
     async def load(ids: list[str]) -> list[Mapping[str, Any]]:
         table = Enrollment.__table__
@@ -100,29 +194,15 @@ async def reevaluate(
     decisions = await bulk.decide_table(
         session, instance=instance, plan_=plan, table="reeval", load=load, now=now
     )
-    summary = await _summarise(session, instance, plan, movable, dry_run, sample_size)
-    if dry_run:
-        await _drop(session)
-        return summary
-    share = summary.changed / summary.total if summary.total else 0.0
-    if share > max_share and not force:
-        await _drop(session)
-        raise Conflict(
-            f"This would change {summary.changed} of {summary.total} enrollments"
-            f" ({share:.0%}), more than the {max_share:.0%} allowed; send force to apply.",
-            code="reevaluation_guard",
-            changed=summary.changed,
-            total=summary.total,
-            maxShare=max_share,
+    summary = await _summarise(session, movable, sample_size)
+    if apply:
+        await _apply(session, instance, plan, movable, dialect, actor=actor, now=now)
+        # Every row evaluated stores the new decision: its pending checks are asked again.
+        await bulk.enqueue_async_checks(
+            session, instance=instance, plan_=plan, decisions=decisions, table="reeval", now=now
         )
-    await _apply(session, instance, plan, movable, dialect, actor=actor, now=now)
-    # Every row evaluated stores the new decision: its pending checks are asked again.
-    await bulk.enqueue_async_checks(
-        session, instance=instance, plan_=plan, decisions=decisions, table="reeval", now=now
-    )
     await _drop(session)
-    summary.applied = True
-    return summary
+    return Batch(found[-1], len(found), summary)
 
 
 async def _stage(
@@ -131,10 +211,16 @@ async def _stage(
     plan: bulk.Plan,
     movable: Sequence[Status],
     dialect: bulk.Dialect,
+    *,
+    after: str | None,
+    last: str,
 ) -> None:
-    """``reeval(id, status, was_flagged, mask, checks_key)``: the rows in play, with their
-    masks and what their current decisions are (to tell which would only be restamped)."""
-    assert instance.id.isalnum()  # inlined below: a CUID
+    """``reeval(id, status, was_flagged, mask, checks_key)``: the batch's rows in play (ids
+    after ``after`` up to ``last``), with their masks and what their current decisions are
+    (to tell which would only be restamped)."""
+    # Inlined below: CUIDs (the mask SQL holds inlined literals, so no bind parameters).
+    assert all(i.isalnum() for i in (instance.id, last, after or "x"))
+    lower = f" AND e.id > '{after}'" if after is not None else ""
     statuses = ", ".join(f"'{s.value}'" for s in (*movable, *NOT_DEMOTED))
     mask = plan.mask_sql if plan.mask_sql is not None else "NULL"
     # A rejected enrollment stays where it is while its customer holds another open one.
@@ -152,7 +238,7 @@ async def _stage(
         f" CAST({mask} AS TEXT) AS mask,"
         f" CAST({checks_key('e.eligibility', dialect)} AS TEXT) AS checks_key FROM enrollment e"
         f" WHERE e.program_instance_id = '{instance.id}' AND e.status IN ({statuses})"
-        f" AND NOT ({blocked})",
+        f"{lower} AND e.id <= '{last}' AND NOT ({blocked})",
         dialect,
     )
 
@@ -173,18 +259,10 @@ async def _drop(session: AsyncSession) -> None:
         await bulk.exec_sql(session, f"DROP TABLE IF EXISTS {table}")
 
 
-async def _summarise(
-    session: AsyncSession,
-    instance: ProgramInstance,
-    plan: bulk.Plan,
-    movable: Sequence[Status],
-    dry_run: bool,
-    sample_size: int,
-) -> Summary:
+async def _summarise(session: AsyncSession, movable: Sequence[Status], sample_size: int) -> Summary:
     movable_values = {s.value for s in movable}
     moves: dict[tuple[str, str], Move] = {}
-    flagged = Move("submitted|approved", "needsReview")
-    cleared = Move("needsReview", "submitted|approved")
+    flagged, cleared = _flagged(), _cleared()
     evaluated = 0
     rows = await session.execute(
         text(
@@ -208,27 +286,23 @@ async def _summarise(
             {"a": move.from_status, "b": move.to_status},
             sample_size,
         )
-    flagged.sample_ids = await _samples(
-        session,
-        "r.status IN ('submitted', 'approved') AND d.status = 'ineligible' AND NOT r.was_flagged",
-        {},
-        sample_size,
-    )
-    cleared.sample_ids = await _samples(
-        session,
-        "r.status IN ('submitted', 'approved') AND d.status = 'eligible' AND r.was_flagged",
-        {},
-        sample_size,
-    )
-    total = await session.scalar(
-        select(func.count(Enrollment.id)).where(Enrollment.program_instance_id == instance.id)
-    )
+    if flagged.count:
+        flagged.sample_ids = await _samples(
+            session,
+            "r.status IN ('submitted', 'approved') AND d.status = 'ineligible'"
+            " AND NOT r.was_flagged",
+            {},
+            sample_size,
+        )
+    if cleared.count:
+        cleared.sample_ids = await _samples(
+            session,
+            "r.status IN ('submitted', 'approved') AND d.status = 'eligible' AND r.was_flagged",
+            {},
+            sample_size,
+        )
     return Summary(
-        dry_run=dry_run,
-        applied=False,
-        criteria_version=plan.criteria_version,
         evaluated=evaluated,
-        total=int(total or 0),
         moves=sorted(moves.values(), key=lambda m: (m.from_status, m.to_status)),
         needs_review=flagged,
         cleared_review=cleared,

@@ -115,8 +115,21 @@ async def release(db: Database, claim_: Claim) -> None:
         )
 
 
+PURGE_SLICE = 5_000
+
+
 async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
+    """Delete up to ``PURGE_SLICE`` expired records; the caller repeats, a transaction each,
+    while that many went (a day of keys in one DELETE would be one long transaction)."""
+    expired = (
+        select(IdempotencyRecord.id)
+        .where(IdempotencyRecord.expires_at <= now)
+        .limit(PURGE_SLICE)
+        .scalar_subquery()
+    )
     result = await session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.expires_at <= now)
+        delete(IdempotencyRecord)
+        .where(IdempotencyRecord.id.in_(expired))
+        .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

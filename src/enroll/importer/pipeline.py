@@ -15,6 +15,8 @@ batches still see them as duplicates.
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -51,12 +53,18 @@ from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.importer import formats
 from enroll.importer.rows import Candidate, prepare
+from enroll.kit.batching import TARGET_SECONDS, Sizer
 from enroll.models import Customer, Enrollment, EnrollmentImport, ProgramInstance
 from enroll.models.base import UtcDateTime
 from enroll.models.enrollment_import import import_issue_table, import_key_table
 from enroll.program_instance import service as instances
 
+log = logging.getLogger("enroll.importer")
 BATCH_ROWS = 5_000
+# Rows per transaction: from FIRST_COMMIT_ROWS, following the time each took (kit/batching.py),
+# never below MIN_COMMIT_ROWS: each part has a fixed cost (its temporary tables, a dozen
+# statements), and on a starved machine (~2 s) smaller parts only made the import crawl.
+FIRST_COMMIT_ROWS, MIN_COMMIT_ROWS = 1_000, 500
 # PostgreSQL: refresh the planner's statistics each time the import has doubled what it wrote
 # (5k, 10k, 20k, … rows: a dozen ANALYZEs for millions). Statistics taken while the instance
 # was nearly empty make the planner answer each batch's key lookups by scanning every row of
@@ -168,17 +176,32 @@ async def run(
     # this task waits on the database for the batch before.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-rows") as rows_thread:
         analyzed_at = 0  # rows this run had written when the statistics were last refreshed
+        sizer = Sizer(min(FIRST_COMMIT_ROWS, BATCH_ROWS), MIN_COMMIT_ROWS, BATCH_ROWS)
+        bytes_before = 0
         try:
             pending = loop.run_in_executor(rows_thread, next, batches, None)
             while (ready := await pending) is not None:
                 rows, bytes_done = ready
                 pending = loop.run_in_executor(rows_thread, next, batches, None)
-                if counts.created >= max(2 * analyzed_at, STATISTICS_MIN_ROWS):
-                    await _refresh_statistics(ctx)
-                    analyzed_at = counts.created
-                await _commit_batch(ctx, import_id, rows, counts, bytes_done)
-                if progress:
-                    progress(bytes_done, rows[-1][0], counts)
+                # Committed in parts sized to their time: rows the SQL cannot evaluate, or
+                # that take the one-at-a-time path, would make 5,000 a long transaction.
+                start = 0
+                while start < len(rows):
+                    part = rows[start : start + sizer.size]
+                    start += len(part)
+                    if counts.created >= max(2 * analyzed_at, STATISTICS_MIN_ROWS):
+                        await _refresh_statistics(ctx)
+                        analyzed_at = counts.created
+                    began = time.monotonic()
+                    done = bytes_done if start == len(rows) else bytes_before
+                    await _commit_batch(ctx, import_id, part, counts, done)
+                    took = time.monotonic() - began
+                    if took > 2 * TARGET_SECONDS:
+                        log.info("import %s: %d rows took %.1f s", import_id, len(part), took)
+                    sizer.took(took)
+                    if progress:
+                        progress(done, part[-1][0], counts)
+                bytes_before = bytes_done
         except formats.FileError as exc:
             return await _finish(ctx, import_id, counts, error=str(exc))
         finally:

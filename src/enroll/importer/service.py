@@ -242,9 +242,26 @@ async def run_stored(ctx: AppContext, import_id: str) -> EnrollmentImport:
         # committed so far stay; the import says where and why it stopped.
         log.exception("import %s failed", import_id)
         imp = await pipeline.fail(ctx, import_id, f"{type(exc).__name__}: {exc}"[:2000])
-    async with ctx.db.transaction() as session:
-        await session.execute(delete(ImportChunk).where(ImportChunk.import_id == import_id))
+    await drop_chunks(ctx, import_id)
     return imp
+
+
+CHUNKS_PER_DELETE = 64  # 64 MB of file a transaction: a 20 GiB upload is no one long DELETE
+
+
+async def drop_chunks(ctx: AppContext, import_id: str) -> None:
+    seq = 0
+    while True:
+        seq += CHUNKS_PER_DELETE
+        async with ctx.db.transaction() as session:
+            await session.execute(
+                delete(ImportChunk).where(ImportChunk.import_id == import_id, ImportChunk.seq < seq)
+            )
+            left = await session.scalar(
+                select(ImportChunk.seq).where(ImportChunk.import_id == import_id).limit(1)
+            )
+        if left is None:
+            return
 
 
 async def create_local(

@@ -13,6 +13,7 @@ from enroll.models.notification import Notification, NotificationTemplate
 from enroll.models.participation import Device, DeviceLocation, ProgramSubscription
 from enroll.models.program import Program
 from enroll.models.program_instance import ProgramInstance
+from enroll.models.reevaluation import Reevaluation
 from enroll.models.service_task import ServiceTask, ServiceTaskLog, SetupAction, Todo
 from enroll.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from enroll.models.workspace import Workspace
@@ -39,6 +40,7 @@ __all__ = [
     "Program",
     "ProgramInstance",
     "ProgramSubscription",
+    "Reevaluation",
     "ServiceTask",
     "ServiceTaskLog",
     "SetupAction",

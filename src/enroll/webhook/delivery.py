@@ -146,6 +146,7 @@ class Deliverer:
         now = self.ctx.clock.now()
         lease = self._lease(now)
         async with self.ctx.db.transaction() as session:
+            below = await events.horizon(session)
             due = exists().where(
                 WebhookDelivery.endpoint_id == WebhookEndpoint.id,
                 WebhookDelivery.status == "pending",
@@ -155,7 +156,7 @@ class Deliverer:
                 Event.workspace_id == WebhookEndpoint.workspace_id,
                 tuple_(Event.txid, Event.seq)
                 > tuple_(WebhookEndpoint.cursor_txid, WebhookEndpoint.cursor_seq),
-                events.settled(session),
+                events.settled(below),
             )
             ids = (
                 select(WebhookEndpoint.id)
@@ -234,6 +235,7 @@ class Deliverer:
         """Write deliveries for the next settled events of the feed; how many events read."""
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
+            below = await events.horizon(session)
             rows = (
                 await session.execute(
                     select(Event.id, Event.type, Event.txid, Event.seq)
@@ -241,7 +243,7 @@ class Deliverer:
                         Event.workspace_id == endpoint.workspace_id,
                         tuple_(Event.txid, Event.seq)
                         > tuple_(endpoint.cursor_txid, endpoint.cursor_seq),
-                        events.settled(session),
+                        events.settled(below),
                     )
                     .order_by(Event.txid, Event.seq)
                     .limit(QUEUE_BATCH)

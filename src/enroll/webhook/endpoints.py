@@ -1,16 +1,18 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.auth.dependencies import app_context, get_ctx, get_session, require, workspace_id_of
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
+from enroll.idempotency import service as idempotency
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
-from enroll.kit.routing import TransactionalRoute
+from enroll.kit.routing import TransactionalRoute, own_transactions
 from enroll.models import WebhookDelivery, WebhookEndpoint
 from enroll.webhook import event_types, repository, service
 from enroll.webhook.schemas import (
@@ -166,20 +168,60 @@ async def send_test(
 @router.post(
     "/webhookEndpoints/{endpoint_id}/replay", status_code=202, openapi_extra=EVENT_TYPE_SCOPES
 )
+@own_transactions
 async def replay(
-    endpoint_id: str, body: Replay, session: Session, principal: Manager, ctx: Ctx
+    endpoint_id: str, body: Replay, request: Request, principal: Manager
 ) -> ReplayQueued:
     """Send again, in order, the events of a period that the endpoint subscribes to. The key
-    also needs the read scope of every type the endpoint receives (`x-event-type-scopes`)."""
-    count = await service.replay(
-        session,
-        workspace_id=workspace_id_of(principal),
-        endpoint_id=endpoint_id,
-        body=body,
-        scopes=principal.scopes,
-        now=ctx.clock.now(),
+    also needs the read scope of every type the endpoint receives (`x-event-type-scopes`).
+
+    Queued in slices, each its own short transaction (a long period must not hold back the
+    event feed); an interrupted replay may have queued part of the period: replay it again."""
+    ctx = app_context(request)
+    claim = None
+    key = request.headers.get("idempotency-key")
+    if key is not None:
+        outcome = await idempotency.claim(
+            ctx.db,
+            scope=principal.idempotency_scope,
+            key=key,
+            fingerprint=idempotency.fingerprint(
+                request.method, request.url.path, request.url.query, await request.body()
+            ),
+            now=ctx.clock.now(),
+            ttl=timedelta(hours=ctx.settings.idempotency_ttl_hours),
+        )
+        if isinstance(outcome, Response):
+            return outcome  # type: ignore[return-value]  # the first response, as sent
+        claim = outcome
+
+    async def finish(session: AsyncSession, count: int) -> None:
+        if claim is not None:
+            await idempotency.complete(session, claim, _replayed(count))
+
+    try:
+        count = await service.replay(
+            ctx.db,
+            workspace_id=workspace_id_of(principal),
+            endpoint_id=endpoint_id,
+            body=body,
+            scopes=principal.scopes,
+            now=ctx.clock.now(),
+            finish=finish,
+        )
+    except BaseException:
+        if claim is not None:
+            await idempotency.release(ctx.db, claim)
+        raise
+    return _replayed(count)  # type: ignore[return-value]
+
+
+def _replayed(count: int) -> Response:
+    return Response(
+        ReplayQueued(deliveries=count).model_dump_json(by_alias=True),
+        status_code=202,
+        media_type="application/json",
     )
-    return ReplayQueued(deliveries=count)
 
 
 @router.get("/webhookDeliveries/{delivery_id}")

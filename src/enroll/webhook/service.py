@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Set
+from collections.abc import Awaitable, Callable, Iterable, Set
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.db import Database
 from enroll.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
 from enroll.event import service as events
 from enroll.ids import new_id
@@ -186,41 +188,72 @@ async def send_test(
     return delivery
 
 
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """The endpoint a replay queues for, as it was when the replay began."""
+
+    id: str
+    workspace_id: str
+    event_types: list[str]
+
+
+# Called in the transaction of a replay's last slice with the number queued (Idempotency-Key).
+Finish = Callable[[AsyncSession, int], Awaitable[None]]
+
+
 async def replay(
-    session: AsyncSession,
+    db: Database,
     *,
     workspace_id: str,
     endpoint_id: str,
     body: Replay,
     scopes: Set[str],
     now: datetime,
+    finish: Finish | None = None,
 ) -> int:
     """Queue the endpoint's subscribed events of a period again, in event order, behind what it
-    has queued already. Only events it would receive now are sent (its current eventTypes)."""
-    endpoint = await get(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
-    check_readable(endpoint.event_types, scopes)
+    has queued already. Only events it would receive now are sent (its current eventTypes).
+
+    Slice by slice, each in a short transaction of its own: a period of a million events in
+    one transaction would hold back every workspace's feed while it runs. The period ends at
+    the feed's head when the replay begins. A replay interrupted half-way has queued part of
+    the period; deliveries are at least once, so the client simply replays again."""
     if body.until is not None and body.until <= body.since:
         raise Unprocessable(
             "until must be after since.",
             errors=[FieldError(field="until", message="Must be after since.")],
         )
-    period = [Event.workspace_id == workspace_id, Event.occurred_at >= body.since]
+    async with db.transaction(write=False) as session:
+        found = await get(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
+        check_readable(found.event_types, scopes)
+        target = _Target(found.id, found.workspace_id, list(found.event_types))
+        head = await repository.feed_head(session, workspace_id=workspace_id)
+    period = [
+        Event.workspace_id == workspace_id,
+        Event.occurred_at >= body.since,
+        tuple_(Event.txid, Event.seq) <= tuple_(*head),
+    ]
     if body.until is not None:
         period.append(Event.occurred_at < body.until)
     queued, after = 0, (-1, -1)
-    while True:  # in slices, so a long period never sits in memory at once
-        found = (
-            await session.execute(
-                select(Event.id, Event.type, Event.txid, Event.seq)
-                .where(*period, tuple_(Event.txid, Event.seq) > tuple_(*after))
-                .order_by(Event.txid, Event.seq)
-                .limit(REPLAY_SLICE)
-            )
-        ).all()
-        queued += await repository.queue_deliveries(session, endpoint, found, now)
-        if len(found) < REPLAY_SLICE:
+    while True:
+        async with db.transaction() as session:
+            await get(session, workspace_id=workspace_id, endpoint_id=endpoint_id)  # not deleted
+            rows = (
+                await session.execute(
+                    select(Event.id, Event.type, Event.txid, Event.seq)
+                    .where(*period, tuple_(Event.txid, Event.seq) > tuple_(*after))
+                    .order_by(Event.txid, Event.seq)
+                    .limit(REPLAY_SLICE)
+                )
+            ).all()
+            queued += await repository.queue_deliveries(session, target, rows, now)
+            last = len(rows) < REPLAY_SLICE
+            if last and finish is not None:
+                await finish(session, queued)
+        if last:
             return queued
-        after = (found[-1].txid, found[-1].seq)
+        after = (rows[-1].txid, rows[-1].seq)
 
 
 async def get_delivery(

@@ -31,7 +31,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
-from enroll.idempotency.service import purge_expired
+from enroll.idempotency.service import PURGE_SLICE, purge_expired
 from enroll.job import service as jobs
 from enroll.models import Job
 from enroll.webhook.delivery import Deliverer
@@ -325,7 +325,11 @@ class Worker:
         if self._next_housekeeping is not None and now < self._next_housekeeping:
             return
         self._next_housekeeping = now + HOUSEKEEPING_EVERY
-        async with self.ctx.db.transaction() as session:
-            purged = await purge_expired(session, now=now)
+        purged, more = 0, True
+        while more:  # a slice per transaction
+            async with self.ctx.db.transaction() as session:
+                count = await purge_expired(session, now=now)
+            purged += count
+            more = count == PURGE_SLICE
         if purged:
             log.info("purged %d expired idempotency records", purged)
