@@ -24,7 +24,10 @@ from enroll.importer.formats import ImportFormat
 from enroll.models import EnrollmentImport, ImportChunk
 from test_imports import CSV, PROBLEM, enrollments, results, run_import, upload, wait
 
-HEADER = "firstName,lastName,email,address.streetOne,address.state,address.postalCode,manufacturerSlugs\n"
+HEADER = (
+    "firstName,lastName,email,address.streetOne,address.state,address.postalCode,"
+    "manufacturerSlugs\n"
+)
 
 
 def jose(n: str | None = None) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 import orjson
@@ -33,7 +34,11 @@ from enroll.models import Customer, Enrollment, EnrollmentHistory, Event
 BATCH = 2_000
 COPIES = 17  # 6k imported rows become 102k enrollments
 CRITERIA = [
-    {"id": "income", "reason": "Income too high", "rule": {"<": [{"var": "metadata.income"}, 150000]}},
+    {
+        "id": "income",
+        "reason": "Income too high",
+        "rule": {"<": [{"var": "metadata.income"}, 150000]},
+    },
     {
         "id": "home",
         "reason": "Not a single-family home",
@@ -94,7 +99,7 @@ def timed_import(tenant: Tenant, instance_id: str, content: bytes) -> list[float
 
     tenant.server.database.run(work)
     batches = marks[:-1]  # the last call reports the end, not a batch
-    return [b - a for a, b in zip(batches, batches[1:], strict=False)]
+    return [b - a for a, b in pairwise(batches)]
 
 
 def _copy(table: Table, changed: dict[str, str], source: str) -> str:

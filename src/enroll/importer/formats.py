@@ -114,7 +114,9 @@ class Utf8Reader:
     def _without_bom(self, head: bytes) -> bytes:
         for bom, name in _FOREIGN_BOMS:
             if head.startswith(bom):
-                raise EncodingError(0, f"The file is {name} (it starts with a {name} byte order mark).")
+                raise EncodingError(
+                    0, f"The file is {name} (it starts with a {name} byte order mark)."
+                )
         if head.startswith(_UTF8_BOM):
             self._offset = len(_UTF8_BOM)
             return head[len(_UTF8_BOM) :]
