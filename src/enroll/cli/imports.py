@@ -3,6 +3,7 @@ with a Rich progress bar (rows/s, ETA by bytes) on stderr and the final counts o
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from enroll.context import AppContext
 from enroll.errors import NotFound
 from enroll.importer import pipeline
 from enroll.importer import service as imports
-from enroll.importer.formats import ImportFormat
+from enroll.importer.formats import EncodingError, ImportFormat, check_encoding
 from enroll.importer.schemas import ImportOut
 from enroll.models import ProgramInstance
 
@@ -47,6 +48,12 @@ async def run_file(
         )
     if instance is None:
         raise NotFound(f"No program instance {instance_ref!r}.")
+    # The whole file is checked to be UTF-8 before anything is imported (one fast read),
+    # as an upload is while it arrives: never half an import and then a failure.
+    try:
+        await asyncio.to_thread(check_encoding, imports.read_file(path))
+    except EncodingError as exc:
+        raise imports.refused_encoding(exc) from None
     imp = await imports.create_local(
         ctx,
         workspace_id=instance.workspace_id,

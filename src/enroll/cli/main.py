@@ -173,7 +173,7 @@ def import_enrollments(
     try:
         result = _with_context(settings, work)
     except ProblemError as exc:
-        _print_json({"error": exc.code, "detail": exc.detail or exc.title})
+        _print_json({"error": exc.code, "detail": exc.detail or exc.title, **exc.extensions})
         raise typer.Exit(1) from None
     _print_json(result)
     if result.get("status") == "failed":

@@ -60,7 +60,11 @@ async def create_import(
     dry_run: Annotated[bool, Query(alias="dryRun")] = False,
     events: Annotated[bool, Query(description="Write per-enrollment events.")] = True,
 ) -> ImportOut:
-    """Upload candidates to import; answers 202 at once and imports in the background."""
+    """Upload candidates to import; answers 202 at once and imports in the background.
+
+    The file must be UTF-8 (a leading BOM is dropped): anything else is refused whole with
+    422 `invalid_encoding`, whose `offset` is the first bad byte; an empty file is 422
+    `empty_import`."""
     ctx = app_context(request)
     fmt = _format(request)
     outcome = await service.upload(

@@ -47,7 +47,6 @@ from enroll.eligibility import bulk
 from enroll.enrollment import bulk_sql
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.identity import DEDUPE_KEYS
-from enroll.enrollment.workflow import OPEN_STATUSES
 from enroll.errors import FieldError, ProblemError
 from enroll.event import service as events
 from enroll.ids import new_id
@@ -56,6 +55,7 @@ from enroll.importer.rows import Candidate, prepare
 from enroll.kit.batching import TARGET_SECONDS, Sizer
 from enroll.models import Customer, Enrollment, EnrollmentImport, ProgramInstance
 from enroll.models.base import UtcDateTime
+from enroll.models.enrollment import OPEN_STATUSES_LIST
 from enroll.models.enrollment_import import import_issue_table, import_key_table
 from enroll.program_instance import service as instances
 
@@ -374,6 +374,16 @@ class _Loader:
         for candidate in (c for c in fresh if not c.bulk):
             await self._create_one(candidate)
 
+    @property
+    def _stage_join(self) -> str:
+        """How a statement joins the stage to a table of stored rows: the stage must be the
+        outer loop, probing the table's index, so a batch costs the same however much is
+        stored. SQLite's planner, without statistics for the temporary stage, preferred to
+        walk the stored rows and look each up in the stage (an import of 300k rows fell from
+        ~950 rows/s to 109 rows/s and on); on SQLite only CROSS JOIN fixes the order. The
+        PostgreSQL planner has the stage's statistics (ANALYZE after staging)."""
+        return "CROSS JOIN" if self.dialect == "sqlite" else "JOIN"
+
     # --- duplicates --------------------------------------------------------------------------
 
     async def _deduplicate(self, candidates: list[Candidate]) -> list[Candidate]:
@@ -499,14 +509,18 @@ class _Loader:
 
     async def _drop_open(self) -> None:
         """A customer holds one open enrollment per instance: staged rows whose customer
-        already has one here, or appears on an earlier row of this batch, are duplicates."""
-        statuses = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
+        already has one here, or appears on an earlier row of this batch, are duplicates.
+
+        Each staged row probes the (instance, customer) index of open enrollments (the status
+        list repeats the partial index's condition, so SQLite can use it)."""
         found = (
             await self.session.execute(
                 text(
-                    "SELECT s.id, s.import_row, e.id FROM import_stage s JOIN enrollment e"
+                    f"SELECT s.id, s.import_row, e.id FROM import_stage s {self._stage_join}"
+                    " enrollment e"
                     " ON e.customer_id = s.customer_id"
-                    f" WHERE e.program_instance_id = :instance_id AND e.status IN ({statuses})"
+                    " WHERE e.program_instance_id = :instance_id"
+                    f" AND e.status IN {OPEN_STATUSES_LIST}"
                     " UNION ALL SELECT f.id, f.import_row, 'row:' || f.first_row FROM"
                     " (SELECT id, import_row, min(import_row) OVER (PARTITION BY customer_id)"
                     " AS first_row FROM import_stage WHERE customer_id IS NOT NULL) f"
@@ -706,11 +720,12 @@ class _Loader:
             ("d", "'enrollment.' || n.status", change),
         ]
         # Each enrollment's snapshot is built once (the CTE), then used by its three events.
+        # The batch's enrollments are found by id from the stage: see _stage_join.
         snapshots = (
             f"SELECT e.id AS id, e.workspace_id AS workspace_id, e.status AS status,"
             f" e.eligibility_reason AS reason, e.import_id AS import_id,"
             f" {bulk_sql.snapshot(dialect, 'e')} AS obj"
-            " FROM enrollment e JOIN import_stage s ON s.id = e.id"
+            f" FROM import_stage s {self._stage_join} enrollment e ON e.id = s.id"
         )
         # Ordered so each enrollment's events are consecutive in the feed, in this order.
         branches = " UNION ALL ".join(

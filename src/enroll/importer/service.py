@@ -26,7 +26,7 @@ from enroll.context import AppContext
 from enroll.errors import Conflict, NotFound, Unprocessable
 from enroll.idempotency import service as idempotency
 from enroll.importer import pipeline
-from enroll.importer.formats import ImportFormat
+from enroll.importer.formats import EncodingError, ImportFormat, Utf8Reader
 from enroll.importer.schemas import ImportOut, ResultRow
 from enroll.job import service as jobs
 from enroll.models import Enrollment, EnrollmentImport, ImportChunk, ImportIssue
@@ -87,10 +87,16 @@ async def open_import(
 async def receive(
     ctx: AppContext, imp: EnrollmentImport, body: AsyncIterator[bytes], digest: Any
 ) -> None:
-    """Store the body in chunks; ``digest`` (a hashlib object) sees every byte."""
+    """Store the body in chunks; ``digest`` (a hashlib object) sees every byte.
+
+    The bytes are checked to be UTF-8 text as they arrive: a file that is not is refused at
+    its first bad byte (422 ``invalid_encoding`` with its ``offset``), before anything of it
+    is imported, rather than failing a running import half-way (or worse, being decoded into
+    replacement characters). The server reads and drops the rest of the body."""
     buffer = bytearray()
     seq = 0
     size = 0
+    text = Utf8Reader()
 
     async def flush() -> None:
         nonlocal seq
@@ -100,14 +106,27 @@ async def receive(
         buffer.clear()
 
     async for piece in body:
+        _check_text(text, piece)
         digest.update(piece)
         size += len(piece)
         buffer += piece
         if len(buffer) >= CHUNK_BYTES:
             await flush()
+    _check_text(text, b"", final=True)
     if buffer:
         await flush()
     imp.file_bytes = size
+
+
+def _check_text(reader: Utf8Reader, piece: bytes, *, final: bool = False) -> None:
+    try:
+        reader.decode(piece, final=final)
+    except EncodingError as exc:
+        raise refused_encoding(exc) from None
+
+
+def refused_encoding(exc: EncodingError) -> Unprocessable:
+    return Unprocessable(str(exc), code=exc.code, offset=exc.offset)
 
 
 async def discard(ctx: AppContext, import_id: str) -> None:

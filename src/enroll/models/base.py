@@ -23,8 +23,10 @@ NAMING = {
 
 # JSONB on PostgreSQL (indexable, @> containment), JSON text on SQLite.
 Json = JSON().with_variant(JSONB(), "postgresql")
+# 64-bit integers: BIGINT on PostgreSQL; on SQLite every INTEGER already holds 64 bits, and
 # SQLite only autoincrements an INTEGER PRIMARY KEY.
-BigIntPk = BigInteger().with_variant(Integer(), "sqlite")
+BigInt = BigInteger().with_variant(Integer(), "sqlite")
+BigIntPk = BigInt
 
 
 class UtcDateTime(TypeDecorator[datetime]):

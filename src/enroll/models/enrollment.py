@@ -22,7 +22,10 @@ from enroll.enrollment.workflow import OPEN_STATUSES
 from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
 
 # A customer holds at most one open enrollment per instance (the rule lives in workflow.py).
-OPEN_STATUSES_SQL = "status IN (" + ", ".join(f"'{s}'" for s in sorted(OPEN_STATUSES)) + ")"
+# SQLite uses the partial index below only for a query whose WHERE repeats its condition
+# literally: queries that probe it write ``<alias>.status IN {OPEN_STATUSES_LIST}``.
+OPEN_STATUSES_LIST = "(" + ", ".join(f"'{s}'" for s in sorted(OPEN_STATUSES)) + ")"
+OPEN_STATUSES_SQL = f"status IN {OPEN_STATUSES_LIST}"
 
 
 # A re-evaluation that decides exactly as before (same checks, status, flag) records only that

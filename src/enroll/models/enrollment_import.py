@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from enroll.models.base import Base, IdMixin, Json, TimestampMixin
+from enroll.models.base import Base, BigInt, IdMixin, Json, TimestampMixin
 
 
 class EnrollmentImport(IdMixin, TimestampMixin, Base):
@@ -29,9 +29,10 @@ class EnrollmentImport(IdMixin, TimestampMixin, Base):
     format: Mapped[str] = mapped_column(String(8))  # csv | jsonl
     dry_run: Mapped[bool] = mapped_column(Boolean)
     emit_events: Mapped[bool] = mapped_column(Boolean)
-    file_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    # Files reach ENROLL_MAX_IMPORT_BYTES (20 GiB): sizes and offsets are 64-bit.
+    file_bytes: Mapped[int] = mapped_column(BigInt, default=0)
     file_sha256: Mapped[str | None] = mapped_column(String(64))
-    bytes_done: Mapped[int] = mapped_column(Integer, default=0)
+    bytes_done: Mapped[int] = mapped_column(BigInt, default=0)
     rows_done: Mapped[int] = mapped_column(Integer, default=0)
     # {"rows", "created", "duplicates", "invalid", "eligible", "ineligible"}
     counts: Mapped[dict[str, Any]] = mapped_column(Json)
