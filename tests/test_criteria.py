@@ -3,6 +3,8 @@ platform facts and the preview endpoint."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
@@ -229,3 +231,92 @@ def test_preview_evaluates_without_saving(
     ).json()
     assert _problem(tenant.client.post(url, json={"customerId": theirs["id"]}), 404)
     assert _problem(tenant.client.post(url, json={"bogus": 1}), 422)
+
+
+# --- cost bounds (issue 13, A1) ----------------------------------------------------------------
+
+A150 = list(range(150))
+NESTED_MAPS = {"!!": {"map": [A150, {"map": [A150, {"map": [A150, {"cat": ["x", {"var": ""}]}]}]}]}}
+DOUBLING = {
+    "!!": {
+        "reduce": [
+            list(range(29)),
+            {"cat": [{"var": "accumulator"}, {"var": "accumulator"}]},
+            "xxxxxxxx",
+        ]
+    }
+}
+
+
+def test_rules_over_the_static_limits_are_refused(tenant: Tenant, platform_key: str) -> None:
+    program = _program(tenant.server, platform_key)
+    for rule in (NESTED_MAPS, DOUBLING):
+        body = {
+            "programSlug": program["slug"],
+            "slug": f"i-{uuid.uuid4().hex[:8]}",
+            "name": "I",
+            "eligibilityCriteria": [HAS_BATTERY, {"id": "costly", "reason": "x", "rule": rule}],
+        }
+        problem = _problem(tenant.client.post("/v1/programInstances", json=body), 422)
+        assert problem["code"] == "rule_too_complex"
+        assert problem["type"] == "urn:enroll:problem:rule_too_complex"
+        assert problem["errors"][0]["field"] == "eligibilityCriteria.1.rule"
+        assert "'costly'" in problem["errors"][0]["message"]
+        assert "'costly'" in problem["detail"]
+    assert tenant.client.get("/v1/programInstances").json()["totalItems"] == 0
+    with tenant.server.client(platform_key) as client:
+        criteria = [{"id": "nested", "reason": "x", "rule": NESTED_MAPS}]
+        r = client.patch(f"/v1/programs/{program['id']}", json={"eligibilityCriteria": criteria})
+    assert _problem(r, 422)["code"] == "rule_too_complex"
+    instance = tenant.instance(program["slug"])
+    mutation = """mutation($id: ID!, $input: ProgramInstanceUpdateInput!) {
+      updateProgramInstance(id: $id, input: $input) { id } }"""
+    criteria = [{"id": "doubling", "reason": "x", "rule": DOUBLING}]
+    r = tenant.client.post(
+        "/graphql",
+        json={
+            "query": mutation,
+            "variables": {"id": instance["id"], "input": {"eligibilityCriteria": criteria}},
+        },
+    )
+    assert r.json()["errors"][0]["extensions"]["code"] == "rule_too_complex", r.text
+
+
+def test_a_costly_rule_fails_its_check_without_holding_the_server(tenant: Tenant) -> None:
+    # Statically allowed (one iteration, the accumulator joined once), but quadratic in the
+    # data: each step copies the accumulator. The budget stops it; /healthz keeps answering.
+    rule = {
+        "!!": {
+            "reduce": [
+                {"var": "metadata.items"},
+                {"merge": [{"var": "accumulator"}, {"var": "current"}]},
+                [],
+            ]
+        }
+    }
+    costly = {"id": "costly", "reason": "Costly", "rule": rule}
+    instance = tenant.instance("anywhere-program", eligibilityCriteria=[costly])
+    created: list[dict[str, Any]] = []
+
+    def create() -> None:
+        created.append(tenant.enroll(instance["id"], metadata={"items": list(range(40_000))}))
+
+    worker = threading.Thread(target=create)
+    latencies = []
+    with tenant.server.client() as client:
+        worker.start()
+        while worker.is_alive() or not latencies:
+            start = time.monotonic()
+            assert client.get("/healthz").status_code == 200
+            latencies.append(time.monotonic() - start)
+    worker.join()
+    assert max(latencies) < 1.0, latencies
+    (enrollment,) = created
+    assert (enrollment["status"], enrollment["eligibilityReason"]) == (
+        "ineligible",
+        "rule_too_costly",
+    )
+    check = next(c for c in enrollment["eligibility"]["checks"] if c["id"] == "costly")
+    assert (check["status"], check["reason"]) == ("error", "rule_too_costly")
+    # The same rule over small data is decided as usual.
+    assert tenant.enroll(instance["id"], metadata={"items": [1, 2]})["status"] == "eligible"
