@@ -7,6 +7,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from conftest import Tenant
 from enroll.models import Enrollment
 
@@ -245,3 +247,31 @@ def test_bad_requests(tenant: Tenant, other_tenant: Tenant) -> None:
         assert r.status_code == 403
     r = reevaluate(tenant, f"missing-{uniq()}", dryRun=True)
     assert r.status_code == 404
+
+
+# --- rules larger than SQLite's expression depth (issue 13, A3) --------------------------------
+
+BIG_RULES = {
+    "or-1500": {"or": [{"==": [{"var": "metadata.n"}, i]} for i in range(1_500)]},
+    "and-1500": {"and": [{"!=": [{"var": "metadata.n"}, i]} for i in range(1, 1_501)]},
+    "in-20000": {"in": [{"var": "metadata.zip"}, [f"{i:05}" for i in range(20_000)]]},
+}
+
+
+@pytest.mark.parametrize("name", BIG_RULES)
+def test_big_rules_reevaluate_without_error(tenant: Tenant, name: str) -> None:
+    instance = tenant.instance("anywhere-program")
+    iid = instance["id"]
+    passes = tenant.enroll(iid, metadata={"n": 0 if name != "and-1500" else 5_000, "zip": "00042"})
+    fails = tenant.enroll(iid, metadata={"n": 1_600 if name != "and-1500" else 7, "zip": "x"})
+    criterion = {"id": name, "reason": "Not in the list", "rule": BIG_RULES[name]}
+    set_criteria(tenant, iid, [criterion])
+    dry = reevaluate(tenant, iid, dryRun=True)
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["moves"] == [
+        {"from": "eligible", "to": "ineligible", "count": 1, "sampleIds": [fails["id"]]}
+    ]
+    applied = reevaluate(tenant, iid, force=True)
+    assert applied.status_code == 200, applied.text
+    assert get(tenant, passes["id"])["status"] == "eligible"
+    assert get(tenant, fails["id"])["eligibilityReason"] == "Not in the list"

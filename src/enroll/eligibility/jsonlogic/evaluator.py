@@ -358,7 +358,7 @@ def _segments(path: Any) -> list[tuple[str, int | None]]:
     text = to_string(path)
     charge_text(len(text))
     keys = text.split(".")
-    charge(len(keys))
+    charge(4 * len(keys))  # each key is a path to walk
     return [(key, _index(key)) for key in keys]
 
 
@@ -444,7 +444,7 @@ def _or_null(f: Compiled) -> Compiled:
 
 def _missing_keys(data: Any, values: list[Any]) -> list[Any]:
     keys = values[0] if values and is_array(values[0]) else values
-    charge(len(keys))
+    charge(4 * len(keys))  # each key is a path to walk
     missing = []
     for key in keys:
         value = _var_of(data, key)
