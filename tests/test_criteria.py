@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 
 from conftest import Server, Tenant
+from enroll.context import AppContext
+from enroll.models import ProgramInstance
 
 HAS_BATTERY = {
     "id": "has-battery",
@@ -284,34 +286,28 @@ def test_rules_over_the_static_limits_are_refused(tenant: Tenant, platform_key: 
 
 def test_a_costly_rule_fails_its_check_without_holding_the_server(tenant: Tenant) -> None:
     # Statically allowed (one iteration, the accumulator joined once), but quadratic in the
-    # data: each step copies the accumulator. The budget stops it; /healthz keeps answering.
+    # data: each step searches the accumulator. The budget stops it; /healthz keeps answering.
+    accumulator, current = {"var": "accumulator"}, {"var": "current"}
     rule = {
         "!!": {
             "reduce": [
                 {"var": "metadata.items"},
-                {"merge": [{"var": "accumulator"}, {"var": "current"}]},
+                {
+                    "if": [
+                        {"in": [current, accumulator]},
+                        accumulator,
+                        {"merge": [accumulator, [current]]},
+                    ]
+                },
                 [],
             ]
         }
     }
     costly = {"id": "costly", "reason": "Costly", "rule": rule}
     instance = tenant.instance("anywhere-program", eligibilityCriteria=[costly])
-    created: list[dict[str, Any]] = []
-
-    def create() -> None:
-        created.append(tenant.enroll(instance["id"], metadata={"items": list(range(40_000))}))
-
-    worker = threading.Thread(target=create)
-    latencies = []
-    with tenant.server.client() as client:
-        worker.start()
-        while worker.is_alive() or not latencies:
-            start = time.monotonic()
-            assert client.get("/healthz").status_code == 200
-            latencies.append(time.monotonic() - start)
-    worker.join()
-    assert max(latencies) < 1.0, latencies
-    (enrollment,) = created
+    enrollment = _enroll_while_polling_healthz(
+        tenant, instance["id"], metadata={"items": list(range(8_000))}
+    )
     assert (enrollment["status"], enrollment["eligibilityReason"]) == (
         "ineligible",
         "rule_too_costly",
@@ -320,3 +316,44 @@ def test_a_costly_rule_fails_its_check_without_holding_the_server(tenant: Tenant
     assert (check["status"], check["reason"]) == ("error", "rule_too_costly")
     # The same rule over small data is decided as usual.
     assert tenant.enroll(instance["id"], metadata={"items": [1, 2]})["status"] == "eligible"
+
+
+def test_stored_rules_over_the_limits_are_stopped_by_the_budget(tenant: Tenant) -> None:
+    # The issue's rules, stored as a rule written before the limits existed would be.
+    instance = tenant.instance("anywhere-program")
+    criteria = [
+        {"id": "nested", "reason": "x", "rule": NESTED_MAPS},
+        {"id": "doubling", "reason": "y", "rule": DOUBLING},
+    ]
+
+    async def store(ctx: AppContext) -> None:
+        async with ctx.db.transaction() as session:
+            row = await session.get(ProgramInstance, instance["id"])
+            assert row is not None
+            row.eligibility_criteria = criteria
+
+    tenant.server.database.run(store)
+    enrollment = _enroll_while_polling_healthz(tenant, instance["id"])
+    checks = {c["id"]: (c["status"], c["reason"]) for c in enrollment["eligibility"]["checks"]}
+    assert checks["nested"] == checks["doubling"] == ("error", "rule_too_costly")
+    assert enrollment["status"] == "ineligible"
+
+
+def _enroll_while_polling_healthz(
+    tenant: Tenant, instance_id: str, **fields: Any
+) -> dict[str, Any]:
+    """Create an enrollment while another client polls /healthz: each answer within 1 s."""
+    created: list[dict[str, Any]] = []
+    worker = threading.Thread(target=lambda: created.append(tenant.enroll(instance_id, **fields)))
+    latencies = []
+    with tenant.server.client() as client:
+        assert client.get("/healthz").status_code == 200  # connected before the clock starts
+        worker.start()
+        while worker.is_alive() or not latencies:
+            start = time.monotonic()
+            assert client.get("/healthz").status_code == 200
+            latencies.append(time.monotonic() - start)
+    worker.join()
+    assert max(latencies) < 1.0, latencies
+    (enrollment,) = created
+    return enrollment
