@@ -58,6 +58,7 @@ from enroll.eligibility.jsonlogic._budget import (
     evaluation_budget,
     produce,
 )
+from enroll.eligibility.jsonlogic._budget import run as run_budgeted
 from enroll.eligibility.jsonlogic._js import (
     INF,
     NAN,
@@ -178,10 +179,9 @@ def compile_rule(rule: Any) -> Compiled:
 
     def evaluate(data: Any) -> Any:
         # Every evaluation runs under a budget (RuleTooCostly past it): one of its own, or
-        # the caller's (evaluation_budget), which an enrollment's criteria share.
-        with evaluation_budget():
-            charge(weight)  # each node at most once, but for the iterations (charged there)
-            return f(data)
+        # the caller's (evaluation_budget), which an enrollment's criteria share. The weight
+        # pays for each node once; iterations charge for their elements as they start.
+        return run_budgeted(f, data, weight)
 
     return evaluate
 
