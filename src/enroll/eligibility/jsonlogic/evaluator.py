@@ -37,6 +37,11 @@ operator cannot use (``==`` needs two, ``substr`` two or three, ``and``/``or``/`
 ``in`` haystacks that are neither string nor array, ``missing_some`` without a number and a
 list, ``map``/``filter``/``all``/``some``/``none``/``reduce`` without a list of 2 (``reduce``: 2
 or 3) arguments whose first is an array or a rule, and rules nested deeper than ``MAX_DEPTH``.
+Over the static limits (``MAX_NODES``, ``MAX_ARRAY_LENGTH``, ``MAX_ITERATION_NESTING``, a
+``reduce`` joining its accumulator with itself) it raises ``RuleTooComplex``.
+
+Every evaluation runs under a budget (``_budget.py``): work is charged before it is done, and
+an evaluation that would spend more raises ``RuleTooCostly``.
 """
 
 from __future__ import annotations
