@@ -3,12 +3,16 @@ platform facts and the preview endpoint."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from typing import Any
 
 import httpx
 
 from conftest import Server, Tenant
+from enroll.context import AppContext
+from enroll.models import ProgramInstance
 
 HAS_BATTERY = {
     "id": "has-battery",
@@ -229,3 +233,127 @@ def test_preview_evaluates_without_saving(
     ).json()
     assert _problem(tenant.client.post(url, json={"customerId": theirs["id"]}), 404)
     assert _problem(tenant.client.post(url, json={"bogus": 1}), 422)
+
+
+# --- cost bounds (issue 13, A1) ----------------------------------------------------------------
+
+A150 = list(range(150))
+NESTED_MAPS = {"!!": {"map": [A150, {"map": [A150, {"map": [A150, {"cat": ["x", {"var": ""}]}]}]}]}}
+DOUBLING = {
+    "!!": {
+        "reduce": [
+            list(range(29)),
+            {"cat": [{"var": "accumulator"}, {"var": "accumulator"}]},
+            "xxxxxxxx",
+        ]
+    }
+}
+
+
+def test_rules_over_the_static_limits_are_refused(tenant: Tenant, platform_key: str) -> None:
+    program = _program(tenant.server, platform_key)
+    for rule in (NESTED_MAPS, DOUBLING):
+        body = {
+            "programSlug": program["slug"],
+            "slug": f"i-{uuid.uuid4().hex[:8]}",
+            "name": "I",
+            "eligibilityCriteria": [HAS_BATTERY, {"id": "costly", "reason": "x", "rule": rule}],
+        }
+        problem = _problem(tenant.client.post("/v1/programInstances", json=body), 422)
+        assert problem["code"] == "rule_too_complex"
+        assert problem["type"] == "urn:enroll:problem:rule_too_complex"
+        assert problem["errors"][0]["field"] == "eligibilityCriteria.1.rule"
+        assert "'costly'" in problem["errors"][0]["message"]
+        assert "'costly'" in problem["detail"]
+    assert tenant.client.get("/v1/programInstances").json()["totalItems"] == 0
+    with tenant.server.client(platform_key) as client:
+        criteria = [{"id": "nested", "reason": "x", "rule": NESTED_MAPS}]
+        r = client.patch(f"/v1/programs/{program['id']}", json={"eligibilityCriteria": criteria})
+    assert _problem(r, 422)["code"] == "rule_too_complex"
+    instance = tenant.instance(program["slug"])
+    mutation = """mutation($id: ID!, $input: ProgramInstanceUpdateInput!) {
+      updateProgramInstance(id: $id, input: $input) { id } }"""
+    criteria = [{"id": "doubling", "reason": "x", "rule": DOUBLING}]
+    r = tenant.client.post(
+        "/graphql",
+        json={
+            "query": mutation,
+            "variables": {"id": instance["id"], "input": {"eligibilityCriteria": criteria}},
+        },
+    )
+    assert r.json()["errors"][0]["extensions"]["code"] == "rule_too_complex", r.text
+
+
+def test_a_costly_rule_fails_its_check_without_holding_the_server(tenant: Tenant) -> None:
+    # Statically allowed (one iteration, the accumulator joined once), but quadratic in the
+    # data: each step searches the accumulator. The budget stops it; /healthz keeps answering.
+    accumulator, current = {"var": "accumulator"}, {"var": "current"}
+    rule = {
+        "!!": {
+            "reduce": [
+                {"var": "metadata.items"},
+                {
+                    "if": [
+                        {"in": [current, accumulator]},
+                        accumulator,
+                        {"merge": [accumulator, [current]]},
+                    ]
+                },
+                [],
+            ]
+        }
+    }
+    costly = {"id": "costly", "reason": "Costly", "rule": rule}
+    instance = tenant.instance("anywhere-program", eligibilityCriteria=[costly])
+    enrollment = _enroll_while_polling_healthz(
+        tenant, instance["id"], metadata={"items": list(range(8_000))}
+    )
+    assert (enrollment["status"], enrollment["eligibilityReason"]) == (
+        "ineligible",
+        "rule_too_costly",
+    )
+    check = next(c for c in enrollment["eligibility"]["checks"] if c["id"] == "costly")
+    assert (check["status"], check["reason"]) == ("error", "rule_too_costly")
+    # The same rule over small data is decided as usual.
+    assert tenant.enroll(instance["id"], metadata={"items": [1, 2]})["status"] == "eligible"
+
+
+def test_stored_rules_over_the_limits_are_stopped_by_the_budget(tenant: Tenant) -> None:
+    # The issue's rules, stored as a rule written before the limits existed would be.
+    instance = tenant.instance("anywhere-program")
+    criteria = [
+        {"id": "nested", "reason": "x", "rule": NESTED_MAPS},
+        {"id": "doubling", "reason": "y", "rule": DOUBLING},
+    ]
+
+    async def store(ctx: AppContext) -> None:
+        async with ctx.db.transaction() as session:
+            row = await session.get(ProgramInstance, instance["id"])
+            assert row is not None
+            row.eligibility_criteria = criteria
+
+    tenant.server.database.run(store)
+    enrollment = _enroll_while_polling_healthz(tenant, instance["id"])
+    checks = {c["id"]: (c["status"], c["reason"]) for c in enrollment["eligibility"]["checks"]}
+    assert checks["nested"] == checks["doubling"] == ("error", "rule_too_costly")
+    assert enrollment["status"] == "ineligible"
+
+
+def _enroll_while_polling_healthz(
+    tenant: Tenant, instance_id: str, **fields: Any
+) -> dict[str, Any]:
+    """Create an enrollment while another client polls /healthz: each answer within 1 s."""
+    created: list[dict[str, Any]] = []
+    worker = threading.Thread(target=lambda: created.append(tenant.enroll(instance_id, **fields)))
+    latencies = []
+    with tenant.server.client() as client:
+        assert client.get("/healthz").status_code == 200  # connected before the clock starts
+        worker.start()
+        while worker.is_alive() or not latencies:
+            start = time.monotonic()
+            assert client.get("/healthz").status_code == 200
+            latencies.append(time.monotonic() - start)
+    worker.join()
+    assert max(latencies) < 1.0, latencies
+    (enrollment,) = created
+    return enrollment

@@ -504,3 +504,25 @@ def test_slow_batches_commit_in_smaller_parts(
     assert done["status"] == "completed" and done["counts"]["created"] == 100, done
     assert parts == [40] + [10] * 6
     assert done["progress"]["rowsDone"] == 100
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"or": [{"==": [{"var": "metadata.n"}, i]} for i in range(1_500)]},
+        {"in": [{"var": "address.postalCode"}, [f"{i:05}" for i in range(20_000)]]},
+    ],
+    ids=["or-1500", "in-20000"],
+)
+def test_imports_into_an_instance_with_a_big_rule(tenant: Tenant, rule: dict[str, Any]) -> None:
+    # Beyond SQLite's expression depth: the rows are decided in Python, never a failed import.
+    criterion = {"id": "big", "reason": "Not in the list", "rule": rule}
+    instance = tenant.instance("anywhere-program", eligibilityCriteria=[criterion])
+    rows = [
+        person(metadata={"n": 7}),
+        person(metadata={"n": 1_600}, address={"state": "NY", "postalCode": "99999x"}),
+    ]
+    done = run_import(tenant, instance["id"], jsonl(rows))
+    assert done["status"] == "completed", done
+    statuses = {e["metadata"]["n"]: e["status"] for e in enrollments(tenant, instance["id"])}
+    assert statuses == {7: "eligible", 1_600: "ineligible"}

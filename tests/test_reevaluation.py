@@ -394,3 +394,28 @@ def test_batch_sizes_follow_their_time() -> None:
     assert sizer.took(1.6) == 1250
     assert sizer.took(25.0) == 50  # shrunk at once, to the floor
     assert Sizer(15_000, 50, 20_000).took(0.01) == 20_000
+
+
+# --- rules larger than SQLite's expression depth (issue 13, A3) --------------------------------
+
+BIG_RULES = {
+    "or-1500": {"or": [{"==": [{"var": "metadata.n"}, i]} for i in range(1_500)]},
+    "and-1500": {"and": [{"!=": [{"var": "metadata.n"}, i]} for i in range(1, 1_501)]},
+    "in-20000": {"in": [{"var": "metadata.zip"}, [f"{i:05}" for i in range(20_000)]]},
+}
+
+
+@pytest.mark.parametrize("name", BIG_RULES)
+def test_big_rules_reevaluate_without_error(tenant: Tenant, name: str) -> None:
+    instance = tenant.instance("anywhere-program")
+    iid = instance["id"]
+    passes = tenant.enroll(iid, metadata={"n": 0 if name != "and-1500" else 5_000, "zip": "00042"})
+    fails = tenant.enroll(iid, metadata={"n": 1_600 if name != "and-1500" else 7, "zip": "x"})
+    criterion = {"id": name, "reason": "Not in the list", "rule": BIG_RULES[name]}
+    set_criteria(tenant, iid, [criterion])
+    assert report(tenant, iid, dryRun=True)["moves"] == [
+        {"from": "eligible", "to": "ineligible", "count": 1, "sampleIds": [fails["id"]]}
+    ]
+    assert report(tenant, iid, force=True)["applied"] is True
+    assert get(tenant, passes["id"])["status"] == "eligible"
+    assert get(tenant, fails["id"])["eligibilityReason"] == "Not in the list"

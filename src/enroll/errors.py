@@ -102,6 +102,20 @@ class Unprocessable(ProblemError):
     status, code, title = 422, "validation_error", "Request failed validation"
 
 
+RULE_TOO_COMPLEX = "rule_too_complex"
+# Validation errors that answer with a code of their own (a 422 like validation_error's).
+CODED_VALIDATION_ERRORS = {RULE_TOO_COMPLEX: "Rule too complex"}
+
+
+def validation_code(details: Sequence[Any]) -> tuple[str, str]:
+    """The problem code and title for these pydantic error details."""
+    for err in details:
+        title = CODED_VALIDATION_ERRORS.get(err.get("type", ""))
+        if title is not None:
+            return err["type"], title
+    return Unprocessable.code, Unprocessable.title
+
+
 def problem_response(
     *,
     status: int,
@@ -186,10 +200,11 @@ def install_error_handlers(app: FastAPI) -> None:
                 detail="The request body is not valid JSON.",
                 instance=request.url.path,
             )
+        code, title = validation_code(exc.errors())
         return problem_response(
             status=422,
-            code=Unprocessable.code,
-            title=Unprocessable.title,
+            code=code,
+            title=title,
             detail="; ".join(f"{e.field}: {e.message}" for e in errors[:5]),
             instance=request.url.path,
             errors=errors,

@@ -423,3 +423,84 @@ def test_literals_with_sql_metacharacters(db: Db) -> None:
     (row,) = db.evaluate([compile_sql(rule, fields=FIELDS, dialect=db.dialect)], [ROWS[2]])
     assert row == [True]
     assert json.dumps(rule)  # the rule itself stays plain JSON
+
+
+# --- rules beyond what a database parses (issue 13, A3) ----------------------------------------
+
+
+def _nested(shape: str, depth: int) -> Any:
+    rule: Any = {"==": [{"var": "metadata.a"}, 1]}
+    element: Any = {"==": [{"var": ""}, 1]}
+    for i in range(depth):
+        if shape == "not":
+            rule = {"!": rule}
+        elif shape == "if":
+            rule = {"if": [rule, {"<": [{"var": "metadata.b"}, i]}, {"var": "metadata.c"}]}
+        elif shape == "and-or":
+            op = "and" if i % 2 else "or"
+            rule = {op: [{"==": [{"var": "metadata.b"}, i]}, rule, {"in": [{"var": "email"}, "x"]}]}
+        elif shape == "equal":
+            rule = {"==": [rule, {"var": "metadata.flag"}]}
+        elif shape == "some":
+            rule = {"some": [{"var": "metadata.list"}, element]}
+            element = {"some": [{"var": ""}, element]}
+    return rule
+
+
+@pytest.mark.parametrize("shape", ["not", "if", "and-or", "equal", "some"])
+def test_sql_stays_within_sqlites_limits_or_is_left_to_python(shape: str) -> None:
+    """Whatever the nesting, the statements re-evaluation and imports build around the masks
+    parse on SQLite, or the mask is None (every row in Python): never a database error."""
+    from enroll.eligibility import bulk
+
+    db = sqlite3.connect(":memory:")
+    columns = ", ".join(bulk.ROW_COLUMNS)
+    db.execute(f"CREATE TABLE enrollment (status, program_instance_id, {columns})")
+    db.execute(
+        "INSERT INTO enrollment (id, status, metadata, manufacturer_slugs, tags)"
+        """ VALUES ('1', 'eligible', '{"a": 1, "list": [[1]]}', '[]', '[]')"""
+    )
+    compiled = []
+    for depth in (1, 2, 3, 4, 6, 8, 10, 12, 16, 24, 32, 48, 64):
+        criteria = [{"id": f"c{i}", "reason": "r", "rule": _nested(shape, depth)} for i in range(3)]
+        mask = bulk.mask_sql(criteria, alias="e", dialect="sqlite")
+        if mask is None:
+            continue
+        compiled.append(depth)
+        db.execute("DROP TABLE IF EXISTS reeval")
+        db.execute(
+            "CREATE TEMPORARY TABLE reeval AS SELECT e.id AS id, e.status AS status,"
+            f" CAST({mask} AS TEXT) AS mask FROM enrollment e WHERE e.status IN ('eligible')"
+            " AND NOT (e.status = 'rejected' AND EXISTS (SELECT 1 FROM enrollment o"
+            " WHERE o.id = e.id AND o.status IN ('submitted')))"
+        )
+        db.execute(f"UPDATE enrollment AS e SET status = {mask}")
+    assert 1 in compiled  # the shallow ones are still decided in SQL
+    db.close()
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"or": [{"==": [{"var": "email"}, f"p{i}@example.com"]} for i in range(1_500)]},
+        {"and": [{"!=": [{"var": "firstName"}, f"n{i}"]} for i in range(1_500)]},
+        {"in": [{"var": "metadata.zip"}, [f"{i:05}" for i in range(20_000)]]},
+        {"missing_some": [300, ["email" if i % 2 else "firstName" for i in range(600)]]},
+    ],
+    ids=["or", "and", "in", "missing_some"],
+)
+def test_big_flat_rules_compile_to_shallow_sql(db: Db, rule: Any) -> None:
+    rows = [
+        {"email": "p3@example.com", "firstName": "n3", "metadata": {"zip": "00042"}},
+        {"email": "x@example.com", "firstName": "x", "metadata": {"zip": "x"}},
+    ]
+    total, decided = check(db, [rule], rows)
+    assert decided == total
+
+
+def test_sql_too_long_to_pay_off_is_left_to_python() -> None:
+    # Each term reads JSON (a CASE over its types): 1.2 MB of SQL, slower than Python.
+    rule = {"or": [{"==": [{"var": "metadata.n"}, i]} for i in range(1_500)]}
+    for dialect in ("sqlite", "postgresql"):
+        with pytest.raises(SqlUnsupported, match="characters"):
+            compile_sql(rule, fields=FIELDS, dialect=dialect)  # type: ignore[arg-type]

@@ -14,6 +14,8 @@ criterion is outside the SQL subset, are evaluated by the Python evaluator.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -131,6 +133,8 @@ def mask_sql(criteria: Sequence[Mapping[str, Any]], *, alias: str, dialect: Dial
         except SqlUnsupported:
             return None
         parts.append(f"(CASE ({expr}) WHEN TRUE THEN '1' WHEN FALSE THEN '0' END)")
+    # A flat chain: SQLite's parser reduces it as it goes (no deeper stack per criterion),
+    # and its tree (one level per criterion) stays within the depth limit (jsonlogic/sql.py).
     return " || ".join(parts)
 
 
@@ -187,6 +191,9 @@ DECISION = Table(
     prefixes=["TEMPORARY"],
 )
 PYTHON_PAGE = 1000
+# Rows decided in Python give the event loop a turn this often, so that other requests are
+# answered while a bulk evaluation runs.
+YIELD_AFTER_SECONDS = 0.02
 RowLoader = Callable[[list[str]], Awaitable[list[Mapping[str, Any]]]]
 
 
@@ -228,12 +235,16 @@ async def decide_table(
         if not ids:
             break
         assigned = []
+        turn = time.monotonic()
         for row in await load(ids):
             mask = "p" + row["id"]
             decisions[mask] = await decide_in_python(
                 session, instance=instance, plan_=plan_, row=row, now=now
             )
             assigned.append({"b_id": row["id"], "b_mask": mask})
+            if time.monotonic() - turn > YIELD_AFTER_SECONDS:
+                await asyncio.sleep(0)  # each row is bounded (its budget), a page is not
+                turn = time.monotonic()
         await session.execute(text(f"UPDATE {table} SET mask = :b_mask WHERE id = :b_id"), assigned)
     if decisions:
         await session.execute(

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from enroll.eligibility.criteria import CompiledCriterion
-from enroll.eligibility.jsonlogic import truthy
+from enroll.eligibility.jsonlogic import RuleTooCostly, evaluation_budget, truthy
 
 ACCEPTING_ID = "instance-accepting"
 ACCEPTING_DESCRIPTION = "Program instance accepting enrollments"
@@ -121,7 +121,10 @@ class RulesEvaluator:
         refusal_reason: str | None,
         now: datetime,
     ) -> Decision:
-        ran = {c.id: _run(c, context) for c in criteria if not c.is_async}
+        # One budget for the whole decision, so that no evaluation holds the event loop
+        # for long, however many criteria it checks (jsonlogic/_budget.py).
+        with evaluation_budget():
+            ran = {c.id: _run(c, context) for c in criteria if not c.is_async}
         checks = assemble(criteria, ran, refusal_reason=refusal_reason)
         return decide(checks, now=now, criteria_version=criteria_version)
 
@@ -170,6 +173,8 @@ def _run(criterion: CompiledCriterion, context: dict[str, Any]) -> Check:
     assert criterion.predicate is not None, "async criteria are never run here"
     try:
         passed = truthy(criterion.predicate(context))
+    except RuleTooCostly as exc:
+        return Check(criterion.id, description, CheckStatus.ERROR, exc.code)
     except Exception as exc:  # a rule that cannot be evaluated on this data is an error, not a pass
         return Check(
             criterion.id,

@@ -19,10 +19,18 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import Field, StringConstraints, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from enroll.eligibility.jsonlogic import RuleError, compile_rule, validate_rule
+from enroll.eligibility.jsonlogic import RuleError, RuleTooComplex, compile_rule, validate_rule
+from enroll.errors import RULE_TOO_COMPLEX
 from enroll.kit import outbound
 from enroll.kit.schemas import ApiModel
 
@@ -80,9 +88,17 @@ class Criterion(ApiModel):
 
     @field_validator("rule")
     @classmethod
-    def _valid_rule(cls, rule: Any) -> Any:
+    def _valid_rule(cls, rule: Any, info: ValidationInfo) -> Any:
         try:
             validate_rule(rule)
+        except RuleTooComplex as exc:
+            # Its own problem code (rule_too_complex, see errors.py), naming the criterion.
+            where = f" (at rule{exc.path})" if exc.path else ""
+            raise PydanticCustomError(
+                RULE_TOO_COMPLEX,
+                "The rule of criterion {criterion} is too complex: {message}{where}.",
+                {"criterion": repr(info.data.get("id")), "message": exc.message, "where": where},
+            ) from None
         except RuleError as exc:
             where = f"rule{exc.path}" if exc.path else "the rule's root"
             raise ValueError(f"{exc.message} (at {where})") from None

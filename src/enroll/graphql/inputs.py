@@ -20,7 +20,7 @@ from strawberry.scalars import JSON
 
 import enroll.graphql.scalars  # noqa: F401  (the enums, before any use)
 from enroll.enrollment.schemas import IdentificationType
-from enroll.errors import FieldError, Unprocessable, field_errors_of
+from enroll.errors import FieldError, Unprocessable, field_errors_of, validation_code
 from enroll.program_instance.schemas import ReenrollmentPolicy, ReviewMode
 from enroll.program_instance.workflow import InstanceStatus
 from enroll.servicetask.config import RemovalMethod
@@ -54,7 +54,9 @@ def parse(model: type[M], body: dict[str, Any]) -> M:
         return model.model_validate(body)
     except ValidationError as exc:
         _, errors = field_errors_of(exc.errors())
-        raise invalid(errors) from None
+        problem = invalid(errors)
+        problem.code, problem.title = validation_code(exc.errors())
+        raise problem from None
 
 
 def check_text(name: str, value: str | None, *, max_length: int) -> None:

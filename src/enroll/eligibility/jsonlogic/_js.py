@@ -12,6 +12,8 @@ import re
 from decimal import Decimal
 from typing import Any, Final
 
+from enroll.eligibility.jsonlogic._budget import charge, charge_text, produce
+
 NAN: Final = math.nan
 INF: Final = math.inf
 _SAFE_INT: Final = 2**53
@@ -23,6 +25,7 @@ _WS: Final = (
 _DECIMAL: Final = re.compile(r"[+-]?(?:Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)")
 _RADIX: Final = re.compile(r"0([xX][0-9a-fA-F]+|[oO][0-7]+|[bB][01]+)")
 _BASES: Final = {"x": 16, "o": 8, "b": 2}
+_ASTRAL: Final = re.compile("[\U00010000-\U0010ffff]")
 
 
 class Undefined:
@@ -116,6 +119,7 @@ def _int_to_float(x: int) -> float:
 
 def string_to_number(s: str) -> float:
     """``Number(s)``: whitespace-trimmed decimal, ``Infinity`` or 0x/0o/0b literal; else NaN."""
+    charge_text(len(s))
     s = s.strip(_WS)
     if not s:
         return 0.0
@@ -162,7 +166,9 @@ def parse_float(x: Any) -> float:
     if t is int or t is float:
         n = to_number(x)
         return 0.0 if n == 0 else n  # String(-0) is "0"
-    m = _DECIMAL.match(to_string(x).lstrip(_WS))
+    text = to_string(x)
+    charge_text(len(text))
+    m = _DECIMAL.match(text.lstrip(_WS))
     return float(m[0].replace("Infinity", "inf")) if m else NAN
 
 
@@ -198,7 +204,10 @@ def number_to_string(x: float) -> str:
 def to_primitive(x: Any) -> Any:
     """ToPrimitive for JSON values: arrays join with commas, objects are ``[object Object]``."""
     if is_array(x):
-        return ",".join("" if e is None or e is UNDEFINED else to_string(e) for e in x)
+        charge(len(x))
+        parts = ["" if e is None or e is UNDEFINED else to_string(e) for e in x]
+        produce(sum(map(len, parts)) + len(parts))
+        return ",".join(parts)
     if kind(x) == "object":
         return "[object Object]"
     return x
@@ -226,34 +235,53 @@ def to_string(x: Any) -> str:
 
 
 def _is_bmp(s: str) -> bool:
-    return s.isascii() or max(s) <= "\uffff"
+    if s.isascii():
+        return True
+    charge_text(len(s))
+    return _ASTRAL.search(s) is None
+
+
+def _utf16(s: str) -> bytes:
+    charge_text(2 * len(s))
+    return s.encode("utf-16-be", "surrogatepass")
 
 
 def js_length(s: str) -> int:
     """``s.length``: UTF-16 code units."""
     if _is_bmp(s):
         return len(s)
-    return len(s) + sum(1 for c in s if c > "\uffff")
+    return len(_utf16(s)) // 2
 
 
 def js_slice(s: str, start: int, end: int) -> str:
     """``s.slice(start, end)`` for 0 <= start <= end, in UTF-16 code units."""
     if _is_bmp(s):
         return s[start:end]
-    units = s.encode("utf-16-be", "surrogatepass")[2 * start : 2 * end]
+    units = _utf16(s)[2 * start : 2 * end]
     return units.decode("utf-16-be", "surrogatepass")
+
+
+def code_unit(s: str, index: int) -> str:
+    """``s[index]`` for 0 <= index < ``js_length(s)``: one UTF-16 code unit."""
+    return s[index] if _is_bmp(s) else js_slice(s, index, index + 1)
 
 
 def code_units(s: str) -> list[str]:
     """The string's UTF-16 code units, each as a one-character string."""
-    return [js_slice(s, i, i + 1) for i in range(js_length(s))] if not _is_bmp(s) else list(s)
+    if _is_bmp(s):
+        produce(len(s))
+        return list(s)
+    units = _utf16(s)
+    produce(len(units) // 2)
+    charge(len(units) // 2)
+    return [units[i : i + 2].decode("utf-16-be", "surrogatepass") for i in range(0, len(units), 2)]
 
 
 def string_less(a: str, b: str) -> bool:
     """``a < b`` for strings: by UTF-16 code units (Python orders code points)."""
     if a.isascii() or b.isascii():
         return a < b
-    return a.encode("utf-16-be", "surrogatepass") < b.encode("utf-16-be", "surrogatepass")
+    return _utf16(a) < _utf16(b)
 
 
 def substr(s: str, start: Any, length: Any = UNDEFINED) -> str:
@@ -352,5 +380,7 @@ def greater_equal(a: Any, b: Any) -> bool:
 def contains(array: Any, x: Any) -> bool:
     """``array.indexOf(x) !== -1``: strict equality, so NaN is never found."""
     if type(x) is str:
+        charge(len(array) // 8 + 1)
         return x in array
+    charge(len(array))
     return any(strict_equal(e, x) for e in array)

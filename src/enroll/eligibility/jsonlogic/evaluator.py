@@ -37,6 +37,11 @@ operator cannot use (``==`` needs two, ``substr`` two or three, ``and``/``or``/`
 ``in`` haystacks that are neither string nor array, ``missing_some`` without a number and a
 list, ``map``/``filter``/``all``/``some``/``none``/``reduce`` without a list of 2 (``reduce``: 2
 or 3) arguments whose first is an array or a rule, and rules nested deeper than ``MAX_DEPTH``.
+Over the static limits (``MAX_NODES``, ``MAX_ARRAY_LENGTH``, ``MAX_ITERATION_NESTING``, a
+``reduce`` joining its accumulator with itself) it raises ``RuleTooComplex``.
+
+Every evaluation runs under a budget (``_budget.py``): work is charged before it is done, and
+an evaluation that would spend more raises ``RuleTooCostly``.
 """
 
 from __future__ import annotations
@@ -44,18 +49,26 @@ from __future__ import annotations
 import json
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
 import orjson
 
+from enroll.eligibility.jsonlogic._budget import (
+    RuleTooCostly,
+    charge,
+    charge_text,
+    evaluation_budget,
+    produce,
+)
+from enroll.eligibility.jsonlogic._budget import run as run_budgeted
 from enroll.eligibility.jsonlogic._js import (
     INF,
     NAN,
     UNDEFINED,
-    code_units,
+    code_unit,
     contains,
     greater_equal,
     greater_than,
@@ -76,11 +89,17 @@ from enroll.eligibility.jsonlogic._js import (
 )
 
 __all__ = [
+    "MAX_ARRAY_LENGTH",
     "MAX_DEPTH",
+    "MAX_ITERATION_NESTING",
+    "MAX_NODES",
     "OPERATORS",
     "RuleError",
+    "RuleTooComplex",
+    "RuleTooCostly",
     "apply",
     "compile_rule",
+    "evaluation_budget",
     "truthy",
     "validate_rule",
 ]
@@ -89,7 +108,12 @@ Compiled = Callable[[Any], Any]
 Predicate = Callable[[Any], bool]
 
 MAX_DEPTH: Final = 64
+# Static limits on a stored rule (``validate_rule``); evaluation has its budget (``_budget``).
+MAX_NODES: Final = 50_000  # every operator, argument and literal counts one
+MAX_ARRAY_LENGTH: Final = 25_000  # a literal array (an `in` list of postal codes, say)
+MAX_ITERATION_NESTING: Final = 2  # map/filter/reduce/all/some/none inside one another's logic
 _CACHE_SIZE: Final = 512
+_SCOPED: Final = frozenset({"map", "filter", "reduce", "all", "some", "none"})
 
 
 class RuleError(ValueError):
@@ -99,6 +123,10 @@ class RuleError(ValueError):
         super().__init__(f"{message} (at {path!r})" if path else message)
         self.message = message
         self.path = path
+
+
+class RuleTooComplex(RuleError):
+    """A rule over the static limits: refused when stored (``rule_too_complex``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,9 +178,47 @@ def compile_rule(rule: Any) -> Compiled:
         f = _compile(rule, "")
     except RecursionError:
         raise RuleError("rule nests too deeply to compile") from None
-    if not _yields_undefined(rule):
-        return f
+    if _yields_undefined(rule):
+        f = _then_defined(f)
+    weight = _weight(rule)
+
+    def evaluate(data: Any) -> Any:
+        # Every evaluation runs under a budget (RuleTooCostly past it): one of its own, or
+        # the caller's (evaluation_budget), which an enrollment's criteria share. The weight
+        # pays for each node once; iterations charge for their elements as they start.
+        return run_budgeted(f, data, weight)
+
+    return evaluate
+
+
+def _then_defined(f: Compiled) -> Compiled:
     return lambda data: _defined(f(data))
+
+
+def _weight(rule: Any) -> int:
+    """What evaluating ``rule`` once costs, iterations aside: its nodes, counting a literal
+    list that ``in`` looks in (a set lookup) as one."""
+    total, stack = 0, [rule]
+    while stack:
+        node = stack.pop()
+        total += 1
+        if _is_call(node):
+            ((op, value),) = node.items()
+            args = list(value) if is_array(value) else [value]
+            if op == "in" and len(args) > 1 and _scalar_list(args[1]):
+                args = args[:1]
+            stack.extend(args)
+        elif is_array(node):
+            stack.extend(node)
+        elif isinstance(node, str):
+            total += len(node) // 8  # a long var path is walked segment by segment
+    return total
+
+
+def _scalar_list(value: Any) -> bool:
+    return isinstance(value, list | tuple) and all(
+        kind(e) in ("string", "number", "boolean", "null") for e in value
+    )
 
 
 def apply(rule: Any, data: Any = None) -> Any:
@@ -222,6 +288,7 @@ def _defined(value: Any) -> Any:
     if value is UNDEFINED:
         return None
     if is_array(value):
+        produce(len(value))
         return [_defined(x) for x in value]
     return value
 
@@ -287,13 +354,17 @@ def _child(data: Any, key: str, index: int | None) -> Any:
         if index is not None:
             if index >= size:
                 return _ABSENT
-            return data[index] if is_array(data) else code_units(data)[index]
+            return data[index] if is_array(data) else code_unit(data, index)
         return size if key == "length" else _ABSENT
     return _ABSENT
 
 
 def _segments(path: Any) -> list[tuple[str, int | None]]:
-    return [(key, _index(key)) for key in to_string(path).split(".")]
+    text = to_string(path)
+    charge_text(len(text))
+    keys = text.split(".")
+    charge(4 * len(keys))  # each key is a path to walk
+    return [(key, _index(key)) for key in keys]
 
 
 def _lookup(data: Any, path: Any, not_found: Any) -> Any:
@@ -378,6 +449,7 @@ def _or_null(f: Compiled) -> Compiled:
 
 def _missing_keys(data: Any, values: list[Any]) -> list[Any]:
     keys = values[0] if values and is_array(values[0]) else values
+    charge(4 * len(keys))  # each key is a path to walk
     missing = []
     for key in keys:
         value = _var_of(data, key)
@@ -513,12 +585,10 @@ def _build_relation(
 
 
 def _build_in(c: _Call) -> Compiled:
-    fs = c.compiled()
-    needle, haystack = _nth(fs, 0), _nth(fs, 1)
     literal = c.args[1] if len(c.args) > 1 else None
-    if isinstance(literal, list | tuple) and all(
-        kind(e) in ("string", "number", "boolean", "null") for e in literal
-    ):
+    if _scalar_list(literal):
+        assert isinstance(literal, list | tuple)
+        needle = _compile(c.args[0], c.at(0))
         # A literal list of scalars: set lookups, keeping strings, numbers and booleans apart.
         strings = frozenset(e for e in literal if kind(e) == "string")
         numbers = frozenset(e for e in literal if kind(e) == "number" and e == e)
@@ -539,11 +609,14 @@ def _build_in(c: _Call) -> Compiled:
             return contains(literal, x)
 
         return in_literal
+    fs = c.compiled()
+    needle, haystack = _nth(fs, 0), _nth(fs, 1)
     return lambda data: _in(needle(data), haystack(data))
 
 
 def _in(x: Any, haystack: Any) -> bool:
     if isinstance(haystack, str):
+        charge_text(len(haystack))
         return haystack != "" and to_string(x) in haystack
     return is_array(haystack) and contains(haystack, x)
 
@@ -552,9 +625,19 @@ def _in(x: Any, haystack: Any) -> bool:
 
 
 def _scoped(c: _Call) -> tuple[Compiled, Compiled, Predicate, list[Compiled]]:
-    """The array, the logic applied to each element (as is and as a predicate), the rest."""
+    """The array (charging, before they run, the logic's nodes for each of its elements),
+    the logic applied to each element (as is and as a predicate), the rest."""
     fs = c.compiled()
-    return _nth(fs, 0), _nth(fs, 1), _arg_predicate(c, fs, 1), fs[2:]
+    array = _nth(fs, 0)
+    per_item = _weight(c.args[1]) if len(c.args) > 1 else 1
+
+    def source(data: Any) -> Any:
+        items = array(data)
+        if is_array(items):
+            charge(len(items) * per_item)
+        return items
+
+    return source, _nth(fs, 1), _arg_predicate(c, fs, 1), fs[2:]
 
 
 def _build_filter(c: _Call) -> Compiled:
@@ -562,7 +645,10 @@ def _build_filter(c: _Call) -> Compiled:
 
     def filter_(data: Any) -> list[Any]:
         items = source(data)
-        return [x for x in items if test(x)] if is_array(items) else []
+        if not is_array(items):
+            return []
+        produce(len(items))
+        return [x for x in items if test(x)]
 
     return filter_
 
@@ -572,7 +658,10 @@ def _build_map(c: _Call) -> Compiled:
 
     def map_(data: Any) -> list[Any]:
         items = source(data)
-        return [logic(x) for x in items] if is_array(items) else []
+        if not is_array(items):
+            return []
+        produce(len(items))
+        return [logic(x) for x in items]
 
     return map_
 
@@ -691,11 +780,12 @@ def _build_cat(c: _Call) -> Compiled:
     fs = c.compiled()
 
     def cat(data: Any) -> str:
-        parts = (f(data) for f in fs)
-        return "".join(
+        parts = [
             p if type(p) is str else "" if p is None or p is UNDEFINED else to_string(p)
-            for p in parts
-        )
+            for p in (f(data) for f in fs)
+        ]
+        produce(sum(map(len, parts)))  # before joining: the budget bounds memory too
+        return "".join(parts)
 
     return cat
 
@@ -711,16 +801,23 @@ def _substr(source: Any, start: Any, end: Any) -> str:
 def _build_substr(c: _Call) -> Compiled:
     fs = c.compiled()
     source, start, end = _nth(fs, 0), _nth(fs, 1), _nth(fs, 2)
-    return lambda data: _substr(source(data), start(data), end(data))
+
+    def substr_(data: Any) -> str:
+        text = _substr(source(data), start(data), end(data))
+        produce(len(text))
+        return text
+
+    return substr_
 
 
 def _build_merge(c: _Call) -> Compiled:
     fs = c.compiled()
 
     def merge(data: Any) -> list[Any]:
+        values = [f(data) for f in fs]
+        produce(sum(len(v) if is_array(v) else 1 for v in values))
         merged: list[Any] = []
-        for f in fs:
-            value = f(data)
+        for value in values:
             if is_array(value):
                 merged.extend(value)
             else:
@@ -760,6 +857,44 @@ def _check_scoped(c: _Call) -> None:
         raise RuleError(f"{c.op!r} iterates over an array or a rule", path=c.at(0))
 
 
+def _check_reduce(c: _Call) -> None:
+    """Refuse a reduce that joins its accumulator with itself: it doubles at every step."""
+    _check_scoped(c)
+    if len(c.args) < 2:
+        return
+    for node in _same_scope(c.args[1]):
+        joins = _is_call(node) and next(iter(node)) in ("cat", "merge")
+        if joins and sum(1 for n in _same_scope(node) if _reads_accumulator(n)) > 1:
+            raise RuleTooComplex(
+                "the logic of 'reduce' joins the accumulator with itself, which doubles it at"
+                " every step",
+                path=c.at(1),
+            )
+
+
+def _same_scope(rule: Any) -> Iterator[Any]:
+    """``rule`` and its nodes that read the same data (not an iterating operator's logic)."""
+    stack = [rule]
+    while stack:
+        node = stack.pop()
+        yield node
+        if _is_call(node):
+            ((op, value),) = node.items()
+            args = list(value) if is_array(value) else [value]
+            stack.extend(args[:1] + args[2:] if op in _SCOPED else args)
+        elif is_array(node):
+            stack.extend(node)
+
+
+def _reads_accumulator(node: Any) -> bool:
+    if not _is_call(node) or "var" not in node:
+        return False
+    path = node["var"]
+    if is_array(path):
+        path = path[0] if path else None
+    return isinstance(path, str) and (path == "accumulator" or path.startswith("accumulator."))
+
+
 def _check_missing_some(c: _Call) -> None:
     if _literal_kind(c, 0) not in (None, "number"):
         raise RuleError("'missing_some' needs a number first", path=c.at(0))
@@ -768,11 +903,27 @@ def _check_missing_some(c: _Call) -> None:
 
 
 def validate_rule(rule: Any) -> None:
-    """Raise RuleError if ``rule`` should not be stored (see module doc); return otherwise."""
-    _validate(rule, "", 0)
+    """Raise RuleError if ``rule`` should not be stored (see module doc), RuleTooComplex when
+    it is over the static limits; return otherwise."""
+    _check_size(rule)
+    _validate(rule, "", 0, 0)
 
 
-def _validate(rule: Any, path: str, depth: int) -> None:
+def _check_size(rule: Any) -> None:
+    nodes, stack = 0, [rule]
+    while stack:
+        node = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:
+            raise RuleTooComplex(f"the rule has more than {MAX_NODES} operators and values")
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif is_array(node):
+            stack.extend(node)
+
+
+def _validate(rule: Any, path: str, depth: int, nesting: int) -> None:
+    """``nesting``: how many iterating operators' logic ``rule`` is inside."""
     if depth > MAX_DEPTH:
         raise RuleError(f"rule nests deeper than {MAX_DEPTH} levels", path=path)
     if isinstance(rule, dict):
@@ -790,10 +941,21 @@ def _validate(rule: Any, path: str, depth: int) -> None:
         if spec.check is not None:
             spec.check(c)
         for i, arg in enumerate(c.args):
-            _validate(arg, c.at(i), depth + 1)
+            inner = nesting + 1 if op in _SCOPED and i == 1 else nesting
+            if inner > MAX_ITERATION_NESTING:
+                raise RuleTooComplex(
+                    f"more than {MAX_ITERATION_NESTING} iterating operators"
+                    " (map, filter, reduce, all, some, none) nest in one another's logic",
+                    path=c.at(i),
+                )
+            _validate(arg, c.at(i), depth + 1, inner)
     elif is_array(rule):
+        if len(rule) > MAX_ARRAY_LENGTH:
+            raise RuleTooComplex(
+                f"an array of {len(rule)} items (at most {MAX_ARRAY_LENGTH})", path=path
+            )
         for i, item in enumerate(rule):
-            _validate(item, f"{path}/{i}", depth + 1)
+            _validate(item, f"{path}/{i}", depth + 1, nesting)
     elif isinstance(rule, float) and not (rule == rule and rule not in (INF, -INF)):
         raise RuleError(f"{rule!r} is not a JSON number", path=path)
     elif not isinstance(rule, str | int | float | bool) and rule is not None:
@@ -849,7 +1011,7 @@ _OPS: Final[dict[str, _Spec]] = {
     "merge": _Spec(_build_merge),
     "map": _Spec(_build_map, 2, 2, list_args=True, check=_check_scoped, undefined_below=2),
     "filter": _Spec(_build_filter, 2, 2, list_args=True, check=_check_scoped),
-    "reduce": _Spec(_build_reduce, 2, 3, list_args=True, check=_check_scoped, undefined_below=2),
+    "reduce": _Spec(_build_reduce, 2, 3, list_args=True, check=_check_reduce, undefined_below=2),
     "all": _Spec(_build_all, 2, 2, list_args=True, boolean=True, check=_check_scoped),
     "some": _Spec(_build_some, 2, 2, list_args=True, boolean=True, check=_check_scoped),
     "none": _Spec(_build_none, 2, 2, list_args=True, boolean=True, check=_check_scoped),

@@ -41,6 +41,18 @@ from enroll.eligibility.jsonlogic._js import string_less, string_to_number
 Dialect = Literal["postgresql", "sqlite"]
 _SAFE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_ -]{0,99}$")
 _MAX_EXACT = 2**53
+# What one criterion's SQL may be, so that the statements holding it stay within the
+# databases' limits and quick to parse; past them the rule runs in Python. SQLite refuses
+# expression trees deeper than 1,000 levels, and (3.40, as bundled with Python 3.11) its
+# parser's stack holds 100 entries: some 90 nested parentheses, but only 13 nested CASEs or
+# 11 nested subqueries. ``sql_nesting`` overestimates it by 18% or more on the SQL this module
+# writes (measured), and the statements around a criterion's SQL take up to some 20 entries.
+# PostgreSQL's parser recurses on its stack, far deeper. Past MAX_SQL_CHARS, parsing and
+# running the SQL costs more than the Python evaluator does (a 1,500-term OR over JSON: 1.2
+# MB, 19 ms a row on SQLite against 3.5 ms in Python).
+MAX_SQL_DEPTH = 400
+MAX_SQLITE_NESTING = 80
+MAX_SQL_CHARS = 250_000
 
 
 class FieldKind(StrEnum):
@@ -108,6 +120,14 @@ class _Compiler:
 
     def truth(self, rule: Any, path: str) -> str:
         """SQL for the truthiness of ``rule``: TRUE / FALSE / NULL (defer)."""
+        sql = self._truth(rule, path)
+        # Checked at every level: operators repeat their operands' SQL (if, some, all), so
+        # nesting could otherwise grow the text exponentially before the end is reached.
+        if len(sql) > MAX_SQL_CHARS:
+            raise SqlUnsupported(f"the SQL would exceed {MAX_SQL_CHARS} characters", path=path)
+        return sql
+
+    def _truth(self, rule: Any, path: str) -> str:
         if isinstance(rule, dict) and len(rule) == 1:
             ((op, args),) = rule.items()
             at = f"{path}/{op}"
@@ -471,16 +491,38 @@ def _double_not(c: _Compiler, args: list[Any], path: str) -> str:
     return c.truth(args[0] if args else None, f"{path}/0")
 
 
+def _terms(c: _Compiler, args: list[Any], path: str) -> list[str]:
+    """Each argument's truth, stopping as soon as together they are too long."""
+    terms, size = [], 0
+    for i, a in enumerate(args):
+        terms.append(c.truth(a, f"{path}/{i}"))
+        size += len(terms[-1])
+        if size > MAX_SQL_CHARS:
+            raise SqlUnsupported(f"the SQL would exceed {MAX_SQL_CHARS} characters", path=path)
+    return terms
+
+
+def balanced(op: str, terms: Sequence[str]) -> str:
+    """``t1 op t2 op ...`` nested as a balanced tree, so that its depth grows with the log of
+    the number of terms: a parser nests a flat chain one level per term (SQLite refuses a
+    1,500-term OR). For associative operators only (AND, OR, +, ||; NULL included)."""
+    level = list(terms)
+    while len(level) > 1:
+        pairs = itertools.zip_longest(level[::2], level[1::2])
+        level = [a if b is None else f"({a} {op} {b})" for a, b in pairs]
+    return f"({level[0]})"
+
+
 def _and(c: _Compiler, args: list[Any], path: str) -> str:
     if not args:
         raise SqlUnsupported("and needs arguments", path=path)
-    return "(" + " AND ".join(c.truth(a, f"{path}/{i}") for i, a in enumerate(args)) + ")"
+    return balanced("AND", _terms(c, args, path))
 
 
 def _or(c: _Compiler, args: list[Any], path: str) -> str:
     if not args:
         raise SqlUnsupported("or needs arguments", path=path)
-    return "(" + " OR ".join(c.truth(a, f"{path}/{i}") for i, a in enumerate(args)) + ")"
+    return balanced("OR", _terms(c, args, path))
 
 
 def _if(c: _Compiler, args: list[Any], path: str) -> str:
@@ -542,15 +584,21 @@ def _in(c: _Compiler, args: list[Any], path: str) -> str:
         elements = [c._literal(v, f"{path}/1") for v in hay]
         if not elements:
             return "FALSE"
-        return c._map(
-            needle,
-            lambda n: (
-                "("
-                + " OR ".join(s if (s := c._strict(n, e)) is not None else "NULL" for e in elements)
-                + ")"
-            ),
-        )
+        return c._map(needle, lambda n: _one_of(n, elements))
     return c._map2(needle, c.value(hay, f"{path}/1"), c._member)
+
+
+def _one_of(needle: _T, elements: list[_T]) -> str:
+    """Whether ``needle`` strictly equals one of the literals: an SQL IN list over those of
+    its own type (a list of any length is one level of the expression tree)."""
+    if needle.kind == "null":
+        return "TRUE" if any(e.kind == "null" for e in elements) else "FALSE"
+    if needle.kind not in ("bool", "num", "str"):
+        return "FALSE"  # arrays and objects equal only themselves, never a literal
+    same = list(dict.fromkeys(e.sql for e in elements if e.kind == needle.kind))
+    if not same:
+        return "FALSE"
+    return f"({needle.sql} IN ({', '.join(same)}))"
 
 
 def _missing_terms(c: _Compiler, keys: list[Any], path: str) -> list[str]:
@@ -574,7 +622,7 @@ def _missing_terms(c: _Compiler, keys: list[Any], path: str) -> list[str]:
 
 def _missing(c: _Compiler, args: list[Any], path: str) -> str:
     terms = _missing_terms(c, args, path)
-    return "(" + " OR ".join(terms) + ")" if terms else "FALSE"
+    return balanced("OR", terms) if terms else "FALSE"
 
 
 def _missing_some(c: _Compiler, args: list[Any], path: str) -> str:
@@ -588,7 +636,7 @@ def _missing_some(c: _Compiler, args: list[Any], path: str) -> str:
     terms = _missing_terms(c, args[1], f"{path}/1")
     if not terms:
         return "FALSE"
-    count = " + ".join(f"(CASE WHEN {t} THEN 1 WHEN NOT {t} THEN 0 END)" for t in terms)
+    count = balanced("+", [f"(CASE WHEN {t} THEN 1 WHEN NOT {t} THEN 0 END)" for t in terms])
     return f"(({len(terms)} - ({count})) < {args[0]!r} AND ({count}) > 0)"
 
 
@@ -631,9 +679,78 @@ def compile_sql(
     """A SQL boolean over one row: TRUE/FALSE as ``truthy(apply(rule, context))``, NULL where
     that row needs the Python evaluator. Raises SqlUnsupported outside the subset."""
     try:
-        return _Compiler(fields, dialect, root).truth(rule, "")
+        sql = _Compiler(fields, dialect, root).truth(rule, "")
     except RecursionError:
         raise SqlUnsupported("rule nests too deeply") from None
+    check_fits(sql, dialect)
+    return sql
+
+
+def check_fits(sql: str, dialect: Dialect) -> None:
+    """Raise SqlUnsupported unless ``sql`` is within what ``dialect`` parses (see above)."""
+    if len(sql) > MAX_SQL_CHARS:
+        raise SqlUnsupported(f"the SQL would exceed {MAX_SQL_CHARS} characters")
+    depth, nesting = sql_shape(sql)
+    if depth > MAX_SQL_DEPTH:
+        raise SqlUnsupported(f"the SQL would nest deeper than {MAX_SQL_DEPTH} levels")
+    if dialect == "sqlite" and nesting > MAX_SQLITE_NESTING:
+        raise SqlUnsupported("the SQL would nest deeper than SQLite's parser allows")
+
+
+_TOKENS = re.compile(
+    r"'(?:[^']|'')*'|\"[^\"]*\"|\w+\(|[()]|<>|<=|>=|\|\||[=<>+*/-]"
+    r"|\b(?:AND|OR|NOT|IS|IN|CASE|END|SELECT)\b"
+)
+_OPERATOR_TOKENS = frozenset({"<>", "<=", ">=", "||", "=", "<", ">", "+", "*", "/", "-"})
+_OPERATOR_TOKENS |= {"AND", "OR", "NOT", "IS", "IN"}
+# Parser stack entries (in halves) that SQLite 3.40 holds per open construct, measured
+# (tests/eligibility/test_jsonlogic_sql.py checks them): a parenthesis 1, a function call's
+# 3.2, a CASE 6.7, a subquery 8; operators waiting for their right operand 2.5 each (but
+# they reduce as they go, so at most 6 per level).
+_NEST_COST = {"(": 2, "call": 7, "CASE": 14, "SELECT": 16}
+_OPERATOR_COST, _OPERATORS_MAX = 5, 12
+
+
+def sql_shape(sql: str) -> tuple[int, int]:
+    """Upper bounds, for SQL as this module writes it, of the height of the expression tree
+    a database parses from ``sql`` and of the parser stack (in entries) SQLite needs for it.
+
+    Height: each parenthesised group is one level more than the deepest group inside it,
+    plus one per operator at its own level (a chain of them nests). Stack: the costs of the
+    constructs open at once (``_NEST_COST``) and of their operators."""
+    # Per open construct: operators at its level, its deepest child group, its stack cost
+    # and its operators' stack cost.
+    frames = [[0, 0, 0, 0]]
+    in_use = most = 0
+    for token in _TOKENS.findall(sql):
+        if token[0] in "'\"":
+            continue
+        frame = frames[-1]
+        if token.endswith("(") or token == "CASE":
+            cost = _NEST_COST["(" if token == "(" else "CASE" if token == "CASE" else "call"]
+            frames.append([0, 0, cost, 0])
+            in_use += cost
+            most = max(most, in_use)
+        elif token in (")", "END") and len(frames) > 1:
+            operators, deepest, cost, pending = frames.pop()
+            in_use -= cost + pending
+            if token == ")":
+                frames[-1][1] = max(frames[-1][1], 1 + operators + deepest)
+            else:  # a CASE: its operators and groups count in the group around it
+                frames[-1][0] += operators
+                frames[-1][1] = max(frames[-1][1], deepest)
+        elif token == "SELECT":
+            frame[2] += _NEST_COST["SELECT"]
+            in_use += _NEST_COST["SELECT"]
+            most = max(most, in_use)
+        elif token in _OPERATOR_TOKENS:
+            frame[0] += 1
+            if frame[3] < _OPERATORS_MAX:
+                frame[3] += _OPERATOR_COST
+                in_use += _OPERATOR_COST
+                most = max(most, in_use)
+    operators, deepest, _, _ = frames[0]
+    return 1 + operators + deepest, most // 2
 
 
 def sql_supports(
@@ -651,11 +768,15 @@ def sql_supports(
 
 
 __all__ = [
+    "MAX_SQL_DEPTH",
     "SQL_OPERATORS",
     "Dialect",
     "FieldKind",
     "SqlField",
     "SqlUnsupported",
+    "balanced",
+    "check_fits",
     "compile_sql",
+    "sql_shape",
     "sql_supports",
 ]
