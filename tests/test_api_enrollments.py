@@ -943,13 +943,21 @@ def test_reevaluate_after_address_change(tenant: Tenant) -> None:
     ]
     ok(act(tenant, e["id"], "submit"))
     ok(act(tenant, e["id"], "reject", "Failed verification"))
+    # Rejected reopens only under new criteria (the seed: terminal unless criteria change).
+    problem(act(tenant, e["id"], "reevaluate"), 409, "criteria_unchanged")
+    ok(
+        tenant.client.patch(
+            f"/v1/programInstances/{instance['id']}",
+            json={"eligibilityCriteria": [{"id": "any", "reason": "Any", "rule": True}]},
+        )
+    )
     r = ok(act(tenant, e["id"], "reevaluate"))
     assert r["status"] == "eligible"
     assert moves(tenant, e["id"])[-1] == (
         "rejected",
         "eligible",
         "reevaluate",
-        ELIGIBLE_REASON_TESLA,
+        f"{ELIGIBLE_REASON_TESLA}; any",
         actor,
     )
 
@@ -1348,14 +1356,16 @@ def test_create_emits_events_in_order(tenant: Tenant) -> None:
     ok(act(tenant, e["id"], "submit"))
     ok(tenant.client.patch(f"/v1/enrollments/{e['id']}", json={"tags": ["x"]}))
     assert tenant.client.delete(f"/v1/enrollments/{e['id']}").status_code == 204
-    feed = wait_events(tenant, 7)
+    feed = wait_events(tenant, 8)
     assert [x["type"] for x in feed[3:]] == [
         "enrollment.status_changed",
         "enrollment.submitted",
+        "enrollment.updated",  # a status change is a change (seed 000)
         "enrollment.updated",
         "enrollment.deleted",
     ]
-    assert feed[5]["data"]["changedFields"] == ["tags"]
+    assert feed[5]["data"]["changedFields"] == ["status"]
+    assert feed[6]["data"]["changedFields"] == ["tags"]
     assert feed[4]["data"]["previousStatus"] == "eligible"
 
     only = wait_events(tenant, 1, type="enrollment.eligible")

@@ -38,6 +38,7 @@ from enroll.enrollment.schemas import (
     IdentificationType,
 )
 from enroll.enrollment.workflow import (
+    CRITERIA_BOUND,
     INTERNAL_ACTIONS,
     OPEN_STATUSES,
     Action,
@@ -402,6 +403,7 @@ async def act(
         instance = await instances.get(
             session, workspace_id=workspace_id, ref=enrollment.program_instance_id
         )
+        check_criteria_changed(enrollment, instance)
         refusal = await instances.refusal_reason(session, instance, today=now.date())
         decision = await _evaluate(
             session, enrollment, instance, refusal=refusal, now=now, evaluator=evaluator
@@ -411,11 +413,14 @@ async def act(
     else:
         (target,) = possible
         await _guard(session, enrollment, action, workspace_id=workspace_id, now=now)
-        _move(pending, target, action, reason, actor, now)
+        changed: list[str] = []
         if action in (Action.REJECT, Action.UNENROLL, Action.CANCEL, Action.ABANDON) and reason:
             enrollment.eligibility_reason = reason
+            changed.append("eligibilityReason")
         if action == Action.UNENROLL:
             enrollment.metadata_ = {**enrollment.metadata_, "exitReason": reason}
+            changed.append("metadata")
+        _move(pending, target, action, reason, actor, now, changed=changed)
     enrollment.updated_at = now
     await session.flush()
     await _emit(session, pending, now)
@@ -443,6 +448,19 @@ async def start_participation(
     await session.flush()
     changed = {"changedFields": ["enrollmentStartDate"]}
     await _emit(session, _Pending(enrollment, [("enrollment.updated", changed)]), now)
+
+
+def check_criteria_changed(enrollment: Enrollment, instance: ProgramInstance) -> None:
+    """409 when re-evaluating a person's decision (rejected) under the criteria it was made
+    under: only a criteria change reopens it (the bulk path's WHERE says the same)."""
+    decided = enrollment.evaluation.get("criteriaVersion")
+    if Status(enrollment.status) in CRITERIA_BOUND and decided == instance.criteria_version:
+        raise Conflict(
+            f"The enrollment was {enrollment.status} under criteria version {decided}, which"
+            " is still current: only a criteria change reopens it.",
+            code="criteria_unchanged",
+            criteriaVersion=decided,
+        )
 
 
 def check_action(enrollment: Enrollment, action: Action) -> frozenset[Status]:
@@ -547,7 +565,7 @@ def _apply_decision(
     enrollment.eligibility = decision.as_json()
     enrollment.eligibility_reason = decision.reason
     if target != enrollment.status:
-        _move(pending, target, action, decision.reason, actor, now)
+        _move(pending, target, action, decision.reason, actor, now, changed=["eligibility"])
     else:
         pending.items.append(("enrollment.updated", {"changedFields": ["eligibility"]}))
 
@@ -580,7 +598,11 @@ def _move(
     reason: str | None,
     actor: str,
     now: datetime,
+    *,
+    changed: list[str] | None = None,
 ) -> None:
+    """Move to ``target``: history, ``status_changed`` and ``enrollment.<target>``, and (once
+    it existed before this request) ``enrollment.updated`` naming ``status`` and ``changed``."""
     enrollment = pending.enrollment
     previous = Status(enrollment.status)
     if target not in targets(previous, action):  # the table is the only judge
@@ -589,6 +611,9 @@ def _move(
     pending.record(previous, target, action.value, reason, actor, now)
     change = {"previousStatus": previous.value, "status": target.value, "reason": reason}
     pending.items += [("enrollment.status_changed", change), (f"enrollment.{target.value}", change)]
+    if all(kind != "enrollment.created" for kind, _ in pending.items):
+        fields = ["status", *(changed or [])]
+        pending.items.append(("enrollment.updated", {"changedFields": fields}))
 
 
 async def _emit(session: AsyncSession, pending: _Pending, now: datetime) -> None:
@@ -726,7 +751,15 @@ async def record_async_check(
     if status not in _CLOSED:
         enrollment.eligibility_reason = decision.reason
     if not decision.eligible and status == Status.ELIGIBLE:
-        _move(pending, Status.INELIGIBLE, Action.EVALUATE, decision.reason, _ACTOR, now)
+        _move(
+            pending,
+            Status.INELIGIBLE,
+            Action.EVALUATE,
+            decision.reason,
+            _ACTOR,
+            now,
+            changed=["eligibility"],
+        )
     elif not decision.eligible and status in _MOVED_ON:
         enrollment.needs_review = True
         enrollment.needs_review_reason = decision.reason

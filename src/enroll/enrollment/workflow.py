@@ -4,7 +4,8 @@
         │                      │                     └──reject──▶ rejected
         └──evaluate──▶ ineligible          (candidate|eligible|submitted) ──cancel──▶ cancelled
 
-Rejected and ineligible are terminal except through ``reevaluate`` (the criteria changed).
+Rejected and ineligible are terminal except through ``reevaluate``; a rejected one (a
+reviewer's decision, ``CRITERIA_BOUND``) only under criteria newer than it was rejected under.
 An eligible enrollment whose asynchronous check fails (or misses its deadline) is evaluated
 again by the platform: ``eligible ─evaluate─▶ ineligible``. An approved enrollment whose setup
 (its service task) is canceled or discarded before it completed never started:
@@ -67,6 +68,15 @@ REASON_REQUIRED = frozenset({A.REJECT, A.UNENROLL})
 REVIEW_ACTIONS = frozenset({A.APPROVE, A.REJECT})
 # While in one of these, the customer holds the instance: a second enrollment is refused.
 OPEN_STATUSES = frozenset({S.CANDIDATE, S.ELIGIBLE, S.INELIGIBLE, S.SUBMITTED, S.APPROVED})
+# A person's decision that re-evaluation may undo (rejected): only new criteria may reopen it,
+# never the criteria it was decided under. Derived from the table, for every path to share.
+CRITERIA_BOUND = frozenset(
+    target
+    for (_, action), reached in TRANSITIONS.items()
+    if action in REVIEW_ACTIONS
+    for target in reached
+    if (target, A.REEVALUATE) in TRANSITIONS
+)
 
 
 class InvalidTransition(Exception):
