@@ -1,4 +1,4 @@
-"""Where the platform reads the seeds (000 and 002) to the letter (issue 13, items 20–27):
+"""Where the platform reads the seeds (000 and 002) to the letter (issue 13, items 20 to 27):
 update events for status changes, manual screening, updating by enrollmentId, rejected
 reopened only by new criteria, strict query parameters and the filters users reach for, the
 service task log, unenrollment dates and the eligibility preview's body.
@@ -105,3 +105,70 @@ def test_rejected_reopens_only_under_new_criteria(tenant: Tenant) -> None:
     ]
     reopened = ok(act(tenant, e["id"], "reevaluate"))
     assert reopened["status"] == "eligible"
+
+
+# --- 24. unknown query parameters, and the filters users reach for ------------------------------
+
+
+def test_unknown_query_parameters_are_400_naming_them(tenant: Tenant) -> None:
+    instance = tenant.instance()
+    tenant.enroll(instance["id"])
+    for path, params in (
+        ("/v1/enrollments", {"eligibilityStatu": "eligible"}),
+        (
+            f"/v1/programInstances/{instance['id']}/enrollments",
+            {"query": "x", "status": "eligible"},
+        ),
+        ("/v1/serviceTasks", {"transactionid": "tx-1"}),
+        ("/v1/events", {"types": "enrollment.created"}),
+        ("/v1/programInstances", {"q": "x"}),
+        (f"/v1/enrollments/{'c' + '2' * 24}", {"expand": "history"}),
+    ):
+        body = problem(tenant.client.get(path, params=params), 400, "unknown_parameter")
+        unknown = sorted(k for k in params if k not in ("status",))
+        assert body["parameters"] == unknown, path
+        assert [e["field"] for e in body["errors"]] == unknown
+    # Writes too, and before anything changes.
+    before = ok(tenant.client.get("/v1/enrollments"))["totalItems"]
+    r = tenant.client.post(
+        f"/v1/programInstances/{instance['id']}/enrollments",
+        params={"dryRun": "true"},
+        json=person(),
+    )
+    problem(r, 400, "unknown_parameter")
+    assert ok(tenant.client.get("/v1/enrollments"))["totalItems"] == before
+
+
+def test_enrollment_filters_eligibility_status_q_dates_and_tag(tenant: Tenant) -> None:
+    instance = tenant.instance()
+    iid = instance["id"]
+    ada = tenant.enroll(
+        iid, firstName="Ada", lastName="Lovelace", referenceId="REF-ADA-1", tags=["vip"]
+    )
+    bob = tenant.enroll(iid, firstName="Bob", lastName="Bo_rg", address={"state": "CA"})
+    assert (ada["status"], bob["status"]) == ("eligible", "ineligible")
+
+    def ids(**params: Any) -> list[str]:
+        pages = [
+            ok(tenant.client.get(path, params={"perPage": 100} | params))["data"]
+            for path in ("/v1/enrollments", f"/v1/programInstances/{iid}/enrollments")
+        ]
+        assert pages[0] == pages[1], params
+        return [e["id"] for e in pages[0]]
+
+    assert ids(eligibilityStatus="ineligible") == [bob["id"]]
+    assert ids(eligibilityStatus="eligible") == [ada["id"]]
+    assert ids(eligibilityStatus="eligible", status="ineligible") == []
+    assert ids(q="ada") == [ada["id"]]  # a first name's start, case-insensitive
+    assert ids(q="BO_R") == [bob["id"]]  # a last name's start
+    assert ids(q="boxr") == [] and ids(q="b%") == []  # "_" and "%" are no wildcards
+    assert ids(q="ada love") == [ada["id"]]  # a full name's start
+    assert ids(q=ada["email"].upper()) == [ada["id"]]
+    assert ids(q="REF-ADA-1") == [ada["id"]]
+    assert ids(q="REF-ADA") == []  # a referenceId matches exactly
+    assert ids(q="%") == []
+    assert ids(tag="vip") == [ada["id"]]
+    assert ids(createdAfter=bob["createdAt"]) == [bob["id"]]
+    assert ids(createdBefore=bob["createdAt"]) == [ada["id"]]
+    for bad in ({"eligibilityStatus": "x"}, {"q": ""}):
+        problem(tenant.client.get("/v1/enrollments", params=bad), 422, "validation_error")

@@ -816,3 +816,20 @@ def test_bad_requests_are_refused_and_keep_nothing(t: Tenant) -> None:
         409,
         "device_exists",
     )
+
+
+def test_requests_are_found_by_transaction_id(t: Tenant) -> None:
+    """Seed 002 looks requests up by their transactionId (issue 13, item 24)."""
+    inst = instance(t, NOTHING_TO_SET_UP)
+    mine = enrollment_request(t, inst, transactionId="tx-seed-002")
+    enrollment_request(t, inst)
+    for path, expected in (
+        ("/v1/serviceTasks", [mine["id"]]),
+        ("/v1/enrollmentRequests", [mine["id"]]),
+        ("/v1/unenrollmentRequests", []),
+    ):
+        page = ok(t.client.get(path, params={"transactionId": "tx-seed-002"}))
+        assert [x["id"] for x in page["data"]] == expected, path
+    assert len(ok(t.client.get("/v1/enrollmentRequests"))["data"]) == 2
+    assert ok(t.client.get("/v1/serviceTasks", params={"transactionId": "tx-none"}))["data"] == []
+    problem(t.client.get("/v1/serviceTasks", params={"transaction": "x"}), 400, "unknown_parameter")

@@ -37,6 +37,19 @@ Pages = Annotated[PageParams, Depends(page_params)]
 
 def _filters(
     status: Annotated[Status | None, Query()] = None,
+    eligibility_status: Annotated[
+        Status | None,
+        Query(alias="eligibilityStatus", description="As `status` (the field of that name)."),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=320,
+            description="An exact email or referenceId, or the start of a first, last or "
+            "full name (case-insensitive).",
+        ),
+    ] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
     created_after: Annotated[Timestamp | None, Query(alias="createdAfter")] = None,
@@ -44,6 +57,8 @@ def _filters(
 ) -> repository.Filters:
     return repository.Filters(
         status=status.value if status else None,
+        eligibility_status=eligibility_status.value if eligibility_status else None,
+        q=q,
         tag=tag,
         email=email,
         created_after=created_after,  # Timestamp: offset-less means UTC
