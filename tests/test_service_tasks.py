@@ -833,3 +833,21 @@ def test_requests_are_found_by_transaction_id(t: Tenant) -> None:
     assert len(ok(t.client.get("/v1/enrollmentRequests"))["data"]) == 2
     assert ok(t.client.get("/v1/serviceTasks", params={"transactionId": "tx-none"}))["data"] == []
     problem(t.client.get("/v1/serviceTasks", params={"transaction": "x"}), 400, "unknown_parameter")
+
+
+def test_an_unenrollment_never_ends_before_the_subscription_starts(t: Tenant) -> None:
+    """Issue 13, item 26: a start date still ahead, then unenrolled today."""
+    inst = instance(t, None)
+    start = (datetime.now(UTC) + timedelta(days=30)).date()
+    created = enrollment_request(t, inst, startDate=start.isoformat())
+    done = wait_state(t, created["id"], "completed")
+    subscription = ok(t.client.get(f"/v1/subscriptions/{done['subscriptionId']}"))
+    assert subscription["startAt"].startswith(start.isoformat())
+    r = t.client.post(
+        f"/v1/enrollments/{done['enrollmentId']}/unenroll", json={"reason": "Moved away"}
+    )
+    assert ok(r)["status"] == "unenrolled"
+    ended = ok(t.client.get(f"/v1/subscriptions/{done['subscriptionId']}"))
+    assert ended["status"] == "inactive"
+    started_at = datetime.fromisoformat(ended["startAt"])
+    assert datetime.fromisoformat(ended["endAt"]) == started_at  # never ran

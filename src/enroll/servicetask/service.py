@@ -445,7 +445,7 @@ async def _undo_setup(
         and subscription.status == "inactive"
         and subscription.end_at is None
     ):
-        subscription.end_at = now
+        subscription.end_at = steps.end_of(subscription, now)
         subscription.updated_at = now
     enrollment = await enrollments_repo.get(
         session, workspace_id=task.workspace_id, enrollment_id=task.enrollment_id

@@ -878,12 +878,19 @@ async def _complete_enrollment(run: Run) -> None:
     await enrollments.start_participation(run.session, enrollment, at=start, now=run.now)
 
 
+def end_of(subscription: ProgramSubscription, now: datetime) -> datetime:
+    """When a subscription ending ``now`` ends: never before it started (a start date still
+    ahead makes it end where it would have started, having never run)."""
+    start = subscription.start_at
+    return max(now, start) if start is not None else now
+
+
 async def _complete_unenrollment(run: Run) -> None:
     enrollment = await _enrollment(run)
     if run.task.subscription_id is not None:
         subscription = await _subscription(run)
         subscription.status = "inactive"
-        subscription.end_at = run.now
+        subscription.end_at = end_of(subscription, run.now)
         subscription.updated_at = run.now
         await record_change(run.session, "subscription.deactivated", subscription, now=run.now)
     await retire_devices(run.session, run.task, now=run.now)
