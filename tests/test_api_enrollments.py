@@ -458,18 +458,18 @@ def test_enrollment_id_re_enrolls_into_another_instance(tenant: Tenant) -> None:
     )
     assert override["tags"] == ["2026"]
     assert override["serialNumber"] == "SN-1"
-    # The source's own instance: the customer already holds it.
+    # The source's own instance: that enrollment itself (re-evaluated), no copy.
     before = state(tenant)
-    refused = problem(
+    same = ok(
         create(
             tenant,
             first["id"],
             {"identificationType": "enrollmentId", "enrollmentId": source["id"]},
         ),
-        409,
-        "enrollment_exists",
+        200,
     )
-    assert refused["enrollmentId"] == source["id"]
+    assert (same["id"], same["status"]) == (source["id"], source["status"])
+    before = state(tenant)
     problem(
         create(
             tenant,

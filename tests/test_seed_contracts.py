@@ -172,3 +172,108 @@ def test_enrollment_filters_eligibility_status_q_dates_and_tag(tenant: Tenant) -
     assert ids(createdBefore=bob["createdAt"]) == [ada["id"]]
     for bad in ({"eligibilityStatus": "x"}, {"q": ""}):
         problem(tenant.client.get("/v1/enrollments", params=bad), 422, "validation_error")
+
+
+# --- 22. identificationType enrollmentId updates within its instance ----------------------------
+
+
+def test_enrollment_id_in_its_own_instance_updates_it(tenant: Tenant) -> None:
+    instance = tenant.instance()
+    iid = instance["id"]
+    source = ok(create(tenant, iid, person(address={"state": "CA"}, tags=["t1"])), 201)
+    assert source["status"] == "ineligible"
+    before = ok(tenant.client.get("/v1/enrollments"))["totalItems"]
+    r = create(
+        tenant,
+        iid,
+        {
+            "identificationType": "enrollmentId",
+            "enrollmentId": source["id"],
+            "address": {"state": "NY"},
+            "serialNumber": "SN-2",
+        },
+    )
+    updated = ok(r, 200)
+    assert r.headers["location"] == f"/v1/enrollments/{source['id']}"
+    assert updated["id"] == source["id"]
+    assert updated["identificationType"] == "customerInfo"  # still what it was made as
+    assert (updated["address"], updated["serialNumber"]) == ({"state": "NY"}, "SN-2")
+    assert updated["tags"] == ["t1"]  # fields not sent stay
+    assert updated["status"] == "eligible"  # re-evaluated: its status allows it
+    assert updated["version"] > source["version"]
+    assert ok(tenant.client.get("/v1/enrollments"))["totalItems"] == before
+    # Submitted: the fields change, the status does not (a person decides from here).
+    ok(act(tenant, source["id"], "submit"))
+    again = ok(
+        create(
+            tenant,
+            iid,
+            {"identificationType": "enrollmentId", "enrollmentId": source["id"], "tags": ["x"]},
+        ),
+        200,
+    )
+    assert (again["status"], again["tags"]) == ("submitted", ["x"])
+
+
+def test_enrollment_id_in_another_instance_leaves_status_metadata_behind(
+    tenant: Tenant,
+) -> None:
+    first, second = tenant.instance(), tenant.instance()
+    source = tenant.enroll(first["id"], metadata={"year": 2025})
+    ok(act(tenant, source["id"], "submit"))
+    ok(act(tenant, source["id"], "approve"))
+    ok(act(tenant, source["id"], "unenroll", "Moved away"))
+    assert get(tenant, source["id"])["metadata"] == {"year": 2025, "exitReason": "Moved away"}
+    copy = ok(
+        create(
+            tenant,
+            second["id"],
+            {"identificationType": "enrollmentId", "enrollmentId": source["id"]},
+        ),
+        201,
+    )
+    assert copy["id"] != source["id"] and copy["enrollmentId"] == source["id"]
+    assert copy["metadata"] == {"year": 2025}
+    assert copy["customerId"] == source["customerId"]
+
+
+# --- 27. the eligibility preview takes the create body --------------------------------------------
+
+
+def test_preview_takes_exactly_the_create_body(tenant: Tenant) -> None:
+    instance = tenant.instance()
+    url = f"/v1/programInstances/{instance['id']}/eligibility/preview"
+    body = person(address={"state": "NJ"})
+    preview = ok(tenant.client.post(url, json=body))
+    assert preview["status"] == "eligible"
+    assert preview["context"]["identificationType"] == "customerInfo"
+    assert ok(tenant.client.get("/v1/customers"))["totalItems"] == 0  # nothing saved
+    created = ok(create(tenant, instance["id"], body), 201)
+    assert created["eligibility"]["checks"] == preview["checks"]
+    # By enrollmentId: the person the create would copy, with what is sent on top.
+    moved = ok(
+        tenant.client.post(
+            url,
+            json={
+                "identificationType": "enrollmentId",
+                "enrollmentId": created["id"],
+                "address": {"state": "CA"},
+            },
+        )
+    )
+    assert (moved["status"], moved["reason"]) == ("ineligible", "Outside service area")
+    assert moved["context"]["email"] == created["email"]
+    # By customerId: the customer's details.
+    by_customer = ok(
+        tenant.client.post(
+            url, json={"identificationType": "customerId", "customerId": created["customerId"]}
+        )
+    )
+    assert by_customer["context"]["email"] == created["email"]
+    # The create's own rules about the identification fields.
+    problem(
+        tenant.client.post(url, json={"identificationType": "customerInfo"}),
+        422,
+        "validation_error",
+    )
+    assert ok(tenant.client.get("/v1/enrollments"))["totalItems"] == 1

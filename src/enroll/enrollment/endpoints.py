@@ -69,7 +69,17 @@ def _filters(
 Filters = Annotated[repository.Filters, Depends(_filters)]
 
 
-@router.post("/programInstances/{instance_id}/enrollments", status_code=201)
+@router.post(
+    "/programInstances/{instance_id}/enrollments",
+    status_code=201,
+    responses={
+        200: {
+            "model": EnrollmentOut,
+            "description": "identificationType enrollmentId naming an enrollment of this "
+            "instance: that enrollment, updated (and re-evaluated where its status allows).",
+        }
+    },
+)
 async def create_enrollment(
     instance_id: str,
     body: EnrollmentCreate,
@@ -78,8 +88,10 @@ async def create_enrollment(
     ctx: Ctx,
     response: Response,
 ) -> EnrollmentOut:
-    """Enroll a person (see `identificationType`); the enrollment is evaluated at once."""
-    enrollment = await service.create(
+    """Enroll a person (see `identificationType`); the enrollment is evaluated at once.
+    `enrollmentId` updates that enrollment when it belongs to this instance (200), and
+    enrolls its customer here otherwise (201)."""
+    enrollment, created = await service.create(
         session,
         workspace_id=workspace_id_of(principal),
         instance_ref=instance_id,
@@ -88,6 +100,8 @@ async def create_enrollment(
         now=ctx.clock.now(),
     )
     response.headers["Location"] = f"/v1/enrollments/{enrollment.id}"
+    if not created:
+        response.status_code = 200
     return EnrollmentOut.of(enrollment)
 
 

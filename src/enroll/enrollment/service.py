@@ -41,6 +41,7 @@ from enroll.enrollment.workflow import (
     CRITERIA_BOUND,
     INTERNAL_ACTIONS,
     OPEN_STATUSES,
+    TRANSITIONS,
     Action,
     InvalidTransition,
     Status,
@@ -80,6 +81,8 @@ _COPIED = (
     "reference_description",
     "tags",
 )
+# Metadata keys a status change writes (unenroll: exitReason), not copied to a new enrollment.
+STATUS_METADATA = frozenset({"exitReason"})
 
 
 @dataclass
@@ -135,12 +138,23 @@ async def create(
     actor: str,
     now: datetime,
     evaluator: Evaluator = default_evaluator,
-) -> Enrollment:
+) -> tuple[Enrollment, bool]:
+    """The enrollment and whether it is new (identificationType enrollmentId names one of
+    this instance's: that one is updated instead)."""
     instance = await instances.get(session, workspace_id=workspace_id, ref=instance_ref)
+    check_identification(body)
+    if body.identification_type == IdentificationType.ENROLLMENT_ID:
+        source = await get(
+            session, workspace_id=workspace_id, enrollment_id=body.enrollment_id or ""
+        )
+        if source.program_instance_id == instance.id:
+            # "For updating existing enrollments" (seed 000): this one, not a copy.
+            return await _update_by_id(
+                session, source, body, actor=actor, now=now, evaluator=evaluator
+            ), False
     refusal = await instances.refusal_reason(session, instance, today=now.date())
     if refusal:
         raise Conflict(refusal, code="instance_not_accepting")
-    check_identification(body)
     values, new_customer = await _identity(session, workspace_id=workspace_id, body=body, now=now)
     values.update(_sent_fields(body))
     customer_id = values.get("customer_id")
@@ -183,7 +197,70 @@ async def create(
         ) from None
     await _emit(session, pending, now)
     await _queue_async_checks(session, enrollment, instance, decision, now=now)
+    return enrollment, True
+
+
+async def _update_by_id(
+    session: AsyncSession,
+    enrollment: Enrollment,
+    body: EnrollmentCreate,
+    *,
+    actor: str,
+    now: datetime,
+    evaluator: Evaluator,
+) -> Enrollment:
+    """The fields sent replace the stored ones; then, where its status lets the checks run
+    again (not a person's decision such as rejected, nor past submission), it is re-evaluated."""
+    await _replace_fields(session, enrollment, body, now=now)
+    status = Status(enrollment.status)
+    if (status, Action.REEVALUATE) in TRANSITIONS and status not in CRITERIA_BOUND:
+        await act(
+            session,
+            workspace_id=enrollment.workspace_id,
+            enrollment_id=enrollment.id,
+            action=Action.REEVALUATE,
+            reason=None,
+            actor=actor,
+            now=now,
+            evaluator=evaluator,
+        )
     return enrollment
+
+
+async def preview_person(
+    session: AsyncSession, *, workspace_id: str, body: EnrollmentCreate, now: datetime
+) -> tuple[dict[str, Any], str | None]:
+    """The rule fields and customer a create with ``body`` would evaluate, found without
+    writing anything (no customer made, no lead converted)."""
+    check_identification(body)
+    kind = body.identification_type
+    if kind == IdentificationType.CUSTOMER_INFO:
+        known = await customers_repo.get_by_email(
+            session, workspace_id=workspace_id, email=body.email or ""
+        )
+        values: dict[str, Any] = {"customer_id": known.id if known else None}
+    elif kind == IdentificationType.LEAD_ID:
+        lead = await customers.get_lead(
+            session, workspace_id=workspace_id, lead_id=body.lead_id or ""
+        )
+        values = {
+            "customer_id": lead.customer_id,
+            "lead_id": lead.id,
+            "first_name": body.first_name or lead.first_name,
+            "last_name": body.last_name or lead.last_name,
+            "email": body.email or lead.email,
+            "phone": lead.phone,
+            "address": lead.address,
+        }
+    else:
+        # customerId and enrollmentId only read the customer or the source enrollment.
+        values, _ = await _identity(session, workspace_id=workspace_id, body=body, now=now)
+    values.update(_sent_fields(body))
+    person = Enrollment(  # never added to the session
+        identification_type=kind.value,
+        **{"manufacturer_slugs": [], "metadata_": {}, "tags": [], **values},
+    )
+    return rule_fields(person), values.get("customer_id")
 
 
 def check_identification(body: EnrollmentCreate) -> None:
@@ -224,6 +301,10 @@ async def _identity(
             session, workspace_id=workspace_id, enrollment_id=body.enrollment_id or ""
         )
         copied = {name: getattr(source, name) for name in _COPIED}
+        # What the source's status wrote (why it ended) is no part of the new one.
+        copied["metadata_"] = {
+            k: v for k, v in source.metadata_.items() if k not in STATUS_METADATA
+        }
         return copied | {"source_enrollment_id": source.id}, False
     if kind == IdentificationType.LEAD_ID:
         return await _from_lead(session, workspace_id=workspace_id, body=body, now=now)
@@ -342,6 +423,17 @@ async def update(
 ) -> Enrollment:
     enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
     body.changes()  # refuses explicit nulls on required fields
+    await _replace_fields(session, enrollment, body, now=now)
+    return enrollment
+
+
+async def _replace_fields(
+    session: AsyncSession,
+    enrollment: Enrollment,
+    body: EnrollmentCreate | EnrollmentUpdate,
+    *,
+    now: datetime,
+) -> None:
     changed = []
     for column, value in _sent_fields(body).items():
         if getattr(enrollment, column) != value:
@@ -353,7 +445,6 @@ async def update(
         await _emit(
             session, _Pending(enrollment, [("enrollment.updated", {"changedFields": changed})]), now
         )
-    return enrollment
 
 
 async def delete(

@@ -381,7 +381,7 @@ class Mutation:
 
         async def work(session: AsyncSession, principal: Principal) -> Enrollment:
             body = parse(EnrollmentCreate, wire(input))
-            enrollment = await enrollments.create(
+            enrollment, _ = await enrollments.create(
                 session,
                 workspace_id=principal.workspace_id or "",
                 instance_ref=_ref(program_instance_id),

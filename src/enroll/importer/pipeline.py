@@ -712,7 +712,7 @@ class _Loader:
             return
         try:
             async with self.session.begin_nested():
-                enrollment = await enrollments.create(
+                enrollment, _ = await enrollments.create(
                     self.session,
                     workspace_id=self.imp.workspace_id,
                     instance_ref=self.instance.id,

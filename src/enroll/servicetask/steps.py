@@ -529,7 +529,7 @@ async def _new_enrollment(run: Run) -> Enrollment:
             **_enrollment_fields(run),
         }
     )
-    enrollment = await enrollments.create(
+    enrollment, _ = await enrollments.create(
         run.session,
         workspace_id=run.task.workspace_id,
         instance_ref=run.instance.id,
