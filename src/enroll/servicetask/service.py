@@ -558,6 +558,9 @@ async def finish_action(
             todo.status, todo.completed_at, todo.completed_by = "completed", now, actor
             todo.updated_at = now
     await session.flush()
+    await tasks.log_action(
+        session, task, action, action.status, actor=actor, now=now, message=message
+    )
     if task.state == T.AWAITING_DEVICE_SETUP:
         await tasks.schedule_step(session, task, now=now)
 

@@ -731,20 +731,22 @@ async def _setup_device(run: Run) -> TaskState:
     for config in wanted:
         action = existing.get((config.sequence, config.type.value))
         if action is None:
-            run.session.add(
-                SetupAction(
-                    id=new_id(),
-                    workspace_id=run.task.workspace_id,
-                    task_id=run.task.id,
-                    type=config.type.value,
-                    sequence=config.sequence,
-                    status="pending",
-                    attempts=0,
-                    config=config.model_dump(mode="json", by_alias=True),
-                    created_at=run.now,
-                    updated_at=run.now,
-                    version=1,
-                )
+            action = SetupAction(
+                id=new_id(),
+                workspace_id=run.task.workspace_id,
+                task_id=run.task.id,
+                type=config.type.value,
+                sequence=config.sequence,
+                status="pending",
+                attempts=0,
+                config=config.model_dump(mode="json", by_alias=True),
+                created_at=run.now,
+                updated_at=run.now,
+                version=1,
+            )
+            run.session.add(action)
+            await tasks.log_action(
+                run.session, run.task, action, "created", actor=run.actor, now=run.now
             )
         elif action.status == "failed":  # a retry runs the failed ones again
             action.status, action.message, action.updated_at = "pending", None, run.now
@@ -789,6 +791,7 @@ async def _start(
     action.started_at = now
     action.updated_at = now
     await session.flush()
+    await tasks.log_action(session, task, action, "started", actor=tasks.SYSTEM_ACTOR, now=now)
     if action.type == ActionType.CREATE_TODO:
         await tasks.raise_todo(
             session,
