@@ -277,3 +277,89 @@ def test_preview_takes_exactly_the_create_body(tenant: Tenant) -> None:
         "validation_error",
     )
     assert ok(tenant.client.get("/v1/enrollments"))["totalItems"] == 1
+
+
+# --- 21. manual screening -----------------------------------------------------------------------
+
+
+def history_of(tenant: Tenant, enrollment_id: str) -> list[tuple[Any, ...]]:
+    rows = ok(tenant.client.get(f"/v1/enrollments/{enrollment_id}/history"))["data"]
+    return [(h["fromStatus"], h["toStatus"], h["action"], h["reason"], h["actor"]) for h in rows]
+
+
+def decide(tenant: Tenant, enrollment_id: str, status: str, reason: str, client: Any = None) -> Any:
+    return (client or tenant.client).post(
+        f"/v1/enrollments/{enrollment_id}/decide", json={"status": status, "reason": reason}
+    )
+
+
+def test_manual_screening_keeps_candidates_with_advice_until_a_person_decides(
+    tenant: Tenant,
+) -> None:
+    instance = tenant.instance()
+    assert instance["screening"] == "automatic"
+    manual = tenant.instance(screening="manual")
+    assert manual["screening"] == "manual"
+    e = ok(create(tenant, manual["id"], person(address={"state": "CA"})), 201)
+    assert e["status"] == "candidate"
+    # The rules' checks, kept as advice for the person who decides.
+    assert [c["status"] for c in e["eligibility"]["checks"]] == ["passed", "failed", "passed"]
+    assert e["eligibilityReason"] == "Outside service area"
+    # Re-evaluation refreshes the advice; only a person moves it.
+    assert ok(act(tenant, e["id"], "reevaluate"))["status"] == "candidate"
+    writer = tenant.key_with("enrollments:write", "enrollments:read")
+    with tenant.server.client(writer) as w:
+        problem(decide(tenant, e["id"], "eligible", "By phone", w), 403, "insufficient_scope")
+    body = problem(act(tenant, e["id"], "submit"), 409, "invalid_transition")
+    assert "decide" in body["allowedActions"]
+    problem(
+        tenant.client.post(f"/v1/enrollments/{e['id']}/decide", json={"status": "eligible"}),
+        422,
+        "validation_error",
+    )
+    problem(decide(tenant, e["id"], "submitted", "x"), 422, "validation_error")
+    decided = ok(decide(tenant, e["id"], "eligible", "Address verified by phone"))
+    assert (decided["status"], decided["eligibilityReason"]) == (
+        "eligible",
+        "Address verified by phone",
+    )
+    keys = ok(tenant.client.get("/v1/apiKeys"))["data"]
+    me = next(f"api_key:{k['id']}" for k in keys if k["name"] != "scoped")
+    assert history_of(tenant, e["id"])[-1] == (
+        "candidate",
+        "eligible",
+        "decide",
+        "Address verified by phone",
+        me,
+    )
+    ok(act(tenant, e["id"], "submit"))
+    # Under automatic screening a person may override the rules, both ways.
+    auto = ok(create(tenant, instance["id"], person(address={"state": "CA"})), 201)
+    assert auto["status"] == "ineligible"
+    over = ok(decide(tenant, auto["id"], "eligible", "Exception granted"))
+    assert over["status"] == "eligible"
+    problem(decide(tenant, auto["id"], "eligible", "Again"), 409, "invalid_transition")
+    back = ok(decide(tenant, auto["id"], "ineligible", "Exception withdrawn"))
+    assert back["status"] == "ineligible"
+    assert [h[2] for h in history_of(tenant, auto["id"])] == [
+        "create",
+        "evaluate",
+        "decide",
+        "decide",
+    ]
+    feed = [
+        ev for ev in events(tenant, limit=500)["data"] if ev["data"]["object"]["id"] == auto["id"]
+    ]
+    assert [ev["type"] for ev in feed][-3:] == [
+        "enrollment.status_changed",
+        "enrollment.ineligible",
+        "enrollment.updated",
+    ]
+    # A bulk re-evaluation under manual screening moves no one either.
+    other = ok(create(tenant, manual["id"], person()), 201)
+    r = tenant.client.post(
+        f"/v1/programInstances/{manual['id']}/reevaluations", json={"force": True}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["moves"] == []
+    assert get(tenant, other["id"])["status"] == "candidate"

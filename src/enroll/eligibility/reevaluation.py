@@ -64,6 +64,8 @@ class Summary:
 
 
 def movable_statuses(instance: ProgramInstance) -> tuple[Status, ...]:
+    if instance.screening == "manual":  # a person decides: the rules move no one
+        return ()
     if instance.reenrollment_policy == REEVALUATE_REJECTED:
         return (*MOVABLE, Status.REJECTED)
     return MOVABLE
@@ -302,7 +304,8 @@ async def _apply(
     """Rewrite the enrollments whose decision changes (status, review flag, checks, or
     pending checks to ask again); stamp the others, which decided exactly as before, with
     this evaluation's criteria version and time (``enrollment_evaluation``)."""
-    movable_sql = ", ".join(f"'{s.value}'" for s in movable)
+    # '' matches no status: an empty list (manual screening) stays valid SQL everywhere.
+    movable_sql = ", ".join(f"'{s.value}'" for s in movable) or "''"
     await bulk.exec_sql(
         session,
         f"UPDATE bulk_decision SET checks_key = CAST({checks_key('eligibility', dialect)} AS TEXT)",

@@ -11,6 +11,7 @@ from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.enrollment import repository, service
 from enroll.enrollment.schemas import (
+    DecideBody,
     EnrollmentCreate,
     EnrollmentOut,
     EnrollmentUpdate,
@@ -179,6 +180,29 @@ async def enrollment_history(
     )
     rows = await repository.history(session, enrollment_id=enrollment.id)
     return HistoryList(data=[HistoryOut.of(h) for h in rows])
+
+
+@router.post("/enrollments/{enrollment_id}/decide")
+async def decide_enrollment(
+    enrollment_id: str,
+    body: DecideBody,
+    session: Session,
+    ctx: Ctx,
+    principal: Annotated[Principal, require(Scope.ENROLLMENTS_REVIEW)],
+) -> EnrollmentOut:
+    """A person screens (scope enrollments:review): candidate → eligible or ineligible (manual
+    screening), or overrides the rules (eligible ↔ ineligible). `reason` is required; the
+    history names who decided and why."""
+    enrollment = await service.screen(
+        session,
+        workspace_id=workspace_id_of(principal),
+        enrollment_id=enrollment_id,
+        target=Status(body.status),
+        reason=body.reason,
+        actor=principal.actor,
+        now=ctx.clock.now(),
+    )
+    return EnrollmentOut.of(enrollment)
 
 
 _DESCRIPTIONS = {

@@ -56,7 +56,7 @@ from enroll.models import Customer, Enrollment, ProgramInstance
 from enroll.models.enrollment import enrollment_history_table
 from enroll.notification import service as notifications
 from enroll.program_instance import service as instances
-from enroll.program_instance.schemas import ReviewMode
+from enroll.program_instance.schemas import ReviewMode, Screening
 from enroll.servicetask import repository as setup_repository
 
 AUTO_APPROVE_JOB = "enrollment.auto_approve"
@@ -138,9 +138,11 @@ async def create(
     actor: str,
     now: datetime,
     evaluator: Evaluator = default_evaluator,
+    evaluate: bool = True,
 ) -> tuple[Enrollment, bool]:
     """The enrollment and whether it is new (identificationType enrollmentId names one of
-    this instance's: that one is updated instead)."""
+    this instance's: that one is updated instead). Under manual screening it stays candidate
+    with the rules' checks as advice; without ``evaluate`` it stays candidate unevaluated."""
     instance = await instances.get(session, workspace_id=workspace_id, ref=instance_ref)
     check_identification(body)
     if body.identification_type == IdentificationType.ENROLLMENT_ID:
@@ -182,10 +184,12 @@ async def create(
     )
     pending = _Pending(enrollment, [("enrollment.created", {})])
     pending.record(None, Status.CANDIDATE, "create", None, actor, now)
-    decision = await _evaluate(
-        session, enrollment, instance, refusal=None, now=now, evaluator=evaluator
-    )
-    _apply_decision(pending, decision, Action.EVALUATE, actor, now)
+    decision = None
+    if evaluate:
+        decision = await _evaluate(
+            session, enrollment, instance, refusal=None, now=now, evaluator=evaluator
+        )
+        _apply_decision(pending, decision, Action.EVALUATE, actor, now, instance=instance)
     try:
         # Decided before it is written: one INSERT in its final state.
         await insert_new(session, enrollment)
@@ -196,7 +200,8 @@ async def create(
             code="enrollment_exists",
         ) from None
     await _emit(session, pending, now)
-    await _queue_async_checks(session, enrollment, instance, decision, now=now)
+    if decision is not None:
+        await _queue_async_checks(session, enrollment, instance, decision, now=now)
     return enrollment, True
 
 
@@ -499,7 +504,7 @@ async def act(
         decision = await _evaluate(
             session, enrollment, instance, refusal=refusal, now=now, evaluator=evaluator
         )
-        _apply_decision(pending, decision, action, actor, now)
+        _apply_decision(pending, decision, action, actor, now, instance=instance)
         await _queue_async_checks(session, enrollment, instance, decision, now=now)
     else:
         (target,) = possible
@@ -525,6 +530,37 @@ async def act(
                 workspace_id=workspace_id,
                 now=now,
             )
+    return enrollment
+
+
+async def screen(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    enrollment_id: str,
+    target: Status,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> Enrollment:
+    """A person screens: a candidate becomes eligible or ineligible, or what the rules decided
+    is overridden. The history row names who and why; the checks stay as they were (advice)."""
+    enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
+    possible = check_action(enrollment, Action.DECIDE)
+    if target not in possible:
+        current = Status(enrollment.status)
+        raise Conflict(
+            f"Cannot decide {target.value} for an enrollment that is {current.value}.",
+            code="invalid_transition",
+            currentStatus=current.value,
+            allowedStatuses=sorted(s.value for s in possible),
+        )
+    pending = _Pending(enrollment)
+    enrollment.eligibility_reason = reason
+    _move(pending, target, Action.DECIDE, reason, actor, now, changed=["eligibilityReason"])
+    enrollment.updated_at = now
+    await session.flush()
+    await _emit(session, pending, now)
     return enrollment
 
 
@@ -650,11 +686,19 @@ def _apply_decision(
     action: Action,
     actor: str,
     now: datetime,
+    *,
+    instance: ProgramInstance,
 ) -> None:
+    """Store the decision and move to where it leads; under manual screening it is advice
+    for the person who decides, and the status stays."""
     enrollment = pending.enrollment
     target = Status.ELIGIBLE if decision.eligible else Status.INELIGIBLE
     enrollment.eligibility = decision.as_json()
     enrollment.eligibility_reason = decision.reason
+    if instance.screening == Screening.MANUAL:
+        if all(kind != "enrollment.created" for kind, _ in pending.items):
+            pending.items.append(("enrollment.updated", {"changedFields": ["eligibility"]}))
+        return
     if target != enrollment.status:
         _move(pending, target, action, decision.reason, actor, now, changed=["eligibility"])
     else:
