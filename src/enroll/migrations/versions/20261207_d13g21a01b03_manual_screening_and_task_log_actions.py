@@ -1,7 +1,8 @@
 """manual screening and setup actions in the task log
 
-Issue 13, items 21 and 25: a program instance's ``screening`` ("automatic" or "manual"); the
-service task log's rows about one setup action (which, and what happened to it).
+Issue 13, items 21 and 25: a program instance's ``screening`` ("automatic" or "manual") and
+an import's ``evaluate`` flag; the service task log's rows about one setup action (which, and
+what happened to it).
 
 Revision ID: d13g21a01b03
 Revises: 9a1f3c5e7b20
@@ -26,6 +27,10 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("screening", sa.String(length=16), server_default="automatic", nullable=False)
         )
+    with op.batch_alter_table("enrollment_import", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("evaluate", sa.Boolean(), server_default=sa.true(), nullable=False)
+        )
     with op.batch_alter_table("service_task_log", schema=None) as batch_op:
         batch_op.add_column(sa.Column("setup_action_id", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("setup_action_event", sa.String(length=16), nullable=True))
@@ -35,5 +40,7 @@ def downgrade() -> None:
     with op.batch_alter_table("service_task_log", schema=None) as batch_op:
         batch_op.drop_column("setup_action_event")
         batch_op.drop_column("setup_action_id")
+    with op.batch_alter_table("enrollment_import", schema=None) as batch_op:
+        batch_op.drop_column("evaluate")
     with op.batch_alter_table("program_instance", schema=None) as batch_op:
         batch_op.drop_column("screening")
