@@ -849,9 +849,9 @@ def test_reason_required_for_reject_and_unenroll(tenant: Tenant) -> None:
 @pytest.mark.parametrize(
     ("path", "action", "current", "allowed"),
     [
-        ([], "approve", "eligible", ["submit", "cancel", "reevaluate"]),
-        ([], "reject", "eligible", ["submit", "cancel", "reevaluate"]),
-        ([], "unenroll", "eligible", ["submit", "cancel", "reevaluate"]),
+        ([], "approve", "eligible", ["submit", "cancel", "reevaluate", "decide"]),
+        ([], "reject", "eligible", ["submit", "cancel", "reevaluate", "decide"]),
+        ([], "unenroll", "eligible", ["submit", "cancel", "reevaluate", "decide"]),
         (["submit"], "submit", "submitted", ["approve", "reject", "cancel"]),
         (["submit"], "reevaluate", "submitted", ["approve", "reject", "cancel"]),
         (["submit"], "unenroll", "submitted", ["approve", "reject", "cancel"]),
