@@ -889,7 +889,7 @@ def test_ineligible_cannot_be_submitted(tenant: Tenant) -> None:
     for action in ("submit", "approve", "cancel"):
         refused = problem(act(tenant, e["id"], action), 409, "invalid_transition")
         assert refused["currentStatus"] == "ineligible"
-        assert refused["allowedActions"] == ["reevaluate"]
+        assert refused["allowedActions"] == ["reevaluate", "decide"]
     assert state(tenant) == before
 
 

@@ -40,7 +40,7 @@ PROGRAM = """
 """
 INSTANCE = """
   id programId slug name description branding terms startDate endDate capacity reviewMode
-  reenrollmentPolicy status metadata eligibilityCriteria setupWorkflow criteriaVersion version
+  reenrollmentPolicy screening status metadata eligibilityCriteria setupWorkflow criteriaVersion version
   createdAt updatedAt
 """
 CUSTOMER = (
