@@ -40,8 +40,8 @@ PROGRAM = """
 """
 INSTANCE = """
   id programId slug name description branding terms startDate endDate capacity reviewMode
-  reenrollmentPolicy screening status metadata eligibilityCriteria setupWorkflow criteriaVersion version
-  createdAt updatedAt
+  reenrollmentPolicy screening status metadata eligibilityCriteria setupWorkflow criteriaVersion
+  version createdAt updatedAt
 """
 CUSTOMER = (
     f"id firstName lastName email phone {ADDRESS} metadata notificationsOptOut version createdAt "
