@@ -458,18 +458,18 @@ def test_enrollment_id_re_enrolls_into_another_instance(tenant: Tenant) -> None:
     )
     assert override["tags"] == ["2026"]
     assert override["serialNumber"] == "SN-1"
-    # The source's own instance: the customer already holds it.
+    # The source's own instance: that enrollment itself (re-evaluated), no copy.
     before = state(tenant)
-    refused = problem(
+    same = ok(
         create(
             tenant,
             first["id"],
             {"identificationType": "enrollmentId", "enrollmentId": source["id"]},
         ),
-        409,
-        "enrollment_exists",
+        200,
     )
-    assert refused["enrollmentId"] == source["id"]
+    assert (same["id"], same["status"]) == (source["id"], source["status"])
+    before = state(tenant)
     problem(
         create(
             tenant,
@@ -849,9 +849,9 @@ def test_reason_required_for_reject_and_unenroll(tenant: Tenant) -> None:
 @pytest.mark.parametrize(
     ("path", "action", "current", "allowed"),
     [
-        ([], "approve", "eligible", ["submit", "cancel", "reevaluate"]),
-        ([], "reject", "eligible", ["submit", "cancel", "reevaluate"]),
-        ([], "unenroll", "eligible", ["submit", "cancel", "reevaluate"]),
+        ([], "approve", "eligible", ["submit", "cancel", "reevaluate", "decide"]),
+        ([], "reject", "eligible", ["submit", "cancel", "reevaluate", "decide"]),
+        ([], "unenroll", "eligible", ["submit", "cancel", "reevaluate", "decide"]),
         (["submit"], "submit", "submitted", ["approve", "reject", "cancel"]),
         (["submit"], "reevaluate", "submitted", ["approve", "reject", "cancel"]),
         (["submit"], "unenroll", "submitted", ["approve", "reject", "cancel"]),
@@ -889,7 +889,7 @@ def test_ineligible_cannot_be_submitted(tenant: Tenant) -> None:
     for action in ("submit", "approve", "cancel"):
         refused = problem(act(tenant, e["id"], action), 409, "invalid_transition")
         assert refused["currentStatus"] == "ineligible"
-        assert refused["allowedActions"] == ["reevaluate"]
+        assert refused["allowedActions"] == ["reevaluate", "decide"]
     assert state(tenant) == before
 
 
@@ -943,13 +943,21 @@ def test_reevaluate_after_address_change(tenant: Tenant) -> None:
     ]
     ok(act(tenant, e["id"], "submit"))
     ok(act(tenant, e["id"], "reject", "Failed verification"))
+    # Rejected reopens only under new criteria (the seed: terminal unless criteria change).
+    problem(act(tenant, e["id"], "reevaluate"), 409, "criteria_unchanged")
+    ok(
+        tenant.client.patch(
+            f"/v1/programInstances/{instance['id']}",
+            json={"eligibilityCriteria": [{"id": "any", "reason": "Any", "rule": True}]},
+        )
+    )
     r = ok(act(tenant, e["id"], "reevaluate"))
     assert r["status"] == "eligible"
     assert moves(tenant, e["id"])[-1] == (
         "rejected",
         "eligible",
         "reevaluate",
-        ELIGIBLE_REASON_TESLA,
+        f"{ELIGIBLE_REASON_TESLA}; any",
         actor,
     )
 
@@ -1348,14 +1356,16 @@ def test_create_emits_events_in_order(tenant: Tenant) -> None:
     ok(act(tenant, e["id"], "submit"))
     ok(tenant.client.patch(f"/v1/enrollments/{e['id']}", json={"tags": ["x"]}))
     assert tenant.client.delete(f"/v1/enrollments/{e['id']}").status_code == 204
-    feed = wait_events(tenant, 7)
+    feed = wait_events(tenant, 8)
     assert [x["type"] for x in feed[3:]] == [
         "enrollment.status_changed",
         "enrollment.submitted",
+        "enrollment.updated",  # a status change is a change (seed 000)
         "enrollment.updated",
         "enrollment.deleted",
     ]
-    assert feed[5]["data"]["changedFields"] == ["tags"]
+    assert feed[5]["data"]["changedFields"] == ["status"]
+    assert feed[6]["data"]["changedFields"] == ["tags"]
     assert feed[4]["data"]["previousStatus"] == "eligible"
 
     only = wait_events(tenant, 1, type="enrollment.eligible")

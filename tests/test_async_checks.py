@@ -369,19 +369,22 @@ def test_a_failing_check_makes_the_enrollment_ineligible(t: Tenant, checker: Che
         "Credit score too low",
         "system:eligibility",
     )
-    events = events_of(t, done["id"], 5)
+    events = events_of(t, done["id"], 6)
     assert [e["type"] for e in events] == [
         *CREATED,
         "enrollment.status_changed",
         "enrollment.ineligible",
+        "enrollment.updated",
     ]
+    assert events[-1]["data"]["changedFields"] == ["status", "eligibility"]
     change = {
         "previousStatus": "eligible",
         "status": "ineligible",
         "reason": "Credit score too low",
     }
-    for event in events[3:]:
+    for event in events[3:5]:
         assert {k: event["data"][k] for k in change} == change
+    for event in events[3:]:
         assert event["data"]["object"]["status"] == "ineligible"
 
     # No reason from the checker: the criterion's own.
@@ -517,10 +520,11 @@ def test_a_check_failing_after_submit_asks_for_review(t: Tenant, checker: Checke
     assert (done["needsReview"], done["needsReviewReason"]) == (True, "Credit score too low")
     assert check_of(done)["status"] == "failed"  # type: ignore[index]
     assert [h[:3] for h in history(t, e["id"])][-1] == ("eligible", "submitted", "submit")
-    events = events_of(t, e["id"], 6)
+    events = events_of(t, e["id"], 7)
     assert [ev["type"] for ev in events][3:] == [
         "enrollment.status_changed",
         "enrollment.submitted",
+        "enrollment.updated",  # changedFields ["status"]
         "enrollment.updated",
     ]
     assert events[-1]["data"]["changedFields"] == [

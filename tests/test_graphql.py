@@ -40,8 +40,8 @@ PROGRAM = """
 """
 INSTANCE = """
   id programId slug name description branding terms startDate endDate capacity reviewMode
-  reenrollmentPolicy status metadata eligibilityCriteria setupWorkflow criteriaVersion version
-  createdAt updatedAt
+  reenrollmentPolicy screening status metadata eligibilityCriteria setupWorkflow criteriaVersion
+  version createdAt updatedAt
 """
 CUSTOMER = (
     f"id firstName lastName email phone {ADDRESS} metadata notificationsOptOut version createdAt "
@@ -588,6 +588,14 @@ def test_every_transition(tenant: Tenant) -> None:
     assert (
         rejected["status"] == "rejected" and rejected["eligibilityReason"] == "Failed verification"
     )
+    # Rejected reopens only under new criteria (issue 13, item 23).
+    error(act(tenant, "reevaluate", r["id"]), "criteria_unchanged", 409)
+    rest(
+        tenant.client,
+        "PATCH",
+        f"/v1/programInstances/{instance['id']}",
+        json={"eligibilityCriteria": [{"id": "any", "reason": "Any", "rule": True}]},
+    )
     reopened = data(act(tenant, "reevaluate", r["id"]))["reevaluateEnrollment"]
     assert reopened["status"] == "eligible"
     assert [h["action"] for h in reopened["history"]][-1] == "reevaluate"
@@ -921,3 +929,19 @@ def test_nested_page_costs_a_constant_number_of_statements(quiet_server: Server)
         assert len(counts[100]) <= 4, counts[100]
     finally:
         tenant.client.close()
+
+
+def test_decide_enrollment_as_rest_does(tenant: Tenant) -> None:
+    """Issue 13, item 21: a person screens through GraphQL too."""
+    instance = tenant.instance(screening="manual")
+    e = enroll(tenant, instance["id"])
+    assert e["status"] == "candidate"
+    doc = """mutation($id: ID!, $reason: String!) {
+      decideEnrollment(id: $id, status: eligible, reason: $reason) { id status eligibilityReason }
+    }"""
+    error(gql(tenant.client, doc, id=e["id"], reason=""), "validation_error", 422)
+    decided = data(gql(tenant.client, doc, id=e["id"], reason="Verified"))["decideEnrollment"]
+    assert (decided["status"], decided["eligibilityReason"]) == ("eligible", "Verified")
+    error(gql(tenant.client, doc, id=e["id"], reason="Again"), "invalid_transition", 409)
+    history = rest(tenant.client, "GET", f"/v1/enrollments/{e['id']}/history")["data"]
+    assert [(h["action"], h["reason"]) for h in history][-1] == ("decide", "Verified")

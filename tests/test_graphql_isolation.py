@@ -344,6 +344,11 @@ OPS = [
     Op("Mutation.cancelEnrollment", (R.ENROLLMENTS_WRITE,), _act("cancel", "eligible")),
     Op("Mutation.reevaluateEnrollment", (R.ENROLLMENTS_WRITE,), _act("reevaluate", "eligible")),
     Op(
+        "Mutation.decideEnrollment",
+        (R.ENROLLMENTS_REVIEW,),
+        _act("decide", "eligible", ', status: ineligible, reason: "No"'),
+    ),
+    Op(
         "Mutation.unenrollEnrollment",
         (R.ENROLLMENTS_WRITE,),
         lambda c, o: (

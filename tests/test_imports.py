@@ -526,3 +526,41 @@ def test_imports_into_an_instance_with_a_big_rule(tenant: Tenant, rule: dict[str
     assert done["status"] == "completed", done
     statuses = {e["metadata"]["n"]: e["status"] for e in enrollments(tenant, instance["id"])}
     assert statuses == {7: "eligible", 1_600: "ineligible"}
+
+
+def test_imports_keep_candidates_without_evaluation_or_under_manual_screening(
+    tenant: Tenant, tmp_path: Any
+) -> None:
+    """Issue 13, item 21: `evaluate=false` (CLI --no-evaluate) under either screening, and
+    manual screening, leave imported rows candidates."""
+    import os
+    import subprocess
+    import sys
+
+    automatic = tenant.instance()
+    rows = [person(), person(address={"state": "CA"})]
+    done = run_import(tenant, automatic["id"], jsonl(rows), evaluate=False)
+    assert done["evaluate"] is False
+    assert (done["counts"]["created"], done["counts"]["eligible"]) == (2, 0)
+    made = enrollments(tenant, automatic["id"])
+    assert [(e["status"], e["eligibility"]["checks"]) for e in made] == [("candidate", [])] * 2
+    history = tenant.client.get(f"/v1/enrollments/{made[0]['id']}/history").json()["data"]
+    assert [h["action"] for h in history] == ["create"]
+    mine = [e for e in events(tenant) if e["data"].get("object", {}).get("id") == made[0]["id"]]
+    assert [e["type"] for e in mine] == ["enrollment.created"]
+    # Manual screening: candidates with the rules' checks as advice.
+    manual = tenant.instance(screening="manual")
+    run_import(tenant, manual["id"], jsonl([person(), person(address={"state": "CA"})]))
+    advised = enrollments(tenant, manual["id"])
+    assert [e["status"] for e in advised] == ["candidate", "candidate"]
+    assert [e["eligibilityReason"] for e in advised][1] == "Outside service area"
+    # The command line's --no-evaluate.
+    other = tenant.instance()
+    path = tmp_path / "candidates.jsonl"
+    path.write_bytes(jsonl([person()]))
+    env = os.environ | {"ENROLL_DATABASE_URL": tenant.server.database.url}
+    args = [sys.executable, "-m", "enroll.cli.main", "import", "enrollments"]
+    args += ["--program-instance", other["slug"], "--no-evaluate", str(path)]
+    run = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert [e["status"] for e in enrollments(tenant, other["id"])] == ["candidate"]

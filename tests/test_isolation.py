@@ -163,7 +163,13 @@ SETUP = {
 SUCCESS = {("POST", "/v1/enrollments/{enrollment_id}/unenroll"): 200}
 
 
+# The caller's own identifiers, not ids of the platform's resources (filtered on in lists).
+CALLER_IDS = {"transactionId"}
+
+
 def _is_id_param(name: str) -> bool:
+    if name in CALLER_IDS:
+        return False
     return name == "id" or name.endswith(("Id", "_id", "Ids", "_ids"))
 
 
@@ -778,6 +784,10 @@ RECIPES: dict[Op, Recipe] = {
         {"enrollment": w.enrollment_in("submitted")},
         {"reason": "Not eligible after review."},
     ),
+    ("POST", "/v1/enrollments/{enrollment_id}/decide"): lambda w: (
+        {"enrollment": w.enrollment_in("eligible")},
+        {"status": "ineligible", "reason": "Screened by a person."},
+    ),
     ("POST", "/v1/enrollments/{enrollment_id}/unenroll"): lambda w: (
         {"enrollment": w.enrollment_in("approved")},
         {"reason": "Moved away."},
@@ -1116,6 +1126,8 @@ def _list_queries(spec: dict[str, Any], a: World) -> list[dict[str, str]]:
                 {name: a.lead["email"]},
                 {name: a.enrollment["email"]},
             ]
+        elif name == "transactionId":  # A's request, by the id its caller gave it
+            queries.append({name: a.enrollment_task["transactionId"]})
         elif name == "cursor":  # keyset cursors are base64 ids: try one of A's
             encoded = base64.urlsafe_b64encode(a.instance["id"].encode()).decode().rstrip("=")
             queries.append({name: encoded})

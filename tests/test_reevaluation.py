@@ -150,10 +150,11 @@ def test_dry_run_guard_and_apply(tenant: Tenant) -> None:
     assert get(tenant, rejected["id"])["status"] == "rejected"
 
     feed = tenant.events(limit=500)
-    mine = [(e["type"], e["data"]["object"]["id"]) for e in feed[-4:]]
+    mine = [(e["type"], e["data"]["object"]["id"]) for e in feed[-5:]]
     assert ("enrollment.status_changed", nj["id"]) in mine
     assert ("enrollment.ineligible", nj["id"]) in mine
     updated = {e["data"]["object"]["id"]: e for e in feed if e["type"] == "enrollment.updated"}
+    assert updated[nj["id"]]["data"]["changedFields"] == ["status", "eligibility"]
     assert updated[approved["id"]]["data"]["object"]["needsReview"] is True
     assert updated[approved["id"]]["data"]["changedFields"] == ["needsReview", "eligibility"]
     status_event = next(
@@ -240,6 +241,8 @@ def test_reenrollment_policy_reopens_rejected(tenant: Tenant) -> None:
     act(tenant, blocked["id"], "reject", reason="Incomplete information")
     # The same customer enrols again: the old rejected one must stay closed.
     tenant.enroll(iid, email=blocked["email"], firstName="Pat", lastName=blocked["lastName"])
+    # Rejected reopens only under new criteria.
+    set_criteria(tenant, iid, [{"id": "any", "reason": "Any", "rule": True}])
     result = report(tenant, iid, force=True)
     assert result["moves"] == [
         {"from": "rejected", "to": "eligible", "count": 1, "sampleIds": [rejected["id"]]}

@@ -155,7 +155,18 @@ def wait_action(t: Tenant, task_id: str, sequence: int, status: str) -> dict[str
 
 def log_states(t: Tenant, task_id: str) -> list[tuple[str | None, str]]:
     rows = ok(t.client.get(f"/v1/serviceTasks/{task_id}/log"))["data"]
-    return [(r["fromState"], r["toState"]) for r in rows]
+    return [(r["fromState"], r["toState"]) for r in rows if r["setupActionId"] is None]
+
+
+def log_actions(t: Tenant, task_id: str) -> list[tuple[int, str, str, str]]:
+    """The task log's rows about setup actions: (sequence, event, actor, state it was in)."""
+    rows = ok(t.client.get(f"/v1/serviceTasks/{task_id}/log"))["data"]
+    sequences = {a["id"]: a["sequence"] for a in task(t, task_id)["setupActions"]}
+    return [
+        (sequences[r["setupActionId"]], r["setupActionEvent"], r["actor"], r["toState"])
+        for r in rows
+        if r["setupActionId"] is not None
+    ]
 
 
 def events(t: Tenant) -> list[dict[str, Any]]:
@@ -816,3 +827,82 @@ def test_bad_requests_are_refused_and_keep_nothing(t: Tenant) -> None:
         409,
         "device_exists",
     )
+
+
+def test_requests_are_found_by_transaction_id(t: Tenant) -> None:
+    """Seed 002 looks requests up by their transactionId (issue 13, item 24)."""
+    inst = instance(t, NOTHING_TO_SET_UP)
+    mine = enrollment_request(t, inst, transactionId="tx-seed-002")
+    enrollment_request(t, inst)
+    for path, expected in (
+        ("/v1/serviceTasks", [mine["id"]]),
+        ("/v1/enrollmentRequests", [mine["id"]]),
+        ("/v1/unenrollmentRequests", []),
+    ):
+        page = ok(t.client.get(path, params={"transactionId": "tx-seed-002"}))
+        assert [x["id"] for x in page["data"]] == expected, path
+    assert len(ok(t.client.get("/v1/enrollmentRequests"))["data"]) == 2
+    assert ok(t.client.get("/v1/serviceTasks", params={"transactionId": "tx-none"}))["data"] == []
+    problem(t.client.get("/v1/serviceTasks", params={"transaction": "x"}), 400, "unknown_parameter")
+
+
+def test_an_unenrollment_never_ends_before_the_subscription_starts(t: Tenant) -> None:
+    """Issue 13, item 26: a start date still ahead, then unenrolled today."""
+    inst = instance(t, None)
+    start = (datetime.now(UTC) + timedelta(days=30)).date()
+    created = enrollment_request(t, inst, startDate=start.isoformat())
+    done = wait_state(t, created["id"], "completed")
+    subscription = ok(t.client.get(f"/v1/subscriptions/{done['subscriptionId']}"))
+    assert subscription["startAt"].startswith(start.isoformat())
+    r = t.client.post(
+        f"/v1/enrollments/{done['enrollmentId']}/unenroll", json={"reason": "Moved away"}
+    )
+    assert ok(r)["status"] == "unenrolled"
+    ended = ok(t.client.get(f"/v1/subscriptions/{done['subscriptionId']}"))
+    assert ended["status"] == "inactive"
+    started_at = datetime.fromisoformat(ended["startAt"])
+    assert datetime.fromisoformat(ended["endAt"]) == started_at  # never ran
+
+
+def test_the_task_log_records_every_setup_action_and_who_finished_it(t: Tenant) -> None:
+    """Seed 002: each setup action is "captured ... in the service task's log" (item 25)."""
+    inst = instance(t, TWO_STEPS)
+    crew_key = t.key_with("enrollments:write", "enrollments:read")
+    keys = ok(t.client.get("/v1/apiKeys"))["data"]
+    actor = {k["name"]: f"api_key:{k['id']}" for k in keys}
+    crew, office = actor["scoped"], actor[next(n for n in actor if n != "scoped")]
+    created = enrollment_request(t, inst)
+    work_order = wait_action(t, created["id"], 1, "in_progress")
+    with t.server.client(crew_key) as c:
+        ok(c.post(f"/v1/setupActions/{work_order['id']}/fail", json={"message": "No access"}))
+    wait_state(t, created["id"], "device_setup_error")
+    ok(t.client.post(f"/v1/serviceTasks/{created['id']}/retry"))
+    wait_action(t, created["id"], 1, "in_progress")
+    with t.server.client(crew_key) as c:
+        ok(c.post(f"/v1/setupActions/{work_order['id']}/complete", json={"message": "done"}))
+    wait_action(t, created["id"], 2, "in_progress")
+    (todo,) = ok(
+        t.client.get("/v1/todos", params={"serviceTaskId": created["id"], "kind": "action"})
+    )["data"]
+    ok(t.client.post(f"/v1/todos/{todo['id']}/complete", json={"note": "called"}))
+    wait_state(t, created["id"], "completed")
+    system = "system:service-task"
+    assert [row[:3] for row in log_actions(t, created["id"])] == [
+        (1, "created", actor_of_request(t, created["id"])),
+        (2, "created", actor_of_request(t, created["id"])),
+        (1, "started", system),
+        (1, "failed", crew),
+        (1, "started", system),
+        (1, "completed", crew),
+        (2, "started", system),
+        (2, "completed", office),
+    ]
+    rows = ok(t.client.get(f"/v1/serviceTasks/{created['id']}/log"))["data"]
+    failed = next(r for r in rows if r["setupActionEvent"] == "failed")
+    assert failed["message"] == "create_work_order (sequence 1) failed: No access"
+    assert failed["fromState"] == failed["toState"] == "awaiting_device_setup"
+
+
+def actor_of_request(t: Tenant, task_id: str) -> str:
+    rows = ok(t.client.get(f"/v1/serviceTasks/{task_id}/log"))["data"]
+    return str(rows[0]["actor"])

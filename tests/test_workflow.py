@@ -11,6 +11,7 @@ import itertools
 import pytest
 
 from enroll.enrollment.workflow import (
+    CRITERIA_BOUND,
     OPEN_STATUSES,
     REASON_REQUIRED,
     REVIEW_ACTIONS,
@@ -50,6 +51,11 @@ EXPECTED: dict[tuple[Status, Action], set[Status]] = {
     (S.REJECTED, A.REEVALUATE): DECIDED,
     # An approved enrollment whose setup was canceled or discarded never started (platform only).
     (S.APPROVED, A.ABANDON): {S.CANCELLED},
+    # Seed 000: eligible "through system or manual evaluation": a person screens a candidate,
+    # or overrides the rules' decision.
+    (S.CANDIDATE, A.DECIDE): DECIDED,
+    (S.ELIGIBLE, A.DECIDE): {S.INELIGIBLE},
+    (S.INELIGIBLE, A.DECIDE): {S.ELIGIBLE},
 }
 
 
@@ -86,15 +92,21 @@ def test_allowed_actions_match_the_table(status: Status) -> None:
 def test_terminal_statuses() -> None:
     for status in (S.UNENROLLED, S.CANCELLED):
         assert allowed_actions(status) == []
-    # Only re-evaluation leaves rejected and ineligible.
+    # Only re-evaluation leaves rejected; re-evaluation or a person's decision ineligible.
     assert allowed_actions(S.REJECTED) == [A.REEVALUATE]
-    assert allowed_actions(S.INELIGIBLE) == [A.REEVALUATE]
+    assert allowed_actions(S.INELIGIBLE) == [A.REEVALUATE, A.DECIDE]
 
 
 def test_reason_review_and_open_sets() -> None:
-    assert {A.REJECT, A.UNENROLL} == REASON_REQUIRED
-    assert {A.APPROVE, A.REJECT} == REVIEW_ACTIONS
+    assert {A.REJECT, A.UNENROLL, A.DECIDE} == REASON_REQUIRED
+    assert {A.APPROVE, A.REJECT, A.DECIDE} == REVIEW_ACTIONS
     assert {S.CANDIDATE, S.ELIGIBLE, S.INELIGIBLE, S.SUBMITTED, S.APPROVED} == OPEN_STATUSES
+
+
+def test_only_rejected_is_bound_to_its_criteria() -> None:
+    # Terminal "unless criteria change" (seed 000): a status only a person's decision reaches
+    # and re-evaluation may leave. Ineligible is reached by the rules too: new data reopens it.
+    assert frozenset({S.REJECTED}) == CRITERIA_BOUND
 
 
 INSTANCE_MOVES = {

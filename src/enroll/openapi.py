@@ -20,7 +20,7 @@ from enroll.kit.fields import RESOURCE_REFERENCE
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _TITLES = {
-    400: "Malformed request (for example, a body that is not JSON)",
+    400: "Malformed request (a body that is not JSON, an unknown query parameter)",
     401: "Missing, unknown, expired or revoked API key",
     403: "The key lacks the scope this route requires",
     404: "No such resource in this workspace (named in the path or the body)",
@@ -69,7 +69,7 @@ def _error_codes(route: APIRoute, method: str, authed: bool) -> list[int]:
     path_params = any(d.path_params for d in deps)
     params = path_params or any(d.query_params or d.header_params or d.cookie_params for d in deps)
     bodies = [p.field_info.annotation for d in deps for p in d.body_params]
-    codes = {422} if params else set()
+    codes = {400, 422} if params else {400}  # 400: unknown query parameters, on every route
     if authed:
         codes |= {401, 403}
     if path_params or any(_names_a_resource(b, set()) for b in bodies):

@@ -69,7 +69,7 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
             ),
         )
         for first, last, state, makers, actions in PEOPLE:
-            enrollment = await enrollments.create(
+            enrollment, _ = await enrollments.create(
                 session,
                 workspace_id=workspace.id,
                 instance_ref=instance.id,

@@ -39,6 +39,7 @@ async def run_file(
     emit_events: bool,
     size: int,
     show_progress: bool,
+    evaluate: bool = True,
 ) -> dict[str, Any]:
     async with ctx.db.transaction(write=False) as session:
         instance = await session.scalar(
@@ -63,6 +64,7 @@ async def run_file(
         dry_run=dry_run,
         emit_events=emit_events,
         actor=CLI_ACTOR,
+        evaluate=evaluate,
     )
     console = Console(stderr=True)
     bar = Progress(

@@ -145,6 +145,9 @@ def import_enrollments(
     ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and count only.")] = False,
     events: Annotated[bool, typer.Option(help="Write per-enrollment events.")] = True,
+    evaluate: Annotated[
+        bool, typer.Option(help="--no-evaluate: the rows stay candidates, unevaluated.")
+    ] = True,
     fmt: Annotated[
         ImportFormat | None, typer.Option("--format", help="Default: from the file name.")
     ] = None,
@@ -166,6 +169,7 @@ def import_enrollments(
             fmt=format_of(file, fmt),
             dry_run=dry_run,
             emit_events=events,
+            evaluate=evaluate,
             size=file.stat().st_size,
             show_progress=progress,
         )

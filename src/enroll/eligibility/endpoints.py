@@ -15,8 +15,8 @@ from enroll.customer import service as customers
 from enroll.eligibility import reevaluation, reevaluation_run, service
 from enroll.eligibility.checks import Decision
 from enroll.eligibility.context import rule_context
-from enroll.enrollment.schemas import EnrollmentFields
-from enroll.kit.fields import Reference
+from enroll.enrollment import service as enrollments
+from enroll.enrollment.schemas import EnrollmentCreate, IdentificationType
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.kit.routing import TransactionalRoute
 from enroll.kit.schemas import ApiModel, OutModel
@@ -32,10 +32,13 @@ Session = Annotated[AsyncSession, Depends(get_session)]
 Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
-class PreviewRequest(EnrollmentFields):
-    customer_id: Reference | None = Field(
+class PreviewRequest(EnrollmentCreate):
+    """The body a create takes, so a client previews what it will send. Without
+    `identificationType` the fields are evaluated as sent, as the customer `customerId` names."""
+
+    identification_type: IdentificationType | None = Field(  # type: ignore[assignment]
         None,
-        description="Evaluate as this customer (their details and enrollments feed the rules).",
+        description="As in a create: the person is found the way the create would find them.",
     )
 
 
@@ -76,15 +79,26 @@ async def preview_eligibility(
     """Evaluate a candidate against the instance's criteria without saving anything."""
     workspace_id = workspace_id_of(principal)
     instance = await instances.get(session, workspace_id=workspace_id, ref=instance_id)
-    if body.customer_id is not None:
-        await customers.get(session, workspace_id=workspace_id, customer_id=body.customer_id)
     now = ctx.clock.now()
-    fields = body.model_dump(by_alias=True, exclude={"customer_id"})
+    customer_id = body.customer_id
+    if body.identification_type is not None:
+        sent = body.model_dump(by_alias=True, exclude_unset=True)
+        as_create = EnrollmentCreate.model_validate(sent)
+        fields, customer_id = await enrollments.preview_person(
+            session, workspace_id=workspace_id, body=as_create, now=now
+        )
+    else:
+        if body.customer_id is not None:
+            await customers.get(session, workspace_id=workspace_id, customer_id=body.customer_id)
+        fields = body.model_dump(
+            by_alias=True,
+            exclude={"customer_id", "identification_type", "lead_id", "enrollment_id"},
+        )
     decision: Decision = await service.decide(
         session,
         instance=instance,
         fields=fields,
-        customer_id=body.customer_id,
+        customer_id=customer_id,
         refusal=await instances.refusal_reason(session, instance, today=now.date()),
         now=now,
     )

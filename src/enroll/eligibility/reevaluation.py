@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.eligibility import bulk
 from enroll.eligibility.checks import evaluated_at_text
 from enroll.enrollment import bulk_sql
-from enroll.enrollment.workflow import OPEN_STATUSES, Status
+from enroll.enrollment.workflow import CRITERIA_BOUND, OPEN_STATUSES, Status
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.models import Enrollment, ProgramInstance
@@ -125,6 +125,8 @@ class Batch:
 
 
 def movable_statuses(instance: ProgramInstance) -> tuple[Status, ...]:
+    if instance.screening == "manual":  # a person decides: the rules move no one
+        return ()
     if instance.reenrollment_policy == REEVALUATE_REJECTED:
         return (*MOVABLE, Status.REJECTED)
     return MOVABLE
@@ -223,12 +225,16 @@ async def _stage(
     lower = f" AND e.id > '{after}'" if after is not None else ""
     statuses = ", ".join(f"'{s.value}'" for s in (*movable, *NOT_DEMOTED))
     mask = plan.mask_sql if plan.mask_sql is not None else "NULL"
-    # A rejected enrollment stays where it is while its customer holds another open one.
+    # A rejected enrollment stays where it is while its customer holds another open one,
+    # and (the single path's rule, service.check_criteria_changed) under unchanged criteria.
     open_ = ", ".join(f"'{s.value}'" for s in OPEN_STATUSES)
+    bound = ", ".join(f"'{s.value}'" for s in CRITERIA_BOUND)
     blocked = (
         "e.status = 'rejected' AND EXISTS (SELECT 1 FROM enrollment o"
         " WHERE o.program_instance_id = e.program_instance_id"
         f" AND o.customer_id = e.customer_id AND o.status IN ({open_}))"
+        f" OR e.status IN ({bound})"
+        f" AND {_decided_version('e', dialect)} = {int(instance.criteria_version)}"
     )
     # Undecided rows get their masks one UPDATE by id at a time (hence the index on id).
     await _temp_table(
@@ -241,6 +247,20 @@ async def _stage(
         f"{lower} AND e.id <= '{last}' AND NOT ({blocked})",
         dialect,
     )
+
+
+def _decided_version(e: str, dialect: bulk.Dialect) -> str:
+    """SQL: the criteria version of ``e``'s latest decision (its eligibility's, or a later
+    re-evaluation's stamp: versions only grow, so the greater of the two)."""
+    stamp = (
+        "coalesce((SELECT v.criteria_version FROM enrollment_evaluation v"
+        f" WHERE v.enrollment_id = {e}.id), -1)"
+    )
+    if dialect == "postgresql":
+        stored = f"coalesce(({e}.eligibility ->> 'criteriaVersion')::int, -1)"
+        return f"greatest({stored}, {stamp})"
+    stored = f"coalesce(CAST(json_extract({e}.eligibility, '$.criteriaVersion') AS INTEGER), -1)"
+    return f"max({stored}, {stamp})"
 
 
 async def _temp_table(
@@ -358,7 +378,8 @@ async def _apply(
     """Rewrite the enrollments whose decision changes (status, review flag, checks, or
     pending checks to ask again); stamp the others, which decided exactly as before, with
     this evaluation's criteria version and time (``enrollment_evaluation``)."""
-    movable_sql = ", ".join(f"'{s.value}'" for s in movable)
+    # '' matches no status: an empty list (manual screening) stays valid SQL everywhere.
+    movable_sql = ", ".join(f"'{s.value}'" for s in movable) or "''"
     await bulk.exec_sql(
         session,
         f"UPDATE bulk_decision SET checks_key = CAST({checks_key('eligibility', dialect)} AS TEXT)",
@@ -435,12 +456,17 @@ async def _events(
         f"{obj}('object', {snapshot}, 'previousStatus', x.status, 'status', e.status,"
         " 'reason', e.eligibility_reason)"
     )
-    updated = f"{obj}('object', {snapshot}, 'changedFields', {array}('needsReview', 'eligibility'))"
+    # A move is a status change like any other: enrollment.updated names status too.
+    fields = (
+        f"CASE WHEN {moved} THEN {array}('status', 'eligibility')"
+        f" ELSE {array}('needsReview', 'eligibility') END"
+    )
+    updated = f"{obj}('object', {snapshot}, 'changedFields', {fields})"
     source = " FROM reeval_write x JOIN enrollment e ON e.id = x.id"
     kinds = [
         (new_id()[:17], "'enrollment.status_changed'", change, moved, 0),
         (new_id()[:17], "'enrollment.' || e.status", change, moved, 1),
-        (new_id()[:17], "'enrollment.updated'", updated, flag_changed, 2),
+        (new_id()[:17], "'enrollment.updated'", updated, f"({moved}) OR ({flag_changed})", 2),
     ]
     branches = " UNION ALL ".join(
         f"SELECT {_sequence_id(prefix, dialect)} AS id, e.workspace_id AS workspace_id,"

@@ -11,6 +11,7 @@ from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.enrollment import repository, service
 from enroll.enrollment.schemas import (
+    DecideBody,
     EnrollmentCreate,
     EnrollmentOut,
     EnrollmentUpdate,
@@ -37,6 +38,19 @@ Pages = Annotated[PageParams, Depends(page_params)]
 
 def _filters(
     status: Annotated[Status | None, Query()] = None,
+    eligibility_status: Annotated[
+        Status | None,
+        Query(alias="eligibilityStatus", description="As `status` (the field of that name)."),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=320,
+            description="An exact email or referenceId, or the start of a first, last or "
+            "full name (case-insensitive).",
+        ),
+    ] = None,
     tag: Annotated[str | None, Query(max_length=100)] = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
     created_after: Annotated[Timestamp | None, Query(alias="createdAfter")] = None,
@@ -44,6 +58,8 @@ def _filters(
 ) -> repository.Filters:
     return repository.Filters(
         status=status.value if status else None,
+        eligibility_status=eligibility_status.value if eligibility_status else None,
+        q=q,
         tag=tag,
         email=email,
         created_after=created_after,  # Timestamp: offset-less means UTC
@@ -54,7 +70,17 @@ def _filters(
 Filters = Annotated[repository.Filters, Depends(_filters)]
 
 
-@router.post("/programInstances/{instance_id}/enrollments", status_code=201)
+@router.post(
+    "/programInstances/{instance_id}/enrollments",
+    status_code=201,
+    responses={
+        200: {
+            "model": EnrollmentOut,
+            "description": "identificationType enrollmentId naming an enrollment of this "
+            "instance: that enrollment, updated (and re-evaluated where its status allows).",
+        }
+    },
+)
 async def create_enrollment(
     instance_id: str,
     body: EnrollmentCreate,
@@ -63,8 +89,10 @@ async def create_enrollment(
     ctx: Ctx,
     response: Response,
 ) -> EnrollmentOut:
-    """Enroll a person (see `identificationType`); the enrollment is evaluated at once."""
-    enrollment = await service.create(
+    """Enroll a person (see `identificationType`); the enrollment is evaluated at once.
+    `enrollmentId` updates that enrollment when it belongs to this instance (200), and
+    enrolls its customer here otherwise (201)."""
+    enrollment, created = await service.create(
         session,
         workspace_id=workspace_id_of(principal),
         instance_ref=instance_id,
@@ -73,6 +101,8 @@ async def create_enrollment(
         now=ctx.clock.now(),
     )
     response.headers["Location"] = f"/v1/enrollments/{enrollment.id}"
+    if not created:
+        response.status_code = 200
     return EnrollmentOut.of(enrollment)
 
 
@@ -150,6 +180,29 @@ async def enrollment_history(
     )
     rows = await repository.history(session, enrollment_id=enrollment.id)
     return HistoryList(data=[HistoryOut.of(h) for h in rows])
+
+
+@router.post("/enrollments/{enrollment_id}/decide")
+async def decide_enrollment(
+    enrollment_id: str,
+    body: DecideBody,
+    session: Session,
+    ctx: Ctx,
+    principal: Annotated[Principal, require(Scope.ENROLLMENTS_REVIEW)],
+) -> EnrollmentOut:
+    """A person screens (scope enrollments:review): candidate → eligible or ineligible (manual
+    screening), or overrides the rules (eligible ↔ ineligible). `reason` is required; the
+    history names who decided and why."""
+    enrollment = await service.screen(
+        session,
+        workspace_id=workspace_id_of(principal),
+        enrollment_id=enrollment_id,
+        target=Status(body.status),
+        reason=body.reason,
+        actor=principal.actor,
+        now=ctx.clock.now(),
+    )
+    return EnrollmentOut.of(enrollment)
 
 
 _DESCRIPTIONS = {

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.enrollment.workflow import OPEN_STATUSES
@@ -34,6 +34,8 @@ async def open_enrollment_id(
 @dataclass(frozen=True, slots=True)
 class Filters:
     status: str | None = None
+    eligibility_status: str | None = None  # the same column, under the seed's name
+    q: str | None = None
     tag: str | None = None
     email: str | None = None
     created_after: datetime | None = None  # inclusive
@@ -46,8 +48,11 @@ def search(
     stmt = select(Enrollment).where(Enrollment.workspace_id == workspace_id)
     if instance_id:
         stmt = stmt.where(Enrollment.program_instance_id == instance_id)
-    if filters.status:
-        stmt = stmt.where(Enrollment.status == filters.status)
+    for status in (filters.status, filters.eligibility_status):
+        if status:
+            stmt = stmt.where(Enrollment.status == status)
+    if filters.q:
+        stmt = stmt.where(_matches(filters.q))
     if filters.tag:
         stmt = stmt.where(JsonArrayContains(Enrollment.tags, filters.tag))
     if filters.email:
@@ -57,6 +62,21 @@ def search(
     if filters.created_before:
         stmt = stmt.where(Enrollment.created_at < filters.created_before)
     return stmt
+
+
+def _matches(q: str) -> ColumnElement[bool]:
+    """``q``: an exact email (stored lowercased) or referenceId (both indexed), or the start
+    of a first, last or full name, case-insensitive."""
+    term = q.strip()
+    prefix = "".join("\\" + c if c in "\\%_" else c for c in term.lower()) + "%"
+    full = func.lower(Enrollment.first_name + " " + Enrollment.last_name)
+    return or_(
+        Enrollment.email == term.lower(),
+        Enrollment.reference_id == term,
+        func.lower(Enrollment.first_name).like(prefix, escape="\\"),
+        func.lower(Enrollment.last_name).like(prefix, escape="\\"),
+        full.like(prefix, escape="\\"),
+    )
 
 
 async def history(session: AsyncSession, *, enrollment_id: str) -> list[EnrollmentHistory]:

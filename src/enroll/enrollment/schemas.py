@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
@@ -71,6 +71,13 @@ class TransitionBody(ApiModel):
 
 class ReasonBody(ApiModel):
     reason: Reason
+
+
+class DecideBody(ApiModel):
+    status: Literal[Status.ELIGIBLE, Status.INELIGIBLE] = Field(
+        description="The person's screening decision."
+    )
+    reason: Reason = Field(description="Why (kept in the history with who decided).")
 
 
 class EligibilityOut(OutModel):

@@ -38,8 +38,10 @@ from enroll.enrollment.schemas import (
     IdentificationType,
 )
 from enroll.enrollment.workflow import (
+    CRITERIA_BOUND,
     INTERNAL_ACTIONS,
     OPEN_STATUSES,
+    TRANSITIONS,
     Action,
     InvalidTransition,
     Status,
@@ -54,7 +56,7 @@ from enroll.models import Customer, Enrollment, ProgramInstance
 from enroll.models.enrollment import enrollment_history_table
 from enroll.notification import service as notifications
 from enroll.program_instance import service as instances
-from enroll.program_instance.schemas import ReviewMode
+from enroll.program_instance.schemas import ReviewMode, Screening
 from enroll.servicetask import repository as setup_repository
 
 AUTO_APPROVE_JOB = "enrollment.auto_approve"
@@ -79,6 +81,8 @@ _COPIED = (
     "reference_description",
     "tags",
 )
+# Metadata keys a status change writes (unenroll: exitReason), not copied to a new enrollment.
+STATUS_METADATA = frozenset({"exitReason"})
 
 
 @dataclass
@@ -134,12 +138,25 @@ async def create(
     actor: str,
     now: datetime,
     evaluator: Evaluator = default_evaluator,
-) -> Enrollment:
+    evaluate: bool = True,
+) -> tuple[Enrollment, bool]:
+    """The enrollment and whether it is new (identificationType enrollmentId names one of
+    this instance's: that one is updated instead). Under manual screening it stays candidate
+    with the rules' checks as advice; without ``evaluate`` it stays candidate unevaluated."""
     instance = await instances.get(session, workspace_id=workspace_id, ref=instance_ref)
+    check_identification(body)
+    if body.identification_type == IdentificationType.ENROLLMENT_ID:
+        source = await get(
+            session, workspace_id=workspace_id, enrollment_id=body.enrollment_id or ""
+        )
+        if source.program_instance_id == instance.id:
+            # "For updating existing enrollments" (seed 000): this one, not a copy.
+            return await _update_by_id(
+                session, source, body, actor=actor, now=now, evaluator=evaluator
+            ), False
     refusal = await instances.refusal_reason(session, instance, today=now.date())
     if refusal:
         raise Conflict(refusal, code="instance_not_accepting")
-    check_identification(body)
     values, new_customer = await _identity(session, workspace_id=workspace_id, body=body, now=now)
     values.update(_sent_fields(body))
     customer_id = values.get("customer_id")
@@ -167,10 +184,12 @@ async def create(
     )
     pending = _Pending(enrollment, [("enrollment.created", {})])
     pending.record(None, Status.CANDIDATE, "create", None, actor, now)
-    decision = await _evaluate(
-        session, enrollment, instance, refusal=None, now=now, evaluator=evaluator
-    )
-    _apply_decision(pending, decision, Action.EVALUATE, actor, now)
+    decision = None
+    if evaluate:
+        decision = await _evaluate(
+            session, enrollment, instance, refusal=None, now=now, evaluator=evaluator
+        )
+        _apply_decision(pending, decision, Action.EVALUATE, actor, now, instance=instance)
     try:
         # Decided before it is written: one INSERT in its final state.
         await insert_new(session, enrollment)
@@ -181,8 +200,72 @@ async def create(
             code="enrollment_exists",
         ) from None
     await _emit(session, pending, now)
-    await _queue_async_checks(session, enrollment, instance, decision, now=now)
+    if decision is not None:
+        await _queue_async_checks(session, enrollment, instance, decision, now=now)
+    return enrollment, True
+
+
+async def _update_by_id(
+    session: AsyncSession,
+    enrollment: Enrollment,
+    body: EnrollmentCreate,
+    *,
+    actor: str,
+    now: datetime,
+    evaluator: Evaluator,
+) -> Enrollment:
+    """The fields sent replace the stored ones; then, where its status lets the checks run
+    again (not a person's decision such as rejected, nor past submission), it is re-evaluated."""
+    await _replace_fields(session, enrollment, body, now=now)
+    status = Status(enrollment.status)
+    if (status, Action.REEVALUATE) in TRANSITIONS and status not in CRITERIA_BOUND:
+        await act(
+            session,
+            workspace_id=enrollment.workspace_id,
+            enrollment_id=enrollment.id,
+            action=Action.REEVALUATE,
+            reason=None,
+            actor=actor,
+            now=now,
+            evaluator=evaluator,
+        )
     return enrollment
+
+
+async def preview_person(
+    session: AsyncSession, *, workspace_id: str, body: EnrollmentCreate, now: datetime
+) -> tuple[dict[str, Any], str | None]:
+    """The rule fields and customer a create with ``body`` would evaluate, found without
+    writing anything (no customer made, no lead converted)."""
+    check_identification(body)
+    kind = body.identification_type
+    if kind == IdentificationType.CUSTOMER_INFO:
+        known = await customers_repo.get_by_email(
+            session, workspace_id=workspace_id, email=body.email or ""
+        )
+        values: dict[str, Any] = {"customer_id": known.id if known else None}
+    elif kind == IdentificationType.LEAD_ID:
+        lead = await customers.get_lead(
+            session, workspace_id=workspace_id, lead_id=body.lead_id or ""
+        )
+        values = {
+            "customer_id": lead.customer_id,
+            "lead_id": lead.id,
+            "first_name": body.first_name or lead.first_name,
+            "last_name": body.last_name or lead.last_name,
+            "email": body.email or lead.email,
+            "phone": lead.phone,
+            "address": lead.address,
+        }
+    else:
+        # customerId and enrollmentId only read the customer or the source enrollment.
+        values, _ = await _identity(session, workspace_id=workspace_id, body=body, now=now)
+    values.update(_sent_fields(body))
+    person = Enrollment(  # never added to the session
+        identification_type=kind.value,
+        **{"manufacturer_slugs": [], "metadata_": {}, "tags": [], **values},
+    )
+    return rule_fields(person), values.get("customer_id")
 
 
 def check_identification(body: EnrollmentCreate) -> None:
@@ -223,6 +306,10 @@ async def _identity(
             session, workspace_id=workspace_id, enrollment_id=body.enrollment_id or ""
         )
         copied = {name: getattr(source, name) for name in _COPIED}
+        # What the source's status wrote (why it ended) is no part of the new one.
+        copied["metadata_"] = {
+            k: v for k, v in source.metadata_.items() if k not in STATUS_METADATA
+        }
         return copied | {"source_enrollment_id": source.id}, False
     if kind == IdentificationType.LEAD_ID:
         return await _from_lead(session, workspace_id=workspace_id, body=body, now=now)
@@ -341,6 +428,17 @@ async def update(
 ) -> Enrollment:
     enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
     body.changes()  # refuses explicit nulls on required fields
+    await _replace_fields(session, enrollment, body, now=now)
+    return enrollment
+
+
+async def _replace_fields(
+    session: AsyncSession,
+    enrollment: Enrollment,
+    body: EnrollmentCreate | EnrollmentUpdate,
+    *,
+    now: datetime,
+) -> None:
     changed = []
     for column, value in _sent_fields(body).items():
         if getattr(enrollment, column) != value:
@@ -352,7 +450,6 @@ async def update(
         await _emit(
             session, _Pending(enrollment, [("enrollment.updated", {"changedFields": changed})]), now
         )
-    return enrollment
 
 
 async def delete(
@@ -402,20 +499,24 @@ async def act(
         instance = await instances.get(
             session, workspace_id=workspace_id, ref=enrollment.program_instance_id
         )
+        check_criteria_changed(enrollment, instance)
         refusal = await instances.refusal_reason(session, instance, today=now.date())
         decision = await _evaluate(
             session, enrollment, instance, refusal=refusal, now=now, evaluator=evaluator
         )
-        _apply_decision(pending, decision, action, actor, now)
+        _apply_decision(pending, decision, action, actor, now, instance=instance)
         await _queue_async_checks(session, enrollment, instance, decision, now=now)
     else:
         (target,) = possible
         await _guard(session, enrollment, action, workspace_id=workspace_id, now=now)
-        _move(pending, target, action, reason, actor, now)
+        changed: list[str] = []
         if action in (Action.REJECT, Action.UNENROLL, Action.CANCEL, Action.ABANDON) and reason:
             enrollment.eligibility_reason = reason
+            changed.append("eligibilityReason")
         if action == Action.UNENROLL:
             enrollment.metadata_ = {**enrollment.metadata_, "exitReason": reason}
+            changed.append("metadata")
+        _move(pending, target, action, reason, actor, now, changed=changed)
     enrollment.updated_at = now
     await session.flush()
     await _emit(session, pending, now)
@@ -432,6 +533,37 @@ async def act(
     return enrollment
 
 
+async def screen(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    enrollment_id: str,
+    target: Status,
+    reason: str,
+    actor: str,
+    now: datetime,
+) -> Enrollment:
+    """A person screens: a candidate becomes eligible or ineligible, or what the rules decided
+    is overridden. The history row names who and why; the checks stay as they were (advice)."""
+    enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
+    possible = check_action(enrollment, Action.DECIDE)
+    if target not in possible:
+        current = Status(enrollment.status)
+        raise Conflict(
+            f"Cannot decide {target.value} for an enrollment that is {current.value}.",
+            code="invalid_transition",
+            currentStatus=current.value,
+            allowedStatuses=sorted(s.value for s in possible),
+        )
+    pending = _Pending(enrollment)
+    enrollment.eligibility_reason = reason
+    _move(pending, target, Action.DECIDE, reason, actor, now, changed=["eligibilityReason"])
+    enrollment.updated_at = now
+    await session.flush()
+    await _emit(session, pending, now)
+    return enrollment
+
+
 async def start_participation(
     session: AsyncSession, enrollment: Enrollment, *, at: datetime, now: datetime
 ) -> None:
@@ -443,6 +575,19 @@ async def start_participation(
     await session.flush()
     changed = {"changedFields": ["enrollmentStartDate"]}
     await _emit(session, _Pending(enrollment, [("enrollment.updated", changed)]), now)
+
+
+def check_criteria_changed(enrollment: Enrollment, instance: ProgramInstance) -> None:
+    """409 when re-evaluating a person's decision (rejected) under the criteria it was made
+    under: only a criteria change reopens it (the bulk path's WHERE says the same)."""
+    decided = enrollment.evaluation.get("criteriaVersion")
+    if Status(enrollment.status) in CRITERIA_BOUND and decided == instance.criteria_version:
+        raise Conflict(
+            f"The enrollment was {enrollment.status} under criteria version {decided}, which"
+            " is still current: only a criteria change reopens it.",
+            code="criteria_unchanged",
+            criteriaVersion=decided,
+        )
 
 
 def check_action(enrollment: Enrollment, action: Action) -> frozenset[Status]:
@@ -541,13 +686,21 @@ def _apply_decision(
     action: Action,
     actor: str,
     now: datetime,
+    *,
+    instance: ProgramInstance,
 ) -> None:
+    """Store the decision and move to where it leads; under manual screening it is advice
+    for the person who decides, and the status stays."""
     enrollment = pending.enrollment
     target = Status.ELIGIBLE if decision.eligible else Status.INELIGIBLE
     enrollment.eligibility = decision.as_json()
     enrollment.eligibility_reason = decision.reason
+    if instance.screening == Screening.MANUAL:
+        if all(kind != "enrollment.created" for kind, _ in pending.items):
+            pending.items.append(("enrollment.updated", {"changedFields": ["eligibility"]}))
+        return
     if target != enrollment.status:
-        _move(pending, target, action, decision.reason, actor, now)
+        _move(pending, target, action, decision.reason, actor, now, changed=["eligibility"])
     else:
         pending.items.append(("enrollment.updated", {"changedFields": ["eligibility"]}))
 
@@ -580,7 +733,11 @@ def _move(
     reason: str | None,
     actor: str,
     now: datetime,
+    *,
+    changed: list[str] | None = None,
 ) -> None:
+    """Move to ``target``: history, ``status_changed`` and ``enrollment.<target>``, and (once
+    it existed before this request) ``enrollment.updated`` naming ``status`` and ``changed``."""
     enrollment = pending.enrollment
     previous = Status(enrollment.status)
     if target not in targets(previous, action):  # the table is the only judge
@@ -589,6 +746,9 @@ def _move(
     pending.record(previous, target, action.value, reason, actor, now)
     change = {"previousStatus": previous.value, "status": target.value, "reason": reason}
     pending.items += [("enrollment.status_changed", change), (f"enrollment.{target.value}", change)]
+    if all(kind != "enrollment.created" for kind, _ in pending.items):
+        fields = ["status", *(changed or [])]
+        pending.items.append(("enrollment.updated", {"changedFields": fields}))
 
 
 async def _emit(session: AsyncSession, pending: _Pending, now: datetime) -> None:
@@ -726,7 +886,15 @@ async def record_async_check(
     if status not in _CLOSED:
         enrollment.eligibility_reason = decision.reason
     if not decision.eligible and status == Status.ELIGIBLE:
-        _move(pending, Status.INELIGIBLE, Action.EVALUATE, decision.reason, _ACTOR, now)
+        _move(
+            pending,
+            Status.INELIGIBLE,
+            Action.EVALUATE,
+            decision.reason,
+            _ACTOR,
+            now,
+            changed=["eligibility"],
+        )
     elif not decision.eligible and status in _MOVED_ON:
         enrollment.needs_review = True
         enrollment.needs_review_reason = decision.reason

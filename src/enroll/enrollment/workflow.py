@@ -4,7 +4,11 @@
         │                      │                     └──reject──▶ rejected
         └──evaluate──▶ ineligible          (candidate|eligible|submitted) ──cancel──▶ cancelled
 
-Rejected and ineligible are terminal except through ``reevaluate`` (the criteria changed).
+A person may ``decide`` instead of the rules (manual screening): candidate ─decide─▶ eligible
+or ineligible, and eligible ◀─decide─▶ ineligible overrides what the rules decided.
+
+Rejected and ineligible are terminal except through ``reevaluate``; a rejected one (a
+reviewer's decision, ``CRITERIA_BOUND``) only under criteria newer than it was rejected under.
 An eligible enrollment whose asynchronous check fails (or misses its deadline) is evaluated
 again by the platform: ``eligible ─evaluate─▶ ineligible``. An approved enrollment whose setup
 (its service task) is canceled or discarded before it completed never started:
@@ -37,6 +41,7 @@ class Action(StrEnum):
     CANCEL = "cancel"
     REEVALUATE = "reevaluate"
     ABANDON = "abandon"
+    DECIDE = "decide"
 
 
 S, A = Status, Action
@@ -58,15 +63,33 @@ TRANSITIONS: Mapping[tuple[Status, Action], frozenset[Status]] = {
     (S.INELIGIBLE, A.REEVALUATE): _DECIDED,
     (S.REJECTED, A.REEVALUATE): _DECIDED,
     (S.APPROVED, A.ABANDON): frozenset({S.CANCELLED}),
+    # A person screens (seed 000: "manual evaluation"): a candidate, or overrides the rules.
+    (S.CANDIDATE, A.DECIDE): _DECIDED,
+    (S.ELIGIBLE, A.DECIDE): frozenset({S.INELIGIBLE}),
+    (S.INELIGIBLE, A.DECIDE): frozenset({S.ELIGIBLE}),
 }
 
 # Taken by the platform itself, never offered through the API.
 INTERNAL_ACTIONS = frozenset({A.EVALUATE, A.ABANDON})
 # Actions that need a human reason, and actions reserved to reviewers.
-REASON_REQUIRED = frozenset({A.REJECT, A.UNENROLL})
-REVIEW_ACTIONS = frozenset({A.APPROVE, A.REJECT})
+REASON_REQUIRED = frozenset({A.REJECT, A.UNENROLL, A.DECIDE})
+REVIEW_ACTIONS = frozenset({A.APPROVE, A.REJECT, A.DECIDE})
 # While in one of these, the customer holds the instance: a second enrollment is refused.
 OPEN_STATUSES = frozenset({S.CANDIDATE, S.ELIGIBLE, S.INELIGIBLE, S.SUBMITTED, S.APPROVED})
+# Only a person's decision leads there, and re-evaluation may undo it (rejected): only new
+# criteria reopen it, never those it was decided under. Derived from the table, for every path.
+_BY_RULES = frozenset(
+    target
+    for (_, action), reached in TRANSITIONS.items()
+    if action not in REVIEW_ACTIONS
+    for target in reached
+)
+CRITERIA_BOUND = frozenset(
+    target
+    for reached in TRANSITIONS.values()
+    for target in reached
+    if target not in _BY_RULES and (target, A.REEVALUATE) in TRANSITIONS
+)
 
 
 class InvalidTransition(Exception):

@@ -21,7 +21,7 @@ from strawberry.scalars import JSON
 import enroll.graphql.scalars  # noqa: F401  (the enums, before any use)
 from enroll.enrollment.schemas import IdentificationType
 from enroll.errors import FieldError, Unprocessable, field_errors_of, validation_code
-from enroll.program_instance.schemas import ReenrollmentPolicy, ReviewMode
+from enroll.program_instance.schemas import ReenrollmentPolicy, ReviewMode, Screening
 from enroll.program_instance.workflow import InstanceStatus
 from enroll.servicetask.config import RemovalMethod
 
@@ -127,6 +127,7 @@ class ProgramInstanceCreateInput:
     capacity: int | None = UNSET
     review_mode: ReviewMode | None = UNSET
     reenrollment_policy: ReenrollmentPolicy | None = UNSET
+    screening: Screening | None = UNSET
     status: InstanceStatus | None = strawberry.field(
         default=UNSET, description="draft (the default) or active."
     )
@@ -149,6 +150,7 @@ class ProgramInstanceUpdateInput:
     capacity: int | None = UNSET
     review_mode: ReviewMode | None = UNSET
     reenrollment_policy: ReenrollmentPolicy | None = UNSET
+    screening: Screening | None = UNSET
     status: InstanceStatus | None = UNSET
     metadata: JSON | None = UNSET
     eligibility_criteria: list[JSON] | None = UNSET

@@ -17,7 +17,7 @@ from enroll.enrollment.schemas import IdentificationType
 from enroll.enrollment.workflow import Status
 from enroll.kit.fields import Timestamp
 from enroll.program.schemas import ProgramType
-from enroll.program_instance.schemas import ReenrollmentPolicy, ReviewMode
+from enroll.program_instance.schemas import ReenrollmentPolicy, ReviewMode, Screening
 from enroll.program_instance.workflow import InstanceStatus
 from enroll.servicetask.config import RemovalMethod
 from enroll.servicetask.workflow import TaskKind, TaskState
@@ -52,6 +52,7 @@ for _enum, _name in (
     (InstanceStatus, "ProgramInstanceStatus"),
     (ReviewMode, "ReviewMode"),
     (ReenrollmentPolicy, "ReenrollmentPolicy"),
+    (Screening, "Screening"),
     (RemovalMethod, "RemovalMethod"),
     (TaskKind, "ServiceTaskKind"),
     (TaskState, "ServiceTaskState"),

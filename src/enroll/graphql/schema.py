@@ -24,7 +24,13 @@ from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.enrollment import repository as enrollments_repo
 from enroll.enrollment import service as enrollments
-from enroll.enrollment.schemas import EnrollmentCreate, EnrollmentUpdate, ReasonBody, TransitionBody
+from enroll.enrollment.schemas import (
+    DecideBody,
+    EnrollmentCreate,
+    EnrollmentUpdate,
+    ReasonBody,
+    TransitionBody,
+)
 from enroll.enrollment.workflow import Action, Status
 from enroll.errors import FieldError, NotFound
 from enroll.event import service as event_service
@@ -395,7 +401,7 @@ class Mutation:
 
         async def work(session: AsyncSession, principal: Principal) -> Enrollment:
             body = parse(EnrollmentCreate, wire(input))
-            enrollment = await enrollments.create(
+            enrollment, _ = await enrollments.create(
                 session,
                 workspace_id=principal.workspace_id or "",
                 instance_ref=_ref(program_instance_id),
@@ -462,8 +468,33 @@ class Mutation:
         return await _act(info, id, Action.CANCEL, reason)
 
     @mutation(
+        "A person screens (scope enrollments:review): candidate → eligible or ineligible, or "
+        "overrides the rules (eligible ↔ ineligible); the reason is required.",
+        Scope.ENROLLMENTS_REVIEW,
+    )
+    async def decide_enrollment(
+        self, info: Info, id: ID, status: Status, reason: str
+    ) -> Enrollment:
+        ctx = info_context(info)
+
+        async def work(session: AsyncSession, principal: Principal) -> Enrollment:
+            body = parse(DecideBody, {"status": status.value, "reason": reason})
+            enrollment = await enrollments.screen(
+                session,
+                workspace_id=principal.workspace_id or "",
+                enrollment_id=_ref(id),
+                target=Status(body.status),
+                reason=body.reason,
+                actor=principal.actor,
+                now=ctx.now(),
+            )
+            return Enrollment.of(enrollment)
+
+        return await _mutate(info, Scope.ENROLLMENTS_REVIEW, work)
+
+    @mutation(
         "Run the eligibility checks again (candidate, eligible, ineligible, "
-        "rejected; scope enrollments:write).",
+        "rejected under newer criteria; scope enrollments:write).",
         Scope.ENROLLMENTS_WRITE,
     )
     async def reevaluate_enrollment(

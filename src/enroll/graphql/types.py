@@ -31,7 +31,12 @@ from enroll.models import EnrollmentHistory as HistoryRow
 from enroll.models import Program as ProgramRow
 from enroll.models import ProgramInstance as InstanceRow
 from enroll.program.schemas import ProgramOut, ProgramType
-from enroll.program_instance.schemas import ProgramInstanceOut, ReenrollmentPolicy, ReviewMode
+from enroll.program_instance.schemas import (
+    ProgramInstanceOut,
+    ReenrollmentPolicy,
+    ReviewMode,
+    Screening,
+)
 from enroll.program_instance.workflow import InstanceStatus
 from enroll.servicetask.schemas import ServiceTaskOut
 from enroll.servicetask.workflow import TaskKind, TaskState
@@ -91,6 +96,7 @@ class ProgramInstance:
     capacity: int | None
     review_mode: ReviewMode
     reenrollment_policy: ReenrollmentPolicy
+    screening: Screening
     status: InstanceStatus
     metadata: JSON
     eligibility_criteria: list[JSON]

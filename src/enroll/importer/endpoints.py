@@ -59,6 +59,10 @@ async def create_import(
     principal: Writer,
     dry_run: Annotated[bool, Query(alias="dryRun")] = False,
     events: Annotated[bool, Query(description="Write per-enrollment events.")] = True,
+    evaluate: Annotated[
+        bool,
+        Query(description="false: the rows stay candidates, unevaluated (manual screening)."),
+    ] = True,
 ) -> ImportOut:
     """Upload candidates to import; answers 202 at once and imports in the background.
 
@@ -74,6 +78,7 @@ async def create_import(
         fmt=fmt,
         dry_run=dry_run,
         emit_events=events,
+        evaluate=evaluate,
         actor=principal.actor,
         body=request.stream(),
         fingerprint_head=f"{request.method} {request.url.path}?{request.url.query}\n",

@@ -365,6 +365,10 @@ class _Loader:
         self.now = now
         self.dialect = bulk.dialect_of(session)
         self.created = self.eligible = self.ineligible = 0
+        # Rows stay candidates: unevaluated (evaluate false), or with the rules' checks as
+        # advice for the person who decides (manual screening).
+        self.advice = instance.screening == "manual"
+        self.candidates_only = not imp.evaluate or self.advice
 
     async def load(self) -> None:
         fresh = await self._deduplicate(self.batch.candidates)
@@ -618,6 +622,8 @@ class _Loader:
             await session.execute(text("SELECT mask, count(*) FROM import_stage GROUP BY mask"))
         ).all():
             staged += count
+            if self.candidates_only:
+                continue
             if decisions[mask].eligible:
                 self.eligible += count
             else:
@@ -627,6 +633,8 @@ class _Loader:
             await self._remember(candidates)
             return
         await self._insert_enrollments()
+        if not self.imp.evaluate:
+            return
         await bulk.enqueue_async_checks(
             session,
             instance=self.instance,
@@ -664,7 +672,8 @@ class _Loader:
                 "duplicate_key": None,
                 "errors": None,
             }
-            for row, status in outcomes
+            for row, decided in outcomes
+            for status in ["candidate" if self.candidates_only else decided]
         ]
 
     async def _insert_enrollments(self) -> None:
@@ -678,25 +687,35 @@ class _Loader:
         columns = ", ".join(_STAGE_COLUMNS)
         stage_columns = ", ".join(f"s.{c}" for c in _STAGE_COLUMNS)
         false = "false" if self.dialect == "postgresql" else "0"
+        status, reason, eligibility = "d.status", "d.reason", "d.eligibility"
+        if self.candidates_only:
+            status = "'candidate'"
+            if not self.advice:  # unevaluated: nothing the rules said
+                empty = "'{}'::jsonb" if self.dialect == "postgresql" else "'{}'"
+                reason, eligibility = "NULL", empty
         await self.session.execute(
             text(
                 f"INSERT INTO enrollment ({columns}, workspace_id, program_instance_id, import_id,"
                 " status, eligibility_reason, eligibility, needs_review, created_at, updated_at,"
                 f" version) SELECT {stage_columns}, :workspace_id, :instance_id, :import_id,"
-                f" d.status, d.reason, d.eligibility, {false}, :now, :now, 1"
+                f" {status}, {reason}, {eligibility}, {false}, :now, :now, 1"
                 " FROM import_stage s JOIN bulk_decision d ON d.mask = s.mask"
             ).bindparams(now),
             params,
+        )
+        evaluated = (
+            ""
+            if self.candidates_only
+            else f" UNION ALL SELECT {bulk_sql.derived_id('s.id', 'v')}, :workspace_id, s.id,"
+            " 'candidate', d.status, 'evaluate', d.reason, :actor, :now"
+            " FROM import_stage s JOIN bulk_decision d ON d.mask = s.mask"
         )
         await self.session.execute(
             text(
                 "INSERT INTO enrollment_history (id, workspace_id, enrollment_id, from_status,"
                 " to_status, action, reason, actor, at)"
                 f" SELECT {bulk_sql.derived_id('s.id', 'h')}, :workspace_id, s.id, NULL,"
-                " 'candidate', 'create', NULL, :actor, :now FROM import_stage s"
-                f" UNION ALL SELECT {bulk_sql.derived_id('s.id', 'v')}, :workspace_id, s.id,"
-                " 'candidate', d.status, 'evaluate', d.reason, :actor, :now"
-                " FROM import_stage s JOIN bulk_decision d ON d.mask = s.mask"
+                f" 'candidate', 'create', NULL, :actor, :now FROM import_stage s{evaluated}"
             ).bindparams(now),
             {"workspace_id": self.imp.workspace_id, "actor": self.imp.actor},
         )
@@ -719,6 +738,8 @@ class _Loader:
             ("b", "'enrollment.status_changed'", change),
             ("d", "'enrollment.' || n.status", change),
         ]
+        if self.candidates_only:  # created, and no status change
+            kinds = kinds[:1]
         # Each enrollment's snapshot is built once (the CTE), then used by its three events.
         # The batch's enrollments are found by id from the stage: see _stage_join.
         snapshots = (
@@ -750,13 +771,14 @@ class _Loader:
             return
         try:
             async with self.session.begin_nested():
-                enrollment = await enrollments.create(
+                enrollment, _ = await enrollments.create(
                     self.session,
                     workspace_id=self.imp.workspace_id,
                     instance_ref=self.instance.id,
                     body=candidate.body,
                     actor=self.imp.actor,
                     now=self.now,
+                    evaluate=self.imp.evaluate,
                 )
         except ProblemError as exc:
             if exc.code == "enrollment_exists":
@@ -777,5 +799,5 @@ class _Loader:
         self.created += 1
         if enrollment.status == "eligible":
             self.eligible += 1
-        else:
+        elif enrollment.status == "ineligible":
             self.ineligible += 1

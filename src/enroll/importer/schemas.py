@@ -32,6 +32,7 @@ class ImportOut(OutModel):
     format: str
     dry_run: bool
     events: bool = Field(description="Whether per-enrollment events are written.")
+    evaluate: bool = Field(description="false: the rows stay candidates, unevaluated.")
     counts: ImportCounts
     progress: ImportProgress
     error: str | None
@@ -50,6 +51,7 @@ class ImportOut(OutModel):
             format=imp.format,
             dry_run=imp.dry_run,
             events=imp.emit_events,
+            evaluate=imp.evaluate,
             counts=ImportCounts(**imp.counts),
             progress=ImportProgress(
                 bytes_done=imp.bytes_done,

@@ -57,6 +57,7 @@ async def open_import(
     dry_run: bool,
     emit_events: bool,
     actor: str,
+    evaluate: bool = True,
 ) -> EnrollmentImport:
     """A new import in ``receiving``, for an instance that accepts enrollments."""
     now = ctx.clock.now()
@@ -72,6 +73,7 @@ async def open_import(
             format=fmt.value,
             dry_run=dry_run,
             emit_events=emit_events,
+            evaluate=evaluate,
             file_bytes=0,
             bytes_done=0,
             rows_done=0,
@@ -143,6 +145,7 @@ async def upload(
     dry_run: bool,
     emit_events: bool,
     actor: str,
+    evaluate: bool = True,
     body: AsyncIterator[bytes],
     fingerprint_head: str,
     idempotency_key: str | None,
@@ -158,6 +161,7 @@ async def upload(
         dry_run=dry_run,
         emit_events=emit_events,
         actor=actor,
+        evaluate=evaluate,
     )
     digest = hashlib.sha256(fingerprint_head.encode())
     try:
@@ -293,6 +297,7 @@ async def create_local(
     dry_run: bool,
     emit_events: bool,
     actor: str,
+    evaluate: bool = True,
 ) -> EnrollmentImport:
     """An import of a local file (the CLI): same pipeline, no upload, no job."""
     imp = await open_import(
@@ -303,6 +308,7 @@ async def create_local(
         dry_run=dry_run,
         emit_events=emit_events,
         actor=actor,
+        evaluate=evaluate,
     )
     async with ctx.db.transaction() as session:
         stored = await session.get(EnrollmentImport, imp.id)

@@ -1,6 +1,7 @@
 """The route class every endpoint uses: one transaction per request, committed before the
-response leaves, Idempotency-Key handling for POSTs, and no NUL characters in ids or queries
-(nor query bytes that are not UTF-8).
+response leaves, Idempotency-Key handling for POSTs, no NUL characters in ids or queries (nor
+query bytes that are not UTF-8), and no query parameter the route does not declare (a misspelt
+filter must not list everything).
 
 Endpoints never commit; services flush; this class commits or rolls back. Because the commit
 happens here rather than in a dependency's teardown, a failed commit (a version conflict, a
@@ -15,11 +16,12 @@ from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from enroll.auth.dependencies import app_context, authenticate
-from enroll.errors import FieldError, NotFound, ProblemError, Unprocessable
+from enroll.errors import BadRequest, FieldError, NotFound, ProblemError, Unprocessable
 from enroll.idempotency import service as idempotency
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -38,15 +40,18 @@ def own_transactions(endpoint: F) -> F:
 class TransactionalRoute(APIRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
+        known = frozenset(_query_names(self.dependant))
         if getattr(self.endpoint, _OWN_TRANSACTIONS, False):
 
             async def own_handler(request: Request) -> Response:
+                _refuse_unknown(request, known)
                 _refuse_nul(request)
                 return await handler(request)
 
             return own_handler
 
         async def route_handler(request: Request) -> Response:
+            _refuse_unknown(request, known)
             _refuse_nul(request)
             key = request.headers.get("idempotency-key")
             if request.method == "POST" and key is not None:
@@ -54,6 +59,26 @@ class TransactionalRoute(APIRoute):
             return await _run(request, handler, write=request.method in WRITE_METHODS)
 
         return route_handler
+
+
+def _query_names(dependant: Dependant) -> list[str]:
+    """The query parameters a route declares, its dependencies' (pagination, filters) too."""
+    names = [p.alias for p in dependant.query_params]
+    for dep in dependant.dependencies:
+        names += _query_names(dep)
+    return names
+
+
+def _refuse_unknown(request: Request, known: frozenset[str]) -> None:
+    """400 ``unknown_parameter`` naming every query parameter the route does not take."""
+    unknown = sorted({name for name in request.query_params if name not in known})
+    if unknown:
+        raise BadRequest(
+            f"Unknown query parameter(s): {', '.join(unknown)}.",
+            code="unknown_parameter",
+            parameters=unknown,
+            errors=[FieldError(field=n, message="Not a parameter of this route.") for n in unknown],
+        )
 
 
 def _refuse_nul(request: Request) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Table, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enroll.models.base import Base, BigInt, IdMixin, Json, TimestampMixin
@@ -29,6 +29,8 @@ class EnrollmentImport(IdMixin, TimestampMixin, Base):
     format: Mapped[str] = mapped_column(String(8))  # csv | jsonl
     dry_run: Mapped[bool] = mapped_column(Boolean)
     emit_events: Mapped[bool] = mapped_column(Boolean)
+    # False: rows stay candidates, unevaluated (a person or a later re-evaluation decides).
+    evaluate: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # Files reach ENROLL_MAX_IMPORT_BYTES (20 GiB): sizes and offsets are 64-bit.
     file_bytes: Mapped[int] = mapped_column(BigInt, default=0)
     file_sha256: Mapped[str | None] = mapped_column(String(64))

@@ -36,6 +36,11 @@ class ProgramInstance(IdMixin, TimestampMixin, VersionedMixin, Base):
     reenrollment_policy: Mapped[str] = mapped_column(
         String(32), default="none", server_default="none"
     )
+    # Who decides eligibility: "automatic" (the rules, the default) or "manual" (a person,
+    # through decide; the rules' checks are stored as advice and the enrollment stays candidate).
+    screening: Mapped[str] = mapped_column(
+        String(16), default="automatic", server_default="automatic"
+    )
     # What approval sets up (servicetask/config.py SetupWorkflow, as JSON); null: approval
     # completes the setup at once (a subscription and a location, no device actions).
     setup_workflow: Mapped[dict[str, Any] | None]

@@ -62,6 +62,10 @@ class ServiceTaskLog(IdMixin, Base):
     errors: Mapped[list[dict[str, Any]]] = mapped_column(Json)
     actor: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime]
+    # A row about one setup action (seed 002: "actions recorded ... in the task log"): which,
+    # and what happened to it (created, started, completed, failed); the task did not move.
+    setup_action_id: Mapped[str | None] = mapped_column(String(32))
+    setup_action_event: Mapped[str | None] = mapped_column(String(16))
 
 
 # The table itself, for plain Core inserts (one row per state change of every task).

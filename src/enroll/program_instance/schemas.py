@@ -22,6 +22,14 @@ class ReviewMode(StrEnum):
     AUTO = "auto"
 
 
+class Screening(StrEnum):
+    """Who decides eligibility: the rules (automatic), or a person through `decide` (manual;
+    the rules' checks are kept as advice and new enrollments stay candidate)."""
+
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+
+
 class ReenrollmentPolicy(StrEnum):
     """Whether re-evaluation after a criteria change may reopen rejected enrollments."""
 
@@ -59,6 +67,7 @@ class ProgramInstanceCreate(ApiModel):
     capacity: Capacity | None = None
     review_mode: ReviewMode = ReviewMode.MANUAL
     reenrollment_policy: ReenrollmentPolicy = ReenrollmentPolicy.NONE
+    screening: Screening = Screening.AUTOMATIC
     status: Literal[InstanceStatus.DRAFT, InstanceStatus.ACTIVE] = InstanceStatus.DRAFT
     metadata: Metadata = {}
     eligibility_criteria: CriteriaList = Field(
@@ -92,6 +101,7 @@ class ProgramInstanceUpdate(PatchModel):
     capacity: Capacity | None = None
     review_mode: ReviewMode | None = None
     reenrollment_policy: ReenrollmentPolicy | None = None
+    screening: Screening | None = None
     status: InstanceStatus | None = None
     metadata: Metadata | None = None
     eligibility_criteria: CriteriaList | None = None
@@ -113,6 +123,7 @@ class ProgramInstanceOut(OutModel):
     capacity: int | None
     review_mode: ReviewMode
     reenrollment_policy: ReenrollmentPolicy
+    screening: Screening
     status: InstanceStatus
     metadata: dict[str, Any]
     eligibility_criteria: list[dict[str, Any]]
@@ -137,6 +148,7 @@ class ProgramInstanceOut(OutModel):
             capacity=i.capacity,
             review_mode=ReviewMode(i.review_mode),
             reenrollment_policy=ReenrollmentPolicy(i.reenrollment_policy),
+            screening=Screening(i.screening),
             status=InstanceStatus(i.status),
             metadata=i.metadata_,
             eligibility_criteria=i.eligibility_criteria,

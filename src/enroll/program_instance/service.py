@@ -80,6 +80,7 @@ async def create(
         capacity=body.capacity,
         review_mode=body.review_mode.value,
         reenrollment_policy=body.reenrollment_policy.value,
+        screening=body.screening.value,
         status=body.status.value,
         metadata_=body.metadata,
         eligibility_criteria=criteria.as_stored(body.eligibility_criteria),
@@ -125,7 +126,7 @@ async def update(
             value = nested.model_dump(by_alias=True) if nested is not None else {}
         elif field == "metadata":
             field = "metadata_"
-        elif field in {"status", "review_mode", "reenrollment_policy"}:
+        elif field in {"status", "review_mode", "reenrollment_policy", "screening"}:
             value = str(value)
         elif field == "eligibility_criteria":
             value = criteria.as_stored(body.eligibility_criteria or [])

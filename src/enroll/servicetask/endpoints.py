@@ -3,6 +3,7 @@ they set up: subscriptions, device locations, devices, setup actions and to-dos.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -183,29 +184,67 @@ async def add_enrollment_device(
 # --- service tasks --------------------------------------------------------------------------
 
 
-@router.get("/serviceTasks")
-async def list_service_tasks(
-    session: Session,
-    principal: Reader,
-    params: Pages,
-    kind: TaskKind | None = None,
+def _task_filters(
     state: TaskState | None = None,
     enrollment_id: Annotated[str | None, Query(alias="enrollmentId", max_length=100)] = None,
     program_instance_id: Annotated[
         str | None, Query(alias="programInstanceId", max_length=100)
     ] = None,
-) -> Page[ServiceTaskOut]:
-    stmt = repository.search_tasks(
-        workspace_id=workspace_id_of(principal),
-        filters=repository.TaskFilters(
-            kind=kind.value if kind else None,
-            state=state.value if state else None,
-            enrollment_id=enrollment_id,
-            program_instance_id=program_instance_id,
-        ),
+    transaction_id: Annotated[
+        str | None,
+        Query(alias="transactionId", max_length=100, description="The caller's transactionId."),
+    ] = None,
+) -> repository.TaskFilters:
+    return repository.TaskFilters(
+        state=state.value if state else None,
+        enrollment_id=enrollment_id,
+        program_instance_id=program_instance_id,
+        transaction_id=transaction_id,
     )
+
+
+TaskFilters = Annotated[repository.TaskFilters, Depends(_task_filters)]
+
+
+async def _list_tasks(
+    session: AsyncSession,
+    principal: Principal,
+    params: PageParams,
+    filters: repository.TaskFilters,
+) -> Page[ServiceTaskOut]:
+    stmt = repository.search_tasks(workspace_id=workspace_id_of(principal), filters=filters)
     result = await paginate(session, stmt, params, ServiceTask.id)
     return result.to_page([await _out(session, t) for t in result.items])
+
+
+@router.get("/enrollmentRequests")
+async def list_enrollment_requests(
+    session: Session, principal: Reader, params: Pages, filters: TaskFilters
+) -> Page[ServiceTaskOut]:
+    """Enrollment requests, e.g. the one a `transactionId` names (seed 002 looks them up so)."""
+    filters = replace(filters, kind=TaskKind.ENROLLMENT.value)
+    return await _list_tasks(session, principal, params, filters)
+
+
+@router.get("/unenrollmentRequests")
+async def list_unenrollment_requests(
+    session: Session, principal: Reader, params: Pages, filters: TaskFilters
+) -> Page[ServiceTaskOut]:
+    """Unenrollment requests, e.g. the one a `transactionId` names."""
+    filters = replace(filters, kind=TaskKind.UNENROLLMENT.value)
+    return await _list_tasks(session, principal, params, filters)
+
+
+@router.get("/serviceTasks")
+async def list_service_tasks(
+    session: Session,
+    principal: Reader,
+    params: Pages,
+    filters: TaskFilters,
+    kind: TaskKind | None = None,
+) -> Page[ServiceTaskOut]:
+    filters = replace(filters, kind=kind.value if kind else None)
+    return await _list_tasks(session, principal, params, filters)
 
 
 @router.get("/serviceTasks/{task_id}")

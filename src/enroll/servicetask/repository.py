@@ -17,7 +17,7 @@ from enroll.models import (
     SetupAction,
     Todo,
 )
-from enroll.servicetask.workflow import TERMINAL
+from enroll.servicetask.workflow import TERMINAL, TaskKind
 
 # The worker runs these for every state change of every task: built once, with bound
 # parameters (building a statement anew costs more CPU than running it).
@@ -118,12 +118,17 @@ class TaskFilters:
     state: str | None = None
     enrollment_id: str | None = None
     program_instance_id: str | None = None
+    transaction_id: str | None = None
 
 
 def search_tasks(*, workspace_id: str, filters: TaskFilters) -> Select[ServiceTask]:
     stmt = select(ServiceTask).where(ServiceTask.workspace_id == workspace_id)
     if filters.kind:
         stmt = stmt.where(ServiceTask.kind == filters.kind)
+    if filters.transaction_id:
+        if not filters.kind:  # the index leads with (workspace_id, kind, transaction_id)
+            stmt = stmt.where(ServiceTask.kind.in_([k.value for k in TaskKind]))
+        stmt = stmt.where(ServiceTask.transaction_id == filters.transaction_id)
     if filters.state:
         stmt = stmt.where(ServiceTask.state == filters.state)
     if filters.enrollment_id:

@@ -4,6 +4,7 @@ enrollProgram / unenrollProgram), the task as read back, and what setup creates.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, model_validator
@@ -234,6 +235,13 @@ class ServiceTaskOut(OutModel):
         )
 
 
+class SetupActionEvent(StrEnum):
+    CREATED = "created"
+    STARTED = "started"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
 class TaskLogOut(OutModel):
     from_state: TaskState | None
     to_state: TaskState
@@ -241,6 +249,10 @@ class TaskLogOut(OutModel):
     errors: list[TaskError]
     actor: str
     at: datetime
+    setup_action_id: str | None = Field(
+        description="Set on a row about one setup action (the task did not move)."
+    )
+    setup_action_event: SetupActionEvent | None
 
     @classmethod
     def of(cls, row: ServiceTaskLog) -> TaskLogOut:
@@ -251,6 +263,10 @@ class TaskLogOut(OutModel):
             errors=[TaskError.model_validate(e) for e in row.errors],
             actor=row.actor,
             at=row.at,
+            setup_action_id=row.setup_action_id,
+            setup_action_event=(
+                SetupActionEvent(row.setup_action_event) if row.setup_action_event else None
+            ),
         )
 
 

@@ -446,7 +446,7 @@ async def _undo_setup(
         and subscription.status == "inactive"
         and subscription.end_at is None
     ):
-        subscription.end_at = now
+        subscription.end_at = steps.end_of(subscription, now)
         subscription.updated_at = now
     enrollment = await enrollments_repo.get(
         session, workspace_id=task.workspace_id, enrollment_id=task.enrollment_id
@@ -559,6 +559,9 @@ async def finish_action(
             todo.status, todo.completed_at, todo.completed_by = "completed", now, actor
             todo.updated_at = now
     await session.flush()
+    await tasks.log_action(
+        session, task, action, action.status, actor=actor, now=now, message=message
+    )
     if task.state == T.AWAITING_DEVICE_SETUP:
         await tasks.schedule_step(session, task, now=now)
 

@@ -529,7 +529,7 @@ async def _new_enrollment(run: Run) -> Enrollment:
             **_enrollment_fields(run),
         }
     )
-    enrollment = await enrollments.create(
+    enrollment, _ = await enrollments.create(
         run.session,
         workspace_id=run.task.workspace_id,
         instance_ref=run.instance.id,
@@ -731,20 +731,22 @@ async def _setup_device(run: Run) -> TaskState:
     for config in wanted:
         action = existing.get((config.sequence, config.type.value))
         if action is None:
-            run.session.add(
-                SetupAction(
-                    id=new_id(),
-                    workspace_id=run.task.workspace_id,
-                    task_id=run.task.id,
-                    type=config.type.value,
-                    sequence=config.sequence,
-                    status="pending",
-                    attempts=0,
-                    config=config.model_dump(mode="json", by_alias=True),
-                    created_at=run.now,
-                    updated_at=run.now,
-                    version=1,
-                )
+            action = SetupAction(
+                id=new_id(),
+                workspace_id=run.task.workspace_id,
+                task_id=run.task.id,
+                type=config.type.value,
+                sequence=config.sequence,
+                status="pending",
+                attempts=0,
+                config=config.model_dump(mode="json", by_alias=True),
+                created_at=run.now,
+                updated_at=run.now,
+                version=1,
+            )
+            run.session.add(action)
+            await tasks.log_action(
+                run.session, run.task, action, "created", actor=run.actor, now=run.now
             )
         elif action.status == "failed":  # a retry runs the failed ones again
             action.status, action.message, action.updated_at = "pending", None, run.now
@@ -789,6 +791,7 @@ async def _start(
     action.started_at = now
     action.updated_at = now
     await session.flush()
+    await tasks.log_action(session, task, action, "started", actor=tasks.SYSTEM_ACTOR, now=now)
     if action.type == ActionType.CREATE_TODO:
         await tasks.raise_todo(
             session,
@@ -878,12 +881,19 @@ async def _complete_enrollment(run: Run) -> None:
     await enrollments.start_participation(run.session, enrollment, at=start, now=run.now)
 
 
+def end_of(subscription: ProgramSubscription, now: datetime) -> datetime:
+    """When a subscription ending ``now`` ends: never before it started (a start date still
+    ahead makes it end where it would have started, having never run)."""
+    start = subscription.start_at
+    return max(now, start) if start is not None else now
+
+
 async def _complete_unenrollment(run: Run) -> None:
     enrollment = await _enrollment(run)
     if run.task.subscription_id is not None:
         subscription = await _subscription(run)
         subscription.status = "inactive"
-        subscription.end_at = run.now
+        subscription.end_at = end_of(subscription, run.now)
         subscription.updated_at = run.now
         await record_change(run.session, "subscription.deactivated", subscription, now=run.now)
     await retire_devices(run.session, run.task, now=run.now)

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.job import service as jobs
-from enroll.models import ServiceTask, Todo
+from enroll.models import ServiceTask, SetupAction, Todo
 from enroll.models.service_task import service_task_log_table
 from enroll.servicetask import repository
 from enroll.servicetask.schemas import ServiceTaskOut
@@ -219,6 +219,37 @@ async def _log(
             "errors": [e.as_json() for e in errors or []],
             "actor": actor,
             "at": now,
+        },
+    )
+
+
+async def log_action(
+    session: AsyncSession,
+    task: ServiceTask,
+    action: SetupAction,
+    event: str,
+    *,
+    actor: str,
+    now: datetime,
+    message: str | None = None,
+) -> None:
+    """A task log row about one setup action (created, started, completed, failed), with who
+    did it; the task stays in its state (from and to are the same)."""
+    state = task.state
+    described = f"{action.type} (sequence {action.sequence}) {event}"
+    await session.execute(
+        _LOG_INSERT,
+        {
+            "id": new_id(),
+            "task_id": task.id,
+            "from_state": state,
+            "to_state": state,
+            "message": f"{described}: {message}" if message else described,
+            "errors": [],
+            "actor": actor,
+            "at": now,
+            "setup_action_id": action.id,
+            "setup_action_event": event,
         },
     )
 
