@@ -12,6 +12,7 @@ from typing import Any
 
 from conftest import Tenant
 from test_api_enrollments import act, create, events, get, ok, person, problem, wait_events
+from test_reevaluation import report
 
 NOT_NJ = {
     "id": "not-nj",
@@ -70,10 +71,7 @@ def test_a_bulk_reevaluation_move_sends_enrollment_updated(tenant: Tenant) -> No
     instance = tenant.instance()
     nj = tenant.enroll(instance["id"], address={"state": "NJ"})
     set_criteria(tenant, instance["id"], [NOT_NJ])
-    r = tenant.client.post(
-        f"/v1/programInstances/{instance['id']}/reevaluations", json={"force": True}
-    )
-    assert r.status_code == 200, r.text
+    report(tenant, instance["id"], force=True)
     assert types_of(tenant, nj["id"])[-3:] == [
         ("enrollment.status_changed", None),
         ("enrollment.ineligible", None),
@@ -93,14 +91,12 @@ def test_rejected_reopens_only_under_new_criteria(tenant: Tenant) -> None:
     body = problem(act(tenant, e["id"], "reevaluate"), 409, "criteria_unchanged")
     assert body["criteriaVersion"] == instance["criteriaVersion"]
     # The bulk path follows the same rule: the rejected one is not in play.
-    r = tenant.client.post(f"/v1/programInstances/{iid}/reevaluations", json={"force": True})
-    assert r.status_code == 200, r.text
-    assert r.json()["moves"] == [] and r.json()["evaluated"] == 0
+    applied = report(tenant, iid, force=True)
+    assert applied["moves"] == [] and applied["evaluated"] == 0
     assert get(tenant, e["id"])["status"] == "rejected"
     # New criteria: both paths may reopen it.
     set_criteria(tenant, iid, [NOT_NJ])
-    dry = tenant.client.post(f"/v1/programInstances/{iid}/reevaluations", json={"dryRun": True})
-    assert dry.json()["moves"] == [
+    assert report(tenant, iid, dryRun=True)["moves"] == [
         {"from": "rejected", "to": "eligible", "count": 1, "sampleIds": [e["id"]]}
     ]
     reopened = ok(act(tenant, e["id"], "reevaluate"))
@@ -357,9 +353,5 @@ def test_manual_screening_keeps_candidates_with_advice_until_a_person_decides(
     ]
     # A bulk re-evaluation under manual screening moves no one either.
     other = ok(create(tenant, manual["id"], person()), 201)
-    r = tenant.client.post(
-        f"/v1/programInstances/{manual['id']}/reevaluations", json={"force": True}
-    )
-    assert r.status_code == 200, r.text
-    assert r.json()["moves"] == []
+    assert report(tenant, manual["id"], force=True)["moves"] == []
     assert get(tenant, other["id"])["status"] == "candidate"
