@@ -9,12 +9,19 @@ field, or an unsafe attribute, is an error then. Sending renders with ``Chainabl
 a value the real data lacks (a null address) is empty text rather than a lost message.
 
 The sandbox keeps a template from reaching Python internals; it does not bound the work a
-template asks for. Rendering therefore spends a budget: every call, filter, attribute read,
-loop iteration and guarded operator costs a step, and building text or lists costs a step per
-hundred items; past ``MAX_STEPS`` the render stops with ``LimitExceeded``. Operators and calls
-that could build a huge value in one step (``'x' * n``, ``n ** m``, ``'x'.ljust(n)``,
-``'%999999999s'``, ``s | replace('', t)``) are refused before they run. The rendered body is
-capped at ``MAX_BODY_CHARS``, the subject at ``MAX_SUBJECT_CHARS``.
+template asks for. Rendering therefore spends a budget: every call, filter, test, comparison,
+attribute read, loop iteration and guarded operator costs a step, and building text or lists
+costs a step per hundred items; past ``MAX_STEPS`` the render stops with ``LimitExceeded``.
+
+Sizes are checked before an operation runs, never by measuring what it built: a value of a
+gigabyte must not exist even for a moment. Each amplifying operation (``*``, ``+``, ``%``,
+``str.format``, ``expandtabs``, ``ljust``, ``replace``, ``translate``, ``join``, the filters
+``indent``, ``wordwrap``, ``batch``, ``tojson`` …, printing, and the join of a macro's or a
+block's output) has its result's length bounded from its arguments (``_method_bound``,
+``_filter_bound``, ``_percent_bound``, ``_BoundedFormatter``, ``_Environment.concat``) and is
+refused past ``MAX_SIZE``. Containers are sized by what they would print (``_weight``): a list
+holding one long text a thousand times is small in memory and huge once printed. The rendered
+body is capped at ``MAX_BODY_CHARS``, the subject at ``MAX_SUBJECT_CHARS``.
 """
 
 from __future__ import annotations
@@ -131,13 +138,13 @@ def _weight(*values: Any, quoted: bool = False) -> int:
     big the value is). Lists and dicts hold references: ``['x' * 10**6] * 1000`` is small in
     memory and a gigabyte once printed, joined or serialised.
 
-    Weighing costs a step per five items visited (about as long as five other steps)."""
+    Weighing costs a step per two items visited (about as long as two other steps)."""
     total, visited = 0, 0
     stack: list[tuple[Any, bool]] = [(v, quoted) for v in values]
     while stack and total <= MAX_SIZE:
         item, inner = stack.pop()
         visited += 1
-        if visited % 500 == 0:
+        if visited % 200 == 0:
             _spend(100)  # a long walk stops when the budget does
         if isinstance(item, str):
             total += len(item) * _QUOTED + 3 if inner else len(item)
@@ -164,7 +171,7 @@ def _weight(*values: Any, quoted: bool = False) -> int:
                 stack.extend((x, True) for x in item)
         else:  # a float, a generator, a macro, a loop: a short text
             total += 100
-    _spend((visited % 500) // 5)
+    _spend((visited % 200) // 2)
     return total
 
 
@@ -605,6 +612,9 @@ def _environment(undefined: type[Undefined]) -> _Environment:
         autoescape=False,  # plain-text email
         finalize=_printable,
         keep_trailing_newline=True,
+        # No constant folding: it costs seconds on a long template (each filter of a chain
+        # folds its whole chain again) and saves nothing on a few renders of an email.
+        optimized=False,
     )
     env.globals.pop("lipsum", None)  # lipsum(n) builds n paragraphs
     env.globals[_ITER] = _budgeted
@@ -624,8 +634,9 @@ _LENIENT = _environment(ChainableUndefined)
 
 
 class _Guard(NodeTransformer):
-    """Routes every for loop's iterable through ``_budgeted`` and every ``~`` through
-    ``_concat``, the two things the sandbox's hooks do not see."""
+    """Routes what the sandbox's hooks do not see through the guards: every for loop's
+    iterable (``_budgeted``), every ``~`` (``_concat``), every comparison (``_compare``) and
+    every slice (``_slice``)."""
 
     def __init__(self, env: _Environment) -> None:
         self.env = env
