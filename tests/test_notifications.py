@@ -14,13 +14,14 @@ import email
 import email.policy
 import threading
 import time
+import tracemalloc
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -347,6 +348,103 @@ def test_broken_or_unsafe_templates_are_refused(
     r = c.patch(f"/v1/notificationTemplates/{saved['id']}", json={field: source})
     problem(r, 422, "invalid_template")
     assert c.get(f"/v1/notificationTemplates/{saved['id']}").json() == saved
+
+
+# Templates that ask for gigabytes in one operation (issue 13, A2): the first three verbatim.
+AMPLIFIERS = [
+    '{{ ("\t" * 10000).expandtabs(100000) }}',
+    '{{ ("{0:>99999}" * 10000).format(1) }}',
+    "{{ ('x' * 100000).translate({120: 'y' * 10000}) }}",
+    '{{ ("x" * 100000).translate({}.fromkeys(range(200), "y" * 10000)) }}',
+    "{{ ('x' * 1000000).zfill(100000) ~ ('x' * 100000).center(100000).replace('', 'yy') }}",
+    "{% set s = 'x' * 1000000 %}{{ [s, s, s, s, s, s, s, s, s, s] }}",
+    "{{ (['x' * 1000000] * 1000) | join }}",
+    "{{ 'x'.encode() * 100000000 }}",
+    "{% set s = 'x' * 1000000 %}{% macro m() %}{{ s }}{{ s }}{{ s }}{{ s }}{% endmacro %}{{ m() }}",
+    '{% set s = "x" * 1000000 %}{{ "%(a)s%(a)s%(a)s%(a)s" % {"a": s} }}',
+    '{{ ("\n" * 100000) | indent(99999) }}',
+    '{{ ("a " * 100000) | wordwrap(1, wrapstring="x" * 10000) }}',
+    '{{ range(100000) | batch(99999, fill_with="x" * 100000) | list }}',
+    "{% for a in range(100000) %}{% for b in range(100000) %}{{ a }}{% endfor %}{% endfor %}",
+]
+T = TypeVar("T")
+MEMORY_LIMIT = 64 * 2**20
+TIME_LIMIT = 2.0
+
+
+def timed(call: Callable[[], T]) -> tuple[T, float]:
+    started = time.monotonic()
+    result = call()
+    return result, time.monotonic() - started
+
+
+def peak_growth(call: Callable[[], T]) -> tuple[T, int]:
+    """``call()``'s result and peak Python memory growth (the test server runs in this
+    process, so its allocations count)."""
+    tracemalloc.start()
+    try:
+        result = call()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return result, peak
+
+
+def bounded(call: Callable[[], T], same_without_template: Callable[[], Any]) -> T:
+    """``call()`` twice: once timed, taking less than 2 s more than ``same_without_template``
+    (the machine's load is not the template's), once under tracemalloc (which slows Python
+    several times), growing memory by less than 64 MB."""
+    _, baseline = timed(same_without_template)
+    _, elapsed = timed(call)
+    assert elapsed - baseline < TIME_LIMIT, f"{elapsed:.2f} s, {baseline:.2f} s without"
+    result, peak = peak_growth(call)
+    assert peak < MEMORY_LIMIT, f"peak {peak / 2**20:.0f} MB"
+    return result
+
+
+@pytest.mark.parametrize("source", AMPLIFIERS)
+def test_amplifying_templates_are_refused_without_the_allocation(
+    tenant: Tenant, source: str
+) -> None:
+    assert len(source) < 64 * 1024
+    c = tenant.client
+    template(c, trigger="approved")  # warm: the first save imports and builds
+    body = {"audience": "customer", "trigger": "eligible", "subject": "S", "body": source}
+    r = bounded(
+        lambda: c.post("/v1/notificationTemplates", json=body),
+        lambda: c.post(
+            "/v1/notificationTemplates", json=body | {"trigger": "submitted"} | {"body": "B"}
+        ),
+    )
+    (error,) = problem(r, 422, "invalid_template")["errors"]
+    assert error["field"] == "body"
+    says = ("longer than", "too much work", "limited to")
+    assert any(phrase in error["message"] for phrase in says), error
+
+
+@pytest.mark.parametrize("source", AMPLIFIERS[:4])
+def test_amplifying_templates_fail_at_send_time_without_the_allocation(
+    tenant: Tenant, source: str
+) -> None:
+    """Saved (the sample's first name is not Boom), then sent for a Boom: the notification is
+    failed, the enrollment stands, and the render never built the value."""
+    c = tenant.client
+    instance = tenant.instance("anywhere-program")
+    guarded = "{% if enrollment.firstName == 'Boom' %}" + source + "{% endif %}"
+    template(c, trigger="eligible", subject="Hi", body=guarded)
+    others = [tenant.enroll(instance["id"])]  # warm: the first send imports and builds
+    enrollment = bounded(
+        lambda: tenant.enroll(instance["id"], firstName="Boom"),
+        lambda: others.append(tenant.enroll(instance["id"], firstName="Pat")),
+    )
+    assert enrollment["status"] == "eligible"
+    (failed,) = settled(c, enrollment["id"], 1)
+    assert failed["status"] == "failed" and failed["attempts"] == 0
+    assert failed["error"].startswith("The template failed to render:"), failed
+    assert "longer than" in failed["error"], failed
+    for other in others:  # not Boom: the template prints nothing for them
+        (stored,) = settled(c, other["id"], 1)
+        assert (stored["status"], stored["body"]) == ("stored", ""), stored
 
 
 def test_both_fields_are_reported(tenant: Tenant) -> None:

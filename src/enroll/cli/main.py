@@ -12,12 +12,15 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
+from alembic.util import CommandError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from enroll.config import Settings, get_settings
 from enroll.context import AppContext
 from enroll.db import async_url
 from enroll.importer.formats import ImportFormat
-from enroll.migrations import upgrade
+from enroll.migrations import schema_state, upgrade
 
 app = typer.Typer(help="Enroll: programs and enrollments.", no_args_is_help=True)
 workspace_app = typer.Typer(help="Workspaces (tenants).", no_args_is_help=True)
@@ -44,18 +47,60 @@ def _with_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]]
         finally:
             await ctx.db.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except SQLAlchemyError as exc:  # a database that went away or changed under the command
+        raise _fail(f"database error: {_first_line(exc)}") from None
 
 
 def _is_sqlite(settings: Settings) -> bool:
     return async_url(settings.database_url).startswith("sqlite")
 
 
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"enroll: {message}", err=True)
+    return typer.Exit(1)
+
+
+def _shown_url(settings: Settings) -> str:
+    try:
+        return make_url(settings.database_url).render_as_string(hide_password=True)
+    except SQLAlchemyError:
+        return "ENROLL_DATABASE_URL"
+
+
+def _prepare_database(settings: Settings) -> None:
+    """Before a command touches the database: migrate an SQLite file (the embedded default
+    upgrades itself); refuse a PostgreSQL schema that is not at this version's head, saying
+    what to run, rather than failing later on a missing table with a raw SQL error."""
+    try:
+        state = schema_state(settings.database_url)
+        if _is_sqlite(settings) and state.is_known:
+            if not state.is_current:
+                upgrade(settings.database_url)
+            return
+    except (SQLAlchemyError, OSError) as exc:
+        raise _fail(
+            f"cannot open the database {_shown_url(settings)}: {_first_line(exc)}"
+        ) from None
+    if not state.is_current:
+        raise _fail(state.advice())
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc  # the driver's message, without SQLAlchemy's
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
 @app.command()
 def migrate() -> None:
     """Create or upgrade the schema at ENROLL_DATABASE_URL."""
     settings = get_settings()
-    upgrade(settings.database_url)
+    try:
+        upgrade(settings.database_url)
+    except (SQLAlchemyError, OSError, CommandError) as exc:
+        raise _fail(f"cannot migrate {_shown_url(settings)}: {_first_line(exc)}") from None
     _print_json({"migrated": True, "databaseUrl": settings.database_url})
 
 
@@ -65,8 +110,7 @@ def workspace_create(name: Annotated[str, typer.Argument(help="Workspace name.")
     from enroll.workspace.service import create_workspace
 
     settings = get_settings()
-    if _is_sqlite(settings):
-        upgrade(settings.database_url)
+    _prepare_database(settings)
 
     async def work(ctx: AppContext) -> dict[str, Any]:
         async with ctx.db.transaction() as session:
@@ -85,8 +129,7 @@ def platform_key_create(
     from enroll.auth.service import issue_key
 
     settings = get_settings()
-    if _is_sqlite(settings):
-        upgrade(settings.database_url)
+    _prepare_database(settings)
 
     async def work(ctx: AppContext) -> dict[str, Any]:
         async with ctx.db.transaction() as session:
@@ -99,8 +142,7 @@ def platform_key_create(
 def _serve(settings: Settings, host: str, port: int) -> None:
     from enroll.app import create_app
 
-    if _is_sqlite(settings):
-        upgrade(settings.database_url)
+    _prepare_database(settings)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
 
 
@@ -124,8 +166,7 @@ def worker() -> None:
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
     settings = get_settings()
-    if _is_sqlite(settings):
-        upgrade(settings.database_url)
+    _prepare_database(settings)
 
     async def work(ctx: AppContext) -> None:
         stop = asyncio.Event()
@@ -158,8 +199,7 @@ def import_enrollments(
     from enroll.errors import ProblemError
 
     settings = get_settings()
-    if _is_sqlite(settings):
-        upgrade(settings.database_url)
+    _prepare_database(settings)
 
     async def work(ctx: AppContext) -> dict[str, Any]:
         return await run_file(

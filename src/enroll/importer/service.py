@@ -29,6 +29,7 @@ from enroll.importer import pipeline
 from enroll.importer.formats import EncodingError, ImportFormat, Utf8Reader
 from enroll.importer.schemas import ImportOut, ResultRow
 from enroll.job import service as jobs
+from enroll.kit import failures
 from enroll.models import Enrollment, EnrollmentImport, ImportChunk, ImportIssue
 from enroll.program_instance import service as instances
 
@@ -263,8 +264,8 @@ async def run_stored(ctx: AppContext, import_id: str) -> EnrollmentImport:
     except Exception as exc:
         # A bug or a database error, not the file: retrying would meet it again. The batches
         # committed so far stay; the import says where and why it stopped.
-        log.exception("import %s failed", import_id)
-        imp = await pipeline.fail(ctx, import_id, f"{type(exc).__name__}: {exc}"[:2000])
+        error = failures.describe(log, exc, f"import {import_id} failed")
+        imp = await pipeline.fail(ctx, import_id, error)
     await drop_chunks(ctx, import_id)
     return imp
 

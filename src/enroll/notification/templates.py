@@ -9,19 +9,28 @@ field, or an unsafe attribute, is an error then. Sending renders with ``Chainabl
 a value the real data lacks (a null address) is empty text rather than a lost message.
 
 The sandbox keeps a template from reaching Python internals; it does not bound the work a
-template asks for. Rendering therefore spends a budget: every call, filter, attribute read,
-loop iteration and guarded operator costs a step, and building text or lists costs a step per
-hundred items; past ``MAX_STEPS`` the render stops with ``LimitExceeded``. Operators and calls
-that could build a huge value in one step (``'x' * n``, ``n ** m``, ``'x'.ljust(n)``,
-``'%999999999s'``, ``s | replace('', t)``) are refused before they run. The rendered body is
-capped at ``MAX_BODY_CHARS``, the subject at ``MAX_SUBJECT_CHARS``.
+template asks for. Rendering therefore spends a budget: every call, filter, test, comparison,
+attribute read, loop iteration and guarded operator costs a step, and building text or lists
+costs a step per hundred items; past ``MAX_STEPS`` the render stops with ``LimitExceeded``.
+
+Sizes are checked before an operation runs, never by measuring what it built: a value of a
+gigabyte must not exist even for a moment. Each amplifying operation (``*``, ``+``, ``%``,
+``str.format``, ``expandtabs``, ``ljust``, ``replace``, ``translate``, ``join``, the filters
+``indent``, ``wordwrap``, ``batch``, ``tojson`` …, printing, and the join of a macro's or a
+block's output) has its result's length bounded from its arguments (``_method_bound``,
+``_filter_bound``, ``_percent_bound``, ``_BoundedFormatter``, ``_Environment.concat``) and is
+refused past ``MAX_SIZE``. Containers are sized by what they would print (``_weight``): a list
+holding one long text a thousand times is small in memory and huge once printed. The rendered
+body is capped at ``MAX_BODY_CHARS``, the subject at ``MAX_SUBJECT_CHARS``.
 """
 
 from __future__ import annotations
 
 import functools
+import operator
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sized
+import types
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -31,26 +40,33 @@ from typing import Any, Union, cast, get_args, get_origin
 
 from jinja2 import (
     ChainableUndefined,
+    Environment,
     StrictUndefined,
     Template,
     TemplateSyntaxError,
     Undefined,
     nodes,
 )
-from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.runtime import Context, Macro
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from jinja2.utils import Namespace
 from jinja2.visitor import NodeTransformer
+from markupsafe import EscapeFormatter, Markup
 from pydantic import BaseModel
 
 MAX_STEPS = 20_000  # work units one render may spend (a few milliseconds each thousand)
 MAX_SIZE = 1_000_000  # longest text or list one operation may build
 MAX_NUMBER_ARGUMENT = 100_000  # largest number a call or filter may take (widths, counts)
 MAX_INT_BITS = 4096  # largest integer ``*`` and ``**`` may produce
+MACRO_STEPS = 5  # a macro call costs Jinja2 as much as a few other steps
+MAX_ARGUMENTS = 1000  # ``f(*range(100000))`` would weigh and check each
 MAX_SUBJECT_CHARS = 1_000
 MAX_BODY_CHARS = 100_000
 _RESERVED = "_enroll"  # names the guards use; a template may not define or read them
 _ITER = "_enroll_iter"
 _CONCAT = "_enroll_concat"
+_COMPARE_NAME = "_enroll_compare"
+_SLICE = "_enroll_slice"
 _LONG_NUMBER = re.compile(r"\d{6,}")  # a width or precision in a format string
 
 
@@ -92,21 +108,212 @@ def _spend(steps: int = 1) -> None:
         raise LimitExceeded("The template does too much work (loops, calls or text built).")
 
 
-def _size(value: Any) -> int:
-    if isinstance(value, Undefined) or not isinstance(value, Sized):
-        return 0
-    return len(value)
+def _too_big(bound: int) -> None:
+    """Refuse an operation whose result could be longer than ``MAX_SIZE``, before it runs."""
+    if bound > MAX_SIZE:
+        raise LimitExceeded(f"The template would build a value longer than {MAX_SIZE:,} items.")
 
 
 def _charge(result: Any) -> Any:
-    size = _size(result) if isinstance(result, str | list | tuple | dict) else 0
-    if size > MAX_SIZE:
-        raise LimitExceeded(f"The template built a value longer than {MAX_SIZE:,} items.")
+    """After an operation: a step per hundred items it built (the safety net for sizes)."""
+    size = len(result) if isinstance(result, str | bytes | list | tuple | dict) else 0
+    _too_big(size)
     _spend(1 + size // 100)
     return result
 
 
-def _check_numbers(values: Iterable[Any]) -> None:
+# --- sizes, computed before an operation runs ------------------------------------------------
+
+_QUOTED = 10  # repr() of a string inside a list: up to ten characters per one ('\U000e0001')
+_FLOAT_CHARS = 330  # format(1e308, 'f') is 316 characters
+
+
+_BYTES = (bytes, bytearray)  # tuples: a union (bytes | bytearray) is slower in isinstance
+_SCALARS = (bool, Undefined)
+
+
+def _weight(*values: Any, quoted: bool = False) -> int:
+    """An upper bound of ``len(str(value))`` summed over ``values``, and of the items building
+    it would touch, counted until it passes ``MAX_SIZE`` (so it costs at most that much however
+    big the value is). Lists and dicts hold references: ``['x' * 10**6] * 1000`` is small in
+    memory and a gigabyte once printed, joined or serialised.
+
+    Weighing costs a step per two items visited (about as long as two other steps)."""
+    total, visited = 0, 0
+    stack: list[tuple[Any, bool]] = [(v, quoted) for v in values]
+    while stack and total <= MAX_SIZE:
+        item, inner = stack.pop()
+        visited += 1
+        if visited % 200 == 0:
+            _spend(100)  # a long walk stops when the budget does
+        if isinstance(item, str):
+            total += len(item) * _QUOTED + 3 if inner else len(item)
+        elif isinstance(item, _BYTES):
+            total += 4 * len(item) + 3  # str(b'..') is its repr: '\x00' for a byte
+        elif item is None or isinstance(item, _SCALARS):
+            total += 5
+        elif isinstance(item, int):
+            total += item.bit_length() // 3 + 2
+        elif isinstance(item, range):
+            digits = max(abs(item.start), abs(item.stop)).bit_length() // 3 + 4
+            total += len(item) * digits
+        elif isinstance(item, Namespace):
+            stack.append((object.__getattribute__(item, "_Namespace__attrs"), True))
+            total += 12
+        elif isinstance(item, Mapping):
+            total += 2 + 4 * len(item)
+            if total <= MAX_SIZE:
+                stack.extend((k, True) for k in item)
+                stack.extend((v, True) for v in item.values())
+        elif isinstance(item, Collection):
+            total += 2 + 2 * len(item)
+            if total <= MAX_SIZE:
+                stack.extend((x, True) for x in item)
+        else:  # a float, a generator, a macro, a loop: a short text
+            total += 100
+    _spend((visited % 200) // 2)
+    return total
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and dicts nest in ``value`` (a step per hundred visited; a cycle
+    through a namespace counts as deep)."""
+    deepest, visited = 0, 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack and visited <= MAX_SIZE // 10:
+        item, depth = stack.pop()
+        visited += 1
+        deepest = max(deepest, depth)
+        if isinstance(item, Namespace):
+            item = object.__getattribute__(item, "_Namespace__attrs")
+        if isinstance(item, Mapping):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, Collection) and not isinstance(item, str | bytes | bytearray):
+            stack.extend((x, depth + 1) for x in item)
+    _spend(visited // 100)
+    return deepest if not stack else MAX_SIZE
+
+
+def _weights(values: Iterable[Any]) -> int:
+    return _weight(*values)
+
+
+def _materialized(value: Any) -> Any:
+    """A generator (``map``, ``select``) as a list, built a hundred items to a step and refused
+    once its items would print longer than ``MAX_SIZE``: its length decides products."""
+    if isinstance(value, str | bytes | Collection | Undefined) or not isinstance(value, Iterable):
+        return value
+    items: list[Any] = []
+    total = 0
+    for item in value:
+        items.append(item)
+        total += _weight(item, quoted=True)
+        _too_big(total)
+        if len(items) % 10 == 0:
+            _spend()
+    return items
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _len(value: Any) -> int:
+    return len(value) if isinstance(value, str | bytes) else _weight(value)
+
+
+def _arg(args: tuple[Any, ...], kwargs: Mapping[str, Any], index: int, name: str) -> Any:
+    if len(args) > index:
+        return args[index]
+    return kwargs.get(name)
+
+
+def _replace_bound(text: Any, old: Any, new: Any, count: Any) -> int:
+    size = _len(text)
+    if not isinstance(old, str | bytes) or not isinstance(new, str | bytes):
+        return size
+    times = size + 1 if not old else size // len(old)
+    if isinstance(count, int) and count >= 0:
+        times = min(times, count)
+    return size + times * len(new)
+
+
+def _translate_bound(text: Any, table: Any) -> int:
+    longest = 1
+    values = table.values() if isinstance(table, Mapping) else table
+    if isinstance(values, Collection) and not isinstance(values, str | bytes):
+        _weight(values)  # a step per hundred entries
+        for v in values:
+            longest = max(longest, len(v) if isinstance(v, str | bytes) else 1)
+    return _len(text) * longest
+
+
+def _join_bound(separator: Any, items: Any) -> int:
+    if not isinstance(items, Collection):
+        return 0
+    _spend(len(items) // 100)
+    texts = sum(len(x) if isinstance(x, str | bytes) else _weight(x) for x in items)
+    return texts + _len(separator) * max(len(items) - 1, 0)
+
+
+def _method_bound(receiver: Any, name: str, args: tuple[Any, ...], kw: Mapping[str, Any]) -> int:
+    """The longest result a method of a str, bytes, list or dict may build from these
+    arguments (a call's cost is bounded by its inputs, but for these)."""
+    size = _len(receiver)
+    if isinstance(receiver, str | bytes):
+        if name == "expandtabs":
+            tabs = receiver.count("\t") if isinstance(receiver, str) else receiver.count(b"\t")
+            return size + tabs * max(_int(_arg(args, kw, 0, "tabsize"), 8), 0)
+        if name in ("center", "ljust", "rjust", "zfill"):
+            return max(size, _int(_arg(args, kw, 0, "width"), 0))
+        if name == "replace":
+            old, new = _arg(args, kw, 0, "old"), _arg(args, kw, 1, "new")
+            return _replace_bound(receiver, old, new, _arg(args, kw, 2, "count"))
+        if name == "translate":
+            return _translate_bound(receiver, _arg(args, kw, 0, "table"))
+        if name == "join":
+            return _join_bound(receiver, _arg(args, kw, 0, "iterable"))
+        if name == "encode":
+            return 10 * size + 4  # 'unicode_escape': '\U000e0001' for one character
+        return 3 * size + _weights([*args, *kw.values()])  # 'ß'.upper() is 'SS'
+    return size + _weights([*args, *kw.values()])  # copy, fromkeys, items: no more than given
+
+
+def _spec_numbers(spec: str) -> int:
+    """At least the width plus the precision a format spec asks for (its digits, summed)."""
+    return sum(int(n) for n in re.findall(r"\d+", spec))
+
+
+_PERCENT = re.compile(r"%(?:\(([^)]*)\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d+))?[hlL]?(.)", re.DOTALL)
+
+
+def _percent_bound(template: str, values: Any) -> int:
+    """The longest result of ``template % values``: per conversion its width, its precision
+    and the printed value (``%(a)s`` may repeat one value many times)."""
+    positional = iter(values if isinstance(values, tuple) else (values,))
+    mapping = values if isinstance(values, Mapping) else None
+    bound = len(template)
+    for match in _PERCENT.finditer(template):
+        key, width, precision, kind = match.groups()
+        for number in (width, precision):
+            if number == "*":
+                number = str(_int(next(positional, 0), 0))
+            bound += abs(int(number)) if number else 0
+        if kind == "%":
+            continue
+        if mapping is not None and key is not None:
+            value = mapping.get(key)
+        else:
+            value = next(positional, None)
+        factor = _QUOTED if kind in "ra" else 1
+        bound += factor * _weight(value) + (_FLOAT_CHARS if isinstance(value, float) else 0)
+        _too_big(bound)
+    return bound
+
+
+def _check_numbers(values: Collection[Any]) -> None:
+    if len(values) > MAX_ARGUMENTS:
+        raise LimitExceeded(f"Calls and filters take at most {MAX_ARGUMENTS:,} arguments.")
     for value in values:
         if isinstance(value, bool):
             continue
@@ -123,14 +330,6 @@ def _check_format(text: Any) -> None:
         raise LimitExceeded("Format strings may not hold numbers of six digits or more.")
 
 
-def _check_product(value: Any, others: Iterable[Any]) -> None:
-    """Refuse ``value`` combined with ``others`` when the result could be their product
-    (``s.replace('', t)``, ``items | join(s)``)."""
-    extra = sum(_size(o) for o in others if isinstance(o, str | list | tuple | range))
-    if extra and (_size(value) + 1) * extra > MAX_SIZE:
-        raise LimitExceeded(f"The template would build a value longer than {MAX_SIZE:,} items.")
-
-
 # --- the environment -------------------------------------------------------------------------
 
 
@@ -145,21 +344,66 @@ def _guard_binop(op: str, left: Any, right: Any) -> None:
             raise LimitExceeded("Powers are limited to numbers of 4096 bits.")
     elif op == "*":
         for seq, times in ((left, right), (right, left)):
-            sized = isinstance(seq, str | list | tuple) and isinstance(times, int)
-            if sized and len(seq) * times > MAX_SIZE:
+            sized = isinstance(seq, str | bytes | list | tuple) and isinstance(times, int)
+            if sized and _len(seq) * times > MAX_SIZE:
                 raise LimitExceeded(f"Repetition is limited to {MAX_SIZE:,} items.")
         if _int_bits(left) + _int_bits(right) > MAX_INT_BITS:
             raise LimitExceeded("Products are limited to numbers of 4096 bits.")
     elif op == "+":
-        if isinstance(left, str | list | tuple) and _size(left) + _size(right) > MAX_SIZE:
+        if isinstance(left, str | bytes | list | tuple) and _len(left) + _len(right) > MAX_SIZE:
             raise LimitExceeded(f"Values are limited to {MAX_SIZE:,} items.")
     elif op == "%" and isinstance(left, str):
         _check_format(left)
         _check_numbers([right])
+        _too_big(_percent_bound(left, right))
+
+
+class _BoundedFormatter(SandboxedFormatter):
+    """``str.format`` field by field, refusing a field before it is formatted once the text
+    so far plus that field's width, precision and value could pass ``MAX_SIZE``."""
+
+    def __init__(self, env: Environment) -> None:
+        super().__init__(env)
+        self._left = MAX_SIZE
+
+    def _take(self, size: int) -> None:
+        self._left -= size
+        if self._left < 0:
+            _too_big(MAX_SIZE + 1)
+
+    def convert_field(self, value: Any, conversion: str | None) -> Any:
+        if conversion in ("r", "a"):
+            self._take(_weight(value, quoted=True))
+        return super().convert_field(value, conversion)
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        extra = _FLOAT_CHARS if isinstance(value, float) else 0
+        self._take(_spec_numbers(format_spec) + _weight(value) + extra)
+        _spend()
+        return super().format_field(value, format_spec)
+
+
+class _BoundedEscapeFormatter(_BoundedFormatter, EscapeFormatter):
+    def __init__(self, env: Environment, escape: Callable[[Any], Markup]) -> None:
+        _BoundedFormatter.__init__(self, env)
+        self.escape = escape
 
 
 class _Environment(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    @staticmethod
+    def concat(parts: Iterable[str]) -> str:
+        """Joins a macro's, a ``{% set %}`` block's or a ``{% filter %}`` block's output:
+        a thousand prints of a long text refuse here, before the join."""
+        pieces: list[str] = []
+        total = 0
+        for piece in parts:
+            total += len(piece)
+            _too_big(total)
+            pieces.append(piece)
+        _spend(1 + total // 100)
+        return "".join(pieces)
 
     def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
         _spend()
@@ -176,8 +420,13 @@ class _Environment(ImmutableSandboxedEnvironment):
         _spend()
         _check_numbers([*args, *kwargs.values()])
         receiver = getattr(__obj, "__self__", None)
-        if isinstance(receiver, str | list | tuple | dict):
-            _check_product(receiver, [*args, *kwargs.values()])
+        name = getattr(__obj, "__name__", "")
+        if isinstance(receiver, str | bytes | list | tuple | dict):
+            args = tuple(_materialized(a) for a in args)
+            _too_big(_method_bound(receiver, name, args, kwargs))
+        else:  # a macro, range(), dict(), namespace(): their cost is their arguments'
+            _weights([*args, *kwargs.values()])
+            _spend(MACRO_STEPS if isinstance(__obj, Macro) else 0)
         return _charge(super().call(__context, __obj, *args, **kwargs))
 
     def getattr(self, obj: Any, attribute: str) -> Any:
@@ -190,27 +439,117 @@ class _Environment(ImmutableSandboxedEnvironment):
         _spend()
         if isinstance(obj, str) and argument in ("format", "format_map"):
             _check_format(obj)
-        return super().getitem(obj, argument)
+        value = super().getitem(obj, argument)
+        return _charge(value) if isinstance(argument, slice) else value
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """Jinja2's ``str.format`` wrapper, with the bounded formatter."""
+        if not isinstance(value, types.MethodType | types.BuiltinMethodType) or (
+            value.__name__ not in ("format", "format_map")
+        ):
+            return None
+        text: Any = value.__self__
+        if not isinstance(text, str):
+            return None
+        is_map = value.__name__ == "format_map"
+
+        def wrapper(*args: Any, **kwargs: Any) -> str:
+            if is_map:
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                kwargs, args = args[0], ()
+            formatter: _BoundedFormatter = (
+                _BoundedEscapeFormatter(self, text.escape)
+                if isinstance(text, Markup)
+                else _BoundedFormatter(self)
+            )
+            return type(text)(formatter.vformat(text, args, kwargs))
+
+        return functools.update_wrapper(wrapper, value)
+
+
+def _filter_bound(name: str, value: Any, args: tuple[Any, ...], kw: Mapping[str, Any]) -> int:
+    """The longest result filter ``name`` may build from ``value`` and its arguments."""
+    size = _len(value)
+    if name == "center":
+        return max(size, _int(_arg(args, kw, 0, "width"), 80))
+    if name == "indent":
+        width = _arg(args, kw, 0, "width")
+        per_line = len(width) if isinstance(width, str) else _int(width, 4)
+        lines = value.count("\n") + 1 if isinstance(value, str) else 1
+        return size + lines * per_line
+    if name == "wordwrap":
+        wrap = _arg(args, kw, 2, "wrapstring")
+        return size + (size + 1) * (len(wrap) if isinstance(wrap, str) else 2)
+    if name == "replace":
+        return _replace_bound(value, _arg(args, kw, 0, "old"), _arg(args, kw, 1, "new"), None)
+    if name == "join":
+        return _join_bound(_arg(args, kw, 0, "d") or "", value)
+    if name == "truncate":
+        return size + _len(_arg(args, kw, 2, "end") or "...")
+    if name == "format":
+        return _percent_bound(value, kw or args) if isinstance(value, str) else size
+    if name in ("batch", "slice"):
+        count = _int(_arg(args, kw, 0, "linecount" if name == "batch" else "slices"), 0)
+        return size + count * (2 + _weight(_arg(args, kw, 1, "fill_with"), quoted=True))
+    if name == "sum":
+        start = _arg(args, kw, 1, "start")
+        many = len(value) if isinstance(value, Collection) else 1
+        return many * (size + _weight(start)) if isinstance(start, Collection) else size
+    if name in ("tojson", "pprint"):
+        indent = _arg(args, kw, 0, "indent") if name == "tojson" else 1
+        step = len(indent) if isinstance(indent, str) else _int(indent, 0)
+        # A line per item at most (size counts each), indented by its depth: 6 for '\u003c'.
+        return 6 * size + (size * step * _depth(value) if step else 0)
+    if name == "urlize":
+        extra = _weights([*args, *kw.values()])
+        return 6 * size + (size // 2 + 1) * (100 + extra)
+    if name in ("urlencode",):
+        return 12 * size  # '%F0%9F%98%80' for one character
+    if name in ("escape", "e", "forceescape", "xmlattr"):
+        return 6 * size  # '&#34;' for '"'
+    if name in ("upper", "lower", "title", "capitalize"):
+        return 3 * size  # 'ß'.upper() is 'SS'
+    if name == "groupby":
+        return 2 * size
+    return size + _weights([*args, *kw.values()])  # no more than it is given
+
+
+# Filters that read their whole input as a sequence: a generator is listed first (its length
+# decides the product), a hundred items to a step.
+_SEQUENCE_FILTERS = frozenset(
+    {"join", "list", "batch", "slice", "sum", "sort", "reverse", "unique", "groupby", "last"}
+)
 
 
 def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     skip = 1 if getattr(func, "jinja_pass_arg", None) is not None else 0
     numbers = name not in ("default", "d")  # a default value may be any number
+    lazy = name in ("map", "select", "reject", "selectattr", "rejectattr", "default", "d")
 
     @functools.wraps(func)  # keeps jinja_pass_arg: Jinja still passes the context first
     def guarded(*args: Any, **kwargs: Any) -> Any:
         _spend()
         value: Any = args[skip] if len(args) > skip else None
-        extra = [*args[skip + 1 :], *kwargs.values()]
-        if numbers:
-            _check_numbers(extra)
+        extra = args[skip + 1 :]
+        _check_numbers([*extra, *kwargs.values()] if numbers else [])
         if name == "format":
             _check_format(value)
-        if name == "join" and isinstance(value, Iterable) and not isinstance(value, Sized):
-            value = list(value)  # a generator's length decides the product
-            args = (*args[:skip], value, *args[skip + 1 :])
-        _check_product(value, extra)
+        if name in _SEQUENCE_FILTERS:
+            value = _materialized(value)
+            args = (*args[:skip], value, *extra)
+        if not lazy:
+            _too_big(_filter_bound(name, value, extra, kwargs))
         return _charge(func(*args, **kwargs))
+
+    return guarded
+
+
+def _guard_test(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        _spend(1 + _weights([*args, *kwargs.values()]) // 100)  # 'x' is in a long text
+        return func(*args, **kwargs)
 
     return guarded
 
@@ -223,26 +562,67 @@ def _budgeted(iterable: Iterable[Any]) -> Iterator[Any]:
 
 
 def _concat(*parts: Any) -> str:
-    """The ``~`` operator: like Jinja's own, with the size checked."""
+    """The ``~`` operator: like Jinja's own, with the size checked before the parts print."""
+    _too_big(_weights(parts))
     texts = [str(part) for part in parts]  # StrictUndefined raises here, as it would there
     return str(_charge("".join(texts)))
 
 
-def _none_as_empty(value: Any) -> Any:
-    return "" if value is None else value
+def _compare(left: Any, *pairs: Any) -> bool:
+    """A comparison (``a in b``, ``a == b < c``): a step per hundred items compared."""
+    operands = [left, *pairs[1::2]]
+    _spend(1 + _weights(operands) // 100)
+    for op, right in zip(pairs[::2], pairs[1::2], strict=True):
+        if not _COMPARE[op](left, right):
+            return False
+        left = right
+    return True
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": operator.eq,
+    "ne": operator.ne,
+    "gt": operator.gt,
+    "gteq": operator.ge,
+    "lt": operator.lt,
+    "lteq": operator.le,
+    "in": lambda a, b: a in b,
+    "notin": lambda a, b: a not in b,
+}
+
+
+def _slice(value: Any, start: Any, stop: Any, step: Any) -> Any:
+    """``value[start:stop:step]``: a step per hundred items copied."""
+    _spend()
+    return _charge(value[start:stop:step])
+
+
+def _printable(value: Any) -> Any:
+    """Jinja's ``finalize``: every ``{{ … }}`` passes here before ``str()``. A list holding a
+    long text a thousand times is refused before it prints."""
+    if value is None:
+        return ""
+    _too_big(_weight(value))
+    return value
 
 
 def _environment(undefined: type[Undefined]) -> _Environment:
     env = _Environment(
         undefined=undefined,
         autoescape=False,  # plain-text email
-        finalize=_none_as_empty,
+        finalize=_printable,
         keep_trailing_newline=True,
+        # No constant folding: it costs seconds on a long template (each filter of a chain
+        # folds its whole chain again) and saves nothing on a few renders of an email.
+        optimized=False,
     )
     env.globals.pop("lipsum", None)  # lipsum(n) builds n paragraphs
     env.globals[_ITER] = _budgeted
     env.globals[_CONCAT] = _concat
+    env.globals[_COMPARE_NAME] = _compare
+    env.globals[_SLICE] = _slice
     env.filters = {name: _guard_filter(name, f) for name, f in env.filters.items()}
+    env.tests = {name: _guard_test(cast(Callable[..., Any], f)) for name, f in env.tests.items()}
     return env
 
 
@@ -254,8 +634,9 @@ _LENIENT = _environment(ChainableUndefined)
 
 
 class _Guard(NodeTransformer):
-    """Routes every for loop's iterable through ``_budgeted`` and every ``~`` through
-    ``_concat``, the two things the sandbox's hooks do not see."""
+    """Routes what the sandbox's hooks do not see through the guards: every for loop's
+    iterable (``_budgeted``), every ``~`` (``_concat``), every comparison (``_compare``) and
+    every slice (``_slice``)."""
 
     def __init__(self, env: _Environment) -> None:
         self.env = env
@@ -268,6 +649,22 @@ class _Guard(NodeTransformer):
     def visit_Concat(self, node: nodes.Concat) -> nodes.Node:
         self.generic_visit(node)
         return self._call(_CONCAT, list(node.nodes), node.lineno)
+
+    def visit_Getitem(self, node: nodes.Getitem) -> nodes.Node:
+        self.generic_visit(node)
+        if not isinstance(node.arg, nodes.Slice):
+            return node  # the environment's getitem sees it; slices bypass that
+        bounds = [node.arg.start, node.arg.stop, node.arg.step]
+        none = nodes.Const(None, lineno=node.lineno)
+        args = [node.node, *(b if b is not None else none for b in bounds)]
+        return self._call(_SLICE, args, node.lineno)
+
+    def visit_Compare(self, node: nodes.Compare) -> nodes.Node:
+        self.generic_visit(node)
+        args: list[nodes.Expr] = [node.expr]
+        for operand in node.ops:
+            args += [nodes.Const(operand.op, lineno=node.lineno), operand.expr]
+        return self._call(_COMPARE_NAME, args, node.lineno)
 
     def _call(self, name: str, args: list[nodes.Expr], lineno: int) -> nodes.Call:
         call = nodes.Call(nodes.Name(name, "load"), args, [], None, None, lineno=lineno)

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.context import AppContext
 from enroll.idempotency.service import PURGE_SLICE, purge_expired
 from enroll.job import service as jobs
+from enroll.kit import failures
 from enroll.models import Job
 from enroll.webhook.delivery import Deliverer
 from enroll.worker.handlers import HANDLERS, Handler
@@ -303,14 +304,15 @@ class Worker:
     async def _failed(self, job: Claimed, exc: Exception) -> None:
         now = self.ctx.clock.now()
         final = job.attempts >= job.max_attempts
-        log.warning("job %s (%s) attempt %d failed: %s", job.id, job.kind, job.attempts, exc)
+        error = failures.describe(log, exc, f"job {job.id} ({job.kind})")
+        log.warning("job %s (%s) attempt %d failed: %s", job.id, job.kind, job.attempts, error)
         async with self.ctx.db.transaction() as session:
             await session.execute(
                 update(Job)
                 .where(self._ours(job))
                 .values(
                     status="failed" if final else "queued",
-                    last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                    last_error=error,
                     run_at=now if final else now + backoff(job.attempts),
                     finished_at=now if final else None,
                     locked_by=None,
