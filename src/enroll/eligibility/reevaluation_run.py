@@ -29,6 +29,7 @@ from enroll.eligibility.reevaluation import Summary
 from enroll.errors import Conflict, NotFound
 from enroll.ids import new_id
 from enroll.job import service as jobs
+from enroll.kit import failures
 from enroll.kit.batching import TARGET_SECONDS, Sizer
 from enroll.models import ProgramInstance, Reevaluation
 from enroll.program_instance import service as instances
@@ -139,13 +140,12 @@ async def run(ctx: AppContext, payload: dict[str, Any]) -> None:
             if took > 2 * TARGET_SECONDS:
                 log.info("re-evaluation %s: a batch took %.1f s", reevaluation_id, took)
             sizer.took(took)
-    except Exception:
+    except Exception as exc:
         async with ctx.db.transaction(write=False) as session:
             final = await jobs.is_final_attempt(session, payload.get("jobId"))
         if not final:
             raise
-        error_id = new_id()
-        log.exception("re-evaluation %s failed (error id %s)", reevaluation_id, error_id)
+        error_id = failures.logged(log, exc, f"re-evaluation {reevaluation_id} failed")
         async with ctx.db.transaction() as session:
             found = await session.get(Reevaluation, reevaluation_id, with_for_update=True)
             if found is not None and found.status not in FINAL:

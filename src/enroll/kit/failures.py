@@ -23,11 +23,16 @@ MAX_CHARS = 2000
 _FORESEEN = (ProblemError, Unreachable, httpx.HTTPError, OSError, TimeoutError)
 
 
-def internal(log: logging.Logger, exc: BaseException, what: str) -> str:
-    """Log ``exc`` in full under a new error id; the sentence to store instead of it."""
+def logged(log: logging.Logger, exc: BaseException, what: str) -> str:
+    """Log ``exc`` in full under a new error id, and return the id."""
     error_id = f"err_{secrets.token_hex(8)}"
     log.error("%s: internal error %s", what, error_id, exc_info=exc)
-    return f"Internal error (id {error_id}); the details are in the server log."
+    return error_id
+
+
+def internal(log: logging.Logger, exc: BaseException, what: str) -> str:
+    """Log ``exc`` in full under a new error id; the sentence to store instead of it."""
+    return f"Internal error (id {logged(log, exc, what)}); the details are in the server log."
 
 
 def describe(log: logging.Logger, exc: BaseException, what: str) -> str:
