@@ -156,9 +156,34 @@ def field_errors_of(details: Sequence[Any]) -> tuple[bool, list[FieldError]]:
     return malformed, errors
 
 
-def validation_field_errors(exc: RequestValidationError) -> tuple[bool, list[FieldError]]:
+def _missing_body_fields(request: Request) -> list[FieldError]:
+    """The required fields of the route's body model: what a request without a body lacks.
+    (FastAPI reports the body itself as missing, which names no field a client can send.)"""
+    route = request.scope.get("route")
+    body = getattr(route, "body_field", None)
+    model = body.field_info.annotation if body is not None else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    return [
+        FieldError(field=field.alias or name, message="Field required.")
+        for name, field in model.model_fields.items()
+        if field.is_required()
+    ]
+
+
+def validation_field_errors(
+    exc: RequestValidationError, request: Request | None = None
+) -> tuple[bool, list[FieldError]]:
     """Return (is_malformed_json, field errors)."""
-    return field_errors_of(exc.errors())
+    malformed, errors = field_errors_of(exc.errors())
+    missing_body = [
+        e for e in exc.errors() if e.get("type") == "missing" and e.get("loc") == ("body",)
+    ]
+    if missing_body and request is not None:
+        named = _missing_body_fields(request)
+        if named:
+            errors = [e for e in errors if e.field != "body"] + named
+    return malformed, errors
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -177,7 +202,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        malformed, errors = validation_field_errors(exc)
+        malformed, errors = validation_field_errors(exc, request)
         if malformed:
             return problem_response(
                 status=400,

@@ -14,6 +14,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 
 from enroll.errors import FieldError, Problem
 from enroll.kit.fields import RESOURCE_REFERENCE
@@ -29,6 +30,29 @@ _TITLES = {
     422: "Request failed validation; `errors` lists the fields",
 }
 _WRITES = {"post", "patch", "put", "delete"}
+# Endpoint function names that would make a poor client method name (too generic once outside
+# their module). Every other operation is named after its function, camelCased.
+_OPERATION_IDS = {
+    "create_endpoint": "createWebhookEndpoint",
+    "list_endpoints": "listWebhookEndpoints",
+    "get_endpoint": "getWebhookEndpoint",
+    "update_endpoint": "updateWebhookEndpoint",
+    "delete_endpoint": "deleteWebhookEndpoint",
+    "rotate_secret": "rotateWebhookSecret",
+    "list_deliveries": "listWebhookDeliveries",
+    "send_test": "testWebhookEndpoint",
+    "replay": "replayWebhookEvents",
+    "get_delivery": "getWebhookDelivery",
+    "retry_delivery": "retryWebhookDelivery",
+    "enrollment_history": "listEnrollmentHistory",
+    "service_task_log": "getServiceTaskLog",
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """A stable camelCase ``operationId`` (``createEnrollment``): generated clients name their
+    methods after it, so it must not change with the path or the HTTP method."""
+    return _OPERATION_IDS.get(route.name) or to_camel(route.name)
 
 
 def _scopes(dependant: Dependant) -> list[str] | None:
@@ -81,6 +105,18 @@ def _error_codes(route: APIRoute, method: str, authed: bool) -> list[int]:
     return sorted(codes)
 
 
+def _plain_optional_body(op: dict[str, Any]) -> None:
+    """Declare ``body: Model | None = None`` as what it is: an optional request body holding a
+    ``Model``. FastAPI spells it ``anyOf: [Model, null]``, which generated clients take for a
+    required JSON value and then fail to serialise when left out."""
+    content = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+    variants = content.get("schema", {}).get("anyOf", [])
+    objects = [v for v in variants if v != {"type": "null"}]
+    if len(variants) == 2 and len(objects) == 1:
+        content["schema"] = objects[0]
+        op["requestBody"]["required"] = False
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title=app.title,
@@ -112,6 +148,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             op = schema["paths"][route.path_format][method.lower()]
             responses = op.setdefault("responses", {})
             responses.pop("422", None)
+            _plain_optional_body(op)
             if scopes is not None:
                 op["security"] = [{"bearerAuth": []}]
                 op["x-required-scopes"] = scopes
