@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
 from enroll.errors import FieldError, Problem
+from enroll.idempotency import service as idempotency
 from enroll.kit.fields import RESOURCE_REFERENCE
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -105,6 +106,74 @@ def _error_codes(route: APIRoute, method: str, authed: bool) -> list[int]:
     return sorted(codes)
 
 
+# What kit/schemas.py `storable` refuses, said in the schema: no NUL in text, integers within
+# 64 bits. Applied to every schema a request can carry.
+NUL_FREE = "^[^\\u0000]*$"
+INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
+JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+JSON_VALUE = {
+    "description": "Any JSON value the database can store: no NUL in text, 64-bit integers.",
+    "anyOf": [
+        {"type": "string", "pattern": NUL_FREE},
+        {"type": "number", **INT64},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "array", "items": JSON_VALUE_REF},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": NUL_FREE},
+            "additionalProperties": JSON_VALUE_REF,
+        },
+    ],
+}
+_FREE_FORMATS = {"date-time", "date", "time", "duration", "uri", "email"}
+
+
+def _storable_only(node: Any, refs: set[str]) -> None:
+    """Tighten a request schema in place to what the server stores; collect the components it
+    refers to so they are tightened too."""
+    if isinstance(node, list):
+        for item in node:
+            _storable_only(item, refs)
+        return
+    if not isinstance(node, dict):
+        return
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        refs.add(ref.rsplit("/", 1)[1])
+    kind = node.get("type")
+    if kind == "string" and not ({"pattern", "enum", "const"} & node.keys()):
+        if node.get("format") not in _FREE_FORMATS:
+            node["pattern"] = NUL_FREE
+    elif kind == "integer":
+        node.setdefault("minimum", INT64["minimum"])
+        node.setdefault("maximum", INT64["maximum"])
+    elif kind == "object" and node.get("additionalProperties") is True:
+        node["additionalProperties"] = dict(JSON_VALUE_REF)
+        node["propertyNames"] = {"pattern": NUL_FREE}
+    if node.get("items") == {}:
+        node["items"] = dict(JSON_VALUE_REF)
+    for key, value in node.items():
+        if key not in ("enum", "const", "default", "examples", "example"):
+            _storable_only(value, refs)
+
+
+def _tighten_requests(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    components["JsonValue"] = JSON_VALUE
+    pending: set[str] = set()
+    for item in schema["paths"].values():
+        for op in item.values():
+            _storable_only(op.get("parameters", []), pending)
+            _storable_only(op.get("requestBody", {}), pending)
+    done = {"JsonValue"}
+    while pending - done:
+        name = (pending - done).pop()
+        done.add(name)
+        if name in components:
+            _storable_only(components[name], pending)
+
+
 def _plain_optional_body(op: dict[str, Any]) -> None:
     """Declare ``body: Model | None = None`` as what it is: an optional request body holding a
     ``Model``. FastAPI spells it ``anyOf: [Model, null]``, which generated clients take for a
@@ -161,8 +230,14 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                         "in": "header",
                         "required": False,
                         "description": "Retry safely: the same key and body replay the first "
-                        "response.",
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                        "response. A key names one request: reusing it for another answers 422 "
+                        "`idempotency_key_reused`.",
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 255,
+                            "pattern": idempotency.KEY_PATTERN,
+                        },
                     }
                 )
             for code in _error_codes(route, method.lower(), scopes is not None):
@@ -170,6 +245,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                     "description": _TITLES[code],
                     "content": {"application/problem+json": {"schema": PROBLEM_REF}},
                 }
+    _tighten_requests(schema)
     return schema
 
 
