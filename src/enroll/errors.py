@@ -6,10 +6,9 @@ validation errors) into ``application/problem+json``. Nothing else builds error 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
-
-import re
 
 import orjson
 from fastapi import FastAPI, Request
@@ -280,7 +279,7 @@ def _allowed_methods(app: FastAPI, path: str) -> list[str]:
         table = [
             (compile_path(route.path_format)[0], set(route.methods))
             for route in iter_route_contexts(app.routes)
-            if getattr(route, "methods", None)
+            if route.methods and route.path_format
         ]
         app.state.allow_table = table
     return sorted({m for pattern, methods in table if pattern.match(path) for m in methods})

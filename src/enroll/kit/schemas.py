@@ -6,9 +6,9 @@ import math
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, field_validator
+from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
-from pydantic.alias_generators import to_camel
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
