@@ -258,14 +258,23 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        # FastAPI answers 400 only when the body cannot be parsed (say, nested past the
+        # parser's recursion limit): the same problem as any malformed JSON.
+        codes = {
+            400: MalformedJson.code,
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+        }
         headers = dict(exc.headers) if exc.headers else {}
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(_allowed_methods(app, request.url.path))
         return problem_response(
             status=exc.status_code,
             code=codes.get(exc.status_code, "http_error"),
-            title=str(exc.detail) if exc.detail else "HTTP error",
+            title=MalformedJson.title
+            if exc.status_code == 400
+            else (str(exc.detail) if exc.detail else "HTTP error"),
             instance=request.url.path,
             headers=headers or None,
         )

@@ -111,20 +111,36 @@ def _error_codes(route: APIRoute, method: str, authed: bool) -> list[int]:
 NUL_FREE = "^[^\\u0000]*$"
 INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
 JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+_SCALARS: list[dict[str, Any]] = [
+    {"type": "string", "pattern": NUL_FREE},
+    {"type": "number", **INT64},
+    {"type": "boolean"},
+    {"type": "null"},
+]
+
+
+def _json_value(depth: int) -> dict[str, Any]:
+    """Storable JSON to ``depth`` levels of arrays and objects. Unrolled, not recursive:
+    client generators (openapi-python-client) cannot parse a self-referencing union."""
+    if depth == 0:
+        return {"anyOf": list(_SCALARS)}
+    inner = _json_value(depth - 1)
+    return {
+        "anyOf": [
+            *_SCALARS,
+            {"type": "array", "items": inner},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": NUL_FREE},
+                "additionalProperties": inner,
+            },
+        ]
+    }
+
+
 JSON_VALUE = {
     "description": "Any JSON value the database can store: no NUL in text, 64-bit integers.",
-    "anyOf": [
-        {"type": "string", "pattern": NUL_FREE},
-        {"type": "number", **INT64},
-        {"type": "boolean"},
-        {"type": "null"},
-        {"type": "array", "items": JSON_VALUE_REF},
-        {
-            "type": "object",
-            "propertyNames": {"pattern": NUL_FREE},
-            "additionalProperties": JSON_VALUE_REF,
-        },
-    ],
+    **_json_value(3),
 }
 _FREE_FORMATS = {"date-time", "date", "time", "duration", "uri", "email"}
 
