@@ -114,9 +114,16 @@ def test_generated_client_runs_the_enrollment_flow(
     approve → list then run through it unchanged (submit and approve without a body)."""
     spec = tmp_path / "openapi.json"
     spec.write_text(json.dumps(_document(server)))
+    generate = ["generate", "--path", str(spec), "--meta", "none"]
     generated = subprocess.run(
-        [sys.executable, "-m", "openapi_python_client", "generate", "--path", str(spec)]
-        + ["--meta", "none", "--output-path", str(tmp_path / "enroll_client")],
+        [
+            sys.executable,
+            "-m",
+            "openapi_python_client",
+            *generate,
+            "--output-path",
+            str(tmp_path / "enroll_client"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -131,9 +138,9 @@ def test_generated_client_runs_the_enrollment_flow(
     assert skipped == ["POST /v1/programInstances/{instance_id}/imports"], generated.stdout
     instance = tenant.instance()
     email = f"gen.{tmp_path.name[-12:].replace('_', '')}@example.com".lower()
+    args = [str(tmp_path), server.base_url, tenant.key, instance["id"], email]
     run = subprocess.run(
-        [sys.executable, "-c", CLIENT_FLOW, str(tmp_path), server.base_url, tenant.key]
-        + [instance["id"], email],
+        [sys.executable, "-c", CLIENT_FLOW, *args],
         capture_output=True,
         text=True,
         timeout=120,
