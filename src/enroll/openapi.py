@@ -109,6 +109,7 @@ def _error_codes(route: APIRoute, method: str, authed: bool) -> list[int]:
 # What kit/schemas.py `storable` refuses, said in the schema: no NUL in text, integers within
 # 64 bits. Applied to every schema a request can carry.
 NUL_FREE = "^[^\\u0000]*$"
+NON_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
 INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
 JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
 _SCALARS: list[dict[str, Any]] = [
@@ -160,7 +161,8 @@ def _storable_only(node: Any, refs: set[str]) -> None:
     kind = node.get("type")
     if kind == "string" and not ({"pattern", "enum", "const"} & node.keys()):
         if node.get("format") not in _FREE_FORMATS:
-            node["pattern"] = NUL_FREE
+            # Text is stripped before its length is checked: a required one needs a non-space.
+            node["pattern"] = NON_BLANK if node.get("minLength", 0) >= 1 else NUL_FREE
     elif kind == "integer":
         node.setdefault("minimum", INT64["minimum"])
         node.setdefault("maximum", INT64["maximum"])
