@@ -27,7 +27,11 @@ Url = Annotated[
     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 2048, "pattern": URL_PATTERN}),
 ]
 Description = Annotated[str, StringConstraints(max_length=500)]
-EventType = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+EventType = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=80),
+    WithJsonSchema({"type": "string", "enum": event_types.accepted_patterns()}),
+]
 EventTypes = Annotated[list[EventType], Field(max_length=100)]
 # whsec_ and the base64 of 24 to 64 bytes (see _secret).
 _B64 = "[A-Za-z0-9+/]"
