@@ -141,6 +141,9 @@ def _config(server: Server, tenant: Tenant, seeded: dict[str, list[str]]) -> sch
 @pytest.fixture
 def api_schema(server: Server, tenant: Tenant) -> schemathesis.BaseSchema:
     config = _config(server, tenant, _seed(tenant))
+    # The server builds its document on first request (seconds on a loaded machine), longer
+    # than Schemathesis waits for it: build it first.
+    assert httpx.get(f"{server.base_url}/openapi.json", timeout=120).status_code == 200
     return schemathesis.openapi.from_url(f"{server.base_url}/openapi.json", config=config)
 
 
