@@ -206,7 +206,7 @@ class Tenant:
     def key_with(self, *scopes: str) -> str:
         r = self.client.post("/v1/apiKeys", json={"name": "scoped", "scopes": list(scopes)})
         assert r.status_code == 201, r.text
-        return str(r.json()["secret"])
+        return str(r.json()["apiKey"])
 
     def signing_secret(self) -> str:
         """The secret the workspace signs its outbound calls with (async checks, commands)."""

@@ -7,7 +7,6 @@ Every refused request is followed by a check that nothing changed.
 
 from __future__ import annotations
 
-import base64
 import time
 import uuid
 from collections.abc import Callable
@@ -168,11 +167,6 @@ def wait_events(tenant: Tenant, count: int, **params: Any) -> list[dict[str, Any
     feed = wait_for(lambda: events(tenant, **params), lambda f: len(f["data"]) >= count, 30.0)
     assert len(feed["data"]) == count, [e["type"] for e in feed["data"]]
     return list(feed["data"])
-
-
-def encode(raw: str) -> str:
-    """A cursor in the API's encoding that it never issued."""
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def today() -> datetime:
@@ -1162,12 +1156,13 @@ def test_list_rejects_bad_parameters(tenant: Tenant) -> None:
             body = problem(tenant.client.get(path, params=params), 422, "validation_error")
             assert fields_of(body) == [field], params
         assert ok(tenant.client.get(path, params={"perPage": 100}))["perPage"] == 100
-        for cursor in ("!!!", "zzz", "a" * 201, encode("../x")):
-            problem(
-                tenant.client.get(path, params={"cursor": cursor}),
-                422,
-                "invalid_cursor" if len(cursor) <= 200 else "validation_error",
+        # Any id-like string is a keyset position; anything else is refused as the schema says.
+        for cursor in ("!!!", "a" * 201, "../x", "a=", ""):
+            body = problem(
+                tenant.client.get(path, params={"cursor": cursor}), 422, "validation_error"
             )
+            assert fields_of(body) == ["cursor"], cursor
+        assert ok(tenant.client.get(path, params={"cursor": "zzz"}))["data"] == []
     problem(tenant.client.get("/v1/programInstances/nope/enrollments"), 404, "not_found")
 
 
@@ -1397,7 +1392,7 @@ def test_event_paging_with_after(tenant: Tenant) -> None:
         "enrollment.status_changed",
         "enrollment.ineligible",
     ]
-    problem(tenant.client.get("/v1/events", params={"after": "!!!"}), 422, "invalid_cursor")
+    problem(tenant.client.get("/v1/events", params={"after": "!!!"}), 422, "validation_error")
     key = tenant.key_with("enrollments:read")
     with tenant.server.client(key) as reader:
         problem(reader.get("/v1/events"), 403, "insufficient_scope")

@@ -522,7 +522,7 @@ class AuthWorld:
         probe = ("{ programInstances { totalCount } }", {})
 
         revoked = c.post("/v1/apiKeys", json={"name": "revoked", "scopes": everything}).json()
-        with server.client(revoked["secret"]) as as_revoked:
+        with server.client(revoked["apiKey"]) as as_revoked:
             assert codes(gql(as_revoked, probe)) == []  # works, and is now cached
             assert c.delete(f"/v1/apiKeys/{revoked['id']}").status_code == 200
             assert codes(gql(as_revoked, probe)) == ["unauthorized"]
@@ -534,7 +534,7 @@ class AuthWorld:
         )
         assert r.status_code == 201, r.text
         expired = r.json()
-        with server.client(expired["secret"]) as as_expired:
+        with server.client(expired["apiKey"]) as as_expired:
             assert codes(gql(as_expired, probe)) == []
             time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.1)
             body = gql(as_expired, probe)
@@ -547,8 +547,8 @@ class AuthWorld:
             "unknown well-formed key": bearer(unknown),
             "empty bearer": {"Authorization": "Bearer"},
             "valid key, wrong scheme": {"Authorization": f"Basic {self.tenant.key}"},
-            "revoked key": bearer(revoked["secret"]),
-            "expired key": bearer(expired["secret"]),
+            "revoked key": bearer(revoked["apiKey"]),
+            "expired key": bearer(expired["apiKey"]),
         }
         self.mighty_platform_key = server.database.run(self._mighty_key)
 

@@ -722,7 +722,7 @@ class World:
 
     def traces(self) -> list[str]:
         """Strings that identify this workspace's data: ids, names, emails, key material."""
-        keys = [self.key["prefix"], self.key["secret"]] if "key" in self.__dict__ else []
+        keys = [self.key["prefix"], self.key["apiKey"]] if "key" in self.__dict__ else []
         return [self.tag, *self.ids, *keys, self.t.key]
 
     def leaks(self, text: str) -> list[str]:
@@ -1107,7 +1107,7 @@ def test_other_workspace_ids_are_not_found(
 
     # A's key that B named is still good.
     if "api_key" in call.kinds.values():
-        assert http.get("/v1/enrollments", headers=bearer(a.key["secret"])).status_code == 200
+        assert http.get("/v1/enrollments", headers=bearer(a.key["apiKey"])).status_code == 200
 
 
 def _list_queries(spec: dict[str, Any], a: World) -> list[dict[str, str]]:
@@ -1447,7 +1447,7 @@ class AuthWorld:
         everything = sorted(WORKSPACE_SCOPES)
 
         revoked = c.post("/v1/apiKeys", json={"name": "revoked", "scopes": everything}).json()
-        with server.client(revoked["secret"]) as as_revoked:
+        with server.client(revoked["apiKey"]) as as_revoked:
             assert as_revoked.get("/v1/jobs").status_code == 200  # works, and is now cached
             r = c.delete(f"/v1/apiKeys/{revoked['id']}")
             assert r.status_code == 200, r.text
@@ -1462,7 +1462,7 @@ class AuthWorld:
         assert r.status_code == 201, r.text
         expired = r.json()
         assert datetime.fromisoformat(expired["expiresAt"]) == expires
-        with server.client(expired["secret"]) as as_expired:
+        with server.client(expired["apiKey"]) as as_expired:
             assert as_expired.get("/v1/jobs").status_code == 200  # works, and is now cached
             time.sleep(max(0.0, (expires - datetime.now(UTC)).total_seconds()) + 0.1)
             body = assert_problem(as_expired.get("/v1/jobs"), 401, "unauthorized")
@@ -1475,8 +1475,8 @@ class AuthWorld:
             "unknown well-formed key": bearer(unknown),
             "empty bearer": {"Authorization": "Bearer"},
             "valid key, wrong scheme": {"Authorization": f"Basic {self.tenant.key}"},
-            "revoked key": bearer(revoked["secret"]),
-            "expired key": bearer(expired["secret"]),
+            "revoked key": bearer(revoked["apiKey"]),
+            "expired key": bearer(expired["apiKey"]),
         }
         # A platform key holding every scope there is: refused on workspace routes anyway.
         self.mighty_platform_key = server.database.run(self._mighty_key)
@@ -1550,8 +1550,8 @@ def test_api_key_secret_is_shown_once(server: Server, tenant: Tenant) -> None:
     )
     assert r.status_code == 201, r.text
     created = r.json()
-    secret = created["secret"]
-    assert set(created) == KEY_FIELDS | {"secret"}
+    secret = created["apiKey"]
+    assert set(created) == KEY_FIELDS | {"apiKey"}
     assert re.fullmatch(r"enr_[A-Za-z0-9]{40}", secret), secret
     assert created["prefix"] == secret[:12]
     assert created["scopes"] == ["events:read", "jobs:read"]
@@ -1565,7 +1565,7 @@ def test_api_key_secret_is_shown_once(server: Server, tenant: Tenant) -> None:
     listed = {k["id"]: k for k in r.json()["data"]}[created["id"]]
     assert set(listed) == KEY_FIELDS
     assert listed["prefix"] == secret[:12]
-    assert listed == {k: v for k, v in created.items() if k != "secret"} | {
+    assert listed == {k: v for k, v in created.items() if k != "apiKey"} | {
         "lastUsedAt": listed["lastUsedAt"]
     }
     assert tenant.key not in r.text  # the workspace's first key is listed by prefix too
@@ -1576,7 +1576,7 @@ def test_api_key_secret_is_shown_once(server: Server, tenant: Tenant) -> None:
         assert_problem(as_new.get("/v1/customers"), 403, "insufficient_scope")
         r = tenant.client.delete(f"/v1/apiKeys/{created['id']}")
         assert r.status_code == 200, r.text
-        assert secret not in r.text and "secret" not in r.json()
+        assert secret not in r.text and "apiKey" not in r.json()
         assert r.json()["revokedAt"] is not None
         assert_problem(as_new.get("/v1/jobs"), 401, "unauthorized")
 
@@ -1615,7 +1615,7 @@ def test_last_used_at_is_recorded(server: Server, tenant: Tenant) -> None:
     assert _listed_keys(tenant)[used["id"]]["lastUsedAt"] is None
 
     start = datetime.now(UTC)
-    with server.client(used["secret"]) as as_used:
+    with server.client(used["apiKey"]) as as_used:
         assert as_used.get("/v1/jobs").status_code == 200
     end = datetime.now(UTC)
     deadline = time.monotonic() + 5

@@ -25,7 +25,7 @@ from enroll.importer.endpoints import router as imports_router
 from enroll.job.endpoints import router as jobs_router
 from enroll.kit.bodylimit import BodyLimitMiddleware
 from enroll.notification.endpoints import router as notifications_router
-from enroll.openapi import install_openapi
+from enroll.openapi import install_openapi, operation_id
 from enroll.program.endpoints import router as programs_router
 from enroll.program_instance.endpoints import router as instances_router
 from enroll.servicetask.endpoints import router as service_tasks_router
@@ -67,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
     for router in (

@@ -6,17 +6,20 @@ validation errors) into ``application/problem+json``. Nothing else builds error 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import compile_path
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -170,9 +173,34 @@ def field_errors_of(details: Sequence[Any]) -> tuple[bool, list[FieldError]]:
     return malformed, errors
 
 
-def validation_field_errors(exc: RequestValidationError) -> tuple[bool, list[FieldError]]:
+def _missing_body_fields(request: Request) -> list[FieldError]:
+    """The required fields of the route's body model: what a request without a body lacks.
+    (FastAPI reports the body itself as missing, which names no field a client can send.)"""
+    route = request.scope.get("route")
+    body = getattr(route, "body_field", None)
+    model = body.field_info.annotation if body is not None else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    return [
+        FieldError(field=field.alias or name, message="Field required.")
+        for name, field in model.model_fields.items()
+        if field.is_required()
+    ]
+
+
+def validation_field_errors(
+    exc: RequestValidationError, request: Request | None = None
+) -> tuple[bool, list[FieldError]]:
     """Return (is_malformed_json, field errors)."""
-    return field_errors_of(exc.errors())
+    malformed, errors = field_errors_of(exc.errors())
+    missing_body = [
+        e for e in exc.errors() if e.get("type") == "missing" and e.get("loc") == ("body",)
+    ]
+    if missing_body and request is not None:
+        named = _missing_body_fields(request)
+        if named:
+            errors = [e for e in errors if e.field != "body"] + named
+    return malformed, errors
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -191,7 +219,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        malformed, errors = validation_field_errors(exc)
+        malformed, errors = validation_field_errors(exc, request)
         if malformed:
             return problem_response(
                 status=400,
@@ -245,11 +273,37 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
-        codes = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+        # FastAPI answers 400 only when the body cannot be parsed (say, nested past the
+        # parser's recursion limit): the same problem as any malformed JSON.
+        codes = {
+            400: MalformedJson.code,
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+        }
+        headers = dict(exc.headers) if exc.headers else {}
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(app, request.url.path))
         return problem_response(
             status=exc.status_code,
             code=codes.get(exc.status_code, "http_error"),
-            title=str(exc.detail) if exc.detail else "HTTP error",
+            title=MalformedJson.title
+            if exc.status_code == 400
+            else (str(exc.detail) if exc.detail else "HTTP error"),
             instance=request.url.path,
-            headers=dict(exc.headers) if exc.headers else None,
+            headers=headers or None,
         )
+
+
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route serves at ``path``. Starlette's 405 names only the methods of the
+    first route that matched the path, though GET and POST of one path are separate routes."""
+    table: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "allow_table", None)
+    if table is None:
+        table = [
+            (compile_path(route.path_format)[0], set(route.methods))
+            for route in iter_route_contexts(app.routes)
+            if route.methods and route.path_format
+        ]
+        app.state.allow_table = table
+    return sorted({m for pattern, methods in table if pattern.match(path) for m in methods})

@@ -14,8 +14,10 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
+from pydantic.alias_generators import to_camel
 
 from enroll.errors import FieldError, Problem
+from enroll.idempotency import service as idempotency
 from enroll.kit.fields import RESOURCE_REFERENCE
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -29,6 +31,29 @@ _TITLES = {
     422: "Request failed validation; `errors` lists the fields",
 }
 _WRITES = {"post", "patch", "put", "delete"}
+# Endpoint function names that would make a poor client method name (too generic once outside
+# their module). Every other operation is named after its function, camelCased.
+_OPERATION_IDS = {
+    "create_endpoint": "createWebhookEndpoint",
+    "list_endpoints": "listWebhookEndpoints",
+    "get_endpoint": "getWebhookEndpoint",
+    "update_endpoint": "updateWebhookEndpoint",
+    "delete_endpoint": "deleteWebhookEndpoint",
+    "rotate_secret": "rotateWebhookSecret",
+    "list_deliveries": "listWebhookDeliveries",
+    "send_test": "testWebhookEndpoint",
+    "replay": "replayWebhookEvents",
+    "get_delivery": "getWebhookDelivery",
+    "retry_delivery": "retryWebhookDelivery",
+    "enrollment_history": "listEnrollmentHistory",
+    "service_task_log": "getServiceTaskLog",
+}
+
+
+def operation_id(route: APIRoute) -> str:
+    """A stable camelCase ``operationId`` (``createEnrollment``): generated clients name their
+    methods after it, so it must not change with the path or the HTTP method."""
+    return _OPERATION_IDS.get(route.name) or to_camel(route.name)
 
 
 def _scopes(dependant: Dependant) -> list[str] | None:
@@ -81,6 +106,104 @@ def _error_codes(route: APIRoute, method: str, authed: bool) -> list[int]:
     return sorted(codes)
 
 
+# What kit/schemas.py `storable` refuses, said in the schema: no NUL in text, integers within
+# 64 bits. Applied to every schema a request can carry.
+NUL_FREE = "^[^\\u0000]*$"
+NON_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
+INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
+JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
+_SCALARS: list[dict[str, Any]] = [
+    {"type": "string", "pattern": NUL_FREE},
+    {"type": "number", **INT64},
+    {"type": "boolean"},
+    {"type": "null"},
+]
+
+
+def _json_value(depth: int) -> dict[str, Any]:
+    """Storable JSON to ``depth`` levels of arrays and objects. Unrolled, not recursive:
+    client generators (openapi-python-client) cannot parse a self-referencing union."""
+    if depth == 0:
+        return {"anyOf": list(_SCALARS)}
+    inner = _json_value(depth - 1)
+    return {
+        "anyOf": [
+            *_SCALARS,
+            {"type": "array", "items": inner},
+            {
+                "type": "object",
+                "propertyNames": {"pattern": NUL_FREE},
+                "additionalProperties": inner,
+            },
+        ]
+    }
+
+
+JSON_VALUE = {
+    "description": "Any JSON value the database can store: no NUL in text, 64-bit integers.",
+    **_json_value(3),
+}
+_FREE_FORMATS = {"date-time", "date", "time", "duration", "uri", "email"}
+
+
+def _storable_only(node: Any, refs: set[str]) -> None:
+    """Tighten a request schema in place to what the server stores; collect the components it
+    refers to so they are tightened too."""
+    if isinstance(node, list):
+        for item in node:
+            _storable_only(item, refs)
+        return
+    if not isinstance(node, dict):
+        return
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/components/schemas/"):
+        refs.add(ref.rsplit("/", 1)[1])
+    kind = node.get("type")
+    if kind == "string" and not ({"pattern", "enum", "const"} & node.keys()):
+        if node.get("format") not in _FREE_FORMATS:
+            # Text is stripped before its length is checked: a required one needs a non-space.
+            node["pattern"] = NON_BLANK if node.get("minLength", 0) >= 1 else NUL_FREE
+    elif kind == "integer":
+        node.setdefault("minimum", INT64["minimum"])
+        node.setdefault("maximum", INT64["maximum"])
+    elif kind == "object" and node.get("additionalProperties") is True:
+        node["additionalProperties"] = dict(JSON_VALUE_REF)
+        node["propertyNames"] = {"pattern": NUL_FREE}
+    if node.get("items") == {}:
+        node["items"] = dict(JSON_VALUE_REF)
+    for key, value in node.items():
+        if key not in ("enum", "const", "default", "examples", "example"):
+            _storable_only(value, refs)
+
+
+def _tighten_requests(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    components["JsonValue"] = JSON_VALUE
+    pending: set[str] = set()
+    for item in schema["paths"].values():
+        for op in item.values():
+            _storable_only(op.get("parameters", []), pending)
+            _storable_only(op.get("requestBody", {}), pending)
+    done = {"JsonValue"}
+    while pending - done:
+        name = (pending - done).pop()
+        done.add(name)
+        if name in components:
+            _storable_only(components[name], pending)
+
+
+def _plain_optional_body(op: dict[str, Any]) -> None:
+    """Declare ``body: Model | None = None`` as what it is: an optional request body holding a
+    ``Model``. FastAPI spells it ``anyOf: [Model, null]``, which generated clients take for a
+    required JSON value and then fail to serialise when left out."""
+    content = op.get("requestBody", {}).get("content", {}).get("application/json", {})
+    variants = content.get("schema", {}).get("anyOf", [])
+    objects = [v for v in variants if v != {"type": "null"}]
+    if len(variants) == 2 and len(objects) == 1:
+        content["schema"] = objects[0]
+        op["requestBody"]["required"] = False
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title=app.title,
@@ -112,6 +235,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
             op = schema["paths"][route.path_format][method.lower()]
             responses = op.setdefault("responses", {})
             responses.pop("422", None)
+            _plain_optional_body(op)
             if scopes is not None:
                 op["security"] = [{"bearerAuth": []}]
                 op["x-required-scopes"] = scopes
@@ -124,8 +248,14 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                         "in": "header",
                         "required": False,
                         "description": "Retry safely: the same key and body replay the first "
-                        "response.",
-                        "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+                        "response. A key names one request: reusing it for another answers 422 "
+                        "`idempotency_key_reused`.",
+                        "schema": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 255,
+                            "pattern": idempotency.KEY_PATTERN,
+                        },
                     }
                 )
             for code in _error_codes(route, method.lower(), scopes is not None):
@@ -133,6 +263,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                     "description": _TITLES[code],
                     "content": {"application/problem+json": {"schema": PROBLEM_REF}},
                 }
+    _tighten_requests(schema)
     return schema
 
 

@@ -38,7 +38,7 @@ async def create_api_key(
         scopes=[s.value for s in body.scopes],
         expires_at=body.expires_at,
     )
-    return ApiKeyCreated(**ApiKeyOut.of(issued.key).model_dump(), secret=issued.secret)
+    return ApiKeyCreated(**ApiKeyOut.of(issued.key).model_dump(), api_key=issued.secret)
 
 
 @router.get("")

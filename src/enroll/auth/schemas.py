@@ -42,4 +42,4 @@ class ApiKeyOut(OutModel):
 
 
 class ApiKeyCreated(ApiKeyOut):
-    secret: str = Field(description="The key itself. Shown only in this response.")
+    api_key: str = Field(description="The key itself (`enr_…`). Shown only in this response.")

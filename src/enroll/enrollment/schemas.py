@@ -48,7 +48,28 @@ class EnrollmentFields(ApiModel):
     tags: TagList | None = None
 
 
-class EnrollmentCreate(EnrollmentFields):
+_REFERENCES = ("customerId", "leadId", "enrollmentId")  # each an identificationType too
+
+
+def _identification(schema: dict[str, Any]) -> None:
+    """service.check_identification as a schema: per identificationType (if/then, which client
+    generators leave alone), the fields it requires and the other types' references absent or
+    null."""
+
+    def rule(kind: str, required: list[str]) -> dict[str, Any]:
+        properties: dict[str, Any] = {name: {"type": "string"} for name in required}
+        properties |= {ref: {"type": "null"} for ref in _REFERENCES if ref != kind}
+        return {
+            "if": {"properties": {"identificationType": {"const": kind}}},
+            "then": {"properties": properties, "required": required},
+        }
+
+    schema["allOf"] = [rule("customerInfo", ["firstName", "lastName", "email"])] + [
+        rule(ref, [ref]) for ref in _REFERENCES
+    ]
+
+
+class EnrollmentCreate(EnrollmentFields, json_schema_extra=_identification):
     identification_type: IdentificationType = Field(
         description="How the person is identified; decides which other fields are required."
     )

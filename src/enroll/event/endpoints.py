@@ -35,7 +35,7 @@ async def list_events(
     session: Annotated[AsyncSession, Depends(get_session)],
     principal: Annotated[Principal, require(Scope.EVENTS_READ)],
     after: Annotated[
-        str | None, Query(max_length=200, description="Cursor from nextCursor.")
+        str | None, Query(pattern=service.CURSOR_PATTERN, description="Cursor from nextCursor.")
     ] = None,
     type: Annotated[str | None, Query(max_length=80, description="Only this event type.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

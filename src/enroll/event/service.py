@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,19 +64,19 @@ def envelope(event: Event) -> dict[str, Any]:
     }
 
 
+# A feed position (transaction id, sequence); the OpenAPI pattern of `after` says the same.
+CURSOR_PATTERN = r"^[0-9]{1,18}\.[0-9]{1,18}$"
+
+
 def _encode(txid: int, seq: int) -> str:
-    return base64.urlsafe_b64encode(f"{txid}.{seq}".encode()).decode().rstrip("=")
+    return f"{txid}.{seq}"
 
 
 def _decode(cursor: str) -> tuple[int, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        txid, seq = raw.split(".")
-        return int(txid), int(seq)
-    except (ValueError, UnicodeDecodeError):
-        raise Unprocessable(
-            "The cursor is not one this API issued.", code="invalid_cursor"
-        ) from None
+    if not re.fullmatch(CURSOR_PATTERN, cursor):
+        raise Unprocessable("The cursor is not one this API issued.", code="invalid_cursor")
+    txid, seq = cursor.split(".")
+    return int(txid), int(seq)
 
 
 # --- the feed's horizon (PostgreSQL) -------------------------------------------------------

@@ -9,6 +9,7 @@ releases its claim, so the client may retry with the same key.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,6 +23,8 @@ from enroll.errors import Conflict, Unprocessable
 from enroll.models import IdempotencyRecord
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+# 1-255 visible ASCII characters (inner spaces allowed): what an HTTP header carries unchanged.
+KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
 _KEPT_HEADERS = ("content-type", "location")
 
 
@@ -50,9 +53,10 @@ async def claim(
     db: Database, *, scope: str, key: str, fingerprint: str, now: datetime, ttl: timedelta
 ) -> Claim | Response:
     """Claim ``key`` for this request, or answer as the draft says when it is taken."""
-    if not key or len(key) > 255 or not key.isprintable():
+    if not re.fullmatch(KEY_PATTERN, key):
         raise Unprocessable(
-            "Idempotency-Key must be 1-255 printable characters.", code="invalid_idempotency_key"
+            "Idempotency-Key must be 1-255 printable ASCII characters.",
+            code="invalid_idempotency_key",
         )
     for _ in range(3):
         try:

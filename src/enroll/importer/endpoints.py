@@ -27,8 +27,9 @@ IMPORT_PATH = r"^/v1/programInstances/[^/]+/imports$"
 _BODY = {
     "required": True,
     "content": {
-        "text/csv": {"schema": {"type": "string"}},
-        "application/x-ndjson": {"schema": {"type": "string"}},
+        # An empty (or blank) file is refused: 422 empty_import.
+        "text/csv": {"schema": {"type": "string", "minLength": 1, "pattern": "\\S"}},
+        "application/x-ndjson": {"schema": {"type": "string", "minLength": 1, "pattern": "\\S"}},
     },
     "description": "The file: CSV (headers are field names, nested fields dotted, lists "
     "separated by |) or JSON Lines (one create-enrollment body per line).",

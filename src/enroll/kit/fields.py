@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
 from enroll.kit.schemas import MAX_JSON_DEPTH, ApiModel
 
@@ -56,7 +57,23 @@ def _as_utc(value: datetime) -> datetime:
         raise ValueError("out of range once converted to UTC") from None
 
 
-Timestamp = Annotated[datetime, AfterValidator(_as_utc)]
+def _iso_only(value: Any) -> Any:
+    """Pydantic would also read a number ("0.5") as a Unix time; the API takes ISO 8601 only."""
+    if isinstance(value, datetime):
+        return value
+    if not (isinstance(value, str) and re.match(r"\d{4}-\d{2}-\d{2}([Tt ]|$)", value)):
+        raise ValueError("Must be an ISO 8601 date-time.")
+    return value
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_iso_only),
+    AfterValidator(_as_utc),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+    ),
+]
 """A request time: offset-less means UTC; always converted to UTC (storable on both databases)."""
 
 

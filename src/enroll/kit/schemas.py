@@ -8,8 +8,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 MAX_JSON_DEPTH = 64
@@ -102,6 +104,23 @@ class ApiModel(BaseModel):
         return storable(value)
 
 
+def alternatives(*choices: tuple[str, ...], exclusive: bool = True) -> Any:
+    """A ``json_schema_extra`` saying which fields a model's validator requires together: one of
+    the choices (exactly one: ``oneOf``; else ``anyOf``), each camelCase fields sent together.
+    Those fields lose their ``null`` variant, since null stands for "not sent"."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        properties = schema.get("properties", {})
+        for name in {n for choice in choices for n in choice}:
+            variants = properties.get(name, {}).pop("anyOf", None)
+            if variants is not None:
+                properties[name].update(next(v for v in variants if v != {"type": "null"}))
+            properties.get(name, {}).pop("default", None)
+        schema["oneOf" if exclusive else "anyOf"] = [{"required": list(c)} for c in choices]
+
+    return extra
+
+
 class OutModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
@@ -110,6 +129,27 @@ class PatchModel(ApiModel):
     """A partial update: only the fields sent change. ``NULLABLE`` lists fields null may clear."""
 
     NULLABLE: ClassVar[frozenset[str]] = frozenset()
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        """Fields are typed ``X | None`` so that "not sent" can be told apart; only ``NULLABLE``
+        ones take an explicit null, so the schema offers null only for those."""
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        for name, field in cls.model_fields.items():
+            prop = schema.get("properties", {}).get(field.alias or name)
+            if name in cls.NULLABLE or prop is None or "anyOf" not in prop:
+                continue
+            variants = [v for v in prop["anyOf"] if v != {"type": "null"}]
+            if len(variants) == 1:
+                del prop["anyOf"]
+                prop.update(variants[0])
+            else:
+                prop["anyOf"] = variants
+            if prop.get("default", ...) is None:
+                del prop["default"]
+        return schema
 
     def changes(self) -> dict[str, Any]:
         from enroll.errors import FieldError, Unprocessable

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
@@ -60,7 +60,19 @@ class NotificationStatus(StrEnum):
     FAILED = "failed"
 
 
-class TemplateCreate(ApiModel):
+def _recipients_by_audience(schema: dict[str, Any]) -> None:
+    """The rule of service._check_template: administrator templates name recipients,
+    customer templates none."""
+    schema["oneOf"] = [
+        {
+            "properties": {"audience": {"const": "administrator"}, "recipients": {"minItems": 1}},
+            "required": ["recipients"],
+        },
+        {"properties": {"audience": {"const": "customer"}, "recipients": {"maxItems": 0}}},
+    ]
+
+
+class TemplateCreate(ApiModel, json_schema_extra=_recipients_by_audience):
     program_instance_id: Reference | None = Field(
         None,
         description="The program instance (id or slug); none: the workspace's default for "

@@ -8,7 +8,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from enroll.eligibility.criteria import CriteriaList, check_unique
 from enroll.kit.fields import LongText, Metadata, Name, Reference, ShortText, Slug
-from enroll.kit.schemas import ApiModel, OutModel, PatchModel
+from enroll.kit.schemas import ApiModel, OutModel, PatchModel, alternatives
 from enroll.models import ProgramInstance
 from enroll.program_instance.workflow import InstanceStatus
 from enroll.servicetask.config import SetupWorkflow
@@ -54,7 +54,9 @@ def _check_dates(start: date | None, end: date | None) -> None:
         raise ValueError("endDate must be after startDate")
 
 
-class ProgramInstanceCreate(ApiModel):
+class ProgramInstanceCreate(
+    ApiModel, json_schema_extra=alternatives(("programId",), ("programSlug",))
+):
     program_id: Reference | None = None
     program_slug: Reference | None = None
     slug: Slug

@@ -65,6 +65,9 @@ class ActionConfig(ApiModel):
     )
 
 
+_UNIQUE = Field(json_schema_extra={"uniqueItems": True})
+
+
 class UnenrollReason(ApiModel):
     code: ReasonCode
     description: ShortText | None = None
@@ -72,8 +75,9 @@ class UnenrollReason(ApiModel):
 
 
 class SetupWorkflow(ApiModel):
-    enrollment_actions: Annotated[list[ActionConfig], Field(max_length=50)] = []
-    unenrollment_actions: Annotated[list[ActionConfig], Field(max_length=50)] = []
+    # uniqueItems: the part of _validate's uniqueness rules a schema can state.
+    enrollment_actions: Annotated[list[ActionConfig], Field(max_length=50), _UNIQUE] = []
+    unenrollment_actions: Annotated[list[ActionConfig], Field(max_length=50), _UNIQUE] = []
     device_command_url: Url | None = Field(
         None, description="Where device_command actions are POSTed (signed like webhooks)."
     )
@@ -82,7 +86,7 @@ class SetupWorkflow(ApiModel):
         int | None,
         Field(ge=1, le=3650, description="A task not completed in time is canceled."),
     ] = None
-    unenroll_reasons: Annotated[list[UnenrollReason], Field(max_length=100)] = Field(
+    unenroll_reasons: Annotated[list[UnenrollReason], Field(max_length=100), _UNIQUE] = Field(
         [], description="The reason codes an unenrollment may give (empty: any reason)."
     )
     divisions: Annotated[list[ShortText], Field(max_length=100)] = Field(

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, model_validator
 
 from enroll.kit.fields import Address, Email, LongText, Metadata, Name, Phone, Reference, ShortText
-from enroll.kit.schemas import ApiModel, OutModel, PatchModel
+from enroll.kit.schemas import ApiModel, OutModel, PatchModel, alternatives
 from enroll.models import (
     Device,
     DeviceLocation,
@@ -60,7 +60,9 @@ class AssetInfo(ApiModel):
     assets: Annotated[list[Asset], Field(max_length=20)] = []
 
 
-class EnrollmentRequestCreate(ApiModel):
+class EnrollmentRequestCreate(
+    ApiModel, json_schema_extra=alternatives(("programInstanceId",), ("programInstanceSlug",))
+):
     transaction_id: TransactionId = Field(
         description="The caller's id for this request: sending it again returns the same task."
     )
@@ -87,7 +89,12 @@ class UnenrollBody(ApiModel):
     comment: LongText | None = None
 
 
-class UnenrollmentRequestCreate(UnenrollBody):
+class UnenrollmentRequestCreate(
+    UnenrollBody,
+    json_schema_extra=alternatives(
+        ("enrollmentId",), ("customerId", "programInstanceId"), exclusive=False
+    ),
+):
     transaction_id: TransactionId | None = None
     enrollment_id: Reference | None = None
     customer_id: Reference | None = None

@@ -65,6 +65,13 @@ def read_scopes(patterns: Iterable[str]) -> set[Scope]:
     }
 
 
+def accepted_patterns() -> list[str]:
+    """Every value ``unknown`` lets through: each type, and each of its dotted prefixes + ``*``
+    (the OpenAPI enum of ``eventTypes``)."""
+    prefixes = {t[: i + 1] + "*" for t in EVENT_TYPES for i, c in enumerate(t) if c == "."}
+    return sorted(set(EVENT_TYPES) | prefixes)
+
+
 def unknown(patterns: list[str]) -> list[str]:
     """The patterns that match no type the platform writes."""
     return [p for p in patterns if not any(matches(p, t) for t in EVENT_TYPES)]

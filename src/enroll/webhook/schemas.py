@@ -7,7 +7,7 @@ import binascii
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, WithJsonSchema, field_validator
 
 from enroll.kit import outbound
 from enroll.kit.fields import Timestamp
@@ -15,11 +15,35 @@ from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from enroll.webhook import event_types
 
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+# The shape outbound.http_url accepts, as a pattern: https, a host name (an IP literal or a private
+# name may still be refused, 422 url_refused), an optional port, no credentials or whitespace.
+URL_PATTERN = (
+    r"^https://[A-Za-z0-9.-]*[A-Za-z][A-Za-z0-9.-]*"
+    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
+    r"([/?#][!-~]*)?$"
+)
+Url = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2048),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 2048, "pattern": URL_PATTERN}),
+]
 Description = Annotated[str, StringConstraints(max_length=500)]
-EventType = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+EventType = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=80),
+    WithJsonSchema({"type": "string", "enum": event_types.accepted_patterns()}),
+]
 EventTypes = Annotated[list[EventType], Field(max_length=100)]
-Secret = Annotated[str, StringConstraints(min_length=10, max_length=100)]
+# whsec_ and the base64 of 24 to 64 bytes (see _secret).
+_B64 = "[A-Za-z0-9+/]"
+SECRET_PATTERN = (
+    f"^whsec_(({_B64}{{4}}){{8,21}}({_B64}{{2}}==)?|({_B64}{{4}}){{8,20}}{_B64}{{3}}=)$"
+)
+Secret = Annotated[
+    str,
+    StringConstraints(min_length=10, max_length=100),
+    WithJsonSchema({"type": "string", "pattern": SECRET_PATTERN}),
+]
 MAX_OVERLAP_SECONDS = 7 * 86400
 
 
