@@ -162,11 +162,14 @@ def start_server(database: Database, **overrides: Any) -> tuple[Server, threadin
 
 
 @contextlib.contextmanager
-def private_server(database: Database, directory: Path, program: str) -> Iterator[Server]:
+def private_server(
+    database: Database, directory: Path, program: str, **overrides: Any
+) -> Iterator[Server]:
     """A server on a database of its own (so no other server's worker takes its jobs) that may
-    call http:// endpoints on loopback, with ``program`` (no states, no makers) in its catalog."""
+    call http:// endpoints on loopback, with ``program`` (no states, no makers) in its catalog;
+    ``overrides`` are further settings."""
     db = fresh_database(database.backend, directory)
-    srv, thread = start_server(db, webhook_allow_private=True)
+    srv, thread = start_server(db, **({"webhook_allow_private": True} | overrides))
 
     async def platform(ctx: AppContext) -> str:
         async with ctx.db.transaction() as session:

@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Database, Tenant, fresh_database, make_tenant, start_server
-from enroll.auth.scopes import PLATFORM_SCOPES
-from enroll.auth.service import issue_key
+from conftest import Database, Tenant, make_tenant, private_server
 from enroll.context import AppContext
 from enroll.eligibility import reevaluation_run
 from enroll.kit.batching import Sizer
@@ -300,30 +298,10 @@ def test_bad_requests(tenant: Tenant, other_tenant: Tenant) -> None:
 @pytest.fixture
 def quiet(database: Database, tmp_path: Path) -> Iterator[Tenant]:
     """A tenant on a server of its own database with no worker: the test runs the batches."""
-    db = fresh_database(database.backend, tmp_path)
-    srv, thread = start_server(db, embedded_worker=False)
-
-    async def platform(ctx: AppContext) -> str:
-        async with ctx.db.transaction() as session:
-            issued = await issue_key(
-                session, workspace_id=None, name="tests", scopes=PLATFORM_SCOPES
-            )
-        return issued.secret
-
-    try:
-        with srv.client(db.run(platform)) as client:
-            r = client.post(
-                "/v1/programs",
-                json={"slug": "core-test-program", "name": "P", "type": "other"},
-            )
-            assert r.status_code == 201, r.text
+    with private_server(database, tmp_path, "core-test-program", embedded_worker=False) as srv:
         tenant = make_tenant(srv)
         yield tenant
         tenant.client.close()
-    finally:
-        srv._server.should_exit = True
-        thread.join(timeout=20)
-        db.drop()
 
 
 def test_batches_commit_one_by_one_and_a_crash_resumes(quiet: Tenant) -> None:
