@@ -109,6 +109,14 @@ class Side:
         self.names.add(lead["id"])
         return lead
 
+    @cached_property
+    def api_key(self) -> dict[str, Any]:
+        key = self._ok(
+            self.c.post("/v1/apiKeys", json={"name": f"k-{fresh()}", "scopes": ["jobs:read"]})
+        )
+        self.names.add(key["id"])
+        return key
+
     def state(self) -> Any:
         """What the workspace holds, as its own REST reads show it."""
         reads = ["/v1/programInstances", "/v1/enrollments", "/v1/customers", "/v1/leads"]
@@ -185,6 +193,16 @@ def _enrollments_of(key: str) -> Recipe:
 UPDATE_INSTANCE = """mutation($id: ID!) {
   updateProgramInstance(id: $id, input: {name: "Renamed"}) { id name } }"""
 ONE_ENROLLMENT = "query($id: ID!) {{ enrollment(id: $id) {{ id {inner} }} }}"
+ONE_CUSTOMER = "query($id: ID!) { customer(id: $id) { id } }"
+UPDATE_CUSTOMER = """mutation($id: ID!) {
+  updateCustomer(id: $id, input: {firstName: "Renamed"}) { id firstName } }"""
+REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }"
+
+
+def _customer_of(side: Side) -> str:
+    customer_id: str = side.enrollment()["customerId"]
+    return customer_id
+
 
 OPS = [
     Op(
@@ -351,6 +369,65 @@ OPS = [
                  enrollment { id } serviceTask { id } } }""",
             {"id": o.enrollment("approved")["id"]},
         ),
+    ),
+    Op(
+        "Mutation.deleteEnrollment",
+        (R.ENROLLMENTS_WRITE,),
+        lambda c, o: (
+            "mutation($id: ID!) { deleteEnrollment(id: $id) }",
+            {"id": o.enrollment()["id"]},
+        ),
+    ),
+    # customers and leads
+    Op(
+        "Query.customer",
+        (R.CUSTOMERS_READ,),
+        lambda c, o: (ONE_CUSTOMER, {"id": _customer_of(o)}),
+        isolation={"by id": lambda c, o: (ONE_CUSTOMER, {"id": _customer_of(o)})},
+    ),
+    Op("Query.customers", (R.CUSTOMERS_READ,), lambda c, o: ("{ customers { totalCount } }", {})),
+    Op(
+        "Query.leads", (R.CUSTOMERS_READ,), lambda c, o: ("{ leads { edges { node { id } } } }", {})
+    ),
+    Op(
+        "Mutation.createCustomer",
+        (R.CUSTOMERS_WRITE,),
+        lambda c, o: (
+            """mutation($email: String!) { createCustomer(input: {
+                 firstName: "Ada", lastName: "L", email: $email}) { id } }""",
+            {"email": f"ada.{fresh()}@example.com"},
+        ),
+    ),
+    Op(
+        "Mutation.updateCustomer",
+        (R.CUSTOMERS_WRITE,),
+        lambda c, o: (UPDATE_CUSTOMER, {"id": _customer_of(o)}),
+        isolation={"by id": lambda c, o: (UPDATE_CUSTOMER, {"id": _customer_of(o)})},
+    ),
+    Op(
+        "Mutation.createLead",
+        (R.CUSTOMERS_WRITE,),
+        lambda c, o: (
+            "mutation($email: String!) { createLead(input: {email: $email}) { id } }",
+            {"email": f"lead.{fresh()}@example.com"},
+        ),
+    ),
+    # API keys
+    Op("Query.apiKeys", (R.API_KEYS_MANAGE,), lambda c, o: ("{ apiKeys { totalCount } }", {})),
+    Op(
+        "Mutation.createApiKey",
+        (R.API_KEYS_MANAGE,),
+        lambda c, o: (
+            """mutation { createApiKey(input: {name: "ci", scopes: ["api_keys:manage"]}) {
+                 apiKey { id } secret } }""",
+            {},
+        ),
+    ),
+    Op(
+        "Mutation.revokeApiKey",
+        (R.API_KEYS_MANAGE,),
+        lambda c, o: (REVOKE_KEY, {"id": o.api_key["id"]}),
+        isolation={"by id": lambda c, o: (REVOKE_KEY, {"id": o.api_key["id"]})},
     ),
 ]
 # Every mutation that names an enrollment is in the isolation matrix by that id.

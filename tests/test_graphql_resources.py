@@ -1,0 +1,156 @@
+"""The GraphQL doors of the resources beyond programs, instances, enrollments and events
+(issue 13 item 28): each answers what the REST route answers for the same object, and
+changes what REST then reads. Scopes and isolation are in test_graphql_isolation.py, the
+REST ↔ GraphQL map in test_graphql_parity.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from conftest import Server, Tenant
+from test_graphql import ADDRESS, CUSTOMER, gql
+
+
+def uniq() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def data(body: dict[str, Any]) -> dict[str, Any]:
+    assert "errors" not in body, body
+    result: dict[str, Any] = body["data"]
+    return result
+
+
+LEAD = (
+    f"id email firstName lastName phone {ADDRESS} metadata customerId convertedAt createdAt "
+    "updatedAt"
+)
+
+
+def test_customers_and_leads_answer_as_rest(tenant: Tenant) -> None:
+    c = tenant.client
+    email = f"ada.{uniq()}@example.com"
+    created = data(
+        gql(
+            c,
+            f"""mutation($email: String!) {{ createCustomer(input: {{firstName: "Ada",
+              lastName: "Lovelace", email: $email, address: {{state: "NY"}},
+              metadata: {{tier: 1}}}}) {{ {CUSTOMER} }} }}""",
+            email=email,
+        )
+    )["createCustomer"]
+    rest = c.get(f"/v1/customers/{created['id']}").json()
+    assert {k: v for k, v in created.items() if k != "address"} == {
+        k: v for k, v in rest.items() if k != "address"
+    }
+    assert created["address"]["state"] == rest["address"]["state"] == "NY"
+
+    updated = data(
+        gql(
+            c,
+            """mutation($id: ID!) { updateCustomer(id: $id, input: {phone: "+15555550100",
+              notificationsOptOut: true}) { id phone notificationsOptOut version } }""",
+            id=created["id"],
+        )
+    )["updateCustomer"]
+    rest = c.get(f"/v1/customers/{created['id']}").json()
+    assert (rest["phone"], rest["notificationsOptOut"], rest["version"]) == (
+        updated["phone"],
+        True,
+        updated["version"],
+    )
+
+    # Same email twice: REST's conflict code.
+    again = gql(
+        c,
+        """mutation($email: String!) { createCustomer(input: {firstName: "A", lastName: "B",
+          email: $email}) { id } }""",
+        email=email,
+    )
+    rest_again = c.post(
+        "/v1/customers", json={"firstName": "A", "lastName": "B", "email": email}
+    ).json()
+    assert again["errors"][0]["extensions"]["code"] == rest_again["code"]
+
+    found = data(
+        gql(
+            c,
+            "query($e: String) { customers(email: $e) { totalCount edges { node { id } } } }",
+            e=email,
+        )
+    )["customers"]
+    assert found["totalCount"] == 1 and found["edges"][0]["node"]["id"] == created["id"]
+    one = data(gql(c, "query($id: ID!) { customer(id: $id) { id email } }", id=created["id"]))
+    assert one["customer"] == {"id": created["id"], "email": email}
+
+    lead = data(
+        gql(
+            c,
+            f"mutation($email: String!) {{ createLead(input: {{email: $email}}) {{ {LEAD} }} }}",
+            email=f"lee.{uniq()}@example.com",
+        )
+    )["createLead"]
+    listed = c.get("/v1/leads", params={"email": lead["email"]}).json()["data"]
+    assert listed == [lead]
+    page = data(
+        gql(c, "query($e: String) { leads(email: $e) { edges { node { id } } } }", e=lead["email"])
+    )
+    assert page["leads"]["edges"] == [{"node": {"id": lead["id"]}}]
+
+
+def test_delete_enrollment_answers_its_id_and_rest_then_finds_nothing(tenant: Tenant) -> None:
+    instance = tenant.instance()
+    e = tenant.enroll(instance["id"])
+    body = data(gql(tenant.client, "mutation($id: ID!) { deleteEnrollment(id: $id) }", id=e["id"]))
+    assert body == {"deleteEnrollment": e["id"]}
+    assert tenant.client.get(f"/v1/enrollments/{e['id']}").status_code == 404
+    again = gql(tenant.client, "mutation($id: ID!) { deleteEnrollment(id: $id) }", id=e["id"])
+    assert again["data"] is None and again["errors"][0]["extensions"]["code"] == "not_found"
+
+
+def test_api_keys_show_the_secret_once_and_revoke_at_once(server: Server, tenant: Tenant) -> None:
+    c = tenant.client
+    made = data(
+        gql(
+            c,
+            """mutation { createApiKey(input: {name: "ci", scopes: ["customers:read"]}) {
+              apiKey { id name prefix scopes expiresAt revokedAt lastUsedAt createdAt }
+              secret } }""",
+        )
+    )["createApiKey"]
+    key, secret = made["apiKey"], made["secret"]
+    assert secret.startswith(key["prefix"]) and key["scopes"] == ["customers:read"]
+    rest = [
+        k
+        for k in c.get("/v1/apiKeys", params={"perPage": 100}).json()["data"]
+        if k["id"] == key["id"]
+    ]
+    assert rest == [key]
+    # No field reads a secret afterwards: the type has none.
+    fields = data(gql(c, '{ __type(name: "ApiKey") { fields { name } } }'))["__type"]["fields"]
+    assert "secret" not in {f["name"] for f in fields}
+    listed = data(gql(c, "{ apiKeys(first: 100) { edges { node { id } } } }"))["apiKeys"]["edges"]
+    assert {"node": {"id": key["id"]}} in listed
+
+    with server.client(secret) as as_new:
+        assert "errors" not in gql(as_new, "{ customers { totalCount } }")
+        revoked = data(
+            gql(c, "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }", id=key["id"])
+        )["revokeApiKey"]
+        assert revoked["revokedAt"] is not None
+        after = gql(as_new, "{ customers { totalCount } }")
+        assert after["errors"][0]["extensions"]["code"] == "unauthorized"
+
+    # A key grants only scopes it holds (REST's rule and code).
+    narrow = tenant.key_with("api_keys:manage")
+    with server.client(narrow) as as_narrow:
+        body = gql(
+            as_narrow,
+            'mutation { createApiKey(input: {name: "x", scopes: ["customers:write"]}) { secret } }',
+        )
+        rest_code = as_narrow.post(
+            "/v1/apiKeys", json={"name": "x", "scopes": ["customers:write"]}
+        ).json()["code"]
+        assert body["data"] is None and body["errors"][0]["extensions"]["code"] == rest_code
