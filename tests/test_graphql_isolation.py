@@ -117,6 +117,27 @@ class Side:
         self.names.add(key["id"])
         return key
 
+    @cached_property
+    def import_(self) -> dict[str, Any]:
+        """A finished import of one row into the instance."""
+        n = fresh()
+        row = {"firstName": "Imp", "lastName": n, "email": f"imp.{n}@example.com"}
+        r = self.c.post(
+            f"/v1/programInstances/{self.instance['id']}/imports",
+            content=json.dumps(row) + "\n",
+            headers={"Content-Type": "application/x-ndjson"},
+        )
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 15
+        while (imp := self._ok(self.c.get(f"/v1/imports/{r.json()['id']}")))["status"] not in (
+            "completed",
+            "failed",
+        ):
+            assert time.monotonic() < deadline, imp
+            time.sleep(0.05)
+        self.names.add(imp["id"])
+        return imp
+
     def state(self) -> Any:
         """What the workspace holds, as its own REST reads show it."""
         reads = ["/v1/programInstances", "/v1/enrollments", "/v1/customers", "/v1/leads"]
@@ -196,6 +217,7 @@ ONE_ENROLLMENT = "query($id: ID!) {{ enrollment(id: $id) {{ id {inner} }} }}"
 ONE_CUSTOMER = "query($id: ID!) { customer(id: $id) { id } }"
 UPDATE_CUSTOMER = """mutation($id: ID!) {
   updateCustomer(id: $id, input: {firstName: "Renamed"}) { id firstName } }"""
+ONE_IMPORT = "query($id: ID!) { import(id: $id) { id status counts { rows } } }"
 REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }"
 
 
@@ -412,6 +434,14 @@ OPS = [
             {"email": f"lead.{fresh()}@example.com"},
         ),
     ),
+    # imports and jobs
+    Op(
+        "Query.import",
+        (R.IMPORTS_READ,),
+        lambda c, o: (ONE_IMPORT, {"id": o.import_["id"]}),
+        isolation={"by id": lambda c, o: (ONE_IMPORT, {"id": o.import_["id"]})},
+    ),
+    Op("Query.jobs", (R.JOBS_READ,), lambda c, o: ("{ jobs { edges { node { id } } } }", {})),
     # API keys
     Op("Query.apiKeys", (R.API_KEYS_MANAGE,), lambda c, o: ("{ apiKeys { totalCount } }", {})),
     Op(

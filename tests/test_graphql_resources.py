@@ -6,6 +6,8 @@ REST ↔ GraphQL map in test_graphql_parity.py.
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from typing import Any
 
@@ -154,3 +156,49 @@ def test_api_keys_show_the_secret_once_and_revoke_at_once(server: Server, tenant
             "/v1/apiKeys", json={"name": "x", "scopes": ["customers:write"]}
         ).json()["code"]
         assert body["data"] is None and body["errors"][0]["extensions"]["code"] == rest_code
+
+
+def test_imports_and_jobs_read_as_rest(tenant: Tenant) -> None:
+    c = tenant.client
+    instance = tenant.instance()
+    n = uniq()
+    row = {"firstName": "Imp", "lastName": n, "email": f"imp.{n}@example.com"}
+    r = c.post(
+        f"/v1/programInstances/{instance['id']}/imports",
+        content=json.dumps(row) + "\n",
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+    assert r.status_code == 202, r.text
+    deadline = time.monotonic() + 15
+    while (rest := c.get(f"/v1/imports/{r.json()['id']}").json())["status"] != "completed":
+        assert time.monotonic() < deadline, rest
+        time.sleep(0.05)
+    query = """query($id: ID!) { import(id: $id) { id programInstanceId status format dryRun
+      events counts { rows created duplicates invalid eligible ineligible }
+      progress { bytesDone bytesTotal rowsDone fraction } error createdAt startedAt
+      finishedAt } }"""
+    got = data(gql(c, query, id=rest["id"]))["import"]
+    assert got == rest | {
+        "progress": {
+            k: float(v) if k.startswith("bytes") else v for k, v in rest["progress"].items()
+        }
+    }
+
+    # The import's job ends just after the import does: compare once nothing moves.
+    def jobs_now() -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = c.get("/v1/jobs", params={"perPage": 100}).json()["data"]
+        return found
+
+    jobs = jobs_now()
+    while any(j["status"] in ("queued", "running") for j in jobs):
+        assert time.monotonic() < deadline, jobs
+        time.sleep(0.05)
+        jobs = jobs_now()
+    page = data(
+        gql(
+            c,
+            """{ jobs(first: 100) { totalCount edges { node { id kind payload status attempts
+              maxAttempts runAt lastError finishedAt createdAt } } } }""",
+        )
+    )["jobs"]
+    assert page["totalCount"] == len(jobs) and [e["node"] for e in page["edges"]] == jobs

@@ -31,11 +31,14 @@ def _metadata(scopes: tuple[Scope, ...], workspace: bool | None) -> dict[str, Ne
     return {NEEDS: Needs(scopes, True if workspace is None else workspace)}
 
 
-def field(description: str, *scopes: Scope, workspace: bool | None = None) -> Callable[[F], F]:
-    """A field; ``scopes`` (and ``workspace``) declare what its resolver checks."""
+def field(
+    description: str, *scopes: Scope, workspace: bool | None = None, name: str | None = None
+) -> Callable[[F], F]:
+    """A field; ``scopes`` (and ``workspace``) declare what its resolver checks. ``name``
+    for a GraphQL name Python cannot spell (``import``)."""
     return cast(
         Callable[[F], F],
-        strawberry.field(description=description, metadata=_metadata(scopes, workspace)),
+        strawberry.field(name=name, description=description, metadata=_metadata(scopes, workspace)),
     )
 
 

@@ -46,6 +46,7 @@ from enroll.graphql.inputs import (
     wire,
 )
 from enroll.graphql.keys import KeysMutation, KeysQuery
+from enroll.graphql.operations import OperationsQuery
 from enroll.graphql.people import PeopleMutation, PeopleQuery
 from enroll.graphql.scalars import DATETIME
 from enroll.graphql.scopes import ScopesFirst
@@ -78,7 +79,7 @@ N = TypeVar("N")
 
 
 @strawberry.type
-class Query(PeopleQuery, KeysQuery):
+class Query(PeopleQuery, KeysQuery, OperationsQuery):
     @field(
         "A catalog program by id or slug (any valid key). Not found: null and an error "
         "`not_found`.",
