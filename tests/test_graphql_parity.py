@@ -17,6 +17,8 @@ DOORS: dict[str, str] = {
     # the catalog
     "GET /v1/programs": "Query.programs",
     "GET /v1/programs/{id_or_slug}": "Query.program",
+    "POST /v1/programs": "Mutation.createProgram",  # platform keys
+    "PATCH /v1/programs/{id_or_slug}": "Mutation.updateProgram",
     # program instances
     "POST /v1/programInstances": "Mutation.createProgramInstance",
     "GET /v1/programInstances": "Query.programInstances",
@@ -64,8 +66,6 @@ DELIBERATE: dict[str, str] = {
 
 # Should have a door and has none yet (issue 13 item 28, not finished).
 NOT_YET: set[str] = {
-    "POST /v1/programs",
-    "PATCH /v1/programs/{id_or_slug}",
     "DELETE /v1/programInstances/{id_or_slug}",
     "POST /v1/programInstances/{instance_id}/eligibility/preview",
     "GET /v1/programInstances/{instance_id}/criteriaVersions",

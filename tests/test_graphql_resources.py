@@ -202,3 +202,27 @@ def test_imports_and_jobs_read_as_rest(tenant: Tenant) -> None:
         )
     )["jobs"]
     assert page["totalCount"] == len(jobs) and [e["node"] for e in page["edges"]] == jobs
+
+
+def test_platform_keys_write_the_catalog(server: Server, tenant: Tenant, platform_key: str) -> None:
+    slug = f"gql-{uniq()}"
+    create = """mutation($slug: String!) { createProgram(input: {slug: $slug, name: "Battery",
+      type: grid_services, states: ["NY"], year: 2026}) { id slug name type states year
+      active version } }"""
+    with server.client(platform_key) as platform:
+        made = data(gql(platform, create, slug=slug))["createProgram"]
+        changed = data(
+            gql(
+                platform,
+                """mutation($id: ID!) { updateProgram(id: $id, input: {year: null,
+                  states: ["NY", "NJ"]}) { id year states version } }""",
+                id=slug,
+            )
+        )["updateProgram"]
+        rest = platform.get(f"/v1/programs/{made['id']}").json()
+    assert made["type"] == "grid_services" and made["slug"] == slug
+    assert {k: rest[k] for k in changed} == changed and changed["year"] is None
+    # A workspace key cannot, whatever it holds (REST: 403 insufficient_scope).
+    refused = gql(tenant.client, create, slug=f"gql-{uniq()}")
+    assert refused["data"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "insufficient_scope"

@@ -69,11 +69,15 @@ async def connection(
 
 
 async def mutate(
-    info: Info, scope: Scope, work: Callable[[AsyncSession, Principal], Awaitable[T]]
+    info: Info,
+    scope: Scope,
+    work: Callable[[AsyncSession, Principal], Awaitable[T]],
+    *,
+    workspace: bool = True,
 ) -> T:
     ctx = info_context(info)
 
     async def run(session: AsyncSession) -> T:
-        return await work(session, await ctx.principal(scope))
+        return await work(session, await ctx.principal(scope, workspace=workspace))
 
     return await ctx.mutate(run)

@@ -42,10 +42,11 @@ def field(
     )
 
 
-def mutation(description: str, *scopes: Scope) -> Callable[[F], F]:
-    """A mutation of the workspace needing ``scopes``, checked with every field it selects
-    before any mutation of the operation runs."""
+def mutation(description: str, *scopes: Scope, workspace: bool = True) -> Callable[[F], F]:
+    """A mutation needing ``scopes`` (of the workspace, or of the platform with
+    ``workspace=False``), checked with every field it selects before any mutation of the
+    operation runs."""
     return cast(
         Callable[[F], F],
-        strawberry.mutation(description=description, metadata=_metadata(scopes, True)),
+        strawberry.mutation(description=description, metadata=_metadata(scopes, workspace)),
     )

@@ -26,6 +26,7 @@ from enroll.enrollment.workflow import Action, Status
 from enroll.event import service as event_service
 from enroll.event.endpoints import EventOut
 from enroll.graphql import limits
+from enroll.graphql.catalog import CatalogMutation
 from enroll.graphql.common import Info
 from enroll.graphql.common import connection as _connection
 from enroll.graphql.common import id_or_slug as _id_or_slug
@@ -284,7 +285,7 @@ async def _act(
 
 
 @strawberry.type
-class Mutation(PeopleMutation, KeysMutation):
+class Mutation(PeopleMutation, KeysMutation, CatalogMutation):
     @mutation(
         "Instantiate a catalog program in this workspace (from programId or "
         "programSlug; scope program_instances:write).",
