@@ -92,7 +92,12 @@ class Side:
     def enrollment(self, status: str = "eligible") -> dict[str, Any]:
         e = self.t.enroll(self.instance["id"])
         self.names |= {e["id"], e["customerId"]}
-        steps = {"eligible": [], "submitted": ["submit"], "approved": ["submit", "approve"]}
+        steps = {
+            "eligible": [],
+            "submitted": ["submit"],
+            "approved": ["submit", "approve"],
+            "cancelled": ["cancel"],
+        }
         for action in steps[status]:
             e = self._ok(self.c.post(f"/v1/enrollments/{e['id']}/{action}"))
         return e
@@ -137,6 +142,41 @@ class Side:
             time.sleep(0.05)
         self.names.add(imp["id"])
         return imp
+
+    @cached_property
+    def template(self) -> dict[str, Any]:
+        """A template of the instance, on cancelling."""
+        template = self._ok(
+            self.c.post(
+                "/v1/notificationTemplates",
+                json={
+                    "programInstanceId": self.instance["id"],
+                    "audience": "administrator",
+                    "trigger": "cancelled",
+                    "recipients": [f"ops.{fresh()}@example.com"],
+                    "subject": "Cancelled",
+                    "body": "{{ enrollment.id }} was cancelled.",
+                },
+            )
+        )
+        self.names.add(template["id"])
+        return template
+
+    @cached_property
+    def notification(self) -> dict[str, Any]:
+        """What cancelling an enrollment logged, once its send job stored it."""
+        assert self.template
+        enrollment_id = self.enrollment("cancelled")["id"]
+        deadline = time.monotonic() + 15
+        while True:
+            (sent,) = self._ok(
+                self.c.get("/v1/notifications", params={"enrollmentId": enrollment_id})
+            )["data"]
+            if sent["status"] != "queued" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.names.add(sent["id"])
+        return sent
 
     def state(self) -> Any:
         """What the workspace holds, as its own REST reads show it."""
@@ -219,6 +259,11 @@ ONE_CUSTOMER = "query($id: ID!) { customer(id: $id) { id } }"
 UPDATE_CUSTOMER = """mutation($id: ID!) {
   updateCustomer(id: $id, input: {firstName: "Renamed"}) { id firstName } }"""
 ONE_IMPORT = "query($id: ID!) { import(id: $id) { id status counts { rows } } }"
+ONE_TEMPLATE = "query($id: ID!) { notificationTemplate(id: $id) { id subject } }"
+ONE_NOTIFICATION = "query($id: ID!) { notification(id: $id) { id status } }"
+UPDATE_TEMPLATE = """mutation($id: ID!) {
+  updateNotificationTemplate(id: $id, input: {subject: "Changed"}) { id subject } }"""
+DELETE_TEMPLATE = "mutation($id: ID!) { deleteNotificationTemplate(id: $id) }"
 REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }"
 
 
@@ -455,6 +500,51 @@ OPS = [
             {},
         ),
         platform=True,
+    ),
+    # notification templates and the notification log
+    Op(
+        "Query.notificationTemplate",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: (ONE_TEMPLATE, {"id": o.template["id"]}),
+        isolation={"by id": lambda c, o: (ONE_TEMPLATE, {"id": o.template["id"]})},
+    ),
+    Op(
+        "Query.notificationTemplates",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: ("{ notificationTemplates { totalCount } }", {}),
+    ),
+    Op(
+        "Query.notification",
+        (R.CUSTOMERS_READ,),
+        lambda c, o: (ONE_NOTIFICATION, {"id": o.notification["id"]}),
+        isolation={"by id": lambda c, o: (ONE_NOTIFICATION, {"id": o.notification["id"]})},
+    ),
+    Op(
+        "Query.notifications",
+        (R.CUSTOMERS_READ,),
+        lambda c, o: ("{ notifications { edges { node { id } } } }", {}),
+    ),
+    Op(
+        "Mutation.createNotificationTemplate",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (
+            """mutation($i: ID!) { createNotificationTemplate(input: {programInstanceId: $i,
+                 audience: customer, trigger: rejected, subject: "Sorry",
+                 body: "Not this time."}) { id } }""",
+            {"i": o.t.instance()["id"]},
+        ),
+    ),
+    Op(
+        "Mutation.updateNotificationTemplate",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (UPDATE_TEMPLATE, {"id": o.template["id"]}),
+        isolation={"by id": lambda c, o: (UPDATE_TEMPLATE, {"id": o.template["id"]})},
+    ),
+    Op(
+        "Mutation.deleteNotificationTemplate",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (DELETE_TEMPLATE, {"id": o.template["id"]}),
+        isolation={"by id": lambda c, o: (DELETE_TEMPLATE, {"id": o.template["id"]})},
     ),
     # imports and jobs
     Op(

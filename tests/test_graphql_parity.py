@@ -51,6 +51,14 @@ DOORS: dict[str, str] = {
     # imports (read; starting one is an upload, see DELIBERATE) and jobs
     "GET /v1/imports/{import_id}": "Query.import",
     "GET /v1/jobs": "Query.jobs",
+    # notification templates and the notification log
+    "POST /v1/notificationTemplates": "Mutation.createNotificationTemplate",
+    "GET /v1/notificationTemplates": "Query.notificationTemplates",
+    "GET /v1/notificationTemplates/{template_id}": "Query.notificationTemplate",
+    "PATCH /v1/notificationTemplates/{template_id}": "Mutation.updateNotificationTemplate",
+    "DELETE /v1/notificationTemplates/{template_id}": "Mutation.deleteNotificationTemplate",
+    "GET /v1/notifications": "Query.notifications",
+    "GET /v1/notifications/{notification_id}": "Query.notification",
     # events
     "GET /v1/events": "Query.events",
 }
@@ -96,13 +104,6 @@ NOT_YET: set[str] = {
     "GET /v1/devices/{device_id}",
     "GET /v1/todos",
     "POST /v1/todos/{todo_id}/complete",
-    "POST /v1/notificationTemplates",
-    "GET /v1/notificationTemplates",
-    "GET /v1/notificationTemplates/{template_id}",
-    "PATCH /v1/notificationTemplates/{template_id}",
-    "DELETE /v1/notificationTemplates/{template_id}",
-    "GET /v1/notifications",
-    "GET /v1/notifications/{notification_id}",
     "POST /v1/webhookEndpoints",
     "GET /v1/webhookEndpoints",
     "GET /v1/webhookEndpoints/{endpoint_id}",

@@ -226,3 +226,70 @@ def test_platform_keys_write_the_catalog(server: Server, tenant: Tenant, platfor
     refused = gql(tenant.client, create, slug=f"gql-{uniq()}")
     assert refused["data"] is None
     assert refused["errors"][0]["extensions"]["code"] == "insufficient_scope"
+
+
+def test_notification_templates_and_log_answer_as_rest(tenant: Tenant) -> None:
+    c = tenant.client
+    instance = tenant.instance()
+    made = data(
+        gql(
+            c,
+            """mutation($i: ID!) { createNotificationTemplate(input: {programInstanceId: $i,
+              audience: administrator, trigger: cancelled, recipients: ["ops@example.com"],
+              subject: "Cancelled", body: "{{ enrollment.id }} was cancelled."}) {
+              id programInstanceId audience trigger subject body recipients enabled version
+              createdAt updatedAt } }""",
+            i=instance["slug"],
+        )
+    )["createNotificationTemplate"]
+    assert c.get(f"/v1/notificationTemplates/{made['id']}").json() == made
+    # A template that does not render: REST's code.
+    bad = gql(
+        c,
+        """mutation($i: ID!) { createNotificationTemplate(input: {programInstanceId: $i,
+          audience: customer, trigger: approved, subject: "{{ x.y.z }", body: "b"}) { id } }""",
+        i=instance["id"],
+    )
+    rest_bad = c.post(
+        "/v1/notificationTemplates",
+        json={
+            "programInstanceId": instance["id"],
+            "audience": "customer",
+            "trigger": "approved",
+            "subject": "{{ x.y.z }",
+            "body": "b",
+        },
+    )
+    assert rest_bad.status_code == 422
+    assert bad["data"] is None
+    assert bad["errors"][0]["extensions"]["code"] == rest_bad.json()["code"]
+
+    e = tenant.enroll(instance["id"])
+    assert c.post(f"/v1/enrollments/{e['id']}/cancel").status_code == 200
+    rest = c.get("/v1/notifications", params={"enrollmentId": e["id"]}).json()["data"]
+    page = data(
+        gql(
+            c,
+            """query($e: ID) { notifications(enrollmentId: $e) { edges { node { id
+              enrollmentId templateId audience trigger recipient subject } } } }""",
+            e=e["id"],
+        )
+    )["notifications"]["edges"]
+    assert [n["node"]["id"] for n in page] == [n["id"] for n in rest] and len(rest) == 1
+    assert page[0]["node"]["templateId"] == made["id"]
+    assert page[0]["node"]["subject"] == "Cancelled"
+    one = data(gql(c, "query($id: ID!) { notification(id: $id) { id } }", id=rest[0]["id"]))
+    assert one == {"notification": {"id": rest[0]["id"]}}
+
+    changed = data(
+        gql(
+            c,
+            """mutation($id: ID!) { updateNotificationTemplate(id: $id,
+              input: {enabled: false}) { enabled version } }""",
+            id=made["id"],
+        )
+    )["updateNotificationTemplate"]
+    assert changed == {"enabled": False, "version": made["version"] + 1}
+    gone = data(gql(c, "mutation($id: ID!) { deleteNotificationTemplate(id: $id) }", id=made["id"]))
+    assert gone == {"deleteNotificationTemplate": made["id"]}
+    assert c.get(f"/v1/notificationTemplates/{made['id']}").status_code == 404

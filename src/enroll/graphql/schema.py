@@ -47,6 +47,7 @@ from enroll.graphql.inputs import (
     wire,
 )
 from enroll.graphql.keys import KeysMutation, KeysQuery
+from enroll.graphql.notifications import NotificationsMutation, NotificationsQuery
 from enroll.graphql.operations import OperationsQuery
 from enroll.graphql.people import PeopleMutation, PeopleQuery
 from enroll.graphql.scalars import DATETIME
@@ -80,7 +81,7 @@ N = TypeVar("N")
 
 
 @strawberry.type
-class Query(PeopleQuery, KeysQuery, OperationsQuery):
+class Query(PeopleQuery, KeysQuery, OperationsQuery, NotificationsQuery):
     @field(
         "A catalog program by id or slug (any valid key). Not found: null and an error "
         "`not_found`.",
@@ -285,7 +286,7 @@ async def _act(
 
 
 @strawberry.type
-class Mutation(PeopleMutation, KeysMutation, CatalogMutation):
+class Mutation(PeopleMutation, KeysMutation, CatalogMutation, NotificationsMutation):
     @mutation(
         "Instantiate a catalog program in this workspace (from programId or "
         "programSlug; scope program_instances:write).",
