@@ -178,6 +178,27 @@ class Side:
         self.names.add(sent["id"])
         return sent
 
+    @cached_property
+    def subscription(self) -> dict[str, Any]:
+        """The subscription approving an enrollment set up."""
+        enrollment_id = self.enrollment("approved")["id"]
+        (found,) = self._ok(
+            self.c.get("/v1/subscriptions", params={"enrollmentId": enrollment_id})
+        )["data"]
+        self.names |= {found["id"], found["deviceLocationId"]}
+        return found
+
+    @cached_property
+    def device(self) -> dict[str, Any]:
+        device = self._ok(
+            self.c.post(
+                "/v1/devices",
+                json={"type": "battery", "manufacturer": "tesla", "serialNumber": fresh()},
+            )
+        )
+        self.names.add(device["id"])
+        return device
+
     def state(self) -> Any:
         """What the workspace holds, as its own REST reads show it."""
         reads = ["/v1/programInstances", "/v1/enrollments", "/v1/customers", "/v1/leads"]
@@ -264,6 +285,9 @@ ONE_NOTIFICATION = "query($id: ID!) { notification(id: $id) { id status } }"
 UPDATE_TEMPLATE = """mutation($id: ID!) {
   updateNotificationTemplate(id: $id, input: {subject: "Changed"}) { id subject } }"""
 DELETE_TEMPLATE = "mutation($id: ID!) { deleteNotificationTemplate(id: $id) }"
+ONE_SUBSCRIPTION = "query($id: ID!) { subscription(id: $id) { id status } }"
+ONE_LOCATION = "query($id: ID!) { deviceLocation(id: $id) { id } }"
+ONE_DEVICE = "query($id: ID!) { device(id: $id) { id status } }"
 REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }"
 
 
@@ -545,6 +569,42 @@ OPS = [
         (R.PROGRAM_INSTANCES_WRITE,),
         lambda c, o: (DELETE_TEMPLATE, {"id": o.template["id"]}),
         isolation={"by id": lambda c, o: (DELETE_TEMPLATE, {"id": o.template["id"]})},
+    ),
+    # participation
+    Op(
+        "Query.subscription",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (ONE_SUBSCRIPTION, {"id": o.subscription["id"]}),
+        isolation={"by id": lambda c, o: (ONE_SUBSCRIPTION, {"id": o.subscription["id"]})},
+    ),
+    Op(
+        "Query.subscriptions",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: ("{ subscriptions { totalCount } }", {}),
+    ),
+    Op(
+        "Query.deviceLocation",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (ONE_LOCATION, {"id": o.subscription["deviceLocationId"]}),
+        isolation={
+            "by id": lambda c, o: (ONE_LOCATION, {"id": o.subscription["deviceLocationId"]})
+        },
+    ),
+    Op(
+        "Query.device",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (ONE_DEVICE, {"id": o.device["id"]}),
+        isolation={"by id": lambda c, o: (ONE_DEVICE, {"id": o.device["id"]})},
+    ),
+    Op("Query.devices", (R.ENROLLMENTS_READ,), lambda c, o: ("{ devices { totalCount } }", {})),
+    Op(
+        "Mutation.createDevice",
+        (R.DEVICES_WRITE,),
+        lambda c, o: (
+            """mutation($sn: String!) { createDevice(input: {type: "battery",
+                 manufacturer: "tesla", serialNumber: $sn}) { id status } }""",
+            {"sn": fresh()},
+        ),
     ),
     # imports and jobs
     Op(

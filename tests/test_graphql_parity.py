@@ -59,6 +59,13 @@ DOORS: dict[str, str] = {
     "DELETE /v1/notificationTemplates/{template_id}": "Mutation.deleteNotificationTemplate",
     "GET /v1/notifications": "Query.notifications",
     "GET /v1/notifications/{notification_id}": "Query.notification",
+    # participation: subscriptions, device locations, devices
+    "GET /v1/subscriptions": "Query.subscriptions",
+    "GET /v1/subscriptions/{subscription_id}": "Query.subscription",
+    "GET /v1/deviceLocations/{location_id}": "Query.deviceLocation",
+    "GET /v1/devices": "Query.devices",
+    "POST /v1/devices": "Mutation.createDevice",
+    "GET /v1/devices/{device_id}": "Query.device",
     # events
     "GET /v1/events": "Query.events",
 }
@@ -96,12 +103,6 @@ NOT_YET: set[str] = {
     "GET /v1/setupActions/{action_id}",
     "POST /v1/setupActions/{action_id}/complete",
     "POST /v1/setupActions/{action_id}/fail",
-    "GET /v1/subscriptions",
-    "GET /v1/subscriptions/{subscription_id}",
-    "GET /v1/deviceLocations/{location_id}",
-    "GET /v1/devices",
-    "POST /v1/devices",
-    "GET /v1/devices/{device_id}",
     "GET /v1/todos",
     "POST /v1/todos/{todo_id}/complete",
     "POST /v1/webhookEndpoints",

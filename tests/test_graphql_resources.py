@@ -293,3 +293,55 @@ def test_notification_templates_and_log_answer_as_rest(tenant: Tenant) -> None:
     gone = data(gql(c, "mutation($id: ID!) { deleteNotificationTemplate(id: $id) }", id=made["id"]))
     assert gone == {"deleteNotificationTemplate": made["id"]}
     assert c.get(f"/v1/notificationTemplates/{made['id']}").status_code == 404
+
+
+def test_subscriptions_locations_and_devices_answer_as_rest(tenant: Tenant) -> None:
+    c = tenant.client
+    e = tenant.enroll(tenant.instance()["id"])
+    for action in ("submit", "approve"):
+        assert c.post(f"/v1/enrollments/{e['id']}/{action}").status_code == 200
+    (sub,) = c.get("/v1/subscriptions", params={"enrollmentId": e["id"]}).json()["data"]
+    got = data(
+        gql(
+            c,
+            """query($e: ID, $id: ID!) {
+              subscriptions(enrollmentId: $e) { edges { node { id enrollmentId
+                programInstanceId customerId deviceLocationId status startAt endAt version
+                createdAt updatedAt } } }
+              subscription(id: $id) { id } }""",
+            e=e["id"],
+            id=sub["id"],
+        )
+    )
+    assert [x["node"] for x in got["subscriptions"]["edges"]] == [sub]
+    assert got["subscription"] == {"id": sub["id"]}
+    location = c.get(f"/v1/deviceLocations/{sub['deviceLocationId']}").json()
+    one = data(
+        gql(
+            c,
+            "query($id: ID!) { deviceLocation(id: $id) { id customerId status premiseId } }",
+            id=location["id"],
+        )
+    )["deviceLocation"]
+    assert one == {k: location[k] for k in one}
+
+    made = data(
+        gql(
+            c,
+            """mutation($sn: String!) { createDevice(input: {type: "battery",
+              manufacturer: "Tesla", serialNumber: $sn}) { id type manufacturer model
+              serialNumber ownership status deviceLocationId subscriptionId metadata version
+              createdAt updatedAt } }""",
+            sn=uniq(),
+        )
+    )["createDevice"]
+    assert made == c.get(f"/v1/devices/{made['id']}").json()
+    assert made["manufacturer"] == "tesla" and made["status"] == "in_stock"
+    listed = data(gql(c, '{ devices(status: "in_stock", first: 100) { edges { node { id } } } }'))[
+        "devices"
+    ]["edges"]
+    assert {"node": {"id": made["id"]}} in listed
+    bad = gql(c, '{ devices(status: "lost") { totalCount } }')
+    rest_bad = c.get("/v1/devices", params={"status": "lost"})
+    assert rest_bad.status_code == 422
+    assert bad["errors"][0]["extensions"]["code"] == rest_bad.json()["code"]

@@ -49,6 +49,7 @@ from enroll.graphql.inputs import (
 from enroll.graphql.keys import KeysMutation, KeysQuery
 from enroll.graphql.notifications import NotificationsMutation, NotificationsQuery
 from enroll.graphql.operations import OperationsQuery
+from enroll.graphql.participation import ParticipationMutation, ParticipationQuery
 from enroll.graphql.people import PeopleMutation, PeopleQuery
 from enroll.graphql.scalars import DATETIME
 from enroll.graphql.scopes import ScopesFirst
@@ -81,7 +82,7 @@ N = TypeVar("N")
 
 
 @strawberry.type
-class Query(PeopleQuery, KeysQuery, OperationsQuery, NotificationsQuery):
+class Query(PeopleQuery, KeysQuery, OperationsQuery, NotificationsQuery, ParticipationQuery):
     @field(
         "A catalog program by id or slug (any valid key). Not found: null and an error "
         "`not_found`.",
@@ -286,7 +287,9 @@ async def _act(
 
 
 @strawberry.type
-class Mutation(PeopleMutation, KeysMutation, CatalogMutation, NotificationsMutation):
+class Mutation(
+    PeopleMutation, KeysMutation, CatalogMutation, NotificationsMutation, ParticipationMutation
+):
     @mutation(
         "Instantiate a catalog program in this workspace (from programId or "
         "programSlug; scope program_instances:write).",
