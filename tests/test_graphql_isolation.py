@@ -288,6 +288,10 @@ DELETE_TEMPLATE = "mutation($id: ID!) { deleteNotificationTemplate(id: $id) }"
 ONE_SUBSCRIPTION = "query($id: ID!) { subscription(id: $id) { id status } }"
 ONE_LOCATION = "query($id: ID!) { deviceLocation(id: $id) { id } }"
 ONE_DEVICE = "query($id: ID!) { device(id: $id) { id status } }"
+VERSIONS = (
+    "query($i: ID!) { criteriaVersions(programInstanceId: $i) { edges { node { version } } } }"
+)
+ONE_VERSION = "query($i: ID!) { criteriaVersion(programInstanceId: $i, version: 1) { version } }"
 REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }"
 
 
@@ -569,6 +573,22 @@ OPS = [
         (R.PROGRAM_INSTANCES_WRITE,),
         lambda c, o: (DELETE_TEMPLATE, {"id": o.template["id"]}),
         isolation={"by id": lambda c, o: (DELETE_TEMPLATE, {"id": o.template["id"]})},
+    ),
+    # criteria versions
+    Op(
+        "Query.criteriaVersions",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: (VERSIONS, {"i": o.instance["id"]}),
+        isolation={
+            "by instance id": lambda c, o: (VERSIONS, {"i": o.instance["id"]}),
+            "by instance slug": lambda c, o: (VERSIONS, {"i": o.instance["slug"]}),
+        },
+    ),
+    Op(
+        "Query.criteriaVersion",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: (ONE_VERSION, {"i": o.instance["id"]}),
+        isolation={"by instance id": lambda c, o: (ONE_VERSION, {"i": o.instance["id"]})},
     ),
     # participation
     Op(

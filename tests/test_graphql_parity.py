@@ -24,6 +24,9 @@ DOORS: dict[str, str] = {
     "GET /v1/programInstances": "Query.programInstances",
     "GET /v1/programInstances/{id_or_slug}": "Query.programInstance",
     "PATCH /v1/programInstances/{id_or_slug}": "Mutation.updateProgramInstance",
+    # criteria versions
+    "GET /v1/programInstances/{instance_id}/criteriaVersions": "Query.criteriaVersions",
+    "GET /v1/programInstances/{instance_id}/criteriaVersions/{version}": "Query.criteriaVersion",
     # enrollments
     "POST /v1/programInstances/{instance_id}/enrollments": "Mutation.createEnrollment",
     "GET /v1/programInstances/{instance_id}/enrollments": "Query.enrollments",
@@ -83,8 +86,6 @@ DELIBERATE: dict[str, str] = {
 NOT_YET: set[str] = {
     "DELETE /v1/programInstances/{id_or_slug}",
     "POST /v1/programInstances/{instance_id}/eligibility/preview",
-    "GET /v1/programInstances/{instance_id}/criteriaVersions",
-    "GET /v1/programInstances/{instance_id}/criteriaVersions/{version}",
     "POST /v1/programInstances/{instance_id}/reevaluations",
     "POST /v1/enrollmentRequests",
     "GET /v1/enrollmentRequests/{task_id}",

@@ -345,3 +345,28 @@ def test_subscriptions_locations_and_devices_answer_as_rest(tenant: Tenant) -> N
     rest_bad = c.get("/v1/devices", params={"status": "lost"})
     assert rest_bad.status_code == 422
     assert bad["errors"][0]["extensions"]["code"] == rest_bad.json()["code"]
+
+
+def test_criteria_versions_answer_as_rest(tenant: Tenant) -> None:
+    c = tenant.client
+    instance = tenant.instance()
+    rest = c.get(f"/v1/programInstances/{instance['id']}/criteriaVersions").json()["data"]
+    got = data(
+        gql(
+            c,
+            """query($i: ID!) {
+              criteriaVersions(programInstanceId: $i) { edges { node { version criteria
+                createdAt } } }
+              criteriaVersion(programInstanceId: $i, version: 1) { version criteria } }""",
+            i=instance["slug"],
+        )
+    )
+    assert [e["node"] for e in got["criteriaVersions"]["edges"]] == rest and rest
+    assert got["criteriaVersion"] == {k: rest[0][k] for k in ("version", "criteria")}
+    missing = gql(
+        c,
+        "query($i: ID!) { criteriaVersion(programInstanceId: $i, version: 99) { version } }",
+        i=instance["id"],
+    )
+    rest_missing = c.get(f"/v1/programInstances/{instance['id']}/criteriaVersions/99")
+    assert missing["errors"][0]["extensions"]["code"] == rest_missing.json()["code"]

@@ -33,6 +33,7 @@ from enroll.graphql.common import id_or_slug as _id_or_slug
 from enroll.graphql.common import mutate as _mutate
 from enroll.graphql.common import ref as _ref
 from enroll.graphql.context import info_context
+from enroll.graphql.criteria import CriteriaQuery
 from enroll.graphql.errors import log_unexpected
 from enroll.graphql.fields import field, mutation
 from enroll.graphql.inputs import (
@@ -82,7 +83,9 @@ N = TypeVar("N")
 
 
 @strawberry.type
-class Query(PeopleQuery, KeysQuery, OperationsQuery, NotificationsQuery, ParticipationQuery):
+class Query(
+    PeopleQuery, KeysQuery, OperationsQuery, NotificationsQuery, ParticipationQuery, CriteriaQuery
+):
     @field(
         "A catalog program by id or slug (any valid key). Not found: null and an error "
         "`not_found`.",
