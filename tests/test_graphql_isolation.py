@@ -292,6 +292,7 @@ VERSIONS = (
     "query($i: ID!) { criteriaVersions(programInstanceId: $i) { edges { node { version } } } }"
 )
 ONE_VERSION = "query($i: ID!) { criteriaVersion(programInstanceId: $i, version: 1) { version } }"
+DELETE_INSTANCE = "mutation($id: ID!) { deleteProgramInstance(id: $id) }"
 REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }"
 
 
@@ -408,6 +409,15 @@ OPS = [
         isolation={
             "by id": lambda c, o: (UPDATE_INSTANCE, {"id": o.instance["id"]}),
             "by slug": lambda c, o: (UPDATE_INSTANCE, {"id": o.instance["slug"]}),
+        },
+    ),
+    Op(
+        "Mutation.deleteProgramInstance",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (DELETE_INSTANCE, {"id": o.t.instance()["id"]}),
+        isolation={
+            "by id": lambda c, o: (DELETE_INSTANCE, {"id": o.instance["id"]}),
+            "by slug": lambda c, o: (DELETE_INSTANCE, {"id": o.instance["slug"]}),
         },
     ),
     Op(

@@ -24,6 +24,7 @@ DOORS: dict[str, str] = {
     "GET /v1/programInstances": "Query.programInstances",
     "GET /v1/programInstances/{id_or_slug}": "Query.programInstance",
     "PATCH /v1/programInstances/{id_or_slug}": "Mutation.updateProgramInstance",
+    "DELETE /v1/programInstances/{id_or_slug}": "Mutation.deleteProgramInstance",
     # criteria versions
     "GET /v1/programInstances/{instance_id}/criteriaVersions": "Query.criteriaVersions",
     "GET /v1/programInstances/{instance_id}/criteriaVersions/{version}": "Query.criteriaVersion",
@@ -84,7 +85,6 @@ DELIBERATE: dict[str, str] = {
 
 # Should have a door and has none yet (issue 13 item 28, not finished).
 NOT_YET: set[str] = {
-    "DELETE /v1/programInstances/{id_or_slug}",
     "POST /v1/programInstances/{instance_id}/eligibility/preview",
     "POST /v1/programInstances/{instance_id}/reevaluations",
     "POST /v1/enrollmentRequests",

@@ -370,3 +370,17 @@ def test_criteria_versions_answer_as_rest(tenant: Tenant) -> None:
     )
     rest_missing = c.get(f"/v1/programInstances/{instance['id']}/criteriaVersions/99")
     assert missing["errors"][0]["extensions"]["code"] == rest_missing.json()["code"]
+
+
+def test_delete_program_instance_as_rest(tenant: Tenant) -> None:
+    c = tenant.client
+    empty, used = tenant.instance(), tenant.instance()
+    tenant.enroll(used["id"])
+    query = "mutation($id: ID!) { deleteProgramInstance(id: $id) }"
+    assert data(gql(c, query, id=empty["slug"])) == {"deleteProgramInstance": empty["slug"]}
+    assert c.get(f"/v1/programInstances/{empty['id']}").status_code == 404
+    refused = gql(c, query, id=used["id"])
+    rest = c.delete(f"/v1/programInstances/{used['id']}")
+    assert rest.status_code == 409
+    assert refused["data"] is None
+    assert refused["errors"][0]["extensions"]["code"] == rest.json()["code"]

@@ -336,6 +336,21 @@ class Mutation(
         return await _mutate(info, Scope.PROGRAM_INSTANCES_WRITE, work)
 
     @mutation(
+        "Delete a program instance (id or slug) that has no enrollments (otherwise close or "
+        "archive it); answers the id given (scope program_instances:write).",
+        Scope.PROGRAM_INSTANCES_WRITE,
+    )
+    async def delete_program_instance(self, info: Info, id: ID) -> ID:
+        async def work(session: AsyncSession, principal: Principal) -> ID:
+            instance_ref = _ref(id)
+            await instances.delete(
+                session, workspace_id=principal.workspace_id or "", ref=instance_ref
+            )
+            return ID(instance_ref)
+
+        return await _mutate(info, Scope.PROGRAM_INSTANCES_WRITE, work)
+
+    @mutation(
         "Enroll a person in a program instance (its id or slug); the enrollment "
         "is evaluated at once (scope enrollments:write).",
         Scope.ENROLLMENTS_WRITE,
