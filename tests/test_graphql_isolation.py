@@ -92,7 +92,12 @@ class Side:
     def enrollment(self, status: str = "eligible") -> dict[str, Any]:
         e = self.t.enroll(self.instance["id"])
         self.names |= {e["id"], e["customerId"]}
-        steps = {"eligible": [], "submitted": ["submit"], "approved": ["submit", "approve"]}
+        steps = {
+            "eligible": [],
+            "submitted": ["submit"],
+            "approved": ["submit", "approve"],
+            "cancelled": ["cancel"],
+        }
         for action in steps[status]:
             e = self._ok(self.c.post(f"/v1/enrollments/{e['id']}/{action}"))
         return e
@@ -108,6 +113,91 @@ class Side:
         )
         self.names.add(lead["id"])
         return lead
+
+    @cached_property
+    def api_key(self) -> dict[str, Any]:
+        key = self._ok(
+            self.c.post("/v1/apiKeys", json={"name": f"k-{fresh()}", "scopes": ["jobs:read"]})
+        )
+        self.names.add(key["id"])
+        return key
+
+    @cached_property
+    def import_(self) -> dict[str, Any]:
+        """A finished import of one row into the instance."""
+        n = fresh()
+        row = {"firstName": "Imp", "lastName": n, "email": f"imp.{n}@example.com"}
+        r = self.c.post(
+            f"/v1/programInstances/{self.instance['id']}/imports",
+            content=json.dumps(row) + "\n",
+            headers={"Content-Type": "application/x-ndjson"},
+        )
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 15
+        while (imp := self._ok(self.c.get(f"/v1/imports/{r.json()['id']}")))["status"] not in (
+            "completed",
+            "failed",
+        ):
+            assert time.monotonic() < deadline, imp
+            time.sleep(0.05)
+        self.names.add(imp["id"])
+        return imp
+
+    @cached_property
+    def template(self) -> dict[str, Any]:
+        """A template of the instance, on cancelling."""
+        template = self._ok(
+            self.c.post(
+                "/v1/notificationTemplates",
+                json={
+                    "programInstanceId": self.instance["id"],
+                    "audience": "administrator",
+                    "trigger": "cancelled",
+                    "recipients": [f"ops.{fresh()}@example.com"],
+                    "subject": "Cancelled",
+                    "body": "{{ enrollment.id }} was cancelled.",
+                },
+            )
+        )
+        self.names.add(template["id"])
+        return template
+
+    @cached_property
+    def notification(self) -> dict[str, Any]:
+        """What cancelling an enrollment logged, once its send job stored it."""
+        assert self.template
+        enrollment_id = self.enrollment("cancelled")["id"]
+        deadline = time.monotonic() + 15
+        while True:
+            (sent,) = self._ok(
+                self.c.get("/v1/notifications", params={"enrollmentId": enrollment_id})
+            )["data"]
+            if sent["status"] != "queued" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.names.add(sent["id"])
+        return sent
+
+    @cached_property
+    def subscription(self) -> dict[str, Any]:
+        """The subscription approving an enrollment set up."""
+        enrollment_id = self.enrollment("approved")["id"]
+        (found,) = self._ok(
+            self.c.get("/v1/subscriptions", params={"enrollmentId": enrollment_id})
+        )["data"]
+        self.names |= {found["id"], found["deviceLocationId"]}
+        return found
+
+    @cached_property
+    def device(self) -> dict[str, Any]:
+        device = self._ok(
+            self.c.post(
+                "/v1/devices",
+                json={"type": "battery", "manufacturer": "tesla", "serialNumber": fresh()},
+            )
+        )
+        self.names.add(device["id"])
+        return device
 
     def state(self) -> Any:
         """What the workspace holds, as its own REST reads show it."""
@@ -140,6 +230,7 @@ class Op:
     recipe: Recipe
     # Variants naming the owner's ids, for the isolation matrix.
     isolation: dict[str, Recipe] = field(default_factory=dict)
+    platform: bool = False  # a catalog write: platform keys only, as REST
 
     @property
     def write(self) -> bool:
@@ -185,6 +276,30 @@ def _enrollments_of(key: str) -> Recipe:
 UPDATE_INSTANCE = """mutation($id: ID!) {
   updateProgramInstance(id: $id, input: {name: "Renamed"}) { id name } }"""
 ONE_ENROLLMENT = "query($id: ID!) {{ enrollment(id: $id) {{ id {inner} }} }}"
+ONE_CUSTOMER = "query($id: ID!) { customer(id: $id) { id } }"
+UPDATE_CUSTOMER = """mutation($id: ID!) {
+  updateCustomer(id: $id, input: {firstName: "Renamed"}) { id firstName } }"""
+ONE_IMPORT = "query($id: ID!) { import(id: $id) { id status counts { rows } } }"
+ONE_TEMPLATE = "query($id: ID!) { notificationTemplate(id: $id) { id subject } }"
+ONE_NOTIFICATION = "query($id: ID!) { notification(id: $id) { id status } }"
+UPDATE_TEMPLATE = """mutation($id: ID!) {
+  updateNotificationTemplate(id: $id, input: {subject: "Changed"}) { id subject } }"""
+DELETE_TEMPLATE = "mutation($id: ID!) { deleteNotificationTemplate(id: $id) }"
+ONE_SUBSCRIPTION = "query($id: ID!) { subscription(id: $id) { id status } }"
+ONE_LOCATION = "query($id: ID!) { deviceLocation(id: $id) { id } }"
+ONE_DEVICE = "query($id: ID!) { device(id: $id) { id status } }"
+VERSIONS = (
+    "query($i: ID!) { criteriaVersions(programInstanceId: $i) { edges { node { version } } } }"
+)
+ONE_VERSION = "query($i: ID!) { criteriaVersion(programInstanceId: $i, version: 1) { version } }"
+DELETE_INSTANCE = "mutation($id: ID!) { deleteProgramInstance(id: $id) }"
+REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }"
+
+
+def _customer_of(side: Side) -> str:
+    customer_id: str = side.enrollment()["customerId"]
+    return customer_id
+
 
 OPS = [
     Op(
@@ -297,6 +412,15 @@ OPS = [
         },
     ),
     Op(
+        "Mutation.deleteProgramInstance",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (DELETE_INSTANCE, {"id": o.t.instance()["id"]}),
+        isolation={
+            "by id": lambda c, o: (DELETE_INSTANCE, {"id": o.instance["id"]}),
+            "by slug": lambda c, o: (DELETE_INSTANCE, {"id": o.instance["slug"]}),
+        },
+    ),
+    Op(
         "Mutation.createEnrollment",
         (R.ENROLLMENTS_WRITE,),
         _enroll_with(lambda c, o: (o.instance["id"], person())),
@@ -356,6 +480,191 @@ OPS = [
                  enrollment { id } serviceTask { id } } }""",
             {"id": o.enrollment("approved")["id"]},
         ),
+    ),
+    Op(
+        "Mutation.deleteEnrollment",
+        (R.ENROLLMENTS_WRITE,),
+        lambda c, o: (
+            "mutation($id: ID!) { deleteEnrollment(id: $id) }",
+            {"id": o.enrollment()["id"]},
+        ),
+    ),
+    # customers and leads
+    Op(
+        "Query.customer",
+        (R.CUSTOMERS_READ,),
+        lambda c, o: (ONE_CUSTOMER, {"id": _customer_of(o)}),
+        isolation={"by id": lambda c, o: (ONE_CUSTOMER, {"id": _customer_of(o)})},
+    ),
+    Op("Query.customers", (R.CUSTOMERS_READ,), lambda c, o: ("{ customers { totalCount } }", {})),
+    Op(
+        "Query.leads", (R.CUSTOMERS_READ,), lambda c, o: ("{ leads { edges { node { id } } } }", {})
+    ),
+    Op(
+        "Mutation.createCustomer",
+        (R.CUSTOMERS_WRITE,),
+        lambda c, o: (
+            """mutation($email: String!) { createCustomer(input: {
+                 firstName: "Ada", lastName: "L", email: $email}) { id } }""",
+            {"email": f"ada.{fresh()}@example.com"},
+        ),
+    ),
+    Op(
+        "Mutation.updateCustomer",
+        (R.CUSTOMERS_WRITE,),
+        lambda c, o: (UPDATE_CUSTOMER, {"id": _customer_of(o)}),
+        isolation={"by id": lambda c, o: (UPDATE_CUSTOMER, {"id": _customer_of(o)})},
+    ),
+    Op(
+        "Mutation.createLead",
+        (R.CUSTOMERS_WRITE,),
+        lambda c, o: (
+            "mutation($email: String!) { createLead(input: {email: $email}) { id } }",
+            {"email": f"lead.{fresh()}@example.com"},
+        ),
+    ),
+    # catalog writes (platform keys)
+    Op(
+        "Mutation.createProgram",
+        (R.PROGRAMS_WRITE,),
+        lambda c, o: (
+            """mutation($slug: String!) { createProgram(input: {slug: $slug, name: "P",
+                 type: grid_services}) { id } }""",
+            {"slug": f"p-{fresh()}"},
+        ),
+        platform=True,
+    ),
+    Op(
+        "Mutation.updateProgram",
+        (R.PROGRAMS_WRITE,),
+        lambda c, o: (
+            """mutation { updateProgram(id: "anywhere-program", input: {active: true}) {
+                 id active } }""",
+            {},
+        ),
+        platform=True,
+    ),
+    # notification templates and the notification log
+    Op(
+        "Query.notificationTemplate",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: (ONE_TEMPLATE, {"id": o.template["id"]}),
+        isolation={"by id": lambda c, o: (ONE_TEMPLATE, {"id": o.template["id"]})},
+    ),
+    Op(
+        "Query.notificationTemplates",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: ("{ notificationTemplates { totalCount } }", {}),
+    ),
+    Op(
+        "Query.notification",
+        (R.CUSTOMERS_READ,),
+        lambda c, o: (ONE_NOTIFICATION, {"id": o.notification["id"]}),
+        isolation={"by id": lambda c, o: (ONE_NOTIFICATION, {"id": o.notification["id"]})},
+    ),
+    Op(
+        "Query.notifications",
+        (R.CUSTOMERS_READ,),
+        lambda c, o: ("{ notifications { edges { node { id } } } }", {}),
+    ),
+    Op(
+        "Mutation.createNotificationTemplate",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (
+            """mutation($i: ID!) { createNotificationTemplate(input: {programInstanceId: $i,
+                 audience: customer, trigger: rejected, subject: "Sorry",
+                 body: "Not this time."}) { id } }""",
+            {"i": o.t.instance()["id"]},
+        ),
+    ),
+    Op(
+        "Mutation.updateNotificationTemplate",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (UPDATE_TEMPLATE, {"id": o.template["id"]}),
+        isolation={"by id": lambda c, o: (UPDATE_TEMPLATE, {"id": o.template["id"]})},
+    ),
+    Op(
+        "Mutation.deleteNotificationTemplate",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (DELETE_TEMPLATE, {"id": o.template["id"]}),
+        isolation={"by id": lambda c, o: (DELETE_TEMPLATE, {"id": o.template["id"]})},
+    ),
+    # criteria versions
+    Op(
+        "Query.criteriaVersions",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: (VERSIONS, {"i": o.instance["id"]}),
+        isolation={
+            "by instance id": lambda c, o: (VERSIONS, {"i": o.instance["id"]}),
+            "by instance slug": lambda c, o: (VERSIONS, {"i": o.instance["slug"]}),
+        },
+    ),
+    Op(
+        "Query.criteriaVersion",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: (ONE_VERSION, {"i": o.instance["id"]}),
+        isolation={"by instance id": lambda c, o: (ONE_VERSION, {"i": o.instance["id"]})},
+    ),
+    # participation
+    Op(
+        "Query.subscription",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (ONE_SUBSCRIPTION, {"id": o.subscription["id"]}),
+        isolation={"by id": lambda c, o: (ONE_SUBSCRIPTION, {"id": o.subscription["id"]})},
+    ),
+    Op(
+        "Query.subscriptions",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: ("{ subscriptions { totalCount } }", {}),
+    ),
+    Op(
+        "Query.deviceLocation",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (ONE_LOCATION, {"id": o.subscription["deviceLocationId"]}),
+        isolation={
+            "by id": lambda c, o: (ONE_LOCATION, {"id": o.subscription["deviceLocationId"]})
+        },
+    ),
+    Op(
+        "Query.device",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (ONE_DEVICE, {"id": o.device["id"]}),
+        isolation={"by id": lambda c, o: (ONE_DEVICE, {"id": o.device["id"]})},
+    ),
+    Op("Query.devices", (R.ENROLLMENTS_READ,), lambda c, o: ("{ devices { totalCount } }", {})),
+    Op(
+        "Mutation.createDevice",
+        (R.DEVICES_WRITE,),
+        lambda c, o: (
+            """mutation($sn: String!) { createDevice(input: {type: "battery",
+                 manufacturer: "tesla", serialNumber: $sn}) { id status } }""",
+            {"sn": fresh()},
+        ),
+    ),
+    # imports and jobs
+    Op(
+        "Query.import",
+        (R.IMPORTS_READ,),
+        lambda c, o: (ONE_IMPORT, {"id": o.import_["id"]}),
+        isolation={"by id": lambda c, o: (ONE_IMPORT, {"id": o.import_["id"]})},
+    ),
+    Op("Query.jobs", (R.JOBS_READ,), lambda c, o: ("{ jobs { edges { node { id } } } }", {})),
+    # API keys
+    Op("Query.apiKeys", (R.API_KEYS_MANAGE,), lambda c, o: ("{ apiKeys { totalCount } }", {})),
+    Op(
+        "Mutation.createApiKey",
+        (R.API_KEYS_MANAGE,),
+        lambda c, o: (
+            """mutation { createApiKey(input: {name: "ci", scopes: ["api_keys:manage"]}) {
+                 key { id } apiKey } }""",
+            {},
+        ),
+    ),
+    Op(
+        "Mutation.revokeApiKey",
+        (R.API_KEYS_MANAGE,),
+        lambda c, o: (REVOKE_KEY, {"id": o.api_key["id"]}),
+        isolation={"by id": lambda c, o: (REVOKE_KEY, {"id": o.api_key["id"]})},
     ),
 ]
 # Every mutation that names an enrollment is in the isolation matrix by that id.
@@ -499,7 +808,7 @@ def test_missing_scope_is_refused_and_the_required_ones_suffice(
             assert err["extensions"]["status"] == 403
             assert any(s in err["message"] for s in missing), err
         assert side.state() == before, f"{op.name} without {sorted(required)} changed something"
-        allowed = [tenant.key_with(*sorted(required))]
+        allowed = [platform_key if op.platform else tenant.key_with(*sorted(required))]
     else:  # any valid key: one with a single unrelated scope, and a platform key
         allowed = [tenant.key_with(Scope.JOBS_READ), platform_key]
     for key in allowed:
@@ -583,7 +892,7 @@ def test_no_valid_key_is_unauthorized(op: Op, server: Server, auth: AuthWorld) -
     assert auth.side.state() == before, f"{op.name} without a valid key changed something"
 
 
-@pytest.mark.parametrize("op", _ops([op for op in OPS if op.scopes]))
+@pytest.mark.parametrize("op", _ops([op for op in OPS if op.scopes and not op.platform]))
 def test_platform_keys_are_refused_on_workspace_fields(
     op: Op, server: Server, auth: AuthWorld, platform_key: str
 ) -> None:

@@ -31,18 +31,22 @@ def _metadata(scopes: tuple[Scope, ...], workspace: bool | None) -> dict[str, Ne
     return {NEEDS: Needs(scopes, True if workspace is None else workspace)}
 
 
-def field(description: str, *scopes: Scope, workspace: bool | None = None) -> Callable[[F], F]:
-    """A field; ``scopes`` (and ``workspace``) declare what its resolver checks."""
+def field(
+    description: str, *scopes: Scope, workspace: bool | None = None, name: str | None = None
+) -> Callable[[F], F]:
+    """A field; ``scopes`` (and ``workspace``) declare what its resolver checks. ``name``
+    for a GraphQL name Python cannot spell (``import``)."""
     return cast(
         Callable[[F], F],
-        strawberry.field(description=description, metadata=_metadata(scopes, workspace)),
+        strawberry.field(name=name, description=description, metadata=_metadata(scopes, workspace)),
     )
 
 
-def mutation(description: str, *scopes: Scope) -> Callable[[F], F]:
-    """A mutation of the workspace needing ``scopes``, checked with every field it selects
-    before any mutation of the operation runs."""
+def mutation(description: str, *scopes: Scope, workspace: bool = True) -> Callable[[F], F]:
+    """A mutation needing ``scopes`` (of the workspace, or of the platform with
+    ``workspace=False``), checked with every field it selects before any mutation of the
+    operation runs."""
     return cast(
         Callable[[F], F],
-        strawberry.mutation(description=description, metadata=_metadata(scopes, True)),
+        strawberry.mutation(description=description, metadata=_metadata(scopes, workspace)),
     )

@@ -7,15 +7,12 @@ read as ids that do not exist: the services answer ``not_found``.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import strawberry
 from graphql import GraphQLError
-from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 from strawberry import ID
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -32,11 +29,17 @@ from enroll.enrollment.schemas import (
     TransitionBody,
 )
 from enroll.enrollment.workflow import Action, Status
-from enroll.errors import FieldError, NotFound
 from enroll.event import service as event_service
 from enroll.event.endpoints import EventOut
-from enroll.graphql import limits, repository
-from enroll.graphql.context import GraphQLContext, info_context
+from enroll.graphql import limits
+from enroll.graphql.catalog import CatalogMutation
+from enroll.graphql.common import Info
+from enroll.graphql.common import connection as _connection
+from enroll.graphql.common import id_or_slug as _id_or_slug
+from enroll.graphql.common import mutate as _mutate
+from enroll.graphql.common import ref as _ref
+from enroll.graphql.context import info_context
+from enroll.graphql.criteria import CriteriaQuery
 from enroll.graphql.errors import log_unexpected
 from enroll.graphql.fields import field, mutation
 from enroll.graphql.inputs import (
@@ -47,25 +50,26 @@ from enroll.graphql.inputs import (
     UnenrollInput,
     check_range,
     check_text,
-    invalid,
     parse,
     wire,
 )
+from enroll.graphql.keys import KeysMutation, KeysQuery
+from enroll.graphql.notifications import NotificationsMutation, NotificationsQuery
+from enroll.graphql.operations import OperationsQuery
+from enroll.graphql.participation import ParticipationMutation, ParticipationQuery
+from enroll.graphql.people import PeopleMutation, PeopleQuery
 from enroll.graphql.scalars import DATETIME
 from enroll.graphql.scopes import ScopesFirst
 from enroll.graphql.types import (
     Connection,
-    Edge,
     Enrollment,
     Event,
     EventFeed,
-    PageInfo,
     Program,
     ProgramInstance,
     ServiceTask,
     UnenrollResult,
 )
-from enroll.kit.pagination import MAX_PER_PAGE, decode_cursor, encode_cursor
 from enroll.models import Enrollment as EnrollmentRow
 from enroll.models import Program as ProgramRow
 from enroll.models import ProgramInstance as InstanceRow
@@ -82,55 +86,12 @@ from enroll.servicetask.schemas import UnenrollBody
 
 T = TypeVar("T")
 N = TypeVar("N")
-Info = strawberry.Info[GraphQLContext, None]
-
-
-def _ref(value: str) -> str:
-    """An id from the request; NUL can name nothing (REST answers 404 for it in a path)."""
-    if "\x00" in value:
-        raise NotFound("No such resource.")
-    return value
-
-
-def _id_or_slug(id: str | None, slug: str | None) -> str:
-    if (id is None) == (slug is None):
-        raise invalid(
-            [FieldError(field="id", message="Give exactly one of id or slug.")],
-        )
-    return _ref(id if id is not None else slug or "")
-
-
-async def _connection(
-    ctx: GraphQLContext,
-    stmt: Select[Any],
-    id_column: InstrumentedAttribute[str],
-    convert: Callable[[Any], N],
-    *,
-    first: int,
-    after: str | None,
-) -> Connection[N]:
-    check_range("first", first, low=1, high=MAX_PER_PAGE)
-    check_text("after", after, max_length=200)
-    after_id = decode_cursor(after) if after is not None else None  # 422 invalid_cursor
-    async with ctx.use() as session:
-        rows, more = await repository.keyset_page(
-            session, stmt, id_column, first=first, after_id=after_id
-        )
-        edges = [Edge(cursor=encode_cursor(row.id), node=convert(row)) for row in rows]
-
-    async def count() -> int:
-        async with ctx.use() as session:
-            return await repository.count(session, stmt)
-
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
-        count=count,
-    )
 
 
 @strawberry.type
-class Query:
+class Query(
+    PeopleQuery, KeysQuery, OperationsQuery, NotificationsQuery, ParticipationQuery, CriteriaQuery
+):
     @field(
         "A catalog program by id or slug (any valid key). Not found: null and an error "
         "`not_found`.",
@@ -295,17 +256,6 @@ class Query:
         return await ctx.read(work)
 
 
-async def _mutate(
-    info: Info, scope: Scope, work: Callable[[AsyncSession, Principal], Awaitable[T]]
-) -> T:
-    ctx = info_context(info)
-
-    async def run(session: AsyncSession) -> T:
-        return await work(session, await ctx.principal(scope))
-
-    return await ctx.mutate(run)
-
-
 def _reason(reason: str | None, *, required: bool) -> str | None:
     if required:
         return parse(ReasonBody, {"reason": reason}).reason
@@ -346,7 +296,9 @@ async def _act(
 
 
 @strawberry.type
-class Mutation:
+class Mutation(
+    PeopleMutation, KeysMutation, CatalogMutation, NotificationsMutation, ParticipationMutation
+):
     @mutation(
         "Instantiate a catalog program in this workspace (from programId or "
         "programSlug; scope program_instances:write).",
@@ -386,6 +338,21 @@ class Mutation:
                 now=ctx.now(),
             )
             return ProgramInstance.of(instance)
+
+        return await _mutate(info, Scope.PROGRAM_INSTANCES_WRITE, work)
+
+    @mutation(
+        "Delete a program instance (id or slug) that has no enrollments (otherwise close or "
+        "archive it); answers the id given (scope program_instances:write).",
+        Scope.PROGRAM_INSTANCES_WRITE,
+    )
+    async def delete_program_instance(self, info: Info, id: ID) -> ID:
+        async def work(session: AsyncSession, principal: Principal) -> ID:
+            instance_ref = _ref(id)
+            await instances.delete(
+                session, workspace_id=principal.workspace_id or "", ref=instance_ref
+            )
+            return ID(instance_ref)
 
         return await _mutate(info, Scope.PROGRAM_INSTANCES_WRITE, work)
 
@@ -433,6 +400,25 @@ class Mutation:
                 now=ctx.now(),
             )
             return Enrollment.of(enrollment)
+
+        return await _mutate(info, Scope.ENROLLMENTS_WRITE, work)
+
+    @mutation(
+        "Delete an enrollment and its history; answers its id (scope enrollments:write).",
+        Scope.ENROLLMENTS_WRITE,
+    )
+    async def delete_enrollment(self, info: Info, id: ID) -> ID:
+        ctx = info_context(info)
+
+        async def work(session: AsyncSession, principal: Principal) -> ID:
+            enrollment_id = _ref(id)
+            await enrollments.delete(
+                session,
+                workspace_id=principal.workspace_id or "",
+                enrollment_id=enrollment_id,
+                now=ctx.now(),
+            )
+            return ID(enrollment_id)
 
         return await _mutate(info, Scope.ENROLLMENTS_WRITE, work)
 

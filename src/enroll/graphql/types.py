@@ -44,7 +44,7 @@ from enroll.servicetask.workflow import TaskKind, TaskState
 N = TypeVar("N")
 
 
-def _fields(model: Any, *, exclude: Collection[str] = ()) -> dict[str, Any]:
+def fields_of(model: Any, *, exclude: Collection[str] = ()) -> dict[str, Any]:
     """The output model's values by field name, nested models left to the caller."""
     values: dict[str, Any] = {
         name: getattr(model, name) for name in type(model).model_fields if name not in exclude
@@ -75,7 +75,7 @@ class Program:
 
     @classmethod
     def of(cls, row: ProgramRow) -> Program:
-        return cls(**_fields(ProgramOut.of(row)))
+        return cls(**fields_of(ProgramOut.of(row)))
 
 
 @strawberry.type(
@@ -110,7 +110,7 @@ class ProgramInstance:
 
     @classmethod
     def of(cls, row: InstanceRow) -> ProgramInstance:
-        return cls(**_fields(ProgramInstanceOut.of(row)))
+        return cls(**fields_of(ProgramInstanceOut.of(row)))
 
     @field("The catalog program this instance runs (any valid key).", workspace=False)
     async def program(self, info: strawberry.Info) -> Program | None:
@@ -162,7 +162,7 @@ class Customer:
     @classmethod
     def of(cls, row: CustomerRow) -> Customer:
         out = CustomerOut.of(row)
-        return cls(**_fields(out, exclude={"address"}), address=Address.of(out.address))
+        return cls(**fields_of(out, exclude={"address"}), address=Address.of(out.address))
 
 
 # --- enrollments ----------------------------------------------------------------------------
@@ -190,7 +190,7 @@ class EnrollmentHistory:
 
     @classmethod
     def of(cls, row: HistoryRow) -> EnrollmentHistory:
-        return cls(**_fields(HistoryOut.of(row)))
+        return cls(**fields_of(HistoryOut.of(row)))
 
 
 @strawberry.type(description="An enrollment (REST: EnrollmentOut).")
@@ -230,9 +230,9 @@ class Enrollment:
     def of(cls, row: EnrollmentRow) -> Enrollment:
         out = EnrollmentOut.of(row)
         return cls(
-            **_fields(out, exclude={"address", "eligibility"}),
+            **fields_of(out, exclude={"address", "eligibility"}),
             address=Address.of(out.address),
-            eligibility=Eligibility(**_fields(out.eligibility)),
+            eligibility=Eligibility(**fields_of(out.eligibility)),
         )
 
     @field("Its program instance (scope program_instances:read).", Scope.PROGRAM_INSTANCES_READ)
@@ -314,9 +314,9 @@ class ServiceTask:
     @classmethod
     def of(cls, out: ServiceTaskOut) -> ServiceTask:
         return cls(
-            **_fields(out, exclude={"errors", "setup_actions"}),
-            errors=[TaskError(**_fields(e)) for e in out.errors],
-            setup_actions=[SetupAction(**_fields(a)) for a in out.setup_actions],
+            **fields_of(out, exclude={"errors", "setup_actions"}),
+            errors=[TaskError(**fields_of(e)) for e in out.errors],
+            setup_actions=[SetupAction(**fields_of(a)) for a in out.setup_actions],
         )
 
 
@@ -344,7 +344,7 @@ class Event:
 
     @classmethod
     def of(cls, out: EventOut) -> Event:
-        return cls(**_fields(out))
+        return cls(**fields_of(out))
 
 
 @strawberry.type(description="A page of the event feed (REST: EventFeed).")
