@@ -40,6 +40,7 @@ DOORS: dict[str, str] = {
     "POST /v1/enrollments/{enrollment_id}/reject": "Mutation.rejectEnrollment",
     "POST /v1/enrollments/{enrollment_id}/cancel": "Mutation.cancelEnrollment",
     "POST /v1/enrollments/{enrollment_id}/reevaluate": "Mutation.reevaluateEnrollment",
+    "POST /v1/enrollments/{enrollment_id}/decide": "Mutation.decideEnrollment",
     "POST /v1/enrollments/{enrollment_id}/unenroll": "Mutation.unenrollEnrollment",
     # customers and leads, API keys (metadata; the secret only in createApiKey's answer)
     "DELETE /v1/enrollments/{enrollment_id}": "Mutation.deleteEnrollment",
@@ -87,6 +88,9 @@ DELIBERATE: dict[str, str] = {
 NOT_YET: set[str] = {
     "POST /v1/programInstances/{instance_id}/eligibility/preview",
     "POST /v1/programInstances/{instance_id}/reevaluations",
+    "GET /v1/reevaluations/{reevaluation_id}",
+    "GET /v1/enrollmentRequests",
+    "GET /v1/unenrollmentRequests",
     "POST /v1/enrollmentRequests",
     "GET /v1/enrollmentRequests/{task_id}",
     "POST /v1/unenrollmentRequests",

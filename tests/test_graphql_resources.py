@@ -174,7 +174,7 @@ def test_imports_and_jobs_read_as_rest(tenant: Tenant) -> None:
         assert time.monotonic() < deadline, rest
         time.sleep(0.05)
     query = """query($id: ID!) { import(id: $id) { id programInstanceId status format dryRun
-      events counts { rows created duplicates invalid eligible ineligible }
+      events evaluate counts { rows created duplicates invalid eligible ineligible }
       progress { bytesDone bytesTotal rowsDone fraction } error createdAt startedAt
       finishedAt } }"""
     got = data(gql(c, query, id=rest["id"]))["import"]

@@ -58,6 +58,9 @@ class Import:
     format: str
     dry_run: bool
     events: bool
+    evaluate: bool = strawberry.field(
+        description="False: rows stay candidates, unevaluated (REST: evaluate)."
+    )
     counts: ImportCounts
     progress: ImportProgress
     error: str | None
