@@ -160,7 +160,11 @@ SETUP = {
     "unenrollReasons": [{"code": "REVIEW", "requiresApproval": True}],
 }
 # Routes with more than one success status: the one their recipe gets.
-SUCCESS = {("POST", "/v1/enrollments/{enrollment_id}/unenroll"): 200}
+SUCCESS = {
+    ("POST", "/v1/enrollments/{enrollment_id}/unenroll"): 200,
+    # 200 is an enrollmentId update within the instance; the recipe creates.
+    ("POST", "/v1/programInstances/{instance_id}/enrollments"): 201,
+}
 
 
 # The caller's own identifiers, not ids of the platform's resources (filtered on in lists).
