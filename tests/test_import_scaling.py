@@ -207,11 +207,13 @@ def test_a_later_batch_costs_no_more_than_twice_an_early_one(
     late = timed_import(tenant, instance["id"], candidates(3 * BATCH))
     figures: dict[str, Any] = {
         "stored": stored,
-        "rows_per_cpu_second": [round(BATCH / min(early.cpu)), round(BATCH / min(late.cpu))],
+        "rows_per_cpu_second": [round(3 * BATCH / sum(b.cpu)) for b in (early, late)],
         "cpu": [early.cpu, late.cpu],
         "vm_ksteps": [early.vm_steps, late.vm_steps],
     }
     print(figures)
-    assert min(late.cpu) <= 2 * min(early.cpu), figures
+    # Whole imports of the same rows compared: their commits are split into parts sized by
+    # time (kit/batching), so one part's cost says little, the sum of them all does.
+    assert sum(late.cpu) <= 2 * sum(early.cpu), figures
     if early.vm_steps:  # SQLite
-        assert min(late.vm_steps) <= 2 * min(early.vm_steps), figures
+        assert sum(late.vm_steps) <= 2 * sum(early.vm_steps), figures

@@ -257,3 +257,24 @@ def test_every_request_time_is_a_timestamp() -> None:
                 seen.append(f"{model.__name__}.{name}")
                 assert "_as_utc" in annotation, f"{model.__name__}.{name} is no Timestamp"
     assert {"ApiKeyCreate.expires_at", "Replay.since", "Replay.until"} <= set(seen), seen
+
+
+def test_null_lists_and_objects_on_a_create_are_empty_not_a_500(tenant: Tenant) -> None:
+    """Schemathesis found it: `"tags": null` (or metadata, manufacturerSlugs) on a create
+    reached the response model as None."""
+    instance = tenant.instance()
+    body = {"identificationType": "customerInfo", **person()}
+    body |= {"tags": None, "metadata": None, "manufacturerSlugs": None}
+    r = tenant.client.post(f"/v1/programInstances/{instance['id']}/enrollments", json=body)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert (made["tags"], made["metadata"], made["manufacturerSlugs"]) == ([], {}, [])
+
+
+def test_a_webhook_host_idna_cannot_encode_is_not_a_500(tenant: Tenant) -> None:
+    """Schemathesis found it: a host label over 63 characters made the resolver raise
+    UnicodeError. It resolves to nothing, so it is saved like any name that does not
+    resolve now (delivery checks again)."""
+    url = f"https://{'a' * 70}.example.com/hook"
+    r = tenant.client.post("/v1/webhookEndpoints", json={"url": url})
+    assert r.status_code == 201, r.text

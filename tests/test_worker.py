@@ -65,7 +65,7 @@ async def _submitted_auto_enrollments(ctx: AppContext, count: int) -> str:
             ),
         )
         for i in range(count):
-            enrollment = await enrollments.create(
+            enrollment, _ = await enrollments.create(
                 session,
                 workspace_id=workspace.id,
                 instance_ref=instance.id,

@@ -9,6 +9,7 @@ with pending (asynchronous) checks queues their jobs in the same transaction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -386,6 +387,9 @@ def _address(body: EnrollmentCreate | EnrollmentUpdate) -> dict[str, Any] | None
     return body.address.model_dump(by_alias=True, exclude_none=True) if body.address else None
 
 
+_EMPTY: dict[str, Callable[[], Any]] = {"tags": list, "manufacturer_slugs": list, "metadata_": dict}
+
+
 def _sent_fields(body: EnrollmentCreate | EnrollmentUpdate) -> dict[str, Any]:
     """The person/equipment fields the request carries, as column values."""
     sent = body.model_dump(
@@ -405,6 +409,9 @@ def _sent_fields(body: EnrollmentCreate | EnrollmentUpdate) -> dict[str, Any]:
     )
     if "metadata" in sent:
         sent["metadata_"] = sent.pop("metadata")
+    for column, empty in _EMPTY.items():  # null for a list or object: none of it
+        if column in sent and sent[column] is None:
+            sent[column] = empty()
     if "address" in body.model_fields_set:
         sent["address"] = _address(body)
     return sent

@@ -119,7 +119,7 @@ async def _resolve(host: str, port: int) -> list[str]:
     """Every address ``host`` resolves to now (an IP literal: itself); Unreachable if none."""
     try:  # the system resolver in a thread (not the event loop's own, uvloop's under uvicorn)
         infos = await asyncio.to_thread(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a label IDNA cannot encode
         raise Unreachable(f"cannot resolve {host!r}: {exc}") from None
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
