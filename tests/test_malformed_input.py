@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from conftest import Tenant
-from enroll.kit.schemas import MAX_JSON_DEPTH
+from enroll.kit.schemas import METADATA_DEPTH
 from enroll.servicetask.service import command_answer
 from test_graphql import error, fields_of, gql
 from test_imports import jsonl, person, results, run_import
@@ -78,12 +78,12 @@ def test_json_nested_260_levels_is_refused_naming_the_field(tenant: Tenant) -> N
         c.post(enrollments, json=base | {"email": email(), "metadata": {"l": lists}}), ["metadata"]
     )
     # At the bound, it is kept and read back as sent.
-    at_bound = nested(MAX_JSON_DEPTH)  # metadata's own object is the first level
+    at_bound = nested(METADATA_DEPTH)  # metadata's own object is the first level
     made = c.post(enrollments, json=base | {"email": email(), "metadata": at_bound})
     assert made.status_code == 201, made.text
     assert c.get(f"/v1/enrollments/{made.json()['id']}").json()["metadata"] == at_bound
     refused(
-        c.post(enrollments, json=base | {"email": email(), "metadata": nested(MAX_JSON_DEPTH + 1)}),
+        c.post(enrollments, json=base | {"email": email(), "metadata": nested(METADATA_DEPTH + 1)}),
         ["metadata"],
     )
     assert c.get(enrollments).json()["totalItems"] == 1

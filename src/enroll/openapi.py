@@ -7,6 +7,7 @@ Scopes come from the ``require`` dependencies, error responses from what each ro
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any, cast, get_args
 
 from fastapi import FastAPI
@@ -19,6 +20,7 @@ from pydantic.alias_generators import to_camel
 from enroll.errors import FieldError, Problem
 from enroll.idempotency import service as idempotency
 from enroll.kit.fields import RESOURCE_REFERENCE
+from enroll.kit.schemas import METADATA_DEPTH
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _TITLES = {
@@ -120,29 +122,35 @@ _SCALARS: list[dict[str, Any]] = [
 ]
 
 
-def _json_value(depth: int) -> dict[str, Any]:
-    """Storable JSON to ``depth`` levels of arrays and objects. Unrolled, not recursive:
-    client generators (openapi-python-client) cannot parse a self-referencing union."""
-    if depth == 0:
-        return {"anyOf": list(_SCALARS)}
-    inner = _json_value(depth - 1)
-    return {
-        "anyOf": [
-            *_SCALARS,
-            {"type": "array", "items": inner},
-            {
-                "type": "object",
-                "propertyNames": {"pattern": NUL_FREE},
-                "additionalProperties": inner,
-            },
-        ]
-    }
+def _json_values() -> dict[str, dict[str, Any]]:
+    """Storable metadata values as a chain of components, one per level: ``JsonValue`` (a value
+    of a ``metadata`` object) may hold arrays and objects of ``JsonValue{n-1}``, and so on down
+    to ``JsonValue0``, scalars only: the ``METADATA_DEPTH`` levels the server allows. A chain,
+    not a self-reference: client generators cannot parse a recursive union."""
+    names = [f"JsonValue{n}" for n in range(METADATA_DEPTH - 1)] + ["JsonValue"]
+    values: dict[str, dict[str, Any]] = {names[0]: {"anyOf": list(_SCALARS)}}
+    for below, name in pairwise(names):
+        inner = {"$ref": f"#/components/schemas/{below}"}
+        values[name] = {
+            "anyOf": [
+                *_SCALARS,
+                {"type": "array", "items": inner},
+                {
+                    "type": "object",
+                    "propertyNames": {"pattern": NUL_FREE},
+                    "additionalProperties": inner,
+                },
+            ]
+        }
+    values["JsonValue"]["description"] = (
+        "A metadata value the database can store: no NUL in text, numbers within the 64-bit "
+        "integer range, "
+        f"lists and objects nested at most {METADATA_DEPTH} levels counting the metadata object."
+    )
+    return values
 
 
-JSON_VALUE = {
-    "description": "Any JSON value the database can store: no NUL in text, 64-bit integers.",
-    **_json_value(3),
-}
+JSON_VALUES = _json_values()
 _FREE_FORMATS = {"date-time", "date", "time", "duration", "uri", "email"}
 
 
@@ -178,13 +186,13 @@ def _storable_only(node: Any, refs: set[str]) -> None:
 
 def _tighten_requests(schema: dict[str, Any]) -> None:
     components = schema["components"]["schemas"]
-    components["JsonValue"] = JSON_VALUE
+    components.update(JSON_VALUES)
     pending: set[str] = set()
     for item in schema["paths"].values():
         for op in item.values():
             _storable_only(op.get("parameters", []), pending)
             _storable_only(op.get("requestBody", {}), pending)
-    done = {"JsonValue"}
+    done = set(JSON_VALUES)
     while pending - done:
         name = (pending - done).pop()
         done.add(name)

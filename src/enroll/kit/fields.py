@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
 
-from enroll.kit.schemas import MAX_JSON_DEPTH, ApiModel
+from enroll.kit.schemas import METADATA_DEPTH, ApiModel, metadata_value
 
 Slug = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,98}[a-z0-9]$|^[a-z0-9]$", max_length=100)
@@ -21,9 +21,11 @@ Tag = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 TagList = Annotated[list[Tag], Field(max_length=100)]
 Metadata = Annotated[
     dict[str, Any],
+    AfterValidator(metadata_value),
     Field(
         description="Arbitrary data for program needs (JSON nested at most "
-        f"{MAX_JSON_DEPTH} levels; no NUL or lone surrogates; integers within 64 bits)."
+        f"{METADATA_DEPTH} levels; no NUL or lone surrogates; numbers within the 64-bit integer "
+        "range)."
     ),
 ]
 # Stored as the rule context spells them (upper-cased states, lower-cased maker slugs), so

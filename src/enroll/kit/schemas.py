@@ -18,6 +18,10 @@ MAX_JSON_DEPTH = 64
 """How deep lists and objects may nest in a free-form JSON field (``metadata``, rules…). The
 JSON encoder (orjson) stops at 255 levels, and a stored value is written again inside events,
 webhook bodies and GraphQL answers, a few levels deeper each."""
+METADATA_DEPTH = 6
+"""How deep a ``metadata`` object nests, itself the first level: a program's extra data (a
+list of loans, each with its servicer) needs a few levels, and /openapi.json spells each
+level out (``JsonValue``), so the document states exactly what is refused."""
 _SURROGATE = re.compile("[\ud800-\udfff]")
 LONE_SURROGATE = "Text must not contain lone surrogates (U+D800 to U+DFFF)."
 _CONTAINERS = (dict, list, tuple, set, frozenset)
@@ -52,6 +56,18 @@ def storable(value: Any) -> Any:
             _check_utc(item)
         elif depth >= MAX_JSON_DEPTH and isinstance(item, _CONTAINERS):
             raise ValueError(f"JSON must not nest deeper than {MAX_JSON_DEPTH} levels.")
+    return value
+
+
+def metadata_value(value: Any) -> Any:
+    """Refuse ``metadata`` nested deeper than ``METADATA_DEPTH`` levels, or holding a number
+    outside the 64-bit integer range (``1e300`` too: the document bounds every number there,
+    a bound JSON Schema cannot set on integers alone, since it reads ``1e20`` as one)."""
+    for item, depth in _walk(value):
+        if depth >= METADATA_DEPTH and isinstance(item, _CONTAINERS):
+            raise ValueError(f"Metadata must not nest deeper than {METADATA_DEPTH} levels.")
+        if isinstance(item, float) and not _INT64_MIN <= item <= _INT64_MAX:
+            raise ValueError("Numbers in metadata must lie within the 64-bit integer range.")
     return value
 
 
