@@ -317,7 +317,7 @@ def test_lead_id_needs_names_then_converts(tenant: Tenant) -> None:
                 "manufacturerSlugs": ["tesla"],
             },
         ),
-        400,
+        409,
         "lead_incomplete",
     )
     assert fields_of(refused) == ["firstName", "lastName"]

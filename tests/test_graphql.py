@@ -532,7 +532,7 @@ def test_create_enrollment_refusals(tenant: Tenant) -> None:
         instance=instance["id"],
         input={"identificationType": "leadId", "leadId": lead_less["id"]},
     )
-    assert sorted(fields_of(error(incomplete, "lead_incomplete", 400))) == ["firstName", "lastName"]
+    assert sorted(fields_of(error(incomplete, "lead_incomplete", 409))) == ["firstName", "lastName"]
     draft = tenant.instance(status="draft")
     closed = gql(c, CREATE_ENROLLMENT, instance=draft["id"], input=person())
     assert "draft" in error(closed, "instance_not_accepting", 409)["message"]

@@ -21,6 +21,7 @@ import itertools
 import os
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -30,11 +31,13 @@ from schemathesis.checks import CHECKS as REGISTRY
 from schemathesis.checks import load_all_checks, not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
 
 from conftest import Server, Tenant
+from enroll.eligibility.jsonlogic import RuleError, validate_rule
 from enroll.idempotency.service import KEY_PATTERN
 
 load_all_checks()  # registers the OpenAPI checks; the registry holds only the generic ones before
@@ -80,6 +83,13 @@ SHARDS = {
     "people": r"^/v1/(customers|leads|apiKeys|imports|jobs|events|workspace)",
     "outbound": r"^/v1/(webhookEndpoints|webhookDeliveries|notificationTemplates|notifications)",
 }
+
+
+IMPORT = "POST /v1/programInstances/{instance_id}/imports"
+# A file is text: a body "mutated" from a string to the integer 5989791 goes out as the same
+# bytes, a valid CSV of one header, so this check cannot hold for it (rows are checked one by
+# one as the import runs: test_imports.py).
+FILE_BODY_EXCLUDED = [negative_data_rejection]
 
 
 def _seed(tenant: Tenant) -> dict[str, list[str]]:
@@ -216,13 +226,75 @@ def _future_expiry(case: schemathesis.Case) -> None:
         body["expiresAt"] = "2999-01-01T00:00:00Z"
 
 
+def _unique_keys(case: schemathesis.Case) -> None:
+    """Criterion ids, a setup workflow's unenroll reason codes and its actions' (sequence,
+    type) must be unique: uniqueness by a key of the items, which JSON Schema cannot state
+    (``uniqueItems`` compares whole items). Later duplicates are dropped."""
+    body = case.body if isinstance(case.body, dict) else {}
+    _dedupe(body, "eligibilityCriteria", lambda c: c.get("id"))
+    workflow = body.get("setupWorkflow")
+    if isinstance(workflow, dict):
+        _dedupe(workflow, "unenrollReasons", lambda r: r.get("code"))
+        for name in ("enrollmentActions", "unenrollmentActions"):
+            _dedupe(workflow, name, lambda a: (a.get("sequence"), a.get("type")))
+
+
+def _dedupe(parent: dict[str, Any], name: str, key: Callable[[dict[str, Any]], Any]) -> None:
+    items = parent.get(name)
+    if isinstance(items, list):
+        first = {key(i): i for i in reversed(items) if isinstance(i, dict)}
+        parent[name] = [i for i in items if not isinstance(i, dict) or first[key(i)] is i]
+
+
+def _ordered_window(case: schemathesis.Case) -> None:
+    """A replay's ``until`` must lie after its ``since``: a relation between two fields no
+    schema can state. A window drawn the wrong way round is turned round."""
+    body = case.body if isinstance(case.body, dict) else {}
+    since, until = body.get("since"), body.get("until")
+    if isinstance(since, str) and isinstance(until, str):
+        body["since"], body["until"] = "2000-01-01T00:00:00Z", "2000-01-02T00:00:00Z"
+
+
+def _valid_rules(case: schemathesis.Case) -> None:
+    """A criterion's ``rule`` is JsonLogic: operators with their arities, nested, a recursive
+    grammar the document names but cannot spell out (client generators cannot read recursive
+    unions). A drawn rule the grammar refuses is replaced by a valid one."""
+    body = case.body if isinstance(case.body, dict) else {}
+    criteria = body.get("eligibilityCriteria")
+    for criterion in criteria if isinstance(criteria, list) else []:
+        if isinstance(criterion, dict) and "rule" in criterion:
+            try:
+                validate_rule(criterion["rule"])
+            except RuleError:
+                criterion["rule"] = {"!!": [{"var": "email"}]}
+
+
+def _identification(case: schemathesis.Case) -> None:
+    """The seeded-id dictionaries (``REAL``) fill ``customerId``, ``leadId`` and
+    ``enrollmentId`` whatever the ``identificationType``, where the document says null: a
+    reference the type does not use is set back to null."""
+    body = case.body if isinstance(case.body, dict) else {}
+    kind = body.get("identificationType")
+    for ref in ("customerId", "leadId", "enrollmentId"):
+        used = kind in {"customerId", "leadId", "enrollmentId", "customerInfo"} and ref != kind
+        if used and isinstance(body.get(ref), str):
+            body[ref] = None
+
+
 @schema.parametrize()
 @pytest.mark.usefixtures("_schemathesis_node_id")
 def test_api_conforms_to_its_openapi_document(case: schemathesis.Case) -> None:
     _own_idempotency_key(case)
     if case.meta is not None and case.meta.generation.mode.is_positive:
         _future_expiry(case)
-    case.call_and_validate(checks=CHECKS)
+        _unique_keys(case)
+        _ordered_window(case)
+        _valid_rules(case)
+        _identification(case)
+    case.call_and_validate(
+        checks=CHECKS,
+        excluded_checks=FILE_BODY_EXCLUDED if case.operation.label == IMPORT else None,
+    )
 
 
 def _operations(document: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:

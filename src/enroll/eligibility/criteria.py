@@ -24,6 +24,7 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -49,7 +50,18 @@ MAX_DEADLINE_SECONDS = 30 * 86_400
 class Endpoint(ApiModel):
     """Where an asynchronous criterion's answer comes from."""
 
-    url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] = Field(
+    url: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=2000),
+        WithJsonSchema(
+            {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 2000,
+                "pattern": outbound.HTTP_URL_PATTERN,
+            }
+        ),
+    ] = Field(
         description="An https:// URL (http:// only where ENROLL_WEBHOOK_ALLOW_PRIVATE is set)."
     )
     timeout_seconds: Annotated[float, Field(ge=1, le=60)] = Field(
@@ -67,7 +79,20 @@ class Endpoint(ApiModel):
         return outbound.http_url(url)
 
 
-class Criterion(ApiModel):
+def _kind_fields(schema: dict[str, Any]) -> None:
+    """``_fields_of_its_kind`` as a schema: an async criterion has an endpoint and no rule; a
+    sync one (``kind`` left out, or ``sync``) has a rule and no endpoint."""
+    endpoint = schema["properties"]["endpoint"]
+    endpoint_ref = next(v for v in endpoint.get("anyOf", [endpoint]) if v != {"type": "null"})
+    schema["if"] = {"properties": {"kind": {"const": ASYNC}}, "required": ["kind"]}
+    schema["then"] = {
+        "properties": {"endpoint": endpoint_ref, "rule": False},
+        "required": ["endpoint"],
+    }
+    schema["else"] = {"properties": {"endpoint": False}, "required": ["rule"]}
+
+
+class Criterion(ApiModel, json_schema_extra=_kind_fields):
     id: CriterionId
     description: Annotated[str, StringConstraints(max_length=500)] | None = None
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)] = Field(

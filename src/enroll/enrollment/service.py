@@ -48,7 +48,7 @@ from enroll.enrollment.workflow import (
     Status,
     targets,
 )
-from enroll.errors import BadRequest, Conflict, FieldError, NotFound, ProblemError, Unprocessable
+from enroll.errors import Conflict, FieldError, NotFound, ProblemError, Unprocessable
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.job import service as jobs
@@ -338,7 +338,9 @@ async def _from_lead(
     }
     missing = [name for name, value in merged.items() if not value]
     if missing:
-        raise BadRequest(
+        # 409, not 400: the request is well formed; the lead's present state refuses it (a
+        # precondition, as seed 004 answers those), and updating the lead makes it succeed.
+        raise Conflict(
             "The lead lacks details needed to enroll; send them in the request or update the lead.",
             code="lead_incomplete",
             errors=[FieldError(field=_camel(m), message="Missing on the lead.") for m in missing],

@@ -40,6 +40,17 @@ class Unreachable(Exception):
     """No usable answer this time (network, timeout, oversize answer): retry later."""
 
 
+# What http_url accepts, as a pattern for the OpenAPI document: http(s), a host without
+# credentials, an optional port, no whitespace (Python's, which also counts U+001C-U+001F and
+# U+0085, unlike a JavaScript \s) or NUL. Bracketed IPv6 literals are left out (only a real
+# address passes urlsplit, which a pattern cannot check).
+HTTP_URL_PATTERN = (
+    r"^https?://[^\s\u0000\u001c-\u001f\u0085/?#@:\[\]]+"
+    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{0,4}))?"
+    r"([/?#][^\s\u0000\u001c-\u001f\u0085]*)?$"
+)
+
+
 def http_url(url: str) -> str:
     """Validate the shape of an endpoint URL (for a Pydantic validator: raises ValueError)."""
     try:

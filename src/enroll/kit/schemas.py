@@ -6,12 +6,13 @@ import math
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from functools import cache
+from typing import Any, ClassVar, get_args
 
-from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, field_validator
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, PydanticCustomError
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 MAX_JSON_DEPTH = 64
@@ -114,10 +115,29 @@ class ApiModel(BaseModel):
             raise ValueError(LONE_SURROGATE)
         return value
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_only(cls, value: Any, info: ValidationInfo) -> Any:
+        # JSON's true and false only: pydantic would also read 0, 1, "yes" or "off", which
+        # the document's `type: boolean` says are refused.
+        if value is not None and not isinstance(value, bool) and info.field_name in _booleans(cls):
+            raise PydanticCustomError("bool_type", "Input should be true or false.")
+        return value
+
     @field_validator("*", mode="after")
     @classmethod
     def _storable(cls, value: Any) -> Any:
         return storable(value)
+
+
+@cache
+def _booleans(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of ``model`` typed ``bool`` or ``bool | None``."""
+    return frozenset(
+        name
+        for name, field in model.model_fields.items()
+        if field.annotation is bool or set(get_args(field.annotation)) == {bool, type(None)}
+    )
 
 
 def alternatives(*choices: tuple[str, ...], exclusive: bool = True) -> Any:

@@ -5,7 +5,7 @@ for which installation methods and ownerships, and the unenrollment reasons that
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
 
@@ -74,7 +74,22 @@ class UnenrollReason(ApiModel):
     requires_approval: bool = False
 
 
-class SetupWorkflow(ApiModel):
+def _command_url(schema: dict[str, Any]) -> None:
+    """The part of ``_validate`` a schema can state besides ``uniqueItems``: device_command
+    actions need ``deviceCommandUrl`` (unique reason codes and action keys it cannot)."""
+    command = {"contains": {"properties": {"type": {"const": ActionType.DEVICE_COMMAND.value}}}}
+    url = schema["properties"]["deviceCommandUrl"]
+    url = next(v for v in url.get("anyOf", [url]) if v != {"type": "null"})
+    schema["if"] = {
+        "anyOf": [
+            {"properties": {"enrollmentActions": command}, "required": ["enrollmentActions"]},
+            {"properties": {"unenrollmentActions": command}, "required": ["unenrollmentActions"]},
+        ]
+    }
+    schema["then"] = {"properties": {"deviceCommandUrl": url}, "required": ["deviceCommandUrl"]}
+
+
+class SetupWorkflow(ApiModel, json_schema_extra=_command_url):
     # uniqueItems: the part of _validate's uniqueness rules a schema can state.
     enrollment_actions: Annotated[list[ActionConfig], Field(max_length=50), _UNIQUE] = []
     unenrollment_actions: Annotated[list[ActionConfig], Field(max_length=50), _UNIQUE] = []
