@@ -199,10 +199,68 @@ class Side:
         self.names.add(device["id"])
         return device
 
+    def webhook_endpoint(self) -> dict[str, Any]:
+        """A new endpoint receiving a type that needs no read scope beyond webhooks:manage
+        (the name does not resolve: every delivery fails, and stays retryable)."""
+        endpoint = self._ok(
+            self.c.post(
+                "/v1/webhookEndpoints",
+                json={
+                    "url": f"https://hooks-{fresh()}.example.invalid/in",
+                    "eventTypes": ["webhook_endpoint.disabled"],
+                },
+            )
+        )
+        self.names.add(endpoint["id"])
+        return endpoint
+
+    @cached_property
+    def hook(self) -> dict[str, Any]:
+        return self.webhook_endpoint()
+
+    @cached_property
+    def delivery(self) -> dict[str, Any]:
+        """The delivery of a test event to ``hook``."""
+        delivery = self._ok(self.c.post(f"/v1/webhookEndpoints/{self.hook['id']}/test"))
+        self.names |= {delivery["id"], delivery["eventId"]}
+        return delivery
+
+    @cached_property
+    def reevaluation(self) -> dict[str, Any]:
+        """A dry run of the instance's re-evaluation (queued; the worker runs it)."""
+        run = self._ok(
+            self.c.post(
+                f"/v1/programInstances/{self.instance['id']}/reevaluations",
+                json={"dryRun": True},
+            )
+        )
+        self.names.add(run["id"])
+        return run
+
     def state(self) -> Any:
-        """What the workspace holds, as its own REST reads show it."""
+        """What the workspace holds, as its own REST reads show it. Of webhook endpoints,
+        what a request could change (the worker's delivery failures change the rest) and how
+        many deliveries each has."""
         reads = ["/v1/programInstances", "/v1/enrollments", "/v1/customers", "/v1/leads"]
-        return {path: self._ok(self.c.get(path, params={"perPage": 100}))["data"] for path in reads}
+        held = {path: self._ok(self.c.get(path, params={"perPage": 100}))["data"] for path in reads}
+        kept = ("id", "url", "description", "eventTypes", "previousSecretExpiresAt")
+        held["hooks"] = [
+            {k: hook[k] for k in kept}
+            | {
+                "deliveries": len(
+                    self._ok(
+                        self.c.get(
+                            f"/v1/webhookEndpoints/{hook['id']}/deliveries",
+                            params={"perPage": 100},
+                        )
+                    )["data"]
+                )
+            }
+            for hook in self._ok(self.c.get("/v1/webhookEndpoints", params={"perPage": 100}))[
+                "data"
+            ]
+        ]
+        return held
 
 
 def person() -> dict[str, Any]:
@@ -294,6 +352,23 @@ VERSIONS = (
 ONE_VERSION = "query($i: ID!) { criteriaVersion(programInstanceId: $i, version: 1) { version } }"
 DELETE_INSTANCE = "mutation($id: ID!) { deleteProgramInstance(id: $id) }"
 REVOKE_KEY = "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }"
+ONE_HOOK = "query($id: ID!) { webhookEndpoint(id: $id) { id url } }"
+UPDATE_HOOK = """mutation($id: ID!) {
+  updateWebhookEndpoint(id: $id, input: {description: "Changed"}) { id description } }"""
+DELETE_HOOK = "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }"
+ROTATE_HOOK = "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }"
+TEST_HOOK = "mutation($id: ID!) { testWebhookEndpoint(id: $id) { id status } }"
+REPLAY_HOOK = """mutation($id: ID!) {
+  replayWebhookEvents(id: $id, input: {since: "2000-01-01T00:00:00Z"}) { deliveries } }"""
+HOOK_DELIVERIES = """query($id: ID!) {
+  webhookDeliveries(endpointId: $id) { edges { node { id attempts { id } } } } }"""
+ONE_DELIVERY = "query($id: ID!) { webhookDelivery(id: $id) { id status attempts { id } } }"
+RETRY_DELIVERY = "mutation($id: ID!) { retryWebhookDelivery(id: $id) { id status } }"
+ONE_REEVALUATION = "query($id: ID!) { reevaluation(id: $id) { id status report { total } } }"
+REEVALUATE = """mutation($id: ID!) {
+  reevaluateProgramInstance(id: $id, input: {dryRun: true}) { id status } }"""
+PREVIEW = """query($i: ID!, $input: EligibilityPreviewInput!) {
+  eligibilityPreview(programInstanceId: $i, input: $input) { status checks { id } } }"""
 
 
 def _customer_of(side: Side) -> str:
@@ -665,6 +740,139 @@ OPS = [
         (R.API_KEYS_MANAGE,),
         lambda c, o: (REVOKE_KEY, {"id": o.api_key["id"]}),
         isolation={"by id": lambda c, o: (REVOKE_KEY, {"id": o.api_key["id"]})},
+    ),
+    # webhook endpoints and deliveries, the signing secret
+    Op(
+        "Query.webhookEndpoint",
+        (R.WEBHOOKS_MANAGE,),
+        lambda c, o: (ONE_HOOK, {"id": o.hook["id"]}),
+        isolation={"by id": lambda c, o: (ONE_HOOK, {"id": o.hook["id"]})},
+    ),
+    Op(
+        "Query.webhookEndpoints",
+        (R.WEBHOOKS_MANAGE,),
+        lambda c, o: ("{ webhookEndpoints { edges { node { id } } totalCount } }", {}),
+    ),
+    Op(
+        "Mutation.createWebhookEndpoint",
+        (R.WEBHOOKS_MANAGE,),
+        lambda c, o: (
+            """mutation($url: String!) { createWebhookEndpoint(input: {url: $url,
+                 eventTypes: ["webhook.test"]}) { endpoint { id } secret } }""",
+            {"url": f"https://hooks-{fresh()}.example.invalid/new"},
+        ),
+    ),
+    Op(
+        "Mutation.updateWebhookEndpoint",
+        (R.WEBHOOKS_MANAGE,),
+        lambda c, o: (UPDATE_HOOK, {"id": o.hook["id"]}),
+        isolation={"by id": lambda c, o: (UPDATE_HOOK, {"id": o.hook["id"]})},
+    ),
+    Op(
+        "Mutation.deleteWebhookEndpoint",
+        (R.WEBHOOKS_MANAGE,),
+        lambda c, o: (DELETE_HOOK, {"id": o.webhook_endpoint()["id"]}),
+        isolation={"by id": lambda c, o: (DELETE_HOOK, {"id": o.hook["id"]})},
+    ),
+    Op(
+        "Mutation.rotateWebhookSecret",
+        (R.WEBHOOKS_MANAGE,),
+        lambda c, o: (ROTATE_HOOK, {"id": o.hook["id"]}),
+        isolation={"by id": lambda c, o: (ROTATE_HOOK, {"id": o.hook["id"]})},
+    ),
+    Op(
+        "Mutation.testWebhookEndpoint",
+        (R.WEBHOOKS_MANAGE,),
+        lambda c, o: (TEST_HOOK, {"id": o.hook["id"]}),
+        isolation={"by id": lambda c, o: (TEST_HOOK, {"id": o.hook["id"]})},
+    ),
+    Op(
+        "Mutation.replayWebhookEvents",
+        (R.WEBHOOKS_MANAGE,),
+        lambda c, o: (REPLAY_HOOK, {"id": o.hook["id"]}),
+        isolation={"by id": lambda c, o: (REPLAY_HOOK, {"id": o.hook["id"]})},
+    ),
+    Op(
+        "Query.webhookDeliveries",
+        (R.WEBHOOKS_MANAGE,),
+        lambda c, o: (HOOK_DELIVERIES, {"id": o.hook["id"]}),
+        isolation={"by endpoint id": lambda c, o: (HOOK_DELIVERIES, {"id": o.hook["id"]})},
+    ),
+    Op(
+        "Query.webhookDelivery",
+        (R.WEBHOOKS_MANAGE,),
+        lambda c, o: (ONE_DELIVERY, {"id": o.delivery["id"]}),
+        isolation={"by id": lambda c, o: (ONE_DELIVERY, {"id": o.delivery["id"]})},
+    ),
+    Op(
+        "Mutation.retryWebhookDelivery",
+        (R.WEBHOOKS_MANAGE,),
+        lambda c, o: (RETRY_DELIVERY, {"id": o.delivery["id"]}),
+        isolation={"by id": lambda c, o: (RETRY_DELIVERY, {"id": o.delivery["id"]})},
+    ),
+    Op(
+        "Mutation.signingSecret",
+        (R.API_KEYS_MANAGE,),
+        lambda c, o: ("mutation { signingSecret }", {}),
+    ),
+    # eligibility preview and re-evaluations
+    Op(
+        "Query.eligibilityPreview",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (PREVIEW, {"i": o.instance["id"], "input": person()}),
+        isolation={
+            "in the instance, by id": lambda c, o: (
+                PREVIEW,
+                {"i": o.instance["id"], "input": person()},
+            ),
+            "in the instance, by slug": lambda c, o: (
+                PREVIEW,
+                {"i": o.instance["slug"], "input": person()},
+            ),
+            "for the customer, as sent": lambda c, o: (
+                PREVIEW,
+                {"i": c.instance["id"], "input": {"customerId": _customer_of(o)}},
+            ),
+            "for the customer": lambda c, o: (
+                PREVIEW,
+                {
+                    "i": c.instance["id"],
+                    "input": {"identificationType": "customerId", "customerId": _customer_of(o)},
+                },
+            ),
+            "for the lead": lambda c, o: (
+                PREVIEW,
+                {
+                    "i": c.instance["id"],
+                    "input": {"identificationType": "leadId", "leadId": o.lead["id"]},
+                },
+            ),
+            "copying the enrollment": lambda c, o: (
+                PREVIEW,
+                {
+                    "i": c.instance["id"],
+                    "input": {
+                        "identificationType": "enrollmentId",
+                        "enrollmentId": o.enrollment()["id"],
+                    },
+                },
+            ),
+        },
+    ),
+    Op(
+        "Mutation.reevaluateProgramInstance",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (REEVALUATE, {"id": o.instance["id"]}),
+        isolation={
+            "by id": lambda c, o: (REEVALUATE, {"id": o.instance["id"]}),
+            "by slug": lambda c, o: (REEVALUATE, {"id": o.instance["slug"]}),
+        },
+    ),
+    Op(
+        "Query.reevaluation",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: (ONE_REEVALUATION, {"id": o.reevaluation["id"]}),
+        isolation={"by id": lambda c, o: (ONE_REEVALUATION, {"id": o.reevaluation["id"]})},
     ),
 ]
 # Every mutation that names an enrollment is in the isolation matrix by that id.

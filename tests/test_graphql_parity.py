@@ -73,6 +73,23 @@ DOORS: dict[str, str] = {
     "GET /v1/devices/{device_id}": "Query.device",
     # events
     "GET /v1/events": "Query.events",
+    # eligibility: a preview writes nothing (a query); a re-evaluation is a job to poll
+    "POST /v1/programInstances/{instance_id}/eligibility/preview": "Query.eligibilityPreview",
+    "POST /v1/programInstances/{instance_id}/reevaluations": "Mutation.reevaluateProgramInstance",
+    "GET /v1/reevaluations/{reevaluation_id}": "Query.reevaluation",
+    # webhooks (secrets only in what create and rotate answer), the workspace signing secret
+    "POST /v1/webhookEndpoints": "Mutation.createWebhookEndpoint",
+    "GET /v1/webhookEndpoints": "Query.webhookEndpoints",
+    "GET /v1/webhookEndpoints/{endpoint_id}": "Query.webhookEndpoint",
+    "PATCH /v1/webhookEndpoints/{endpoint_id}": "Mutation.updateWebhookEndpoint",
+    "DELETE /v1/webhookEndpoints/{endpoint_id}": "Mutation.deleteWebhookEndpoint",
+    "POST /v1/webhookEndpoints/{endpoint_id}/rotateSecret": "Mutation.rotateWebhookSecret",
+    "GET /v1/webhookEndpoints/{endpoint_id}/deliveries": "Query.webhookDeliveries",
+    "POST /v1/webhookEndpoints/{endpoint_id}/test": "Mutation.testWebhookEndpoint",
+    "POST /v1/webhookEndpoints/{endpoint_id}/replay": "Mutation.replayWebhookEvents",
+    "GET /v1/webhookDeliveries/{delivery_id}": "Query.webhookDelivery",
+    "POST /v1/webhookDeliveries/{delivery_id}/retry": "Mutation.retryWebhookDelivery",
+    "POST /v1/workspace/signingSecret": "Mutation.signingSecret",
 }
 
 # Deliberately REST only, each with its reason.
@@ -86,9 +103,6 @@ DELIBERATE: dict[str, str] = {
 
 # Should have a door and has none yet (issue 13 item 28, not finished).
 NOT_YET: set[str] = {
-    "POST /v1/programInstances/{instance_id}/eligibility/preview",
-    "POST /v1/programInstances/{instance_id}/reevaluations",
-    "GET /v1/reevaluations/{reevaluation_id}",
     "GET /v1/enrollmentRequests",
     "GET /v1/unenrollmentRequests",
     "POST /v1/enrollmentRequests",
@@ -110,18 +124,6 @@ NOT_YET: set[str] = {
     "POST /v1/setupActions/{action_id}/fail",
     "GET /v1/todos",
     "POST /v1/todos/{todo_id}/complete",
-    "POST /v1/webhookEndpoints",
-    "GET /v1/webhookEndpoints",
-    "GET /v1/webhookEndpoints/{endpoint_id}",
-    "PATCH /v1/webhookEndpoints/{endpoint_id}",
-    "DELETE /v1/webhookEndpoints/{endpoint_id}",
-    "POST /v1/webhookEndpoints/{endpoint_id}/rotateSecret",
-    "GET /v1/webhookEndpoints/{endpoint_id}/deliveries",
-    "POST /v1/webhookEndpoints/{endpoint_id}/test",
-    "POST /v1/webhookEndpoints/{endpoint_id}/replay",
-    "GET /v1/webhookDeliveries/{delivery_id}",
-    "POST /v1/webhookDeliveries/{delivery_id}/retry",
-    "POST /v1/workspace/signingSecret",
 }
 
 METHODS = ("get", "post", "put", "patch", "delete")

@@ -40,6 +40,7 @@ from enroll.graphql.common import mutate as _mutate
 from enroll.graphql.common import ref as _ref
 from enroll.graphql.context import info_context
 from enroll.graphql.criteria import CriteriaQuery
+from enroll.graphql.eligibility import EligibilityMutation, EligibilityQuery
 from enroll.graphql.errors import log_unexpected
 from enroll.graphql.fields import field, mutation
 from enroll.graphql.inputs import (
@@ -70,6 +71,7 @@ from enroll.graphql.types import (
     ServiceTask,
     UnenrollResult,
 )
+from enroll.graphql.webhooks import WebhooksMutation, WebhooksQuery
 from enroll.models import Enrollment as EnrollmentRow
 from enroll.models import Program as ProgramRow
 from enroll.models import ProgramInstance as InstanceRow
@@ -90,7 +92,14 @@ N = TypeVar("N")
 
 @strawberry.type
 class Query(
-    PeopleQuery, KeysQuery, OperationsQuery, NotificationsQuery, ParticipationQuery, CriteriaQuery
+    PeopleQuery,
+    KeysQuery,
+    OperationsQuery,
+    NotificationsQuery,
+    ParticipationQuery,
+    CriteriaQuery,
+    WebhooksQuery,
+    EligibilityQuery,
 ):
     @field(
         "A catalog program by id or slug (any valid key). Not found: null and an error "
@@ -297,7 +306,13 @@ async def _act(
 
 @strawberry.type
 class Mutation(
-    PeopleMutation, KeysMutation, CatalogMutation, NotificationsMutation, ParticipationMutation
+    PeopleMutation,
+    KeysMutation,
+    CatalogMutation,
+    NotificationsMutation,
+    ParticipationMutation,
+    WebhooksMutation,
+    EligibilityMutation,
 ):
     @mutation(
         "Instantiate a catalog program in this workspace (from programId or "

@@ -1,0 +1,60 @@
+"""Evaluating a candidate against an instance's criteria without saving anything: what
+``POST …/eligibility/preview`` and GraphQL's ``eligibilityPreview`` answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.customer import service as customers
+from enroll.eligibility import service
+from enroll.eligibility.context import rule_context
+from enroll.eligibility.schemas import CheckOut, PreviewOut, PreviewRequest
+from enroll.enrollment import service as enrollments
+from enroll.enrollment.schemas import EnrollmentCreate
+from enroll.program_instance import service as instances
+
+
+async def preview(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    instance_ref: str,
+    body: PreviewRequest,
+    now: datetime,
+) -> PreviewOut:
+    """The decision a create with ``body`` would get now. With ``identificationType`` the
+    person is found as the create would find them; without it the fields are evaluated as
+    sent, as the customer ``customerId`` names (another workspace's: 404)."""
+    instance = await instances.get(session, workspace_id=workspace_id, ref=instance_ref)
+    customer_id = body.customer_id
+    if body.identification_type is not None:
+        sent = body.model_dump(by_alias=True, exclude_unset=True)
+        as_create = EnrollmentCreate.model_validate(sent)
+        fields, customer_id = await enrollments.preview_person(
+            session, workspace_id=workspace_id, body=as_create, now=now
+        )
+    else:
+        if body.customer_id is not None:
+            await customers.get(session, workspace_id=workspace_id, customer_id=body.customer_id)
+        fields = body.model_dump(
+            by_alias=True,
+            exclude={"customer_id", "identification_type", "lead_id", "enrollment_id"},
+        )
+    decision = await service.decide(
+        session,
+        instance=instance,
+        fields=fields,
+        customer_id=customer_id,
+        refusal=await instances.refusal_reason(session, instance, today=now.date()),
+        now=now,
+    )
+    return PreviewOut(
+        status="eligible" if decision.eligible else "ineligible",
+        reason=decision.reason,
+        checks=[CheckOut(**c.as_json()) for c in decision.checks],
+        criteria_version=decision.criteria_version,
+        evaluated_at=decision.evaluated_at,
+        context=rule_context(fields),
+    )
