@@ -60,6 +60,7 @@ from enroll.graphql.participation import ParticipationMutation, ParticipationQue
 from enroll.graphql.people import PeopleMutation, PeopleQuery
 from enroll.graphql.scalars import DATETIME
 from enroll.graphql.scopes import ScopesFirst
+from enroll.graphql.servicetasks import ServiceTasksMutation, ServiceTasksQuery
 from enroll.graphql.types import (
     Connection,
     Enrollment,
@@ -90,7 +91,13 @@ N = TypeVar("N")
 
 @strawberry.type
 class Query(
-    PeopleQuery, KeysQuery, OperationsQuery, NotificationsQuery, ParticipationQuery, CriteriaQuery
+    PeopleQuery,
+    KeysQuery,
+    OperationsQuery,
+    NotificationsQuery,
+    ParticipationQuery,
+    CriteriaQuery,
+    ServiceTasksQuery,
 ):
     @field(
         "A catalog program by id or slug (any valid key). Not found: null and an error "
@@ -297,7 +304,12 @@ async def _act(
 
 @strawberry.type
 class Mutation(
-    PeopleMutation, KeysMutation, CatalogMutation, NotificationsMutation, ParticipationMutation
+    PeopleMutation,
+    KeysMutation,
+    CatalogMutation,
+    NotificationsMutation,
+    ParticipationMutation,
+    ServiceTasksMutation,
 ):
     @mutation(
         "Instantiate a catalog program in this workspace (from programId or "
