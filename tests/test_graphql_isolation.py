@@ -23,7 +23,7 @@ import secrets
 import string
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -33,6 +33,7 @@ import httpx
 import pytest
 from graphql import parse
 from graphql.utilities import get_operation_ast
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import Server, Tenant, make_tenant
 from enroll.auth.scopes import WORKSPACE_SCOPES, Scope
@@ -40,6 +41,10 @@ from enroll.auth.service import issue_key
 from enroll.context import AppContext
 from enroll.graphql.schema import schema
 from enroll.graphql.scopes import selected_needs
+from enroll.models import ServiceTask
+from enroll.servicetask import service as setup
+from enroll.servicetask import steps
+from enroll.servicetask.schemas import EnrollmentRequestCreate, UnenrollmentRequestCreate
 
 Doc = tuple[str, dict[str, Any]]  # a GraphQL document and its variables
 
@@ -67,6 +72,19 @@ def fresh() -> str:
 
 
 # --- a workspace's resources ----------------------------------------------------------------
+
+EVERY = {
+    "installationMethods": ["bring_your_own", "ship_device", "utility_installation", "reenroll"],
+    "assetOwnerships": ["customer", "utility"],
+}
+# Enrollment setup waits for a to-do; unenrolling for the reason RATE waits for a reviewer.
+WAITS = {"enrollmentActions": [{"sequence": 1, "type": "create_todo", **EVERY}]}
+APPROVAL = {
+    "enrollmentActions": [],
+    "unenrollmentActions": [],
+    "unenrollReasons": [{"code": "RATE", "requiresApproval": True}],
+}
+MakeTask = Callable[[AsyncSession, datetime], Awaitable[ServiceTask]]
 
 
 class Side:
@@ -237,11 +255,93 @@ class Side:
         self.names.add(run["id"])
         return run
 
+    def _setup_instance(self, workflow: dict[str, Any]) -> dict[str, Any]:
+        instance = self.t.instance("anywhere-program", setupWorkflow=workflow)
+        self.names |= {instance["id"], instance["slug"]}
+        return instance
+
+    def _inline(self, make: MakeTask) -> dict[str, Any]:
+        """A service task made and run as far as it goes in one transaction of the test's own:
+        the server's worker sees it only once it waits for someone (or stopped in an error),
+        so nothing moves it while the test looks."""
+
+        async def work(ctx: AppContext) -> str:
+            async with ctx.db.transaction() as session:
+                now = ctx.clock.now()
+                task = await make(session, now)
+                await steps.run_inline(session, task, now=now)
+                return task.id
+
+        task = self._ok(self.c.get(f"/v1/serviceTasks/{self.t.server.database.run(work)}"))
+        self.names |= {task["id"]} | {a["id"] for a in task["setupActions"]}
+        self.names |= {task[k] for k in ("enrollmentId", "customerId", "subscriptionId") if task[k]}
+        todos = self._ok(self.c.get("/v1/todos", params={"serviceTaskId": task["id"]}))["data"]
+        self.names |= {todo["id"] for todo in todos}
+        return task | {"todos": todos}
+
+    def _request(self, instance: dict[str, Any], **fields: Any) -> MakeTask:
+        n = fresh()
+        body = EnrollmentRequestCreate.model_validate(
+            {
+                "transactionId": f"tx-{n}",
+                "customerInfo": {"firstName": "Ada", "lastName": n, "email": f"a.{n}@example.com"},
+                "programInstanceId": instance["id"],
+                "assetInfo": {
+                    "installationMethod": "bring_your_own",
+                    "assetOwnership": "customer",
+                    "assets": [{"type": "battery", "manufacturer": "tesla", "serialNumber": n}],
+                },
+            }
+            | fields
+        )
+        return lambda session, now: setup.request_enrollment(
+            session, workspace_id=self.t.id, body=body, actor="test", now=now
+        )
+
+    @cached_property
+    def waiting_task(self) -> dict[str, Any]:
+        """An enrollment request in awaiting_device_setup: its action and to-do open."""
+        task = self._inline(self._request(self._setup_instance(WAITS)))
+        assert task["state"] == "awaiting_device_setup", task
+        return task
+
+    @cached_property
+    def failed_task(self) -> dict[str, Any]:
+        """An enrollment request stopped in validation_error (an unknown customer's email)."""
+        instance = self._setup_instance(WAITS)
+        task = self._inline(self._request(instance, customerInfo={"email": f"{fresh()}@x.org"}))
+        assert task["state"] == "validation_error", task
+        return task
+
+    @cached_property
+    def approval_task(self) -> dict[str, Any]:
+        """An unenrollment waiting in approval_in_progress for a reviewer."""
+        instance = self._setup_instance(APPROVAL)
+        enrolled = self._inline(self._request(instance))
+        assert enrolled["state"] == "completed", enrolled
+        body = UnenrollmentRequestCreate.model_validate(
+            {"enrollmentId": enrolled["enrollmentId"], "reason": "RATE"}
+        )
+        task = self._inline(
+            lambda session, now: setup.request_unenrollment(
+                session, workspace_id=self.t.id, body=body, actor="test", now=now
+            )
+        )
+        assert task["state"] == "approval_in_progress", task
+        return task
+
     def state(self) -> Any:
         """What the workspace holds, as its own REST reads show it. Of webhook endpoints,
         what a request could change (the worker's delivery failures change the rest) and how
         many deliveries each has."""
-        reads = ["/v1/programInstances", "/v1/enrollments", "/v1/customers", "/v1/leads"]
+        reads = [
+            "/v1/programInstances",
+            "/v1/enrollments",
+            "/v1/customers",
+            "/v1/leads",
+            "/v1/serviceTasks",
+            "/v1/todos",
+        ]
         held = {path: self._ok(self.c.get(path, params={"perPage": 100}))["data"] for path in reads}
         kept = ("id", "url", "description", "eventTypes", "previousSecretExpiresAt")
         held["hooks"] = [
@@ -369,6 +469,76 @@ REEVALUATE = """mutation($id: ID!) {
   reevaluateProgramInstance(id: $id, input: {dryRun: true}) { id status } }"""
 PREVIEW = """query($i: ID!, $input: EligibilityPreviewInput!) {
   eligibilityPreview(programInstanceId: $i, input: $input) { status checks { id } } }"""
+
+
+ONE_TASK = "query($id: ID!) {{ {field}(id: $id) {{ id state {inner} }} }}"
+TASK_MUTATION = "mutation($id: ID!) {{ {field}(id: $id{extra}) {{ id state }} }}"
+ACTION_MUTATION = "mutation($id: ID!) {{ {field}(id: $id) {{ id status }} }}"
+ONE_ACTION = "query($id: ID!) { setupAction(id: $id) { id status } }"
+COMPLETE_TODO = "mutation($id: ID!) { completeTodo(id: $id) { id status } }"
+ADD_DEVICE = """mutation($id: ID!, $sn: String!) { addEnrollmentDevice(enrollmentId: $id,
+  input: {asset: {type: "battery", manufacturer: "tesla", serialNumber: $sn}}) { id state } }"""
+CREATE_REQUEST = """mutation($in: EnrollmentRequestInput!) {
+  createEnrollmentRequest(input: $in) { id state } }"""
+UNENROLL_REQUEST = """mutation($in: UnenrollmentRequestInput!) {
+  createUnenrollmentRequest(input: $in) { id state } }"""
+
+
+def _read_task(field_name: str, task: Callable[[Side], dict[str, Any]], inner: str = "") -> Recipe:
+    def recipe(caller: Side, owner: Side) -> Doc:
+        return ONE_TASK.format(field=field_name, inner=inner), {"id": task(owner)["id"]}
+
+    return recipe
+
+
+def _on_task(field_name: str, task: Callable[[Side], dict[str, Any]], extra: str = "") -> Recipe:
+    def recipe(caller: Side, owner: Side) -> Doc:
+        return TASK_MUTATION.format(field=field_name, extra=extra), {"id": task(owner)["id"]}
+
+    return recipe
+
+
+def _on_action(field_name: str) -> Recipe:
+    def recipe(caller: Side, owner: Side) -> Doc:
+        action_id = owner.waiting_task["setupActions"][0]["id"]
+        return ACTION_MUTATION.format(field=field_name), {"id": action_id}
+
+    return recipe
+
+
+def _request_in(key: str) -> Recipe:
+    """createEnrollmentRequest in the owner's instance, named by ``key`` (id or slug)."""
+
+    def recipe(caller: Side, owner: Side) -> Doc:
+        n = fresh()
+        body = {
+            "transactionId": f"tx-{n}",
+            "customerInfo": {"firstName": "Ada", "lastName": n, "email": f"a.{n}@example.com"},
+            "programInstanceId": owner.instance[key],
+            "assetInfo": {"installationMethod": "ship_device", "assetOwnership": "utility"},
+        }
+        return CREATE_REQUEST, {"in": body}
+
+    return recipe
+
+
+def _unenroll_request(build: Callable[[Side], dict[str, Any]]) -> Recipe:
+    def recipe(caller: Side, owner: Side) -> Doc:
+        return UNENROLL_REQUEST, {"in": {"reason": "Moved"} | build(owner)}
+
+    return recipe
+
+
+def _waiting(side: Side) -> dict[str, Any]:
+    return side.waiting_task
+
+
+def _failed(side: Side) -> dict[str, Any]:
+    return side.failed_task
+
+
+def _approval(side: Side) -> dict[str, Any]:
+    return side.approval_task
 
 
 def _customer_of(side: Side) -> str:
@@ -716,6 +886,155 @@ OPS = [
             {"sn": fresh()},
         ),
     ),
+    # service tasks: requests, operations, setup actions, to-dos
+    Op(
+        "Query.serviceTask",
+        (R.ENROLLMENTS_READ,),
+        _read_task("serviceTask", _waiting),
+        isolation={"by id": _read_task("serviceTask", _waiting)},
+    ),
+    Op(
+        "ServiceTask.log",
+        (R.ENROLLMENTS_READ,),
+        _read_task("serviceTask", _waiting, "log { toState }"),
+    ),
+    Op(
+        "ServiceTask.enrollment",
+        (R.ENROLLMENTS_READ,),
+        _read_task("serviceTask", _waiting, "enrollment { id }"),
+    ),
+    Op(
+        "Query.serviceTasks",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: ("{ serviceTasks { edges { node { id } } totalCount } }", {}),
+    ),
+    Op(
+        "Query.enrollmentRequest",
+        (R.ENROLLMENTS_READ,),
+        _read_task("enrollmentRequest", _waiting),
+        isolation={"by id": _read_task("enrollmentRequest", _waiting)},
+    ),
+    Op(
+        "Query.enrollmentRequests",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: ("{ enrollmentRequests { totalCount } }", {}),
+    ),
+    Op(
+        "Query.unenrollmentRequest",
+        (R.ENROLLMENTS_READ,),
+        _read_task("unenrollmentRequest", _approval),
+        isolation={"by id": _read_task("unenrollmentRequest", _approval)},
+    ),
+    Op(
+        "Query.unenrollmentRequests",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: ("{ unenrollmentRequests { totalCount } }", {}),
+    ),
+    Op(
+        "Query.setupAction",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (ONE_ACTION, {"id": o.waiting_task["setupActions"][0]["id"]}),
+        isolation={
+            "by id": lambda c, o: (ONE_ACTION, {"id": o.waiting_task["setupActions"][0]["id"]})
+        },
+    ),
+    Op(
+        "Query.todos",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: ("{ todos { edges { node { id } } totalCount } }", {}),
+    ),
+    Op(
+        "Mutation.createEnrollmentRequest",
+        (R.ENROLLMENTS_WRITE,),
+        _request_in("id"),
+        isolation={
+            "in the instance, by id": _request_in("id"),
+            "in the instance, by slug": _request_in("slug"),
+        },
+    ),
+    Op(
+        "Mutation.createUnenrollmentRequest",
+        (R.ENROLLMENTS_WRITE,),
+        _unenroll_request(lambda o: {"enrollmentId": o.enrollment("approved")["id"]}),
+        isolation={
+            "for the enrollment": _unenroll_request(
+                lambda o: {"enrollmentId": o.enrollment("approved")["id"]}
+            ),
+            "for the customer in the instance": _unenroll_request(
+                lambda o: {
+                    "customerId": o.enrollment("approved")["customerId"],
+                    "programInstanceId": o.instance["slug"],
+                }
+            ),
+        },
+    ),
+    Op(
+        "Mutation.addEnrollmentDevice",
+        (R.ENROLLMENTS_WRITE,),
+        lambda c, o: (ADD_DEVICE, {"id": o.enrollment("approved")["id"], "sn": fresh()}),
+        isolation={
+            "by id": lambda c, o: (
+                ADD_DEVICE,
+                {"id": o.enrollment("approved")["id"], "sn": fresh()},
+            )
+        },
+    ),
+    Op(
+        "Mutation.updateServiceTask",
+        (R.ENROLLMENTS_WRITE,),
+        _on_task("updateServiceTask", _failed, ", input: {metadata: {fixed: true}}"),
+        isolation={
+            "by id": _on_task("updateServiceTask", _failed, ", input: {metadata: {fixed: true}}")
+        },
+    ),
+    Op(
+        "Mutation.retryServiceTask",
+        (R.ENROLLMENTS_WRITE,),
+        _on_task("retryServiceTask", _failed),
+        isolation={"by id": _on_task("retryServiceTask", _failed)},
+    ),
+    Op(
+        "Mutation.discardServiceTask",
+        (R.ENROLLMENTS_WRITE,),
+        _on_task("discardServiceTask", _failed),
+        isolation={"by id": _on_task("discardServiceTask", _failed)},
+    ),
+    Op(
+        "Mutation.cancelServiceTask",
+        (R.ENROLLMENTS_WRITE,),
+        _on_task("cancelServiceTask", _waiting, ', comment: "Stop"'),
+        isolation={"by id": _on_task("cancelServiceTask", _waiting, ', comment: "Stop"')},
+    ),
+    Op(
+        "Mutation.approveServiceTask",
+        (R.ENROLLMENTS_REVIEW,),
+        _on_task("approveServiceTask", _approval),
+        isolation={"by id": _on_task("approveServiceTask", _approval)},
+    ),
+    Op(
+        "Mutation.rejectServiceTask",
+        (R.ENROLLMENTS_REVIEW,),
+        _on_task("rejectServiceTask", _approval, ', comment: "No"'),
+        isolation={"by id": _on_task("rejectServiceTask", _approval, ', comment: "No"')},
+    ),
+    Op(
+        "Mutation.completeSetupAction",
+        (R.ENROLLMENTS_WRITE,),
+        _on_action("completeSetupAction"),
+        isolation={"by id": _on_action("completeSetupAction")},
+    ),
+    Op(
+        "Mutation.failSetupAction",
+        (R.ENROLLMENTS_WRITE,),
+        _on_action("failSetupAction"),
+        isolation={"by id": _on_action("failSetupAction")},
+    ),
+    Op(
+        "Mutation.completeTodo",
+        (R.ENROLLMENTS_WRITE,),
+        lambda c, o: (COMPLETE_TODO, {"id": o.waiting_task["todos"][0]["id"]}),
+        isolation={"by id": lambda c, o: (COMPLETE_TODO, {"id": o.waiting_task["todos"][0]["id"]})},
+    ),
     # imports and jobs
     Op(
         "Query.import",
@@ -969,10 +1288,15 @@ def test_other_workspace_lists_show_nothing_of_a(tenant: Tenant, other_tenant: T
     mine = b.enrollment()
     a.enrollment("approved")
     a.lead  # noqa: B018
+    a.waiting_task  # noqa: B018
+    a.approval_task  # noqa: B018
     query = """{
       programInstances(first: 100) { edges { node { id slug } } totalCount }
       enrollments(first: 100) { edges { node { id customerId programInstance { id }
         customer { id } } } totalCount }
+      serviceTasks(first: 100) { edges { node { id } } totalCount }
+      enrollmentRequests { totalCount } unenrollmentRequests { totalCount }
+      todos(first: 100) { edges { node { id } } totalCount }
       events(limit: 500) { data { id data } }
     }"""
     deadline = time.monotonic() + 10
@@ -986,6 +1310,8 @@ def test_other_workspace_lists_show_nothing_of_a(tenant: Tenant, other_tenant: T
     assert [n for n in a.names if n in text] == []
     assert mine["id"] in text and body["data"]["enrollments"]["totalCount"] == 1
     assert body["data"]["programInstances"]["totalCount"] == 1
+    for tasks_or_todos in ("serviceTasks", "enrollmentRequests", "unenrollmentRequests", "todos"):
+        assert body["data"][tasks_or_todos]["totalCount"] == 0, tasks_or_todos
 
 
 # --- 2. scopes ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from strawberry.dataloader import DataLoader
 
 from enroll.graphql import repository, types
+from enroll.servicetask import repository as tasks_repo
 
 if TYPE_CHECKING:
     from enroll.graphql.context import GraphQLContext
@@ -24,6 +25,7 @@ class Loaders:
         self.customer = DataLoader[str, types.Customer | None](self._customers)
         self.enrollment = DataLoader[str, types.Enrollment | None](self._enrollments)
         self.history = DataLoader[str, list[types.EnrollmentHistory]](self._histories)
+        self.task_log = DataLoader[str, list[types.TaskLogEntry]](self._task_logs)
 
     async def _instances(self, ids: list[str]) -> Sequence[types.ProgramInstance | None]:
         workspace_id = await self.ctx.workspace_id()
@@ -65,3 +67,12 @@ class Loaders:
             for row in rows:
                 by_enrollment[row.enrollment_id].append(types.EnrollmentHistory.of(row))
         return [by_enrollment.get(i, []) for i in ids]
+
+    async def _task_logs(self, ids: list[str]) -> Sequence[list[types.TaskLogEntry]]:
+        workspace_id = await self.ctx.workspace_id()
+        async with self.ctx.use() as session:
+            rows = await tasks_repo.logs_of(session, workspace_id=workspace_id, task_ids=ids)
+            by_task: dict[str, list[types.TaskLogEntry]] = defaultdict(list)
+            for row in rows:
+                by_task[row.task_id].append(types.TaskLogEntry.of(row))
+        return [by_task.get(i, []) for i in ids]

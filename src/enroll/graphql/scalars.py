@@ -19,7 +19,8 @@ from enroll.kit.fields import Timestamp
 from enroll.program.schemas import ProgramType
 from enroll.program_instance.schemas import ReenrollmentPolicy, ReviewMode, Screening
 from enroll.program_instance.workflow import InstanceStatus
-from enroll.servicetask.config import RemovalMethod
+from enroll.servicetask.config import AssetOwnership, InstallationMethod, RemovalMethod
+from enroll.servicetask.schemas import SetupActionEvent
 from enroll.servicetask.workflow import TaskKind, TaskState
 
 _TIMES = TypeAdapter(datetime)
@@ -56,6 +57,9 @@ for _enum, _name in (
     (RemovalMethod, "RemovalMethod"),
     (TaskKind, "ServiceTaskKind"),
     (TaskState, "ServiceTaskState"),
+    (SetupActionEvent, "SetupActionEvent"),
+    (InstallationMethod, "InstallationMethod"),
+    (AssetOwnership, "AssetOwnership"),
 ):
     if not hasattr(_enum, "__strawberry_definition__"):
         strawberry.enum(_enum, name=_name, graphql_name_from="value")

@@ -61,6 +61,7 @@ from enroll.graphql.participation import ParticipationMutation, ParticipationQue
 from enroll.graphql.people import PeopleMutation, PeopleQuery
 from enroll.graphql.scalars import DATETIME
 from enroll.graphql.scopes import ScopesFirst
+from enroll.graphql.servicetasks import ServiceTasksMutation, ServiceTasksQuery
 from enroll.graphql.types import (
     Connection,
     Enrollment,
@@ -100,6 +101,7 @@ class Query(
     CriteriaQuery,
     WebhooksQuery,
     EligibilityQuery,
+    ServiceTasksQuery,
 ):
     @field(
         "A catalog program by id or slug (any valid key). Not found: null and an error "
@@ -313,6 +315,7 @@ class Mutation(
     ParticipationMutation,
     WebhooksMutation,
     EligibilityMutation,
+    ServiceTasksMutation,
 ):
     @mutation(
         "Instantiate a catalog program in this workspace (from programId or "

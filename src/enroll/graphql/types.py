@@ -30,6 +30,8 @@ from enroll.models import Enrollment as EnrollmentRow
 from enroll.models import EnrollmentHistory as HistoryRow
 from enroll.models import Program as ProgramRow
 from enroll.models import ProgramInstance as InstanceRow
+from enroll.models import ServiceTaskLog as TaskLogRow
+from enroll.models import SetupAction as SetupActionRow
 from enroll.program.schemas import ProgramOut, ProgramType
 from enroll.program_instance.schemas import (
     ProgramInstanceOut,
@@ -38,7 +40,12 @@ from enroll.program_instance.schemas import (
     Screening,
 )
 from enroll.program_instance.workflow import InstanceStatus
-from enroll.servicetask.schemas import ServiceTaskOut
+from enroll.servicetask.schemas import (
+    ServiceTaskOut,
+    SetupActionEvent,
+    SetupActionOut,
+    TaskLogOut,
+)
 from enroll.servicetask.workflow import TaskKind, TaskState
 
 N = TypeVar("N")
@@ -264,7 +271,7 @@ class Enrollment:
         return await ctx.loaders.history.load(self.id)
 
 
-# --- service tasks (what unenroll answers while its task runs) ------------------------------
+# --- service tasks (graphql/servicetasks.py; unenroll answers one too) ----------------------
 
 
 @strawberry.type
@@ -286,6 +293,32 @@ class SetupAction:
     result: JSON | None
     started_at: datetime | None
     finished_at: datetime | None
+
+    @classmethod
+    def of(cls, row: SetupActionRow) -> SetupAction:
+        return cls(**fields_of(SetupActionOut.of(row)))
+
+
+@strawberry.type(description="One state change or error of a task (REST: TaskLogOut).")
+class TaskLogEntry:
+    from_state: TaskState | None
+    to_state: TaskState
+    message: str | None
+    errors: list[TaskError]
+    actor: str
+    at: datetime
+    setup_action_id: ID | None = strawberry.field(
+        description="Set on a row about one setup action (the task did not move)."
+    )
+    setup_action_event: SetupActionEvent | None
+
+    @classmethod
+    def of(cls, row: TaskLogRow) -> TaskLogEntry:
+        out = TaskLogOut.of(row)
+        return cls(
+            **fields_of(out, exclude={"errors"}),
+            errors=[TaskError(**fields_of(e)) for e in out.errors],
+        )
 
 
 @strawberry.type(description="A service task (REST: ServiceTaskOut).")
@@ -318,6 +351,26 @@ class ServiceTask:
             errors=[TaskError(**fields_of(e)) for e in out.errors],
             setup_actions=[SetupAction(**fields_of(a)) for a in out.setup_actions],
         )
+
+    @field(
+        "Every state change and error of the task, oldest first (REST: …/log).",
+        Scope.ENROLLMENTS_READ,
+    )
+    async def log(self, info: strawberry.Info) -> list[TaskLogEntry]:
+        ctx = info_context(info)
+        await ctx.principal(Scope.ENROLLMENTS_READ)
+        return await ctx.loaders.task_log.load(self.id)
+
+    @field(
+        "The enrollment it sets up or ends, if any (scope enrollments:read).",
+        Scope.ENROLLMENTS_READ,
+    )
+    async def enrollment(self, info: strawberry.Info) -> Enrollment | None:
+        ctx = info_context(info)
+        await ctx.principal(Scope.ENROLLMENTS_READ)
+        if self.enrollment_id is None:
+            return None
+        return await ctx.loaders.enrollment.load(self.enrollment_id)
 
 
 @strawberry.type(

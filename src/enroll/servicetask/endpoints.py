@@ -364,10 +364,10 @@ async def _decide(
 
 @router.get("/setupActions/{action_id}")
 async def get_setup_action(action_id: str, session: Session, principal: Reader) -> SetupActionOut:
-    action = await repository.get_action(
+    action = await service.get_action(
         session, workspace_id=workspace_id_of(principal), action_id=action_id
     )
-    return SetupActionOut.of(_found(action, "setup action", action_id))
+    return SetupActionOut.of(action)
 
 
 @router.post("/setupActions/{action_id}/complete")

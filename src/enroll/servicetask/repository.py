@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import Select, bindparam, or_, select
@@ -143,6 +144,19 @@ async def log_of(session: AsyncSession, *, task_id: str) -> list[ServiceTaskLog]
         select(ServiceTaskLog)
         .where(ServiceTaskLog.task_id == task_id)
         .order_by(ServiceTaskLog.at, ServiceTaskLog.id)
+    )
+    return list(rows.all())
+
+
+async def logs_of(
+    session: AsyncSession, *, workspace_id: str, task_ids: Sequence[str]
+) -> list[ServiceTaskLog]:
+    """The log rows of many tasks of the workspace, each task's oldest first (as ``log_of``)."""
+    rows = await session.scalars(
+        select(ServiceTaskLog)
+        .join(ServiceTask, ServiceTask.id == ServiceTaskLog.task_id)
+        .where(ServiceTask.workspace_id == workspace_id, ServiceTaskLog.task_id.in_(task_ids))
+        .order_by(ServiceTaskLog.task_id, ServiceTaskLog.at, ServiceTaskLog.id)
     )
     return list(rows.all())
 

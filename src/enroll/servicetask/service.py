@@ -498,6 +498,13 @@ async def correct(
 # --- setup actions and to-dos -----------------------------------------------------------------
 
 
+async def get_action(session: AsyncSession, *, workspace_id: str, action_id: str) -> SetupAction:
+    found = await repository.get_action(session, workspace_id=workspace_id, action_id=action_id)
+    if found is None:
+        raise NotFound(f"No setup action {action_id!r}.")
+    return found
+
+
 async def report_action(
     session: AsyncSession,
     *,
@@ -509,9 +516,7 @@ async def report_action(
     now: datetime,
 ) -> SetupAction:
     """A crew or another system finished (or could not finish) a setup action."""
-    found = await repository.get_action(session, workspace_id=workspace_id, action_id=action_id)
-    if found is None:
-        raise NotFound(f"No setup action {action_id!r}.")
+    found = await get_action(session, workspace_id=workspace_id, action_id=action_id)
     # The task's row first, then the action's: the order the worker's steps lock them in.
     await get(session, workspace_id=workspace_id, task_id=found.task_id, for_update=True)
     action = await repository.get_action(
