@@ -14,9 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from conftest import Tenant
 from enroll.customer import service as customers
+from enroll.graphql.context import GraphQLContext
+from enroll.idempotency import service as idempotency
 
 CREATE_CUSTOMER = """mutation($email: String!) {
   createCustomer(input: {firstName: "Ida", lastName: "Em", email: $email}) { id email version }
@@ -145,6 +148,44 @@ def test_a_failed_mutation_releases_its_key(tenant: Tenant) -> None:
     created = post(tenant.client, CREATE_CUSTOMER, key, email=email)
     assert "Idempotent-Replayed" not in created.headers
     assert answer(created)["data"]["createCustomer"]["email"] == email
+
+
+def test_the_answer_is_stored_in_the_transaction_of_the_changes(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A commit that fails takes the stored answer with it: the key is released (the client
+    may retry), and even a key never released (the process died) is not answered with what
+    did not happen."""
+    failing: set[str] = set()
+    finish = GraphQLContext.finish
+
+    async def commit_fails(self: GraphQLContext, *, commit: bool) -> None:
+        if commit and self.http_request.headers.get("idempotency-key") in failing:
+            await finish(self, commit=False)
+            raise StaleDataError("lost a race")
+        await finish(self, commit=commit)
+
+    monkeypatch.setattr(GraphQLContext, "finish", commit_fails)
+    email, key = f"ida.{uniq()}@example.com", f"gq-{uniq()}"
+    failing.add(key)
+    lost = answer(post(tenant.client, CREATE_CUSTOMER, key, email=email))
+    assert lost["data"] is None
+    assert lost["errors"][-1]["extensions"]["code"] == "concurrent_modification"
+    assert customers_with(tenant, email) == []
+    failing.clear()
+    retried = post(tenant.client, CREATE_CUSTOMER, key, email=email)
+    assert "Idempotent-Replayed" not in retried.headers
+    assert answer(retried)["data"]["createCustomer"]["email"] == email
+
+    async def died(self: idempotency.Guard) -> None:
+        return None
+
+    monkeypatch.setattr(idempotency.Guard, "release", died)
+    email, key = f"ida.{uniq()}@example.com", f"gq-{uniq()}"
+    failing.add(key)
+    assert answer(post(tenant.client, CREATE_CUSTOMER, key, email=email))["data"] is None
+    problem(post(tenant.client, CREATE_CUSTOMER, key, email=email), 409, "idempotency_key_in_use")
+    assert customers_with(tenant, email) == []
 
 
 def test_queries_ignore_the_key(tenant: Tenant) -> None:
