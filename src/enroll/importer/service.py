@@ -14,7 +14,6 @@ import os
 import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -169,47 +168,37 @@ async def upload(
         await receive(ctx, imp, body, digest)
         if imp.file_bytes == 0:
             raise Unprocessable("The import file is empty.", code="empty_import")
-        claim = None
-        if idempotency_key is not None:
-            outcome = await idempotency.claim(
-                ctx.db,
-                scope=idempotency_scope,
-                key=idempotency_key,
-                fingerprint=digest.hexdigest(),
-                now=ctx.clock.now(),
-                ttl=timedelta(hours=ctx.settings.idempotency_ttl_hours),
-            )
-            if isinstance(outcome, Response):
-                await discard(ctx, imp.id)
-                return outcome
-            claim = outcome
+        outcome = await idempotency.begin(
+            ctx, scope=idempotency_scope, key=idempotency_key, fingerprint=digest.hexdigest()
+        )
     except BaseException:
         await discard(ctx, imp.id)
         raise
+    if isinstance(outcome, Response):
+        await discard(ctx, imp.id)
+        return outcome
     try:
-        now = ctx.clock.now()
-        async with ctx.db.transaction() as session:
-            stored = await session.get(EnrollmentImport, imp.id)
-            assert stored is not None
-            stored.status = "queued"
-            stored.file_bytes = imp.file_bytes
-            stored.file_sha256 = digest.hexdigest()
-            stored.updated_at = now
-            await jobs.enqueue(
-                session,
-                kind=IMPORT_JOB,
-                payload={"importId": imp.id},
-                workspace_id=workspace_id,
-                now=now,
-                max_attempts=3,
-            )
-            await session.flush()
-            if claim is not None:
-                await idempotency.complete(session, claim, accepted_response(stored))
+        async with outcome as guard:
+            now = ctx.clock.now()
+            async with ctx.db.transaction() as session:
+                stored = await session.get(EnrollmentImport, imp.id)
+                assert stored is not None
+                stored.status = "queued"
+                stored.file_bytes = imp.file_bytes
+                stored.file_sha256 = digest.hexdigest()
+                stored.updated_at = now
+                await jobs.enqueue(
+                    session,
+                    kind=IMPORT_JOB,
+                    payload={"importId": imp.id},
+                    workspace_id=workspace_id,
+                    now=now,
+                    max_attempts=3,
+                )
+                await session.flush()
+                await guard.complete(session, accepted_response(stored))
         return stored
     except BaseException:
-        if claim is not None:
-            await idempotency.release(ctx.db, claim)
         await discard(ctx, imp.id)
         raise
 

@@ -11,7 +11,6 @@ unique violation) still becomes a proper error response instead of a 200 for a l
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import timedelta
 from typing import Any, TypeVar
 from urllib.parse import unquote_to_bytes
 
@@ -128,27 +127,20 @@ async def _run_idempotent(request: Request, handler: Handler, key: str) -> Respo
     except ProblemError:
         return await _run(request, handler, write=True)  # answers 401 the usual way
     body = await request.body()  # cached on the request; the handler reads it again
-    outcome = await idempotency.claim(
-        ctx.db,
+    outcome = await idempotency.begin(
+        ctx,
         scope=principal.idempotency_scope,
         key=key,
         fingerprint=idempotency.fingerprint(
             request.method, request.url.path, request.url.query, body
         ),
-        now=ctx.clock.now(),
-        ttl=timedelta(hours=ctx.settings.idempotency_ttl_hours),
     )
     if isinstance(outcome, Response):
         return outcome
-    try:
-        async with ctx.db.transaction() as session:
-            request.state.session = session
-            response = await handler(request)
-            if 200 <= response.status_code < 300:
-                await idempotency.complete(session, outcome, response)
-    except BaseException:
-        await idempotency.release(ctx.db, outcome)
-        raise
-    if not 200 <= response.status_code < 300:
-        await idempotency.release(ctx.db, outcome)
+    # An error answer (not 2xx) is not stored: leaving the guard uncompleted releases the key.
+    async with outcome as guard, ctx.db.transaction() as session:
+        request.state.session = session
+        response = await handler(request)
+        if 200 <= response.status_code < 300:
+            await guard.complete(session, response)
     return response

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -178,28 +177,22 @@ async def replay(
     Queued in slices, each its own short transaction (a long period must not hold back the
     event feed); an interrupted replay may have queued part of the period: replay it again."""
     ctx = app_context(request)
-    claim = None
-    key = request.headers.get("idempotency-key")
-    if key is not None:
-        outcome = await idempotency.claim(
-            ctx.db,
-            scope=principal.idempotency_scope,
-            key=key,
-            fingerprint=idempotency.fingerprint(
-                request.method, request.url.path, request.url.query, await request.body()
-            ),
-            now=ctx.clock.now(),
-            ttl=timedelta(hours=ctx.settings.idempotency_ttl_hours),
-        )
-        if isinstance(outcome, Response):
-            return outcome  # type: ignore[return-value]  # the first response, as sent
-        claim = outcome
+    outcome = await idempotency.begin(
+        ctx,
+        scope=principal.idempotency_scope,
+        key=request.headers.get("idempotency-key"),
+        fingerprint=idempotency.fingerprint(
+            request.method, request.url.path, request.url.query, await request.body()
+        ),
+    )
+    if isinstance(outcome, Response):
+        return outcome  # type: ignore[return-value]  # the first response, as sent
+    guard = outcome
 
     async def finish(session: AsyncSession, count: int) -> None:
-        if claim is not None:
-            await idempotency.complete(session, claim, _replayed(count))
+        await guard.complete(session, _replayed(count))  # in the last slice's transaction
 
-    try:
+    async with guard:
         count = await service.replay(
             ctx.db,
             workspace_id=workspace_id_of(principal),
@@ -209,10 +202,6 @@ async def replay(
             now=ctx.clock.now(),
             finish=finish,
         )
-    except BaseException:
-        if claim is not None:
-            await idempotency.release(ctx.db, claim)
-        raise
     return _replayed(count)  # type: ignore[return-value]
 
 
