@@ -273,6 +273,16 @@ def test_a_replay_queues_what_rest_queues_and_runs_alone(
     assert r.status_code == 202 and r.json() == {"deliveries": count}
     assert _deliveries(c, hook["id"]) == 2 * count
 
+    # With an Idempotency-Key it runs once: the repeat replays the first answer, queues nothing.
+    keyed = {"query": replay, "variables": {"id": hook["id"], "since": since.isoformat()}}
+    key = {"Idempotency-Key": f"replay-{uuid.uuid4().hex}"}
+    first, again = (c.post("/graphql", json=keyed, headers=key) for _ in range(2))
+    assert first.status_code == again.status_code == 200, (first.text, again.text)
+    assert first.json() == again.json() == {"data": {"replayWebhookEvents": {"deliveries": count}}}
+    assert "idempotent-replayed" not in first.headers
+    assert again.headers["idempotent-replayed"] == "true"
+    assert _deliveries(c, hook["id"]) == 3 * count
+
     # It commits slice by slice, so it shares its operation with no other field: refused whole.
     shared = """mutation($id: ID!, $since: DateTime!) {
       testWebhookEndpoint(id: $id) { id }
@@ -280,7 +290,7 @@ def test_a_replay_queues_what_rest_queues_and_runs_alone(
     problem = refused(gql(c, shared, id=hook["id"], since=since.isoformat()))
     assert problem["code"] == "validation_error" and problem["status"] == 422
     assert problem["errors"][0]["field"] == "replayWebhookEvents"
-    assert _deliveries(c, hook["id"]) == 2 * count  # the test event was rolled back too
+    assert _deliveries(c, hook["id"]) == 3 * count  # the test event was rolled back too
 
     backwards = """mutation($id: ID!, $since: DateTime!) {
       replayWebhookEvents(id: $id, input: {since: $since, until: $since}) { deliveries } }"""
@@ -293,7 +303,7 @@ def test_a_replay_queues_what_rest_queues_and_runs_alone(
     with srv.client(t.key_with("webhooks:manage")) as manager:
         problem = refused(gql(manager, replay, id=hook["id"], since=since.isoformat()))
     assert problem["code"] == "insufficient_scope" and "enrollments:read" in problem["detail"]
-    assert _deliveries(c, hook["id"]) == 2 * count
+    assert _deliveries(c, hook["id"]) == 3 * count
 
 
 def test_the_signing_secret_is_the_one_rest_answers(t: Tenant) -> None:
