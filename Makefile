@@ -34,7 +34,7 @@ serve: setup
 # marked `alone` measure latency under load of their own making, so they run after the rest,
 # by themselves (exit status 5: PYTEST_ARGS selected none of them).
 test: lint  ## Lint, types, then the whole suite (PostgreSQL too when ENROLL_TEST_DATABASE_URL is set)
-	$(VENV)/bin/pytest -n auto -m "not alone" $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n auto -m "not alone" --durations=30 $(PYTEST_ARGS)
 	$(VENV)/bin/pytest -n 0 -m alone $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint: setup
