@@ -34,7 +34,6 @@ class Settings(BaseSettings):
     worker_concurrency: int = 8
     # A claimed job whose worker vanished becomes claimable again after this lease.
     job_lease_seconds: float = 60.0
-    job_max_attempts: int = 8
     idempotency_ttl_hours: int = 24
     # Let outbound calls (asynchronous eligibility checks) use plain http:// and reach
     # loopback, private and link-local addresses. For development and tests only.

@@ -93,10 +93,6 @@ class Conflict(ProblemError):
     status, code, title = 409, "conflict", "Conflict"
 
 
-class PayloadTooLarge(ProblemError):
-    status, code, title = 413, "payload_too_large", "Request body too large"
-
-
 class UnsupportedMediaType(ProblemError):
     status, code, title = 415, "unsupported_media_type", "Unsupported media type"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -92,6 +91,3 @@ def require(*scopes: Scope, workspace: bool = True) -> Any:
 def workspace_id_of(principal: Principal) -> str:
     assert principal.workspace_id is not None  # require(workspace=True) guarantees it
     return principal.workspace_id
-
-
-AuthDependency = Callable[[Request], Awaitable[Principal]]
