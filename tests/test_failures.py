@@ -17,7 +17,7 @@ from conftest import Tenant
 from enroll.context import AppContext
 from enroll.importer import pipeline
 from enroll.job import service as jobs
-from enroll.worker.handlers import HANDLERS
+from enroll.job.registry import JOBS, JobSpec, NoPayload
 from test_imports import jsonl, person, run_import
 
 BROKEN_SQL = "SELECT secret_column FROM no_such_table_a4 WHERE workspace_id = 'w'"
@@ -64,11 +64,12 @@ def test_a_failed_import_shows_an_error_id_not_sql(
 def test_a_failed_job_shows_an_error_id_not_sql(
     tenant: Tenant, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def handler(session: AsyncSession, *_: Any) -> bool:
+    async def handler(*, session: AsyncSession, **_: Any) -> bool:
         await _broken(session)
         return False
 
-    monkeypatch.setitem(HANDLERS, "test.broken_sql", handler)
+    spec = JobSpec("test.broken_sql", NoPayload, transaction=True, handler=handler)
+    monkeypatch.setitem(JOBS, "test.broken_sql", spec)
     caplog.set_level(logging.ERROR)
 
     async def enqueue(ctx: AppContext) -> str:

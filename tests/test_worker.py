@@ -8,10 +8,9 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import BACKENDS, Database, Tenant, fresh_database
@@ -21,6 +20,7 @@ from enroll.enrollment.schemas import EnrollmentCreate
 from enroll.enrollment.workflow import Action
 from enroll.ids import new_id
 from enroll.job import service as jobs
+from enroll.job.registry import NoPayload, Registry
 from enroll.models import EnrollmentHistory, Event, Job
 from enroll.program import service as programs
 from enroll.program.schemas import ProgramCreate
@@ -228,9 +228,11 @@ def test_a_handler_that_asks_again_runs_in_new_transactions_then_requeues(
     from enroll.worker import runner
 
     rounds: list[tuple[int, str]] = []
+    registry = Registry()
 
+    @registry.job("test.chain", payload=NoPayload, transaction=True)
     async def chain(
-        session: AsyncSession, ctx: AppContext, workspace_id: str | None, payload: dict[str, Any]
+        *, session: AsyncSession, ctx: AppContext, workspace_id: str | None, payload: NoPayload
     ) -> bool:
         job = await session.scalar(
             select(Job).where(Job.kind == "test.chain", Job.status == "running")
@@ -263,7 +265,7 @@ def test_a_handler_that_asks_again_runs_in_new_transactions_then_requeues(
                 now=ctx.clock.now(),
                 max_attempts=1,
             )
-        worker = Worker(ctx, handlers={"test.chain": chain}, long_handlers={})
+        worker = Worker(ctx, registry=registry)
         await worker.run_once()  # rounds 1, 2, then 3 fails: the job fails, 2 events stay
         async with ctx.db.transaction() as session:
             await jobs.enqueue(
@@ -287,3 +289,40 @@ def test_a_handler_that_asks_again_runs_in_new_transactions_then_requeues(
     statuses = sorted((j.status, j.attempts) for j in rows)
     assert statuses == [("failed", 1), ("queued", 0), ("succeeded", 1)]
     assert len({job_id for _, job_id in rounds[3:]}) == 1  # one job ran every round
+
+
+def test_a_payload_its_model_refuses_fails_the_attempt_like_a_handler_error(
+    private_db: Database,
+) -> None:
+    """The stored payload is parsed into the kind's model before the handler runs; a payload
+    it refuses fails the attempt (retried, then failed), as a handler's error does."""
+
+    async def scenario(ctx: AppContext) -> list[Job]:
+        async with ctx.db.transaction() as session:
+            workspace, _ = await create_workspace(session, name="Refused")
+            for kind in ("enrollment.auto_approve", "import.run"):  # in and out of a transaction
+                await jobs.enqueue(
+                    session,
+                    kind=kind,
+                    payload={"unexpected": 1},
+                    workspace_id=workspace.id,
+                    now=ctx.clock.now(),
+                    max_attempts=2,
+                )
+        worker = Worker(ctx)
+        assert await worker.run_once() == 2
+        async with ctx.db.transaction() as session:
+            queued = list((await session.scalars(select(Job))).all())
+            await session.execute(update(Job).values(run_at=ctx.clock.now()))  # past the backoff
+        assert await worker.run_once() == 2
+        async with ctx.db.transaction(write=False) as session:
+            return queued + list((await session.scalars(select(Job).order_by(Job.kind))).all())
+
+    rows = private_db.run(scenario)
+    first, last = rows[:2], rows[2:]
+    assert sorted((j.status, j.attempts) for j in first) == [("queued", 1), ("queued", 1)]
+    assert [(j.kind, j.status, j.attempts) for j in last] == [
+        ("enrollment.auto_approve", "failed", 2),
+        ("import.run", "failed", 2),
+    ]
+    assert all(j.last_error and j.last_error.startswith("Internal error") for j in last)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+from pydantic import field_serializer
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,7 @@ from enroll.eligibility.checks import Check, CheckStatus
 from enroll.eligibility.criteria import CompiledCriteria, CompiledCriterion
 from enroll.ids import new_id
 from enroll.job import service as jobs
+from enroll.job.registry import Payload
 from enroll.kit import outbound
 from enroll.models.job import job_table
 
@@ -55,8 +57,7 @@ def iso(at: datetime) -> str:
 # --- the job ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class CheckJob:
+class CheckJob(Payload):
     """An ``eligibility.async_check`` job's payload."""
 
     job_id: str
@@ -66,16 +67,9 @@ class CheckJob:
     evaluated_at: str  # the decision's evaluatedAt, exactly as stored on the enrollment
     deadline: datetime
 
-    @classmethod
-    def of(cls, payload: dict[str, Any]) -> CheckJob:
-        return cls(
-            job_id=payload["jobId"],
-            enrollment_id=payload["enrollmentId"],
-            criterion_id=payload["criterionId"],
-            criteria_version=payload.get("criteriaVersion"),
-            evaluated_at=payload["evaluatedAt"],
-            deadline=datetime.fromisoformat(payload["deadline"]),
-        )
+    @field_serializer("deadline")
+    def _deadline(self, deadline: datetime) -> str:
+        return iso(deadline)
 
 
 def max_attempts_for(deadline_seconds: int) -> int:
@@ -116,14 +110,14 @@ async def enqueue_many(
                     "id": job_id,
                     "workspace_id": workspace_id,
                     "kind": ASYNC_CHECK_JOB,
-                    "payload": {
-                        "jobId": job_id,
-                        "enrollmentId": enrollment_id,
-                        "criterionId": criterion.id,
-                        "criteriaVersion": criteria_version,
-                        "evaluatedAt": evaluated_at,
-                        "deadline": iso(decided + timedelta(seconds=deadline_seconds)),
-                    },
+                    "payload": CheckJob(
+                        job_id=job_id,
+                        enrollment_id=enrollment_id,
+                        criterion_id=criterion.id,
+                        criteria_version=criteria_version,
+                        evaluated_at=evaluated_at,
+                        deadline=decided + timedelta(seconds=deadline_seconds),
+                    ).as_json(),
                     "status": "queued",
                     "attempts": 0,
                     "max_attempts": max_attempts_for(deadline_seconds),

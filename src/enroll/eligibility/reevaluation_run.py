@@ -29,6 +29,7 @@ from enroll.eligibility.reevaluation import Summary
 from enroll.errors import Conflict, NotFound
 from enroll.ids import new_id
 from enroll.job import service as jobs
+from enroll.job.registry import Payload
 from enroll.kit import failures
 from enroll.kit.batching import TARGET_SECONDS, Sizer
 from enroll.models import ProgramInstance, Reevaluation
@@ -36,6 +37,13 @@ from enroll.program_instance import service as instances
 
 log = logging.getLogger("enroll.reevaluation")
 REEVALUATION_JOB = "reevaluation.run"
+
+
+class ReevaluationPayload(Payload):
+    reevaluation_id: str
+    job_id: str | None = None  # the job itself (jobs.is_final_attempt)
+
+
 ACTIVE = ("queued", "running")
 FINAL = ("completed", "failed")
 # A batch's size follows its time (kit/batching.py): about a second each, but never so small
@@ -117,7 +125,7 @@ async def start(
     await jobs.enqueue(
         session,
         kind=REEVALUATION_JOB,
-        payload={"reevaluationId": run.id, "jobId": job_id},
+        payload=ReevaluationPayload(reevaluation_id=run.id, job_id=job_id),
         workspace_id=workspace_id,
         now=now,
         max_attempts=3,
@@ -126,10 +134,9 @@ async def start(
     return run
 
 
-async def run(ctx: AppContext, payload: dict[str, Any]) -> None:
+async def run(ctx: AppContext, *, reevaluation_id: str, job_id: str | None) -> None:
     """The job: batches until the re-evaluation completes or fails. An error is retried by
     the worker (the run resumes where it stopped); the last attempt records it instead."""
-    reevaluation_id = payload["reevaluationId"]
     sizer = Sizer(FIRST_BATCH, MIN_BATCH, MAX_BATCH)
     try:
         while True:
@@ -142,7 +149,7 @@ async def run(ctx: AppContext, payload: dict[str, Any]) -> None:
             sizer.took(took)
     except Exception as exc:
         async with ctx.db.transaction(write=False) as session:
-            final = await jobs.is_final_attempt(session, payload.get("jobId"))
+            final = await jobs.is_final_attempt(session, job_id)
         if not final:
             raise
         error_id = failures.logged(log, exc, f"re-evaluation {reevaluation_id} failed")

@@ -52,6 +52,7 @@ from enroll.errors import Conflict, FieldError, NotFound, ProblemError, Unproces
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.job import service as jobs
+from enroll.job.registry import Payload
 from enroll.kit.persistence import insert_new
 from enroll.models import Customer, Enrollment, ProgramInstance
 from enroll.models.enrollment import enrollment_history_table
@@ -61,6 +62,12 @@ from enroll.program_instance.schemas import ReviewMode, Screening
 from enroll.servicetask import repository as setup_repository
 
 AUTO_APPROVE_JOB = "enrollment.auto_approve"
+
+
+class AutoApprovePayload(Payload):
+    enrollment_id: str
+
+
 _ID_FIELDS = {
     IdentificationType.CUSTOMER_ID: "customer_id",
     IdentificationType.LEAD_ID: "lead_id",
@@ -535,7 +542,7 @@ async def act(
             await jobs.enqueue(
                 session,
                 kind=AUTO_APPROVE_JOB,
-                payload={"enrollmentId": enrollment.id},
+                payload=AutoApprovePayload(enrollment_id=enrollment.id),
                 workspace_id=workspace_id,
                 now=now,
             )

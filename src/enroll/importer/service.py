@@ -28,6 +28,7 @@ from enroll.importer import pipeline
 from enroll.importer.formats import EncodingError, ImportFormat, Utf8Reader
 from enroll.importer.schemas import ImportOut, ResultRow
 from enroll.job import service as jobs
+from enroll.job.registry import Payload
 from enroll.kit import failures
 from enroll.models import Enrollment, EnrollmentImport, ImportChunk, ImportIssue
 from enroll.program_instance import service as instances
@@ -35,6 +36,10 @@ from enroll.program_instance import service as instances
 log = logging.getLogger("enroll.importer")
 CHUNK_BYTES = 1 << 20
 IMPORT_JOB = "import.run"
+
+
+class ImportPayload(Payload):
+    import_id: str
 
 
 async def get(session: AsyncSession, *, workspace_id: str, import_id: str) -> EnrollmentImport:
@@ -190,7 +195,7 @@ async def upload(
                 await jobs.enqueue(
                     session,
                     kind=IMPORT_JOB,
-                    payload={"importId": imp.id},
+                    payload=ImportPayload(import_id=imp.id),
                     workspace_id=workspace_id,
                     now=now,
                     max_attempts=3,

@@ -9,6 +9,7 @@ from sqlalchemy import Select, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.ids import new_id
+from enroll.job.registry import Payload
 from enroll.models import Job
 from enroll.models.job import job_table
 
@@ -20,7 +21,7 @@ async def enqueue(
     session: AsyncSession,
     *,
     kind: str,
-    payload: dict[str, Any],
+    payload: Payload | dict[str, Any],
     workspace_id: str | None,
     now: datetime,
     run_at: datetime | None = None,
@@ -30,11 +31,12 @@ async def enqueue(
     """Queue a job in the caller's transaction and return its id. ``job_id``: an id chosen
     beforehand, for a payload that names its own job (see ``is_final_attempt``). A plain
     Core INSERT: service tasks queue one per state change, and the ORM's unit of work cost
-    more than the statement."""
+    more than the statement. ``payload``: the kind's model (job/registry.py), or the stored
+    JSON of a job being queued again."""
     row = {
         "id": job_id or new_id(),
         "kind": kind,
-        "payload": payload,
+        "payload": payload.as_json() if isinstance(payload, Payload) else payload,
         "workspace_id": workspace_id,
         "status": "queued",
         "attempts": 0,

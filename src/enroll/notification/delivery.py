@@ -1,6 +1,6 @@
 """The ``notification.send`` job: one message, sent outside any transaction.
 
-Like a device command (worker/handlers.py): a short read, the SMTP conversation, a short write
+Like a device command (servicetask/jobs.py): a short read, the SMTP conversation, a short write
 of the outcome. A failure is recorded on the notification (``attempts``, ``error``) and raised,
 so the worker retries with its backoff; the last attempt, or an answer that retrying cannot
 change (5xx), records ``failed``. Without an SMTP host the message is ``stored``: it stays in
@@ -8,7 +8,7 @@ the log, readable at ``GET /v1/notifications``. A worker that dies between the s
 record sends again when the job is claimed again (the Message-ID is the notification's id, so
 the receiver can tell).
 
-Registered in ``LONG_HANDLERS`` on import; worker/handlers.py imports this module.
+Registered as a job kind in notification/jobs.py.
 """
 
 from __future__ import annotations
@@ -20,15 +20,13 @@ from enroll.context import AppContext
 from enroll.job import service as jobs
 from enroll.notification import mail, repository
 from enroll.notification.schemas import Audience, NotificationStatus
-from enroll.notification.service import SEND_JOB
-from enroll.worker.long_jobs import LONG_HANDLERS
 
 log = logging.getLogger("enroll.worker")
 
 
-async def send(ctx: AppContext, workspace_id: str | None, payload: dict[str, Any]) -> None:
-    assert workspace_id is not None
-    notification_id = payload["notificationId"]
+async def send(
+    ctx: AppContext, workspace_id: str, *, notification_id: str, job_id: str | None
+) -> None:
     async with ctx.db.transaction(write=False) as session:
         found = await repository.get(
             session, workspace_id=workspace_id, notification_id=notification_id
@@ -43,7 +41,7 @@ async def send(ctx: AppContext, workspace_id: str | None, payload: dict[str, Any
                 session, workspace_id=workspace_id, customer_id=found.customer_id
             )
         )
-        final = await jobs.is_final_attempt(session, payload.get("jobId"))
+        final = await jobs.is_final_attempt(session, job_id)
 
     async def record(status: NotificationStatus, *, attempted: bool, **values: Any) -> None:
         now = ctx.clock.now()
@@ -76,6 +74,3 @@ async def send(ctx: AppContext, workspace_id: str | None, payload: dict[str, Any
         await record(NotificationStatus.QUEUED, attempted=True, error=error)
         raise
     await record(NotificationStatus.SENT, attempted=True, error=None, sent_at=ctx.clock.now())
-
-
-LONG_HANDLERS[SEND_JOB] = send

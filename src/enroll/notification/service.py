@@ -19,6 +19,7 @@ from enroll.enrollment.schemas import EnrollmentOut
 from enroll.errors import Conflict, FieldError, NotFound, Unprocessable
 from enroll.ids import new_id
 from enroll.job import service as jobs
+from enroll.job.registry import Payload
 from enroll.models import Enrollment, Notification, NotificationTemplate
 from enroll.notification import repository, templates
 from enroll.notification.schemas import (
@@ -34,6 +35,13 @@ from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import Branding, ProgramInstanceOut, Terms
 
 SEND_JOB = "notification.send"
+
+
+class SendPayload(Payload):
+    notification_id: str
+    job_id: str | None = None  # the job itself (jobs.is_final_attempt)
+
+
 # With the worker's backoff (1 s, 2 s, 4 s … capped at an hour) the last attempt comes about
 # four and a half hours after the first: an SMTP relay down for a while loses nothing.
 SEND_ATTEMPTS = 15
@@ -310,7 +318,7 @@ async def status_changed(
             await jobs.enqueue(
                 session,
                 kind=SEND_JOB,
-                payload={"notificationId": row["id"], "jobId": job_id},
+                payload=SendPayload(notification_id=row["id"], job_id=job_id),
                 workspace_id=enrollment.workspace_id,
                 now=now,
                 max_attempts=SEND_ATTEMPTS,

@@ -654,15 +654,13 @@ async def create_device(
 
 
 async def run_step_job(
-    session: AsyncSession, *, workspace_id: str, payload: dict[str, Any], now: datetime
+    session: AsyncSession, *, workspace_id: str, task_id: str, now: datetime
 ) -> bool:
     """The ``service_task.step`` job: run the task's current step, if it has one due (the task
     is locked, so a second job for it waits, then finds it moved on and runs the step due
     then, or none). True when the task moved into a state whose step is due at once: the
     worker runs this again in a new transaction instead of queueing a job for it."""
-    found = await repository.lock_task_for_step(
-        session, workspace_id=workspace_id, task_id=payload["taskId"]
-    )
+    found = await repository.lock_task_for_step(session, workspace_id=workspace_id, task_id=task_id)
     if found is None:
         return False
     task, instance = found
@@ -672,12 +670,10 @@ async def run_step_job(
     return advance is steps.Advance.DUE
 
 
-async def expire(
-    session: AsyncSession, *, workspace_id: str, payload: dict[str, Any], now: datetime
-) -> None:
+async def expire(session: AsyncSession, *, workspace_id: str, task_id: str, now: datetime) -> None:
     """The ``service_task.expire`` job, due at the task's expiresAt."""
     task = await repository.get_task(
-        session, workspace_id=workspace_id, task_id=payload["taskId"], for_update=True
+        session, workspace_id=workspace_id, task_id=task_id, for_update=True
     )
     if task is None or TaskState(task.state) in TERMINAL or task.expires_at is None:
         return

@@ -31,6 +31,7 @@ from enroll.errors import ProblemError
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.job import service as jobs
+from enroll.job.registry import Payload
 from enroll.models import (
     Device,
     DeviceLocation,
@@ -49,6 +50,14 @@ from enroll.servicetask.workflow import TaskKind, TaskState, error_state_of
 
 T = TaskState
 DEVICE_COMMAND_JOB = "setup_action.device_command"
+
+
+class DeviceCommandPayload(Payload):
+    job_id: str | None = None  # the job itself (jobs.is_final_attempt)
+    action_id: str
+    attempt: int
+
+
 # How often a task whose enrollment waits on asynchronous eligibility checks looks again.
 ASYNC_CHECK_POLL_SECONDS = 2.0
 _BRING_YOUR_OWN = frozenset({"bring_your_own", "reenroll"})
@@ -807,7 +816,9 @@ async def _start(
         await jobs.enqueue(
             session,
             kind=DEVICE_COMMAND_JOB,
-            payload={"jobId": job_id, "actionId": action.id, "attempt": action.attempts},
+            payload=DeviceCommandPayload(
+                job_id=job_id, action_id=action.id, attempt=action.attempts
+            ),
             workspace_id=task.workspace_id,
             now=now,
             job_id=job_id,

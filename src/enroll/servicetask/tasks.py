@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.job import service as jobs
+from enroll.job.registry import Payload
 from enroll.models import ServiceTask, SetupAction, Todo
 from enroll.models.service_task import service_task_log_table
 from enroll.servicetask import repository
@@ -36,6 +37,17 @@ STEP_JOB = "service_task.step"
 # step completes the task once its actions are done (queued here when there are none).
 SCHEDULED = WORKING | {TaskState.AWAITING_DEVICE_SETUP}
 EXPIRE_JOB = "service_task.expire"
+
+
+class StepPayload(Payload):
+    task_id: str
+    state: str | None = None  # the state it was queued for, for people reading GET /v1/jobs
+
+
+class ExpirePayload(Payload):
+    task_id: str
+
+
 SYSTEM_ACTOR = "system:service-task"
 _LOG_INSERT = insert(service_task_log_table)  # plain Core: one row per state change
 
@@ -131,7 +143,7 @@ async def create(
         await jobs.enqueue(
             session,
             kind=EXPIRE_JOB,
-            payload={"taskId": task.id},
+            payload=ExpirePayload(task_id=task.id),
             workspace_id=workspace_id,
             now=now,
             run_at=task.expires_at,
@@ -148,7 +160,7 @@ async def schedule_step(
     await jobs.enqueue(
         session,
         kind=STEP_JOB,
-        payload={"taskId": task.id, "state": task.state},
+        payload=StepPayload(task_id=task.id, state=task.state),
         workspace_id=task.workspace_id,
         now=now,
         run_at=now + timedelta(seconds=delay_seconds) if delay_seconds else None,

@@ -23,6 +23,7 @@ import logging
 import os
 import random
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,18 +32,31 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
+from enroll.eligibility import jobs as eligibility_jobs
+from enroll.enrollment import jobs as enrollment_jobs
 from enroll.idempotency.service import PURGE_SLICE, purge_expired
+from enroll.importer import jobs as importer_jobs
 from enroll.job import service as jobs
+from enroll.job.registry import JOBS, JobSpec
 from enroll.kit import failures
 from enroll.models import Job
+from enroll.notification import jobs as notification_jobs
+from enroll.servicetask import jobs as servicetask_jobs
 from enroll.webhook.delivery import Deliverer
-from enroll.worker.handlers import HANDLERS, Handler
-from enroll.worker.long_jobs import LONG_HANDLERS, LongHandler
 
 log = logging.getLogger("enroll.worker")
 MAX_BACKOFF_SECONDS = 3600.0
 MAX_ROUNDS = 32  # transactions one job may chain before it re-queues itself
 HOUSEKEEPING_EVERY = timedelta(minutes=10)
+# Every domain module that declares jobs (job/registry.py), imported here, in one place, so that
+# every kind is registered before a job is claimed. A new domain with jobs goes in this list.
+JOB_MODULES = (
+    eligibility_jobs,
+    enrollment_jobs,
+    importer_jobs,
+    notification_jobs,
+    servicetask_jobs,
+)
 
 
 class _LeaseLost(Exception):
@@ -80,13 +94,11 @@ class Worker:
         ctx: AppContext,
         *,
         name: str | None = None,
-        handlers: dict[str, Handler] | None = None,
-        long_handlers: dict[str, LongHandler] | None = None,
+        registry: Mapping[str, JobSpec] | None = None,
     ) -> None:
         self.ctx = ctx
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**4):04x}"
-        self.handlers = handlers if handlers is not None else HANDLERS
-        self.long_handlers = long_handlers if long_handlers is not None else LONG_HANDLERS
+        self.registry = registry if registry is not None else JOBS
         self._next_housekeeping: datetime | None = None
         self.webhooks = Deliverer(ctx, name=self.name)
 
@@ -229,17 +241,23 @@ class Worker:
         return and_(Job.id == job.id, Job.locked_by == self.name, Job.attempts == job.attempts)
 
     async def _execute(self, job: Claimed) -> None:
-        if job.kind in self.long_handlers:
-            await self._execute_long(job, self.long_handlers[job.kind])
+        spec = self.registry.get(job.kind)
+        if spec is not None and not spec.transaction:
+            await self._execute_long(job, spec)
             return
-        handler = self.handlers.get(job.kind)
         started = loop_time()
         try:
-            if handler is None:
+            if spec is None:
                 raise LookupError(f"no handler for job kind {job.kind!r}")
+            payload = spec.parse(job.payload)
             for round_ in range(1, MAX_ROUNDS + 1):
                 async with self.ctx.db.transaction() as session:
-                    again = await handler(session, self.ctx, job.workspace_id, job.payload)
+                    again = await spec.handler(
+                        session=session,
+                        ctx=self.ctx,
+                        workspace_id=job.workspace_id,
+                        payload=payload,
+                    )
                     if again and (
                         round_ == MAX_ROUNDS
                         or loop_time() - started > self.ctx.settings.job_lease_seconds / 2
@@ -261,13 +279,15 @@ class Worker:
         except Exception as exc:
             await self._failed(job, exc)
 
-    async def _execute_long(self, job: Claimed, handler: LongHandler) -> None:
+    async def _execute_long(self, job: Claimed, spec: JobSpec) -> None:
         """A job too long for one transaction (an import): it commits as it goes and resumes
         where the database says after a crash. Its lease is renewed while it runs, and it is
         marked succeeded in a transaction of its own afterwards."""
         heartbeat = asyncio.create_task(self._renew_lease(job))
         try:
-            await handler(self.ctx, job.workspace_id, job.payload)
+            await spec.handler(
+                ctx=self.ctx, workspace_id=job.workspace_id, payload=spec.parse(job.payload)
+            )
         except Exception as exc:
             heartbeat.cancel()
             await self._failed(job, exc)
