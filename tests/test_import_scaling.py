@@ -201,10 +201,18 @@ def test_a_later_batch_costs_no_more_than_twice_an_early_one(
     tenant: Tenant, small_batches: None
 ) -> None:
     instance = tenant.instance(eligibilityCriteria=CRITERIA)
-    early = timed_import(tenant, instance["id"], candidates(3 * BATCH))
+
+    def cheaper_of_two() -> Batches:
+        """The process's CPU clock also counts the other threads of this test process (the
+        shared test server and its embedded worker), so noise only ever adds: of two imports
+        of new rows, the one that cost less (as benchmarks take the minimum)."""
+        runs = [timed_import(tenant, instance["id"], candidates(3 * BATCH)) for _ in range(2)]
+        return min(runs, key=lambda b: sum(b.cpu))
+
+    early = cheaper_of_two()
     stored = prefill(tenant, instance["id"])
     assert stored >= 100_000
-    late = timed_import(tenant, instance["id"], candidates(3 * BATCH))
+    late = cheaper_of_two()
     figures: dict[str, Any] = {
         "stored": stored,
         "rows_per_cpu_second": [round(3 * BATCH / sum(b.cpu)) for b in (early, late)],
@@ -212,8 +220,9 @@ def test_a_later_batch_costs_no_more_than_twice_an_early_one(
         "vm_ksteps": [early.vm_steps, late.vm_steps],
     }
     print(figures)
-    # Whole imports of the same rows compared: their commits are split into parts sized by
-    # time (kit/batching), so one part's cost says little, the sum of them all does.
+    # Whole imports of the same size compared: their commits are split into parts sized by
+    # time (kit/batching), so one part's cost says little, the sum of them all does. SQLite's
+    # VM steps, below, count this import's statements alone and are exact.
     assert sum(late.cpu) <= 2 * sum(early.cpu), figures
     if early.vm_steps:  # SQLite
         assert sum(late.vm_steps) <= 2 * sum(early.vm_steps), figures

@@ -234,13 +234,26 @@ def _dedupe(parent: dict[str, Any], name: str, key: Callable[[dict[str, Any]], A
         parent[name] = [i for i in items if not isinstance(i, dict) or first[key(i)] is i]
 
 
+# Pairs of fields where the second must lie after the first, a valid pair of values, and
+# whether the first is also stored (an instance's dates: a PATCH sending only endDate is
+# compared with the startDate stored before).
+ORDERED = [
+    (("since", "until"), ("2000-01-01T00:00:00Z", "2000-01-02T00:00:00Z"), False),
+    (("startDate", "endDate"), ("2000-01-01", "2100-01-01"), True),
+]
+
+
 def _ordered_window(case: schemathesis.Case) -> None:
-    """A replay's ``until`` must lie after its ``since``: a relation between two fields no
-    schema can state. A window drawn the wrong way round is turned round."""
+    """A replay's ``until`` must lie after its ``since``, an instance's ``endDate`` after its
+    ``startDate`` (the one sent, or the one stored): a relation between two fields no schema
+    can state. Where both are sent (or, for stored ones, either), both get a valid pair; so a
+    stored ``startDate`` is never later than an ``endDate`` a later request sends."""
     body = case.body if isinstance(case.body, dict) else {}
-    since, until = body.get("since"), body.get("until")
-    if isinstance(since, str) and isinstance(until, str):
-        body["since"], body["until"] = "2000-01-01T00:00:00Z", "2000-01-02T00:00:00Z"
+    for (first, second), values, stored in ORDERED:
+        sent = [isinstance(body.get(name), str) for name in (first, second)]
+        on_instance = stored and case.operation.path.startswith("/v1/programInstances")
+        if all(sent) or (on_instance and any(sent)):
+            body[first], body[second] = values
 
 
 def _valid_rules(case: schemathesis.Case) -> None:
