@@ -19,24 +19,9 @@ import pytest
 from conftest import Database, Server, Tenant, make_tenant, private_server
 from enroll.context import AppContext
 from enroll.worker.runner import Worker
+from test_service_tasks import TWO_STEPS
 
 PROGRAM = "gql-setup-program"
-EVERY = {
-    "installationMethods": ["bring_your_own", "ship_device", "utility_installation", "reenroll"],
-    "assetOwnerships": ["customer", "utility"],
-}
-# A work order for a crew, then a to-do for the office; unenrolling raises a to-do.
-TWO_STEPS = {
-    "enrollmentActions": [
-        {"sequence": 1, "type": "create_work_order", **EVERY},
-        {"sequence": 2, "type": "create_todo", "description": "Call the customer", **EVERY},
-    ],
-    "unenrollmentActions": [{"sequence": 1, "type": "create_todo", **EVERY}],
-    "unenrollReasons": [
-        {"code": "CUSTOMEROPTOUT", "requiresApproval": False},
-        {"code": "INELIGIBLERATE", "requiresApproval": True},
-    ],
-}
 # Every field of ServiceTaskOut, to compare with the REST body.
 TASK = """id kind origin transactionId state errors { code message field } allowedOperations
   programInstanceId enrollmentId customerId subscriptionId deviceLocationId deviceIds
