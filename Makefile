@@ -41,6 +41,7 @@ lint: setup
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports  # the layers and acyclic packages of docs/architecture.md
 
 bench: setup
 	$(VENV)/bin/python bench/api.py

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from enroll.program_instance.workflow import why_not_accepting
+from enroll.workflows.program_instance import why_not_accepting
 
 TODAY = date(2026, 6, 15)
 

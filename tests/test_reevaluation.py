@@ -14,7 +14,7 @@ import pytest
 
 from conftest import Database, Tenant, make_tenant, private_server
 from enroll.context import AppContext
-from enroll.eligibility import reevaluation_run
+from enroll.enrollment import reevaluation_run
 from enroll.kit.batching import Sizer
 from enroll.models import Enrollment
 from enroll.worker.runner import Worker

@@ -1,10 +1,10 @@
-"""The service-task transition table (servicetask/workflow.py): pure, no database."""
+"""The service-task transition table (workflows/service_task.py): pure, no database."""
 
 from __future__ import annotations
 
 import pytest
 
-from enroll.servicetask.workflow import (
+from enroll.workflows.service_task import (
     BEFORE_SETUP,
     ERROR_STATES,
     RETRY,

@@ -10,9 +10,9 @@ import tracemalloc
 
 import pytest
 
+from enroll.enrollment.notification_templates import sample_context
 from enroll.notification import templates
 from enroll.notification.schemas import Trigger
-from enroll.notification.service import sample_context
 
 CONTEXT = sample_context(Trigger.ELIGIBLE)
 S = "{% set s = 'x' * 1000000 %}"

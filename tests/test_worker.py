@@ -17,7 +17,6 @@ from conftest import BACKENDS, Database, Tenant, fresh_database
 from enroll.context import AppContext
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.schemas import EnrollmentCreate
-from enroll.enrollment.workflow import Action
 from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import NoPayload, Registry
@@ -27,6 +26,7 @@ from enroll.program.schemas import ProgramCreate
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ProgramInstanceCreate
 from enroll.worker.runner import Worker
+from enroll.workflows.enrollment import Action
 from enroll.workspace.service import create_workspace
 from worker_processes import Workers
 

@@ -10,7 +10,7 @@ import itertools
 
 import pytest
 
-from enroll.enrollment.workflow import (
+from enroll.workflows.enrollment import (
     CRITERIA_BOUND,
     OPEN_STATUSES,
     REASON_REQUIRED,
@@ -23,7 +23,7 @@ from enroll.enrollment.workflow import (
     targets,
     transition,
 )
-from enroll.program_instance.workflow import InstanceStatus, can_move
+from enroll.workflows.program_instance import InstanceStatus, can_move
 
 S, A = Status, Action
 DECIDED = {S.ELIGIBLE, S.INELIGIBLE}

@@ -10,28 +10,28 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from enroll import __version__
-from enroll.auth.endpoints import router as api_keys_router
+from enroll.api.api_keys import router as api_keys_router
+from enroll.api.customers import router as customers_router
+from enroll.api.eligibility import reevaluations_router
+from enroll.api.eligibility import router as eligibility_router
+from enroll.api.enrollments import router as enrollments_router
+from enroll.api.events import router as events_router
+from enroll.api.imports import IMPORT_PATH
+from enroll.api.imports import router as imports_router
+from enroll.api.jobs import router as jobs_router
+from enroll.api.notifications import router as notifications_router
+from enroll.api.program_instances import router as instances_router
+from enroll.api.programs import router as programs_router
+from enroll.api.service_tasks import router as service_tasks_router
+from enroll.api.webhooks import router as webhooks_router
+from enroll.api.workspace import router as workspace_router
 from enroll.config import Settings, get_settings
 from enroll.context import AppContext
-from enroll.customer.endpoints import router as customers_router
-from enroll.eligibility.endpoints import reevaluations_router
-from enroll.eligibility.endpoints import router as eligibility_router
-from enroll.enrollment.endpoints import router as enrollments_router
 from enroll.errors import install_error_handlers
-from enroll.event.endpoints import router as events_router
 from enroll.graphql import create_graphql_router
-from enroll.importer.endpoints import IMPORT_PATH
-from enroll.importer.endpoints import router as imports_router
-from enroll.job.endpoints import router as jobs_router
 from enroll.kit.bodylimit import BodyLimitMiddleware
-from enroll.notification.endpoints import router as notifications_router
 from enroll.openapi import install_openapi, operation_id
-from enroll.program.endpoints import router as programs_router
-from enroll.program_instance.endpoints import router as instances_router
-from enroll.servicetask.endpoints import router as service_tasks_router
-from enroll.webhook.endpoints import router as webhooks_router
 from enroll.worker.runner import Worker
-from enroll.workspace.endpoints import router as workspace_router
 
 DESCRIPTION = """Programs, program instances and enrollments.
 

@@ -7,13 +7,13 @@ from typing import Any
 from enroll.context import AppContext
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.schemas import EnrollmentCreate
-from enroll.enrollment.workflow import Action
 from enroll.program import repository as programs_repo
 from enroll.program import service as programs
 from enroll.program.schemas import ProgramCreate
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ProgramInstanceCreate
-from enroll.servicetask import service as setup
+from enroll.servicetask import enrollment_actions
+from enroll.workflows.enrollment import Action
 from enroll.workspace.service import create_workspace
 
 PROGRAMS = [
@@ -94,7 +94,7 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
                 now=now,
             )
             for action in actions:
-                await enrollments.act(
+                await enrollment_actions.act(
                     session,
                     workspace_id=workspace.id,
                     enrollment_id=enrollment.id,
@@ -103,10 +103,6 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
                     actor="system:demo",
                     now=now,
                 )
-                if action == Action.APPROVE:  # sets it up, as the approve route does
-                    await setup.after_approval(
-                        session, enrollment=enrollment, actor="system:demo", now=now
-                    )
     return {
         "workspace": {"id": workspace.id, "name": workspace.name},
         "apiKey": issued.secret,

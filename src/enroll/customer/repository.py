@@ -3,6 +3,7 @@ from __future__ import annotations
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.kit import persistence
 from enroll.models import Customer, Lead
 
 
@@ -36,3 +37,11 @@ def search_leads(*, workspace_id: str, email: str | None) -> Select[Lead]:
     if email:
         stmt = stmt.where(Lead.email == email.lower())
     return stmt
+
+
+async def insert_unless_known(session: AsyncSession, customer: Customer) -> bool:
+    """INSERT a new customer unless the workspace knows its email already (then nothing is
+    written and False comes back): one statement either way, safe under concurrency."""
+    return await persistence.insert_unless_exists(
+        session, customer, unique=("workspace_id", "email")
+    )

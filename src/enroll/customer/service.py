@@ -9,7 +9,6 @@ from enroll.customer import repository
 from enroll.customer.schemas import CustomerCreate, CustomerUpdate, LeadCreate
 from enroll.errors import Conflict, NotFound
 from enroll.ids import new_id
-from enroll.kit.persistence import insert_unless_exists
 from enroll.models import Customer, Lead
 
 
@@ -94,7 +93,7 @@ async def find_or_create(
         metadata={},
         now=now,
     )
-    if await insert_unless_exists(session, customer, unique=("workspace_id", "email")):
+    if await repository.insert_unless_known(session, customer):
         return customer.id, True
     existing = await repository.get_by_email(session, workspace_id=workspace_id, email=email)
     assert existing is not None  # the conflict was on this very row

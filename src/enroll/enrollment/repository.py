@@ -6,9 +6,10 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.enrollment.workflow import OPEN_STATUSES
+from enroll.kit import persistence
 from enroll.kit.sql import JsonArrayContains
-from enroll.models import Enrollment, EnrollmentHistory
+from enroll.models import Enrollment, EnrollmentHistory, ProgramSubscription
+from enroll.workflows.enrollment import OPEN_STATUSES
 
 
 async def get(session: AsyncSession, *, workspace_id: str, enrollment_id: str) -> Enrollment | None:
@@ -17,6 +18,12 @@ async def get(session: AsyncSession, *, workspace_id: str, enrollment_id: str) -
             Enrollment.workspace_id == workspace_id, Enrollment.id == enrollment_id
         )
     )
+
+
+async def insert(session: AsyncSession, enrollment: Enrollment) -> None:
+    """INSERT a new enrollment in its final state, in one statement and without the unit of
+    work (the hot path of a create); it stays out of the session."""
+    await persistence.insert_new(session, enrollment)
 
 
 async def open_enrollment_id(
@@ -29,6 +36,14 @@ async def open_enrollment_id(
             Enrollment.status.in_([s.value for s in OPEN_STATUSES]),
         )
     )
+
+
+async def has_subscription(session: AsyncSession, *, enrollment_id: str) -> bool:
+    """Whether the enrollment was set up (a program subscription names it)."""
+    found = await session.scalar(
+        select(ProgramSubscription.id).where(ProgramSubscription.enrollment_id == enrollment_id)
+    )
+    return found is not None
 
 
 @dataclass(frozen=True, slots=True)

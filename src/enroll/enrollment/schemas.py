@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from enroll.enrollment.workflow import Action, Status
+from enroll.auth.scopes import Scope
 from enroll.kit.fields import (
     Address,
     Email,
@@ -21,6 +21,7 @@ from enroll.kit.fields import (
 )
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import Enrollment, EnrollmentHistory
+from enroll.workflows.enrollment import REVIEW_ACTIONS, Action, Status
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 
@@ -84,6 +85,28 @@ class EnrollmentUpdate(PatchModel, EnrollmentFields):
     NULLABLE = frozenset(
         {"phone", "address", "serial_number", "reference_id", "reference_description"}
     )
+
+
+# The actions with a route (POST /v1/enrollments/{id}/<action>) and a mutation of their own,
+# described once for both doors.
+ACTION_DESCRIPTIONS = {
+    Action.SUBMIT: "eligible → submitted: the customer completed the application.",
+    Action.APPROVE: "submitted → approved; starts the setup (a service task): at once, with "
+    "enrollmentStartDate, where the instance has no setup workflow.",
+    Action.REJECT: "submitted → rejected; a reason is required.",
+    Action.CANCEL: "candidate, eligible or submitted → cancelled: the customer withdrew.",
+    Action.REEVALUATE: "Run the eligibility checks again (candidate, eligible, ineligible, "
+    "rejected under newer criteria).",
+}
+
+
+def action_scope(action: Action) -> Scope:
+    """The scope an action needs: a decision on an application is a review."""
+    return Scope.ENROLLMENTS_REVIEW if action in REVIEW_ACTIONS else Scope.ENROLLMENTS_WRITE
+
+
+def describe_action(action: Action) -> str:
+    return f"{ACTION_DESCRIPTIONS[action]} Scope {action_scope(action).value}."
 
 
 class TransitionBody(ApiModel):

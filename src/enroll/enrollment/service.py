@@ -38,7 +38,17 @@ from enroll.enrollment.schemas import (
     EnrollmentUpdate,
     IdentificationType,
 )
-from enroll.enrollment.workflow import (
+from enroll.errors import Conflict, FieldError, NotFound, ProblemError, Unprocessable
+from enroll.event import service as events
+from enroll.ids import new_id
+from enroll.job import service as jobs
+from enroll.job.registry import Payload
+from enroll.models import Customer, Enrollment, ProgramInstance
+from enroll.models.enrollment import enrollment_history_table
+from enroll.notification import service as notifications
+from enroll.program_instance import service as instances
+from enroll.program_instance.schemas import ReviewMode, Screening
+from enroll.workflows.enrollment import (
     CRITERIA_BOUND,
     INTERNAL_ACTIONS,
     OPEN_STATUSES,
@@ -48,18 +58,6 @@ from enroll.enrollment.workflow import (
     Status,
     targets,
 )
-from enroll.errors import Conflict, FieldError, NotFound, ProblemError, Unprocessable
-from enroll.event import service as events
-from enroll.ids import new_id
-from enroll.job import service as jobs
-from enroll.job.registry import Payload
-from enroll.kit.persistence import insert_new
-from enroll.models import Customer, Enrollment, ProgramInstance
-from enroll.models.enrollment import enrollment_history_table
-from enroll.notification import service as notifications
-from enroll.program_instance import service as instances
-from enroll.program_instance.schemas import ReviewMode, Screening
-from enroll.servicetask import repository as setup_repository
 
 AUTO_APPROVE_JOB = "enrollment.auto_approve"
 
@@ -200,7 +198,7 @@ async def create(
         _apply_decision(pending, decision, Action.EVALUATE, actor, now, instance=instance)
     try:
         # Decided before it is written: one INSERT in its final state.
-        await insert_new(session, enrollment)
+        await repository.insert(session, enrollment)
     except IntegrityError:
         # Lost a race with a concurrent request enrolling the same customer.
         raise Conflict(
@@ -472,7 +470,7 @@ async def delete(
     session: AsyncSession, *, workspace_id: str, enrollment_id: str, now: datetime
 ) -> None:
     enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
-    if await setup_repository.subscription_of(session, enrollment_id=enrollment.id):
+    if await repository.has_subscription(session, enrollment_id=enrollment.id):
         raise Conflict(
             "The enrollment has a program subscription (it was set up): unenroll it instead.",
             code="enrollment_has_subscription",

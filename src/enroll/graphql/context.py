@@ -2,7 +2,7 @@
 
 The transaction opens at the first resolver that needs the database (a write transaction when
 that is a mutation) and ends in ``finish`` once the whole operation ran: committed when no
-mutation failed, rolled back otherwise, like a REST request (kit/routing.py). Sibling fields of
+mutation failed, rolled back otherwise, like a REST request (api/routing.py). Sibling fields of
 a query resolve concurrently while a session allows one statement at a time, so every use of
 the session goes through ``use`` (a lock); the data loaders take it too.
 """
@@ -13,20 +13,18 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from strawberry.fastapi import BaseContext
 
-from enroll.auth.dependencies import app_context, authenticate
+from enroll.api.dependencies import app_context, authenticate
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.errors import Forbidden, ProblemError
-
-if TYPE_CHECKING:
-    from enroll.graphql.loaders import Loaders
+from enroll.graphql.loaders import Loaders
 
 T = TypeVar("T")
 
@@ -81,8 +79,6 @@ class GraphQLContext(BaseContext):
 
     @property
     def loaders(self) -> Loaders:
-        from enroll.graphql.loaders import Loaders
-
         if self._loaders is None:
             self._loaders = Loaders(self)
         return self._loaders

@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 
 from enroll.auth.scopes import Scope
 from enroll.eligibility import service as eligibility
-from enroll.eligibility.endpoints import CriteriaVersionOut
+from enroll.eligibility.schemas import CriteriaVersionOut
 from enroll.graphql.common import Info, connection, ref
 from enroll.graphql.context import info_context
 from enroll.graphql.fields import field

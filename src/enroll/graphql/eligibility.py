@@ -17,9 +17,9 @@ from strawberry.scalars import JSON
 
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
-from enroll.eligibility import preview as previews
-from enroll.eligibility import reevaluation_run
-from enroll.eligibility.schemas import (
+from enroll.enrollment import preview as previews
+from enroll.enrollment import reevaluation_run
+from enroll.enrollment.eligibility_schemas import (
     MoveOut,
     PreviewRequest,
     ReevaluationOut,

@@ -22,8 +22,8 @@ import enroll.graphql.scalars  # noqa: F401  (the enums, before any use)
 from enroll.enrollment.schemas import IdentificationType
 from enroll.errors import FieldError, Unprocessable, field_errors_of, validation_code
 from enroll.program_instance.schemas import ReenrollmentPolicy, ReviewMode, Screening
-from enroll.program_instance.workflow import InstanceStatus
-from enroll.servicetask.config import RemovalMethod
+from enroll.program_instance.setup_workflow import RemovalMethod
+from enroll.workflows.program_instance import InstanceStatus
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -12,6 +12,7 @@ from strawberry import ID, UNSET
 
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
+from enroll.enrollment import notification_templates
 from enroll.graphql.common import Info, connection, mutate, ref
 from enroll.graphql.context import info_context
 from enroll.graphql.fields import field, mutation
@@ -116,7 +117,7 @@ class NotificationsQuery:
 
         async def work(session: AsyncSession) -> NotificationTemplate:
             return NotificationTemplate.of(
-                await notifications.get_template(
+                await notification_templates.get_template(
                     session, workspace_id=workspace_id, template_id=template_id
                 )
             )
@@ -206,7 +207,7 @@ class NotificationsMutation:
 
         async def work(session: AsyncSession, principal: Principal) -> NotificationTemplate:
             body = parse(TemplateCreate, wire(input))
-            template = await notifications.create_template(
+            template = await notification_templates.create_template(
                 session, workspace_id=principal.workspace_id or "", body=body, now=ctx.now()
             )
             return NotificationTemplate.of(template)
@@ -224,7 +225,7 @@ class NotificationsMutation:
 
         async def work(session: AsyncSession, principal: Principal) -> NotificationTemplate:
             body = parse(TemplateUpdate, wire(input))
-            template = await notifications.update_template(
+            template = await notification_templates.update_template(
                 session,
                 workspace_id=principal.workspace_id or "",
                 template_id=ref(id),
@@ -242,7 +243,7 @@ class NotificationsMutation:
     async def delete_notification_template(self, info: Info, id: ID) -> ID:
         async def work(session: AsyncSession, principal: Principal) -> ID:
             template_id = ref(id)
-            await notifications.delete_template(
+            await notification_templates.delete_template(
                 session, workspace_id=principal.workspace_id or "", template_id=template_id
             )
             return ID(template_id)

@@ -19,7 +19,7 @@ from enroll.graphql.types import Connection, fields_of
 from enroll.importer import service as imports
 from enroll.importer.schemas import ImportOut
 from enroll.job import service as jobs
-from enroll.job.endpoints import JobOut
+from enroll.job.schemas import JobOut
 from enroll.models import EnrollmentImport as ImportRow
 from enroll.models import Job as JobRow
 

@@ -23,9 +23,9 @@ from enroll.graphql.types import Address, Connection, fields_of
 from enroll.models import Device as DeviceRow
 from enroll.models import DeviceLocation as LocationRow
 from enroll.models import ProgramSubscription as SubscriptionRow
+from enroll.program_instance.setup_workflow import AssetOwnership
 from enroll.servicetask import repository as setup_repo
 from enroll.servicetask import service as setup
-from enroll.servicetask.config import AssetOwnership
 from enroll.servicetask.schemas import DeviceCreate, DeviceLocationOut, DeviceOut, SubscriptionOut
 
 R = TypeVar("R")

@@ -3,7 +3,7 @@
 One operation runs in one transaction (see context.py), ended here once the operation has
 run: a mutation that failed rolls the whole request back and the answer's ``data`` is null
 (nothing it reported happened); otherwise it commits before the response is sent, so a failed
-commit is an error in the answer rather than a success that was lost (kit/routing.py does the
+commit is an error in the answer rather than a success that was lost (api/routing.py does the
 same for REST). Transport errors (a body that is not JSON, a mutation sent with GET) are
 problem documents like REST's.
 

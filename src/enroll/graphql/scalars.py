@@ -14,14 +14,14 @@ import strawberry
 from pydantic import TypeAdapter
 
 from enroll.enrollment.schemas import IdentificationType
-from enroll.enrollment.workflow import Status
 from enroll.kit.fields import Timestamp
 from enroll.program.schemas import ProgramType
 from enroll.program_instance.schemas import ReenrollmentPolicy, ReviewMode, Screening
-from enroll.program_instance.workflow import InstanceStatus
-from enroll.servicetask.config import AssetOwnership, InstallationMethod, RemovalMethod
+from enroll.program_instance.setup_workflow import AssetOwnership, InstallationMethod, RemovalMethod
 from enroll.servicetask.schemas import SetupActionEvent
-from enroll.servicetask.workflow import TaskKind, TaskState
+from enroll.workflows.enrollment import Status
+from enroll.workflows.program_instance import InstanceStatus
+from enroll.workflows.service_task import TaskKind, TaskState
 
 _TIMES = TypeAdapter(datetime)
 _TIMESTAMP = TypeAdapter(Timestamp)

@@ -27,10 +27,11 @@ from enroll.enrollment.schemas import (
     EnrollmentUpdate,
     ReasonBody,
     TransitionBody,
+    action_scope,
+    describe_action,
 )
-from enroll.enrollment.workflow import Action, Status
 from enroll.event import service as event_service
-from enroll.event.endpoints import EventOut
+from enroll.event.schemas import EventOut
 from enroll.graphql import limits
 from enroll.graphql.catalog import CatalogMutation
 from enroll.graphql.common import Info
@@ -82,10 +83,11 @@ from enroll.program.schemas import ProgramType
 from enroll.program_instance import repository as instances_repo
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ProgramInstanceCreate, ProgramInstanceUpdate
-from enroll.program_instance.workflow import InstanceStatus
+from enroll.servicetask import enrollment_actions, tasks
 from enroll.servicetask import service as setup
-from enroll.servicetask import tasks
 from enroll.servicetask.schemas import UnenrollBody
+from enroll.workflows.enrollment import REASON_REQUIRED, Action, Status
+from enroll.workflows.program_instance import InstanceStatus
 
 T = TypeVar("T")
 N = TypeVar("N")
@@ -273,37 +275,24 @@ def _reason(reason: str | None, *, required: bool) -> str | None:
     return parse(TransitionBody, {} if reason is None else {"reason": reason}).reason
 
 
-async def _act(
-    info: Info, id: str, action: Action, reason: str | None, *, required: bool = False
-) -> Enrollment:
+async def _act(info: Info, id: str, action: Action, reason: str | None) -> Enrollment:
     """A transition, as REST's POST /v1/enrollments/{id}/<action> runs it."""
-    scope = (
-        Scope.ENROLLMENTS_REVIEW
-        if action in (Action.APPROVE, Action.REJECT)
-        else (Scope.ENROLLMENTS_WRITE)
-    )
     ctx = info_context(info)
 
     async def work(session: AsyncSession, principal: Principal) -> Enrollment:
-        why = _reason(reason, required=required)
-        now = ctx.now()
-        enrollment = await enrollments.act(
+        why = _reason(reason, required=action in REASON_REQUIRED)
+        enrollment = await enrollment_actions.act(
             session,
             workspace_id=principal.workspace_id or "",
             enrollment_id=_ref(id),
             action=action,
             reason=why,
             actor=principal.actor,
-            now=now,
+            now=ctx.now(),
         )
-        if action == Action.APPROVE:
-            # As the REST approve route: approval starts the setup (a service task).
-            await setup.after_approval(
-                session, enrollment=enrollment, actor=principal.actor, now=now
-            )
         return Enrollment.of(enrollment)
 
-    return await _mutate(info, scope, work)
+    return await _mutate(info, action_scope(action), work)
 
 
 @strawberry.type
@@ -440,34 +429,19 @@ class Mutation(
 
         return await _mutate(info, Scope.ENROLLMENTS_WRITE, work)
 
-    @mutation(
-        "eligible → submitted: the customer completed the application (scope enrollments:write).",
-        Scope.ENROLLMENTS_WRITE,
-    )
+    @mutation(describe_action(Action.SUBMIT), action_scope(Action.SUBMIT))
     async def submit_enrollment(self, info: Info, id: ID, reason: str | None = None) -> Enrollment:
         return await _act(info, id, Action.SUBMIT, reason)
 
-    @mutation(
-        "submitted → approved (scope enrollments:review); starts the setup (a "
-        "service task): at once, with enrollmentStartDate, where the instance has no setup "
-        "workflow.",
-        Scope.ENROLLMENTS_REVIEW,
-    )
+    @mutation(describe_action(Action.APPROVE), action_scope(Action.APPROVE))
     async def approve_enrollment(self, info: Info, id: ID, reason: str | None = None) -> Enrollment:
         return await _act(info, id, Action.APPROVE, reason)
 
-    @mutation(
-        "submitted → rejected (scope enrollments:review); a reason is required.",
-        Scope.ENROLLMENTS_REVIEW,
-    )
+    @mutation(describe_action(Action.REJECT), action_scope(Action.REJECT))
     async def reject_enrollment(self, info: Info, id: ID, reason: str) -> Enrollment:
-        return await _act(info, id, Action.REJECT, reason, required=True)
+        return await _act(info, id, Action.REJECT, reason)
 
-    @mutation(
-        "candidate, eligible or submitted → cancelled: the customer withdrew "
-        "(scope enrollments:write).",
-        Scope.ENROLLMENTS_WRITE,
-    )
+    @mutation(describe_action(Action.CANCEL), action_scope(Action.CANCEL))
     async def cancel_enrollment(self, info: Info, id: ID, reason: str | None = None) -> Enrollment:
         return await _act(info, id, Action.CANCEL, reason)
 
@@ -496,11 +470,7 @@ class Mutation(
 
         return await _mutate(info, Scope.ENROLLMENTS_REVIEW, work)
 
-    @mutation(
-        "Run the eligibility checks again (candidate, eligible, ineligible, "
-        "rejected under newer criteria; scope enrollments:write).",
-        Scope.ENROLLMENTS_WRITE,
-    )
+    @mutation(describe_action(Action.REEVALUATE), action_scope(Action.REEVALUATE))
     async def reevaluate_enrollment(
         self, info: Info, id: ID, reason: str | None = None
     ) -> Enrollment:

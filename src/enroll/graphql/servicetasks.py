@@ -30,10 +30,10 @@ from enroll.graphql.inputs import AddressInput, check_text, invalid, parse, wire
 from enroll.graphql.types import Connection, Edge, ServiceTask, SetupAction, fields_of
 from enroll.models import ServiceTask as TaskRow
 from enroll.models import Todo as TodoRow
+from enroll.program_instance.setup_workflow import AssetOwnership, InstallationMethod, RemovalMethod
 from enroll.servicetask import repository as tasks_repo
 from enroll.servicetask import service as setup
 from enroll.servicetask import tasks
-from enroll.servicetask.config import AssetOwnership, InstallationMethod, RemovalMethod
 from enroll.servicetask.schemas import (
     ActionReport,
     Decision,
@@ -44,7 +44,7 @@ from enroll.servicetask.schemas import (
     TodoOut,
     UnenrollmentRequestCreate,
 )
-from enroll.servicetask.workflow import TaskKind, TaskState
+from enroll.workflows.service_task import TaskKind, TaskState
 
 # --- types ------------------------------------------------------------------------------------
 

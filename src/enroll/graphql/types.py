@@ -9,7 +9,7 @@ reading them requires.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
@@ -21,8 +21,7 @@ import enroll.graphql.scalars  # noqa: F401  (the enums, before any use)
 from enroll.auth.scopes import Scope
 from enroll.customer.schemas import CustomerOut
 from enroll.enrollment.schemas import EnrollmentOut, HistoryOut, IdentificationType
-from enroll.enrollment.workflow import Status
-from enroll.event.endpoints import EventOut
+from enroll.event.schemas import EventOut
 from enroll.graphql.context import info_context
 from enroll.graphql.fields import field
 from enroll.models import Customer as CustomerRow
@@ -39,16 +38,19 @@ from enroll.program_instance.schemas import (
     ReviewMode,
     Screening,
 )
-from enroll.program_instance.workflow import InstanceStatus
 from enroll.servicetask.schemas import (
     ServiceTaskOut,
     SetupActionEvent,
     SetupActionOut,
     TaskLogOut,
 )
-from enroll.servicetask.workflow import TaskKind, TaskState
+from enroll.workflows.enrollment import Status
+from enroll.workflows.program_instance import InstanceStatus
+from enroll.workflows.service_task import TaskKind, TaskState
 
 N = TypeVar("N")
+R = TypeVar("R")
+T = TypeVar("T")
 
 
 def fields_of(model: Any, *, exclude: Collection[str] = ()) -> dict[str, Any]:
@@ -60,6 +62,11 @@ def fields_of(model: Any, *, exclude: Collection[str] = ()) -> dict[str, Any]:
 
 
 # --- the catalog ----------------------------------------------------------------------------
+
+
+def _maybe(convert: Callable[[R], T], row: R | None) -> T | None:
+    """A loaded row as its GraphQL type (None: not found, or another workspace's)."""
+    return None if row is None else convert(row)
 
 
 @strawberry.type(description="A platform catalog entry (REST: ProgramOut).")
@@ -123,7 +130,7 @@ class ProgramInstance:
     async def program(self, info: strawberry.Info) -> Program | None:
         ctx = info_context(info)
         await ctx.principal(workspace=False)
-        return await ctx.loaders.program.load(self.program_id)
+        return _maybe(Program.of, await ctx.loaders.program.load(self.program_id))
 
 
 # --- people ---------------------------------------------------------------------------------
@@ -246,7 +253,7 @@ class Enrollment:
     async def program_instance(self, info: strawberry.Info) -> ProgramInstance | None:
         ctx = info_context(info)
         await ctx.principal(Scope.PROGRAM_INSTANCES_READ)
-        return await ctx.loaders.instance.load(self.program_instance_id)
+        return _maybe(ProgramInstance.of, await ctx.loaders.instance.load(self.program_instance_id))
 
     @field("Its customer, if any (scope customers:read).", Scope.CUSTOMERS_READ)
     async def customer(self, info: strawberry.Info) -> Customer | None:
@@ -254,7 +261,7 @@ class Enrollment:
         await ctx.principal(Scope.CUSTOMERS_READ)
         if self.customer_id is None:
             return None
-        return await ctx.loaders.customer.load(self.customer_id)
+        return _maybe(Customer.of, await ctx.loaders.customer.load(self.customer_id))
 
     @field("The enrollment this one was copied from (enrollmentId).", Scope.ENROLLMENTS_READ)
     async def source_enrollment(self, info: strawberry.Info) -> Enrollment | None:
@@ -262,13 +269,13 @@ class Enrollment:
         await ctx.principal(Scope.ENROLLMENTS_READ)
         if self.enrollment_id is None:
             return None
-        return await ctx.loaders.enrollment.load(self.enrollment_id)
+        return _maybe(Enrollment.of, await ctx.loaders.enrollment.load(self.enrollment_id))
 
     @field("Every status change, oldest first (REST: …/history).", Scope.ENROLLMENTS_READ)
     async def history(self, info: strawberry.Info) -> list[EnrollmentHistory]:
         ctx = info_context(info)
         await ctx.principal(Scope.ENROLLMENTS_READ)
-        return await ctx.loaders.history.load(self.id)
+        return [EnrollmentHistory.of(row) for row in await ctx.loaders.history.load(self.id)]
 
 
 # --- service tasks (graphql/servicetasks.py; unenroll answers one too) ----------------------
@@ -359,7 +366,7 @@ class ServiceTask:
     async def log(self, info: strawberry.Info) -> list[TaskLogEntry]:
         ctx = info_context(info)
         await ctx.principal(Scope.ENROLLMENTS_READ)
-        return await ctx.loaders.task_log.load(self.id)
+        return [TaskLogEntry.of(row) for row in await ctx.loaders.task_log.load(self.id)]
 
     @field(
         "The enrollment it sets up or ends, if any (scope enrollments:read).",
@@ -370,7 +377,7 @@ class ServiceTask:
         await ctx.principal(Scope.ENROLLMENTS_READ)
         if self.enrollment_id is None:
             return None
-        return await ctx.loaders.enrollment.load(self.enrollment_id)
+        return _maybe(Enrollment.of, await ctx.loaders.enrollment.load(self.enrollment_id))
 
 
 @strawberry.type(

@@ -1,4 +1,6 @@
-"""Inserting a new row without the ORM's unit of work, for the hottest write paths."""
+"""Inserting a new row without the ORM's unit of work, for the hottest write paths. Used by
+repositories only: ``enrollment.repository.insert``, ``customer.repository.insert_unless_known``.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +12,7 @@ from sqlalchemy import Insert, Table, insert, inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from enroll.models import Base
+from sqlalchemy.orm import DeclarativeBase as Base
 
 
 @cache

@@ -18,10 +18,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column
 
-from enroll.enrollment.workflow import OPEN_STATUSES
 from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
+from enroll.workflows.enrollment import OPEN_STATUSES
 
-# A customer holds at most one open enrollment per instance (the rule lives in workflow.py).
+# A customer holds at most one open enrollment per instance (the rule: workflows/enrollment.py).
 # SQLite uses the partial index below only for a query whose WHERE repeats its condition
 # literally: queries that probe it write ``<alias>.status IN {OPEN_STATUSES_LIST}``.
 OPEN_STATUSES_LIST = "(" + ", ".join(f"'{s}'" for s in sorted(OPEN_STATUSES)) + ")"

@@ -41,7 +41,7 @@ class ProgramInstance(IdMixin, TimestampMixin, VersionedMixin, Base):
     screening: Mapped[str] = mapped_column(
         String(16), default="automatic", server_default="automatic"
     )
-    # What approval sets up (servicetask/config.py SetupWorkflow, as JSON); null: approval
+    # What approval sets up (program_instance/setup_workflow.py, as JSON); null: approval
     # completes the setup at once (a subscription and a location, no device actions).
     setup_workflow: Mapped[dict[str, Any] | None]
     # The newest CriteriaVersion of the effective criteria (program's and instance's).

@@ -39,7 +39,7 @@ class Reevaluation(IdMixin, TimestampMixin, Base):
     done: Mapped[int] = mapped_column(Integer, default=0)  # enrollments the phase has read
     total: Mapped[int] = mapped_column(Integer, default=0)  # in play when the phase began
     criteria_version: Mapped[int | None] = mapped_column(Integer)
-    # The counts and samples so far (see eligibility/reevaluation_run.py).
+    # The counts and samples so far (see enrollment/reevaluation_run.py).
     report: Mapped[dict[str, Any]] = mapped_column(Json)
     # {"code", "detail", …} when it failed: the share guard, changed criteria, an error id.
     error: Mapped[dict[str, Any] | None] = mapped_column(Json)

@@ -23,7 +23,7 @@ class ServiceTask(IdMixin, TimestampMixin, VersionedMixin, Base):
     )
 
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))  # servicetask/workflow.py TaskKind
+    kind: Mapped[str] = mapped_column(String(16))  # workflows/service_task.py TaskKind
     state: Mapped[str] = mapped_column(String(32))  # TaskState
     # How it started: request (the inbound API), approval, unenroll, device (an added device).
     origin: Mapped[str] = mapped_column(String(16))

@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
-from enroll.enrollment.workflow import Status
 from enroll.kit.fields import Email, Reference
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import Notification, NotificationTemplate
+from enroll.workflows.enrollment import Status
 
 SubjectSource = Annotated[
     str,

@@ -1,5 +1,6 @@
-"""Notification use cases: templates (checked on save), and the messages an enrollment's status
-change writes to the notification log and queues for sending, in the change's transaction.
+"""Notification use cases: the messages an enrollment's status change writes to the notification
+log and queues for sending, in the change's transaction. (The templates are managed, and checked
+on save, by enrollment/notification_templates.py: what they render is an enrollment.)
 
 Sending is the worker's (``delivery.py``): SMTP is network I/O and never happens inside a
 transaction.
@@ -15,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.customer import repository as customers_repo
 from enroll.customer.schemas import CustomerOut
-from enroll.enrollment.schemas import EnrollmentOut
-from enroll.errors import Conflict, FieldError, NotFound, Unprocessable
+from enroll.errors import NotFound
 from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
@@ -25,14 +25,12 @@ from enroll.notification import repository, templates
 from enroll.notification.schemas import (
     Audience,
     NotificationStatus,
-    TemplateCreate,
-    TemplateUpdate,
     Trigger,
 )
 from enroll.program.schemas import ProgramOut
 from enroll.program_instance import repository as instances_repo
 from enroll.program_instance import service as instances
-from enroll.program_instance.schemas import Branding, ProgramInstanceOut, Terms
+from enroll.program_instance.schemas import ProgramInstanceOut
 
 SEND_JOB = "notification.send"
 
@@ -47,165 +45,6 @@ class SendPayload(Payload):
 SEND_ATTEMPTS = 15
 CHANNEL = "email"
 _TRIGGERS = frozenset(t.value for t in Trigger)
-# The status an enrollment usually comes from, for the sample context a template is checked with.
-_SAMPLE_PREVIOUS = {
-    Trigger.ELIGIBLE: "candidate",
-    Trigger.INELIGIBLE: "candidate",
-    Trigger.SUBMITTED: "eligible",
-    Trigger.APPROVED: "submitted",
-    Trigger.REJECTED: "submitted",
-    Trigger.UNENROLLED: "approved",
-    Trigger.CANCELLED: "submitted",
-}
-
-
-# --- templates ------------------------------------------------------------------------------
-
-
-async def get_template(
-    session: AsyncSession, *, workspace_id: str, template_id: str
-) -> NotificationTemplate:
-    template = await repository.get_template(
-        session, workspace_id=workspace_id, template_id=template_id
-    )
-    if template is None:
-        raise NotFound(f"No notification template {template_id!r}.")
-    return template
-
-
-def sample_context(trigger: Trigger) -> dict[str, Any]:
-    """What a template is rendered with on save: every variable and field the real context
-    has (see ``context``), with made-up values."""
-    enrollment = templates.sample_of(EnrollmentOut)
-    enrollment.update(status=trigger.value, eligibilityStatus=trigger.value)
-    enrollment["eligibility"]["status"] = trigger.value
-    instance = templates.sample_of(ProgramInstanceOut)
-    # Stored as their request models dump them: every key present.
-    instance.update(
-        status="active", branding=templates.sample_of(Branding), terms=templates.sample_of(Terms)
-    )
-    return {
-        "enrollment": enrollment,
-        "customer": templates.sample_of(CustomerOut),
-        "program": templates.sample_of(ProgramOut),
-        "programInstance": instance,
-        "previousStatus": _SAMPLE_PREVIOUS[trigger],
-        "status": trigger.value,
-    }
-
-
-def _check_template(
-    *, audience: Audience, trigger: Trigger, subject: str, body: str, recipients: list[str]
-) -> None:
-    if audience == Audience.ADMINISTRATOR and not recipients:
-        raise Unprocessable(
-            "An administrator template needs recipients.",
-            errors=[FieldError(field="recipients", message="At least one address.")],
-        )
-    if audience == Audience.CUSTOMER and recipients:
-        raise Unprocessable(
-            "Customer templates go to the enrollment's address; recipients are for "
-            "administrator templates.",
-            errors=[FieldError(field="recipients", message="Only for the administrator audience.")],
-        )
-    try:
-        templates.check({"subject": subject, "body": body}, sample_context(trigger))
-    except templates.TemplateInvalid as exc:
-        raise Unprocessable(
-            "The template does not render: " + str(exc),
-            code="invalid_template",
-            errors=[FieldError(field=field, message=message) for field, message in exc.errors],
-        ) from None
-
-
-async def create_template(
-    session: AsyncSession, *, workspace_id: str, body: TemplateCreate, now: datetime
-) -> NotificationTemplate:
-    instance_id = None
-    if body.program_instance_id is not None:
-        instance = await instances.get(
-            session, workspace_id=workspace_id, ref=body.program_instance_id
-        )
-        instance_id = instance.id
-    recipients = list(dict.fromkeys(body.recipients))
-    _check_template(
-        audience=body.audience,
-        trigger=body.trigger,
-        subject=body.subject,
-        body=body.body,
-        recipients=recipients,
-    )
-    await repository.lock_workspace(session, workspace_id=workspace_id)
-    existing = await repository.template_id_for(
-        session,
-        workspace_id=workspace_id,
-        instance_id=instance_id,
-        audience=body.audience.value,
-        trigger=body.trigger.value,
-    )
-    if existing:
-        where = "this program instance" if instance_id else "the workspace default"
-        raise Conflict(
-            f"{where.capitalize()} already has a {body.audience.value} template for "
-            f"{body.trigger.value}; change it instead.",
-            code="notification_template_exists",
-            notificationTemplateId=existing,
-        )
-    template = NotificationTemplate(
-        id=new_id(),
-        workspace_id=workspace_id,
-        program_instance_id=instance_id,
-        audience=body.audience.value,
-        trigger=body.trigger.value,
-        subject=body.subject,
-        body=body.body,
-        recipients=recipients,
-        enabled=body.enabled,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(template)
-    await session.flush()
-    return template
-
-
-async def update_template(
-    session: AsyncSession,
-    *,
-    workspace_id: str,
-    template_id: str,
-    body: TemplateUpdate,
-    now: datetime,
-) -> NotificationTemplate:
-    template = await get_template(session, workspace_id=workspace_id, template_id=template_id)
-    changes = body.changes()
-    if "recipients" in changes:
-        changes["recipients"] = list(dict.fromkeys(changes["recipients"]))
-    merged = {
-        "subject": template.subject,
-        "body": template.body,
-        "recipients": template.recipients,
-    } | {k: v for k, v in changes.items() if k != "enabled"}
-    _check_template(
-        audience=Audience(template.audience), trigger=Trigger(template.trigger), **merged
-    )
-    changed = False
-    for name, value in changes.items():
-        if getattr(template, name) != value:
-            setattr(template, name, value)
-            changed = True
-    if changed:
-        template.updated_at = now
-        await session.flush()
-    return template
-
-
-async def delete_template(session: AsyncSession, *, workspace_id: str, template_id: str) -> None:
-    template = await get_template(session, workspace_id=workspace_id, template_id=template_id)
-    await session.delete(template)
-    await session.flush()
-
-
 # --- the notification log -------------------------------------------------------------------
 
 

@@ -10,8 +10,8 @@ from enroll.eligibility.criteria import CriteriaList, check_unique
 from enroll.kit.fields import LongText, Metadata, Name, Reference, ShortText, Slug
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel, alternatives
 from enroll.models import ProgramInstance
-from enroll.program_instance.workflow import InstanceStatus
-from enroll.servicetask.config import SetupWorkflow
+from enroll.program_instance.setup_workflow import SetupWorkflow
+from enroll.workflows.program_instance import InstanceStatus
 
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
 Capacity = Annotated[int, Field(ge=0, le=1_000_000_000, description="Most approved enrollments.")]

@@ -11,14 +11,14 @@ from enroll.models import ProgramInstance
 from enroll.program import service as programs
 from enroll.program_instance import repository
 from enroll.program_instance.schemas import ProgramInstanceCreate, ProgramInstanceUpdate
-from enroll.program_instance.workflow import (
+from enroll.program_instance.setup_workflow import SetupWorkflow
+from enroll.workflows.program_instance import (
     NEXT,
     InstanceStatus,
     can_move,
     over_capacity,
     why_not_accepting,
 )
-from enroll.servicetask.config import SetupWorkflow
 
 
 async def get(

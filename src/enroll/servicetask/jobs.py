@@ -1,5 +1,6 @@
-"""The service-task domain's jobs (see job/registry.py): a task's step, its expiry, and a
-device_command setup action's call.
+"""The service-task domain's jobs (see job/registry.py): a task's step, its expiry, a
+device_command setup action's call, and the automatic approval of a submitted enrollment
+(approval starts the setup, see enrollment_actions.py).
 
 (``tasks.py`` is the service tasks' own life cycle; the jobs live here.)
 """
@@ -12,12 +13,17 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
+from enroll.enrollment import service as enrollments
+from enroll.enrollment.service import AUTO_APPROVE_JOB, AutoApprovePayload
+from enroll.errors import Conflict
 from enroll.job import service as jobs
 from enroll.job.registry import job
 from enroll.kit import outbound
+from enroll.servicetask import enrollment_actions
 from enroll.servicetask import service as setup
 from enroll.servicetask.steps import DEVICE_COMMAND_JOB, DeviceCommandPayload
 from enroll.servicetask.tasks import EXPIRE_JOB, STEP_JOB, ExpirePayload, StepPayload
+from enroll.workflows.enrollment import Action, Status
 from enroll.workspace import service as workspaces
 
 log = logging.getLogger("enroll.worker")
@@ -116,3 +122,38 @@ async def _record_command(
             message=message,
             now=ctx.clock.now(),
         )
+
+
+AUTO_REVIEWER = "system:auto-review"
+
+
+@job(AUTO_APPROVE_JOB, payload=AutoApprovePayload, transaction=True)
+async def auto_approve(
+    *,
+    session: AsyncSession,
+    ctx: AppContext,
+    workspace_id: str | None,
+    payload: AutoApprovePayload,
+) -> None:
+    """Approve a submitted enrollment of an instance whose reviewMode is auto."""
+    assert workspace_id is not None
+    enrollment = await enrollments.get(
+        session, workspace_id=workspace_id, enrollment_id=payload.enrollment_id
+    )
+    if enrollment.status != Status.SUBMITTED:
+        return  # withdrawn or decided meanwhile: nothing to do
+    try:
+        await enrollment_actions.act(
+            session,
+            workspace_id=workspace_id,
+            enrollment_id=enrollment.id,
+            action=Action.APPROVE,
+            reason="Approved automatically (reviewMode auto).",
+            actor=AUTO_REVIEWER,
+            now=ctx.clock.now(),
+        )
+    except Conflict as exc:
+        if exc.code != "instance_not_accepting":
+            raise
+        # At capacity: the application waits for a person, as in manual review.
+        return

@@ -18,7 +18,7 @@ from enroll.models import (
     SetupAction,
     Todo,
 )
-from enroll.servicetask.workflow import TERMINAL, TaskKind
+from enroll.workflows.service_task import TERMINAL, TaskKind
 
 # The worker runs these for every state change of every task: built once, with bound
 # parameters (building a statement anew costs more CPU than running it).

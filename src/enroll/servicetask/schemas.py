@@ -20,8 +20,8 @@ from enroll.models import (
     SetupAction,
     Todo,
 )
-from enroll.servicetask.config import AssetOwnership, InstallationMethod, RemovalMethod
-from enroll.servicetask.workflow import TaskKind, TaskState, operations
+from enroll.program_instance.setup_workflow import AssetOwnership, InstallationMethod, RemovalMethod
+from enroll.workflows.service_task import TaskKind, TaskState, operations
 
 TransactionId = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 DeviceType = Annotated[str, StringConstraints(min_length=1, max_length=40)]

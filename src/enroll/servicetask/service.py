@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.enrollment import repository as enrollments_repo
 from enroll.enrollment import service as enrollments
-from enroll.enrollment.workflow import Action, Status
 from enroll.errors import Conflict, FieldError, NotFound, Unprocessable
 from enroll.ids import new_id
 from enroll.kit import outbound
@@ -34,7 +33,8 @@ from enroll.servicetask.schemas import (
     UnenrollmentRequestCreate,
 )
 from enroll.servicetask.steps import workflow_of
-from enroll.servicetask.workflow import (
+from enroll.workflows.enrollment import Action, Status
+from enroll.workflows.service_task import (
     ERROR_STATES,
     RETRY,
     TERMINAL,

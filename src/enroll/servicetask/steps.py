@@ -26,7 +26,6 @@ from enroll.eligibility.checks import CheckStatus
 from enroll.enrollment import repository as enrollments_repo
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.schemas import EnrollmentCreate, EnrollmentUpdate
-from enroll.enrollment.workflow import Action, Status
 from enroll.errors import ProblemError
 from enroll.event import service as events
 from enroll.ids import new_id
@@ -42,11 +41,12 @@ from enroll.models import (
     SetupAction,
 )
 from enroll.program_instance import service as instances
+from enroll.program_instance.setup_workflow import ActionConfig, ActionType, SetupWorkflow
 from enroll.servicetask import repository, tasks
-from enroll.servicetask.config import ActionConfig, ActionType, SetupWorkflow
 from enroll.servicetask.schemas import DeviceOut, SubscriptionOut
 from enroll.servicetask.tasks import TaskError
-from enroll.servicetask.workflow import TaskKind, TaskState, error_state_of
+from enroll.workflows.enrollment import Action, Status
+from enroll.workflows.service_task import TaskKind, TaskState, error_state_of
 
 T = TaskState
 DEVICE_COMMAND_JOB = "setup_action.device_command"

@@ -22,7 +22,7 @@ from enroll.models import ServiceTask, SetupAction, Todo
 from enroll.models.service_task import service_task_log_table
 from enroll.servicetask import repository
 from enroll.servicetask.schemas import ServiceTaskOut
-from enroll.servicetask.workflow import (
+from enroll.workflows.service_task import (
     BEFORE_SETUP,
     ERROR_STATES,
     TERMINAL,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from enroll.auth.scopes import Scope
-from enroll.enrollment.workflow import Status
+from enroll.workflows.enrollment import Status
 
 WEBHOOK_TEST = "webhook.test"
 ENDPOINT_DISABLED = "webhook_endpoint.disabled"

@@ -32,7 +32,6 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
-from enroll.eligibility import jobs as eligibility_jobs
 from enroll.enrollment import jobs as enrollment_jobs
 from enroll.idempotency.service import PURGE_SLICE, purge_expired
 from enroll.importer import jobs as importer_jobs
@@ -51,7 +50,6 @@ HOUSEKEEPING_EVERY = timedelta(minutes=10)
 # Every domain module that declares jobs (job/registry.py), imported here, in one place, so that
 # every kind is registered before a job is claimed. A new domain with jobs goes in this list.
 JOB_MODULES = (
-    eligibility_jobs,
     enrollment_jobs,
     importer_jobs,
     notification_jobs,

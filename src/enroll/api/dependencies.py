@@ -31,7 +31,7 @@ async def get_ctx(request: Request) -> AppContext:
 
 
 async def get_session(request: Request) -> AsyncSession:
-    """The request's transaction, opened by the route class (see kit/routing.py)."""
+    """The request's transaction, opened by the route class (see api/routing.py)."""
     session: AsyncSession = request.state.session
     return session
 

@@ -10,17 +10,17 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.api.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.api.routing import TransactionalRoute
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.enrollment.schemas import EnrollmentOut
 from enroll.errors import NotFound
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
-from enroll.kit.routing import TransactionalRoute
 from enroll.models import Device, ProgramSubscription, ServiceTask, Todo
+from enroll.program_instance.setup_workflow import AssetOwnership
 from enroll.servicetask import repository, service, tasks
-from enroll.servicetask.config import AssetOwnership
 from enroll.servicetask.schemas import (
     ActionReport,
     Decision,
@@ -40,7 +40,7 @@ from enroll.servicetask.schemas import (
     UnenrollBody,
     UnenrollmentRequestCreate,
 )
-from enroll.servicetask.workflow import TaskKind, TaskState
+from enroll.workflows.service_task import TaskKind, TaskState
 
 router = APIRouter(prefix="/v1", tags=["service tasks"], route_class=TransactionalRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]

@@ -24,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
-from enroll.eligibility import reevaluation
-from enroll.eligibility.reevaluation import Summary
+from enroll.enrollment import reevaluation
+from enroll.enrollment.reevaluation import Summary
 from enroll.errors import Conflict, NotFound
 from enroll.ids import new_id
 from enroll.job import service as jobs

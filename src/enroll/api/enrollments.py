@@ -5,12 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.api.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.api.routing import TransactionalRoute
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.enrollment import repository, service
 from enroll.enrollment.schemas import (
+    ACTION_DESCRIPTIONS,
     DecideBody,
     EnrollmentCreate,
     EnrollmentOut,
@@ -19,14 +21,15 @@ from enroll.enrollment.schemas import (
     HistoryOut,
     ReasonBody,
     TransitionBody,
+    action_scope,
+    describe_action,
 )
-from enroll.enrollment.workflow import REASON_REQUIRED, REVIEW_ACTIONS, Action, Status
 from enroll.kit.fields import Timestamp
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
-from enroll.kit.routing import TransactionalRoute
 from enroll.models import Enrollment
 from enroll.program_instance import service as instances
-from enroll.servicetask import service as setup
+from enroll.servicetask import enrollment_actions
+from enroll.workflows.enrollment import REASON_REQUIRED, Action, Status
 
 router = APIRouter(prefix="/v1", tags=["enrollments"], route_class=TransactionalRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]
@@ -205,24 +208,10 @@ async def decide_enrollment(
     return EnrollmentOut.of(enrollment)
 
 
-_DESCRIPTIONS = {
-    Action.SUBMIT: "eligible → submitted: the customer completed the application.",
-    Action.APPROVE: "submitted → approved (scope enrollments:review); starts the setup "
-    "(a service task): at once, with enrollmentStartDate, where the instance has no setup "
-    "workflow.",
-    Action.REJECT: "submitted → rejected (scope enrollments:review); `reason` required.",
-    Action.CANCEL: "candidate, eligible or submitted → cancelled: the customer withdrew.",
-    Action.REEVALUATE: "Run the eligibility checks again (candidate, eligible, ineligible, "
-    "rejected).",
-}
-
-
 def _transition_route(action: Action) -> None:
     # Annotations here are resolved from module globals (postponed evaluation), so the scope
     # dependency is passed as a default rather than through a local Annotated alias.
-    actor = require(
-        Scope.ENROLLMENTS_REVIEW if action in REVIEW_ACTIONS else Scope.ENROLLMENTS_WRITE
-    )
+    actor = require(action_scope(action))
 
     if action in REASON_REQUIRED:
 
@@ -253,7 +242,7 @@ def _transition_route(action: Action) -> None:
         methods=["POST"],
         name=f"{action.value}_enrollment",
         summary=f"{action.value.capitalize()} an enrollment",
-        description=_DESCRIPTIONS[action],
+        description=describe_action(action),
     )
 
 
@@ -265,20 +254,17 @@ async def _act(
     principal: Principal,
     ctx: AppContext,
 ) -> EnrollmentOut:
-    now = ctx.clock.now()
-    enrollment = await service.act(
+    enrollment = await enrollment_actions.act(
         session,
         workspace_id=workspace_id_of(principal),
         enrollment_id=enrollment_id,
         action=action,
         reason=reason,
         actor=principal.actor,
-        now=now,
+        now=ctx.clock.now(),
     )
-    if action == Action.APPROVE:
-        await setup.after_approval(session, enrollment=enrollment, actor=principal.actor, now=now)
     return EnrollmentOut.of(enrollment)
 
 
-for _action in _DESCRIPTIONS:
+for _action in ACTION_DESCRIPTIONS:
     _transition_route(_action)

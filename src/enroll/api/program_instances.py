@@ -5,12 +5,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.api.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.api.routing import TransactionalRoute
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
-from enroll.kit.routing import TransactionalRoute
 from enroll.models import ProgramInstance
 from enroll.program_instance import repository, service
 from enroll.program_instance.schemas import (
@@ -18,7 +18,7 @@ from enroll.program_instance.schemas import (
     ProgramInstanceOut,
     ProgramInstanceUpdate,
 )
-from enroll.program_instance.workflow import InstanceStatus
+from enroll.workflows.program_instance import InstanceStatus
 
 router = APIRouter(
     prefix="/v1/programInstances", tags=["program instances"], route_class=TransactionalRoute

@@ -24,12 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.eligibility import bulk
 from enroll.eligibility.checks import evaluated_at_text
 from enroll.enrollment import bulk_sql
-from enroll.enrollment.workflow import CRITERIA_BOUND, OPEN_STATUSES, Status
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.models import Enrollment, ProgramInstance
 from enroll.models.base import UtcDateTime
 from enroll.program_instance import service as instances
+from enroll.workflows.enrollment import CRITERIA_BOUND, OPEN_STATUSES, Status
 
 REEVALUATE_REJECTED = "reevaluate_rejected"
 MOVABLE = (Status.CANDIDATE, Status.ELIGIBLE, Status.INELIGIBLE)

@@ -1,33 +1,18 @@
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import get_session, require, workspace_id_of
+from enroll.api.dependencies import get_session, require, workspace_id_of
+from enroll.api.routing import TransactionalRoute
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.event import service
-from enroll.kit.routing import TransactionalRoute
-from enroll.kit.schemas import OutModel
+from enroll.event.schemas import EventFeed, EventOut
 
 router = APIRouter(prefix="/v1/events", tags=["events"], route_class=TransactionalRoute)
-
-
-class EventOut(OutModel):
-    id: str
-    type: str
-    version: int
-    occurred_at: str
-    workspace_id: str | None
-    data: dict[str, Any]
-
-
-class EventFeed(OutModel):
-    data: list[EventOut]
-    next_cursor: str | None = Field(description="Pass as `after` to continue; stable when empty.")
 
 
 @router.get("")

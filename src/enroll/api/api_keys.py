@@ -5,15 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.api.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.api.routing import TransactionalRoute
 from enroll.auth import repository, service
-from enroll.auth.dependencies import get_ctx, get_session, require, workspace_id_of
 from enroll.auth.principal import Principal
 from enroll.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.errors import Unprocessable
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
-from enroll.kit.routing import TransactionalRoute
 from enroll.models import ApiKey
 
 router = APIRouter(prefix="/v1/apiKeys", tags=["api keys"], route_class=TransactionalRoute)

@@ -5,14 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.api.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.api.routing import TransactionalRoute
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.customer import repository, service
 from enroll.customer.schemas import CustomerCreate, CustomerOut, CustomerUpdate, LeadCreate, LeadOut
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
-from enroll.kit.routing import TransactionalRoute
 from enroll.models import Customer, Lead
 
 router = APIRouter(prefix="/v1", tags=["customers"], route_class=TransactionalRoute)

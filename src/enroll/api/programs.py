@@ -5,11 +5,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import get_ctx, get_session, require
+from enroll.api.dependencies import get_ctx, get_session, require
+from enroll.api.routing import TransactionalRoute
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
-from enroll.kit.routing import TransactionalRoute
 from enroll.models import Program
 from enroll.program import repository, service
 from enroll.program.schemas import ProgramCreate, ProgramOut, ProgramType, ProgramUpdate

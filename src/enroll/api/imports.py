@@ -7,7 +7,8 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from enroll.auth.dependencies import app_context, get_ctx, get_session, require, workspace_id_of
+from enroll.api.dependencies import app_context, get_ctx, get_session, require, workspace_id_of
+from enroll.api.routing import TransactionalRoute, own_transactions
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
@@ -15,7 +16,6 @@ from enroll.errors import UnsupportedMediaType
 from enroll.importer import service
 from enroll.importer.formats import MEDIA_TYPES, ImportFormat
 from enroll.importer.schemas import ImportOut
-from enroll.kit.routing import TransactionalRoute, own_transactions
 
 router = APIRouter(prefix="/v1", tags=["imports"], route_class=TransactionalRoute)
 Session = Annotated[AsyncSession, Depends(get_session)]

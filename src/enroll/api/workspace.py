@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import get_session, require, workspace_id_of
+from enroll.api.dependencies import get_session, require, workspace_id_of
+from enroll.api.routing import TransactionalRoute
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
-from enroll.kit.routing import TransactionalRoute
 from enroll.kit.schemas import OutModel
 from enroll.workspace import service
 

@@ -5,12 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.api.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.api.routing import TransactionalRoute
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
+from enroll.enrollment import notification_templates
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
-from enroll.kit.routing import TransactionalRoute
 from enroll.models import Notification, NotificationTemplate
 from enroll.notification import repository, service
 from enroll.notification.schemas import (
@@ -40,7 +41,7 @@ async def create_notification_template(
     `trigger`; without `programInstanceId`, the workspace default. A template that does not
     render against a sample context is refused (422 `invalid_template`); one per instance (or
     default), audience and trigger (409 `notification_template_exists`)."""
-    template = await service.create_template(
+    template = await notification_templates.create_template(
         session, workspace_id=workspace_id_of(principal), body=body, now=ctx.clock.now()
     )
     response.headers["Location"] = f"/v1/notificationTemplates/{template.id}"
@@ -72,7 +73,7 @@ async def list_notification_templates(
 async def get_notification_template(
     template_id: str, session: Session, principal: TemplateReader
 ) -> TemplateOut:
-    template = await service.get_template(
+    template = await notification_templates.get_template(
         session, workspace_id=workspace_id_of(principal), template_id=template_id
     )
     return TemplateOut.of(template)
@@ -83,7 +84,7 @@ async def update_notification_template(
     template_id: str, body: TemplateUpdate, session: Session, principal: TemplateWriter, ctx: Ctx
 ) -> TemplateOut:
     """Change the subject, body, recipients or `enabled` (checked as on create)."""
-    template = await service.update_template(
+    template = await notification_templates.update_template(
         session,
         workspace_id=workspace_id_of(principal),
         template_id=template_id,
@@ -97,7 +98,7 @@ async def update_notification_template(
 async def delete_notification_template(
     template_id: str, session: Session, principal: TemplateWriter
 ) -> Response:
-    await service.delete_template(
+    await notification_templates.delete_template(
         session, workspace_id=workspace_id_of(principal), template_id=template_id
     )
     return Response(status_code=204)

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.customer import service as customers
 from enroll.eligibility import service
 from enroll.eligibility.context import rule_context
-from enroll.eligibility.schemas import CheckOut, PreviewOut, PreviewRequest
 from enroll.enrollment import service as enrollments
+from enroll.enrollment.eligibility_schemas import CheckOut, PreviewOut, PreviewRequest
 from enroll.enrollment.schemas import EnrollmentCreate
 from enroll.program_instance import service as instances
 

@@ -19,7 +19,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.responses import Response
 
-from enroll.auth.dependencies import app_context, authenticate
+from enroll.api.dependencies import app_context, authenticate
 from enroll.errors import BadRequest, FieldError, NotFound, ProblemError, Unprocessable
 from enroll.idempotency import service as idempotency
 

@@ -5,13 +5,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import app_context, get_ctx, get_session, require, workspace_id_of
+from enroll.api.dependencies import app_context, get_ctx, get_session, require, workspace_id_of
+from enroll.api.routing import TransactionalRoute, own_transactions
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.idempotency import service as idempotency
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
-from enroll.kit.routing import TransactionalRoute, own_transactions
 from enroll.models import WebhookDelivery, WebhookEndpoint
 from enroll.webhook import event_types, repository, service
 from enroll.webhook.schemas import (

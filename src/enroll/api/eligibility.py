@@ -1,25 +1,25 @@
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.auth.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.api.dependencies import get_ctx, get_session, require, workspace_id_of
+from enroll.api.routing import TransactionalRoute
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
-from enroll.eligibility import preview, reevaluation_run, service
-from enroll.eligibility.schemas import (
+from enroll.eligibility import service
+from enroll.eligibility.schemas import CriteriaVersionOut
+from enroll.enrollment import preview, reevaluation_run
+from enroll.enrollment.eligibility_schemas import (
     PreviewOut,
     PreviewRequest,
     ReevaluationOut,
     ReevaluationRequest,
 )
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
-from enroll.kit.routing import TransactionalRoute
-from enroll.kit.schemas import OutModel
 from enroll.models import CriteriaVersion
 from enroll.program_instance import service as instances
 
@@ -30,16 +30,6 @@ router = APIRouter(
 )
 Session = Annotated[AsyncSession, Depends(get_session)]
 Ctx = Annotated[AppContext, Depends(get_ctx)]
-
-
-class CriteriaVersionOut(OutModel):
-    version: int
-    criteria: list[dict[str, Any]]
-    created_at: datetime
-
-    @classmethod
-    def of(cls, v: CriteriaVersion) -> CriteriaVersionOut:
-        return cls(version=v.version, criteria=v.criteria, created_at=v.created_at)
 
 
 @router.post("/eligibility/preview")
