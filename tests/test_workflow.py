@@ -10,10 +10,12 @@ import itertools
 
 import pytest
 
+from enroll.enrollment import reevaluation
 from enroll.workflows.enrollment import (
     CRITERIA_BOUND,
     OPEN_STATUSES,
     REASON_REQUIRED,
+    REEVALUABLE,
     REVIEW_ACTIONS,
     TRANSITIONS,
     Action,
@@ -107,6 +109,14 @@ def test_only_rejected_is_bound_to_its_criteria() -> None:
     # Terminal "unless criteria change" (seed 000): a status only a person's decision reaches
     # and re-evaluation may leave. Ineligible is reached by the rules too: new data reopens it.
     assert frozenset({S.REJECTED}) == CRITERIA_BOUND
+
+
+def test_bulk_reevaluation_sets_come_from_the_table() -> None:
+    # Written out here, independently of the table the module derives them from.
+    assert {S.CANDIDATE, S.ELIGIBLE, S.INELIGIBLE, S.REJECTED} == REEVALUABLE
+    assert (S.CANDIDATE, S.ELIGIBLE, S.INELIGIBLE) == reevaluation.MOVABLE
+    assert (S.REJECTED,) == reevaluation.CRITERIA_BOUND_MOVABLE
+    assert (S.SUBMITTED, S.APPROVED) == reevaluation.NOT_DEMOTED
 
 
 INSTANCE_MOVES = {
