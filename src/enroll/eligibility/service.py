@@ -6,9 +6,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.eligibility import repository
 from enroll.eligibility.checks import Decision, Evaluator, default_evaluator
 from enroll.eligibility.context import rule_context
 from enroll.eligibility.criteria import (
@@ -19,7 +20,7 @@ from enroll.eligibility.criteria import (
 )
 from enroll.errors import FieldError, NotFound, Unprocessable
 from enroll.ids import new_id
-from enroll.models import CriteriaVersion, Customer, Enrollment, Program, ProgramInstance
+from enroll.models import CriteriaVersion, Program, ProgramInstance
 
 
 def as_stored(criteria: Sequence[Criterion]) -> list[dict[str, Any]]:
@@ -70,11 +71,8 @@ async def record_version(
 ) -> None:
     """Store the instance's effective criteria as a new version when they changed."""
     criteria = effective(instance, program)
-    latest = await session.scalar(
-        select(CriteriaVersion.criteria).where(
-            CriteriaVersion.program_instance_id == instance.id,
-            CriteriaVersion.version == instance.criteria_version,
-        )
+    latest = await repository.stored_criteria(
+        session, instance_id=instance.id, number=instance.criteria_version
     )
     if latest is not None and latest == criteria:
         return
@@ -95,23 +93,16 @@ async def record_versions_for_program(
     session: AsyncSession, program: Program, *, now: datetime
 ) -> None:
     """A program's criteria changed: every instance of it, in every workspace, gets a version."""
-    instances = await session.scalars(
-        select(ProgramInstance).where(ProgramInstance.program_id == program.id)
-    )
-    for instance in instances.all():
+    for instance in await repository.instances_of_program(session, program_id=program.id):
         await record_version(session, instance, now=now, program=program)
 
 
 def versions(*, instance_id: str) -> Select[CriteriaVersion]:
-    return select(CriteriaVersion).where(CriteriaVersion.program_instance_id == instance_id)
+    return repository.versions(instance_id=instance_id)
 
 
 async def version(session: AsyncSession, *, instance_id: str, number: int) -> CriteriaVersion:
-    found = await session.scalar(
-        select(CriteriaVersion).where(
-            CriteriaVersion.program_instance_id == instance_id, CriteriaVersion.version == number
-        )
-    )
+    found = await repository.version(session, instance_id=instance_id, number=number)
     if found is None:
         raise NotFound(f"No criteria version {number}.")
     return found
@@ -166,7 +157,7 @@ async def build_context(
     customer: dict[str, Any] | None = None
     active: list[dict[str, Any]] = []
     if customer_id and (reads is None or reads.reads("customer")):
-        row = await session.get(Customer, customer_id)
+        row = await repository.customer(session, customer_id=customer_id)
         if row is not None:
             customer = {
                 "id": row.id,
@@ -189,12 +180,7 @@ async def criteria_of_version(
 ) -> list[dict[str, Any]]:
     """The effective criteria a decision used: its stored version, else the current ones."""
     if number is not None:
-        stored = await session.scalar(
-            select(CriteriaVersion.criteria).where(
-                CriteriaVersion.program_instance_id == instance.id,
-                CriteriaVersion.version == number,
-            )
-        )
+        stored = await repository.stored_criteria(session, instance_id=instance.id, number=number)
         if stored is not None:
             return list(stored)
     return effective(instance)
@@ -203,15 +189,12 @@ async def criteria_of_version(
 async def _active_enrollments(
     session: AsyncSession, *, customer_id: str, exclude_enrollment_id: str | None
 ) -> list[dict[str, Any]]:
-    stmt = (
-        select(Enrollment.program_instance_id, Program.slug, Program.type, Enrollment.status)
-        .join(ProgramInstance, ProgramInstance.id == Enrollment.program_instance_id)
-        .join(Program, Program.id == ProgramInstance.program_id)
-        .where(Enrollment.customer_id == customer_id, Enrollment.status.in_(ACTIVE_STATUSES))
+    rows = await repository.enrollments_of_customer(
+        session,
+        customer_id=customer_id,
+        statuses=ACTIVE_STATUSES,
+        exclude_enrollment_id=exclude_enrollment_id,
     )
-    if exclude_enrollment_id:
-        stmt = stmt.where(Enrollment.id != exclude_enrollment_id)
-    rows = (await session.execute(stmt)).all()
     return [
         {"programInstanceId": r[0], "programSlug": r[1], "programType": r[2], "status": r[3]}
         for r in rows

@@ -20,9 +20,39 @@ from enroll.eligibility.checks import evaluated_at_text
 from enroll.enrollment import bulk_sql
 from enroll.event import service as events
 from enroll.ids import new_id
-from enroll.models import Enrollment, ProgramInstance
+from enroll.models import Enrollment, ProgramInstance, Reevaluation
 from enroll.models.base import UtcDateTime
 from enroll.workflows.enrollment import CRITERIA_BOUND, OPEN_STATUSES, Status
+
+
+async def run(
+    session: AsyncSession, *, workspace_id: str, reevaluation_id: str
+) -> Reevaluation | None:
+    return await session.scalar(
+        select(Reevaluation).where(
+            Reevaluation.workspace_id == workspace_id, Reevaluation.id == reevaluation_id
+        )
+    )
+
+
+async def locked_run(session: AsyncSession, reevaluation_id: str) -> Reevaluation | None:
+    """The run, its row locked (the job's steps and its failure take turns)."""
+    return await session.get(Reevaluation, reevaluation_id, with_for_update=True)
+
+
+async def writing_run_id(
+    session: AsyncSession, *, instance_id: str, active: Sequence[str]
+) -> str | None:
+    """A run of the instance in ``active`` statuses that writes (not a dry run), if any."""
+    return await session.scalar(
+        select(Reevaluation.id)
+        .where(
+            Reevaluation.program_instance_id == instance_id,
+            Reevaluation.status.in_(active),
+            Reevaluation.dry_run.is_(False),
+        )
+        .limit(1)
+    )
 
 
 def _values(statuses: Sequence[Status]) -> list[str]:

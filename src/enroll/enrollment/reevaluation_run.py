@@ -20,11 +20,11 @@ import time
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
 from enroll.enrollment import reevaluation
+from enroll.enrollment import reevaluation_repository as repository
 from enroll.enrollment.reevaluation import Summary
 from enroll.errors import Conflict, NotFound
 from enroll.ids import new_id
@@ -53,10 +53,8 @@ MIN_BATCH, MAX_BATCH = 500, 20_000
 
 
 async def get(session: AsyncSession, *, workspace_id: str, reevaluation_id: str) -> Reevaluation:
-    found = await session.scalar(
-        select(Reevaluation).where(
-            Reevaluation.workspace_id == workspace_id, Reevaluation.id == reevaluation_id
-        )
+    found = await repository.run(
+        session, workspace_id=workspace_id, reevaluation_id=reevaluation_id
     )
     if found is None:
         raise NotFound(f"No re-evaluation {reevaluation_id!r}.")
@@ -83,15 +81,7 @@ async def start(
         session, workspace_id=workspace_id, ref=instance_ref, for_update=not dry_run
     )
     if not dry_run:
-        running = await session.scalar(
-            select(Reevaluation.id)
-            .where(
-                Reevaluation.program_instance_id == instance.id,
-                Reevaluation.status.in_(ACTIVE),
-                Reevaluation.dry_run.is_(False),
-            )
-            .limit(1)
-        )
+        running = await repository.writing_run_id(session, instance_id=instance.id, active=ACTIVE)
         if running is not None:
             raise Conflict(
                 "A re-evaluation of this instance is under way; wait until it ends.",
@@ -154,7 +144,7 @@ async def run(ctx: AppContext, *, reevaluation_id: str, job_id: str | None) -> N
             raise
         error_id = failures.logged(log, exc, f"re-evaluation {reevaluation_id} failed")
         async with ctx.db.transaction() as session:
-            found = await session.get(Reevaluation, reevaluation_id, with_for_update=True)
+            found = await repository.locked_run(session, reevaluation_id)
             if found is not None and found.status not in FINAL:
                 _fail(
                     found,
@@ -174,7 +164,7 @@ async def step(ctx: AppContext, reevaluation_id: str, size: int) -> bool:
 
 
 async def _step(session: AsyncSession, ctx: AppContext, reevaluation_id: str, size: int) -> bool:
-    run = await session.get(Reevaluation, reevaluation_id, with_for_update=True)
+    run = await repository.locked_run(session, reevaluation_id)
     if run is None or run.status in FINAL:
         return False
     now = ctx.clock.now()

@@ -2,22 +2,43 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import insert as sql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.kit import persistence
 from enroll.kit.sql import JsonArrayContains
-from enroll.models import Enrollment, EnrollmentHistory, ProgramSubscription
+from enroll.models import (
+    Enrollment,
+    EnrollmentHistory,
+    ProgramInstance,
+    ProgramSubscription,
+)
+from enroll.models.enrollment import enrollment_history_table
 from enroll.workflows.enrollment import OPEN_STATUSES
 
 
-async def get(session: AsyncSession, *, workspace_id: str, enrollment_id: str) -> Enrollment | None:
-    return await session.scalar(
-        select(Enrollment).where(
-            Enrollment.workspace_id == workspace_id, Enrollment.id == enrollment_id
-        )
+async def get(
+    session: AsyncSession, *, workspace_id: str, enrollment_id: str, for_update: bool = False
+) -> Enrollment | None:
+    """``for_update``: the row locked (PostgreSQL), so concurrent writers take turns."""
+    stmt = select(Enrollment).where(
+        Enrollment.workspace_id == workspace_id, Enrollment.id == enrollment_id
     )
+    return await session.scalar(stmt.with_for_update() if for_update else stmt)
+
+
+async def instance_of(session: AsyncSession, enrollment: Enrollment) -> ProgramInstance | None:
+    """The enrollment's instance: from the session's identity map when the request loaded it
+    (no query), else by primary key."""
+    return await session.get(ProgramInstance, enrollment.program_instance_id)
+
+
+async def insert_history(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """The history rows of one change, in one executemany (no unit of work)."""
+    await session.execute(sql_insert(enrollment_history_table), rows)
 
 
 async def insert(session: AsyncSession, enrollment: Enrollment) -> None:

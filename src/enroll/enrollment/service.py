@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,7 +43,6 @@ from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
 from enroll.models import Customer, Enrollment, ProgramInstance
-from enroll.models.enrollment import enrollment_history_table
 from enroll.notification import service as notifications
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ReviewMode, Screening
@@ -535,7 +533,7 @@ async def act(
     await session.flush()
     await _emit(session, pending, now)
     if action == Action.SUBMIT:
-        parent = await session.get(ProgramInstance, enrollment.program_instance_id)
+        parent = await repository.instance_of(session, enrollment)
         if parent is not None and parent.review_mode == ReviewMode.AUTO:
             await jobs.enqueue(
                 session,
@@ -767,7 +765,7 @@ def _move(
 
 async def _emit(session: AsyncSession, pending: _Pending, now: datetime) -> None:
     if pending.history:
-        await session.execute(insert(enrollment_history_table), pending.history)
+        await repository.insert_history(session, pending.history)
     if not pending.items:
         return
     snapshot = EnrollmentOut.of(pending.enrollment).model_dump(mode="json", by_alias=True)
@@ -879,10 +877,8 @@ async def record_async_check(
     moved on (submitted, approved) is not demoted but flagged ``needsReview``.
     """
     # Locked (PostgreSQL): two checks of one enrollment answering at once take turns.
-    enrollment = await session.scalar(
-        select(Enrollment)
-        .where(Enrollment.workspace_id == workspace_id, Enrollment.id == job.enrollment_id)
-        .with_for_update()
+    enrollment = await repository.get(
+        session, workspace_id=workspace_id, enrollment_id=job.enrollment_id, for_update=True
     )
     if enrollment is None or not _awaits(enrollment, job):
         return None

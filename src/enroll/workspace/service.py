@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.auth.scopes import WORKSPACE_SCOPES
@@ -10,6 +9,7 @@ from enroll.auth.service import IssuedKey, issue_key
 from enroll.errors import NotFound
 from enroll.kit.outbound import new_secret
 from enroll.models import Workspace
+from enroll.workspace import repository
 
 
 async def create_workspace(session: AsyncSession, *, name: str) -> tuple[Workspace, IssuedKey]:
@@ -25,9 +25,7 @@ async def create_workspace(session: AsyncSession, *, name: str) -> tuple[Workspa
 
 async def stored_signing_secret(session: AsyncSession, *, workspace_id: str) -> str | None:
     """The workspace's signing secret if it has one yet (a read)."""
-    return await session.scalar(
-        select(Workspace.signing_secret).where(Workspace.id == workspace_id)
-    )
+    return await repository.signing_secret(session, workspace_id=workspace_id)
 
 
 async def signing_secret(session: AsyncSession, *, workspace_id: str) -> str:
@@ -40,11 +38,8 @@ async def signing_secret(session: AsyncSession, *, workspace_id: str) -> str:
     found = await stored_signing_secret(session, workspace_id=workspace_id)
     if found is not None:
         return found
-    await session.execute(
-        update(Workspace)
-        .where(Workspace.id == workspace_id, Workspace.signing_secret.is_(None))
-        .values(signing_secret=new_secret())
-        .execution_options(synchronize_session=False)
+    await repository.set_signing_secret_unless_set(
+        session, workspace_id=workspace_id, secret=new_secret()
     )
     found = await stored_signing_secret(session, workspace_id=workspace_id)
     if found is None:
