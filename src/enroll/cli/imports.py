@@ -10,15 +10,12 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
-from sqlalchemy import or_, select
 
 from enroll.context import AppContext
-from enroll.errors import NotFound
 from enroll.importer import pipeline
 from enroll.importer import service as imports
 from enroll.importer.formats import EncodingError, ImportFormat, check_encoding
 from enroll.importer.schemas import ImportOut
-from enroll.models import ProgramInstance
 
 CLI_ACTOR = "cli:import"
 
@@ -41,14 +38,7 @@ async def run_file(
     show_progress: bool,
     evaluate: bool = True,
 ) -> dict[str, Any]:
-    async with ctx.db.transaction(write=False) as session:
-        instance = await session.scalar(
-            select(ProgramInstance).where(
-                or_(ProgramInstance.id == instance_ref, ProgramInstance.slug == instance_ref)
-            )
-        )
-    if instance is None:
-        raise NotFound(f"No program instance {instance_ref!r}.")
+    instance = await imports.instance_for_cli(ctx, instance_ref=instance_ref)
     # The whole file is checked to be UTF-8 before anything is imported (one fast read),
     # as an upload is while it arrives: never half an import and then a failure.
     try:
@@ -66,16 +56,7 @@ async def run_file(
         actor=CLI_ACTOR,
         evaluate=evaluate,
     )
-    console = Console(stderr=True)
-    bar = Progress(
-        TextColumn("[bold]import"),
-        BarColumn(),
-        TaskProgressColumn(),
-        TextColumn("{task.fields[rows]:>10,} rows  {task.fields[rate]:>8,.0f} rows/s"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not show_progress,
-    )
+    bar = _progress_bar(show_progress)
     started = time.perf_counter()
 
     with bar:
@@ -93,3 +74,16 @@ async def run_file(
     out["seconds"] = round(seconds, 3)
     out["rowsPerSecond"] = round(final.counts.get("rows", 0) / seconds, 1) if seconds else None
     return out
+
+
+def _progress_bar(show: bool) -> Progress:
+    """Rows/s and the ETA by bytes, on stderr (``show`` false: nothing)."""
+    return Progress(
+        TextColumn("[bold]import"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rows]:>10,} rows  {task.fields[rate]:>8,.0f} rows/s"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        disable=not show,
+    )

@@ -1,6 +1,6 @@
 """Set-based evaluation: many enrollment rows against one instance's criteria at once.
 
-The SQL compiler (``jsonlogic/sql.py``) turns each synchronous criterion into a boolean
+The SQL compiler (``jsonlogic/sql/``) turns each synchronous criterion into a boolean
 expression that is TRUE, FALSE or NULL ("this row needs Python"). Their results are folded
 into a *mask*, one '1' or '0' per criterion, NULL as soon as one criterion is NULL:
 
@@ -134,7 +134,7 @@ def mask_sql(criteria: Sequence[Mapping[str, Any]], *, alias: str, dialect: Dial
             return None
         parts.append(f"(CASE ({expr}) WHEN TRUE THEN '1' WHEN FALSE THEN '0' END)")
     # A flat chain: SQLite's parser reduces it as it goes (no deeper stack per criterion),
-    # and its tree (one level per criterion) stays within the depth limit (jsonlogic/sql.py).
+    # and its tree (one level per criterion) stays within the depth limit (jsonlogic/sql/).
     return " || ".join(parts)
 
 

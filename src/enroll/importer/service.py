@@ -12,25 +12,24 @@ import heapq
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from enroll.context import AppContext
 from enroll.errors import Conflict, NotFound, Unprocessable
 from enroll.idempotency import service as idempotency
-from enroll.importer import pipeline
+from enroll.importer import pipeline, repository
 from enroll.importer.formats import EncodingError, ImportFormat, Utf8Reader
 from enroll.importer.schemas import ImportOut, ResultRow
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
 from enroll.kit import failures
-from enroll.models import Enrollment, EnrollmentImport, ImportChunk, ImportIssue
+from enroll.models import EnrollmentImport, ImportChunk, ImportIssue, ProgramInstance
 from enroll.program_instance import service as instances
 
 log = logging.getLogger("enroll.importer")
@@ -43,11 +42,7 @@ class ImportPayload(Payload):
 
 
 async def get(session: AsyncSession, *, workspace_id: str, import_id: str) -> EnrollmentImport:
-    found = await session.scalar(
-        select(EnrollmentImport).where(
-            EnrollmentImport.workspace_id == workspace_id, EnrollmentImport.id == import_id
-        )
-    )
+    found = await repository.get(session, workspace_id=workspace_id, import_id=import_id)
     if found is None:
         raise NotFound(f"No import {import_id!r}.")
     return found
@@ -138,7 +133,7 @@ def refused_encoding(exc: EncodingError) -> Unprocessable:
 
 async def discard(ctx: AppContext, import_id: str) -> None:
     async with ctx.db.transaction() as session:
-        await session.execute(delete(EnrollmentImport).where(EnrollmentImport.id == import_id))
+        await repository.delete_import(session, import_id=import_id)
 
 
 async def upload(
@@ -184,28 +179,36 @@ async def upload(
         return outcome
     try:
         async with outcome as guard:
-            now = ctx.clock.now()
-            async with ctx.db.transaction() as session:
-                stored = await session.get(EnrollmentImport, imp.id)
-                assert stored is not None
-                stored.status = "queued"
-                stored.file_bytes = imp.file_bytes
-                stored.file_sha256 = digest.hexdigest()
-                stored.updated_at = now
-                await jobs.enqueue(
-                    session,
-                    kind=IMPORT_JOB,
-                    payload=ImportPayload(import_id=imp.id),
-                    workspace_id=workspace_id,
-                    now=now,
-                    max_attempts=3,
-                )
-                await session.flush()
-                await guard.complete(session, accepted_response(stored))
+            stored = await _queue(ctx, imp, sha256=digest.hexdigest(), guard=guard)
         return stored
     except BaseException:
         await discard(ctx, imp.id)
         raise
+
+
+async def _queue(
+    ctx: AppContext, imp: EnrollmentImport, *, sha256: str, guard: idempotency.Guard
+) -> EnrollmentImport:
+    """The received import, queued with its job; the request's answer stored with it."""
+    now = ctx.clock.now()
+    async with ctx.db.transaction() as session:
+        stored = await session.get(EnrollmentImport, imp.id)
+        assert stored is not None
+        stored.status = "queued"
+        stored.file_bytes = imp.file_bytes
+        stored.file_sha256 = sha256
+        stored.updated_at = now
+        await jobs.enqueue(
+            session,
+            kind=IMPORT_JOB,
+            payload=ImportPayload(import_id=imp.id),
+            workspace_id=imp.workspace_id,
+            now=now,
+            max_attempts=3,
+        )
+        await session.flush()
+        await guard.complete(session, accepted_response(stored))
+    return stored
 
 
 def accepted_response(imp: EnrollmentImport) -> Response:
@@ -230,11 +233,7 @@ async def spooled(ctx: AppContext, import_id: str) -> AsyncIterator[Path]:
             seq = 0
             while True:
                 async with ctx.db.transaction(write=False) as session:
-                    data = await session.scalar(
-                        select(ImportChunk.data).where(
-                            ImportChunk.import_id == import_id, ImportChunk.seq == seq
-                        )
-                    )
+                    data = await repository.chunk(session, import_id=import_id, seq=seq)
                 if data is None:
                     break
                 out.write(data)
@@ -272,12 +271,8 @@ async def drop_chunks(ctx: AppContext, import_id: str) -> None:
     while True:
         seq += CHUNKS_PER_DELETE
         async with ctx.db.transaction() as session:
-            await session.execute(
-                delete(ImportChunk).where(ImportChunk.import_id == import_id, ImportChunk.seq < seq)
-            )
-            left = await session.scalar(
-                select(ImportChunk.seq).where(ImportChunk.import_id == import_id).limit(1)
-            )
+            await repository.delete_chunks(session, import_id=import_id, before=seq)
+            left = await repository.any_chunk(session, import_id=import_id)
         if left is None:
             return
 
@@ -313,6 +308,16 @@ async def create_local(
     return stored
 
 
+async def instance_for_cli(ctx: AppContext, *, instance_ref: str) -> ProgramInstance:
+    """The instance a local import goes to, by id or slug, in whichever workspace holds it
+    (the CLI runs for the platform)."""
+    async with ctx.db.transaction(write=False) as session:
+        instance = await repository.instance_in_any_workspace(session, ref=instance_ref)
+    if instance is None:
+        raise NotFound(f"No program instance {instance_ref!r}.")
+    return instance
+
+
 # --- results ---------------------------------------------------------------------------------
 
 
@@ -320,19 +325,11 @@ async def results(ctx: AppContext, imp: EnrollmentImport) -> AsyncIterator[bytes
     """Every row's outcome as JSON Lines, by row number: created rows from the enrollments
     the import made, the others from its issues; read in pages so memory stays flat."""
 
-    def created(after: int) -> Any:
-        return (
-            select(Enrollment.import_row, Enrollment.id, Enrollment.status)
-            .where(Enrollment.import_id == imp.id, Enrollment.import_row > after)
-            .order_by(Enrollment.import_row)
-        )
+    def created(session: AsyncSession, after: int) -> Awaitable[Sequence[Any]]:
+        return repository.created_page(session, import_id=imp.id, after=after, limit=RESULTS_PAGE)
 
-    def issues(after: int) -> Any:
-        return (
-            select(ImportIssue.row, ImportIssue)
-            .where(ImportIssue.import_id == imp.id, ImportIssue.row > after)
-            .order_by(ImportIssue.row)
-        )
+    def issues(session: AsyncSession, after: int) -> Awaitable[Sequence[Any]]:
+        return repository.issue_page(session, import_id=imp.id, after=after, limit=RESULTS_PAGE)
 
     def created_row(r: Any) -> ResultRow:
         return ResultRow(row=r[0], outcome="created", enrollment_id=r[1], status=r[2])
@@ -357,14 +354,17 @@ RESULTS_PAGE = 5000
 
 
 async def _paged(
-    ctx: AppContext, query: Callable[[int], Any], make: Callable[[Any], ResultRow]
+    ctx: AppContext,
+    page_after: Callable[[AsyncSession, int], Awaitable[Sequence[Any]]],
+    make: Callable[[Any], ResultRow],
 ) -> AsyncIterator[ResultRow]:
-    """Rows of ``query(after)`` (ordered by row number, its first column), a page per short
-    read transaction, so memory and transactions stay small however long the file."""
+    """The pages ``page_after(session, after)`` reads (RESULTS_PAGE rows ordered by row
+    number, their first column), a page per short read transaction, so memory and
+    transactions stay small however long the file."""
     after = 0
     while True:
         async with ctx.db.transaction(write=False) as session:
-            page = (await session.execute(query(after).limit(RESULTS_PAGE))).all()
+            page = await page_after(session, after)
         for r in page:
             yield make(r)
         if len(page) < RESULTS_PAGE:

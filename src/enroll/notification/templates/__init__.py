@@ -4,8 +4,9 @@ The environment is Jinja2's ``ImmutableSandboxedEnvironment`` (no attribute star
 underscore, no internal attributes of functions, frames or classes, no method that changes a
 list or dict), without loaders (no ``include``, ``import``, ``extends``). A template is checked
 when it is saved by compiling it and rendering it, with ``StrictUndefined``, against a sample
-context that has every field the real one has (service.sample_context): a misspelt name or
-field, or an unsafe attribute, is an error then. Sending renders with ``ChainableUndefined``:
+context that has every field the real one has (``sample_context`` in
+enrollment/notification_templates.py): a misspelt name or field, or an unsafe attribute, is an
+error then. Sending renders with ``ChainableUndefined``:
 a value the real data lacks (a null address) is empty text rather than a lost message.
 
 The sandbox keeps a template from reaching Python internals; it does not bound the work a
