@@ -11,8 +11,7 @@ import logging
 from enroll.context import AppContext
 from enroll.eligibility import async_checks
 from enroll.eligibility.checks import Check
-from enroll.enrollment import reevaluation_run
-from enroll.enrollment import service as enrollments
+from enroll.enrollment import async_answers, reevaluation_run
 from enroll.enrollment.reevaluation_run import REEVALUATION_JOB, ReevaluationPayload
 from enroll.job import registry
 from enroll.kit import outbound
@@ -40,7 +39,7 @@ async def async_check(
     assert workspace_id is not None
     job = payload
     async with ctx.db.transaction(write=False) as session:
-        call = await enrollments.async_check_call(session, workspace_id=workspace_id, job=job)
+        call = await async_answers.async_check_call(session, workspace_id=workspace_id, job=job)
         final = await async_checks.is_final_attempt(session, job)
         secret = await workspaces.stored_signing_secret(session, workspace_id=workspace_id)
     if call is None:
@@ -93,6 +92,6 @@ async def _record(
     ctx: AppContext, workspace_id: str, job: async_checks.CheckJob, check: Check
 ) -> None:
     async with ctx.db.transaction() as session:
-        await enrollments.record_async_check(
+        await async_answers.record_async_check(
             session, workspace_id=workspace_id, job=job, check=check, now=ctx.clock.now()
         )

@@ -1,16 +1,13 @@
-"""Enrollment use cases: create (four identification types), update, delete, transitions,
-and the answers of asynchronous eligibility checks.
+"""Enrollment use cases: create (four identification types), update, delete and transitions.
 
-Every status change goes through ``_move``, which asks the workflow table, writes the history
-row and queues the events; ``_emit`` writes the events once the enrollment is final (and the
-notifications a status change triggers), all in the caller's transaction. A stored decision
-with pending (asynchronous) checks queues their jobs in the same transaction.
+Every change is written through changes.py (history rows, events, notifications, the jobs of
+pending checks) in the caller's transaction; the answers of asynchronous checks are
+async_answers.py's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,33 +16,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.customer import repository as customers_repo
 from enroll.customer import service as customers
-from enroll.eligibility import async_checks
-from enroll.eligibility import service as eligibility
 from enroll.eligibility.checks import (
-    Check,
-    CheckStatus,
-    Decision,
     Evaluator,
-    decide,
     default_evaluator,
 )
-from enroll.eligibility.criteria import CompiledCriterion, compile_criteria
-from enroll.enrollment import repository
+from enroll.enrollment import changes, identification, repository
 from enroll.enrollment.schemas import (
     EnrollmentCreate,
-    EnrollmentOut,
     EnrollmentUpdate,
     IdentificationType,
 )
-from enroll.errors import Conflict, FieldError, NotFound, ProblemError, Unprocessable
-from enroll.event import service as events
+from enroll.errors import Conflict, FieldError, NotFound
 from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
-from enroll.models import Customer, Enrollment, ProgramInstance
-from enroll.notification import service as notifications
+from enroll.models import Enrollment, ProgramInstance
 from enroll.program_instance import service as instances
-from enroll.program_instance.schemas import ReviewMode, Screening
+from enroll.program_instance.schemas import ReviewMode
 from enroll.workflows.enrollment import (
     CRITERIA_BOUND,
     INTERNAL_ACTIONS,
@@ -62,63 +49,6 @@ AUTO_APPROVE_JOB = "enrollment.auto_approve"
 
 class AutoApprovePayload(Payload):
     enrollment_id: str
-
-
-_ID_FIELDS = {
-    IdentificationType.CUSTOMER_ID: "customer_id",
-    IdentificationType.LEAD_ID: "lead_id",
-    IdentificationType.ENROLLMENT_ID: "enrollment_id",
-}
-# Copied from an earlier enrollment when re-enrolling (identificationType enrollmentId).
-_COPIED = (
-    "customer_id",
-    "lead_id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "address",
-    "manufacturer_slugs",
-    "metadata_",
-    "serial_number",
-    "reference_id",
-    "reference_description",
-    "tags",
-)
-# Metadata keys a status change writes (unenroll: exitReason), not copied to a new enrollment.
-STATUS_METADATA = frozenset({"exitReason"})
-
-
-@dataclass
-class _Pending:
-    """History rows and events to write for one enrollment once its final state is known."""
-
-    enrollment: Enrollment
-    items: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    history: list[dict[str, Any]] = field(default_factory=list)
-
-    def record(
-        self,
-        previous: Status | None,
-        target: Status,
-        action: str,
-        reason: str | None,
-        actor: str,
-        now: datetime,
-    ) -> None:
-        self.history.append(
-            {
-                "id": new_id(),
-                "workspace_id": self.enrollment.workspace_id,
-                "enrollment_id": self.enrollment.id,
-                "from_status": previous.value if previous else None,
-                "to_status": target.value,
-                "action": action,
-                "reason": reason,
-                "actor": actor,
-                "at": now,
-            }
-        )
 
 
 async def get(session: AsyncSession, *, workspace_id: str, enrollment_id: str) -> Enrollment:
@@ -148,7 +78,7 @@ async def create(
     this instance's: that one is updated instead). Under manual screening it stays candidate
     with the rules' checks as advice; without ``evaluate`` it stays candidate unevaluated."""
     instance = await instances.get(session, workspace_id=workspace_id, ref=instance_ref)
-    check_identification(body)
+    identification.check(body)
     if body.identification_type == IdentificationType.ENROLLMENT_ID:
         source = await get(
             session, workspace_id=workspace_id, enrollment_id=body.enrollment_id or ""
@@ -186,14 +116,14 @@ async def create(
         version=1,
         **{"manufacturer_slugs": [], "metadata_": {}, "tags": [], **values},
     )
-    pending = _Pending(enrollment, [("enrollment.created", {})])
+    pending = changes.Pending(enrollment, [("enrollment.created", {})])
     pending.record(None, Status.CANDIDATE, "create", None, actor, now)
     decision = None
     if evaluate:
-        decision = await _evaluate(
+        decision = await changes.evaluate(
             session, enrollment, instance, refusal=None, now=now, evaluator=evaluator
         )
-        _apply_decision(pending, decision, Action.EVALUATE, actor, now, instance=instance)
+        changes.apply_decision(pending, decision, Action.EVALUATE, actor, now, instance=instance)
     try:
         # Decided before it is written: one INSERT in its final state.
         await repository.insert(session, enrollment)
@@ -203,9 +133,9 @@ async def create(
             "The customer already holds an open enrollment in this program instance.",
             code="enrollment_exists",
         ) from None
-    await _emit(session, pending, now)
+    await changes.emit(session, pending, now)
     if decision is not None:
-        await _queue_async_checks(session, enrollment, instance, decision, now=now)
+        await changes.queue_async_checks(session, enrollment, instance, decision, now=now)
     return enrollment, True
 
 
@@ -241,7 +171,7 @@ async def preview_person(
 ) -> tuple[dict[str, Any], str | None]:
     """The rule fields and customer a create with ``body`` would evaluate, found without
     writing anything (no customer made, no lead converted)."""
-    check_identification(body)
+    identification.check(body)
     kind = body.identification_type
     if kind == IdentificationType.CUSTOMER_INFO:
         known = await customers_repo.get_by_email(
@@ -269,30 +199,7 @@ async def preview_person(
         identification_type=kind.value,
         **{"manufacturer_slugs": [], "metadata_": {}, "tags": [], **values},
     )
-    return rule_fields(person), values.get("customer_id")
-
-
-def check_identification(body: EnrollmentCreate) -> None:
-    kind = body.identification_type
-    errors = [
-        FieldError(field=_camel(name), message=f"Only allowed with identificationType {t.value}.")
-        for t, name in _ID_FIELDS.items()
-        if t != kind and getattr(body, name) is not None
-    ]
-    required = (
-        ["first_name", "last_name", "email"]
-        if kind == IdentificationType.CUSTOMER_INFO
-        else [_ID_FIELDS[kind]]
-    )
-    errors += [
-        FieldError(field=_camel(name), message=f"Required with identificationType {kind.value}.")
-        for name in required
-        if getattr(body, name) is None
-    ]
-    if errors:
-        raise Unprocessable(
-            "The identification fields do not match identificationType.", errors=errors
-        )
+    return changes.rule_fields(person), values.get("customer_id")
 
 
 async def _identity(
@@ -304,15 +211,15 @@ async def _identity(
         customer = await customers.get(
             session, workspace_id=workspace_id, customer_id=body.customer_id or ""
         )
-        return from_customer(customer), False
+        return identification.from_customer(customer), False
     if kind == IdentificationType.ENROLLMENT_ID:
         source = await get(
             session, workspace_id=workspace_id, enrollment_id=body.enrollment_id or ""
         )
-        copied = {name: getattr(source, name) for name in _COPIED}
+        copied = {name: getattr(source, name) for name in identification.COPIED}
         # What the source's status wrote (why it ended) is no part of the new one.
         copied["metadata_"] = {
-            k: v for k, v in source.metadata_.items() if k not in STATUS_METADATA
+            k: v for k, v in source.metadata_.items() if k not in identification.STATUS_METADATA
         }
         return copied | {"source_enrollment_id": source.id}, False
     if kind == IdentificationType.LEAD_ID:
@@ -346,7 +253,10 @@ async def _from_lead(
         raise Conflict(
             "The lead lacks details needed to enroll; send them in the request or update the lead.",
             code="lead_incomplete",
-            errors=[FieldError(field=_camel(m), message="Missing on the lead.") for m in missing],
+            errors=[
+                FieldError(field=identification.camel(m), message="Missing on the lead.")
+                for m in missing
+            ],
         )
     customer_id: str | None = None
     is_new = False
@@ -374,18 +284,6 @@ async def _from_lead(
         "address": lead.address,
     }
     return values | merged, is_new
-
-
-def from_customer(customer: Customer) -> dict[str, Any]:
-    """The enrollment columns a customer supplies (identificationType customerId)."""
-    return {
-        "customer_id": customer.id,
-        "first_name": customer.first_name,
-        "last_name": customer.last_name,
-        "email": customer.email,
-        "phone": customer.phone,
-        "address": customer.address,
-    }
 
 
 def _address(body: EnrollmentCreate | EnrollmentUpdate) -> dict[str, Any] | None:
@@ -422,11 +320,6 @@ def _sent_fields(body: EnrollmentCreate | EnrollmentUpdate) -> dict[str, Any]:
     return sent
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p.title() for p in rest)
-
-
 # --- update / delete ------------------------------------------------------------------------
 
 
@@ -455,12 +348,14 @@ async def _replace_fields(
     for column, value in _sent_fields(body).items():
         if getattr(enrollment, column) != value:
             setattr(enrollment, column, value)
-            changed.append(_camel(column.rstrip("_")))
+            changed.append(identification.camel(column.rstrip("_")))
     if changed:
         enrollment.updated_at = now
         await session.flush()
-        await _emit(
-            session, _Pending(enrollment, [("enrollment.updated", {"changedFields": changed})]), now
+        await changes.emit(
+            session,
+            changes.Pending(enrollment, [("enrollment.updated", {"changedFields": changed})]),
+            now,
         )
 
 
@@ -473,7 +368,7 @@ async def delete(
             "The enrollment has a program subscription (it was set up): unenroll it instead.",
             code="enrollment_has_subscription",
         )
-    await _emit(session, _Pending(enrollment, [("enrollment.deleted", {})]), now)
+    await changes.emit(session, changes.Pending(enrollment, [("enrollment.deleted", {})]), now)
     await session.delete(enrollment)
     await session.flush()
 
@@ -495,7 +390,7 @@ async def act(
     enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
     current = Status(enrollment.status)
     possible = check_action(enrollment, action)
-    pending = _Pending(enrollment)
+    pending = changes.Pending(enrollment)
     if action == Action.REEVALUATE and current not in OPEN_STATUSES and enrollment.customer_id:
         # Reopening (e.g. a rejected one) must not give the customer a second open enrollment.
         existing = await repository.open_enrollment_id(
@@ -513,11 +408,11 @@ async def act(
         )
         check_criteria_changed(enrollment, instance)
         refusal = await instances.refusal_reason(session, instance, today=now.date())
-        decision = await _evaluate(
+        decision = await changes.evaluate(
             session, enrollment, instance, refusal=refusal, now=now, evaluator=evaluator
         )
-        _apply_decision(pending, decision, action, actor, now, instance=instance)
-        await _queue_async_checks(session, enrollment, instance, decision, now=now)
+        changes.apply_decision(pending, decision, action, actor, now, instance=instance)
+        await changes.queue_async_checks(session, enrollment, instance, decision, now=now)
     else:
         (target,) = possible
         await _guard(session, enrollment, action, workspace_id=workspace_id, now=now)
@@ -528,10 +423,10 @@ async def act(
         if action == Action.UNENROLL:
             enrollment.metadata_ = {**enrollment.metadata_, "exitReason": reason}
             changed.append("metadata")
-        _move(pending, target, action, reason, actor, now, changed=changed)
+        changes.move(pending, target, action, reason, actor, now, changed=changed)
     enrollment.updated_at = now
     await session.flush()
-    await _emit(session, pending, now)
+    await changes.emit(session, pending, now)
     if action == Action.SUBMIT:
         parent = await repository.instance_of(session, enrollment)
         if parent is not None and parent.review_mode == ReviewMode.AUTO:
@@ -567,12 +462,12 @@ async def screen(
             currentStatus=current.value,
             allowedStatuses=sorted(s.value for s in possible),
         )
-    pending = _Pending(enrollment)
+    pending = changes.Pending(enrollment)
     enrollment.eligibility_reason = reason
-    _move(pending, target, Action.DECIDE, reason, actor, now, changed=["eligibilityReason"])
+    changes.move(pending, target, Action.DECIDE, reason, actor, now, changed=["eligibilityReason"])
     enrollment.updated_at = now
     await session.flush()
-    await _emit(session, pending, now)
+    await changes.emit(session, pending, now)
     return enrollment
 
 
@@ -586,7 +481,7 @@ async def start_participation(
     enrollment.updated_at = now
     await session.flush()
     changed = {"changedFields": ["enrollmentStartDate"]}
-    await _emit(session, _Pending(enrollment, [("enrollment.updated", changed)]), now)
+    await changes.emit(session, changes.Pending(enrollment, [("enrollment.updated", changed)]), now)
 
 
 def check_criteria_changed(enrollment: Enrollment, instance: ProgramInstance) -> None:
@@ -648,275 +543,3 @@ async def _guard(
         refusal = await instances.refusal_reason(session, instance, today=now.date())
     if refusal:
         raise Conflict(refusal, code="instance_not_accepting")
-
-
-# --- shared steps ---------------------------------------------------------------------------
-
-
-async def _evaluate(
-    session: AsyncSession,
-    enrollment: Enrollment,
-    instance: ProgramInstance,
-    *,
-    refusal: str | None,
-    now: datetime,
-    evaluator: Evaluator,
-) -> Decision:
-    return await eligibility.decide(
-        session,
-        instance=instance,
-        fields=rule_fields(enrollment),
-        customer_id=enrollment.customer_id,
-        refusal=refusal,
-        now=now,
-        exclude_enrollment_id=enrollment.id,
-        evaluator=evaluator,
-    )
-
-
-def rule_fields(enrollment: Enrollment) -> dict[str, Any]:
-    """The enrollment's fields as the rule context names them."""
-    return {
-        "identificationType": enrollment.identification_type,
-        "firstName": enrollment.first_name,
-        "lastName": enrollment.last_name,
-        "email": enrollment.email,
-        "phone": enrollment.phone,
-        "address": enrollment.address,
-        "manufacturerSlugs": enrollment.manufacturer_slugs,
-        "metadata": enrollment.metadata_,
-        "serialNumber": enrollment.serial_number,
-        "referenceId": enrollment.reference_id,
-        "referenceDescription": enrollment.reference_description,
-        "tags": enrollment.tags,
-    }
-
-
-def _apply_decision(
-    pending: _Pending,
-    decision: Decision,
-    action: Action,
-    actor: str,
-    now: datetime,
-    *,
-    instance: ProgramInstance,
-) -> None:
-    """Store the decision and move to where it leads; under manual screening it is advice
-    for the person who decides, and the status stays."""
-    enrollment = pending.enrollment
-    target = Status.ELIGIBLE if decision.eligible else Status.INELIGIBLE
-    enrollment.eligibility = decision.as_json()
-    enrollment.eligibility_reason = decision.reason
-    if instance.screening == Screening.MANUAL:
-        if all(kind != "enrollment.created" for kind, _ in pending.items):
-            pending.items.append(("enrollment.updated", {"changedFields": ["eligibility"]}))
-        return
-    if target != enrollment.status:
-        _move(pending, target, action, decision.reason, actor, now, changed=["eligibility"])
-    else:
-        pending.items.append(("enrollment.updated", {"changedFields": ["eligibility"]}))
-
-
-async def _queue_async_checks(
-    session: AsyncSession,
-    enrollment: Enrollment,
-    instance: ProgramInstance,
-    decision: Decision,
-    *,
-    now: datetime,
-) -> None:
-    """One job per pending check of the decision just stored (none when a sync check failed)."""
-    if not any(c.status == CheckStatus.PENDING for c in decision.checks):
-        return
-    await async_checks.enqueue_many(
-        session,
-        workspace_id=enrollment.workspace_id,
-        enrollments=[(enrollment.id, enrollment.eligibility["evaluatedAt"])],
-        criteria=compile_criteria(eligibility.effective(instance)),  # cached by content
-        criteria_version=decision.criteria_version,
-        now=now,
-    )
-
-
-def _move(
-    pending: _Pending,
-    target: Status,
-    action: Action,
-    reason: str | None,
-    actor: str,
-    now: datetime,
-    *,
-    changed: list[str] | None = None,
-) -> None:
-    """Move to ``target``: history, ``status_changed`` and ``enrollment.<target>``, and (once
-    it existed before this request) ``enrollment.updated`` naming ``status`` and ``changed``."""
-    enrollment = pending.enrollment
-    previous = Status(enrollment.status)
-    if target not in targets(previous, action):  # the table is the only judge
-        raise InvalidTransition(previous, action)
-    enrollment.status = target.value
-    pending.record(previous, target, action.value, reason, actor, now)
-    change = {"previousStatus": previous.value, "status": target.value, "reason": reason}
-    pending.items += [("enrollment.status_changed", change), (f"enrollment.{target.value}", change)]
-    if all(kind != "enrollment.created" for kind, _ in pending.items):
-        fields = ["status", *(changed or [])]
-        pending.items.append(("enrollment.updated", {"changedFields": fields}))
-
-
-async def _emit(session: AsyncSession, pending: _Pending, now: datetime) -> None:
-    if pending.history:
-        await repository.insert_history(session, pending.history)
-    if not pending.items:
-        return
-    snapshot = EnrollmentOut.of(pending.enrollment).model_dump(mode="json", by_alias=True)
-    await events.record(
-        session,
-        workspace_id=pending.enrollment.workspace_id,
-        occurred_at=now,
-        events=[
-            events.NewEvent(
-                type=kind, data={"object": snapshot, **extra}, subject_id=snapshot["id"]
-            )
-            for kind, extra in pending.items
-        ],
-    )
-    if pending.history:  # a status change: the notifications it triggers (one indexed query)
-        await notifications.status_changed(
-            session,
-            pending.enrollment,
-            snapshot,
-            previous=pending.history[-1]["from_status"],
-            now=now,
-        )
-
-
-# --- asynchronous checks --------------------------------------------------------------------
-
-_ACTOR = async_checks.SYSTEM_ACTOR
-# Statuses past the point where a failing check may demote the enrollment: a person decides.
-_MOVED_ON = frozenset({Status.SUBMITTED, Status.APPROVED})
-# Closed by a person: the answer is kept in the checks, nothing else changes.
-_CLOSED = frozenset({Status.REJECTED, Status.UNENROLLED, Status.CANCELLED})
-
-
-@dataclass(frozen=True, slots=True)
-class AsyncCheckCall:
-    """What the worker sends for one pending check (see eligibility/async_checks.py)."""
-
-    criterion: CompiledCriterion
-    body: dict[str, Any]
-
-
-def _awaits(enrollment: Enrollment, job: async_checks.CheckJob) -> bool:
-    """Whether the enrollment still waits for this job's answer: the decision it was queued
-    for is the current one, and it lists the check as pending. (The stored eligibility, not
-    ``evaluation``: a re-evaluation only stamps decisions without pending checks.)"""
-    decided = enrollment.eligibility or {}
-    if decided.get("evaluatedAt") != job.evaluated_at:
-        return False  # re-evaluated meanwhile: this answer would be stale
-    return any(
-        c.get("id") == job.criterion_id and c.get("status") == CheckStatus.PENDING.value
-        for c in decided.get("checks", [])
-    )
-
-
-async def async_check_call(
-    session: AsyncSession, *, workspace_id: str, job: async_checks.CheckJob
-) -> AsyncCheckCall | Check | None:
-    """The call a check job makes: None when nothing waits for it any more, a Check to record
-    at once when the check cannot be made (its criterion is gone from its criteria version)."""
-    enrollment = await repository.get(
-        session, workspace_id=workspace_id, enrollment_id=job.enrollment_id
-    )
-    if enrollment is None or not _awaits(enrollment, job):
-        return None
-    try:
-        instance = await instances.get(
-            session, workspace_id=workspace_id, ref=enrollment.program_instance_id
-        )
-    except ProblemError:
-        return None
-    criteria = await eligibility.criteria_of_version(session, instance, job.criteria_version)
-    criterion = compile_criteria(criteria).get(job.criterion_id)
-    if criterion is None or not criterion.is_async:
-        return Check(
-            job.criterion_id,
-            job.criterion_id,
-            CheckStatus.ERROR,
-            f"{job.criterion_id}: not an asynchronous criterion of criteria version "
-            f"{job.criteria_version}",
-        )
-    context = await eligibility.build_context(
-        session,
-        fields=rule_fields(enrollment),
-        customer_id=enrollment.customer_id,
-        exclude_enrollment_id=enrollment.id,
-        reads=None,  # the endpoint may read anything: customer and facts too
-    )
-    body = async_checks.request_body(
-        enrollment_id=enrollment.id,
-        program_instance_id=enrollment.program_instance_id,
-        criterion=criterion,
-        context=context,
-    )
-    return AsyncCheckCall(criterion, body)
-
-
-async def record_async_check(
-    session: AsyncSession,
-    *,
-    workspace_id: str,
-    job: async_checks.CheckJob,
-    check: Check,
-    now: datetime,
-) -> Enrollment | None:
-    """Put an async check's outcome (passed, failed, error) in place of its pending check.
-
-    Ignored (None) when the enrollment no longer waits for it. A failing outcome demotes an
-    eligible enrollment to ineligible (history and events like any status change); one that
-    moved on (submitted, approved) is not demoted but flagged ``needsReview``.
-    """
-    # Locked (PostgreSQL): two checks of one enrollment answering at once take turns.
-    enrollment = await repository.get(
-        session, workspace_id=workspace_id, enrollment_id=job.enrollment_id, for_update=True
-    )
-    if enrollment is None or not _awaits(enrollment, job):
-        return None
-    decided = enrollment.eligibility
-    checks = [check if c["id"] == job.criterion_id else Check.of_json(c) for c in decided["checks"]]
-    decision = decide(
-        checks,
-        now=datetime.fromisoformat(decided["evaluatedAt"]),
-        criteria_version=decided.get("criteriaVersion"),
-    )
-    # evaluatedAt stays: it names the decision, which other pending checks still belong to.
-    enrollment.eligibility = {**decided, "checks": [c.as_json() for c in checks]}
-    status = Status(enrollment.status)
-    pending = _Pending(enrollment)
-    if status not in _CLOSED:
-        enrollment.eligibility_reason = decision.reason
-    if not decision.eligible and status == Status.ELIGIBLE:
-        _move(
-            pending,
-            Status.INELIGIBLE,
-            Action.EVALUATE,
-            decision.reason,
-            _ACTOR,
-            now,
-            changed=["eligibility"],
-        )
-    elif not decision.eligible and status in _MOVED_ON:
-        enrollment.needs_review = True
-        enrollment.needs_review_reason = decision.reason
-        pending.items.append(
-            (
-                "enrollment.updated",
-                {"changedFields": ["eligibility", "needsReview", "needsReviewReason"]},
-            )
-        )
-    else:
-        pending.items.append(("enrollment.updated", {"changedFields": ["eligibility"]}))
-    enrollment.updated_at = now
-    await session.flush()
-    await _emit(session, pending, now)
-    return enrollment

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.eligibility import bulk
+from enroll.enrollment import identification
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.identity import DEDUPE_KEYS
 from enroll.errors import FieldError, ProblemError
@@ -166,7 +167,7 @@ class Loader:
                 continue
             if customer is not None:
                 sent = {k: v for k, v in candidate.values.items() if v not in (None, [], {})}
-                candidate.values.update(enrollments.from_customer(customer))
+                candidate.values.update(identification.from_customer(customer))
                 candidate.values.update(sent)
             kept.append(candidate)
         return kept

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from enroll.enrollment.identification import check as check_identification
 from enroll.enrollment.identity import name_address_key
 from enroll.enrollment.schemas import EnrollmentCreate, IdentificationType
-from enroll.enrollment.service import check_identification
 from enroll.errors import FieldError, ProblemError, field_errors_of
 from enroll.importer.formats import RowError
 from enroll.kit.schemas import storable

@@ -76,6 +76,7 @@ REASON_REQUIRED = frozenset({A.REJECT, A.UNENROLL, A.DECIDE})
 REVIEW_ACTIONS = frozenset({A.APPROVE, A.REJECT, A.DECIDE})
 # While in one of these, the customer holds the instance: a second enrollment is refused.
 OPEN_STATUSES = frozenset({S.CANDIDATE, S.ELIGIBLE, S.INELIGIBLE, S.SUBMITTED, S.APPROVED})
+CLOSED_STATUSES = frozenset(Status) - OPEN_STATUSES
 # What re-evaluation may move (the bulk path moves these too, reevaluation.py).
 REEVALUABLE = frozenset(s for (s, action) in TRANSITIONS if action == A.REEVALUATE)
 # Only a person's decision leads there, and re-evaluation may undo it (rejected): only new

@@ -1,0 +1,75 @@
+"""The identificationType rules of a create: which identifying fields each type takes, and the
+columns a customer or an earlier enrollment supplies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from enroll.enrollment.schemas import EnrollmentCreate, IdentificationType
+from enroll.errors import FieldError, Unprocessable
+from enroll.models import Customer
+
+_ID_FIELDS = {
+    IdentificationType.CUSTOMER_ID: "customer_id",
+    IdentificationType.LEAD_ID: "lead_id",
+    IdentificationType.ENROLLMENT_ID: "enrollment_id",
+}
+# Copied from an earlier enrollment when re-enrolling (identificationType enrollmentId).
+COPIED = (
+    "customer_id",
+    "lead_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "address",
+    "manufacturer_slugs",
+    "metadata_",
+    "serial_number",
+    "reference_id",
+    "reference_description",
+    "tags",
+)
+# Metadata keys a status change writes (unenroll: exitReason), not copied to a new enrollment.
+STATUS_METADATA = frozenset({"exitReason"})
+
+
+def check(body: EnrollmentCreate) -> None:
+    kind = body.identification_type
+    errors = [
+        FieldError(field=camel(name), message=f"Only allowed with identificationType {t.value}.")
+        for t, name in _ID_FIELDS.items()
+        if t != kind and getattr(body, name) is not None
+    ]
+    required = (
+        ["first_name", "last_name", "email"]
+        if kind == IdentificationType.CUSTOMER_INFO
+        else [_ID_FIELDS[kind]]
+    )
+    errors += [
+        FieldError(field=camel(name), message=f"Required with identificationType {kind.value}.")
+        for name in required
+        if getattr(body, name) is None
+    ]
+    if errors:
+        raise Unprocessable(
+            "The identification fields do not match identificationType.", errors=errors
+        )
+
+
+def from_customer(customer: Customer) -> dict[str, Any]:
+    """The enrollment columns a customer supplies (identificationType customerId)."""
+    return {
+        "customer_id": customer.id,
+        "first_name": customer.first_name,
+        "last_name": customer.last_name,
+        "email": customer.email,
+        "phone": customer.phone,
+        "address": customer.address,
+    }
+
+
+def camel(name: str) -> str:
+    """A column name as the API names the field (snake_case to camelCase)."""
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
