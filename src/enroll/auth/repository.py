@@ -5,6 +5,7 @@ from datetime import datetime
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.kit.repository import WorkspaceRepository
 from enroll.models import ApiKey
 
 
@@ -12,14 +13,15 @@ async def get_by_hash(session: AsyncSession, secret_hash: str) -> ApiKey | None:
     return await session.scalar(select(ApiKey).where(ApiKey.secret_hash == secret_hash))
 
 
+keys = WorkspaceRepository(ApiKey)
+
+
 async def get(session: AsyncSession, *, workspace_id: str, key_id: str) -> ApiKey | None:
-    return await session.scalar(
-        select(ApiKey).where(ApiKey.workspace_id == workspace_id, ApiKey.id == key_id)
-    )
+    return await keys.get(session, workspace_id=workspace_id, id=key_id)
 
 
 def list_for_workspace(workspace_id: str) -> Select[ApiKey]:
-    return select(ApiKey).where(ApiKey.workspace_id == workspace_id)
+    return keys.readable(workspace_id)
 
 
 async def touch(session: AsyncSession, *, key_id: str, at: datetime) -> None:

@@ -1,42 +1,34 @@
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.kit import persistence
+from enroll.kit.repository import WorkspaceRepository
 from enroll.models import Customer, Lead
+
+customers = WorkspaceRepository(Customer)
+leads = WorkspaceRepository(Lead)
 
 
 async def get(session: AsyncSession, *, workspace_id: str, customer_id: str) -> Customer | None:
-    return await session.scalar(
-        select(Customer).where(Customer.workspace_id == workspace_id, Customer.id == customer_id)
-    )
+    return await customers.get(session, workspace_id=workspace_id, id=customer_id)
 
 
 async def get_by_email(session: AsyncSession, *, workspace_id: str, email: str) -> Customer | None:
-    return await session.scalar(
-        select(Customer).where(Customer.workspace_id == workspace_id, Customer.email == email)
-    )
+    return await session.scalar(customers.search(workspace_id, email=email))
 
 
 def search(*, workspace_id: str, email: str | None) -> Select[Customer]:
-    stmt = select(Customer).where(Customer.workspace_id == workspace_id)
-    if email:
-        stmt = stmt.where(Customer.email == email.lower())
-    return stmt
+    return customers.search(workspace_id, email=email.lower() if email else None)
 
 
 async def get_lead(session: AsyncSession, *, workspace_id: str, lead_id: str) -> Lead | None:
-    return await session.scalar(
-        select(Lead).where(Lead.workspace_id == workspace_id, Lead.id == lead_id)
-    )
+    return await leads.get(session, workspace_id=workspace_id, id=lead_id)
 
 
 def search_leads(*, workspace_id: str, email: str | None) -> Select[Lead]:
-    stmt = select(Lead).where(Lead.workspace_id == workspace_id)
-    if email:
-        stmt = stmt.where(Lead.email == email.lower())
-    return stmt
+    return leads.search(workspace_id, email=email.lower() if email else None)
 
 
 async def insert_unless_known(session: AsyncSession, customer: Customer) -> bool:

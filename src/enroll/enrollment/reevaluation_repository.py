@@ -20,19 +20,18 @@ from enroll.eligibility.checks import evaluated_at_text
 from enroll.enrollment import bulk_sql
 from enroll.event import service as events
 from enroll.ids import new_id
+from enroll.kit.repository import WorkspaceRepository
 from enroll.models import Enrollment, ProgramInstance, Reevaluation
 from enroll.models.base import UtcDateTime
 from enroll.workflows.enrollment import CRITERIA_BOUND, OPEN_STATUSES, Status
+
+_runs = WorkspaceRepository(Reevaluation)
 
 
 async def run(
     session: AsyncSession, *, workspace_id: str, reevaluation_id: str
 ) -> Reevaluation | None:
-    return await session.scalar(
-        select(Reevaluation).where(
-            Reevaluation.workspace_id == workspace_id, Reevaluation.id == reevaluation_id
-        )
-    )
+    return await _runs.get(session, workspace_id=workspace_id, id=reevaluation_id)
 
 
 async def locked_run(session: AsyncSession, reevaluation_id: str) -> Reevaluation | None:

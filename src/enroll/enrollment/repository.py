@@ -9,6 +9,7 @@ from sqlalchemy import insert as sql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.kit import persistence
+from enroll.kit.repository import WorkspaceRepository
 from enroll.kit.sql import JsonArrayContains
 from enroll.models import (
     Enrollment,
@@ -19,14 +20,14 @@ from enroll.models import (
 from enroll.models.enrollment import enrollment_history_table
 from enroll.workflows.enrollment import OPEN_STATUSES
 
+enrollments = WorkspaceRepository(Enrollment)
+
 
 async def get(
     session: AsyncSession, *, workspace_id: str, enrollment_id: str, for_update: bool = False
 ) -> Enrollment | None:
     """``for_update``: the row locked (PostgreSQL), so concurrent writers take turns."""
-    stmt = select(Enrollment).where(
-        Enrollment.workspace_id == workspace_id, Enrollment.id == enrollment_id
-    )
+    stmt = enrollments.readable(workspace_id).where(Enrollment.id == enrollment_id)
     return await session.scalar(stmt.with_for_update() if for_update else stmt)
 
 

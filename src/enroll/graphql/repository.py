@@ -13,19 +13,20 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from enroll.kit.repository import WorkspaceRepository
 from enroll.models import Customer, Enrollment, EnrollmentHistory, Program, ProgramInstance
+
+_instances = WorkspaceRepository(ProgramInstance)
+_customers = WorkspaceRepository(Customer)
+_enrollments = WorkspaceRepository(Enrollment)
+_histories = WorkspaceRepository(EnrollmentHistory)
 
 
 async def instances(
     session: AsyncSession, *, workspace_id: str, ids: Sequence[str]
 ) -> list[ProgramInstance]:
     """Program instances, each with its program (the relationship is loaded joined)."""
-    rows = await session.scalars(
-        select(ProgramInstance).where(
-            ProgramInstance.workspace_id == workspace_id, ProgramInstance.id.in_(ids)
-        )
-    )
-    return list(rows.all())
+    return await _instances.many(session, workspace_id=workspace_id, ids=ids)
 
 
 async def programs(session: AsyncSession, *, ids: Sequence[str]) -> list[Program]:
@@ -36,19 +37,13 @@ async def programs(session: AsyncSession, *, ids: Sequence[str]) -> list[Program
 async def customers(
     session: AsyncSession, *, workspace_id: str, ids: Sequence[str]
 ) -> list[Customer]:
-    rows = await session.scalars(
-        select(Customer).where(Customer.workspace_id == workspace_id, Customer.id.in_(ids))
-    )
-    return list(rows.all())
+    return await _customers.many(session, workspace_id=workspace_id, ids=ids)
 
 
 async def enrollments(
     session: AsyncSession, *, workspace_id: str, ids: Sequence[str]
 ) -> list[Enrollment]:
-    rows = await session.scalars(
-        select(Enrollment).where(Enrollment.workspace_id == workspace_id, Enrollment.id.in_(ids))
-    )
-    return list(rows.all())
+    return await _enrollments.many(session, workspace_id=workspace_id, ids=ids)
 
 
 async def histories(
@@ -56,11 +51,8 @@ async def histories(
 ) -> list[EnrollmentHistory]:
     """The history rows of many enrollments, in the order the REST history lists them."""
     rows = await session.scalars(
-        select(EnrollmentHistory)
-        .where(
-            EnrollmentHistory.workspace_id == workspace_id,
-            EnrollmentHistory.enrollment_id.in_(enrollment_ids),
-        )
+        _histories.readable(workspace_id)
+        .where(EnrollmentHistory.enrollment_id.in_(enrollment_ids))
         .order_by(EnrollmentHistory.enrollment_id, EnrollmentHistory.at, EnrollmentHistory.id)
     )
     return list(rows.all())

@@ -7,9 +7,12 @@ from typing import Any
 from sqlalchemy import Select, Table, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.kit.repository import WorkspaceRepository
 from enroll.models import Customer, Notification, NotificationTemplate, Workspace
 
 notification_table: Table = Notification.__table__  # type: ignore[assignment]
+notifications = WorkspaceRepository(Notification)
+templates = WorkspaceRepository(NotificationTemplate)
 _INSERT = insert(notification_table)
 
 # Run on every enrollment status change, so built once with bound parameters: the templates
@@ -36,12 +39,7 @@ async def applicable(
 async def get_template(
     session: AsyncSession, *, workspace_id: str, template_id: str
 ) -> NotificationTemplate | None:
-    return await session.scalar(
-        select(NotificationTemplate).where(
-            NotificationTemplate.workspace_id == workspace_id,
-            NotificationTemplate.id == template_id,
-        )
-    )
+    return await templates.get(session, workspace_id=workspace_id, id=template_id)
 
 
 async def template_id_for(
@@ -79,24 +77,15 @@ def search_templates(
     audience: str | None,
     trigger: str | None,
 ) -> Select[NotificationTemplate]:
-    stmt = select(NotificationTemplate).where(NotificationTemplate.workspace_id == workspace_id)
-    if instance_id:
-        stmt = stmt.where(NotificationTemplate.program_instance_id == instance_id)
-    if audience:
-        stmt = stmt.where(NotificationTemplate.audience == audience)
-    if trigger:
-        stmt = stmt.where(NotificationTemplate.trigger == trigger)
-    return stmt
+    return templates.search(
+        workspace_id, program_instance_id=instance_id, audience=audience, trigger=trigger
+    )
 
 
 async def get(
     session: AsyncSession, *, workspace_id: str, notification_id: str
 ) -> Notification | None:
-    return await session.scalar(
-        select(Notification).where(
-            Notification.workspace_id == workspace_id, Notification.id == notification_id
-        )
-    )
+    return await notifications.get(session, workspace_id=workspace_id, id=notification_id)
 
 
 def search(
@@ -106,14 +95,9 @@ def search(
     status: str | None,
     audience: str | None,
 ) -> Select[Notification]:
-    stmt = select(Notification).where(Notification.workspace_id == workspace_id)
-    if enrollment_id:
-        stmt = stmt.where(Notification.enrollment_id == enrollment_id)
-    if status:
-        stmt = stmt.where(Notification.status == status)
-    if audience:
-        stmt = stmt.where(Notification.audience == audience)
-    return stmt
+    return notifications.search(
+        workspace_id, enrollment_id=enrollment_id, status=status, audience=audience
+    )
 
 
 async def insert_many(session: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -7,7 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import with_expression
 from sqlalchemy.orm.util import identity_key
 
+from enroll.kit.repository import WorkspaceRepository
 from enroll.models import Enrollment, NotificationTemplate, ProgramInstance
+
+instances = WorkspaceRepository(ProgramInstance)
 
 
 @cache
@@ -61,12 +64,7 @@ async def slug_taken(session: AsyncSession, slug: str) -> bool:
 def search(
     *, workspace_id: str, status: str | None, program_id: str | None
 ) -> Select[ProgramInstance]:
-    stmt = select(ProgramInstance).where(ProgramInstance.workspace_id == workspace_id)
-    if status:
-        stmt = stmt.where(ProgramInstance.status == status)
-    if program_id:
-        stmt = stmt.where(ProgramInstance.program_id == program_id)
-    return stmt
+    return instances.search(workspace_id, status=status, program_id=program_id)
 
 
 async def count_enrollments(
