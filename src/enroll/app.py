@@ -10,21 +10,8 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from enroll import __version__
-from enroll.api.api_keys import router as api_keys_router
-from enroll.api.customers import router as customers_router
-from enroll.api.eligibility import reevaluations_router
-from enroll.api.eligibility import router as eligibility_router
-from enroll.api.enrollments import router as enrollments_router
-from enroll.api.events import router as events_router
 from enroll.api.imports import IMPORT_PATH
-from enroll.api.imports import router as imports_router
-from enroll.api.jobs import router as jobs_router
-from enroll.api.notifications import router as notifications_router
-from enroll.api.program_instances import router as instances_router
-from enroll.api.programs import router as programs_router
-from enroll.api.service_tasks import router as service_tasks_router
-from enroll.api.webhooks import router as webhooks_router
-from enroll.api.workspace import router as workspace_router
+from enroll.api.routers import ROUTERS
 from enroll.config import Settings, get_settings
 from enroll.context import AppContext
 from enroll.errors import install_error_handlers
@@ -70,22 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
     )
     install_error_handlers(app)
-    for router in (
-        programs_router,
-        instances_router,
-        eligibility_router,
-        reevaluations_router,
-        service_tasks_router,
-        enrollments_router,
-        customers_router,
-        notifications_router,
-        api_keys_router,
-        events_router,
-        jobs_router,
-        imports_router,
-        webhooks_router,
-        workspace_router,
-    ):
+    for router in ROUTERS:
         app.include_router(router)
     app.include_router(create_graphql_router(), include_in_schema=False)  # docs/graphql.md
 

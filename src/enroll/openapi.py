@@ -6,6 +6,7 @@ Scopes come from the ``require`` dependencies, error responses from what each ro
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any, cast, get_args
@@ -212,6 +213,21 @@ def _plain_optional_body(op: dict[str, Any]) -> None:
         op["requestBody"]["required"] = False
 
 
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Retry safely: the same key and body replay the first response. A key names "
+    "one request: reusing it for another answers 422 `idempotency_key_reused`.",
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": 255,
+        "pattern": idempotency.KEY_PATTERN,
+    },
+}
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     schema = get_openapi(
         title=app.title,
@@ -250,22 +266,7 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 needs = ", ".join(f"`{s}`" for s in scopes) or "any valid key"
                 op["description"] = (op.get("description", "") + f"\n\nRequires: {needs}.").strip()
             if method == "POST":
-                op.setdefault("parameters", []).append(
-                    {
-                        "name": "Idempotency-Key",
-                        "in": "header",
-                        "required": False,
-                        "description": "Retry safely: the same key and body replay the first "
-                        "response. A key names one request: reusing it for another answers 422 "
-                        "`idempotency_key_reused`.",
-                        "schema": {
-                            "type": "string",
-                            "minLength": 1,
-                            "maxLength": 255,
-                            "pattern": idempotency.KEY_PATTERN,
-                        },
-                    }
-                )
+                op.setdefault("parameters", []).append(copy.deepcopy(_IDEMPOTENCY_KEY))
             for code in _error_codes(route, method.lower(), scopes is not None):
                 responses[str(code)] = {
                     "description": _TITLES[code],

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
 from enroll.enrollment import service as enrollments
@@ -68,43 +71,59 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
                 }
             ),
         )
-        for first, last, state, makers, actions in PEOPLE:
-            enrollment, _ = await enrollments.create(
-                session,
-                workspace_id=workspace.id,
-                instance_ref=instance.id,
-                body=EnrollmentCreate.model_validate(
-                    {
-                        "identificationType": "customerInfo",
-                        "firstName": first,
-                        "lastName": last,
-                        "email": f"{first}.{last}@example.com".lower(),
-                        "address": {
-                            "streetOne": "1 Main St",
-                            "city": "Springfield",
-                            "state": state,
-                            "postalCode": "00001",
-                            "country": "USA",
-                        },
-                        "manufacturerSlugs": makers,
-                        "tags": ["demo"],
-                    }
-                ),
-                actor="system:demo",
-                now=now,
-            )
-            for action in actions:
-                await enrollment_actions.act(
-                    session,
-                    workspace_id=workspace.id,
-                    enrollment_id=enrollment.id,
-                    action=action,
-                    reason=None,
-                    actor="system:demo",
-                    now=now,
-                )
+        for person in PEOPLE:
+            await _enroll(session, workspace.id, instance.id, *person, now=now)
     return {
         "workspace": {"id": workspace.id, "name": workspace.name},
         "apiKey": issued.secret,
         "programInstance": {"id": instance.id, "slug": instance.slug},
     }
+
+
+async def _enroll(
+    session: AsyncSession,
+    workspace_id: str,
+    instance_id: str,
+    first: str,
+    last: str,
+    state: str,
+    makers: list[str],
+    actions: list[Action],
+    *,
+    now: datetime,
+) -> None:
+    """One demo person's enrollment, taken through ``actions`` as the API would."""
+    enrollment, _ = await enrollments.create(
+        session,
+        workspace_id=workspace_id,
+        instance_ref=instance_id,
+        body=EnrollmentCreate.model_validate(
+            {
+                "identificationType": "customerInfo",
+                "firstName": first,
+                "lastName": last,
+                "email": f"{first}.{last}@example.com".lower(),
+                "address": {
+                    "streetOne": "1 Main St",
+                    "city": "Springfield",
+                    "state": state,
+                    "postalCode": "00001",
+                    "country": "USA",
+                },
+                "manufacturerSlugs": makers,
+                "tags": ["demo"],
+            }
+        ),
+        actor="system:demo",
+        now=now,
+    )
+    for action in actions:
+        await enrollment_actions.act(
+            session,
+            workspace_id=workspace_id,
+            enrollment_id=enrollment.id,
+            action=action,
+            reason=None,
+            actor="system:demo",
+            now=now,
+        )

@@ -81,13 +81,7 @@ async def start(
         session, workspace_id=workspace_id, ref=instance_ref, for_update=not dry_run
     )
     if not dry_run:
-        running = await repository.writing_run_id(session, instance_id=instance.id, active=ACTIVE)
-        if running is not None:
-            raise Conflict(
-                "A re-evaluation of this instance is under way; wait until it ends.",
-                code="reevaluation_running",
-                reevaluationId=running,
-            )
+        await _refuse_overlap(session, instance.id)
     job_id = new_id()
     run = Reevaluation(
         id=new_id(),
@@ -122,6 +116,16 @@ async def start(
         job_id=job_id,
     )
     return run
+
+
+async def _refuse_overlap(session: AsyncSession, instance_id: str) -> None:
+    running = await repository.writing_run_id(session, instance_id=instance_id, active=ACTIVE)
+    if running is not None:
+        raise Conflict(
+            "A re-evaluation of this instance is under way; wait until it ends.",
+            code="reevaluation_running",
+            reevaluationId=running,
+        )
 
 
 async def run(ctx: AppContext, *, reevaluation_id: str, job_id: str | None) -> None:

@@ -20,7 +20,13 @@ from enroll.errors import NotFound
 from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
-from enroll.models import Enrollment, Notification, NotificationTemplate
+from enroll.models import (
+    Customer,
+    Enrollment,
+    Notification,
+    NotificationTemplate,
+    ProgramInstance,
+)
 from enroll.notification import repository, templates
 from enroll.notification.schemas import (
     Audience,
@@ -109,47 +115,12 @@ async def status_changed(
         if enrollment.customer_id
         else None
     )
-    context = {
-        "enrollment": snapshot,
-        "customer": _dump(CustomerOut.of(customer)) if customer else None,
-        "program": _dump(ProgramOut.of(instance.program)),
-        "programInstance": _dump(ProgramInstanceOut.of(instance)),
-        "previousStatus": previous,
-        "status": enrollment.status,
-    }
-    rows: list[dict[str, Any]] = []
-    for template in sorted(chosen, key=lambda t: t.audience):
-        subject, body, error = _render(template, context)
-        base = {
-            "workspace_id": enrollment.workspace_id,
-            "enrollment_id": enrollment.id,
-            "customer_id": enrollment.customer_id,
-            "program_instance_id": enrollment.program_instance_id,
-            "template_id": template.id,
-            "audience": template.audience,
-            "trigger": template.trigger,
-            "channel": CHANNEL,
-            "subject": subject,
-            "body": body,
-            "attempts": 0,
-            "error": error,
-            "sent_at": None,
-            "created_at": now,
-            "updated_at": now,
-        }
-        status = NotificationStatus.FAILED if error else NotificationStatus.QUEUED
-        if template.audience == Audience.CUSTOMER:
-            address = enrollment.email or (customer.email if customer else None)
-            if customer is not None and customer.notifications_opt_out:
-                status = NotificationStatus.SUPPRESSED
-            elif not address:
-                status, base["error"] = NotificationStatus.FAILED, "No email address."
-            rows.append(base | {"id": new_id(), "recipient": address or "", "status": status})
-        else:
-            rows += [
-                base | {"id": new_id(), "recipient": address, "status": status}
-                for address in template.recipients
-            ]
+    context = _context(snapshot, customer, instance, previous=previous, status=enrollment.status)
+    rows = [
+        row
+        for template in sorted(chosen, key=lambda t: t.audience)
+        for row in _messages(template, context, enrollment, customer, now)
+    ]
     await repository.insert_many(session, rows)
     for row in rows:
         if row["status"] == NotificationStatus.QUEUED:
@@ -163,6 +134,67 @@ async def status_changed(
                 max_attempts=SEND_ATTEMPTS,
                 job_id=job_id,
             )
+
+
+def _context(
+    snapshot: dict[str, Any],
+    customer: Customer | None,
+    instance: ProgramInstance,
+    *,
+    previous: str | None,
+    status: str,
+) -> dict[str, Any]:
+    """What a template renders with (sample_context in enrollment/notification_templates.py
+    builds the same shape for the check on save)."""
+    return {
+        "enrollment": snapshot,
+        "customer": _dump(CustomerOut.of(customer)) if customer else None,
+        "program": _dump(ProgramOut.of(instance.program)),
+        "programInstance": _dump(ProgramInstanceOut.of(instance)),
+        "previousStatus": previous,
+        "status": status,
+    }
+
+
+def _messages(
+    template: NotificationTemplate,
+    context: dict[str, Any],
+    enrollment: Enrollment,
+    customer: Customer | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """The notification rows one template writes: to the enrollment's address (customer
+    templates; suppressed when the customer opted out), or to each recipient."""
+    subject, body, error = _render(template, context)
+    base = {
+        "workspace_id": enrollment.workspace_id,
+        "enrollment_id": enrollment.id,
+        "customer_id": enrollment.customer_id,
+        "program_instance_id": enrollment.program_instance_id,
+        "template_id": template.id,
+        "audience": template.audience,
+        "trigger": template.trigger,
+        "channel": CHANNEL,
+        "subject": subject,
+        "body": body,
+        "attempts": 0,
+        "error": error,
+        "sent_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    status = NotificationStatus.FAILED if error else NotificationStatus.QUEUED
+    if template.audience != Audience.CUSTOMER:
+        return [
+            base | {"id": new_id(), "recipient": address, "status": status}
+            for address in template.recipients
+        ]
+    address = enrollment.email or (customer.email if customer else None)
+    if customer is not None and customer.notifications_opt_out:
+        status = NotificationStatus.SUPPRESSED
+    elif not address:
+        status, base["error"] = NotificationStatus.FAILED, "No email address."
+    return [base | {"id": new_id(), "recipient": address or "", "status": status}]
 
 
 def _dump(model: CustomerOut | ProgramOut | ProgramInstanceOut) -> dict[str, Any]:
