@@ -12,7 +12,7 @@ import httpx
 
 from conftest import Tenant
 from enroll.kit.schemas import METADATA_DEPTH
-from enroll.servicetask.service import command_answer
+from enroll.servicetask.steps.command import command_answer
 from test_graphql import error, fields_of, gql
 from test_imports import jsonl, person, results, run_import
 

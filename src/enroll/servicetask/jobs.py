@@ -22,6 +22,7 @@ from enroll.kit import outbound
 from enroll.servicetask import enrollment_actions
 from enroll.servicetask import service as setup
 from enroll.servicetask.steps import DEVICE_COMMAND_JOB, DeviceCommandPayload
+from enroll.servicetask.steps import command as device_commands
 from enroll.servicetask.tasks import EXPIRE_JOB, STEP_JOB, ExpirePayload, StepPayload
 from enroll.workflows.enrollment import Action, Status
 from enroll.workspace import service as workspaces
@@ -78,17 +79,13 @@ async def device_command(
         if secret is None:  # the workspace's first outbound call
             async with ctx.db.transaction() as session:
                 secret = await workspaces.signing_secret(session, workspace_id=workspace_id)
-        status, content = await outbound.post_signed(
-            command.url,
-            body=command.body,
+        succeeded, result, message = await device_commands.send(
+            command,
             secret=secret,
             message_id=f"{action_id}-{attempt}",
-            timeout_seconds=command.timeout_seconds,
             now=ctx.clock.now(),
-            max_answer_bytes=setup.MAX_COMMAND_ANSWER_BYTES,
-            allow_private=allow_private,  # the address is checked as the call connects
+            allow_private=allow_private,
         )
-        succeeded, result, message = setup.command_answer(status, content)
     except outbound.Refused as exc:
         await _record_command(ctx, workspace_id, payload, False, None, str(exc))
         return

@@ -1,12 +1,11 @@
 """Service-task use cases: the inbound requests, approval's setup, the operations people take
 (retry, discard, cancel, approve, reject, correct), setup actions reported back, to-dos, the
-device inventory, expiration and device commands. Steps themselves live in steps.py.
+device inventory, expiration and device commands. Steps themselves live in steps/.
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,8 +17,6 @@ from enroll.enrollment import repository as enrollments_repo
 from enroll.enrollment import service as enrollments
 from enroll.errors import Conflict, FieldError, NotFound, Unprocessable
 from enroll.ids import new_id
-from enroll.kit import outbound
-from enroll.kit.schemas import storable
 from enroll.models import Device, Enrollment, ProgramInstance, ServiceTask, SetupAction, Todo
 from enroll.program_instance import service as instances
 from enroll.servicetask import repository, steps, tasks
@@ -33,6 +30,7 @@ from enroll.servicetask.schemas import (
     UnenrollmentRequestCreate,
 )
 from enroll.servicetask.steps import workflow_of
+from enroll.servicetask.steps.command import DeviceCommand
 from enroll.workflows.enrollment import Action, Status
 from enroll.workflows.service_task import (
     ERROR_STATES,
@@ -684,45 +682,6 @@ async def expire(session: AsyncSession, *, workspace_id: str, task_id: str, now:
     await tasks.raise_todo(
         session, task, kind="expiration", title="Service task expired", detail=reason, now=now
     )
-
-
-MAX_COMMAND_ANSWER_BYTES = 65_536
-
-
-def command_answer(status: int, content: bytes) -> tuple[bool, dict[str, Any] | None, str | None]:
-    """Read the device-command endpoint's answer: 2xx ``{"status": "succeeded" | "failed",
-    "message"?}`` finishes the action; another 4xx refuses the command (the action fails);
-    anything else (5xx, 408, 429, a malformed 2xx) raises Unreachable to be tried again."""
-    if status in (408, 429) or status >= 500:
-        raise outbound.Unreachable(f"the endpoint answered HTTP {status}")
-    if not 200 <= status < 300:
-        return False, None, f"the device-command endpoint refused the command (HTTP {status})"
-    try:
-        data = orjson.loads(content)
-    except orjson.JSONDecodeError:
-        raise outbound.Unreachable("the endpoint's answer is not JSON") from None
-    verdict = data.get("status") if isinstance(data, dict) else None
-    message = data.get("message") if isinstance(data, dict) else None
-    if verdict not in ("succeeded", "failed") or not (message is None or isinstance(message, str)):
-        raise outbound.Unreachable(
-            'the endpoint\'s answer is not {"status": "succeeded" | "failed", "message": "..."}'
-        )
-    assert isinstance(data, dict)
-    message = (message or "").replace("\x00", "")[:2000] or None
-    try:
-        storable(data)
-    except ValueError:  # NUL, nested too deep…: keep what the action needs, not the rest
-        data = {"status": verdict} | ({"message": message} if message else {})
-    return verdict == "succeeded", data, message
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceCommand:
-    """What a ``setup_action.device_command`` job sends, read in a short transaction."""
-
-    url: str
-    timeout_seconds: float
-    body: dict[str, Any]
 
 
 async def device_command_call(

@@ -1,7 +1,7 @@
 """Creating service tasks and moving them between states: the log row, the event, the next job
 and the to-do entries, all in the caller's transaction.
 
-Nothing here knows what a step does (see steps.py); every state change of every task passes
+Nothing here knows what a step does (see steps/); every state change of every task passes
 through ``move``, which asks the workflow table first.
 """
 
