@@ -14,6 +14,7 @@ from enroll.workflows.service_task import (
     TaskState,
     can_move,
     error_state_of,
+    may,
     operations,
 )
 
@@ -70,3 +71,26 @@ def test_the_two_kinds_differ_where_the_seed_says() -> None:
     assert operations(unenrollment, T.APPROVAL_IN_PROGRESS) == ["cancel", "approve", "reject"]
     assert not ERROR_STATES & TERMINAL
     assert not can_move(enrollment, T.PENDING, T.COMPLETED)
+
+
+def test_operations_a_person_may_take_written_out() -> None:
+    # Independent of the table: errors retry or are discarded, every unfinished state may be
+    # canceled, and only an unenrollment waiting for approval is approved or rejected.
+    T = TaskState
+    for kind in TaskKind:
+        states = set(TRANSITIONS[kind]) | {t for ts in TRANSITIONS[kind].values() for t in ts}
+        for state in states:
+            expected = set()
+            if state in {
+                T.VALIDATION_ERROR,
+                T.ELIGIBILITY_ERROR,
+                T.ENROLLMENT_SETUP_ERROR,
+                T.DEVICE_SETUP_ERROR,
+            }:
+                expected |= {"retry", "discard"}
+            if state not in {T.COMPLETED, T.DISCARDED, T.CANCELED}:
+                expected.add("cancel")
+            if kind == TaskKind.UNENROLLMENT and state == T.APPROVAL_IN_PROGRESS:
+                expected |= {"approve", "reject"}
+            for operation in ("retry", "discard", "cancel", "approve", "reject"):
+                assert may(kind, state, operation) == (operation in expected), (kind, state)

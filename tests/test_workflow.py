@@ -22,6 +22,7 @@ from enroll.workflows.enrollment import (
     InvalidTransition,
     Status,
     allowed_actions,
+    setup_ended_action,
     targets,
     transition,
 )
@@ -109,6 +110,16 @@ def test_only_rejected_is_bound_to_its_criteria() -> None:
     # Terminal "unless criteria change" (seed 000): a status only a person's decision reaches
     # and re-evaluation may leave. Ineligible is reached by the rules too: new data reopens it.
     assert frozenset({S.REJECTED}) == CRITERIA_BOUND
+
+
+def test_a_given_up_setup_ends_the_enrollment_by_cancel_or_abandon() -> None:
+    expected = {
+        S.CANDIDATE: A.CANCEL,
+        S.ELIGIBLE: A.CANCEL,
+        S.SUBMITTED: A.CANCEL,
+        S.APPROVED: A.ABANDON,
+    }
+    assert {s: setup_ended_action(s) for s in S} == {s: expected.get(s) for s in S}
 
 
 def test_bulk_reevaluation_sets_come_from_the_table() -> None:

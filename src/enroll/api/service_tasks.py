@@ -20,6 +20,8 @@ from enroll.errors import NotFound
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.models import Device, ProgramSubscription, ServiceTask, Todo
 from enroll.program_instance.setup_workflow import AssetOwnership
+from enroll.servicetask import actions as task_actions
+from enroll.servicetask import operations as task_operations
 from enroll.servicetask import repository, service, tasks
 from enroll.servicetask.schemas import (
     ActionReport,
@@ -266,7 +268,7 @@ async def correct_service_task(
     task_id: str, body: ServiceTaskPatch, session: Session, principal: Writer, ctx: Ctx
 ) -> ServiceTaskOut:
     """Correct the request of a task in an error state; `retry` then runs the step again."""
-    task = await service.correct(
+    task = await task_operations.correct(
         session,
         workspace_id=workspace_id_of(principal),
         task_id=task_id,
@@ -281,7 +283,7 @@ async def retry_service_task(
     task_id: str, session: Session, principal: Writer, ctx: Ctx
 ) -> ServiceTaskOut:
     """From an error state, run the step that failed again."""
-    task = await service.retry(
+    task = await task_operations.retry(
         session,
         workspace_id=workspace_id_of(principal),
         task_id=task_id,
@@ -296,7 +298,7 @@ async def discard_service_task(
     task_id: str, session: Session, principal: Writer, ctx: Ctx
 ) -> ServiceTaskOut:
     """End a task in an error state; an unfinished enrollment setup is undone."""
-    task = await service.discard(
+    task = await task_operations.discard(
         session,
         workspace_id=workspace_id_of(principal),
         task_id=task_id,
@@ -311,7 +313,7 @@ async def cancel_service_task(
     task_id: str, session: Session, principal: Writer, ctx: Ctx, body: Decision | None = None
 ) -> ServiceTaskOut:
     """End any unfinished task; an unfinished enrollment setup is undone."""
-    task = await service.cancel(
+    task = await task_operations.cancel(
         session,
         workspace_id=workspace_id_of(principal),
         task_id=task_id,
@@ -347,7 +349,7 @@ async def _decide(
     principal: Principal,
     ctx: AppContext,
 ) -> ServiceTaskOut:
-    task = await service.decide(
+    task = await task_operations.decide(
         session,
         workspace_id=workspace_id_of(principal),
         task_id=task_id,
@@ -364,7 +366,7 @@ async def _decide(
 
 @router.get("/setupActions/{action_id}")
 async def get_setup_action(action_id: str, session: Session, principal: Reader) -> SetupActionOut:
-    action = await service.get_action(
+    action = await task_actions.get_action(
         session, workspace_id=workspace_id_of(principal), action_id=action_id
     )
     return SetupActionOut.of(action)
@@ -394,7 +396,7 @@ async def _report(
     principal: Principal,
     ctx: AppContext,
 ) -> SetupActionOut:
-    action = await service.report_action(
+    action = await task_actions.report_action(
         session,
         workspace_id=workspace_id_of(principal),
         action_id=action_id,
@@ -473,7 +475,7 @@ async def create_device(
 ) -> DeviceOut:
     """Put a utility-owned device into inventory (`in_stock`), for bring-your-own requests with
     utility ownership to reserve (scope devices:write)."""
-    device = await service.create_device(
+    device = await task_actions.create_device(
         session, workspace_id=workspace_id_of(principal), body=body, now=ctx.clock.now()
     )
     response.headers["Location"] = f"/v1/devices/{device.id}"
@@ -512,7 +514,7 @@ async def complete_todo(
     todo_id: str, session: Session, principal: Writer, ctx: Ctx, body: TodoComplete | None = None
 ) -> TodoOut:
     """Mark a to-do done. One raised by a create_todo setup action completes the action."""
-    todo = await service.complete_todo(
+    todo = await task_actions.complete_todo(
         session,
         workspace_id=workspace_id_of(principal),
         todo_id=todo_id,

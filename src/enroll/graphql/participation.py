@@ -24,8 +24,8 @@ from enroll.models import Device as DeviceRow
 from enroll.models import DeviceLocation as LocationRow
 from enroll.models import ProgramSubscription as SubscriptionRow
 from enroll.program_instance.setup_workflow import AssetOwnership
+from enroll.servicetask import actions as task_actions
 from enroll.servicetask import repository as setup_repo
-from enroll.servicetask import service as setup
 from enroll.servicetask.schemas import DeviceCreate, DeviceLocationOut, DeviceOut, SubscriptionOut
 
 R = TypeVar("R")
@@ -212,7 +212,7 @@ class ParticipationMutation:
 
         async def work(session: AsyncSession, principal: Principal) -> Device:
             body = parse(DeviceCreate, wire(input))
-            device = await setup.create_device(
+            device = await task_actions.create_device(
                 session, workspace_id=principal.workspace_id or "", body=body, now=ctx.now()
             )
             return Device.of(device)

@@ -31,6 +31,8 @@ from enroll.graphql.types import Connection, Edge, ServiceTask, SetupAction, fie
 from enroll.models import ServiceTask as TaskRow
 from enroll.models import Todo as TodoRow
 from enroll.program_instance.setup_workflow import AssetOwnership, InstallationMethod, RemovalMethod
+from enroll.servicetask import actions as task_actions
+from enroll.servicetask import operations as task_operations
 from enroll.servicetask import repository as tasks_repo
 from enroll.servicetask import service as setup
 from enroll.servicetask import tasks
@@ -328,7 +330,9 @@ class ServiceTasksQuery:
 
         async def work(session: AsyncSession) -> SetupAction:
             return SetupAction.of(
-                await setup.get_action(session, workspace_id=workspace_id, action_id=action_id)
+                await task_actions.get_action(
+                    session, workspace_id=workspace_id, action_id=action_id
+                )
             )
 
         return await ctx.read(work)
@@ -437,7 +441,7 @@ class ServiceTasksMutation:
     ) -> ServiceTask:
         async def work(session: AsyncSession, principal: Principal, now: datetime) -> TaskRow:
             body = parse(ServiceTaskPatch, wire(input))
-            return await setup.correct(
+            return await task_operations.correct(
                 session, workspace_id=_workspace(principal), task_id=ref(id), body=body, now=now
             )
 
@@ -449,7 +453,7 @@ class ServiceTasksMutation:
     )
     async def retry_service_task(self, info: Info, id: ID) -> ServiceTask:
         async def work(session: AsyncSession, principal: Principal, now: datetime) -> TaskRow:
-            return await setup.retry(
+            return await task_operations.retry(
                 session,
                 workspace_id=_workspace(principal),
                 task_id=ref(id),
@@ -466,7 +470,7 @@ class ServiceTasksMutation:
     )
     async def discard_service_task(self, info: Info, id: ID) -> ServiceTask:
         async def work(session: AsyncSession, principal: Principal, now: datetime) -> TaskRow:
-            return await setup.discard(
+            return await task_operations.discard(
                 session,
                 workspace_id=_workspace(principal),
                 task_id=ref(id),
@@ -486,7 +490,7 @@ class ServiceTasksMutation:
     ) -> ServiceTask:
         async def work(session: AsyncSession, principal: Principal, now: datetime) -> TaskRow:
             body = parse(Decision, _sent(comment=comment))
-            return await setup.cancel(
+            return await task_operations.cancel(
                 session,
                 workspace_id=_workspace(principal),
                 task_id=ref(id),
@@ -546,7 +550,7 @@ class ServiceTasksMutation:
 
         async def work(session: AsyncSession, principal: Principal) -> Todo:
             body = parse(TodoComplete, _sent(note=note))
-            todo = await setup.complete_todo(
+            todo = await task_actions.complete_todo(
                 session,
                 workspace_id=_workspace(principal),
                 todo_id=ref(id),
@@ -562,7 +566,7 @@ class ServiceTasksMutation:
 async def _decide(info: Info, id: str, approve: bool, comment: str | None) -> ServiceTask:
     async def work(session: AsyncSession, principal: Principal, now: datetime) -> TaskRow:
         body = parse(Decision, _sent(comment=comment))
-        return await setup.decide(
+        return await task_operations.decide(
             session,
             workspace_id=_workspace(principal),
             task_id=ref(id),
@@ -582,7 +586,7 @@ async def _report(
 
     async def work(session: AsyncSession, principal: Principal) -> SetupAction:
         report = parse(ActionReport, _sent(result=result, message=message))
-        action = await setup.report_action(
+        action = await task_actions.report_action(
             session,
             workspace_id=_workspace(principal),
             action_id=ref(id),

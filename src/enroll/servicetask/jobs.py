@@ -19,7 +19,9 @@ from enroll.errors import Conflict
 from enroll.job import service as jobs
 from enroll.job.registry import job
 from enroll.kit import outbound
+from enroll.servicetask import actions as task_actions
 from enroll.servicetask import enrollment_actions
+from enroll.servicetask import operations as task_operations
 from enroll.servicetask import service as setup
 from enroll.servicetask.steps import DEVICE_COMMAND_JOB, DeviceCommandPayload
 from enroll.servicetask.steps import command as device_commands
@@ -45,7 +47,7 @@ async def expire(
     *, session: AsyncSession, ctx: AppContext, workspace_id: str | None, payload: ExpirePayload
 ) -> None:
     assert workspace_id is not None
-    await setup.expire(
+    await task_operations.expire(
         session, workspace_id=workspace_id, task_id=payload.task_id, now=ctx.clock.now()
     )
 
@@ -63,7 +65,7 @@ async def device_command(
     assert workspace_id is not None
     action_id, attempt = payload.action_id, payload.attempt
     async with ctx.db.transaction(write=False) as session:
-        command = await setup.device_command_call(
+        command = await task_actions.device_command_call(
             session, workspace_id=workspace_id, action_id=action_id, attempt=attempt
         )
         final = await jobs.is_final_attempt(session, payload.job_id)
@@ -109,7 +111,7 @@ async def _record_command(
     message: str | None,
 ) -> None:
     async with ctx.db.transaction() as session:
-        await setup.record_device_command(
+        await task_actions.record_device_command(
             session,
             workspace_id=workspace_id,
             action_id=payload.action_id,

@@ -115,6 +115,12 @@ def targets(status: Status, action: Action) -> frozenset[Status]:
         raise InvalidTransition(status, action) from None
 
 
+def setup_ended_action(status: Status) -> Action | None:
+    """The action that ends an enrollment whose setup was given up before it completed: cancel
+    while it is an open application, abandon once approved; None where neither leads away."""
+    return next((a for a in (A.CANCEL, A.ABANDON) if (status, a) in TRANSITIONS), None)
+
+
 def transition(status: Status, action: Action, target: Status) -> Status:
     if target not in targets(status, action):
         raise InvalidTransition(status, action)

@@ -143,3 +143,8 @@ def operations(kind: TaskKind, state: TaskState) -> list[str]:
     if state == T.APPROVAL_IN_PROGRESS:
         names += ["approve", "reject"]
     return names
+
+
+def may(kind: TaskKind, state: TaskState, operation: str) -> bool:
+    """Whether a person may take ``operation`` (retry, discard, cancel, approve, reject) now."""
+    return operation in operations(kind, state)

@@ -1,0 +1,241 @@
+"""Setup actions reported back, to-dos completed, the device inventory, and device commands
+(the job that calls a device's endpoint, and its answer recorded)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.errors import Conflict, NotFound
+from enroll.ids import new_id
+from enroll.models import Device, SetupAction, Todo
+from enroll.program_instance import service as instances
+from enroll.servicetask import repository, service, tasks
+from enroll.servicetask.schemas import (
+    ActionReport,
+    DeviceCreate,
+)
+from enroll.servicetask.steps import workflow_of
+from enroll.servicetask.steps.command import DeviceCommand
+from enroll.workflows.service_task import (
+    TaskState,
+)
+
+T = TaskState
+
+
+async def get_action(session: AsyncSession, *, workspace_id: str, action_id: str) -> SetupAction:
+    found = await repository.get_action(session, workspace_id=workspace_id, action_id=action_id)
+    if found is None:
+        raise NotFound(f"No setup action {action_id!r}.")
+    return found
+
+
+async def report_action(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    action_id: str,
+    succeeded: bool,
+    report: ActionReport,
+    actor: str,
+    now: datetime,
+) -> SetupAction:
+    """A crew or another system finished (or could not finish) a setup action."""
+    found = await get_action(session, workspace_id=workspace_id, action_id=action_id)
+    # The task's row first, then the action's: the order the worker's steps lock them in.
+    await service.get(session, workspace_id=workspace_id, task_id=found.task_id, for_update=True)
+    action = await repository.get_action(
+        session, workspace_id=workspace_id, action_id=action_id, for_update=True
+    )
+    assert action is not None
+    if action.status != "in_progress":
+        raise Conflict(
+            f"The setup action is {action.status}, not in_progress.",
+            code="action_not_in_progress",
+            currentStatus=action.status,
+        )
+    await finish_action(
+        session,
+        action,
+        succeeded=succeeded,
+        result=report.result,
+        message=report.message,
+        actor=actor,
+        now=now,
+    )
+    return action
+
+
+async def finish_action(
+    session: AsyncSession,
+    action: SetupAction,
+    *,
+    succeeded: bool,
+    result: dict[str, Any] | None,
+    message: str | None,
+    actor: str,
+    now: datetime,
+) -> None:
+    action.status = "completed" if succeeded else "failed"
+    action.result = result
+    action.message = message
+    action.finished_at = now
+    action.updated_at = now
+    task = await service.get(
+        session, workspace_id=action.workspace_id, task_id=action.task_id, for_update=True
+    )
+    for todo in await repository.open_todos(session, task_id=task.id, kind="action"):
+        if todo.setup_action_id == action.id:
+            todo.status, todo.completed_at, todo.completed_by = "completed", now, actor
+            todo.updated_at = now
+    await session.flush()
+    await tasks.log_action(
+        session, task, action, action.status, actor=actor, now=now, message=message
+    )
+    if task.state == T.AWAITING_DEVICE_SETUP:
+        await tasks.schedule_step(session, task, now=now)
+
+
+async def complete_todo(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    todo_id: str,
+    note: str | None,
+    actor: str,
+    now: datetime,
+) -> Todo:
+    """Mark a to-do done; one a create_todo action raised completes that action too."""
+    todo = await repository.get_todo(
+        session, workspace_id=workspace_id, todo_id=todo_id, for_update=True
+    )
+    if todo is None:
+        raise NotFound(f"No to-do {todo_id!r}.")
+    if todo.status != "open":
+        raise Conflict("The to-do is completed already.", code="todo_completed")
+    if todo.kind == "approval":
+        raise Conflict(
+            "An approval to-do is answered by approving or rejecting its task.",
+            code="todo_needs_decision",
+            serviceTaskId=todo.task_id,
+        )
+    todo.status, todo.completed_at, todo.completed_by, todo.note = "completed", now, actor, note
+    todo.updated_at = now
+    if todo.setup_action_id:
+        action = await repository.get_action(
+            session, workspace_id=workspace_id, action_id=todo.setup_action_id, for_update=True
+        )
+        if action is not None and action.status == "in_progress":
+            await finish_action(
+                session,
+                action,
+                succeeded=True,
+                result={"todoId": todo.id},
+                message=note,
+                actor=actor,
+                now=now,
+            )
+    await session.flush()
+    return todo
+
+
+async def create_device(
+    session: AsyncSession, *, workspace_id: str, body: DeviceCreate, now: datetime
+) -> Device:
+    """A utility device into inventory, in_stock."""
+    if await repository.device_by_serial(
+        session,
+        workspace_id=workspace_id,
+        manufacturer=body.manufacturer,
+        serial_number=body.serial_number,
+    ):
+        raise Conflict(
+            f"A {body.manufacturer} device with serial number {body.serial_number!r} exists.",
+            code="device_exists",
+        )
+    device = Device(
+        id=new_id(),
+        workspace_id=workspace_id,
+        manufacturer=body.manufacturer,
+        model=body.model,
+        type=body.type,
+        serial_number=body.serial_number,
+        ownership="utility",
+        status="in_stock",
+        metadata_=body.metadata,
+        created_at=now,
+        updated_at=now,
+        version=1,
+    )
+    session.add(device)
+    await session.flush()
+    return device
+
+
+async def device_command_call(
+    session: AsyncSession, *, workspace_id: str, action_id: str, attempt: int
+) -> DeviceCommand | None:
+    """The command to send, or None when nobody waits for it any more (the action finished,
+    was started again, or its task ended)."""
+    action = await repository.get_action(session, workspace_id=workspace_id, action_id=action_id)
+    if action is None or action.status != "in_progress" or action.attempts != attempt:
+        return None
+    task = await service.get(session, workspace_id=workspace_id, task_id=action.task_id)
+    instance = await instances.get(session, workspace_id=workspace_id, ref=task.program_instance_id)
+    workflow = workflow_of(instance)
+    if workflow is None or workflow.device_command_url is None:
+        return None
+    devices = await repository.devices_of(session, task)
+    return DeviceCommand(
+        url=workflow.device_command_url,
+        timeout_seconds=workflow.device_command_timeout_seconds,
+        body={
+            "type": "device.command",
+            "command": action.config.get("command", "status_check"),
+            "setupActionId": action.id,
+            "serviceTaskId": task.id,
+            "taskKind": task.kind,
+            "enrollmentId": task.enrollment_id,
+            "deviceLocationId": task.device_location_id,
+            "devices": [
+                {
+                    "id": d.id,
+                    "manufacturer": d.manufacturer,
+                    "model": d.model,
+                    "serialNumber": d.serial_number,
+                    "type": d.type,
+                }
+                for d in devices
+            ],
+        },
+    )
+
+
+async def record_device_command(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    action_id: str,
+    attempt: int,
+    succeeded: bool,
+    result: dict[str, Any] | None,
+    message: str | None,
+    now: datetime,
+) -> None:
+    action = await repository.get_action(
+        session, workspace_id=workspace_id, action_id=action_id, for_update=True
+    )
+    if action is None or action.status != "in_progress" or action.attempts != attempt:
+        return  # finished or restarted meanwhile
+    await finish_action(
+        session,
+        action,
+        succeeded=succeeded,
+        result=result,
+        message=message,
+        actor="system:device-command",
+        now=now,
+    )
