@@ -19,8 +19,11 @@ from enroll.servicetask.schemas import (
 )
 from enroll.servicetask.steps import workflow_of
 from enroll.servicetask.steps.command import DeviceCommand
+from enroll.workflows.participation import DeviceStatus
 from enroll.workflows.service_task import (
+    ActionStatus,
     TaskState,
+    TodoStatus,
 )
 
 T = TaskState
@@ -51,7 +54,7 @@ async def report_action(
         session, workspace_id=workspace_id, action_id=action_id, for_update=True
     )
     assert action is not None
-    if action.status != "in_progress":
+    if action.status != ActionStatus.IN_PROGRESS:
         raise Conflict(
             f"The setup action is {action.status}, not in_progress.",
             code="action_not_in_progress",
@@ -79,7 +82,7 @@ async def finish_action(
     actor: str,
     now: datetime,
 ) -> None:
-    action.status = "completed" if succeeded else "failed"
+    action.status = ActionStatus.COMPLETED if succeeded else "failed"
     action.result = result
     action.message = message
     action.finished_at = now
@@ -89,7 +92,7 @@ async def finish_action(
     )
     for todo in await repository.open_todos(session, task_id=task.id, kind="action"):
         if todo.setup_action_id == action.id:
-            todo.status, todo.completed_at, todo.completed_by = "completed", now, actor
+            todo.status, todo.completed_at, todo.completed_by = TodoStatus.COMPLETED, now, actor
             todo.updated_at = now
     await session.flush()
     await tasks.log_action(
@@ -114,7 +117,7 @@ async def complete_todo(
     )
     if todo is None:
         raise NotFound(f"No to-do {todo_id!r}.")
-    if todo.status != "open":
+    if todo.status != TodoStatus.OPEN:
         raise Conflict("The to-do is completed already.", code="todo_completed")
     if todo.kind == "approval":
         raise Conflict(
@@ -122,13 +125,18 @@ async def complete_todo(
             code="todo_needs_decision",
             serviceTaskId=todo.task_id,
         )
-    todo.status, todo.completed_at, todo.completed_by, todo.note = "completed", now, actor, note
+    todo.status, todo.completed_at, todo.completed_by, todo.note = (
+        TodoStatus.COMPLETED,
+        now,
+        actor,
+        note,
+    )
     todo.updated_at = now
     if todo.setup_action_id:
         action = await repository.get_action(
             session, workspace_id=workspace_id, action_id=todo.setup_action_id, for_update=True
         )
-        if action is not None and action.status == "in_progress":
+        if action is not None and action.status == ActionStatus.IN_PROGRESS:
             await finish_action(
                 session,
                 action,
@@ -164,7 +172,7 @@ async def create_device(
         type=body.type,
         serial_number=body.serial_number,
         ownership="utility",
-        status="in_stock",
+        status=DeviceStatus.IN_STOCK,
         metadata_=body.metadata,
         created_at=now,
         updated_at=now,
@@ -181,7 +189,7 @@ async def device_command_call(
     """The command to send, or None when nobody waits for it any more (the action finished,
     was started again, or its task ended)."""
     action = await repository.get_action(session, workspace_id=workspace_id, action_id=action_id)
-    if action is None or action.status != "in_progress" or action.attempts != attempt:
+    if action is None or action.status != ActionStatus.IN_PROGRESS or action.attempts != attempt:
         return None
     task = await service.get(session, workspace_id=workspace_id, task_id=action.task_id)
     instance = await instances.get(session, workspace_id=workspace_id, ref=task.program_instance_id)
@@ -228,7 +236,7 @@ async def record_device_command(
     action = await repository.get_action(
         session, workspace_id=workspace_id, action_id=action_id, for_update=True
     )
-    if action is None or action.status != "in_progress" or action.attempts != attempt:
+    if action is None or action.status != ActionStatus.IN_PROGRESS or action.attempts != attempt:
         return  # finished or restarted meanwhile
     await finish_action(
         session,

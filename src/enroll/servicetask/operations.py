@@ -17,6 +17,7 @@ from enroll.models import ServiceTask
 from enroll.servicetask import repository, service, steps, tasks
 from enroll.servicetask.schemas import ServiceTaskPatch
 from enroll.workflows.enrollment import Status, setup_ended_action
+from enroll.workflows.participation import LocationStatus, SubscriptionStatus
 from enroll.workflows.service_task import (
     ERROR_STATES,
     RETRY,
@@ -127,12 +128,12 @@ async def _undo_setup(
         return
     location = await repository.location_of_task(session, task_id=task.id)
     if location is not None:
-        location.status = "inactive"
+        location.status = LocationStatus.INACTIVE
         location.updated_at = now
     subscription = await repository.subscription_of(session, enrollment_id=task.enrollment_id)
     if (
         subscription is not None
-        and subscription.status == "inactive"
+        and subscription.status == SubscriptionStatus.INACTIVE
         and subscription.end_at is None
     ):
         subscription.end_at = steps.end_of(subscription, now)
@@ -143,7 +144,9 @@ async def _undo_setup(
     if enrollment is None:
         return
     action = setup_ended_action(Status(enrollment.status))
-    if action is not None and (subscription is None or subscription.status != "active"):
+    if action is not None and (
+        subscription is None or subscription.status != SubscriptionStatus.ACTIVE
+    ):
         await enrollments.act(
             session,
             workspace_id=task.workspace_id,

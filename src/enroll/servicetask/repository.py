@@ -18,7 +18,8 @@ from enroll.models import (
     SetupAction,
     Todo,
 )
-from enroll.workflows.service_task import TERMINAL, TaskKind
+from enroll.workflows.participation import DeviceStatus
+from enroll.workflows.service_task import TERMINAL, TaskKind, TodoStatus
 
 # The worker runs these for every state change of every task: built once, with bound
 # parameters (building a statement anew costs more CPU than running it).
@@ -208,7 +209,7 @@ async def in_stock_device(
     stmt = select(Device).where(
         Device.workspace_id == workspace_id,
         Device.ownership == "utility",
-        Device.status == "in_stock",
+        Device.status == DeviceStatus.IN_STOCK,
         Device.reserved_by_task_id.is_(None),
     )
     for column, value in (
@@ -307,7 +308,7 @@ async def get_todo(
 
 
 async def open_todos(session: AsyncSession, *, task_id: str, kind: str | None = None) -> list[Todo]:
-    stmt = select(Todo).where(Todo.task_id == task_id, Todo.status == "open")
+    stmt = select(Todo).where(Todo.task_id == task_id, Todo.status == TodoStatus.OPEN)
     if kind:
         stmt = stmt.where(Todo.kind == kind)
     return list((await session.scalars(stmt)).all())

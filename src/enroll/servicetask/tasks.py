@@ -29,6 +29,7 @@ from enroll.workflows.service_task import (
     WORKING,
     TaskKind,
     TaskState,
+    TodoStatus,
     check_move,
 )
 
@@ -304,7 +305,7 @@ async def raise_todo(
         id=new_id(),
         workspace_id=task.workspace_id,
         kind=kind,
-        status="open",
+        status=TodoStatus.OPEN,
         title=title[:200],
         detail=detail,
         task_id=task.id,
@@ -322,7 +323,7 @@ async def close_todos(
 ) -> None:
     """Close the task's open to-dos of ``kind``: what they asked for has happened."""
     for todo in await repository.open_todos(session, task_id=task.id, kind=kind):
-        todo.status = "completed"
+        todo.status = TodoStatus.COMPLETED
         todo.completed_at = now
         todo.completed_by = actor
         todo.updated_at = now

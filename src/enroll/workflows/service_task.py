@@ -39,6 +39,20 @@ class TaskState(StrEnum):
     CANCELED = "canceled"
 
 
+class ActionStatus(StrEnum):
+    """A setup action's: pending until its turn, in_progress while the device is asked."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class TodoStatus(StrEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+
+
 T = TaskState
 TERMINAL = frozenset({T.COMPLETED, T.DISCARDED, T.CANCELED})
 # Each error state, and the step a retry runs again.

@@ -16,6 +16,7 @@ from enroll.servicetask.schemas import DeviceOut, SubscriptionOut
 from enroll.servicetask.steps.run import FailUndoing, Run, act, enrollment_of
 from enroll.servicetask.tasks import TaskError
 from enroll.workflows.enrollment import Action
+from enroll.workflows.participation import DeviceStatus, LocationStatus, SubscriptionStatus
 
 
 async def complete_enrollment(run: Run) -> None:
@@ -24,13 +25,13 @@ async def complete_enrollment(run: Run) -> None:
     start = run.now
     if run.request.start_date:
         start = max(start, datetime.combine(run.request.start_date, time(), tzinfo=UTC))
-    if subscription.status != "active":
-        subscription.status = "active"
+    if subscription.status != SubscriptionStatus.ACTIVE:
+        subscription.status = SubscriptionStatus.ACTIVE
         subscription.start_at = start
         subscription.updated_at = run.now
         await record_change(run.session, "subscription.activated", subscription, now=run.now)
     for device in await repository.devices_of(run.session, run.task):
-        device.status = "active"
+        device.status = DeviceStatus.ACTIVE
         device.subscription_id = subscription.id
         device.updated_at = run.now
         await record_change(run.session, "device.activated", device, now=run.now)
@@ -48,7 +49,7 @@ async def complete_unenrollment(run: Run) -> None:
     enrollment = await enrollment_of(run)
     if run.task.subscription_id is not None:
         subscription = await _subscription(run)
-        subscription.status = "inactive"
+        subscription.status = SubscriptionStatus.INACTIVE
         subscription.end_at = end_of(subscription, run.now)
         subscription.updated_at = run.now
         await record_change(run.session, "subscription.deactivated", subscription, now=run.now)
@@ -58,7 +59,7 @@ async def complete_unenrollment(run: Run) -> None:
             run.session, workspace_id=run.task.workspace_id, location_id=run.task.device_location_id
         )
         if location is not None:
-            location.status = "inactive"
+            location.status = LocationStatus.INACTIVE
             location.updated_at = run.now
     reason = run.request.reason or "Unenrolled."
     await act(run, enrollment, Action.UNENROLL, reason=reason)
@@ -69,14 +70,17 @@ async def retire_devices(session: AsyncSession, task: ServiceTask, *, now: datet
     stock (reserved or installed for a setup that did not complete); the others are
     deactivated."""
     for device in await repository.devices_of(session, task):
-        if device.status in ("reserved", "installed") and device.ownership == "utility":
-            device.status = "in_stock"
+        if (
+            device.status in (DeviceStatus.RESERVED, DeviceStatus.INSTALLED)
+            and device.ownership == "utility"
+        ):
+            device.status = DeviceStatus.IN_STOCK
             device.reserved_by_task_id = None
             device.device_location_id = None
             device.subscription_id = None
-        elif device.status in ("installed", "active"):
-            was_active = device.status == "active"
-            device.status = "deactivated"
+        elif device.status in (DeviceStatus.INSTALLED, DeviceStatus.ACTIVE):
+            was_active = device.status == DeviceStatus.ACTIVE
+            device.status = DeviceStatus.DEACTIVATED
             if was_active:
                 await record_change(session, "device.deactivated", device, now=now)
         device.updated_at = now

@@ -18,7 +18,7 @@ from enroll.servicetask import repository, tasks
 from enroll.servicetask.steps.completion import complete_enrollment, complete_unenrollment
 from enroll.servicetask.steps.run import FailUndoing, Run, Wait, enrollment_of
 from enroll.servicetask.tasks import TaskError
-from enroll.workflows.service_task import TaskKind, TaskState
+from enroll.workflows.service_task import ActionStatus, TaskKind, TaskState
 
 T = TaskState
 DEVICE_COMMAND_JOB = "setup_action.device_command"
@@ -77,7 +77,7 @@ async def setup_device(run: Run) -> TaskState:
                 task_id=run.task.id,
                 type=config.type.value,
                 sequence=config.sequence,
-                status="pending",
+                status=ActionStatus.PENDING,
                 attempts=0,
                 config=config.model_dump(mode="json", by_alias=True),
                 created_at=run.now,
@@ -88,8 +88,8 @@ async def setup_device(run: Run) -> TaskState:
             await tasks.log_action(
                 run.session, run.task, action, "created", actor=run.actor, now=run.now
             )
-        elif action.status == "failed":  # a retry runs the failed ones again
-            action.status, action.message, action.updated_at = "pending", None, run.now
+        elif action.status == ActionStatus.FAILED:  # a retry runs the failed ones again
+            action.status, action.message, action.updated_at = ActionStatus.PENDING, None, run.now
     await run.session.flush()
     await start_due_actions(run.session, run.task, now=run.now)
     return T.AWAITING_DEVICE_SETUP
@@ -115,19 +115,19 @@ async def start_due_actions(session: AsyncSession, task: ServiceTask, *, now: da
     """Start the pending actions of the lowest sequence not yet completed (equal sequences run
     together; a later one waits until every earlier one completed)."""
     actions = await repository.actions_of(session, task_id=task.id)
-    unfinished = [a for a in actions if a.status != "completed"]
-    if not unfinished or any(a.status == "failed" for a in unfinished):
+    unfinished = [a for a in actions if a.status != ActionStatus.COMPLETED]
+    if not unfinished or any(a.status == ActionStatus.FAILED for a in unfinished):
         return
     first = min(a.sequence for a in unfinished)
     for action in unfinished:
-        if action.sequence == first and action.status == "pending":
+        if action.sequence == first and action.status == ActionStatus.PENDING:
             await _start(session, task, action, now=now)
 
 
 async def _start(
     session: AsyncSession, task: ServiceTask, action: SetupAction, *, now: datetime
 ) -> None:
-    action.status = "in_progress"
+    action.status = ActionStatus.IN_PROGRESS
     action.attempts += 1
     action.started_at = now
     action.updated_at = now
@@ -177,7 +177,7 @@ async def _start(
 
 async def await_device_setup(run: Run) -> TaskState | Wait:
     actions = await repository.actions_of(run.session, task_id=run.task.id)
-    failed = [a for a in actions if a.status == "failed"]
+    failed = [a for a in actions if a.status == ActionStatus.FAILED]
     if failed:
         raise FailUndoing(
             *(
@@ -189,7 +189,7 @@ async def await_device_setup(run: Run) -> TaskState | Wait:
                 for a in failed
             )
         )
-    if any(a.status != "completed" for a in actions):
+    if any(a.status != ActionStatus.COMPLETED for a in actions):
         await start_due_actions(run.session, run.task, now=run.now)
         return Wait()  # the complete/fail routes (or the device command) run this again
     if run.task.kind == TaskKind.UNENROLLMENT:

@@ -27,7 +27,7 @@ from enroll.servicetask.steps.run import FailKeeping, FailUndoing, Run, Step, Wa
 from enroll.servicetask.steps.setup import setup_enrollment
 from enroll.servicetask.steps.validation import pending, validate_enrollment, validate_unenrollment
 from enroll.servicetask.tasks import TaskError
-from enroll.workflows.service_task import TaskKind, TaskState, error_state_of
+from enroll.workflows.service_task import ActionStatus, TaskKind, TaskState, error_state_of
 
 T = TaskState
 
@@ -147,7 +147,8 @@ async def _undo(
 
 async def _unfinished(session: AsyncSession, task: ServiceTask) -> bool:
     return any(
-        a.status != "completed" for a in await repository.actions_of(session, task_id=task.id)
+        a.status != ActionStatus.COMPLETED
+        for a in await repository.actions_of(session, task_id=task.id)
     )
 
 

@@ -10,6 +10,7 @@ from enroll.servicetask.steps.request import StoredAsset
 from enroll.servicetask.steps.run import BRING_YOUR_OWN, FailUndoing, Run, act, enrollment_of
 from enroll.servicetask.tasks import TaskError
 from enroll.workflows.enrollment import Action, Status
+from enroll.workflows.participation import DeviceStatus, LocationStatus, SubscriptionStatus
 from enroll.workflows.service_task import TaskState
 
 T = TaskState
@@ -36,7 +37,7 @@ async def setup_enrollment(run: Run) -> TaskState:
             workspace_id=run.task.workspace_id,
             customer_id=enrollment.customer_id,
             task_id=run.task.id,
-            status="active",
+            status=LocationStatus.ACTIVE,
             address=info.address or enrollment.address,
             premise_id=info.premise_id,
             service_point_id=info.service_point_id,
@@ -55,7 +56,7 @@ async def setup_enrollment(run: Run) -> TaskState:
             program_instance_id=enrollment.program_instance_id,
             customer_id=enrollment.customer_id,
             device_location_id=location.id,
-            status="inactive",
+            status=SubscriptionStatus.INACTIVE,
             created_at=run.now,
             updated_at=run.now,
             version=1,
@@ -82,7 +83,9 @@ async def _install_devices(run: Run, subscription_id: str | None, location_id: s
         return  # shipped or installed by the utility: the setup actions bring the device
     if run.method == "bring_your_own" and run.ownership == "utility":
         devices = [
-            d for d in await repository.devices_of(run.session, run.task) if d.status == "reserved"
+            d
+            for d in await repository.devices_of(run.session, run.task)
+            if d.status == DeviceStatus.RESERVED
         ]
     else:
         devices = [
@@ -91,7 +94,7 @@ async def _install_devices(run: Run, subscription_id: str | None, location_id: s
             if asset.manufacturer and asset.serial_number
         ]
     for device in devices:
-        device.status = "installed"
+        device.status = DeviceStatus.INSTALLED
         device.device_location_id = location_id
         device.subscription_id = subscription_id
         device.updated_at = run.now
@@ -123,7 +126,7 @@ async def _known_device(run: Run, asset: StoredAsset, subscription_id: str | Non
             type=asset.type or "controllable_device",
             serial_number=serial,
             ownership="customer",
-            status="installed",
+            status=DeviceStatus.INSTALLED,
             metadata_={},
             created_at=run.now,
             updated_at=run.now,
@@ -131,7 +134,7 @@ async def _known_device(run: Run, asset: StoredAsset, subscription_id: str | Non
         )
         run.session.add(device)
     elif (
-        device.status in ("active", "installed", "reserved")
+        device.status in (DeviceStatus.ACTIVE, DeviceStatus.INSTALLED, DeviceStatus.RESERVED)
         and device.subscription_id != subscription_id
     ):
         raise FailUndoing(

@@ -12,6 +12,7 @@ from enroll.servicetask.steps.request import StoredAsset
 from enroll.servicetask.steps.run import BRING_YOUR_OWN, FailUndoing, Run, enrollment_of
 from enroll.servicetask.tasks import TaskError
 from enroll.workflows.enrollment import Status
+from enroll.workflows.participation import DeviceStatus, SubscriptionStatus
 from enroll.workflows.service_task import TaskState
 
 T = TaskState
@@ -143,7 +144,9 @@ async def _customer(run: Run) -> tuple[str | None, list[TaskError]]:
 async def _reserve(run: Run) -> None:
     """Hold an in-stock utility device for each asset (kept when validation runs again)."""
     held = [
-        d.id for d in await repository.devices_of(run.session, run.task) if d.status == "reserved"
+        d.id
+        for d in await repository.devices_of(run.session, run.task)
+        if d.status == DeviceStatus.RESERVED
     ]
     for i, asset in enumerate(run.request.assets[len(held) :], start=len(held)):
         device = await repository.in_stock_device(
@@ -163,7 +166,7 @@ async def _reserve(run: Run) -> None:
                     f"assetInfo.assets.{i}",
                 )
             )
-        device.status = "reserved"
+        device.status = DeviceStatus.RESERVED
         device.reserved_by_task_id = run.task.id
         device.updated_at = run.now
         held.append(device.id)
@@ -176,7 +179,7 @@ async def _validate_added_device(run: Run) -> None:
     if (
         enrollment.status != Status.APPROVED
         or subscription is None
-        or subscription.status != "active"
+        or subscription.status != SubscriptionStatus.ACTIVE
     ):
         raise FailUndoing(
             TaskError("not_active", "Devices are added to an active (set up) enrollment only.")
