@@ -12,6 +12,7 @@ from enroll.enrollment import reevaluation
 from enroll.enrollment.schemas import EnrollmentCreate, IdentificationType
 from enroll.kit.schemas import ApiModel, OutModel
 from enroll.models import Reevaluation
+from enroll.workflows.runs import RunStatus
 
 
 class PreviewRequest(EnrollmentCreate):
@@ -94,7 +95,9 @@ class ReevaluationOut(OutModel):
     @classmethod
     def of(cls, run: Reevaluation) -> ReevaluationOut:
         summary = reevaluation.Summary.of(run.report)
-        done = 1.0 if run.status == "completed" else run.done / run.total if run.total else 0.0
+        done = (
+            1.0 if run.status == RunStatus.COMPLETED else run.done / run.total if run.total else 0.0
+        )
         return cls(
             id=run.id,
             program_instance_id=run.program_instance_id,
@@ -106,7 +109,7 @@ class ReevaluationOut(OutModel):
             ),
             report=ReportOut(
                 dry_run=run.dry_run,
-                applied=run.status == "completed" and not run.dry_run,
+                applied=run.status == RunStatus.COMPLETED and not run.dry_run,
                 criteria_version=run.criteria_version,
                 evaluated=summary.evaluated,
                 total=summary.total,

@@ -14,6 +14,7 @@ from enroll.enrollment import service as enrollments
 from enroll.enrollment.eligibility_schemas import CheckOut, PreviewOut, PreviewRequest
 from enroll.enrollment.schemas import EnrollmentCreate
 from enroll.program_instance import service as instances
+from enroll.workflows.enrollment import Status
 
 
 async def preview(
@@ -51,7 +52,7 @@ async def preview(
         now=now,
     )
     return PreviewOut(
-        status="eligible" if decision.eligible else "ineligible",
+        status=Status.ELIGIBLE if decision.eligible else Status.INELIGIBLE,
         reason=decision.reason,
         checks=[CheckOut(**c.as_json()) for c in decision.checks],
         criteria_version=decision.criteria_version,

@@ -34,6 +34,7 @@ from enroll.kit import failures
 from enroll.kit.batching import TARGET_SECONDS, Sizer
 from enroll.models import ProgramInstance, Reevaluation
 from enroll.program_instance import service as instances
+from enroll.workflows.runs import ACTIVE, FINAL, RunStatus
 
 log = logging.getLogger("enroll.reevaluation")
 REEVALUATION_JOB = "reevaluation.run"
@@ -44,8 +45,6 @@ class ReevaluationPayload(Payload):
     job_id: str | None = None  # the job itself (jobs.is_final_attempt)
 
 
-ACTIVE = ("queued", "running")
-FINAL = ("completed", "failed")
 # A batch's size follows its time (kit/batching.py): about a second each, but never so small
 # that the fixed cost of a batch (temporary tables, a dozen statements) is most of it.
 FIRST_BATCH = 1_000
@@ -87,7 +86,7 @@ async def start(
         id=new_id(),
         workspace_id=workspace_id,
         program_instance_id=instance.id,
-        status="queued",
+        status=RunStatus.QUEUED,
         dry_run=dry_run,
         force=force,
         sample_size=sample_size,
@@ -178,8 +177,8 @@ async def _step(session: AsyncSession, ctx: AppContext, reevaluation_id: str, si
         ref=run.program_instance_id,
         for_update=run.phase == "apply",
     )
-    if run.status == "queued":
-        run.status, run.started_at = "running", now
+    if run.status == RunStatus.QUEUED:
+        run.status, run.started_at = RunStatus.RUNNING, now
         run.total = await reevaluation.in_play_count(session, instance)
     run.updated_at = now
     if instance.criteria_version != run.criteria_version:
@@ -239,10 +238,10 @@ async def _phase_done(
         run.total = await reevaluation.in_play_count(session, instance)
         run.report = Summary().as_json()
         return True
-    run.status, run.finished_at = "completed", now
+    run.status, run.finished_at = RunStatus.COMPLETED, now
     return False
 
 
 def _fail(run: Reevaluation, now: datetime, *, code: str, detail: str, **extra: Any) -> None:
-    run.status, run.finished_at, run.updated_at = "failed", now, now
+    run.status, run.finished_at, run.updated_at = RunStatus.FAILED, now, now
     run.error = {"code": code, "detail": detail, **extra}

@@ -46,7 +46,7 @@ from enroll.servicetask.schemas import (
     TodoOut,
     UnenrollmentRequestCreate,
 )
-from enroll.workflows.service_task import TaskKind, TaskState
+from enroll.workflows.service_task import TaskKind, TaskState, TodoStatus
 
 # --- types ------------------------------------------------------------------------------------
 
@@ -353,7 +353,7 @@ class ServiceTasksQuery:
     ) -> Connection[Todo]:
         ctx = info_context(info)
         workspace_id = await ctx.workspace_id(Scope.ENROLLMENTS_READ)
-        _one_of(status, ("open", "completed"), "status")
+        _one_of(status, tuple(TodoStatus), "status")
         _one_of(kind, ("exception", "approval", "expiration", "action"), "kind")
         check_text("serviceTaskId", service_task_id, max_length=100)
         stmt = tasks_repo.search_todos(

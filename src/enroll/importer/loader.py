@@ -22,6 +22,7 @@ from enroll.importer import repository
 from enroll.importer import staging_repository as staging
 from enroll.importer.rows import Candidate
 from enroll.models import EnrollmentImport, ProgramInstance
+from enroll.workflows.enrollment import Status
 
 
 @dataclass
@@ -329,7 +330,7 @@ class Loader:
             self.session, enrollment_id=enrollment.id, import_id=self.imp.id, row=candidate.row
         )
         self.created += 1
-        if enrollment.status == "eligible":
+        if enrollment.status == Status.ELIGIBLE:
             self.eligible += 1
-        elif enrollment.status == "ineligible":
+        elif enrollment.status == Status.INELIGIBLE:
             self.ineligible += 1

@@ -35,6 +35,7 @@ from enroll.importer.rows import Candidate, prepare
 from enroll.kit.batching import TARGET_SECONDS, Sizer
 from enroll.models import EnrollmentImport
 from enroll.program_instance import service as instances
+from enroll.workflows.runs import FINAL, RunStatus
 
 log = logging.getLogger("enroll.importer")
 BATCH_ROWS = 5_000
@@ -81,9 +82,9 @@ async def run(
     async with ctx.db.transaction() as session:
         imp = await session.get(EnrollmentImport, import_id)
         assert imp is not None
-        if imp.status in ("completed", "failed"):
+        if imp.status in FINAL:
             return imp
-        imp.status = "running"
+        imp.status = RunStatus.RUNNING
         imp.started_at = imp.started_at or ctx.clock.now()
         skip, counts = imp.rows_done, Counts.of(imp.counts)
         fmt, workspace_id = formats.ImportFormat(imp.format), imp.workspace_id
@@ -189,7 +190,7 @@ async def _finish(
     async with ctx.db.transaction() as session:
         imp = await session.get(EnrollmentImport, import_id)
         assert imp is not None
-        imp.status = "failed" if error else "completed"
+        imp.status = RunStatus.FAILED if error else RunStatus.COMPLETED
         imp.error = error
         imp.counts = counts.as_json()
         imp.finished_at = now
@@ -228,7 +229,7 @@ async def _commit_batch(
     async with ctx.db.transaction() as session:
         imp = await session.get(EnrollmentImport, import_id, with_for_update=True)
         assert imp is not None
-        if imp.status != "running":
+        if imp.status != RunStatus.RUNNING:
             raise RuntimeError(f"import {import_id} is {imp.status}")
         instance = await instances.get(
             session, workspace_id=imp.workspace_id, ref=imp.program_instance_id

@@ -7,6 +7,7 @@ from pydantic import Field
 
 from enroll.kit.schemas import OutModel
 from enroll.models import EnrollmentImport
+from enroll.workflows.runs import RunStatus
 
 
 class ImportCounts(OutModel):
@@ -43,7 +44,9 @@ class ImportOut(OutModel):
     @classmethod
     def of(cls, imp: EnrollmentImport) -> ImportOut:
         total = imp.file_bytes or 0
-        done = 1.0 if imp.status == "completed" else imp.bytes_done / total if total else 0.0
+        done = (
+            1.0 if imp.status == RunStatus.COMPLETED else imp.bytes_done / total if total else 0.0
+        )
         return cls(
             id=imp.id,
             program_instance_id=imp.program_instance_id,

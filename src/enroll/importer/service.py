@@ -31,6 +31,7 @@ from enroll.job.registry import Payload
 from enroll.kit import failures
 from enroll.models import EnrollmentImport, ImportChunk, ImportIssue, ProgramInstance
 from enroll.program_instance import service as instances
+from enroll.workflows.runs import RunStatus
 
 log = logging.getLogger("enroll.importer")
 CHUNK_BYTES = 1 << 20
@@ -69,7 +70,7 @@ async def open_import(
         imp = EnrollmentImport(
             workspace_id=workspace_id,
             program_instance_id=instance.id,
-            status="receiving",
+            status=RunStatus.RECEIVING,
             format=fmt.value,
             dry_run=dry_run,
             emit_events=emit_events,
@@ -194,7 +195,7 @@ async def _queue(
     async with ctx.db.transaction() as session:
         stored = await session.get(EnrollmentImport, imp.id)
         assert stored is not None
-        stored.status = "queued"
+        stored.status = RunStatus.QUEUED
         stored.file_bytes = imp.file_bytes
         stored.file_sha256 = sha256
         stored.updated_at = now
@@ -303,7 +304,7 @@ async def create_local(
     async with ctx.db.transaction() as session:
         stored = await session.get(EnrollmentImport, imp.id)
         assert stored is not None
-        stored.status = "queued"
+        stored.status = RunStatus.QUEUED
         stored.file_bytes = size
     return stored
 

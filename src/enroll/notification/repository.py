@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.kit.repository import WorkspaceRepository
 from enroll.models import Customer, Notification, NotificationTemplate, Workspace
+from enroll.notification.schemas import NotificationStatus
 
 notification_table: Table = Notification.__table__  # type: ignore[assignment]
 notifications = WorkspaceRepository(Notification)
@@ -129,7 +130,7 @@ async def finish(
         .where(
             Notification.workspace_id == workspace_id,
             Notification.id == notification_id,
-            Notification.status == "queued",
+            Notification.status == NotificationStatus.QUEUED,
         )
         .values(updated_at=now, **values)
         .execution_options(synchronize_session=False)

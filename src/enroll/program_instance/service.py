@@ -12,6 +12,7 @@ from enroll.program import service as programs
 from enroll.program_instance import repository
 from enroll.program_instance.schemas import ProgramInstanceCreate, ProgramInstanceUpdate
 from enroll.program_instance.setup_workflow import SetupWorkflow
+from enroll.workflows.enrollment import Status
 from enroll.workflows.program_instance import (
     NEXT,
     InstanceStatus,
@@ -39,7 +40,7 @@ async def refusal_reason(
     approved = None
     if instance.capacity is not None:
         approved = await repository.count_enrollments(
-            session, instance_id=instance.id, status="approved"
+            session, instance_id=instance.id, status=Status.APPROVED
         )
     return why_not_accepting(
         status=instance.status,
@@ -56,7 +57,7 @@ async def capacity_reason(session: AsyncSession, instance: ProgramInstance) -> s
     if instance.capacity is None:
         return None
     approved = await repository.count_enrollments(
-        session, instance_id=instance.id, status="approved"
+        session, instance_id=instance.id, status=Status.APPROVED
     )
     return over_capacity(capacity=instance.capacity, approved=approved)
 
