@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import BindParameter, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.eligibility import bulk
@@ -296,6 +296,21 @@ async def apply(
         ),
         {"version": plan.criteria_version, "stamp": evaluated_at_text(now)},
     )
+    await _write_moves(session, instance, dialect, movable_sql, moved, at, actor=actor)
+    await _events(session, dialect, moved, flag_changed, now)
+
+
+async def _write_moves(
+    session: AsyncSession,
+    instance: ProgramInstance,
+    dialect: bulk.Dialect,
+    movable_sql: str,
+    moved: str,
+    at: BindParameter[datetime],
+    *,
+    actor: str,
+) -> None:
+    """The history rows of the moves, then the rewrite of every row in ``reeval_write``."""
     history_prefix = new_id()[:17]
     await session.execute(
         text(
@@ -323,7 +338,6 @@ async def apply(
             " FROM reeval_write AS x WHERE enrollment.id = x.id"
         ).bindparams(at)
     )
-    await _events(session, dialect, moved, flag_changed, now)
 
 
 async def _events(

@@ -128,28 +128,26 @@ async def create(
     )
     session.add(task)
     await session.flush()
-    await _log(
-        session,
-        task,
-        None,
-        state,
-        message=f"{kind.value} task created ({origin})",
-        actor=actor,
-        now=now,
-    )
+    message = f"{kind.value} task created ({origin})"
+    await _log(session, task, None, state, message=message, actor=actor, now=now)
     await _emit(session, task, None, now)
     if schedule:
         await schedule_step(session, task, now=now)
     if task.expires_at is not None:
-        await jobs.enqueue(
-            session,
-            kind=EXPIRE_JOB,
-            payload=ExpirePayload(task_id=task.id),
-            workspace_id=workspace_id,
-            now=now,
-            run_at=task.expires_at,
-        )
+        await _schedule_expiry(session, task, now=now)
     return task
+
+
+async def _schedule_expiry(session: AsyncSession, task: ServiceTask, *, now: datetime) -> None:
+    """The ``service_task.expire`` job, due when the task expires."""
+    await jobs.enqueue(
+        session,
+        kind=EXPIRE_JOB,
+        payload=ExpirePayload(task_id=task.id),
+        workspace_id=task.workspace_id,
+        now=now,
+        run_at=task.expires_at,
+    )
 
 
 async def schedule_step(
