@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Boolean, Column, MetaData, String, Table, Text, insert, text
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.eligibility import bulk_repository as repository
 from enroll.eligibility import service as eligibility
 from enroll.eligibility.async_checks import enqueue_many
 from enroll.eligibility.checks import (
@@ -176,31 +175,11 @@ async def decide_in_python(
 
 # --- deciding a staged table ----------------------------------------------------------------
 
-_temp = MetaData()
-DECISION = Table(
-    "bulk_decision",
-    _temp,
-    Column("mask", Text, primary_key=True),
-    Column("status", String(16)),
-    Column("reason", Text),
-    Column("eligibility", JSON().with_variant(JSONB(), "postgresql")),
-    # No check waits for an answer: an enrollment that already holds this very decision may
-    # keep it (re-evaluation, a stamp) instead of having its pending checks asked again.
-    Column("settled", Boolean),
-    Column("checks_key", Text),  # re-evaluation's comparison key, see reevaluation.py
-    prefixes=["TEMPORARY"],
-)
 PYTHON_PAGE = 1000
 # Rows decided in Python give the event loop a turn this often, so that other requests are
 # answered while a bulk evaluation runs.
 YIELD_AFTER_SECONDS = 0.02
 RowLoader = Callable[[list[str]], Awaitable[list[Mapping[str, Any]]]]
-
-
-async def exec_sql(session: AsyncSession, sql: str) -> None:
-    """Run SQL holding inlined rule literals: no bind-parameter parsing (text() would)."""
-    conn = await session.connection()
-    await conn.exec_driver_sql(sql)
 
 
 async def decide_table(
@@ -217,21 +196,12 @@ async def decide_table(
     that maps each mask to its decision. Rows the SQL left undecided are evaluated in Python
     (``load`` fetches their columns by id) and get a mask of their own, ``p<id>``.
     Returns the decisions by mask."""
-    await exec_sql(session, "DROP TABLE IF EXISTS bulk_decision")
-    await session.run_sync(lambda s: DECISION.create(s.connection()))
+    await repository.create_decision_table(session)
     decisions: dict[str, Decision] = {}
-    for (mask,) in (
-        await session.execute(text(f"SELECT DISTINCT mask FROM {table} WHERE mask IS NOT NULL"))
-    ).all():
+    for mask in await repository.distinct_masks(session, table):
         decisions[mask] = plan_.decision(mask, now=now)
     while True:
-        ids = list(
-            (
-                await session.execute(
-                    text(f"SELECT id FROM {table} WHERE mask IS NULL LIMIT {PYTHON_PAGE}")
-                )
-            ).scalars()
-        )
+        ids = await repository.undecided_ids(session, table, limit=PYTHON_PAGE)
         if not ids:
             break
         assigned = []
@@ -245,10 +215,10 @@ async def decide_table(
             if time.monotonic() - turn > YIELD_AFTER_SECONDS:
                 await asyncio.sleep(0)  # each row is bounded (its budget), a page is not
                 turn = time.monotonic()
-        await session.execute(text(f"UPDATE {table} SET mask = :b_mask WHERE id = :b_id"), assigned)
+        await repository.assign_masks(session, table, assigned)
     if decisions:
-        await session.execute(
-            insert(DECISION), [decision_row(mask, d) for mask, d in decisions.items()]
+        await repository.insert_decisions(
+            session, [decision_row(mask, d) for mask, d in decisions.items()]
         )
     return decisions
 
@@ -285,15 +255,7 @@ async def enqueue_async_checks(
     queued = 0
     for mask in waiting:
         evaluated_at = decisions[mask].as_json()["evaluatedAt"]
-        ids = (
-            (
-                await session.execute(
-                    text(f"SELECT id FROM {table} WHERE mask = :m AND ({where})"), {"m": mask}
-                )
-            )
-            .scalars()
-            .all()
-        )
+        ids = await repository.ids_with_mask(session, table, mask, where=where)
         queued += await enqueue_many(
             session,
             workspace_id=instance.workspace_id,

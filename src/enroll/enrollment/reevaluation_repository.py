@@ -16,6 +16,7 @@ from sqlalchemy import BindParameter, bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.eligibility import bulk
+from enroll.eligibility.bulk_repository import exec_sql
 from enroll.eligibility.checks import evaluated_at_text
 from enroll.enrollment import bulk_sql
 from enroll.event import service as events
@@ -171,14 +172,14 @@ async def _temp_table(
     """A temporary table of ``select_sql``'s rows, indexed on ``id`` (this transaction's own
     on PostgreSQL; dropped by ``_drop`` in any case)."""
     suffix = " ON COMMIT DROP" if dialect == "postgresql" else ""
-    await bulk.exec_sql(session, f"DROP TABLE IF EXISTS {name}")
-    await bulk.exec_sql(session, f"CREATE TEMPORARY TABLE {name}{suffix} AS {select_sql}")
-    await bulk.exec_sql(session, f"CREATE INDEX {name}_id ON {name} (id)")
+    await exec_sql(session, f"DROP TABLE IF EXISTS {name}")
+    await exec_sql(session, f"CREATE TEMPORARY TABLE {name}{suffix} AS {select_sql}")
+    await exec_sql(session, f"CREATE INDEX {name}_id ON {name} (id)")
 
 
 async def drop(session: AsyncSession) -> None:
     for table in ("reeval", "reeval_write", "bulk_decision"):
-        await bulk.exec_sql(session, f"DROP TABLE IF EXISTS {table}")
+        await exec_sql(session, f"DROP TABLE IF EXISTS {table}")
 
 
 async def move_counts(session: AsyncSession) -> list[tuple[str, str, bool, int]]:
@@ -264,7 +265,7 @@ async def apply(
     this evaluation's criteria version and time (``enrollment_evaluation``)."""
     # '' matches no status: an empty list (manual screening) stays valid SQL everywhere.
     movable_sql = ", ".join(f"'{s.value}'" for s in movable) or "''"
-    await bulk.exec_sql(
+    await exec_sql(
         session,
         f"UPDATE bulk_decision SET checks_key = CAST({checks_key('eligibility', dialect)} AS TEXT)",
     )
@@ -284,7 +285,7 @@ async def apply(
     )
     at = bindparam("now", now, type_=UtcDateTime())
     if dialect == "postgresql":
-        await bulk.exec_sql(session, "ANALYZE reeval_write (id)")
+        await exec_sql(session, "ANALYZE reeval_write (id)")
     # The rest decided as before: one narrow row each instead of a rewrite of the wide one.
     await session.execute(
         text(

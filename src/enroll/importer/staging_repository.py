@@ -28,7 +28,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.db import json_dumps
-from enroll.eligibility import bulk
+from enroll.eligibility import bulk, bulk_repository
 from enroll.eligibility.bulk import Dialect
 from enroll.enrollment import bulk_sql
 from enroll.event import service as events
@@ -84,7 +84,7 @@ async def analyze_stored(session: AsyncSession) -> None:
     pipeline.py STATISTICS_MIN_ROWS). SQLite's planner prefers the indexes without them."""
     if bulk.dialect_of(session) == "postgresql":
         # The row counts and the columns the lookups filter on; the JSON ones cost the most.
-        await bulk.exec_sql(
+        await bulk_repository.exec_sql(
             session,
             "ANALYZE enrollment (program_instance_id, workspace_id, customer_id, status,"
             " email, reference_id, dedupe_key), customer (workspace_id, email)",
@@ -128,7 +128,7 @@ async def stage(session: AsyncSession, *, candidates: list[Candidate], dialect: 
     """Load the candidates into a fresh temporary stage table: COPY on PostgreSQL, the
     driver's executemany on SQLite (SQLAlchemy's per-row parameter handling would cost
     more than the insert)."""
-    await bulk.exec_sql(session, "DROP TABLE IF EXISTS import_stage")
+    await bulk_repository.exec_sql(session, "DROP TABLE IF EXISTS import_stage")
     await session.run_sync(lambda s: STAGE.create(s.connection()))
     records = _records(candidates)
     connection = await (await session.connection()).get_raw_connection()
@@ -148,7 +148,7 @@ async def analyze_stage(session: AsyncSession, *, dialect: Dialect) -> None:
         # A fresh temporary table has no statistics: without them the planner may scan the
         # whole enrollment table to join a few thousand rows. The row count and the join
         # columns are what it needs; the wide JSON columns would only cost time.
-        await bulk.exec_sql(session, "ANALYZE import_stage (id, customer_id, email)")
+        await bulk_repository.exec_sql(session, "ANALYZE import_stage (id, customer_id, email)")
 
 
 async def find_or_create_customers(
@@ -217,7 +217,7 @@ async def unstage(session: AsyncSession, *, stage_ids: Iterable[str]) -> None:
 
 
 async def set_masks(session: AsyncSession, *, mask_sql: str) -> None:
-    await bulk.exec_sql(session, f"UPDATE import_stage SET mask = {mask_sql}")
+    await bulk_repository.exec_sql(session, f"UPDATE import_stage SET mask = {mask_sql}")
 
 
 async def staged_rows(session: AsyncSession, *, ids: list[str]) -> list[Mapping[str, Any]]:
