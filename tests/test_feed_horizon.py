@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from conftest import PG_URL, Tenant
-from enroll.event import service as events
+from enroll.event import repository as events
 
 
 def created(tenant: Tenant) -> set[str]:

@@ -26,13 +26,13 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from enroll.db import Database
 from enroll.errors import Conflict, Unprocessable
+from enroll.idempotency import repository
 from enroll.models import IdempotencyRecord
 
 if TYPE_CHECKING:
@@ -77,14 +77,9 @@ async def _claim(
     for _ in range(3):
         try:
             async with db.transaction() as session:
-                existing = await session.scalar(
-                    select(IdempotencyRecord).where(
-                        IdempotencyRecord.scope == scope, IdempotencyRecord.key == key
-                    )
-                )
+                existing = await repository.get_by_key(session, scope=scope, key=key)
                 if existing is not None and existing.expires_at <= now:
-                    await session.delete(existing)
-                    await session.flush()
+                    await repository.remove(session, existing)
                     existing = None
                 if existing is None:
                     record = IdempotencyRecord(
@@ -130,9 +125,7 @@ async def _store(session: AsyncSession, claim_: Claim, response: Response) -> No
 
 async def _release(db: Database, claim_: Claim) -> None:
     async with db.transaction() as session:
-        await session.execute(
-            delete(IdempotencyRecord).where(IdempotencyRecord.id == claim_.record_id)
-        )
+        await repository.delete_by_id(session, claim_.record_id)
 
 
 class Guard:
@@ -206,15 +199,4 @@ PURGE_SLICE = 5_000
 async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
     """Delete up to ``PURGE_SLICE`` expired records; the caller repeats, a transaction each,
     while that many went (a day of keys in one DELETE would be one long transaction)."""
-    expired = (
-        select(IdempotencyRecord.id)
-        .where(IdempotencyRecord.expires_at <= now)
-        .limit(PURGE_SLICE)
-        .scalar_subquery()
-    )
-    result = await session.execute(
-        delete(IdempotencyRecord)
-        .where(IdempotencyRecord.id.in_(expired))
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return await repository.purge_expired(session, now=now, limit=PURGE_SLICE)

@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.ids import new_id
+from enroll.job import repository
 from enroll.job.registry import Payload
 from enroll.models import Job
-from enroll.models.job import job_table
 
 DEFAULT_MAX_ATTEMPTS = 8
-_INSERT = insert(job_table)
 
 
 async def enqueue(
@@ -49,7 +48,7 @@ async def enqueue(
         "created_at": now,
         "updated_at": now,
     }
-    await session.execute(_INSERT, row)
+    await repository.insert_job(session, row)
     return str(row["id"])
 
 
@@ -58,14 +57,10 @@ async def is_final_attempt(session: AsyncSession, job_id: str | None) -> bool:
     than raised for another try)."""
     if job_id is None:
         return False
-    row = (
-        await session.execute(select(Job.attempts, Job.max_attempts).where(Job.id == job_id))
-    ).first()
+    row = await repository.attempts_of(session, job_id)
     return row is not None and row.attempts >= row.max_attempts
 
 
 def list_for_workspace(workspace_id: str, *, status: str | None) -> Select[Job]:
-    stmt = select(Job).where(Job.workspace_id == workspace_id)
-    if status:
-        stmt = stmt.where(Job.status == status)
-    return stmt
+    """The workspace's jobs, to paginate (``status``: of that status only)."""
+    return repository.list_for_workspace(workspace_id, status=status)

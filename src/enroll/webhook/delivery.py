@@ -3,7 +3,7 @@
 Each endpoint is served by one worker at a time, under a lease on its row (so any number of
 workers share the endpoints, and each endpoint gets its events in order). Serving an endpoint:
 
-1. *Queue*: read the settled events after its cursor (event/service.settled: on PostgreSQL,
+1. *Queue*: read the settled events after its cursor (event/repository.py: on PostgreSQL,
    nothing can still commit behind them), write a delivery for each it subscribes to, and move
    the cursor, in one transaction. Events of a rolled-back transaction never exist, so are
    never sent.
@@ -17,13 +17,14 @@ workers share the endpoints, and each endpoint gets its events in order). Servin
 A worker killed between 2 and 3 has sent what it did not record: after its lease another
 worker sends those again (at least once; ``webhook-id`` is the event id, for receivers to
 deduplicate).
+
+The SQL of all this is delivery_repository.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,25 +33,14 @@ from typing import Any
 
 import httpx
 import orjson
-from sqlalchemy import (
-    and_,
-    bindparam,
-    exists,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    tuple_,
-    update,
-)
 
 from enroll.context import AppContext
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.kit import outbound
-from enroll.models import Event, WebhookDelivery, WebhookEndpoint
-from enroll.models.webhook import webhook_attempt_table, webhook_delivery_table
+from enroll.kit.background import LeaseLost, jitter
+from enroll.models import Event, WebhookEndpoint
+from enroll.webhook import delivery_repository as leases
 from enroll.webhook import event_types, repository
 from enroll.webhook.schemas import WebhookEndpointOut
 
@@ -59,7 +49,6 @@ QUEUE_BATCH = 1000  # events read from the feed per transaction
 SEND_BATCH = 100  # deliveries sent between two recording transactions
 EXCERPT_CHARS = 500
 MAX_RETRY_AFTER_SECONDS = 86400.0
-_jitter = random.Random()  # of our own: see worker/runner.py
 
 
 @dataclass(slots=True)
@@ -94,22 +83,6 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-_ATTEMPT_INSERT = insert(webhook_attempt_table)
-_DELIVERY_UPDATE = (
-    update(webhook_delivery_table)
-    .where(webhook_delivery_table.c.id == bindparam("d_id"))
-    .values(
-        status=bindparam("d_status"),
-        attempts=bindparam("d_attempts"),
-        next_attempt_at=bindparam("d_next"),
-        last_status_code=bindparam("d_code"),
-        last_error=bindparam("d_error"),
-        delivered_at=bindparam("d_delivered"),
-        updated_at=bindparam("d_now"),
-    )
-)
-
-
 class Deliverer:
     def __init__(self, ctx: AppContext, *, name: str) -> None:
         self.ctx = ctx
@@ -139,66 +112,18 @@ class Deliverer:
 
     # --- leases -----------------------------------------------------------------------------
 
-    def _ours(self, endpoint_id: str) -> Any:
-        return and_(WebhookEndpoint.id == endpoint_id, WebhookEndpoint.locked_by == self.name)
-
     async def _claim(self, limit: int) -> list[Leased]:
         now = self.ctx.clock.now()
-        lease = self._lease(now)
         async with self.ctx.db.transaction() as session:
-            below = await events.horizon(session)
-            due = exists().where(
-                WebhookDelivery.endpoint_id == WebhookEndpoint.id,
-                WebhookDelivery.status == "pending",
-                WebhookDelivery.next_attempt_at <= now,
+            rows = await leases.claim(
+                session, worker=self.name, now=now, lease=self._lease(now), limit=limit
             )
-            fresh = exists().where(
-                Event.workspace_id == WebhookEndpoint.workspace_id,
-                tuple_(Event.txid, Event.seq)
-                > tuple_(WebhookEndpoint.cursor_txid, WebhookEndpoint.cursor_seq),
-                events.settled(below),
-            )
-            ids = (
-                select(WebhookEndpoint.id)
-                .where(
-                    WebhookEndpoint.enabled.is_(True),
-                    or_(WebhookEndpoint.locked_until.is_(None), WebhookEndpoint.locked_until < now),
-                    or_(due, fresh),
-                )
-                .limit(limit)
-                .with_for_update(skip_locked=True, of=WebhookEndpoint)
-                .scalar_subquery()
-            )
-            rows = (
-                await session.execute(
-                    update(WebhookEndpoint)
-                    .where(WebhookEndpoint.id.in_(ids))
-                    .values(locked_by=self.name, locked_until=lease)
-                    .returning(
-                        WebhookEndpoint.id,
-                        WebhookEndpoint.workspace_id,
-                        WebhookEndpoint.url,
-                        WebhookEndpoint.event_types,
-                        WebhookEndpoint.secret,
-                        WebhookEndpoint.previous_secret,
-                        WebhookEndpoint.previous_secret_expires_at,
-                        WebhookEndpoint.cursor_txid,
-                        WebhookEndpoint.cursor_seq,
-                    )
-                    .execution_options(synchronize_session=False)
-                )
-            ).all()
         return [Leased(**row._mapping) for row in rows]
 
     async def _release(self, endpoint: Leased) -> None:
         try:
             async with self.ctx.db.transaction() as session:
-                await session.execute(
-                    update(WebhookEndpoint)
-                    .where(self._ours(endpoint.id))
-                    .values(locked_by=None, locked_until=None)
-                    .execution_options(synchronize_session=False)
-                )
+                await leases.release(session, endpoint_id=endpoint.id, worker=self.name)
         except Exception:  # else it waits out its lease
             log.exception("could not release webhook endpoint %s", endpoint.id)
 
@@ -235,31 +160,23 @@ class Deliverer:
         """Write deliveries for the next settled events of the feed; how many events read."""
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as session:
-            below = await events.horizon(session)
-            rows = (
-                await session.execute(
-                    select(Event.id, Event.type, Event.txid, Event.seq)
-                    .where(
-                        Event.workspace_id == endpoint.workspace_id,
-                        tuple_(Event.txid, Event.seq)
-                        > tuple_(endpoint.cursor_txid, endpoint.cursor_seq),
-                        events.settled(below),
-                    )
-                    .order_by(Event.txid, Event.seq)
-                    .limit(QUEUE_BATCH)
-                )
-            ).all()
+            rows = await leases.events_after(
+                session,
+                workspace_id=endpoint.workspace_id,
+                cursor=(endpoint.cursor_txid, endpoint.cursor_seq),
+                limit=QUEUE_BATCH,
+            )
             if not rows:
                 return 0
             await repository.queue_deliveries(session, endpoint, rows, now)
             last = rows[-1]
-            moved = await session.execute(
-                update(WebhookEndpoint)
-                .where(self._ours(endpoint.id))
-                .values(cursor_txid=last.txid, cursor_seq=last.seq, locked_until=self._lease(now))
-                .execution_options(synchronize_session=False)
-            )
-            if moved.rowcount != 1:  # type: ignore[attr-defined]
+            if not await leases.move_cursor(
+                session,
+                endpoint_id=endpoint.id,
+                worker=self.name,
+                cursor=(last.txid, last.seq),
+                lease=self._lease(now),
+            ):
                 raise LeaseLost(endpoint.id)  # another worker serves it now: undo
         endpoint.cursor_txid, endpoint.cursor_seq = last.txid, last.seq
         endpoint.renewed = time.monotonic()
@@ -272,28 +189,7 @@ class Deliverer:
         """The pending deliveries from the head of the queue that are due now, in order."""
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction(write=False) as session:
-            rows = (
-                await session.execute(
-                    select(
-                        WebhookDelivery.id,
-                        WebhookDelivery.attempts,
-                        WebhookDelivery.next_attempt_at,
-                        Event,
-                    )
-                    .join(Event, Event.id == WebhookDelivery.event_id)
-                    .where(
-                        WebhookDelivery.endpoint_id == endpoint.id,
-                        WebhookDelivery.status == "pending",
-                    )
-                    .order_by(
-                        WebhookDelivery.created_at,
-                        WebhookDelivery.event_txid,
-                        WebhookDelivery.event_seq,
-                        WebhookDelivery.id,
-                    )
-                    .limit(SEND_BATCH)
-                )
-            ).all()
+            rows = await leases.pending(session, endpoint_id=endpoint.id, limit=SEND_BATCH)
         due: list[tuple[str, int, Event]] = []
         for delivery_id, attempts, next_attempt_at, event in rows:
             if next_attempt_at is not None and next_attempt_at > now:
@@ -354,71 +250,21 @@ class Deliverer:
         """Write the attempts and what follows from them; False when the endpoint was disabled
         (or the lease lost)."""
         settings = self.ctx.settings
-        delays = settings.webhook_retry_delays
         now = self.ctx.clock.now()
-        attempts: list[dict[str, Any]] = []
-        changes: list[dict[str, Any]] = []
-        for o in outcomes:
-            attempts.append(
-                {
-                    "id": new_id(),
-                    "delivery_id": o.delivery_id,
-                    "workspace_id": endpoint.workspace_id,
-                    "attempted_at": o.at,
-                    "status_code": o.status_code,
-                    "latency_ms": o.latency_ms,
-                    "response_excerpt": o.excerpt,
-                    "error": o.error,
-                }
-            )
-            status, next_at = "succeeded", None
-            if not o.ok:
-                if o.attempts >= len(delays):
-                    status = "failed"
-                else:
-                    status = "pending"
-                    wait = delays[o.attempts] * _jitter.uniform(0.9, 1.1)
-                    if o.retry_after is not None:
-                        wait = o.retry_after
-                    next_at = o.at + timedelta(seconds=wait)
-            changes.append(
-                {
-                    "d_id": o.delivery_id,
-                    "d_status": status,
-                    "d_attempts": o.attempts,
-                    "d_next": next_at,
-                    "d_code": o.status_code,
-                    "d_error": o.error,
-                    "d_delivered": o.at if o.ok else None,
-                    "d_now": now,
-                }
-            )
+        attempts, changes = _written(endpoint, outcomes, settings.webhook_retry_delays, now)
         last = outcomes[-1]
         async with self.ctx.db.transaction() as session:
-            # The row's failing_since, not the one read at the claim: a person may have
-            # changed the endpoint since.
-            held = (
-                await session.execute(
-                    update(WebhookEndpoint)
-                    .where(self._ours(endpoint.id))
-                    .values(
-                        failing_since=None
-                        if last.ok
-                        else func.coalesce(
-                            WebhookEndpoint.failing_since,
-                            literal(last.at, WebhookEndpoint.failing_since.type),
-                        ),
-                        locked_until=self._lease(now),
-                    )
-                    .returning(WebhookEndpoint.failing_since)
-                    .execution_options(synchronize_session=False)
-                )
-            ).all()
-            if len(held) != 1:
+            held = await leases.hold(
+                session,
+                endpoint_id=endpoint.id,
+                worker=self.name,
+                failing_at=None if last.ok else last.at,
+                lease=self._lease(now),
+            )
+            if held is None:
                 raise LeaseLost(endpoint.id)
-            failing_since = held[0].failing_since
-            await session.execute(_ATTEMPT_INSERT, attempts)
-            await session.execute(_DELIVERY_UPDATE, changes)
+            failing_since = held.failing_since
+            await leases.record_attempts(session, attempts, changes)
             disable = None
             if last.status_code == 410:
                 disable = "The endpoint answered 410 Gone."
@@ -432,8 +278,49 @@ class Deliverer:
         return disable is None
 
 
-class LeaseLost(Exception):
-    """Another worker took the endpoint over (this one was too slow): its work is undone."""
+def _written(
+    endpoint: Leased, outcomes: list[Outcome], delays: list[float], now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The attempts' rows, and their deliveries' changes: succeeded, or the next attempt on
+    the retry schedule (``Retry-After`` honoured), or failed when the schedule is spent."""
+    attempts: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    for o in outcomes:
+        attempts.append(
+            {
+                "id": new_id(),
+                "delivery_id": o.delivery_id,
+                "workspace_id": endpoint.workspace_id,
+                "attempted_at": o.at,
+                "status_code": o.status_code,
+                "latency_ms": o.latency_ms,
+                "response_excerpt": o.excerpt,
+                "error": o.error,
+            }
+        )
+        status, next_at = "succeeded", None
+        if not o.ok:
+            if o.attempts >= len(delays):
+                status = "failed"
+            else:
+                status = "pending"
+                wait = delays[o.attempts] * jitter(0.9, 1.1)
+                if o.retry_after is not None:
+                    wait = o.retry_after
+                next_at = o.at + timedelta(seconds=wait)
+        changes.append(
+            {
+                "d_id": o.delivery_id,
+                "d_status": status,
+                "d_attempts": o.attempts,
+                "d_next": next_at,
+                "d_code": o.status_code,
+                "d_error": o.error,
+                "d_delivered": o.at if o.ok else None,
+                "d_now": now,
+            }
+        )
+    return attempts, changes
 
 
 async def _disable(session: Any, endpoint_id: str, *, reason: str, now: datetime) -> None:

@@ -1,5 +1,6 @@
 """Queries of webhook endpoints and deliveries. Every one is scoped by workspace, except the
-worker's, which serve every workspace."""
+worker's (``queue_deliveries`` here, the rest in delivery_repository.py), which serve every
+workspace."""
 
 from __future__ import annotations
 
@@ -7,13 +8,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select, insert, select
+from sqlalchemy import ColumnElement, Select, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.ids import new_id
 from enroll.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from enroll.models.webhook import webhook_delivery_table
 from enroll.webhook import event_types
+
+
+async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> None:
+    await session.delete(endpoint)
+    await session.flush()
 
 
 async def get_endpoint(
@@ -85,6 +91,39 @@ async def feed_head(session: AsyncSession, *, workspace_id: str) -> tuple[int, i
     return (int(row.txid), int(row.seq)) if row else (0, 0)
 
 
+def replay_period(
+    *, workspace_id: str, since: datetime, until: datetime | None, head: tuple[int, int]
+) -> list[ColumnElement[bool]]:
+    """The workspace's events that occurred in [since, until), up to the feed's ``head``."""
+    period = [
+        Event.workspace_id == workspace_id,
+        Event.occurred_at >= since,
+        tuple_(Event.txid, Event.seq) <= tuple_(*head),
+    ]
+    if until is not None:
+        period.append(Event.occurred_at < until)
+    return period
+
+
+async def events_in(
+    session: AsyncSession,
+    period: list[ColumnElement[bool]],
+    *,
+    after: tuple[int, int],
+    limit: int,
+) -> Sequence[Any]:
+    """The next events of ``period`` (``replay_period``) after the position ``after`` (``id``,
+    ``type``, ``txid``, ``seq``), in feed order."""
+    return (
+        await session.execute(
+            select(Event.id, Event.type, Event.txid, Event.seq)
+            .where(*period, tuple_(Event.txid, Event.seq) > tuple_(*after))
+            .order_by(Event.txid, Event.seq)
+            .limit(limit)
+        )
+    ).all()
+
+
 class EndpointRef(Protocol):
     @property
     def id(self) -> str: ...
@@ -108,8 +147,13 @@ async def queue_deliveries(
         if event_types.subscribed(endpoint.event_types, r.type)
     ]
     if rows:
-        await session.execute(insert(webhook_delivery_table), rows)
+        await insert_deliveries(session, rows)
     return len(rows)
+
+
+async def insert_deliveries(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Insert deliveries (``delivery_row``'s) in one executemany."""
+    await session.execute(insert(webhook_delivery_table), rows)
 
 
 def delivery_row(

@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable, Iterable, Set
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.db import Database
@@ -16,7 +15,6 @@ from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.kit import outbound
 from enroll.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from enroll.models.webhook import webhook_delivery_table
 from enroll.webhook import event_types, repository
 from enroll.webhook.schemas import (
     Replay,
@@ -130,8 +128,7 @@ async def update(
 
 async def delete(session: AsyncSession, *, workspace_id: str, endpoint_id: str) -> None:
     endpoint = await get(session, workspace_id=workspace_id, endpoint_id=endpoint_id)
-    await session.delete(endpoint)
-    await session.flush()
+    await repository.delete_endpoint(session, endpoint)
 
 
 async def rotate_secret(
@@ -173,8 +170,8 @@ async def send_test(
     await session.flush()
     await session.refresh(event, ["txid"])  # the database's default
     delivery_id = new_id()
-    await session.execute(
-        insert(webhook_delivery_table),
+    await repository.insert_deliveries(
+        session,
         [
             repository.delivery_row(
                 endpoint, event.id, event.type, event.txid, event.seq, now, delivery_id
@@ -228,25 +225,14 @@ async def replay(
         check_readable(found.event_types, scopes)
         target = _Target(found.id, found.workspace_id, list(found.event_types))
         head = await repository.feed_head(session, workspace_id=workspace_id)
-    period = [
-        Event.workspace_id == workspace_id,
-        Event.occurred_at >= body.since,
-        tuple_(Event.txid, Event.seq) <= tuple_(*head),
-    ]
-    if body.until is not None:
-        period.append(Event.occurred_at < body.until)
+    period = repository.replay_period(
+        workspace_id=workspace_id, since=body.since, until=body.until, head=head
+    )
     queued, after = 0, (-1, -1)
     while True:
         async with db.transaction() as session:
             await get(session, workspace_id=workspace_id, endpoint_id=endpoint_id)  # not deleted
-            rows = (
-                await session.execute(
-                    select(Event.id, Event.type, Event.txid, Event.seq)
-                    .where(*period, tuple_(Event.txid, Event.seq) > tuple_(*after))
-                    .order_by(Event.txid, Event.seq)
-                    .limit(REPLAY_SLICE)
-                )
-            ).all()
+            rows = await repository.events_in(session, period, after=after, limit=REPLAY_SLICE)
             queued += await repository.queue_deliveries(session, target, rows, now)
             last = len(rows) < REPLAY_SLICE
             if last and finish is not None:

@@ -24,21 +24,21 @@ import os
 import random
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
 from enroll.enrollment import jobs as enrollment_jobs
 from enroll.idempotency.service import PURGE_SLICE, purge_expired
 from enroll.importer import jobs as importer_jobs
+from enroll.job import repository as queue
 from enroll.job import service as jobs
 from enroll.job.registry import JOBS, JobSpec
+from enroll.job.repository import Claimed
 from enroll.kit import failures
-from enroll.models import Job
+from enroll.kit.background import LeaseLost, jitter
 from enroll.notification import jobs as notification_jobs
 from enroll.servicetask import jobs as servicetask_jobs
 from enroll.webhook.delivery import Deliverer
@@ -57,33 +57,14 @@ JOB_MODULES = (
 )
 
 
-class _LeaseLost(Exception):
-    pass
-
-
 def loop_time() -> float:
     return asyncio.get_running_loop().time()
-
-
-@dataclass(frozen=True, slots=True)
-class Claimed:
-    id: str
-    kind: str
-    workspace_id: str | None
-    payload: dict[str, Any]
-    attempts: int
-    max_attempts: int
-
-
-# Jitter from a generator of our own: the module-level one is shared process state, and a test
-# (Hypothesis, in the same process as an embedded worker) may see its state change mid-draw.
-_jitter = random.Random()
 
 
 def backoff(attempts: int) -> timedelta:
     """Exponential with jitter: ~1 s, 2 s, 4 s … capped at an hour."""
     base = min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
-    return timedelta(seconds=base * _jitter.uniform(0.75, 1.25))
+    return timedelta(seconds=base * jitter(0.75, 1.25))
 
 
 class Worker:
@@ -170,18 +151,7 @@ class Worker:
         with contextlib.suppress(Exception):  # else they wait out their lease
             async with self.ctx.db.transaction() as session:
                 for job in jobs:
-                    await session.execute(
-                        update(Job)
-                        .where(self._ours(job), Job.status == "running")
-                        .values(
-                            status="queued",
-                            attempts=Job.attempts - 1,
-                            locked_by=None,
-                            locked_until=None,
-                            updated_at=now,
-                        )
-                        .execution_options(synchronize_session=False)
-                    )
+                    await queue.release(session, job, worker=self.name, now=now)
 
     async def run_once(self) -> int:
         """Claim one batch and run it (``concurrency`` at a time); the number of jobs run."""
@@ -198,45 +168,8 @@ class Worker:
     async def _claim(self, limit: int) -> list[Claimed]:
         now = self.ctx.clock.now()
         lease = now + timedelta(seconds=self.ctx.settings.job_lease_seconds)
-        due = or_(
-            and_(Job.status == "queued", Job.run_at <= now),
-            and_(Job.status == "running", Job.locked_until < now),  # its worker vanished
-        )
-        ids = (
-            select(Job.id)
-            .where(due)
-            .order_by(Job.run_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        stmt = (
-            update(Job)
-            .where(Job.id.in_(ids))
-            .values(
-                status="running",
-                attempts=Job.attempts + 1,
-                locked_by=self.name,
-                locked_until=lease,
-                updated_at=now,
-            )
-            .returning(
-                Job.id, Job.kind, Job.workspace_id, Job.payload, Job.attempts, Job.max_attempts
-            )
-            .execution_options(synchronize_session=False)
-        )
         async with self.ctx.db.transaction() as session:
-            rows = (await session.execute(stmt)).all()
-        return sorted(
-            (
-                Claimed(r.id, r.kind, r.workspace_id, r.payload, r.attempts, r.max_attempts)
-                for r in rows
-            ),
-            key=lambda c: c.id,
-        )
-
-    def _ours(self, job: Claimed) -> Any:
-        return and_(Job.id == job.id, Job.locked_by == self.name, Job.attempts == job.attempts)
+            return await queue.claim(session, worker=self.name, now=now, lease=lease, limit=limit)
 
     async def _execute(self, job: Claimed) -> None:
         spec = self.registry.get(job.kind)
@@ -269,10 +202,10 @@ class Worker:
                         )
                         again = False
                     if not again and not await self._succeed(session, job):
-                        raise _LeaseLost  # roll back: another worker owns the job now
+                        raise LeaseLost  # roll back: another worker owns the job now
                 if not again:
                     return
-        except _LeaseLost:
+        except LeaseLost:
             return
         except Exception as exc:
             await self._failed(job, exc)
@@ -296,14 +229,7 @@ class Worker:
 
     async def _succeed(self, session: AsyncSession, job: Claimed) -> bool:
         """Mark the job succeeded while the lease is still ours; False when it is not."""
-        now = self.ctx.clock.now()
-        finished = await session.execute(
-            update(Job)
-            .where(self._ours(job), Job.status == "running")
-            .values(status="succeeded", finished_at=now, updated_at=now, last_error=None)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(finished.rowcount == 1)  # type: ignore[attr-defined]
+        return await queue.succeed(session, job, worker=self.name, now=self.ctx.clock.now())
 
     async def _renew_lease(self, job: Claimed) -> None:
         lease = self.ctx.settings.job_lease_seconds
@@ -312,11 +238,12 @@ class Worker:
             now = self.ctx.clock.now()
             with contextlib.suppress(Exception):  # a missed renewal only risks a re-run
                 async with self.ctx.db.transaction() as session:
-                    await session.execute(
-                        update(Job)
-                        .where(self._ours(job), Job.status == "running")
-                        .values(locked_until=now + timedelta(seconds=lease), updated_at=now)
-                        .execution_options(synchronize_session=False)
+                    await queue.renew(
+                        session,
+                        job,
+                        worker=self.name,
+                        now=now,
+                        until=now + timedelta(seconds=lease),
                     )
 
     async def _failed(self, job: Claimed, exc: Exception) -> None:
@@ -324,20 +251,10 @@ class Worker:
         final = job.attempts >= job.max_attempts
         error = failures.describe(log, exc, f"job {job.id} ({job.kind})")
         log.warning("job %s (%s) attempt %d failed: %s", job.id, job.kind, job.attempts, error)
+        retry_at = None if final else now + backoff(job.attempts)
         async with self.ctx.db.transaction() as session:
-            await session.execute(
-                update(Job)
-                .where(self._ours(job))
-                .values(
-                    status="failed" if final else "queued",
-                    last_error=error,
-                    run_at=now if final else now + backoff(job.attempts),
-                    finished_at=now if final else None,
-                    locked_by=None,
-                    locked_until=None,
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
+            await queue.fail(
+                session, job, worker=self.name, now=now, error=error, retry_at=retry_at
             )
 
     async def _housekeeping(self) -> None:
