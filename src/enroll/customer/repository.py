@@ -3,8 +3,7 @@ from __future__ import annotations
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.kit import persistence
-from enroll.kit.repository import WorkspaceRepository
+from enroll.kit.repository import WorkspaceRepository, insert_unless_exists
 from enroll.models import Customer, Lead
 
 customers = WorkspaceRepository(Customer)
@@ -34,6 +33,4 @@ def search_leads(*, workspace_id: str, email: str | None) -> Select[Lead]:
 async def insert_unless_known(session: AsyncSession, customer: Customer) -> bool:
     """INSERT a new customer unless the workspace knows its email already (then nothing is
     written and False comes back): one statement either way, safe under concurrency."""
-    return await persistence.insert_unless_exists(
-        session, customer, unique=("workspace_id", "email")
-    )
+    return await insert_unless_exists(session, customer, unique=("workspace_id", "email"))

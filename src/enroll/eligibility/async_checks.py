@@ -26,7 +26,6 @@ from typing import Any
 
 import orjson
 from pydantic import field_serializer
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.eligibility.checks import Check, CheckStatus
@@ -35,7 +34,6 @@ from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
 from enroll.kit import outbound
-from enroll.models.job import job_table
 
 ASYNC_CHECK_JOB = "eligibility.async_check"
 # The actor of the history rows an async check writes.
@@ -106,32 +104,24 @@ async def enqueue_many(
             deadline_seconds = criterion.endpoint.deadline_seconds
             job_id = new_id()
             rows.append(
-                {
-                    "id": job_id,
-                    "workspace_id": workspace_id,
-                    "kind": ASYNC_CHECK_JOB,
-                    "payload": CheckJob(
+                jobs.queued_row(
+                    kind=ASYNC_CHECK_JOB,
+                    payload=CheckJob(
                         job_id=job_id,
                         enrollment_id=enrollment_id,
                         criterion_id=criterion.id,
                         criteria_version=criteria_version,
                         evaluated_at=evaluated_at,
                         deadline=decided + timedelta(seconds=deadline_seconds),
-                    ).as_json(),
-                    "status": "queued",
-                    "attempts": 0,
-                    "max_attempts": max_attempts_for(deadline_seconds),
-                    "run_at": now,
-                    "locked_until": None,
-                    "locked_by": None,
-                    "last_error": None,
-                    "finished_at": None,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                    ),
+                    workspace_id=workspace_id,
+                    now=now,
+                    max_attempts=max_attempts_for(deadline_seconds),
+                    job_id=job_id,
+                )
             )
     if rows:
-        await session.execute(insert(job_table), rows)
+        await jobs.enqueue_rows(session, rows)
     return len(rows)
 
 

@@ -8,8 +8,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy import insert as sql_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.kit import persistence
-from enroll.kit.repository import WorkspaceRepository
+from enroll.kit.repository import WorkspaceRepository, insert_new
 from enroll.kit.sql import JsonArrayContains
 from enroll.models import (
     Enrollment,
@@ -45,7 +44,7 @@ async def insert_history(session: AsyncSession, rows: list[dict[str, Any]]) -> N
 async def insert(session: AsyncSession, enrollment: Enrollment) -> None:
     """INSERT a new enrollment in its final state, in one statement and without the unit of
     work (the hot path of a create); it stays out of the session."""
-    await persistence.insert_new(session, enrollment)
+    await insert_new(session, enrollment)
 
 
 async def open_enrollment_id(

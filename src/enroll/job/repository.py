@@ -26,8 +26,9 @@ class Claimed:
     max_attempts: int
 
 
-async def insert_job(session: AsyncSession, row: dict[str, Any]) -> None:
-    await session.execute(_INSERT, row)
+async def insert_jobs(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """One INSERT, an executemany for several rows."""
+    await session.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
 
 
 async def attempts_of(session: AsyncSession, job_id: str) -> Any:

@@ -16,8 +16,7 @@ from enroll.models import Job
 DEFAULT_MAX_ATTEMPTS = 8
 
 
-async def enqueue(
-    session: AsyncSession,
+def queued_row(
     *,
     kind: str,
     payload: Payload | dict[str, Any],
@@ -26,13 +25,12 @@ async def enqueue(
     run_at: datetime | None = None,
     max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     job_id: str | None = None,
-) -> str:
-    """Queue a job in the caller's transaction and return its id. ``job_id``: an id chosen
-    beforehand, for a payload that names its own job (see ``is_final_attempt``). A plain
-    Core INSERT: service tasks queue one per state change, and the ORM's unit of work cost
-    more than the statement. ``payload``: the kind's model (job/registry.py), or the stored
-    JSON of a job being queued again."""
-    row = {
+) -> dict[str, Any]:
+    """The row of a job to queue (``enqueue`` one; ``enqueue_rows`` many at once).
+    ``job_id``: an id chosen beforehand, for a payload that names its own job (see
+    ``is_final_attempt``). ``payload``: the kind's model (job/registry.py), or the stored JSON
+    of a job being queued again."""
+    return {
         "id": job_id or new_id(),
         "kind": kind,
         "payload": payload.as_json() if isinstance(payload, Payload) else payload,
@@ -48,8 +46,38 @@ async def enqueue(
         "created_at": now,
         "updated_at": now,
     }
-    await repository.insert_job(session, row)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    payload: Payload | dict[str, Any],
+    workspace_id: str | None,
+    now: datetime,
+    run_at: datetime | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    job_id: str | None = None,
+) -> str:
+    """Queue a job in the caller's transaction and return its id. A plain Core INSERT:
+    service tasks queue one per state change, and the ORM's unit of work cost more than the
+    statement."""
+    row = queued_row(
+        kind=kind,
+        payload=payload,
+        workspace_id=workspace_id,
+        now=now,
+        run_at=run_at,
+        max_attempts=max_attempts,
+        job_id=job_id,
+    )
+    await repository.insert_jobs(session, [row])
     return str(row["id"])
+
+
+async def enqueue_rows(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Queue many jobs (rows from ``queued_row``) with one executemany INSERT."""
+    await repository.insert_jobs(session, rows)
 
 
 async def is_final_attempt(session: AsyncSession, job_id: str | None) -> bool:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, bindparam, or_, select
+from sqlalchemy import Select, bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.models import (
@@ -18,6 +19,7 @@ from enroll.models import (
     SetupAction,
     Todo,
 )
+from enroll.models.service_task import service_task_log_table
 from enroll.workflows.participation import DeviceStatus
 from enroll.workflows.service_task import TERMINAL, TaskKind, TodoStatus
 
@@ -325,3 +327,11 @@ def search_todos(
     if task_id:
         stmt = stmt.where(Todo.task_id == task_id)
     return stmt
+
+
+_LOG_INSERT = insert(service_task_log_table)  # plain Core: one row per state change
+
+
+async def insert_log(session: AsyncSession, row: dict[str, Any]) -> None:
+    """A task log row (a state change, or an event of a setup action)."""
+    await session.execute(_LOG_INSERT, row)

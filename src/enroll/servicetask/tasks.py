@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.event import service as events
@@ -19,7 +18,6 @@ from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
 from enroll.models import ServiceTask, SetupAction, Todo
-from enroll.models.service_task import service_task_log_table
 from enroll.servicetask import repository
 from enroll.servicetask.schemas import ServiceTaskOut
 from enroll.workflows.service_task import (
@@ -50,7 +48,6 @@ class ExpirePayload(Payload):
 
 
 SYSTEM_ACTOR = "system:service-task"
-_LOG_INSERT = insert(service_task_log_table)  # plain Core: one row per state change
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +216,8 @@ async def _log(
     now: datetime,
     errors: list[TaskError] | None = None,
 ) -> None:
-    await session.execute(
-        _LOG_INSERT,
+    await repository.insert_log(
+        session,
         {
             "id": new_id(),
             "task_id": task.id,
@@ -248,8 +245,8 @@ async def log_action(
     did it; the task stays in its state (from and to are the same)."""
     state = task.state
     described = f"{action.type} (sequence {action.sequence}) {event}"
-    await session.execute(
-        _LOG_INSERT,
+    await repository.insert_log(
+        session,
         {
             "id": new_id(),
             "task_id": task.id,
