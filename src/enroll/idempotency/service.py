@@ -34,6 +34,7 @@ from enroll.db import Database
 from enroll.errors import Conflict, Unprocessable
 from enroll.idempotency import repository
 from enroll.models import IdempotencyRecord
+from enroll.workflows.queues import KeyStatus
 
 if TYPE_CHECKING:
     from enroll.context import AppContext
@@ -86,7 +87,7 @@ async def _claim(
                         scope=scope,
                         key=key,
                         fingerprint=fingerprint,
-                        status="in_progress",
+                        status=KeyStatus.IN_PROGRESS,
                         created_at=now,
                         expires_at=now + ttl,
                     )
@@ -100,7 +101,7 @@ async def _claim(
                 "This Idempotency-Key was used with a different request.",
                 code="idempotency_key_reused",
             )
-        if existing.status == "in_progress":
+        if existing.status == KeyStatus.IN_PROGRESS:
             raise Conflict(
                 "A request with this Idempotency-Key is still being processed.",
                 code="idempotency_key_in_use",
@@ -114,7 +115,7 @@ async def _store(session: AsyncSession, claim_: Claim, response: Response) -> No
     record = await session.get(IdempotencyRecord, claim_.record_id)
     if record is None:  # released meanwhile (expired and re-claimed): nothing to store
         return
-    record.status = "completed"
+    record.status = KeyStatus.COMPLETED
     record.response_status = response.status_code
     record.response_body = bytes(response.body)
     record.response_headers = {

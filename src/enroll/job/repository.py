@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.models import Job
 from enroll.models.job import job_table
+from enroll.workflows.queues import JobStatus
 
 _INSERT = insert(job_table)
 
@@ -58,8 +59,8 @@ async def claim(
     """Mark up to ``limit`` due jobs ``running`` under ``worker``'s lease (FOR UPDATE SKIP
     LOCKED: concurrent workers claim different jobs), ordered by id."""
     due = or_(
-        and_(Job.status == "queued", Job.run_at <= now),
-        and_(Job.status == "running", Job.locked_until < now),  # its worker vanished
+        and_(Job.status == JobStatus.QUEUED, Job.run_at <= now),
+        and_(Job.status == JobStatus.RUNNING, Job.locked_until < now),  # its worker vanished
     )
     ids = (
         select(Job.id)
@@ -73,7 +74,7 @@ async def claim(
         update(Job)
         .where(Job.id.in_(ids))
         .values(
-            status="running",
+            status=JobStatus.RUNNING,
             attempts=Job.attempts + 1,
             locked_by=worker,
             locked_until=lease,
@@ -96,9 +97,9 @@ async def release(session: AsyncSession, job: Claimed, *, worker: str, now: date
     """Undo the claim of a job that never started: queued again, the attempt not counted."""
     await session.execute(
         update(Job)
-        .where(_ours(job, worker), Job.status == "running")
+        .where(_ours(job, worker), Job.status == JobStatus.RUNNING)
         .values(
-            status="queued",
+            status=JobStatus.QUEUED,
             attempts=Job.attempts - 1,
             locked_by=None,
             locked_until=None,
@@ -112,8 +113,8 @@ async def succeed(session: AsyncSession, job: Claimed, *, worker: str, now: date
     """Mark the job succeeded while the lease is still ``worker``'s; False when it is not."""
     finished = await session.execute(
         update(Job)
-        .where(_ours(job, worker), Job.status == "running")
-        .values(status="succeeded", finished_at=now, updated_at=now, last_error=None)
+        .where(_ours(job, worker), Job.status == JobStatus.RUNNING)
+        .values(status=JobStatus.SUCCEEDED, finished_at=now, updated_at=now, last_error=None)
         .execution_options(synchronize_session=False)
     )
     return bool(finished.rowcount == 1)  # type: ignore[attr-defined]
@@ -124,7 +125,7 @@ async def renew(
 ) -> None:
     await session.execute(
         update(Job)
-        .where(_ours(job, worker), Job.status == "running")
+        .where(_ours(job, worker), Job.status == JobStatus.RUNNING)
         .values(locked_until=until, updated_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -145,7 +146,7 @@ async def fail(
         update(Job)
         .where(_ours(job, worker))
         .values(
-            status="failed" if final else "queued",
+            status=JobStatus.FAILED if final else JobStatus.QUEUED,
             last_error=error,
             run_at=now if final else retry_at,
             finished_at=now if final else None,

@@ -12,6 +12,7 @@ from enroll.ids import new_id
 from enroll.job import repository
 from enroll.job.registry import Payload
 from enroll.models import Job
+from enroll.workflows.queues import JobStatus
 
 DEFAULT_MAX_ATTEMPTS = 8
 
@@ -35,7 +36,7 @@ def queued_row(
         "kind": kind,
         "payload": payload.as_json() if isinstance(payload, Payload) else payload,
         "workspace_id": workspace_id,
-        "status": "queued",
+        "status": JobStatus.QUEUED,
         "attempts": 0,
         "max_attempts": max_attempts,
         "run_at": run_at or now,

@@ -43,6 +43,7 @@ from enroll.models import Event, WebhookEndpoint
 from enroll.webhook import delivery_repository as leases
 from enroll.webhook import event_types, repository
 from enroll.webhook.schemas import WebhookEndpointOut
+from enroll.workflows.queues import DeliveryStatus
 
 log = logging.getLogger("enroll.webhooks")
 QUEUE_BATCH = 1000  # events read from the feed per transaction
@@ -298,12 +299,12 @@ def _written(
                 "error": o.error,
             }
         )
-        status, next_at = "succeeded", None
+        status, next_at = DeliveryStatus.SUCCEEDED, None
         if not o.ok:
             if o.attempts >= len(delays):
-                status = "failed"
+                status = DeliveryStatus.FAILED
             else:
-                status = "pending"
+                status = DeliveryStatus.PENDING
                 wait = delays[o.attempts] * jitter(0.9, 1.1)
                 if o.retry_after is not None:
                     wait = o.retry_after

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.event import repository as events
 from enroll.models import Event, WebhookDelivery, WebhookEndpoint
 from enroll.models.webhook import webhook_attempt_table, webhook_delivery_table
+from enroll.workflows.queues import DeliveryStatus
 
 _ATTEMPT_INSERT = insert(webhook_attempt_table)
 _DELIVERY_UPDATE = (
@@ -56,7 +57,7 @@ async def claim(
     below = await events.horizon(session)
     due = exists().where(
         WebhookDelivery.endpoint_id == WebhookEndpoint.id,
-        WebhookDelivery.status == "pending",
+        WebhookDelivery.status == DeliveryStatus.PENDING,
         WebhookDelivery.next_attempt_at <= now,
     )
     fresh = exists().where(
@@ -162,7 +163,7 @@ async def pending(
             .join(Event, Event.id == WebhookDelivery.event_id)
             .where(
                 WebhookDelivery.endpoint_id == endpoint_id,
-                WebhookDelivery.status == "pending",
+                WebhookDelivery.status == DeliveryStatus.PENDING,
             )
             .order_by(
                 WebhookDelivery.created_at,

@@ -14,6 +14,7 @@ from enroll.kit.fields import Timestamp
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from enroll.webhook import event_types
+from enroll.workflows.queues import DeliveryStatus
 
 # The shape outbound.http_url accepts, as a pattern: https, a host name (an IP literal or a private
 # name may still be refused, 422 url_refused), an optional port, no credentials or whitespace.
@@ -199,7 +200,7 @@ class WebhookDeliveryOut(OutModel):
             event_type=d.event_type,
             status=d.status,
             attempt_count=d.attempts,
-            next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
+            next_attempt_at=d.next_attempt_at if d.status == DeliveryStatus.PENDING else None,
             delivered_at=d.delivered_at,
             last_status_code=d.last_status_code,
             last_error=d.last_error,

@@ -22,6 +22,7 @@ from enroll.webhook.schemas import (
     WebhookEndpointCreate,
     WebhookEndpointUpdate,
 )
+from enroll.workflows.queues import DeliveryStatus
 
 REPLAY_SLICE = 1000
 
@@ -267,9 +268,9 @@ async def retry(
         session, workspace_id=workspace_id, delivery_id=delivery_id, for_update=True
     )
     check_readable([delivery.event_type], scopes)
-    if delivery.status == "succeeded":
+    if delivery.status == DeliveryStatus.SUCCEEDED:
         raise Conflict("The delivery succeeded already.", code="delivery_succeeded")
-    delivery.status = "pending"
+    delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = now
     delivery.updated_at = now
     await session.flush()
