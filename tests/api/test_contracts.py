@@ -14,9 +14,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.helpers import PROBLEM
 from tests.support.server import Server, Tenant
-
-PROBLEM = "application/problem+json"
 
 # Run inside a fresh interpreter so that each backend's generated package is imported anew.
 CLIENT_FLOW = textwrap.dedent(

@@ -42,9 +42,9 @@ from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.models.base import Base
 from enroll.webhook.event_types import READ_SCOPES, WEBHOOK_TEST
+from tests.support.helpers import PROBLEM
 from tests.support.server import Server, Tenant, make_tenant
 
-PROBLEM = "application/problem+json"
 CORE_PROGRAM = "core-test-program"  # seeded by the platform_key fixture
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

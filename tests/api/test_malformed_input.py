@@ -12,8 +12,8 @@ import httpx
 
 from enroll.kit.schemas import METADATA_DEPTH
 from enroll.servicetask.service import command_answer
-from tests.graphql.test_schema import error, fields_of, gql
-from tests.importer.test_endpoints import jsonl, person, results, run_import
+from tests.support.graphql import error, fields_of, gql
+from tests.support.imports import jsonl, person, results, run_import
 from tests.support.server import Tenant
 
 PROBLEM_JSON = "application/problem+json"

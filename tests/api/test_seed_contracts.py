@@ -10,17 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.enrollment.test_endpoints import (
-    act,
-    create,
-    events,
-    get,
-    ok,
-    person,
-    problem,
-    wait_events,
-)
-from tests.enrollment.test_reevaluation import report
+from tests.support.enrollments import act, create, events, get, ok, person, problem, wait_events
+from tests.support.reevaluations import report
 from tests.support.server import Tenant
 
 NOT_NJ = {

@@ -3,10 +3,7 @@ history and events, review flags instead of demotion, the re-enrollment policy."
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,75 +14,20 @@ from enroll.enrollment import reevaluation_run
 from enroll.kit.batching import Sizer
 from enroll.models import Enrollment
 from enroll.worker.runner import Worker
+from tests.support.helpers import uniq
+from tests.support.reevaluations import (
+    NOT_NJ,
+    act,
+    at,
+    get,
+    history,
+    reevaluate,
+    report,
+    set_criteria,
+    start,
+    wait,
+)
 from tests.support.server import Database, Tenant, make_tenant, private_server
-
-NOT_NJ = {
-    "id": "not-nj",
-    "reason": "Not offered in New Jersey",
-    "rule": {"!=": [{"var": "address.state"}, "NJ"]},
-}
-
-
-def uniq() -> str:
-    return uuid.uuid4().hex[:10]
-
-
-def get(tenant: Tenant, enrollment_id: str) -> dict[str, Any]:
-    r = tenant.client.get(f"/v1/enrollments/{enrollment_id}")
-    assert r.status_code == 200, r.text
-    return dict(r.json())
-
-
-def act(tenant: Tenant, enrollment_id: str, action: str, **body: Any) -> None:
-    r = tenant.client.post(f"/v1/enrollments/{enrollment_id}/{action}", json=body)
-    assert r.status_code == 200, r.text
-
-
-def start(tenant: Tenant, instance_id: str, **body: Any) -> dict[str, Any]:
-    r = tenant.client.post(f"/v1/programInstances/{instance_id}/reevaluations", json=body)
-    assert r.status_code == 202, r.text
-    assert r.headers["location"] == f"/v1/reevaluations/{r.json()['id']}"
-    return dict(r.json())
-
-
-def wait(tenant: Tenant, reevaluation_id: str, timeout: float = 60.0) -> dict[str, Any]:
-    """Poll the re-evaluation until the server's worker has finished it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        r = tenant.client.get(f"/v1/reevaluations/{reevaluation_id}")
-        assert r.status_code == 200, r.text
-        if r.json()["status"] in ("completed", "failed"):
-            return dict(r.json())
-        assert time.monotonic() < deadline, r.json()
-        time.sleep(0.05)
-
-
-def reevaluate(tenant: Tenant, instance_id: str, **body: Any) -> dict[str, Any]:
-    """Start a re-evaluation and wait for it: the finished resource."""
-    return wait(tenant, start(tenant, instance_id, **body)["id"])
-
-
-def report(tenant: Tenant, instance_id: str, **body: Any) -> dict[str, Any]:
-    """A re-evaluation that must complete: its report."""
-    run = reevaluate(tenant, instance_id, **body)
-    assert run["status"] == "completed", run
-    return dict(run["report"])
-
-
-def set_criteria(tenant: Tenant, instance_id: str, criteria: list[dict[str, Any]]) -> None:
-    r = tenant.client.patch(
-        f"/v1/programInstances/{instance_id}", json={"eligibilityCriteria": criteria}
-    )
-    assert r.status_code == 200, r.text
-
-
-def at(enrollment: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(enrollment["eligibility"]["evaluatedAt"])
-
-
-def history(tenant: Tenant, enrollment_id: str) -> list[tuple[str | None, str, str]]:
-    data = tenant.client.get(f"/v1/enrollments/{enrollment_id}/history").json()["data"]
-    return [(h["fromStatus"], h["toStatus"], h["action"]) for h in data]
 
 
 def test_dry_run_guard_and_apply(tenant: Tenant) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,6 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from enroll.customer import service as customers
 from enroll.graphql.context import GraphQLContext
 from enroll.idempotency import service as idempotency
+from tests.support.helpers import uniq
 from tests.support.server import Tenant
 
 CREATE_CUSTOMER = """mutation($email: String!) {
@@ -27,10 +27,6 @@ CREATE_CUSTOMER = """mutation($email: String!) {
 CREATE_ENROLLMENT = """mutation($i: ID!, $in: EnrollmentCreateInput!) {
   createEnrollment(programInstanceId: $i, input: $in) { id status }
 }"""
-
-
-def uniq() -> str:
-    return uuid.uuid4().hex[:10]
 
 
 def post(client: httpx.Client, query: str, key: str | None, **variables: Any) -> httpx.Response:

@@ -8,22 +8,11 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from typing import Any
 
-from tests.graphql.test_schema import ADDRESS, CUSTOMER, gql
+from tests.support.graphql import ADDRESS, CUSTOMER, data, gql
+from tests.support.helpers import uniq
 from tests.support.server import Server, Tenant
-
-
-def uniq() -> str:
-    return uuid.uuid4().hex[:10]
-
-
-def data(body: dict[str, Any]) -> dict[str, Any]:
-    assert "errors" not in body, body
-    result: dict[str, Any] = body["data"]
-    return result
-
 
 LEAD = (
     f"id email firstName lastName phone {ADDRESS} metadata customerId convertedAt createdAt "

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from enroll.context import AppContext
 from enroll.worker.runner import Worker
 from tests.servicetask.test_endpoints import TWO_STEPS
+from tests.support.graphql import data, gql
 from tests.support.server import Database, Server, Tenant, make_tenant, private_server
 
 PROGRAM = "gql-setup-program"
@@ -46,19 +46,6 @@ def t(quiet_server: Server) -> Iterator[Tenant]:
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def gql(client: httpx.Client, query: str, **variables: Any) -> dict[str, Any]:
-    r = client.post("/graphql", json={"query": query, "variables": variables})
-    assert r.status_code == 200, r.text
-    body: dict[str, Any] = r.json()
-    return body
-
-
-def data(body: dict[str, Any]) -> dict[str, Any]:
-    assert "errors" not in body, body
-    result: dict[str, Any] = body["data"]
-    return result
 
 
 def error(body: dict[str, Any], code: str, status: int) -> dict[str, Any]:

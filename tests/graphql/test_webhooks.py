@@ -23,7 +23,8 @@ from enroll.context import AppContext
 from enroll.kit.outbound import new_secret
 from enroll.webhook.delivery import Deliverer
 from enroll.worker.runner import Worker
-from tests.graphql.test_schema import gql
+from tests.support.graphql import data, gql
+from tests.support.helpers import uniq
 from tests.support.http_endpoint import Checker
 from tests.support.server import Database, Server, Tenant, make_tenant, private_server
 
@@ -47,16 +48,6 @@ NOT_NJ = {
     "reason": "Not offered in New Jersey",
     "rule": {"!=": [{"var": "address.state"}, "NJ"]},
 }
-
-
-def uniq() -> str:
-    return uuid.uuid4().hex[:10]
-
-
-def data(body: dict[str, Any]) -> dict[str, Any]:
-    assert "errors" not in body, body
-    result: dict[str, Any] = body["data"]
-    return result
 
 
 def refused(body: dict[str, Any]) -> dict[str, Any]:

@@ -21,15 +21,8 @@ from enroll.importer import pipeline
 from enroll.importer import service as imports
 from enroll.importer.formats import ImportFormat
 from enroll.models import EnrollmentImport, ImportChunk
-from tests.importer.test_endpoints import (
-    CSV,
-    PROBLEM,
-    enrollments,
-    results,
-    run_import,
-    upload,
-    wait,
-)
+from tests.support.helpers import PROBLEM
+from tests.support.imports import CSV, enrollments, results, run_import, upload, wait
 from tests.support.server import Tenant
 
 HEADER = (

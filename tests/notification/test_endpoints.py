@@ -35,6 +35,7 @@ from enroll.auth.service import issue_key
 from enroll.context import AppContext
 from enroll.models import Job
 from enroll.notification import mail
+from tests.support.helpers import PROBLEM
 from tests.support.server import (
     Database,
     Server,
@@ -45,7 +46,6 @@ from tests.support.server import (
     start_server,
 )
 
-PROBLEM = "application/problem+json"
 PROGRAM = "notify-program"  # no states, no manufacturers: every enrollment is eligible
 WAIT = 20.0
 SENDER = "Enroll Tests <notify@enroll.test>"

@@ -17,7 +17,7 @@ from enroll.context import AppContext
 from enroll.importer import pipeline
 from enroll.job import service as jobs
 from enroll.job.registry import JOBS, JobSpec, NoPayload
-from tests.importer.test_endpoints import jsonl, person, run_import
+from tests.support.imports import jsonl, person, run_import
 from tests.support.server import Tenant
 
 BROKEN_SQL = "SELECT secret_column FROM no_such_table_a4 WHERE workspace_id = 'w'"
