@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from enroll.auth.scopes import PLATFORM_SCOPES
 from enroll.auth.service import issue_key
 from enroll.context import AppContext
+from tests.support.rest_matrix import AuthWorld
 from tests.support.server import (
     BACKENDS,
     Database,
@@ -83,3 +85,19 @@ def other_tenant(server: Server, platform_key: str) -> Iterator[Tenant]:
     t = make_tenant(server, "Other")
     yield t
     t.client.close()
+
+
+@pytest.fixture(scope="module")
+def http(server: Server) -> Iterator[httpx.Client]:
+    """A client with no credentials of its own: each request says who it is."""
+    with server.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def rest_auth(server: Server, platform_key: str) -> Iterator[AuthWorld]:
+    """One workspace for the REST authentication matrix, with keys that no longer work (shared
+    by the scope and authentication matrices: they only read it)."""
+    world = AuthWorld(server, platform_key)
+    yield world
+    world.tenant.client.close()

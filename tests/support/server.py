@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from enroll.auth.scopes import PLATFORM_SCOPES
 from enroll.auth.service import issue_key
 from enroll.config import Settings
 from enroll.context import AppContext
+from enroll.kit.clock import system_clock
 from enroll.migrations import upgrade
 from enroll.workspace.service import create_workspace
 
@@ -132,6 +134,27 @@ class Server:
     def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30.0, **kwargs)
+
+    @contextlib.contextmanager
+    def clock_shifted(self, by: timedelta) -> Iterator[None]:
+        """Run the server's injected clock (``ctx.clock``) ``by`` off the real time meanwhile,
+        so a test moves the time the server sees instead of waiting for it."""
+        ctx: AppContext = self._server.config.app.state.ctx
+        ctx.clock = ShiftedClock(by)
+        try:
+            yield
+        finally:
+            ctx.clock = system_clock
+
+
+@dataclass(frozen=True)
+class ShiftedClock:
+    """The real time, ``by`` off."""
+
+    by: timedelta
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.by
 
 
 def start_server(database: Database, **overrides: Any) -> tuple[Server, threading.Thread]:
