@@ -1057,9 +1057,9 @@ class AuthWorld:
             assert r.status_code == 201, r.text
             expired = r.json()
             assert datetime.fromisoformat(expired["expiresAt"]) == expires
-            as_expired = server.client(expired["apiKey"])
-            assert as_expired.get("/v1/jobs").status_code == 200  # works, and is now cached
-        with as_expired:
+        with server.client(expired["apiKey"]) as as_expired:
+            with server.clock_shifted(timedelta(seconds=-30)):
+                assert as_expired.get("/v1/jobs").status_code == 200  # works, and is now cached
             body = assert_problem(as_expired.get("/v1/jobs"), 401, "unauthorized")
             assert "expired" in body["detail"]
 
