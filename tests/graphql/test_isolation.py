@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import parse
 from graphql.utilities import get_operation_ast
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,7 +44,6 @@ from enroll.models import ServiceTask
 from enroll.servicetask import service as setup
 from enroll.servicetask import steps
 from enroll.servicetask.schemas import EnrollmentRequestCreate, UnenrollmentRequestCreate
-from graphql import parse
 from tests.support.server import Server, Tenant, make_tenant
 
 Doc = tuple[str, dict[str, Any]]  # a GraphQL document and its variables

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from graphql import GraphQLError
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from enroll.graphql import limits
 from enroll.graphql.errors import format_error
-from graphql import GraphQLError
 from tests.support.graphql import CREATE_ENROLLMENT, data, error, fields_of, gql, person, rest
 from tests.support.helpers import uniq
 from tests.support.server import Database, Server, Tenant, make_tenant, start_server
