@@ -7,123 +7,24 @@ Tests isolate themselves by creating their own workspace, so no cleanup between 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
-import socket
-import threading
-import time
-import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TypeVar
+from collections.abc import Iterator
 
-import asyncpg
 import httpx
 import pytest
-import uvicorn
 
-from enroll.app import create_app
 from enroll.auth.scopes import PLATFORM_SCOPES
 from enroll.auth.service import issue_key
-from enroll.config import Settings
 from enroll.context import AppContext
-from enroll.migrations import upgrade
-from enroll.workspace.service import create_workspace
-
-T = TypeVar("T")
-PG_URL = os.environ.get("ENROLL_TEST_DATABASE_URL")
-BACKENDS = [
-    "sqlite",
-    pytest.param(
-        "postgresql",
-        marks=pytest.mark.skipif(not PG_URL, reason="ENROLL_TEST_DATABASE_URL not set"),
-    ),
-]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _pg_admin(sql: str) -> None:
-    assert PG_URL
-    conn = await asyncpg.connect(PG_URL)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@dataclass
-class Database:
-    """A fresh database for one backend, for the whole session."""
-
-    backend: str
-    url: str
-    drop: Callable[[], None] = lambda: None
-
-    def settings(self, **overrides: Any) -> Settings:
-        values: dict[str, Any] = {
-            "database_url": self.url,
-            "worker_poll_seconds": 0.05,
-            "db_pool_size": 10,
-        }
-        return Settings(**(values | overrides))
-
-    def run(self, work: Callable[[AppContext], Awaitable[T]]) -> T:
-        """Run ``work`` against the database in a private event loop (for setup and checks)."""
-
-        async def main() -> T:
-            ctx = AppContext.from_settings(self.settings())
-            try:
-                return await work(ctx)
-            finally:
-                await ctx.db.dispose()
-
-        return asyncio.run(main())
-
-    def settle(self) -> None:
-        """Wait until the event feed shows every transaction committed so far. On PostgreSQL
-        the feed holds back events while any older transaction in the cluster still runs
-        (another test process's too): take a transaction id now and wait for the oldest
-        running one to be newer. SQLite shows every committed event at once."""
-        if self.backend == "postgresql":
-            asyncio.run(_settle(self.url))
-
-
-async def _settle(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        now = await conn.fetchval("SELECT pg_current_xact_id()::text::bigint")
-        horizon = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-        async with asyncio.timeout(60):  # else a transaction older than the call never ended
-            while True:
-                if await conn.fetchval(horizon) > now:
-                    return
-                await asyncio.sleep(0.02)
-    finally:
-        await conn.close()
-
-
-def fresh_database(backend: str, directory: Path) -> Database:
-    """A new, migrated database: an SQLite file in ``directory`` or a PostgreSQL database."""
-    if backend == "sqlite":
-        db = Database("sqlite", f"sqlite:///{directory / f'enroll-{uuid.uuid4().hex[:8]}.sqlite'}")
-    else:
-        assert PG_URL
-        name = f"enroll_test_{uuid.uuid4().hex[:12]}"
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        db = Database(
-            "postgresql",
-            f"{PG_URL.rsplit('/', 1)[0]}/{name}",
-            drop=lambda: asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')),
-        )
-    upgrade(db.url)
-    return db
+from tests.support.rest_matrix import AuthWorld
+from tests.support.server import (
+    BACKENDS,
+    Database,
+    Server,
+    Tenant,
+    fresh_database,
+    make_tenant,
+    start_server,
+)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -135,129 +36,12 @@ def database(
     db.drop()
 
 
-@dataclass
-class Server:
-    database: Database
-    base_url: str
-    _server: uvicorn.Server = field(repr=False)
-
-    def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.Client(base_url=self.base_url, headers=headers, timeout=30.0, **kwargs)
-
-
-def start_server(database: Database, **overrides: Any) -> tuple[Server, threading.Thread]:
-    port = free_port()
-    app = create_app(database.settings(**overrides))
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    return Server(database, f"http://127.0.0.1:{port}", server), thread
-
-
-@contextlib.contextmanager
-def private_server(
-    database: Database, directory: Path, program: str, **overrides: Any
-) -> Iterator[Server]:
-    """A server on a database of its own (so no other server's worker takes its jobs) that may
-    call http:// endpoints on loopback, with ``program`` (no states, no makers) in its catalog;
-    ``overrides`` are further settings."""
-    db = fresh_database(database.backend, directory)
-    srv, thread = start_server(db, **({"webhook_allow_private": True} | overrides))
-
-    async def platform(ctx: AppContext) -> str:
-        async with ctx.db.transaction() as session:
-            issued = await issue_key(
-                session, workspace_id=None, name="tests", scopes=PLATFORM_SCOPES
-            )
-        return issued.secret
-
-    try:
-        with srv.client(db.run(platform)) as client:
-            r = client.post("/v1/programs", json={"slug": program, "name": "P", "type": "other"})
-            assert r.status_code == 201, r.text
-        yield srv
-    finally:
-        srv._server.should_exit = True
-        thread.join(timeout=20)
-        db.drop()
-
-
 @pytest.fixture(scope="session")
 def server(database: Database) -> Iterator[Server]:
     srv, thread = start_server(database)
     yield srv
     srv._server.should_exit = True
     thread.join(timeout=20)
-
-
-@dataclass
-class Tenant:
-    """A workspace of its own, with a key holding every workspace scope."""
-
-    id: str
-    key: str
-    server: Server
-    client: httpx.Client
-
-    def key_with(self, *scopes: str) -> str:
-        r = self.client.post("/v1/apiKeys", json={"name": "scoped", "scopes": list(scopes)})
-        assert r.status_code == 201, r.text
-        return str(r.json()["apiKey"])
-
-    def signing_secret(self) -> str:
-        """The secret the workspace signs its outbound calls with (async checks, commands)."""
-        r = self.client.post("/v1/workspace/signingSecret")
-        assert r.status_code == 200, r.text
-        return str(r.json()["signingSecret"])
-
-    def events(self, **params: Any) -> list[dict[str, Any]]:
-        """A page of the workspace's event feed, once it shows everything committed so far."""
-        self.server.database.settle()
-        r = self.client.get("/v1/events", params=params)
-        assert r.status_code == 200, r.text
-        return list(r.json()["data"])
-
-    def instance(self, program: str = "core-test-program", **fields: Any) -> dict[str, Any]:
-        body = {
-            "programSlug": program,
-            "slug": f"i-{uuid.uuid4().hex[:12]}",
-            "name": "Instance",
-            "status": "active",
-        } | fields
-        r = self.client.post("/v1/programInstances", json=body)
-        assert r.status_code == 201, r.text
-        return dict(r.json())
-
-    def enroll(self, instance_id: str, **fields: Any) -> dict[str, Any]:
-        n = uuid.uuid4().hex[:10]
-        body = {
-            "identificationType": "customerInfo",
-            "firstName": "Pat",
-            "lastName": f"Doe{n}",
-            "email": f"pat.{n}@example.com",
-            "address": {"state": "NY"},
-            "manufacturerSlugs": ["tesla"],
-        } | fields
-        r = self.client.post(f"/v1/programInstances/{instance_id}/enrollments", json=body)
-        assert r.status_code == 201, r.text
-        return dict(r.json())
-
-
-def make_tenant(server: Server, name: str = "Test") -> Tenant:
-    async def work(ctx: AppContext) -> tuple[str, str]:
-        async with ctx.db.transaction() as session:
-            workspace, issued = await create_workspace(session, name=name)
-        return workspace.id, issued.secret
-
-    workspace_id, key = server.database.run(work)
-    return Tenant(workspace_id, key, server, server.client(key))
 
 
 @pytest.fixture(scope="session")
@@ -301,3 +85,19 @@ def other_tenant(server: Server, platform_key: str) -> Iterator[Tenant]:
     t = make_tenant(server, "Other")
     yield t
     t.client.close()
+
+
+@pytest.fixture(scope="module")
+def http(server: Server) -> Iterator[httpx.Client]:
+    """A client with no credentials of its own: each request says who it is."""
+    with server.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def rest_auth(server: Server, platform_key: str) -> Iterator[AuthWorld]:
+    """One workspace for the REST authentication matrix, with keys that no longer work (shared
+    by the scope and authentication matrices: they only read it)."""
+    world = AuthWorld(server, platform_key)
+    yield world
+    world.tenant.client.close()

@@ -22,7 +22,6 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_jsonlogic_conformance import CASES
 
 from enroll.eligibility.jsonlogic import apply, truthy
 from enroll.eligibility.jsonlogic.sql import (
@@ -32,6 +31,7 @@ from enroll.eligibility.jsonlogic.sql import (
     compile_sql,
     sql_supports,
 )
+from tests.eligibility.test_jsonlogic_conformance import CASES
 
 PG_URL = os.environ.get("ENROLL_TEST_DATABASE_URL")
 BACKENDS = [

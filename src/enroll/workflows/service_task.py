@@ -70,7 +70,8 @@ WORKING = frozenset(
 
 # The states a task holds before its setup_device step first runs. Only that step creates setup
 # actions, and no state after it leads back here, so a task moving on from one of these has
-# none (the event snapshot need not look; tests/test_task_workflow.py checks the table agrees).
+# none (the event snapshot need not look; tests/servicetask/test_workflow.py checks the table
+# agrees).
 BEFORE_SETUP = frozenset(
     {
         T.PENDING,
