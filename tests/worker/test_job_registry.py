@@ -42,14 +42,14 @@ def _name(node: ast.expr) -> str | None:
 
 
 def enqueued_kinds() -> set[str]:
-    """The kinds passed to ``jobs.enqueue(kind=...)`` and to the job rows built by hand
-    (``{"kind": ...}``), as constants or literals; ``kind=job.kind`` (a job queued again) is
+    """The kinds passed to ``jobs.enqueue(kind=...)`` and ``jobs.queued_row(kind=...)`` and to
+    job rows built by hand (``{"kind": ...}``), as constants or literals; ``kind=job.kind`` (a job queued again) is
     no new kind."""
     constants, kinds = _constants(), set()
     for path in SRC.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             values: list[ast.expr] = []
-            if isinstance(node, ast.Call) and _name(node.func) == "enqueue":
+            if isinstance(node, ast.Call) and _name(node.func) in ("enqueue", "queued_row"):
                 values += [k.value for k in node.keywords if k.arg == "kind"]
             elif isinstance(node, ast.Dict):
                 values += [
