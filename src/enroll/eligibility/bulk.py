@@ -38,25 +38,23 @@ from enroll.eligibility.context import rule_context
 from enroll.eligibility.criteria import CompiledCriteria, compile_criteria, is_async
 from enroll.eligibility.jsonlogic.sql import FieldKind, SqlField, SqlUnsupported, compile_sql
 from enroll.models import ProgramInstance
+from enroll.models.enrollment_fields import FIELDS, Kind
 
 Dialect = Literal["postgresql", "sqlite"]
 
-# The rule context's keys that SQL reads straight from enrollment columns (see context.py).
+# The rule context's keys that SQL reads straight from enrollment columns (see context.py;
+# the fields: models/enrollment_fields.py).
 _TEXT_COLUMNS = {
     "identificationType": "identification_type",
-    "firstName": "first_name",
-    "lastName": "last_name",
-    "email": "email",
-    "phone": "phone",
-    "serialNumber": "serial_number",
-    "referenceId": "reference_id",
-    "referenceDescription": "reference_description",
+    **{f.name: f.column for f in FIELDS if f.rule and f.kind == Kind.TEXT},
+}
+_SQL_KINDS = {
+    Kind.ADDRESS: FieldKind.JSON,
+    Kind.OBJECT: FieldKind.JSON,
+    Kind.TEXT_LIST: FieldKind.TEXT_LIST,
 }
 _OTHER_COLUMNS = {
-    "address": (FieldKind.JSON, "address"),
-    "metadata": (FieldKind.JSON, "metadata"),
-    "manufacturerSlugs": (FieldKind.TEXT_LIST, "manufacturer_slugs"),
-    "tags": (FieldKind.TEXT_LIST, "tags"),
+    f.name: (_SQL_KINDS[f.kind], f.column) for f in FIELDS if f.rule and f.kind != Kind.TEXT
 }
 
 

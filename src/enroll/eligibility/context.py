@@ -20,14 +20,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from enroll.models.enrollment_fields import FIELDS, Kind
+
+# The text fields, as they are (the others are normalised below; models/enrollment_fields.py).
 CONTACT_FIELDS = (
-    "firstName",
-    "lastName",
-    "email",
-    "phone",
-    "serialNumber",
-    "referenceId",
-    "referenceDescription",
+    *(f.name for f in FIELDS if f.rule and f.kind == Kind.TEXT),
     "identificationType",
 )
 

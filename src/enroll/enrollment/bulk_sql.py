@@ -18,6 +18,8 @@ import orjson
 from sqlalchemy import ColumnElement, String, any_, bindparam, func, literal_column, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from enroll.models.enrollment_fields import FIELDS
+
 Dialect = Literal["postgresql", "sqlite"]
 
 
@@ -59,11 +61,22 @@ def timestamp(dialect: Dialect, column: str) -> str:
     )
 
 
+def _fields(dialect: Dialect, e: str) -> list[tuple[str, str]]:
+    """The person and equipment fields (models/enrollment_fields.py) as ``EnrollmentOut``
+    names them, in its order."""
+    pairs = []
+    for f in FIELDS:
+        value = _json(dialect, f"{e}.{f.column}") if f.json else f"{e}.{f.column}"
+        pairs.append((f.name, value))
+        if f.also_as:
+            pairs.append((f.also_as, value))
+    return pairs
+
+
 def snapshot(dialect: Dialect, e: str) -> str:
     """The JSON of ``EnrollmentOut.of(row)`` for the enrollment row aliased ``e``, a row the
     statement's transaction has just written: its eligibility is the latest, so no
     re-evaluation stamp (models/enrollment.py) can be newer."""
-    metadata = _json(dialect, f"{e}.metadata")
     eligibility = _object(
         dialect,
         [
@@ -93,18 +106,7 @@ def snapshot(dialect: Dialect, e: str) -> str:
             ("leadId", f"{e}.lead_id"),
             ("customerId", f"{e}.customer_id"),
             ("enrollmentId", f"{e}.source_enrollment_id"),
-            ("firstName", f"{e}.first_name"),
-            ("lastName", f"{e}.last_name"),
-            ("email", f"{e}.email"),
-            ("phone", f"{e}.phone"),
-            ("address", _json(dialect, f"{e}.address")),
-            ("manufacturerSlugs", _json(dialect, f"{e}.manufacturer_slugs")),
-            ("metadata", metadata),
-            ("meta", metadata),
-            ("serialNumber", f"{e}.serial_number"),
-            ("referenceId", f"{e}.reference_id"),
-            ("referenceDescription", f"{e}.reference_description"),
-            ("tags", _json(dialect, f"{e}.tags")),
+            *_fields(dialect, e),
             ("enrollmentStartDate", timestamp(dialect, f"{e}.enrollment_start_date")),
             ("status", f"{e}.status"),
             ("eligibilityStatus", f"{e}.status"),

@@ -10,6 +10,7 @@ final. A stored decision with pending (asynchronous) checks queues their jobs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,9 @@ from enroll.enrollment import repository
 from enroll.enrollment.schemas import EnrollmentOut
 from enroll.event import service as events
 from enroll.ids import new_id
+from enroll.kit.codegen import define
 from enroll.models import Enrollment, ProgramInstance
+from enroll.models.enrollment_fields import FIELDS
 from enroll.notification import service as notifications
 from enroll.program_instance.schemas import Screening
 from enroll.workflows.enrollment import Action, InvalidTransition, Status, targets
@@ -83,22 +86,18 @@ async def evaluate(
     )
 
 
-def rule_fields(enrollment: Enrollment) -> dict[str, Any]:
-    """The enrollment's fields as the rule context names them."""
-    return {
-        "identificationType": enrollment.identification_type,
-        "firstName": enrollment.first_name,
-        "lastName": enrollment.last_name,
-        "email": enrollment.email,
-        "phone": enrollment.phone,
-        "address": enrollment.address,
-        "manufacturerSlugs": enrollment.manufacturer_slugs,
-        "metadata": enrollment.metadata_,
-        "serialNumber": enrollment.serial_number,
-        "referenceId": enrollment.reference_id,
-        "referenceDescription": enrollment.reference_description,
-        "tags": enrollment.tags,
-    }
+# The enrollment's fields as the rule context names them (models/enrollment_fields.py):
+# rule_fields(enrollment) == {"identificationType": enrollment.identification_type,
+# "firstName": enrollment.first_name, ...}, written out as that literal (kit/codegen.py).
+_RULE_FIELDS = [("identificationType", "identification_type")]
+_RULE_FIELDS += [(f.name, f.attr) for f in FIELDS if f.rule]
+rule_fields: Callable[[Enrollment], dict[str, Any]] = define(
+    "rule_fields",
+    "def rule_fields(enrollment):\n    return {\n"
+    + "".join(f"        {name!r}: enrollment.{attr},\n" for name, attr in _RULE_FIELDS)
+    + "    }\n",
+    {},
+)
 
 
 def apply_decision(

@@ -8,6 +8,7 @@ from typing import Any
 from enroll.enrollment.schemas import EnrollmentCreate, IdentificationType
 from enroll.errors import FieldError, Unprocessable
 from enroll.models import Customer
+from enroll.models.enrollment_fields import FIELDS
 
 _ID_FIELDS = {
     IdentificationType.CUSTOMER_ID: "customer_id",
@@ -15,21 +16,7 @@ _ID_FIELDS = {
     IdentificationType.ENROLLMENT_ID: "enrollment_id",
 }
 # Copied from an earlier enrollment when re-enrolling (identificationType enrollmentId).
-COPIED = (
-    "customer_id",
-    "lead_id",
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "address",
-    "manufacturer_slugs",
-    "metadata_",
-    "serial_number",
-    "reference_id",
-    "reference_description",
-    "tags",
-)
+COPIED = ("customer_id", "lead_id", *(f.attr for f in FIELDS if f.copied))
 # Metadata keys a status change writes (unenroll: exitReason), not copied to a new enrollment.
 STATUS_METADATA = frozenset({"exitReason"})
 

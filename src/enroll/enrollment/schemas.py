@@ -21,6 +21,7 @@ from enroll.kit.fields import (
 )
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import Enrollment, EnrollmentHistory
+from enroll.models.enrollment_fields import FIELDS
 from enroll.workflows.enrollment import REVIEW_ACTIONS, Action, Status
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
@@ -82,9 +83,7 @@ class EnrollmentCreate(EnrollmentFields, json_schema_extra=_identification):
 
 
 class EnrollmentUpdate(PatchModel, EnrollmentFields):
-    NULLABLE = frozenset(
-        {"phone", "address", "serial_number", "reference_id", "reference_description"}
-    )
+    NULLABLE = frozenset(f.column for f in FIELDS if f.clearable)
 
 
 # The actions with a route (POST /v1/enrollments/{id}/<action>) and a mutation of their own,

@@ -30,7 +30,9 @@ from enroll.errors import Conflict, FieldError, NotFound
 from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
+from enroll.kit.codegen import define
 from enroll.models import Enrollment, ProgramInstance
+from enroll.models.enrollment_fields import FIELDS, Kind
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ReviewMode
 from enroll.workflows.enrollment import (
@@ -114,7 +116,7 @@ async def create(
         created_at=now,
         updated_at=now,
         version=1,
-        **{"manufacturer_slugs": [], "metadata_": {}, "tags": [], **values},
+        **{**_empty_values(), **values},
     )
     pending = changes.Pending(enrollment, [("enrollment.created", {})])
     pending.record(None, Status.CANDIDATE, "create", None, actor, now)
@@ -197,7 +199,7 @@ async def preview_person(
     values.update(_sent_fields(body))
     person = Enrollment(  # never added to the session
         identification_type=kind.value,
-        **{"manufacturer_slugs": [], "metadata_": {}, "tags": [], **values},
+        **{**_empty_values(), **values},
     )
     return changes.rule_fields(person), values.get("customer_id")
 
@@ -290,33 +292,40 @@ def _address(body: EnrollmentCreate | EnrollmentUpdate) -> dict[str, Any] | None
     return body.address.model_dump(by_alias=True, exclude_none=True) if body.address else None
 
 
-_EMPTY: dict[str, Callable[[], Any]] = {"tags": list, "manufacturer_slugs": list, "metadata_": dict}
+# The fields stored empty ([] or {}), never null (models/enrollment_fields.py).
+_EMPTY: dict[str, Callable[[], Any]] = {
+    f.attr: type(f.empty) for f in FIELDS if f.empty is not None
+}
+# The fields a body carries as they are (an address is dumped by its camelCase keys).
+_SENT = {f.column for f in FIELDS if f.kind != Kind.ADDRESS}
+_ADDRESSES = tuple(f.column for f in FIELDS if f.kind == Kind.ADDRESS)
+_RENAMED = {f.column: f.attr for f in FIELDS if f.column != f.attr}
+
+
+# {"manufacturer_slugs": [], "metadata_": {}, "tags": []}, fresh at each call: written out
+# as that literal, for the create path (kit/codegen.py).
+_empty_values: Callable[[], dict[str, Any]] = define(
+    "_empty_values",
+    "def _empty_values():\n    return {"
+    + ", ".join(f"{f.attr!r}: {f.empty!r}" for f in FIELDS if f.empty is not None)
+    + "}\n",
+    {},
+)
 
 
 def _sent_fields(body: EnrollmentCreate | EnrollmentUpdate) -> dict[str, Any]:
     """The person/equipment fields the request carries, as column values."""
-    sent = body.model_dump(
-        exclude_unset=True,
-        include={
-            "first_name",
-            "last_name",
-            "email",
-            "phone",
-            "manufacturer_slugs",
-            "metadata",
-            "serial_number",
-            "reference_id",
-            "reference_description",
-            "tags",
-        },
-    )
-    if "metadata" in sent:
-        sent["metadata_"] = sent.pop("metadata")
+    sent = body.model_dump(exclude_unset=True, include=_SENT)
+    for name, attr in _RENAMED.items():
+        if name in sent:
+            sent[attr] = sent.pop(name)
     for column, empty in _EMPTY.items():  # null for a list or object: none of it
         if column in sent and sent[column] is None:
             sent[column] = empty()
-    if "address" in body.model_fields_set:
-        sent["address"] = _address(body)
+    for name in _ADDRESSES:
+        if name in body.model_fields_set:
+            address = getattr(body, name)
+            sent[name] = address.model_dump(by_alias=True, exclude_none=True) if address else None
     return sent
 
 

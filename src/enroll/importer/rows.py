@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,9 @@ from enroll.enrollment.identity import name_address_key
 from enroll.enrollment.schemas import EnrollmentCreate, IdentificationType
 from enroll.errors import FieldError, ProblemError, field_errors_of
 from enroll.importer.formats import RowError
+from enroll.kit.codegen import define
 from enroll.kit.schemas import storable
+from enroll.models.enrollment_fields import FIELDS, EnrollmentField, Kind
 
 # Identification types loaded set-based; the others go through the create endpoint's service
 # one row at a time (they read and update other rows: leads, earlier enrollments).
@@ -85,23 +88,29 @@ def _unstorable(parsed: dict[str, Any]) -> list[FieldError]:
     return errors
 
 
-def column_values(body: EnrollmentCreate) -> dict[str, Any]:
-    """The enrollment columns a create body sets directly (identity lookups come later)."""
-    return {
-        "identification_type": body.identification_type.value,
-        "customer_id": body.customer_id,
-        "lead_id": body.lead_id,
-        "first_name": body.first_name,
-        "last_name": body.last_name,
-        "email": body.email,
-        "phone": body.phone,
-        "address": body.address.model_dump(by_alias=True, exclude_none=True)
-        if body.address
-        else None,
-        "manufacturer_slugs": body.manufacturer_slugs or [],
-        "metadata_": body.metadata or {},
-        "serial_number": body.serial_number,
-        "reference_id": body.reference_id,
-        "reference_description": body.reference_description,
-        "tags": body.tags or [],
-    }
+def _column_value(field: EnrollmentField) -> str:
+    value = f"body.{field.column}"
+    if field.kind == Kind.ADDRESS:
+        return f"{value}.model_dump(by_alias=True, exclude_none=True) if {value} else None"
+    if field.kind == Kind.TEXT_LIST:
+        return f"{value} or []"
+    if field.kind == Kind.OBJECT:
+        return f"{value} or {{}}"
+    return value
+
+
+# The enrollment columns a create body sets directly (identity lookups come later), names as
+# on the model (metadata_, ...): {"identification_type": body.identification_type.value,
+# "customer_id": body.customer_id, "lead_id": body.lead_id, "first_name": body.first_name,
+# ..., "tags": body.tags or []}, one entry per imported field (models/enrollment_fields.py),
+# written out as that literal: this runs for every row (kit/codegen.py).
+column_values: Callable[[EnrollmentCreate], dict[str, Any]] = define(
+    "column_values",
+    "def column_values(body):\n    return {\n"
+    '        "identification_type": body.identification_type.value,\n'
+    '        "customer_id": body.customer_id,\n'
+    '        "lead_id": body.lead_id,\n'
+    + "".join(f"        {f.attr!r}: {_column_value(f)},\n" for f in FIELDS if f.imported)
+    + "    }\n",
+    {},
+)

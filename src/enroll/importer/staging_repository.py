@@ -6,12 +6,11 @@ history rows and events (``INSERT … SELECT``), joined to the batch's decisions
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Column,
     Integer,
     MetaData,
@@ -24,7 +23,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.db import json_dumps
@@ -34,11 +32,17 @@ from enroll.enrollment import bulk_sql
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.importer.rows import Candidate
+from enroll.kit.codegen import define
+from enroll.models import Enrollment
 from enroll.models.base import UtcDateTime
 from enroll.models.enrollment import OPEN_STATUSES_LIST
+from enroll.models.enrollment_fields import FIELDS, EnrollmentField
 
 _stage_meta = MetaData()
-_JsonCol = JSON().with_variant(JSONB(), "postgresql")
+# The enrollment's columns an import takes (models/enrollment_fields.py), after the ones that
+# identify the person; typed as on the enrollment table.
+_IMPORTED = [f for f in FIELDS if f.imported]
+_enrollment_columns = Enrollment.__table__.c
 STAGE = Table(
     "import_stage",
     _stage_meta,
@@ -47,17 +51,7 @@ STAGE = Table(
     Column("customer_id", String(32)),
     Column("identification_type", String(20)),
     Column("lead_id", String(32)),
-    Column("first_name", String(200)),
-    Column("last_name", String(200)),
-    Column("email", String(320)),
-    Column("phone", String(40)),
-    Column("address", _JsonCol),
-    Column("manufacturer_slugs", _JsonCol),
-    Column("metadata", _JsonCol),
-    Column("serial_number", String(200)),
-    Column("reference_id", String(200)),
-    Column("reference_description", Text),
-    Column("tags", _JsonCol),
+    *(Column(f.column, _enrollment_columns[f.column].type) for f in _IMPORTED),
     Column("dedupe_key", String(64)),
     Column("mask", Text),
     prefixes=["TEMPORARY"],
@@ -94,34 +88,36 @@ async def analyze_stored(session: AsyncSession) -> None:
 # --- the stage -------------------------------------------------------------------------------
 
 
-def _records(candidates: list[Candidate]) -> list[tuple[Any, ...]]:
-    """The candidates as stage rows, in ``_STAGE_COLUMNS`` order, JSON values serialised as
-    the engine's JSON columns are."""
-    records = []
-    for candidate in candidates:
-        v = candidate.values
-        records.append(
-            (
-                new_id(),
-                candidate.row,
-                v["customer_id"],
-                v["identification_type"],
-                v["lead_id"],
-                v["first_name"],
-                v["last_name"],
-                v["email"],
-                v["phone"],
-                json_dumps(v["address"]),
-                json_dumps(v["manufacturer_slugs"]),
-                json_dumps(v["metadata_"]),
-                v["serial_number"],
-                v["reference_id"],
-                v["reference_description"],
-                json_dumps(v["tags"]),
-                candidate.dedupe_key,
-            )
-        )
-    return records
+def _stage_value(field: EnrollmentField) -> str:
+    value = f"v[{field.attr!r}]"
+    return f"json_dumps({value})" if field.json else value
+
+
+# The candidates as stage rows, in ``_STAGE_COLUMNS`` order, JSON values serialised as the
+# engine's JSON columns are: for each candidate, (new_id(), candidate.row,
+# v["customer_id"], v["identification_type"], v["lead_id"], v["first_name"], ...,
+# json_dumps(v["tags"]), candidate.dedupe_key) with v = candidate.values, written out as that
+# literal: this runs for every row (kit/codegen.py).
+_records: Callable[[list[Candidate]], list[tuple[Any, ...]]] = define(
+    "_records",
+    "def _records(candidates):\n"
+    "    records = []\n"
+    "    for candidate in candidates:\n"
+    "        v = candidate.values\n"
+    "        records.append(\n"
+    "            (\n"
+    "                new_id(),\n"
+    "                candidate.row,\n"
+    '                v["customer_id"],\n'
+    '                v["identification_type"],\n'
+    '                v["lead_id"],\n'
+    + "".join(f"                {_stage_value(f)},\n" for f in _IMPORTED)
+    + "                candidate.dedupe_key,\n"
+    "            )\n"
+    "        )\n"
+    "    return records\n",
+    {"new_id": new_id, "json_dumps": json_dumps},
+)
 
 
 async def stage(session: AsyncSession, *, candidates: list[Candidate], dialect: Dialect) -> None:
