@@ -42,9 +42,9 @@ def _name(node: ast.expr) -> str | None:
 
 
 def enqueued_kinds() -> set[str]:
-    """The kinds passed to ``jobs.enqueue(kind=...)`` and ``jobs.queued_row(kind=...)`` and to
-    job rows built by hand (``{"kind": ...}``), as constants or literals; ``kind=job.kind`` (a job queued again) is
-    no new kind."""
+    """The kinds passed to ``jobs.enqueue(kind=...)`` and ``jobs.queued_row(kind=...)`` and
+    to job rows built by hand (``{"kind": ...}``), as constants or literals; ``kind=job.kind``
+    (a job queued again) is no new kind."""
     constants, kinds = _constants(), set()
     for path in SRC.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

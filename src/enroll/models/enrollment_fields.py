@@ -13,7 +13,7 @@ copies. Everything that lists them is derived from ``FIELDS``:
 
 The Pydantic schemas (enrollment/schemas.py) and the GraphQL types and inputs
 (graphql/types.py, graphql/inputs.py) are written out for readability; a test
-(tests/test_enrollment_fields.py) fails when they disagree with ``FIELDS``, and so does one
+(tests/enrollment/test_fields.py) fails when they disagree with ``FIELDS``, and so does one
 when the model has no such column.
 
 A new field: its column on the model, a migration, and a line here (then the test names the
