@@ -30,7 +30,7 @@ async def create_api_key(
 ) -> ApiKeyCreated:
     """Make a scoped key. A key can grant only scopes it holds. The secret is shown once."""
     if body.expires_at is not None and body.expires_at <= ctx.clock.now():
-        raise Unprocessable("expiresAt must be in the future.", code="validation_error")
+        raise Unprocessable("expiresAt must be in the future.")
     issued = await service.issue_scoped_key(
         session,
         principal=principal,
