@@ -115,6 +115,15 @@ def problems_of(endpoint: Callable[..., Any]) -> tuple[type[ProblemError], ...]:
     return tuple(getattr(endpoint, "problems", ()))
 
 
+def error_table() -> str:
+    """The error table of docs/api.md: one row per class in ``CATALOG`` (the modules that
+    declare them imported), by status and code."""
+    rows = sorted(CATALOG.values(), key=lambda p: (p.status, p.code))
+    lines = ["| status | code | when |", "| --- | --- | --- |"]
+    lines += [f"| {p.status} | `{p.code}` | {p.description} |" for p in rows]
+    return "\n".join(lines) + "\n"
+
+
 # The status families. Each is also the problem of its own code (``conflict``, ``not_found``…).
 
 
