@@ -95,7 +95,6 @@ class ProblemError(Exception):
         self.extensions = extensions
 
 
-P = TypeVar("P", bound=type[ProblemError])
 F = TypeVar("F", bound=Callable[..., Any])
 
 
