@@ -1,13 +1,14 @@
 """The OpenAPI 3.1 document, completed from the routes themselves.
 
-Scopes come from the ``require`` dependencies, error responses from what each route can meet
-(auth, path ids, bodies, writes), so the document cannot drift from the code.
+Scopes come from the ``require`` dependencies; error responses from what every route of its
+kind can meet (auth, path ids, bodies, writes) and the problem classes its endpoint declares
+with ``errors.raises``, so the document cannot drift from the code.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from itertools import pairwise
 from typing import Any, cast, get_args
 
@@ -18,7 +19,24 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from pydantic.alias_generators import to_camel
 
-from enroll.errors import FieldError, Problem
+from enroll.errors import (
+    ConcurrentModification,
+    Conflict,
+    FieldError,
+    Forbidden,
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+    MalformedJson,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    ProblemError,
+    Unauthorized,
+    UnknownParameter,
+    Unprocessable,
+    problems_of,
+)
 from enroll.idempotency import service as idempotency
 from enroll.kit.fields import RESOURCE_REFERENCE
 from enroll.kit.schemas import METADATA_DEPTH
@@ -31,6 +49,7 @@ _TITLES = {
     404: "No such resource in this workspace (named in the path or the body)",
     409: "Conflicts with the current state (invalid transition, duplicate, concurrent change)",
     413: "Request body too large",
+    415: "Unsupported media type",
     422: "Request failed validation; `errors` lists the fields",
 }
 _WRITES = {"post", "patch", "put", "delete"}
@@ -92,21 +111,43 @@ def _names_a_resource(annotation: Any, seen: set[type[BaseModel]]) -> bool:
     return any(_names_a_resource(arg, seen) for arg in get_args(annotation))
 
 
-def _error_codes(route: APIRoute, method: str, authed: bool) -> list[int]:
+def _generic_problems(route: APIRoute, method: str, authed: bool) -> list[type[ProblemError]]:
+    """What any route of this kind can answer: unknown query parameters (every route), auth,
+    ids in the path or the body, bodies, writes, an Idempotency-Key."""
     deps = list(_dependants(route.dependant))
     path_params = any(d.path_params for d in deps)
     params = path_params or any(d.query_params or d.header_params or d.cookie_params for d in deps)
     bodies = [p.field_info.annotation for d in deps for p in d.body_params]
-    codes = {400, 422} if params else {400}  # 400: unknown query parameters, on every route
+    problems: list[type[ProblemError]] = [UnknownParameter]
+    if params:
+        problems.append(Unprocessable)
     if authed:
-        codes |= {401, 403}
+        problems += [Unauthorized, Forbidden]
     if path_params or any(_names_a_resource(b, set()) for b in bodies):
-        codes.add(404)
+        problems.append(NotFound)
     if bodies:
-        codes |= {400, 413, 422}
+        problems += [MalformedJson, PayloadTooLarge, Unprocessable]
     if method in _WRITES:
-        codes |= {404, 409, 422} if path_params else {409, 422}
-    return sorted(codes)
+        problems += [NotFound] if path_params else []
+        problems += [Conflict, ConcurrentModification, Unprocessable]
+    if method == "post":
+        problems += [IdempotencyKeyInUse, IdempotencyKeyReused, InvalidIdempotencyKey]
+    return problems
+
+
+def error_responses(problems: Iterable[type[ProblemError]]) -> dict[str, dict[str, Any]]:
+    """One response per status, naming the codes a client can meet under it."""
+    by_status: dict[int, dict[str, None]] = {}
+    for problem in problems:
+        by_status.setdefault(problem.status, {})[problem.code] = None
+    return {
+        str(status): {
+            "description": f"{_TITLES.get(status, 'Error')}: "
+            + ", ".join(f"`{code}`" for code in codes),
+            "content": {"application/problem+json": {"schema": PROBLEM_REF}},
+        }
+        for status, codes in sorted(by_status.items())
+    }
 
 
 # What kit/schemas.py `storable` refuses, said in the schema: no NUL in text, integers within
@@ -267,11 +308,8 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 op["description"] = (op.get("description", "") + f"\n\nRequires: {needs}.").strip()
             if method == "POST":
                 op.setdefault("parameters", []).append(copy.deepcopy(_IDEMPOTENCY_KEY))
-            for code in _error_codes(route, method.lower(), scopes is not None):
-                responses[str(code)] = {
-                    "description": _TITLES[code],
-                    "content": {"application/problem+json": {"schema": PROBLEM_REF}},
-                }
+            problems = _generic_problems(route, method.lower(), scopes is not None)
+            responses.update(error_responses([*problems, *problems_of(route.endpoint)]))
     _tighten_requests(schema)
     return schema
 

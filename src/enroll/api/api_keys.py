@@ -8,11 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.api.dependencies import get_ctx, get_session, require, workspace_id_of
 from enroll.api.routing import TransactionalRoute
 from enroll.auth import repository, service
+from enroll.auth.errors import ScopeEscalation
 from enroll.auth.principal import Principal
 from enroll.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
-from enroll.errors import Unprocessable
+from enroll.errors import Unprocessable, raises
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.models import ApiKey
 
@@ -22,6 +23,7 @@ Manager = Annotated[Principal, require(Scope.API_KEYS_MANAGE)]
 
 
 @router.post("", status_code=201)
+@raises(ScopeEscalation)
 async def create_api_key(
     body: ApiKeyCreate,
     session: Session,
@@ -30,7 +32,7 @@ async def create_api_key(
 ) -> ApiKeyCreated:
     """Make a scoped key. A key can grant only scopes it holds. The secret is shown once."""
     if body.expires_at is not None and body.expires_at <= ctx.clock.now():
-        raise Unprocessable("expiresAt must be in the future.", code="validation_error")
+        raise Unprocessable("expiresAt must be in the future.")
     issued = await service.issue_scoped_key(
         session,
         principal=principal,

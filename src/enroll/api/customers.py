@@ -11,7 +11,9 @@ from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.customer import repository, service
+from enroll.customer.errors import CustomerExists
 from enroll.customer.schemas import CustomerCreate, CustomerOut, CustomerUpdate, LeadCreate, LeadOut
+from enroll.errors import raises
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.models import Customer, Lead
 
@@ -25,6 +27,7 @@ Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
 @router.post("/customers", status_code=201)
+@raises(CustomerExists)
 async def create_customer(
     body: CustomerCreate, session: Session, principal: Writer, ctx: Ctx
 ) -> CustomerOut:
@@ -52,6 +55,7 @@ async def get_customer(customer_id: str, session: Session, principal: Reader) ->
 
 
 @router.patch("/customers/{customer_id}")
+@raises(CustomerExists)
 async def update_customer(
     customer_id: str, body: CustomerUpdate, session: Session, principal: Writer
 ) -> CustomerOut:

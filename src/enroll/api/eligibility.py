@@ -19,6 +19,8 @@ from enroll.enrollment.eligibility_schemas import (
     ReevaluationOut,
     ReevaluationRequest,
 )
+from enroll.enrollment.errors import ReevaluationRunning
+from enroll.errors import RuleTooComplex, raises
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.models import CriteriaVersion
 from enroll.program_instance import service as instances
@@ -33,6 +35,7 @@ Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
 @router.post("/eligibility/preview")
+@raises(RuleTooComplex)
 async def preview_eligibility(
     instance_id: str,
     body: PreviewRequest,
@@ -85,11 +88,8 @@ async def get_criteria_version(
     )
 
 
-@router.post(
-    "/reevaluations",
-    status_code=202,
-    responses={409: {"description": "A re-evaluation that writes is under way for the instance."}},
-)
+@router.post("/reevaluations", status_code=202)
+@raises(ReevaluationRunning)
 async def reevaluate_instance(
     instance_id: str,
     body: ReevaluationRequest,

@@ -11,6 +11,13 @@ from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.enrollment import repository, service
+from enroll.enrollment.errors import (
+    CriteriaUnchanged,
+    EnrollmentExists,
+    EnrollmentHasSubscription,
+    InstanceNotAccepting,
+    LeadIncomplete,
+)
 from enroll.enrollment.schemas import (
     ACTION_DESCRIPTIONS,
     DecideBody,
@@ -24,6 +31,7 @@ from enroll.enrollment.schemas import (
     action_scope,
     describe_action,
 )
+from enroll.errors import InvalidTransition, raises
 from enroll.kit.fields import Timestamp
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.models import Enrollment
@@ -84,6 +92,7 @@ Filters = Annotated[repository.Filters, Depends(_filters)]
         }
     },
 )
+@raises(InstanceNotAccepting, EnrollmentExists, LeadIncomplete)
 async def create_enrollment(
     instance_id: str,
     body: EnrollmentCreate,
@@ -162,6 +171,7 @@ async def update_enrollment(
 
 
 @router.delete("/enrollments/{enrollment_id}", status_code=204)
+@raises(EnrollmentHasSubscription)
 async def delete_enrollment(
     enrollment_id: str, session: Session, principal: Writer, ctx: Ctx
 ) -> Response:
@@ -186,6 +196,7 @@ async def enrollment_history(
 
 
 @router.post("/enrollments/{enrollment_id}/decide")
+@raises(InvalidTransition)
 async def decide_enrollment(
     enrollment_id: str,
     body: DecideBody,
@@ -236,9 +247,10 @@ def _transition_route(action: Action) -> None:
             reason = body.reason if body else None
             return await _act(enrollment_id, action, reason, session, principal, ctx)
 
+    reopening = [EnrollmentExists, CriteriaUnchanged] if action == Action.REEVALUATE else []
     router.add_api_route(
         f"/enrollments/{{enrollment_id}}/{action.value}",
-        endpoint,
+        raises(InvalidTransition, InstanceNotAccepting, *reopening)(endpoint),
         methods=["POST"],
         name=f"{action.value}_enrollment",
         summary=f"{action.value.capitalize()} an enrollment",

@@ -12,8 +12,10 @@ from enroll.api.routing import TransactionalRoute, own_transactions
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
-from enroll.errors import UnsupportedMediaType
+from enroll.enrollment.errors import InstanceNotAccepting
+from enroll.errors import UnsupportedMediaType, raises
 from enroll.importer import service
+from enroll.importer.errors import EmptyImport, InvalidEncoding
 from enroll.importer.formats import MEDIA_TYPES, ImportFormat
 from enroll.importer.schemas import ImportOut
 
@@ -51,9 +53,9 @@ def _format(request: Request) -> ImportFormat:
     "/programInstances/{instance_id}/imports",
     status_code=202,
     openapi_extra={"requestBody": _BODY},
-    responses={415: {"description": "Not CSV or JSON Lines."}},
 )
 @own_transactions
+@raises(UnsupportedMediaType, InstanceNotAccepting, EmptyImport, InvalidEncoding)
 async def create_import(
     instance_id: str,
     request: Request,

@@ -11,6 +11,8 @@ from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.enrollment import notification_templates
+from enroll.enrollment.errors import InvalidTemplate, NotificationTemplateExists
+from enroll.errors import raises
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.models import Notification, NotificationTemplate
 from enroll.notification import repository, service
@@ -34,6 +36,7 @@ LogReader = Annotated[Principal, require(Scope.CUSTOMERS_READ)]
 
 
 @router.post("/notificationTemplates", status_code=201)
+@raises(InvalidTemplate, NotificationTemplateExists)
 async def create_notification_template(
     body: TemplateCreate, session: Session, principal: TemplateWriter, ctx: Ctx, response: Response
 ) -> TemplateOut:
@@ -80,6 +83,7 @@ async def get_notification_template(
 
 
 @router.patch("/notificationTemplates/{template_id}")
+@raises(InvalidTemplate)
 async def update_notification_template(
     template_id: str, body: TemplateUpdate, session: Session, principal: TemplateWriter, ctx: Ctx
 ) -> TemplateOut:

@@ -10,9 +10,12 @@ from enroll.api.routing import TransactionalRoute
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
+from enroll.errors import InvalidTransition, RuleTooComplex, raises
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.models import ProgramInstance
+from enroll.program.errors import SlugTaken
 from enroll.program_instance import repository, service
+from enroll.program_instance.errors import InstanceHasEnrollments
 from enroll.program_instance.schemas import (
     ProgramInstanceCreate,
     ProgramInstanceOut,
@@ -30,6 +33,7 @@ Ctx = Annotated[AppContext, Depends(get_ctx)]
 
 
 @router.post("", status_code=201)
+@raises(SlugTaken, RuleTooComplex)
 async def create_program_instance(
     body: ProgramInstanceCreate, session: Session, principal: Writer, response: Response, ctx: Ctx
 ) -> ProgramInstanceOut:
@@ -67,6 +71,7 @@ async def get_program_instance(
 
 
 @router.patch("/{id_or_slug}")
+@raises(InvalidTransition, RuleTooComplex)
 async def update_program_instance(
     id_or_slug: str, body: ProgramInstanceUpdate, session: Session, principal: Writer, ctx: Ctx
 ) -> ProgramInstanceOut:
@@ -82,6 +87,7 @@ async def update_program_instance(
 
 
 @router.delete("/{id_or_slug}", status_code=204)
+@raises(InstanceHasEnrollments)
 async def delete_program_instance(
     id_or_slug: str, session: Session, principal: Writer, request: Request
 ) -> Response:

@@ -9,9 +9,11 @@ from enroll.api.dependencies import get_ctx, get_session, require
 from enroll.api.routing import TransactionalRoute
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
+from enroll.errors import RuleTooComplex, raises
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.models import Program
 from enroll.program import repository, service
+from enroll.program.errors import SlugTaken
 from enroll.program.schemas import ProgramCreate, ProgramOut, ProgramType, ProgramUpdate
 
 router = APIRouter(prefix="/v1/programs", tags=["programs"], route_class=TransactionalRoute)
@@ -19,6 +21,7 @@ Session = Annotated[AsyncSession, Depends(get_session)]
 
 
 @router.post("", status_code=201, dependencies=[require(Scope.PROGRAMS_WRITE, workspace=False)])
+@raises(SlugTaken, RuleTooComplex)
 async def create_program(body: ProgramCreate, session: Session) -> ProgramOut:
     """Add a program to the platform catalog (platform keys)."""
     return ProgramOut.of(await service.create(session, body))
@@ -44,6 +47,7 @@ async def get_program(id_or_slug: str, session: Session) -> ProgramOut:
 
 
 @router.patch("/{id_or_slug}", dependencies=[require(Scope.PROGRAMS_WRITE, workspace=False)])
+@raises(RuleTooComplex)
 async def update_program(
     id_or_slug: str,
     body: ProgramUpdate,

@@ -20,7 +20,13 @@ from fastapi.routing import APIRoute
 from starlette.responses import Response
 
 from enroll.api.dependencies import app_context, authenticate
-from enroll.errors import BadRequest, FieldError, NotFound, ProblemError, Unprocessable
+from enroll.errors import (
+    FieldError,
+    NotFound,
+    ProblemError,
+    UnknownParameter,
+    Unprocessable,
+)
 from enroll.idempotency import service as idempotency
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -72,9 +78,8 @@ def _refuse_unknown(request: Request, known: frozenset[str]) -> None:
     """400 ``unknown_parameter`` naming every query parameter the route does not take."""
     unknown = sorted({name for name in request.query_params if name not in known})
     if unknown:
-        raise BadRequest(
+        raise UnknownParameter(
             f"Unknown query parameter(s): {', '.join(unknown)}.",
-            code="unknown_parameter",
             parameters=unknown,
             errors=[FieldError(field=n, message="Not a parameter of this route.") for n in unknown],
         )

@@ -16,13 +16,25 @@ from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.enrollment.schemas import EnrollmentOut
-from enroll.errors import NotFound
+from enroll.errors import InvalidTransition, NotFound, raises
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.models import Device, ProgramSubscription, ServiceTask, Todo
 from enroll.program_instance.setup_workflow import AssetOwnership
 from enroll.servicetask import actions as task_actions
 from enroll.servicetask import operations as task_operations
 from enroll.servicetask import repository, service, tasks
+from enroll.servicetask.errors import (
+    ActionNotInProgress,
+    DeviceExists,
+    InvalidReason,
+    InvalidTaskTransition,
+    NotEnrolled,
+    TaskInProgress,
+    TaskNotCorrectable,
+    TodoCompleted,
+    TodoNeedsDecision,
+    TransactionIdReused,
+)
 from enroll.servicetask.schemas import (
     ActionReport,
     Decision,
@@ -80,6 +92,7 @@ def _accepted(body: ServiceTaskOut, path: str) -> JSONResponse:
 
 
 @router.post("/enrollmentRequests", status_code=202)
+@raises(TransactionIdReused)
 async def create_enrollment_request(
     body: EnrollmentRequestCreate, session: Session, principal: Writer, ctx: Ctx, response: Response
 ) -> ServiceTaskOut:
@@ -108,6 +121,7 @@ async def get_enrollment_request(
 
 
 @router.post("/unenrollmentRequests", status_code=202)
+@raises(TransactionIdReused)
 async def create_unenrollment_request(
     body: UnenrollmentRequestCreate,
     session: Session,
@@ -148,6 +162,7 @@ async def get_unenrollment_request(
     responses=_ACCEPTED,
     tags=["enrollments"],
 )
+@raises(InvalidTransition, NotEnrolled, TaskInProgress, InvalidReason)
 async def unenroll_enrollment(
     enrollment_id: str, body: UnenrollBody, session: Session, principal: Writer, ctx: Ctx
 ) -> EnrollmentOut | JSONResponse:
@@ -168,6 +183,7 @@ async def unenroll_enrollment(
 
 
 @router.post("/enrollments/{enrollment_id}/devices", status_code=202, tags=["enrollments"])
+@raises(InvalidTransition, TaskInProgress)
 async def add_enrollment_device(
     enrollment_id: str, body: DeviceAdd, session: Session, principal: Writer, ctx: Ctx
 ) -> ServiceTaskOut:
@@ -264,6 +280,7 @@ async def service_task_log(task_id: str, session: Session, principal: Reader) ->
 
 
 @router.patch("/serviceTasks/{task_id}")
+@raises(TaskNotCorrectable)
 async def correct_service_task(
     task_id: str, body: ServiceTaskPatch, session: Session, principal: Writer, ctx: Ctx
 ) -> ServiceTaskOut:
@@ -279,6 +296,7 @@ async def correct_service_task(
 
 
 @router.post("/serviceTasks/{task_id}/retry")
+@raises(InvalidTaskTransition)
 async def retry_service_task(
     task_id: str, session: Session, principal: Writer, ctx: Ctx
 ) -> ServiceTaskOut:
@@ -294,6 +312,7 @@ async def retry_service_task(
 
 
 @router.post("/serviceTasks/{task_id}/discard")
+@raises(InvalidTaskTransition)
 async def discard_service_task(
     task_id: str, session: Session, principal: Writer, ctx: Ctx
 ) -> ServiceTaskOut:
@@ -309,6 +328,7 @@ async def discard_service_task(
 
 
 @router.post("/serviceTasks/{task_id}/cancel")
+@raises(InvalidTaskTransition)
 async def cancel_service_task(
     task_id: str, session: Session, principal: Writer, ctx: Ctx, body: Decision | None = None
 ) -> ServiceTaskOut:
@@ -325,6 +345,7 @@ async def cancel_service_task(
 
 
 @router.post("/serviceTasks/{task_id}/approve")
+@raises(InvalidTaskTransition)
 async def approve_service_task(
     task_id: str, session: Session, principal: Reviewer, ctx: Ctx, body: Decision | None = None
 ) -> ServiceTaskOut:
@@ -333,6 +354,7 @@ async def approve_service_task(
 
 
 @router.post("/serviceTasks/{task_id}/reject")
+@raises(InvalidTaskTransition)
 async def reject_service_task(
     task_id: str, session: Session, principal: Reviewer, ctx: Ctx, body: Decision | None = None
 ) -> ServiceTaskOut:
@@ -373,6 +395,7 @@ async def get_setup_action(action_id: str, session: Session, principal: Reader) 
 
 
 @router.post("/setupActions/{action_id}/complete")
+@raises(ActionNotInProgress)
 async def complete_setup_action(
     action_id: str, session: Session, principal: Writer, ctx: Ctx, body: ActionReport | None = None
 ) -> SetupActionOut:
@@ -381,6 +404,7 @@ async def complete_setup_action(
 
 
 @router.post("/setupActions/{action_id}/fail")
+@raises(ActionNotInProgress)
 async def fail_setup_action(
     action_id: str, session: Session, principal: Writer, ctx: Ctx, body: ActionReport | None = None
 ) -> SetupActionOut:
@@ -470,6 +494,7 @@ async def list_devices(
 
 
 @router.post("/devices", status_code=201, tags=["participation"])
+@raises(DeviceExists)
 async def create_device(
     body: DeviceCreate, session: Session, principal: Stocker, ctx: Ctx, response: Response
 ) -> DeviceOut:
@@ -510,6 +535,7 @@ async def list_todos(
 
 
 @router.post("/todos/{todo_id}/complete", tags=["service tasks"])
+@raises(TodoCompleted, TodoNeedsDecision)
 async def complete_todo(
     todo_id: str, session: Session, principal: Writer, ctx: Ctx, body: TodoComplete | None = None
 ) -> TodoOut:

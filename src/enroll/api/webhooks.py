@@ -10,6 +10,7 @@ from enroll.api.routing import TransactionalRoute, own_transactions
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
+from enroll.errors import DeliverySucceeded, UrlRefused, raises
 from enroll.idempotency import service as idempotency
 from enroll.kit.pagination import Page, PageParams, page_params, paginate
 from enroll.models import WebhookDelivery, WebhookEndpoint
@@ -40,6 +41,7 @@ EVENT_TYPE_SCOPES: dict[str, Any] = {
 
 
 @router.post("/webhookEndpoints", status_code=201, openapi_extra=EVENT_TYPE_SCOPES)
+@raises(UrlRefused)
 async def create_endpoint(
     body: WebhookEndpointCreate, session: Session, principal: Manager, ctx: Ctx
 ) -> WebhookEndpointCreated:
@@ -81,6 +83,7 @@ async def get_endpoint(
 
 
 @router.patch("/webhookEndpoints/{endpoint_id}", openapi_extra=EVENT_TYPE_SCOPES)
+@raises(UrlRefused)
 async def update_endpoint(
     endpoint_id: str, body: WebhookEndpointUpdate, session: Session, principal: Manager, ctx: Ctx
 ) -> WebhookEndpointOut:
@@ -227,6 +230,7 @@ async def get_delivery(
 @router.post(
     "/webhookDeliveries/{delivery_id}/retry", status_code=202, openapi_extra=EVENT_TYPE_SCOPES
 )
+@raises(DeliverySucceeded)
 async def retry_delivery(
     delivery_id: str, session: Session, principal: Manager, ctx: Ctx
 ) -> WebhookDeliveryOut:

@@ -10,10 +10,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.auth import repository
+from enroll.auth.errors import ScopeEscalation
 from enroll.auth.keys import generate_secret, hash_secret, visible_prefix
 from enroll.auth.principal import Principal
 from enroll.db import after_commit
-from enroll.errors import Forbidden, NotFound, Unauthorized
+from enroll.errors import NotFound, Unauthorized
 from enroll.models import ApiKey
 
 
@@ -56,9 +57,8 @@ async def issue_scoped_key(
     """A key may hand out only scopes it holds itself."""
     missing = sorted(set(scopes) - principal.scopes)
     if missing:
-        raise Forbidden(
+        raise ScopeEscalation(
             f"A key cannot grant scopes it does not hold: {', '.join(missing)}.",
-            code="scope_escalation",
         )
     return await issue_key(
         session,

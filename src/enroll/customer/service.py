@@ -6,8 +6,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.customer import repository
+from enroll.customer.errors import CustomerExists
 from enroll.customer.schemas import CustomerCreate, CustomerUpdate, LeadCreate
-from enroll.errors import Conflict, NotFound
+from enroll.errors import NotFound
 from enroll.ids import new_id
 from enroll.models import Customer, Lead
 
@@ -21,7 +22,7 @@ async def get(session: AsyncSession, *, workspace_id: str, customer_id: str) -> 
 
 async def _ensure_email_free(session: AsyncSession, *, workspace_id: str, email: str) -> None:
     if await repository.get_by_email(session, workspace_id=workspace_id, email=email):
-        raise Conflict(f"A customer with email {email} exists.", code="customer_exists")
+        raise CustomerExists(f"A customer with email {email} exists.")
 
 
 def _new(

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.customer.schemas import CustomerOut
+from enroll.enrollment.errors import InvalidTemplate, NotificationTemplateExists
 from enroll.enrollment.schemas import EnrollmentOut
-from enroll.errors import Conflict, FieldError, NotFound, Unprocessable
+from enroll.errors import FieldError, NotFound, Unprocessable
 from enroll.ids import new_id
 from enroll.models import NotificationTemplate
 from enroll.notification import repository, templates
@@ -82,9 +83,8 @@ def _check_template(
     try:
         templates.check({"subject": subject, "body": body}, sample_context(trigger))
     except templates.TemplateInvalid as exc:
-        raise Unprocessable(
+        raise InvalidTemplate(
             "The template does not render: " + str(exc),
-            code="invalid_template",
             errors=[FieldError(field=field, message=message) for field, message in exc.errors],
         ) from None
 
@@ -116,10 +116,9 @@ async def create_template(
     )
     if existing:
         where = "this program instance" if instance_id else "the workspace default"
-        raise Conflict(
+        raise NotificationTemplateExists(
             f"{where.capitalize()} already has a {body.audience.value} template for "
             f"{body.trigger.value}; change it instead.",
-            code="notification_template_exists",
             notificationTemplateId=existing,
         )
     template = NotificationTemplate(

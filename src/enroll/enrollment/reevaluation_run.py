@@ -25,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.context import AppContext
 from enroll.enrollment import reevaluation
 from enroll.enrollment import reevaluation_repository as repository
+from enroll.enrollment.errors import ReevaluationRunning
 from enroll.enrollment.reevaluation import Summary
-from enroll.errors import Conflict, NotFound
+from enroll.errors import NotFound
 from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
@@ -120,9 +121,8 @@ async def start(
 async def _refuse_overlap(session: AsyncSession, instance_id: str) -> None:
     running = await repository.writing_run_id(session, instance_id=instance_id, active=ACTIVE)
     if running is not None:
-        raise Conflict(
+        raise ReevaluationRunning(
             "A re-evaluation of this instance is under way; wait until it ends.",
-            code="reevaluation_running",
             reevaluationId=running,
         )
 

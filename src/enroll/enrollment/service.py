@@ -21,12 +21,19 @@ from enroll.eligibility.checks import (
     default_evaluator,
 )
 from enroll.enrollment import changes, identification, repository
+from enroll.enrollment.errors import (
+    CriteriaUnchanged,
+    EnrollmentExists,
+    EnrollmentHasSubscription,
+    InstanceNotAccepting,
+    LeadIncomplete,
+)
 from enroll.enrollment.schemas import (
     EnrollmentCreate,
     EnrollmentUpdate,
     IdentificationType,
 )
-from enroll.errors import Conflict, FieldError, NotFound
+from enroll.errors import FieldError, InvalidTransition, NotFound
 from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
@@ -41,10 +48,10 @@ from enroll.workflows.enrollment import (
     OPEN_STATUSES,
     TRANSITIONS,
     Action,
-    InvalidTransition,
     Status,
     targets,
 )
+from enroll.workflows.enrollment import InvalidTransition as NoTransition
 
 AUTO_APPROVE_JOB = "enrollment.auto_approve"
 
@@ -92,7 +99,7 @@ async def create(
             ), False
     refusal = await instances.refusal_reason(session, instance, today=now.date())
     if refusal:
-        raise Conflict(refusal, code="instance_not_accepting")
+        raise InstanceNotAccepting(refusal)
     values, new_customer = await _identity(session, workspace_id=workspace_id, body=body, now=now)
     values.update(_sent_fields(body))
     customer_id = values.get("customer_id")
@@ -101,9 +108,8 @@ async def create(
             session, instance_id=instance.id, customer_id=customer_id
         )
         if existing:
-            raise Conflict(
+            raise EnrollmentExists(
                 "The customer already holds an open enrollment in this program instance.",
-                code="enrollment_exists",
                 enrollmentId=existing,
             )
     enrollment = Enrollment(
@@ -131,9 +137,8 @@ async def create(
         await repository.insert(session, enrollment)
     except IntegrityError:
         # Lost a race with a concurrent request enrolling the same customer.
-        raise Conflict(
+        raise EnrollmentExists(
             "The customer already holds an open enrollment in this program instance.",
-            code="enrollment_exists",
         ) from None
     await changes.emit(session, pending, now)
     if decision is not None:
@@ -252,9 +257,8 @@ async def _from_lead(
     if missing:
         # 409, not 400: the request is well formed; the lead's present state refuses it (a
         # precondition, as seed 004 answers those), and updating the lead makes it succeed.
-        raise Conflict(
+        raise LeadIncomplete(
             "The lead lacks details needed to enroll; send them in the request or update the lead.",
-            code="lead_incomplete",
             errors=[
                 FieldError(field=identification.camel(m), message="Missing on the lead.")
                 for m in missing
@@ -373,9 +377,8 @@ async def delete(
 ) -> None:
     enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
     if await repository.has_subscription(session, enrollment_id=enrollment.id):
-        raise Conflict(
+        raise EnrollmentHasSubscription(
             "The enrollment has a program subscription (it was set up): unenroll it instead.",
-            code="enrollment_has_subscription",
         )
     await changes.emit(session, changes.Pending(enrollment, [("enrollment.deleted", {})]), now)
     await session.delete(enrollment)
@@ -406,9 +409,8 @@ async def act(
             session, instance_id=enrollment.program_instance_id, customer_id=enrollment.customer_id
         )
         if existing:
-            raise Conflict(
+            raise EnrollmentExists(
                 "The customer already holds an open enrollment in this program instance.",
-                code="enrollment_exists",
                 enrollmentId=existing,
             )
     if action == Action.REEVALUATE:
@@ -465,9 +467,8 @@ async def screen(
     possible = check_action(enrollment, Action.DECIDE)
     if target not in possible:
         current = Status(enrollment.status)
-        raise Conflict(
+        raise InvalidTransition(
             f"Cannot decide {target.value} for an enrollment that is {current.value}.",
-            code="invalid_transition",
             currentStatus=current.value,
             allowedStatuses=sorted(s.value for s in possible),
         )
@@ -498,10 +499,9 @@ def check_criteria_changed(enrollment: Enrollment, instance: ProgramInstance) ->
     under: only a criteria change reopens it (the bulk path's WHERE says the same)."""
     decided = enrollment.evaluation.get("criteriaVersion")
     if Status(enrollment.status) in CRITERIA_BOUND and decided == instance.criteria_version:
-        raise Conflict(
+        raise CriteriaUnchanged(
             f"The enrollment was {enrollment.status} under criteria version {decided}, which"
             " is still current: only a criteria change reopens it.",
-            code="criteria_unchanged",
             criteriaVersion=decided,
         )
 
@@ -511,10 +511,9 @@ def check_action(enrollment: Enrollment, action: Action) -> frozenset[Status]:
     current = Status(enrollment.status)
     try:
         return targets(current, action)
-    except InvalidTransition as exc:
-        raise Conflict(
+    except NoTransition as exc:
+        raise InvalidTransition(
             f"Cannot {action.value} an enrollment that is {current.value}.",
-            code="invalid_transition",
             currentStatus=current.value,
             allowedActions=[a.value for a in exc.allowed if a not in INTERNAL_ACTIONS],
         ) from None
@@ -551,4 +550,4 @@ async def _guard(
     else:
         refusal = await instances.refusal_reason(session, instance, today=now.date())
     if refusal:
-        raise Conflict(refusal, code="instance_not_accepting")
+        raise InstanceNotAccepting(refusal)

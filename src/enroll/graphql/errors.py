@@ -19,7 +19,13 @@ from graphql import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
-from enroll.errors import ProblemError
+from enroll.errors import (
+    ConcurrentModification,
+    Conflict,
+    InternalError,
+    ProblemError,
+    Unprocessable,
+)
 from enroll.graphql.limits import limit_code
 
 log = logging.getLogger(__name__)
@@ -32,6 +38,10 @@ class Problem:
     title: str
     detail: str | None = None
     members: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, problem: type[ProblemError], detail: str | None = None) -> Problem:
+        return cls(problem.status, problem.code, problem.title, detail)
 
 
 _TITLES = {
@@ -48,24 +58,22 @@ def problem_of(error: GraphQLError) -> Problem:
             members["errors"] = [e.model_dump() for e in original.errors]
         return Problem(original.status, original.code, original.title, original.detail, members)
     if isinstance(original, StaleDataError):
-        return Problem(
-            409,
-            "concurrent_modification",
-            "Modified concurrently",
+        return Problem.of(
+            ConcurrentModification,
             "The resource was changed by another request; fetch it and try again.",
         )
     if isinstance(original, IntegrityError):
-        return Problem(409, "conflict", "Conflict", "The change conflicts with existing data.")
+        return Problem.of(Conflict, "The change conflicts with existing data.")
     if error.path is not None:
         # Raised while resolving a field, by no service: a bug, never an answer by design.
-        return Problem(500, "internal_error", "Internal server error")
+        return Problem.of(InternalError)
     # Before anything ran: the document or its variables.
     code = (error.extensions or {}).get("code") or limit_code(error.message)
     if isinstance(code, str):
         return Problem(400, code, _TITLES.get(code, "Query refused"), error.message)
     if isinstance(error, GraphQLSyntaxError):
         return Problem(400, "malformed_query", "Malformed query", error.message)
-    return Problem(422, "validation_error", "Request failed validation", error.message)
+    return Problem.of(Unprocessable, error.message)
 
 
 def is_expected(error: GraphQLError) -> bool:

@@ -20,7 +20,7 @@ from strawberry.scalars import JSON
 
 import enroll.graphql.scalars  # noqa: F401  (the enums, before any use)
 from enroll.enrollment.schemas import IdentificationType
-from enroll.errors import FieldError, Unprocessable, field_errors_of, validation_code
+from enroll.errors import FieldError, Unprocessable, field_errors_of, validation_problem
 from enroll.program_instance.schemas import ReenrollmentPolicy, ReviewMode, Screening
 from enroll.program_instance.setup_workflow import RemovalMethod
 from enroll.workflows.program_instance import InstanceStatus
@@ -43,8 +43,10 @@ def wire(value: Any) -> Any:
     return value
 
 
-def invalid(errors: list[FieldError]) -> Unprocessable:
-    return Unprocessable("; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors=errors)
+def invalid(
+    errors: list[FieldError], problem: type[Unprocessable] = Unprocessable
+) -> Unprocessable:
+    return problem("; ".join(f"{e.field}: {e.message}" for e in errors[:5]), errors=errors)
 
 
 def parse(model: type[M], body: dict[str, Any]) -> M:
@@ -54,9 +56,7 @@ def parse(model: type[M], body: dict[str, Any]) -> M:
         return model.model_validate(body)
     except ValidationError as exc:
         _, errors = field_errors_of(exc.errors())
-        problem = invalid(errors)
-        problem.code, problem.title = validation_code(exc.errors())
-        raise problem from None
+        raise invalid(errors, validation_problem(exc.errors())) from None
 
 
 def check_text(name: str, value: str | None, *, max_length: int) -> None:

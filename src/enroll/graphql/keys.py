@@ -80,7 +80,7 @@ class KeysMutation:
         async def work(session: AsyncSession, principal: Principal) -> ApiKeyCreated:
             body = parse(ApiKeyCreate, wire(input))
             if body.expires_at is not None and body.expires_at <= ctx.now():
-                raise Unprocessable("expiresAt must be in the future.", code="validation_error")
+                raise Unprocessable("expiresAt must be in the future.")
             issued = await keys.issue_scoped_key(
                 session,
                 principal=principal,

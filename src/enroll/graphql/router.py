@@ -29,7 +29,15 @@ from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.types import ExecutionResult
 
-from enroll.errors import FieldError, ProblemError, problem_response
+from enroll.errors import (
+    BadRequest,
+    FieldError,
+    MalformedJson,
+    MethodNotAllowed,
+    NotFound,
+    ProblemError,
+    problem_response,
+)
 from enroll.graphql.context import GraphQLContext, get_context
 from enroll.graphql.errors import format_error, log_unexpected
 from enroll.graphql.inputs import invalid
@@ -39,10 +47,7 @@ from enroll.idempotency import service as idempotency
 from enroll.kit.schemas import LONE_SURROGATE, has_lone_surrogate
 
 PATH = "/graphql"
-_TRANSPORT = {
-    404: ("not_found", "Not found"),
-    405: ("method_not_allowed", "Method not allowed"),
-}
+_TRANSPORT: dict[int, type[ProblemError]] = {404: NotFound, 405: MethodNotAllowed}
 
 
 class _Answered(Exception):
@@ -123,11 +128,15 @@ class EnrollGraphQLRouter(GraphQLRouter[GraphQLContext, None]):
         except _Answered as answered:
             return answered.response
         except HTTPException as exc:
-            code, title = _TRANSPORT.get(exc.status_code, ("bad_request", "Bad request"))
+            problem = _TRANSPORT.get(exc.status_code, BadRequest)
             if "parse request body as JSON" in exc.reason:
-                code, title = "malformed_json", "Malformed JSON body"
+                problem = MalformedJson
             return problem_response(
-                status=exc.status_code, code=code, title=title, detail=exc.reason, instance=PATH
+                status=exc.status_code,
+                code=problem.code,
+                title=problem.title,
+                detail=exc.reason,
+                instance=PATH,
             )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.eligibility import bulk
 from enroll.enrollment import identification
 from enroll.enrollment import service as enrollments
+from enroll.enrollment.errors import EnrollmentExists
 from enroll.enrollment.identity import DEDUPE_KEYS
 from enroll.errors import FieldError, ProblemError
 from enroll.importer import repository
@@ -315,16 +316,16 @@ class Loader:
                     now=self.now,
                     evaluate=self.imp.evaluate,
                 )
+        except EnrollmentExists as exc:
+            self.batch.duplicate(
+                candidate.row, str(exc.extensions.get("enrollmentId") or ""), "customer"
+            )
+            return
         except ProblemError as exc:
-            if exc.code == "enrollment_exists":
-                self.batch.duplicate(
-                    candidate.row, str(exc.extensions.get("enrollmentId") or ""), "customer"
-                )
-            else:
-                self.batch.invalid(
-                    candidate.row,
-                    list(exc.errors or [FieldError(field="row", message=exc.detail or exc.title)]),
-                )
+            self.batch.invalid(
+                candidate.row,
+                list(exc.errors or [FieldError(field="row", message=exc.detail or exc.title)]),
+            )
             return
         await repository.mark_imported(
             self.session, enrollment_id=enrollment.id, import_id=self.imp.id, row=candidate.row

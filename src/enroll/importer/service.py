@@ -21,9 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from enroll.context import AppContext
-from enroll.errors import Conflict, NotFound, Unprocessable
+from enroll.enrollment.errors import InstanceNotAccepting
+from enroll.errors import NotFound
 from enroll.idempotency import service as idempotency
 from enroll.importer import pipeline, repository
+from enroll.importer.errors import EmptyImport, InvalidEncoding
 from enroll.importer.formats import EncodingError, ImportFormat, Utf8Reader
 from enroll.importer.schemas import ImportOut, ResultRow
 from enroll.job import service as jobs
@@ -66,7 +68,7 @@ async def open_import(
         instance = await instances.get(session, workspace_id=workspace_id, ref=instance_ref)
         refusal = await instances.refusal_reason(session, instance, today=now.date())
         if refusal:
-            raise Conflict(refusal, code="instance_not_accepting")
+            raise InstanceNotAccepting(refusal)
         imp = EnrollmentImport(
             workspace_id=workspace_id,
             program_instance_id=instance.id,
@@ -128,8 +130,8 @@ def _check_text(reader: Utf8Reader, piece: bytes, *, final: bool = False) -> Non
         raise refused_encoding(exc) from None
 
 
-def refused_encoding(exc: EncodingError) -> Unprocessable:
-    return Unprocessable(str(exc), code=exc.code, offset=exc.offset)
+def refused_encoding(exc: EncodingError) -> InvalidEncoding:
+    return InvalidEncoding(str(exc), offset=exc.offset)
 
 
 async def discard(ctx: AppContext, import_id: str) -> None:
@@ -168,7 +170,7 @@ async def upload(
     try:
         await receive(ctx, imp, body, digest)
         if imp.file_bytes == 0:
-            raise Unprocessable("The import file is empty.", code="empty_import")
+            raise EmptyImport("The import file is empty.")
         outcome = await idempotency.begin(
             ctx, scope=idempotency_scope, key=idempotency_key, fingerprint=digest.hexdigest()
         )

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from enroll.errors import problem_response
+from enroll.errors import PayloadTooLarge, answer
 
 
 class BodyLimitMiddleware:
@@ -54,12 +54,8 @@ class BodyLimitMiddleware:
             await self._refuse(scope, receive, send, limit)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        response = problem_response(
-            status=413,
-            code="payload_too_large",
-            title="Request body too large",
-            detail=f"Bodies are limited to {limit} bytes.",
-            instance=scope.get("path"),
+        response = answer(
+            PayloadTooLarge, f"Bodies are limited to {limit} bytes.", instance=scope.get("path")
         )
         await response(scope, receive, send)
 

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from enroll.errors import Unprocessable
+from enroll.errors import InvalidCursor
 from enroll.kit.schemas import OutModel
 
 T = TypeVar("T")
@@ -57,7 +57,7 @@ def encode_cursor(last_id: str) -> str:
 
 def decode_cursor(cursor: str) -> str:
     if not re.fullmatch(CURSOR_PATTERN, cursor):
-        raise Unprocessable("The cursor is not one this API issued.", code="invalid_cursor")
+        raise InvalidCursor("The cursor is not one this API issued.")
     return cursor
 
 

@@ -5,9 +5,10 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.eligibility import service as criteria
-from enroll.errors import Conflict, NotFound
+from enroll.errors import NotFound
 from enroll.models import Program
 from enroll.program import repository
+from enroll.program.errors import SlugTaken
 from enroll.program.schemas import ProgramCreate, ProgramUpdate
 
 # Fields whose change changes what every instance of the program checks.
@@ -23,7 +24,7 @@ async def get(session: AsyncSession, ref: str) -> Program:
 
 async def create(session: AsyncSession, body: ProgramCreate) -> Program:
     if await repository.slug_taken(session, body.slug):
-        raise Conflict(f"The slug {body.slug!r} is taken.", code="slug_taken")
+        raise SlugTaken(f"The slug {body.slug!r} is taken.")
     program = Program(
         slug=body.slug,
         name=body.name,

@@ -6,10 +6,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.eligibility import service as criteria
-from enroll.errors import Conflict, NotFound, Unprocessable
+from enroll.errors import InvalidTransition, NotFound, Unprocessable
 from enroll.models import ProgramInstance
 from enroll.program import service as programs
+from enroll.program.errors import SlugTaken
 from enroll.program_instance import repository
+from enroll.program_instance.errors import InstanceHasEnrollments
 from enroll.program_instance.schemas import ProgramInstanceCreate, ProgramInstanceUpdate
 from enroll.program_instance.setup_workflow import SetupWorkflow
 from enroll.workflows.enrollment import Status
@@ -67,7 +69,7 @@ async def create(
 ) -> ProgramInstance:
     program = await programs.get(session, body.program_id or body.program_slug or "")
     if await repository.slug_taken(session, body.slug):
-        raise Conflict(f"The slug {body.slug!r} is taken.", code="slug_taken")
+        raise SlugTaken(f"The slug {body.slug!r} is taken.")
     instance = ProgramInstance(
         workspace_id=workspace_id,
         program_id=program.id,
@@ -109,9 +111,8 @@ async def update(
     if "status" in changes:
         target = InstanceStatus(changes["status"])
         if not can_move(InstanceStatus(instance.status), target):
-            raise Conflict(
+            raise InvalidTransition(
                 f"A {instance.status} program instance cannot become {target}.",
-                code="invalid_transition",
                 currentStatus=instance.status,
                 allowedStatuses=sorted(s.value for s in NEXT[InstanceStatus(instance.status)]),
             )
@@ -146,9 +147,8 @@ def _stored(workflow: SetupWorkflow | None) -> dict[str, Any] | None:
 async def delete(session: AsyncSession, *, workspace_id: str, ref: str) -> None:
     instance = await get(session, workspace_id=workspace_id, ref=ref)
     if await repository.count_enrollments(session, instance_id=instance.id):
-        raise Conflict(
+        raise InstanceHasEnrollments(
             "The program instance has enrollments; close or archive it instead.",
-            code="instance_has_enrollments",
         )
     await session.delete(instance)
     await session.flush()

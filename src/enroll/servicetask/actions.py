@@ -8,11 +8,17 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.errors import Conflict, NotFound
+from enroll.errors import NotFound
 from enroll.ids import new_id
 from enroll.models import Device, SetupAction, Todo
 from enroll.program_instance import service as instances
 from enroll.servicetask import repository, service, tasks
+from enroll.servicetask.errors import (
+    ActionNotInProgress,
+    DeviceExists,
+    TodoCompleted,
+    TodoNeedsDecision,
+)
 from enroll.servicetask.schemas import (
     ActionReport,
     DeviceCreate,
@@ -55,9 +61,8 @@ async def report_action(
     )
     assert action is not None
     if action.status != ActionStatus.IN_PROGRESS:
-        raise Conflict(
+        raise ActionNotInProgress(
             f"The setup action is {action.status}, not in_progress.",
-            code="action_not_in_progress",
             currentStatus=action.status,
         )
     await finish_action(
@@ -118,11 +123,10 @@ async def complete_todo(
     if todo is None:
         raise NotFound(f"No to-do {todo_id!r}.")
     if todo.status != TodoStatus.OPEN:
-        raise Conflict("The to-do is completed already.", code="todo_completed")
+        raise TodoCompleted("The to-do is completed already.")
     if todo.kind == "approval":
-        raise Conflict(
+        raise TodoNeedsDecision(
             "An approval to-do is answered by approving or rejecting its task.",
-            code="todo_needs_decision",
             serviceTaskId=todo.task_id,
         )
     todo.status, todo.completed_at, todo.completed_by, todo.note = (
@@ -160,9 +164,8 @@ async def create_device(
         manufacturer=body.manufacturer,
         serial_number=body.serial_number,
     ):
-        raise Conflict(
+        raise DeviceExists(
             f"A {body.manufacturer} device with serial number {body.serial_number!r} exists.",
-            code="device_exists",
         )
     device = Device(
         id=new_id(),

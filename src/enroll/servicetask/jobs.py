@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
 from enroll.enrollment import service as enrollments
+from enroll.enrollment.errors import InstanceNotAccepting
 from enroll.enrollment.service import AUTO_APPROVE_JOB, AutoApprovePayload
-from enroll.errors import Conflict
 from enroll.job import service as jobs
 from enroll.job.registry import job
 from enroll.kit import outbound
@@ -151,8 +151,6 @@ async def auto_approve(
             actor=AUTO_REVIEWER,
             now=ctx.clock.now(),
         )
-    except Conflict as exc:
-        if exc.code != "instance_not_accepting":
-            raise
+    except InstanceNotAccepting:
         # At capacity: the application waits for a person, as in manual review.
         return

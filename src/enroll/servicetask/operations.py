@@ -15,6 +15,7 @@ from enroll.enrollment import service as enrollments
 from enroll.errors import Conflict
 from enroll.models import ServiceTask
 from enroll.servicetask import repository, service, steps, tasks
+from enroll.servicetask.errors import InvalidTaskTransition, TaskNotCorrectable
 from enroll.servicetask.schemas import ServiceTaskPatch
 from enroll.workflows.enrollment import Status, setup_ended_action
 from enroll.workflows.participation import LocationStatus, SubscriptionStatus
@@ -32,9 +33,8 @@ T = TaskState
 
 
 def _refuse(task: ServiceTask, operation: str) -> Conflict:
-    return Conflict(
+    return InvalidTaskTransition(
         f"Cannot {operation} a task in {task.state}.",
-        code="invalid_task_transition",
         currentState=task.state,
         allowedOperations=operations(TaskKind(task.kind), TaskState(task.state)),
     )
@@ -169,9 +169,8 @@ async def correct(
     """PATCH: correct the request of a task waiting in an error state (then retry it)."""
     task = await service.get(session, workspace_id=workspace_id, task_id=task_id, for_update=True)
     if TaskState(task.state) not in ERROR_STATES:
-        raise Conflict(
+        raise TaskNotCorrectable(
             f"A task is corrected in an error state; this one is in {task.state}.",
-            code="task_not_correctable",
             currentState=task.state,
         )
     sent = body.changes()

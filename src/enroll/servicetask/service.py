@@ -14,10 +14,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.enrollment import service as enrollments
-from enroll.errors import Conflict, FieldError, NotFound, Unprocessable
+from enroll.errors import (
+    Conflict,
+    FieldError,
+    InvalidTransition,
+    NotFound,
+    ProblemError,
+    Unprocessable,
+)
 from enroll.models import Enrollment, ProgramInstance, ServiceTask
 from enroll.program_instance import service as instances
 from enroll.servicetask import repository, steps, tasks
+from enroll.servicetask.errors import (
+    InvalidReason,
+    NotEnrolled,
+    TaskInProgress,
+    TransactionIdReused,
+)
 from enroll.servicetask.schemas import (
     DeviceAdd,
     EnrollmentRequestCreate,
@@ -71,9 +84,8 @@ async def _received(
         session, workspace_id=workspace_id, kind=kind.value, transaction_id=body.transaction_id
     )
     if earlier is not None and earlier.request_digest != digest:
-        raise Conflict(
+        raise TransactionIdReused(
             f"transactionId {body.transaction_id!r} was used for a different request.",
-            code="transaction_id_reused",
             serviceTaskId=earlier.id,
         )
     return request, digest, earlier
@@ -205,21 +217,25 @@ async def unenroll(
             session, workspace_id=workspace_id, ref=task.program_instance_id
         )
         if workflow_of(instance) is None:
-            refusal = Unprocessable if _only_bad_input(task) else Conflict
-            raise refusal(
-                "The enrollment cannot be unenrolled: "
-                + "; ".join(e["message"] for e in task.errors),
-                code=task.errors[0]["code"] if task.errors else "validation_error",
-                errors=[
-                    FieldError(field=e.get("field") or "", message=e["message"])
-                    for e in task.errors
-                ],
-            )
+            raise _unenroll_refusal(task)
     return enrollment, task
 
 
-def _only_bad_input(task: ServiceTask) -> bool:
-    return bool(task.errors) and all(e["code"] == "invalid_reason" for e in task.errors)
+# The validation errors of an unenrollment, as the problem it answers when no workflow would
+# take the task further: the first error's.
+_UNENROLL_REFUSALS: dict[str, type[ProblemError]] = {
+    p.code: p for p in (NotEnrolled, TaskInProgress, InvalidReason)
+}
+
+
+def _unenroll_refusal(task: ServiceTask) -> ProblemError:
+    detail = "The enrollment cannot be unenrolled: " + "; ".join(e["message"] for e in task.errors)
+    errors = [FieldError(field=e.get("field") or "", message=e["message"]) for e in task.errors]
+    code = task.errors[0]["code"] if task.errors else Unprocessable.code
+    problem = _UNENROLL_REFUSALS.get(code)
+    if problem is None:  # a step's own error (runner.py): none the validation of it raises
+        return Conflict(detail, code=code, errors=errors)
+    return problem(detail, errors=errors)
 
 
 async def add_device(
@@ -235,9 +251,8 @@ async def add_device(
         session, workspace_id=workspace_id, enrollment_id=enrollment_id
     )
     if enrollment.status != Status.APPROVED:
-        raise Conflict(
+        raise InvalidTransition(
             f"Devices are added to approved enrollments; this one is {enrollment.status}.",
-            code="invalid_transition",
             currentStatus=enrollment.status,
         )
     await _refuse_busy(session, enrollment)
@@ -274,9 +289,8 @@ async def add_device(
 async def _refuse_busy(session: AsyncSession, enrollment: Enrollment) -> None:
     busy = await repository.open_task_of(session, enrollment_id=enrollment.id)
     if busy is not None:
-        raise Conflict(
+        raise TaskInProgress(
             f"Service task {busy.id} of this enrollment is still open.",
-            code="task_in_progress",
             serviceTaskId=busy.id,
         )
 

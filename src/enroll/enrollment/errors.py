@@ -1,0 +1,55 @@
+"""The problems of enrollments, their re-evaluations and notification templates."""
+
+from __future__ import annotations
+
+from enroll.errors import Conflict, Unprocessable
+
+
+class InstanceNotAccepting(Conflict):
+    code = "instance_not_accepting"
+    description = (
+        "the instance is not active, outside its dates, or at capacity (`detail` says which)"
+    )
+
+
+class EnrollmentExists(Conflict):
+    code = "enrollment_exists"
+    description = "the customer already holds an open enrollment in the instance (`enrollmentId`)"
+
+
+class LeadIncomplete(Conflict):
+    code = "lead_incomplete"
+    description = (
+        "enrolling a lead that lacks first or last name, sent in neither lead nor body (fields"
+        " listed in `errors`)"
+    )
+
+
+class CriteriaUnchanged(Conflict):
+    code = "criteria_unchanged"
+    description = (
+        "`reevaluate` on a rejected enrollment under the criteria version it was rejected under"
+        " (`criteriaVersion`)"
+    )
+
+
+class EnrollmentHasSubscription(Conflict):
+    code = "enrollment_has_subscription"
+    description = "deleting an enrollment that was set up (unenroll it instead)"
+
+
+class ReevaluationRunning(Conflict):
+    code = "reevaluation_running"
+    description = "a re-evaluation of the instance is under way (`reevaluationId`)"
+
+
+class NotificationTemplateExists(Conflict):
+    code = "notification_template_exists"
+    description = (
+        "a template for that instance, audience and trigger exists (`notificationTemplateId`)"
+    )
+
+
+class InvalidTemplate(Unprocessable):
+    code = "invalid_template"
+    description = "a notification template that does not compile or render (notifications.md)"
