@@ -224,34 +224,6 @@ class InternalError(ProblemError):
 # moves beside its service, which then raises it.
 
 
-class IdempotencyKeyInUse(Conflict):
-    code = "idempotency_key_in_use"
-    description = "a request with this key is still running (`Retry-After`)"
-
-
-class IdempotencyKeyReused(Unprocessable):
-    code = "idempotency_key_reused"
-    description = "the `Idempotency-Key` of an earlier request with another body"
-
-
-class InvalidIdempotencyKey(Unprocessable):
-    code = "invalid_idempotency_key"
-    description = "an `Idempotency-Key` that is not 1-255 printable ASCII characters"
-
-
-class DeliverySucceeded(Conflict):
-    code = "delivery_succeeded"
-    description = "retrying a webhook delivery that succeeded"
-
-
-class UrlRefused(Unprocessable):
-    code = "url_refused"
-    description = (
-        "a webhook URL that is not https, or points at a non-public or cloud metadata address"
-        " (webhooks.md)"
-    )
-
-
 # Validation errors that answer with a code of their own (a 422 like validation_error's).
 RULE_TOO_COMPLEX = RuleTooComplex.code
 CODED_VALIDATION_ERRORS: dict[str, type[Unprocessable]] = {RULE_TOO_COMPLEX: RuleTooComplex}

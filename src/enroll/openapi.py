@@ -24,9 +24,6 @@ from enroll.errors import (
     Conflict,
     FieldError,
     Forbidden,
-    IdempotencyKeyInUse,
-    IdempotencyKeyReused,
-    InvalidIdempotencyKey,
     MalformedJson,
     NotFound,
     PayloadTooLarge,
@@ -38,6 +35,11 @@ from enroll.errors import (
     problems_of,
 )
 from enroll.idempotency import service as idempotency
+from enroll.idempotency.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+)
 from enroll.kit.fields import RESOURCE_REFERENCE
 from enroll.kit.schemas import METADATA_DEPTH
 

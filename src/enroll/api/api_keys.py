@@ -14,7 +14,8 @@ from enroll.auth.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyOut
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.errors import Unprocessable, raises
-from enroll.kit.pagination import Page, PageParams, page_params, paginate
+from enroll.kit.pagination import Page, PageParams, page_params
+from enroll.kit.repository import paginate
 from enroll.models import ApiKey
 
 router = APIRouter(prefix="/v1/apiKeys", tags=["api keys"], route_class=TransactionalRoute)

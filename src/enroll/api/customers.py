@@ -14,7 +14,8 @@ from enroll.customer import repository, service
 from enroll.customer.errors import CustomerExists
 from enroll.customer.schemas import CustomerCreate, CustomerOut, CustomerUpdate, LeadCreate, LeadOut
 from enroll.errors import raises
-from enroll.kit.pagination import Page, PageParams, page_params, paginate
+from enroll.kit.pagination import Page, PageParams, page_params
+from enroll.kit.repository import paginate
 from enroll.models import Customer, Lead
 
 router = APIRouter(prefix="/v1", tags=["customers"], route_class=TransactionalRoute)

@@ -21,7 +21,8 @@ from enroll.enrollment.eligibility_schemas import (
 )
 from enroll.enrollment.errors import ReevaluationRunning
 from enroll.errors import RuleTooComplex, raises
-from enroll.kit.pagination import Page, PageParams, page_params, paginate
+from enroll.kit.pagination import Page, PageParams, page_params
+from enroll.kit.repository import paginate
 from enroll.models import CriteriaVersion
 from enroll.program_instance import service as instances
 

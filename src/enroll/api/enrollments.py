@@ -33,7 +33,8 @@ from enroll.enrollment.schemas import (
 )
 from enroll.errors import InvalidTransition, raises
 from enroll.kit.fields import Timestamp
-from enroll.kit.pagination import Page, PageParams, page_params, paginate
+from enroll.kit.pagination import Page, PageParams, page_params
+from enroll.kit.repository import paginate
 from enroll.models import Enrollment
 from enroll.program_instance import service as instances
 from enroll.servicetask import enrollment_actions

@@ -11,7 +11,8 @@ from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.job import service
 from enroll.job.schemas import JobOut, JobStatus
-from enroll.kit.pagination import Page, PageParams, page_params, paginate
+from enroll.kit.pagination import Page, PageParams, page_params
+from enroll.kit.repository import paginate
 from enroll.models import Job
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=TransactionalRoute)

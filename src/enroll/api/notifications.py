@@ -13,7 +13,8 @@ from enroll.context import AppContext
 from enroll.enrollment import notification_templates
 from enroll.enrollment.errors import InvalidTemplate, NotificationTemplateExists
 from enroll.errors import raises
-from enroll.kit.pagination import Page, PageParams, page_params, paginate
+from enroll.kit.pagination import Page, PageParams, page_params
+from enroll.kit.repository import paginate
 from enroll.models import Notification, NotificationTemplate
 from enroll.notification import repository, service
 from enroll.notification.schemas import (

@@ -11,7 +11,8 @@ from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.errors import InvalidTransition, RuleTooComplex, raises
-from enroll.kit.pagination import Page, PageParams, page_params, paginate
+from enroll.kit.pagination import Page, PageParams, page_params
+from enroll.kit.repository import paginate
 from enroll.models import ProgramInstance
 from enroll.program.errors import SlugTaken
 from enroll.program_instance import repository, service

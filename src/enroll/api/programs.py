@@ -10,7 +10,8 @@ from enroll.api.routing import TransactionalRoute
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.errors import RuleTooComplex, raises
-from enroll.kit.pagination import Page, PageParams, page_params, paginate
+from enroll.kit.pagination import Page, PageParams, page_params
+from enroll.kit.repository import paginate
 from enroll.models import Program
 from enroll.program import repository, service
 from enroll.program.errors import SlugTaken

@@ -17,7 +17,8 @@ from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.enrollment.schemas import EnrollmentOut
 from enroll.errors import InvalidTransition, NotFound, raises
-from enroll.kit.pagination import Page, PageParams, page_params, paginate
+from enroll.kit.pagination import Page, PageParams, page_params
+from enroll.kit.repository import paginate
 from enroll.models import Device, ProgramSubscription, ServiceTask, Todo
 from enroll.program_instance.setup_workflow import AssetOwnership
 from enroll.servicetask import actions as task_actions

@@ -10,11 +10,13 @@ from enroll.api.routing import TransactionalRoute, own_transactions
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
-from enroll.errors import DeliverySucceeded, UrlRefused, raises
+from enroll.errors import raises
 from enroll.idempotency import service as idempotency
-from enroll.kit.pagination import Page, PageParams, page_params, paginate
+from enroll.kit.pagination import Page, PageParams, page_params
+from enroll.kit.repository import paginate
 from enroll.models import WebhookDelivery, WebhookEndpoint
 from enroll.webhook import event_types, repository, service
+from enroll.webhook.errors import DeliverySucceeded, UrlRefused
 from enroll.webhook.schemas import (
     Replay,
     ReplayQueued,

@@ -199,13 +199,15 @@ def parse_answer(status_code: int, content: bytes) -> Answer:
         raise CheckerUnavailable("the endpoint's answer is not JSON") from None
     status = data.get("status") if isinstance(data, dict) else None
     reason = data.get("reason") if isinstance(data, dict) else None
-    if status not in ("passed", "failed") or not (reason is None or isinstance(reason, str)):
+    if status not in (CheckStatus.PASSED, CheckStatus.FAILED) or not (
+        reason is None or isinstance(reason, str)
+    ):
         raise CheckerUnavailable(
             'the endpoint\'s answer is not {"status": "passed" | "failed", "reason": "..."}'
         )
     if reason is not None:
         reason = reason.replace("\x00", "").strip()[:MAX_REASON_LENGTH] or None
-    return Answer(passed=status == "passed", reason=reason)
+    return Answer(passed=status == CheckStatus.PASSED, reason=reason)
 
 
 async def call(

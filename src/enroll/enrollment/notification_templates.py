@@ -21,6 +21,7 @@ from enroll.notification.schemas import Audience, TemplateCreate, TemplateUpdate
 from enroll.program.schemas import ProgramOut
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import Branding, ProgramInstanceOut, Terms
+from enroll.workflows.program_instance import InstanceStatus
 
 # The status an enrollment usually comes from, for the sample context a template is checked with.
 _SAMPLE_PREVIOUS = {
@@ -54,7 +55,9 @@ def sample_context(trigger: Trigger) -> dict[str, Any]:
     instance = templates.sample_of(ProgramInstanceOut)
     # Stored as their request models dump them: every key present.
     instance.update(
-        status="active", branding=templates.sample_of(Branding), terms=templates.sample_of(Terms)
+        status=InstanceStatus.ACTIVE,
+        branding=templates.sample_of(Branding),
+        terms=templates.sample_of(Terms),
     )
     return {
         "enrollment": enrollment,

@@ -104,14 +104,7 @@ async def create(
     values.update(_sent_fields(body))
     customer_id = values.get("customer_id")
     if customer_id and not new_customer:  # a customer made just now holds nothing yet
-        existing = await repository.open_enrollment_id(
-            session, instance_id=instance.id, customer_id=customer_id
-        )
-        if existing:
-            raise EnrollmentExists(
-                "The customer already holds an open enrollment in this program instance.",
-                enrollmentId=existing,
-            )
+        await _refuse_second_open(session, instance.id, customer_id)
     enrollment = Enrollment(
         id=new_id(),  # known before the insert: history rows and events point at it
         workspace_id=workspace_id,
@@ -132,18 +125,33 @@ async def create(
             session, enrollment, instance, refusal=None, now=now, evaluator=evaluator
         )
         changes.apply_decision(pending, decision, Action.EVALUATE, actor, now, instance=instance)
+    await _insert(session, enrollment)
+    await changes.emit(session, pending, now)
+    if decision is not None:
+        await changes.queue_async_checks(session, enrollment, instance, decision, now=now)
+    return enrollment, True
+
+
+async def _insert(session: AsyncSession, enrollment: Enrollment) -> None:
+    """Decided before it is written: one INSERT in its final state."""
     try:
-        # Decided before it is written: one INSERT in its final state.
         await repository.insert(session, enrollment)
     except IntegrityError:
         # Lost a race with a concurrent request enrolling the same customer.
         raise EnrollmentExists(
             "The customer already holds an open enrollment in this program instance.",
         ) from None
-    await changes.emit(session, pending, now)
-    if decision is not None:
-        await changes.queue_async_checks(session, enrollment, instance, decision, now=now)
-    return enrollment, True
+
+
+async def _refuse_second_open(session: AsyncSession, instance_id: str, customer_id: str) -> None:
+    existing = await repository.open_enrollment_id(
+        session, instance_id=instance_id, customer_id=customer_id
+    )
+    if existing:
+        raise EnrollmentExists(
+            "The customer already holds an open enrollment in this program instance.",
+            enrollmentId=existing,
+        )
 
 
 async def _update_by_id(
@@ -405,14 +413,7 @@ async def act(
     pending = changes.Pending(enrollment)
     if action == Action.REEVALUATE and current not in OPEN_STATUSES and enrollment.customer_id:
         # Reopening (e.g. a rejected one) must not give the customer a second open enrollment.
-        existing = await repository.open_enrollment_id(
-            session, instance_id=enrollment.program_instance_id, customer_id=enrollment.customer_id
-        )
-        if existing:
-            raise EnrollmentExists(
-                "The customer already holds an open enrollment in this program instance.",
-                enrollmentId=existing,
-            )
+        await _refuse_second_open(session, enrollment.program_instance_id, enrollment.customer_id)
     if action == Action.REEVALUATE:
         instance = await instances.get(
             session, workspace_id=workspace_id, ref=enrollment.program_instance_id
@@ -439,16 +440,24 @@ async def act(
     await session.flush()
     await changes.emit(session, pending, now)
     if action == Action.SUBMIT:
-        parent = await repository.instance_of(session, enrollment)
-        if parent is not None and parent.review_mode == ReviewMode.AUTO:
-            await jobs.enqueue(
-                session,
-                kind=AUTO_APPROVE_JOB,
-                payload=AutoApprovePayload(enrollment_id=enrollment.id),
-                workspace_id=workspace_id,
-                now=now,
-            )
+        await _review_automatically(session, enrollment, now=now)
     return enrollment
+
+
+async def _review_automatically(
+    session: AsyncSession, enrollment: Enrollment, *, now: datetime
+) -> None:
+    """A submission to an instance whose reviewMode is auto queues its approval (a job, so
+    that the approval and its setup run in a transaction of their own)."""
+    parent = await repository.instance_of(session, enrollment)
+    if parent is not None and parent.review_mode == ReviewMode.AUTO:
+        await jobs.enqueue(
+            session,
+            kind=AUTO_APPROVE_JOB,
+            payload=AutoApprovePayload(enrollment_id=enrollment.id),
+            workspace_id=enrollment.workspace_id,
+            now=now,
+        )
 
 
 async def screen(

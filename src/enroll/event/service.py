@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.errors import Unprocessable
+from enroll.errors import InvalidCursor
 from enroll.event import repository
 from enroll.ids import new_id
 from enroll.models import Event
@@ -72,7 +72,7 @@ def _encode(txid: int, seq: int) -> str:
 
 def _decode(cursor: str) -> tuple[int, int]:
     if not re.fullmatch(CURSOR_PATTERN, cursor):
-        raise Unprocessable("The cursor is not one this API issued.", code="invalid_cursor")
+        raise InvalidCursor("The cursor is not one this API issued.")
     txid, seq = cursor.split(".")
     return int(txid), int(seq)
 

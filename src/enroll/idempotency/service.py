@@ -31,8 +31,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from enroll.db import Database
-from enroll.errors import Conflict, Unprocessable
 from enroll.idempotency import repository
+from enroll.idempotency.errors import (
+    IdempotencyKeyInUse,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+)
 from enroll.models import IdempotencyRecord
 from enroll.workflows.queues import KeyStatus
 
@@ -71,10 +75,7 @@ async def _claim(
 ) -> Claim | Response:
     """Claim ``key`` for this request, or answer as the draft says when it is taken."""
     if not re.fullmatch(KEY_PATTERN, key):
-        raise Unprocessable(
-            "Idempotency-Key must be 1-255 printable ASCII characters.",
-            code="invalid_idempotency_key",
-        )
+        raise InvalidIdempotencyKey("Idempotency-Key must be 1-255 printable ASCII characters.")
     for _ in range(3):
         try:
             async with db.transaction() as session:
@@ -97,18 +98,14 @@ async def _claim(
         except IntegrityError:
             continue  # a concurrent request claimed it first: read what it wrote
         if existing.fingerprint != fingerprint:
-            raise Unprocessable(
-                "This Idempotency-Key was used with a different request.",
-                code="idempotency_key_reused",
-            )
+            raise IdempotencyKeyReused("This Idempotency-Key was used with a different request.")
         if existing.status == KeyStatus.IN_PROGRESS:
-            raise Conflict(
+            raise IdempotencyKeyInUse(
                 "A request with this Idempotency-Key is still being processed.",
-                code="idempotency_key_in_use",
                 headers={"Retry-After": "1"},
             )
         return _replay(existing)
-    raise Conflict("The Idempotency-Key is contended; retry.", code="idempotency_key_in_use")
+    raise IdempotencyKeyInUse("The Idempotency-Key is contended; retry.")
 
 
 async def _store(session: AsyncSession, claim_: Claim, response: Response) -> None:

@@ -37,6 +37,7 @@ from enroll.models import Enrollment
 from enroll.models.base import UtcDateTime
 from enroll.models.enrollment import OPEN_STATUSES_LIST
 from enroll.models.enrollment_fields import FIELDS, EnrollmentField
+from enroll.workflows.enrollment import Status
 
 _stage_meta = MetaData()
 # The enrollment's columns an import takes (models/enrollment_fields.py), after the ones that
@@ -270,7 +271,7 @@ async def insert_enrollments(
     false = "false" if dialect == "postgresql" else "0"
     status, reason, eligibility = "d.status", "d.reason", "d.eligibility"
     if candidates_only:
-        status = "'candidate'"
+        status = f"'{Status.CANDIDATE.value}'"
         if not advice:  # unevaluated: nothing the rules said
             reason, eligibility = "NULL", _empty_json(dialect)
     await session.execute(

@@ -1,4 +1,6 @@
-"""Page-number and cursor pagination over any select ordered by its id column.
+"""Page-number and cursor pagination over any select ordered by its id column: the query
+parameters, the page on the wire and the cursor (kit/repository.py's ``paginate`` runs the
+query).
 
 Page mode answers totals (one COUNT). Cursor mode is keyset on the id, so the millionth row
 costs what the first does; every response carries ``nextCursor`` so clients can switch.
@@ -12,9 +14,6 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import Field
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
 
 from enroll.errors import InvalidCursor
 from enroll.kit.schemas import OutModel
@@ -90,24 +89,3 @@ class PageResult(Generic[T]):
             total_pages=total_pages,
             next_cursor=self.next_cursor,
         )
-
-
-async def paginate(
-    session: AsyncSession,
-    stmt: Select[Any],
-    params: PageParams,
-    id_column: InstrumentedAttribute[str],
-) -> PageResult[Any]:
-    total: int | None = None
-    if params.cursor is not None:
-        stmt = stmt.where(id_column > decode_cursor(params.cursor))
-    else:
-        count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
-        total = (await session.execute(count_stmt)).scalar_one()
-        stmt = stmt.offset((params.page - 1) * params.per_page)
-    rows = list((await session.scalars(stmt.order_by(id_column).limit(params.per_page + 1))).all())
-    next_cursor = None
-    if len(rows) > params.per_page:
-        rows = rows[: params.per_page]
-        next_cursor = encode_cursor(getattr(rows[-1], id_column.key))
-    return PageResult(items=rows, params=params, total=total, next_cursor=next_cursor)

@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from functools import cache
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Insert, Select, Table, insert, inspect, select
+from sqlalchemy import Insert, Select, Table, func, insert, inspect, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
+
+from enroll.kit.pagination import PageParams, PageResult, decode_cursor, encode_cursor
 
 M = TypeVar("M", bound=DeclarativeBase)
 
@@ -120,3 +122,27 @@ async def insert_unless_exists(
     table, row = _row(obj)
     stmt = _insert_unless_exists(table, tuple(unique), session.get_bind().dialect.name)
     return (await session.execute(stmt, row)).first() is not None
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+async def paginate(
+    session: AsyncSession,
+    stmt: Select[Any],
+    params: PageParams,
+    id_column: InstrumentedAttribute[str],
+) -> PageResult[Any]:
+    total: int | None = None
+    if params.cursor is not None:
+        stmt = stmt.where(id_column > decode_cursor(params.cursor))
+    else:
+        count_stmt = select(func.count()).select_from(stmt.order_by(None).subquery())
+        total = (await session.execute(count_stmt)).scalar_one()
+        stmt = stmt.offset((params.page - 1) * params.per_page)
+    rows = list((await session.scalars(stmt.order_by(id_column).limit(params.per_page + 1))).all())
+    next_cursor = None
+    if len(rows) > params.per_page:
+        rows = rows[: params.per_page]
+        next_cursor = encode_cursor(getattr(rows[-1], id_column.key))
+    return PageResult(items=rows, params=params, total=total, next_cursor=next_cursor)

@@ -10,12 +10,13 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.db import Database
-from enroll.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable
+from enroll.errors import FieldError, Forbidden, NotFound, Unprocessable
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.kit import outbound
 from enroll.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from enroll.webhook import event_types, repository
+from enroll.webhook.errors import DeliverySucceeded, UrlRefused
 from enroll.webhook.schemas import (
     Replay,
     RotateSecret,
@@ -36,9 +37,8 @@ async def check_url(url: str, *, allow_private: bool) -> None:
     except outbound.Unreachable:
         refusal = None
     if refusal:
-        raise Unprocessable(
+        raise UrlRefused(
             "The endpoint URL is refused.",
-            code="url_refused",
             errors=[FieldError(field="url", message=refusal)],
         )
 
@@ -269,7 +269,7 @@ async def retry(
     )
     check_readable([delivery.event_type], scopes)
     if delivery.status == DeliveryStatus.SUCCEEDED:
-        raise Conflict("The delivery succeeded already.", code="delivery_succeeded")
+        raise DeliverySucceeded("The delivery succeeded already.")
     delivery.status = DeliveryStatus.PENDING
     delivery.next_attempt_at = now
     delivery.updated_at = now

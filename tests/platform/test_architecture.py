@@ -1,0 +1,135 @@
+"""The shape docs/architecture.md prescribes, checked on the source (no database): file and
+function sizes, where SQL may be written, statuses as enums (typed errors: test_error_catalog).
+`make lint` checks the import layers (lint-imports); these are the rules an import graph cannot
+see."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "enroll"
+MAX_FILE_LINES = 600
+MAX_FUNCTION_LINES = 60
+# SQLAlchemy constructs that build a statement, and the session calls that run one.
+SQL_CONSTRUCTS = {"select", "insert", "update", "delete", "text"}
+SESSION_CALLS = {"execute", "scalar", "scalars", "stream", "stream_scalars", "exec_driver_sql"}
+
+
+def _sources() -> Iterator[tuple[Path, ast.Module]]:
+    for path in sorted(SRC.rglob("*.py")):
+        if "versions" in path.parts:  # Alembic revisions: DDL, written once
+            continue
+        yield path, ast.parse(path.read_text(), filename=str(path))
+
+
+SOURCES = list(_sources())
+
+
+def _may_hold_sql(path: Path) -> bool:
+    """Repository modules (``repository.py``, ``*_repository.py``, ``bulk_sql.py``, and
+    kit/repository.py, the generic part), the database module, and the models, whose
+    constraints and computed columns are SQL."""
+    name = path.name
+    return (
+        name == "repository.py"
+        or name.endswith("_repository.py")
+        or name == "bulk_sql.py"
+        or path == SRC / "db.py"
+        or path.parent == SRC / "models"
+        or path == SRC / "migrations.py"
+    )
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(SRC.parent))
+
+
+def test_no_source_file_is_over_600_lines() -> None:
+    long = {
+        _rel(p): n for p, _ in SOURCES if (n := len(p.read_text().splitlines())) > MAX_FILE_LINES
+    }
+    assert long == {}
+
+
+def test_no_function_is_over_60_lines() -> None:
+    long = {
+        f"{_rel(p)}:{node.lineno} {node.name}": n
+        for p, tree in SOURCES
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and (n := (node.end_lineno or node.lineno) - node.lineno + 1) > MAX_FUNCTION_LINES
+    }
+    assert long == {}
+
+
+def _sql_calls(tree: ast.Module) -> Iterator[str]:
+    imported = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy")
+        for alias in node.names
+        if alias.name in SQL_CONSTRUCTS
+    }
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in imported:
+            yield f"{node.lineno}:{func.id}("
+        elif isinstance(func, ast.Attribute) and func.attr in SESSION_CALLS:
+            owner = func.value
+            name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+            if "session" in name or name in {"conn", "connection"}:
+                yield f"{node.lineno}:{name}.{func.attr}("
+
+
+def test_queries_live_in_repositories() -> None:
+    found = {
+        _rel(p): calls
+        for p, tree in SOURCES
+        if not _may_hold_sql(p) and (calls := list(_sql_calls(tree)))
+    }
+    assert found == {}
+
+
+def test_the_checker_sees_a_query() -> None:
+    tree = ast.parse(
+        "from sqlalchemy import select\n"
+        "async def f(session):\n"
+        "    await session.execute(select(1))\n"
+    )
+    assert sorted(_sql_calls(tree)) == ["3:select(", "3:session.execute("]
+
+
+def _string_compared_to_status(tree: ast.Module) -> Iterator[int]:
+    """``x.status == "..."``, ``x.status = "..."``, ``status="..."``: a state named by a bare
+    string instead of its StrEnum member (workflows/)."""
+
+    def is_status(node: ast.expr) -> bool:
+        return (isinstance(node, ast.Attribute) and node.attr == "status") or (
+            isinstance(node, ast.Name) and node.id == "status"
+        )
+
+    def is_text(node: ast.expr) -> bool:
+        return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and is_status(node.left):
+            if any(is_text(c) for c in node.comparators):
+                yield node.lineno
+        elif isinstance(node, ast.Assign) and any(is_status(t) for t in node.targets):
+            if is_text(node.value):
+                yield node.lineno
+        elif isinstance(node, ast.Call):
+            for kw in node.keywords:
+                if kw.arg == "status" and is_text(kw.value):
+                    yield node.lineno
+
+
+def test_statuses_are_enums_not_strings() -> None:
+    found = {
+        _rel(p): lines for p, tree in SOURCES if (lines := list(_string_compared_to_status(tree)))
+    }
+    assert found == {}
