@@ -6,7 +6,7 @@ model and adds its own queries on top::
 
     customers = WorkspaceRepository(Customer)
     await customers.get(session, workspace_id=w, id=customer_id)
-    customers.search(w, email=email)          # a Select, for kit/pagination.py
+    customers.search(w, email=email)          # a Select, for ``paginate`` (below)
 """
 
 from __future__ import annotations
