@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.kit.repository import WorkspaceRepository
 from enroll.models import (
     Device,
     DeviceLocation,
@@ -23,6 +24,12 @@ from enroll.models.service_task import service_task_log_table
 from enroll.workflows.participation import DeviceStatus
 from enroll.workflows.service_task import TERMINAL, TaskKind, TodoStatus
 
+tasks = WorkspaceRepository(ServiceTask)
+actions = WorkspaceRepository(SetupAction)
+devices = WorkspaceRepository(Device)
+subscriptions = WorkspaceRepository(ProgramSubscription)
+locations = WorkspaceRepository(DeviceLocation)
+todos = WorkspaceRepository(Todo)
 # The worker runs these for every state change of every task: built once, with bound
 # parameters (building a statement anew costs more CPU than running it).
 _TASK = select(ServiceTask).where(
@@ -99,11 +106,7 @@ async def by_transaction_id(
     session: AsyncSession, *, workspace_id: str, kind: str, transaction_id: str
 ) -> ServiceTask | None:
     return await session.scalar(
-        select(ServiceTask).where(
-            ServiceTask.workspace_id == workspace_id,
-            ServiceTask.kind == kind,
-            ServiceTask.transaction_id == transaction_id,
-        )
+        tasks.search(workspace_id, kind=kind, transaction_id=transaction_id)
     )
 
 
@@ -171,9 +174,7 @@ async def actions_of(session: AsyncSession, *, task_id: str) -> list[SetupAction
 async def get_action(
     session: AsyncSession, *, workspace_id: str, action_id: str, for_update: bool = False
 ) -> SetupAction | None:
-    stmt = select(SetupAction).where(
-        SetupAction.workspace_id == workspace_id, SetupAction.id == action_id
-    )
+    stmt = actions.readable(workspace_id).where(SetupAction.id == action_id)
     if for_update:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     return await session.scalar(stmt)
@@ -231,42 +232,26 @@ async def device_by_serial(
     session: AsyncSession, *, workspace_id: str, manufacturer: str, serial_number: str
 ) -> Device | None:
     return await session.scalar(
-        select(Device).where(
-            Device.workspace_id == workspace_id,
-            Device.manufacturer == manufacturer,
-            Device.serial_number == serial_number,
-        )
+        devices.search(workspace_id, manufacturer=manufacturer, serial_number=serial_number)
     )
 
 
 async def get_device(session: AsyncSession, *, workspace_id: str, device_id: str) -> Device | None:
-    return await session.scalar(
-        select(Device).where(Device.workspace_id == workspace_id, Device.id == device_id)
-    )
+    return await devices.get(session, workspace_id=workspace_id, id=device_id)
 
 
 def search_devices(
     *, workspace_id: str, status: str | None, ownership: str | None, location_id: str | None
 ) -> Select[Device]:
-    stmt = select(Device).where(Device.workspace_id == workspace_id)
-    if status:
-        stmt = stmt.where(Device.status == status)
-    if ownership:
-        stmt = stmt.where(Device.ownership == ownership)
-    if location_id:
-        stmt = stmt.where(Device.device_location_id == location_id)
-    return stmt
+    return devices.search(
+        workspace_id, status=status, ownership=ownership, device_location_id=location_id
+    )
 
 
 async def get_subscription(
     session: AsyncSession, *, workspace_id: str, subscription_id: str
 ) -> ProgramSubscription | None:
-    return await session.scalar(
-        select(ProgramSubscription).where(
-            ProgramSubscription.workspace_id == workspace_id,
-            ProgramSubscription.id == subscription_id,
-        )
-    )
+    return await subscriptions.get(session, workspace_id=workspace_id, id=subscription_id)
 
 
 async def subscription_of(
@@ -278,22 +263,13 @@ async def subscription_of(
 def search_subscriptions(
     *, workspace_id: str, enrollment_id: str | None, status: str | None
 ) -> Select[ProgramSubscription]:
-    stmt = select(ProgramSubscription).where(ProgramSubscription.workspace_id == workspace_id)
-    if enrollment_id:
-        stmt = stmt.where(ProgramSubscription.enrollment_id == enrollment_id)
-    if status:
-        stmt = stmt.where(ProgramSubscription.status == status)
-    return stmt
+    return subscriptions.search(workspace_id, enrollment_id=enrollment_id, status=status)
 
 
 async def get_location(
     session: AsyncSession, *, workspace_id: str, location_id: str
 ) -> DeviceLocation | None:
-    return await session.scalar(
-        select(DeviceLocation).where(
-            DeviceLocation.workspace_id == workspace_id, DeviceLocation.id == location_id
-        )
-    )
+    return await locations.get(session, workspace_id=workspace_id, id=location_id)
 
 
 async def location_of_task(session: AsyncSession, *, task_id: str) -> DeviceLocation | None:
@@ -303,7 +279,7 @@ async def location_of_task(session: AsyncSession, *, task_id: str) -> DeviceLoca
 async def get_todo(
     session: AsyncSession, *, workspace_id: str, todo_id: str, for_update: bool = False
 ) -> Todo | None:
-    stmt = select(Todo).where(Todo.workspace_id == workspace_id, Todo.id == todo_id)
+    stmt = todos.readable(workspace_id).where(Todo.id == todo_id)
     if for_update:
         stmt = stmt.with_for_update()
     return await session.scalar(stmt)
@@ -319,14 +295,7 @@ async def open_todos(session: AsyncSession, *, task_id: str, kind: str | None = 
 def search_todos(
     *, workspace_id: str, status: str | None, kind: str | None, task_id: str | None
 ) -> Select[Todo]:
-    stmt = select(Todo).where(Todo.workspace_id == workspace_id)
-    if status:
-        stmt = stmt.where(Todo.status == status)
-    if kind:
-        stmt = stmt.where(Todo.kind == kind)
-    if task_id:
-        stmt = stmt.where(Todo.task_id == task_id)
-    return stmt
+    return todos.search(workspace_id, status=status, kind=kind, task_id=task_id)
 
 
 _LOG_INSERT = insert(service_task_log_table)  # plain Core: one row per state change
