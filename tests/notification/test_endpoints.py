@@ -30,8 +30,6 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 
-from enroll.auth.scopes import PLATFORM_SCOPES
-from enroll.auth.service import issue_key
 from enroll.context import AppContext
 from enroll.models import Job
 from enroll.notification import mail
@@ -41,9 +39,8 @@ from tests.support.server import (
     Server,
     Tenant,
     free_port,
-    fresh_database,
     make_tenant,
-    start_server,
+    private_server,
 )
 
 PROGRAM = "notify-program"  # no states, no manufacturers: every enrollment is eligible
@@ -139,27 +136,16 @@ def mail_server(
     database: Database, smtp: SmtpServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Server]:
     """A server on a database of its own whose worker sends through ``smtp``."""
-    db = fresh_database(database.backend, Path(tmp_path_factory.mktemp("notify-db")))
-    srv, thread = start_server(
-        db, smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_from=SENDER, smtp_timeout_seconds=5
-    )
-
-    async def platform(ctx: AppContext) -> str:
-        async with ctx.db.transaction() as session:
-            issued = await issue_key(
-                session, workspace_id=None, name="tests", scopes=PLATFORM_SCOPES
-            )
-        return issued.secret
-
-    try:
-        with srv.client(db.run(platform)) as client:
-            r = client.post("/v1/programs", json={"slug": PROGRAM, "name": "P", "type": "other"})
-            assert r.status_code == 201, r.text
+    with private_server(
+        database,
+        Path(tmp_path_factory.mktemp("notify-db")),
+        PROGRAM,
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_from=SENDER,
+        smtp_timeout_seconds=5,
+    ) as srv:
         yield srv
-    finally:
-        srv._server.should_exit = True
-        thread.join(timeout=20)
-        db.drop()
 
 
 @pytest.fixture
