@@ -4,7 +4,7 @@ they set up: subscriptions, device locations, devices, setup actions and to-dos.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import JSONResponse
@@ -16,7 +16,7 @@ from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.enrollment.schemas import EnrollmentOut
-from enroll.errors import InvalidTransition, NotFound, raises
+from enroll.errors import InvalidTransition, raises
 from enroll.kit.pagination import Page, PageParams, page_params
 from enroll.kit.repository import paginate
 from enroll.models import Device, ProgramSubscription, ServiceTask, Todo
@@ -65,7 +65,6 @@ Writer = Annotated[Principal, require(Scope.ENROLLMENTS_WRITE)]
 Reviewer = Annotated[Principal, require(Scope.ENROLLMENTS_REVIEW)]
 Stocker = Annotated[Principal, require(Scope.DEVICES_WRITE)]
 Pages = Annotated[PageParams, Depends(page_params)]
-T = TypeVar("T")
 _ACCEPTED: dict[int | str, dict[str, Any]] = {
     202: {"model": ServiceTaskOut, "description": "The task, running."}
 }
@@ -73,12 +72,6 @@ _ACCEPTED: dict[int | str, dict[str, Any]] = {
 
 async def _out(session: AsyncSession, task: ServiceTask) -> ServiceTaskOut:
     return await tasks.snapshot(session, task)
-
-
-def _found(row: T | None, what: str, ref: str) -> T:
-    if row is None:
-        raise NotFound(f"No {what} {ref!r}.")
-    return row
 
 
 def _accepted(body: ServiceTaskOut, path: str) -> JSONResponse:
@@ -455,20 +448,20 @@ async def list_subscriptions(
 async def get_subscription(
     subscription_id: str, session: Session, principal: Reader
 ) -> SubscriptionOut:
-    found = await repository.get_subscription(
-        session, workspace_id=workspace_id_of(principal), subscription_id=subscription_id
+    found = await repository.subscriptions.require(
+        session, workspace_id=workspace_id_of(principal), id=subscription_id
     )
-    return SubscriptionOut.of(_found(found, "subscription", subscription_id))
+    return SubscriptionOut.of(found)
 
 
 @router.get("/deviceLocations/{location_id}", tags=["participation"])
 async def get_device_location(
     location_id: str, session: Session, principal: Reader
 ) -> DeviceLocationOut:
-    found = await repository.get_location(
-        session, workspace_id=workspace_id_of(principal), location_id=location_id
+    found = await repository.locations.require(
+        session, workspace_id=workspace_id_of(principal), id=location_id
     )
-    return DeviceLocationOut.of(_found(found, "device location", location_id))
+    return DeviceLocationOut.of(found)
 
 
 @router.get("/devices", tags=["participation"])
@@ -510,10 +503,10 @@ async def create_device(
 
 @router.get("/devices/{device_id}", tags=["participation"])
 async def get_device(device_id: str, session: Session, principal: Reader) -> DeviceOut:
-    found = await repository.get_device(
-        session, workspace_id=workspace_id_of(principal), device_id=device_id
+    found = await repository.devices.require(
+        session, workspace_id=workspace_id_of(principal), id=device_id
     )
-    return DeviceOut.of(_found(found, "device", device_id))
+    return DeviceOut.of(found)
 
 
 # --- to-dos -----------------------------------------------------------------------------------

@@ -13,11 +13,7 @@ async def get_by_hash(session: AsyncSession, secret_hash: str) -> ApiKey | None:
     return await session.scalar(select(ApiKey).where(ApiKey.secret_hash == secret_hash))
 
 
-keys = WorkspaceRepository(ApiKey)
-
-
-async def get(session: AsyncSession, *, workspace_id: str, key_id: str) -> ApiKey | None:
-    return await keys.get(session, workspace_id=workspace_id, id=key_id)
+keys = WorkspaceRepository(ApiKey, not_found="No such API key.")
 
 
 def list_for_workspace(workspace_id: str) -> Select[ApiKey]:

@@ -14,7 +14,7 @@ from enroll.auth.errors import ScopeEscalation
 from enroll.auth.keys import generate_secret, hash_secret, visible_prefix
 from enroll.auth.principal import Principal
 from enroll.db import after_commit
-from enroll.errors import NotFound, Unauthorized
+from enroll.errors import Unauthorized
 from enroll.models import ApiKey
 
 
@@ -72,9 +72,7 @@ async def issue_scoped_key(
 async def revoke_key(
     session: AsyncSession, *, workspace_id: str, key_id: str, now: datetime, cache: KeyCache
 ) -> ApiKey:
-    key = await repository.get(session, workspace_id=workspace_id, key_id=key_id)
-    if key is None:
-        raise NotFound("No such API key.")
+    key = await repository.keys.require(session, workspace_id=workspace_id, id=key_id)
     if key.revoked_at is None:
         key.revoked_at = now
         await session.flush()

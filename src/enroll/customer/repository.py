@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.kit.repository import WorkspaceRepository, insert_unless_exists
 from enroll.models import Customer, Lead
 
-customers = WorkspaceRepository(Customer)
-leads = WorkspaceRepository(Lead)
+customers = WorkspaceRepository(Customer, not_found="No customer {id!r}.")
+leads = WorkspaceRepository(Lead, not_found="No lead {id!r}.")
 
 
 async def get(session: AsyncSession, *, workspace_id: str, customer_id: str) -> Customer | None:

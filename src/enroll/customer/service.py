@@ -8,16 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.customer import repository
 from enroll.customer.errors import CustomerExists
 from enroll.customer.schemas import CustomerCreate, CustomerUpdate, LeadCreate
-from enroll.errors import NotFound
 from enroll.ids import new_id
 from enroll.models import Customer, Lead
 
 
 async def get(session: AsyncSession, *, workspace_id: str, customer_id: str) -> Customer:
-    customer = await repository.get(session, workspace_id=workspace_id, customer_id=customer_id)
-    if customer is None:
-        raise NotFound(f"No customer {customer_id!r}.")
-    return customer
+    return await repository.customers.require(session, workspace_id=workspace_id, id=customer_id)
 
 
 async def _ensure_email_free(session: AsyncSession, *, workspace_id: str, email: str) -> None:
@@ -132,10 +128,7 @@ async def create_lead(session: AsyncSession, *, workspace_id: str, body: LeadCre
 
 
 async def get_lead(session: AsyncSession, *, workspace_id: str, lead_id: str) -> Lead:
-    lead = await repository.get_lead(session, workspace_id=workspace_id, lead_id=lead_id)
-    if lead is None:
-        raise NotFound(f"No lead {lead_id!r}.")
-    return lead
+    return await repository.leads.require(session, workspace_id=workspace_id, id=lead_id)
 
 
 def mark_converted(lead: Lead, *, customer_id: str, at: datetime) -> None:

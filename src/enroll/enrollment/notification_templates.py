@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from enroll.customer.schemas import CustomerOut
 from enroll.enrollment.errors import InvalidTemplate, NotificationTemplateExists
 from enroll.enrollment.schemas import EnrollmentOut
-from enroll.errors import FieldError, NotFound, Unprocessable
+from enroll.errors import FieldError, Unprocessable
 from enroll.ids import new_id
 from enroll.models import NotificationTemplate
 from enroll.notification import repository, templates
@@ -38,12 +38,7 @@ _SAMPLE_PREVIOUS = {
 async def get_template(
     session: AsyncSession, *, workspace_id: str, template_id: str
 ) -> NotificationTemplate:
-    template = await repository.get_template(
-        session, workspace_id=workspace_id, template_id=template_id
-    )
-    if template is None:
-        raise NotFound(f"No notification template {template_id!r}.")
-    return template
+    return await repository.templates.require(session, workspace_id=workspace_id, id=template_id)
 
 
 def sample_context(trigger: Trigger) -> dict[str, Any]:

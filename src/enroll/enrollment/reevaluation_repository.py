@@ -26,13 +26,7 @@ from enroll.models import Enrollment, ProgramInstance, Reevaluation
 from enroll.models.base import UtcDateTime
 from enroll.workflows.enrollment import CRITERIA_BOUND, OPEN_STATUSES, Status
 
-_runs = WorkspaceRepository(Reevaluation)
-
-
-async def run(
-    session: AsyncSession, *, workspace_id: str, reevaluation_id: str
-) -> Reevaluation | None:
-    return await _runs.get(session, workspace_id=workspace_id, id=reevaluation_id)
+runs = WorkspaceRepository(Reevaluation, not_found="No re-evaluation {id!r}.")
 
 
 async def locked_run(session: AsyncSession, reevaluation_id: str) -> Reevaluation | None:

@@ -27,7 +27,6 @@ from enroll.enrollment import reevaluation
 from enroll.enrollment import reevaluation_repository as repository
 from enroll.enrollment.errors import ReevaluationRunning
 from enroll.enrollment.reevaluation import Summary
-from enroll.errors import NotFound
 from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
@@ -53,12 +52,7 @@ MIN_BATCH, MAX_BATCH = 500, 20_000
 
 
 async def get(session: AsyncSession, *, workspace_id: str, reevaluation_id: str) -> Reevaluation:
-    found = await repository.run(
-        session, workspace_id=workspace_id, reevaluation_id=reevaluation_id
-    )
-    if found is None:
-        raise NotFound(f"No re-evaluation {reevaluation_id!r}.")
-    return found
+    return await repository.runs.require(session, workspace_id=workspace_id, id=reevaluation_id)
 
 
 async def start(

@@ -19,7 +19,7 @@ from enroll.models import (
 from enroll.models.enrollment import enrollment_history_table
 from enroll.workflows.enrollment import OPEN_STATUSES
 
-enrollments = WorkspaceRepository(Enrollment)
+enrollments = WorkspaceRepository(Enrollment, not_found="No enrollment {id!r}.")
 
 
 async def get(

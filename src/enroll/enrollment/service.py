@@ -33,7 +33,7 @@ from enroll.enrollment.schemas import (
     EnrollmentUpdate,
     IdentificationType,
 )
-from enroll.errors import FieldError, InvalidTransition, NotFound
+from enroll.errors import FieldError, InvalidTransition
 from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
@@ -61,12 +61,9 @@ class AutoApprovePayload(Payload):
 
 
 async def get(session: AsyncSession, *, workspace_id: str, enrollment_id: str) -> Enrollment:
-    enrollment = await repository.get(
-        session, workspace_id=workspace_id, enrollment_id=enrollment_id
+    return await repository.enrollments.require(
+        session, workspace_id=workspace_id, id=enrollment_id
     )
-    if enrollment is None:
-        raise NotFound(f"No enrollment {enrollment_id!r}.")
-    return enrollment
 
 
 # --- create ---------------------------------------------------------------------------------

@@ -3,23 +3,24 @@ enrollment holds, read with enrollments:read; devices put into inventory with de
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase
 from strawberry import ID, UNSET
 from strawberry.scalars import JSON
 
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
-from enroll.errors import FieldError, NotFound
+from enroll.errors import FieldError
 from enroll.graphql.common import Info, connection, mutate, ref
 from enroll.graphql.context import info_context
 from enroll.graphql.fields import field, mutation
 from enroll.graphql.inputs import check_text, invalid, parse, wire
 from enroll.graphql.types import Address, Connection, fields_of
+from enroll.kit.repository import WorkspaceRepository
 from enroll.models import Device as DeviceRow
 from enroll.models import DeviceLocation as LocationRow
 from enroll.models import ProgramSubscription as SubscriptionRow
@@ -28,7 +29,7 @@ from enroll.servicetask import actions as task_actions
 from enroll.servicetask import repository as setup_repo
 from enroll.servicetask.schemas import DeviceCreate, DeviceLocationOut, DeviceOut, SubscriptionOut
 
-R = TypeVar("R")
+R = TypeVar("R", bound=DeclarativeBase)
 
 if not hasattr(AssetOwnership, "__strawberry_definition__"):
     strawberry.enum(AssetOwnership, name="AssetOwnership", graphql_name_from="value")
@@ -109,18 +110,14 @@ def _one_of(value: str | None, allowed: tuple[str, ...], name: str) -> None:
         raise invalid([FieldError(field=name, message=f"One of {', '.join(allowed)}.")])
 
 
-async def _get(
-    info: Info, what: str, id: str, load: Callable[[AsyncSession, str, str], Awaitable[R | None]]
-) -> R:
+async def _get(info: Info, id: str, rows: WorkspaceRepository[R]) -> R:
+    """The workspace's row ``id`` of ``rows``, or its not_found (404)."""
     ctx = info_context(info)
     workspace_id = await ctx.workspace_id(Scope.ENROLLMENTS_READ)
     found_id = ref(id)
 
     async def work(session: AsyncSession) -> R:
-        row = await load(session, workspace_id, found_id)
-        if row is None:
-            raise NotFound(f"No {what} {found_id!r}.")
-        return row
+        return await rows.require(session, workspace_id=workspace_id, id=found_id)
 
     return await ctx.read(work)
 
@@ -129,12 +126,7 @@ async def _get(
 class ParticipationQuery:
     @field("A program subscription (scope enrollments:read).", Scope.ENROLLMENTS_READ)
     async def subscription(self, info: Info, id: ID) -> Subscription | None:
-        row = await _get(
-            info,
-            "subscription",
-            id,
-            lambda s, w, i: setup_repo.get_subscription(s, workspace_id=w, subscription_id=i),
-        )
+        row = await _get(info, id, setup_repo.subscriptions)
         return Subscription.of(row)
 
     @field("The workspace's subscriptions, by id (scope enrollments:read).", Scope.ENROLLMENTS_READ)
@@ -159,22 +151,12 @@ class ParticipationQuery:
 
     @field("A device location (scope enrollments:read).", Scope.ENROLLMENTS_READ)
     async def device_location(self, info: Info, id: ID) -> DeviceLocation | None:
-        row = await _get(
-            info,
-            "device location",
-            id,
-            lambda s, w, i: setup_repo.get_location(s, workspace_id=w, location_id=i),
-        )
+        row = await _get(info, id, setup_repo.locations)
         return DeviceLocation.of(row)
 
     @field("A device (scope enrollments:read).", Scope.ENROLLMENTS_READ)
     async def device(self, info: Info, id: ID) -> Device | None:
-        row = await _get(
-            info,
-            "device",
-            id,
-            lambda s, w, i: setup_repo.get_device(s, workspace_id=w, device_id=i),
-        )
+        row = await _get(info, id, setup_repo.devices)
         return Device.of(row)
 
     @field("The workspace's devices, by id (scope enrollments:read).", Scope.ENROLLMENTS_READ)

@@ -4,8 +4,9 @@ Every workspace-owned query starts from ``readable(workspace_id)``, so another w
 reads exactly like a missing one (404). A domain's ``repository.py`` holds one instance per
 model and adds its own queries on top::
 
-    customers = WorkspaceRepository(Customer)
-    await customers.get(session, workspace_id=w, id=customer_id)
+    customers = WorkspaceRepository(Customer, not_found="No customer {id!r}.")
+    await customers.get(session, workspace_id=w, id=customer_id)       # None when not there
+    await customers.require(session, workspace_id=w, id=customer_id)   # NotFound (404) then
     customers.search(w, email=email)          # a Select, for ``paginate`` (below)
 """
 
@@ -21,14 +22,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
+from enroll.errors import NotFound
 from enroll.kit.pagination import PageParams, PageResult, decode_cursor, encode_cursor
 
 M = TypeVar("M", bound=DeclarativeBase)
 
 
 class WorkspaceRepository(Generic[M]):
-    def __init__(self, model: type[M]) -> None:
+    def __init__(self, model: type[M], *, not_found: str = "No such resource.") -> None:
+        """``not_found``: the detail of ``require``'s 404, ``{id!r}`` standing for the id."""
         self.model = model
+        self.not_found = not_found
         # Every workspace-owned model has these two columns (an AttributeError here, at import).
         self.id: InstrumentedAttribute[str] = getattr(model, "id")  # noqa: B009
         self.workspace_id: InstrumentedAttribute[str | None] = getattr(model, "workspace_id")  # noqa: B009
@@ -37,8 +41,24 @@ class WorkspaceRepository(Generic[M]):
         """Every row of the workspace: the statement each query of the model starts from."""
         return select(self.model).where(self.workspace_id == workspace_id)
 
-    async def get(self, session: AsyncSession, *, workspace_id: str, id: str) -> M | None:
-        return await session.scalar(self.readable(workspace_id).where(self.id == id))
+    async def get(
+        self, session: AsyncSession, *, workspace_id: str, id: str, for_update: bool = False
+    ) -> M | None:
+        """``for_update``: the row locked (PostgreSQL) and read again, even when the session
+        holds it already (populate_existing), so concurrent writers take turns."""
+        stmt = self.readable(workspace_id).where(self.id == id)
+        if for_update:
+            stmt = stmt.with_for_update().execution_options(populate_existing=True)
+        return await session.scalar(stmt)
+
+    async def require(
+        self, session: AsyncSession, *, workspace_id: str, id: str, for_update: bool = False
+    ) -> M:
+        """``get``, or 404 ``not_found`` when the workspace has no such row."""
+        found = await self.get(session, workspace_id=workspace_id, id=id, for_update=for_update)
+        if found is None:
+            raise NotFound(self.not_found.format(id=id))
+        return found
 
     async def many(
         self, session: AsyncSession, *, workspace_id: str, ids: Sequence[str]

@@ -12,8 +12,8 @@ from enroll.models import Customer, Notification, NotificationTemplate, Workspac
 from enroll.notification.schemas import NotificationStatus
 
 notification_table: Table = Notification.__table__  # type: ignore[assignment]
-notifications = WorkspaceRepository(Notification)
-templates = WorkspaceRepository(NotificationTemplate)
+notifications = WorkspaceRepository(Notification, not_found="No notification {id!r}.")
+templates = WorkspaceRepository(NotificationTemplate, not_found="No notification template {id!r}.")
 _INSERT = insert(notification_table)
 
 # Run on every enrollment status change, so built once with bound parameters: the templates
@@ -35,12 +35,6 @@ async def applicable(
         _APPLICABLE, {"workspace_id": workspace_id, "trigger": trigger, "instance_id": instance_id}
     )
     return rows.all()
-
-
-async def get_template(
-    session: AsyncSession, *, workspace_id: str, template_id: str
-) -> NotificationTemplate | None:
-    return await templates.get(session, workspace_id=workspace_id, id=template_id)
 
 
 async def template_id_for(

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.customer import repository as customers_repo
 from enroll.customer.schemas import CustomerOut
-from enroll.errors import NotFound
 from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
@@ -55,12 +54,9 @@ _TRIGGERS = frozenset(t.value for t in Trigger)
 
 
 async def get(session: AsyncSession, *, workspace_id: str, notification_id: str) -> Notification:
-    notification = await repository.get(
-        session, workspace_id=workspace_id, notification_id=notification_id
+    return await repository.notifications.require(
+        session, workspace_id=workspace_id, id=notification_id
     )
-    if notification is None:
-        raise NotFound(f"No notification {notification_id!r}.")
-    return notification
 
 
 # --- the trigger ----------------------------------------------------------------------------

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.errors import NotFound
 from enroll.ids import new_id
 from enroll.models import Device, SetupAction, Todo
 from enroll.program_instance import service as instances
@@ -36,10 +35,7 @@ T = TaskState
 
 
 async def get_action(session: AsyncSession, *, workspace_id: str, action_id: str) -> SetupAction:
-    found = await repository.get_action(session, workspace_id=workspace_id, action_id=action_id)
-    if found is None:
-        raise NotFound(f"No setup action {action_id!r}.")
-    return found
+    return await repository.actions.require(session, workspace_id=workspace_id, id=action_id)
 
 
 async def report_action(
@@ -117,11 +113,9 @@ async def complete_todo(
     now: datetime,
 ) -> Todo:
     """Mark a to-do done; one a create_todo action raised completes that action too."""
-    todo = await repository.get_todo(
-        session, workspace_id=workspace_id, todo_id=todo_id, for_update=True
+    todo = await repository.todos.require(
+        session, workspace_id=workspace_id, id=todo_id, for_update=True
     )
-    if todo is None:
-        raise NotFound(f"No to-do {todo_id!r}.")
     if todo.status != TodoStatus.OPEN:
         raise TodoCompleted("The to-do is completed already.")
     if todo.kind == "approval":

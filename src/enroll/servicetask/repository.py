@@ -25,11 +25,11 @@ from enroll.workflows.participation import DeviceStatus
 from enroll.workflows.service_task import TERMINAL, TaskKind, TodoStatus
 
 tasks = WorkspaceRepository(ServiceTask)
-actions = WorkspaceRepository(SetupAction)
-devices = WorkspaceRepository(Device)
-subscriptions = WorkspaceRepository(ProgramSubscription)
-locations = WorkspaceRepository(DeviceLocation)
-todos = WorkspaceRepository(Todo)
+actions = WorkspaceRepository(SetupAction, not_found="No setup action {id!r}.")
+devices = WorkspaceRepository(Device, not_found="No device {id!r}.")
+subscriptions = WorkspaceRepository(ProgramSubscription, not_found="No subscription {id!r}.")
+locations = WorkspaceRepository(DeviceLocation, not_found="No device location {id!r}.")
+todos = WorkspaceRepository(Todo, not_found="No to-do {id!r}.")
 # The worker runs these for every state change of every task: built once, with bound
 # parameters (building a statement anew costs more CPU than running it).
 _TASK = select(ServiceTask).where(
@@ -174,10 +174,9 @@ async def actions_of(session: AsyncSession, *, task_id: str) -> list[SetupAction
 async def get_action(
     session: AsyncSession, *, workspace_id: str, action_id: str, for_update: bool = False
 ) -> SetupAction | None:
-    stmt = actions.readable(workspace_id).where(SetupAction.id == action_id)
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    return await session.scalar(stmt)
+    return await actions.get(
+        session, workspace_id=workspace_id, id=action_id, for_update=for_update
+    )
 
 
 async def devices_of(session: AsyncSession, task: ServiceTask) -> list[Device]:
@@ -236,10 +235,6 @@ async def device_by_serial(
     )
 
 
-async def get_device(session: AsyncSession, *, workspace_id: str, device_id: str) -> Device | None:
-    return await devices.get(session, workspace_id=workspace_id, id=device_id)
-
-
 def search_devices(
     *, workspace_id: str, status: str | None, ownership: str | None, location_id: str | None
 ) -> Select[Device]:
@@ -274,15 +269,6 @@ async def get_location(
 
 async def location_of_task(session: AsyncSession, *, task_id: str) -> DeviceLocation | None:
     return await session.scalar(select(DeviceLocation).where(DeviceLocation.task_id == task_id))
-
-
-async def get_todo(
-    session: AsyncSession, *, workspace_id: str, todo_id: str, for_update: bool = False
-) -> Todo | None:
-    stmt = todos.readable(workspace_id).where(Todo.id == todo_id)
-    if for_update:
-        stmt = stmt.with_for_update()
-    return await session.scalar(stmt)
 
 
 async def open_todos(session: AsyncSession, *, task_id: str, kind: str | None = None) -> list[Todo]:
