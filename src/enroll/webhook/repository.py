@@ -12,9 +12,13 @@ from sqlalchemy import ColumnElement, Select, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.ids import new_id
+from enroll.kit.repository import WorkspaceRepository
 from enroll.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from enroll.models.webhook import webhook_delivery_table
 from enroll.webhook import event_types
+
+endpoints = WorkspaceRepository(WebhookEndpoint, not_found="No webhook endpoint {id!r}.")
+deliveries = WorkspaceRepository(WebhookDelivery, not_found="No webhook delivery {id!r}.")
 
 
 async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> None:
@@ -22,45 +26,16 @@ async def delete_endpoint(session: AsyncSession, endpoint: WebhookEndpoint) -> N
     await session.flush()
 
 
-async def get_endpoint(
-    session: AsyncSession, *, workspace_id: str, endpoint_id: str
-) -> WebhookEndpoint | None:
-    return await session.scalar(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.workspace_id == workspace_id, WebhookEndpoint.id == endpoint_id
-        )
-    )
-
-
-def list_endpoints(*, workspace_id: str, enabled: bool | None) -> Select[Any]:
-    stmt = select(WebhookEndpoint).where(WebhookEndpoint.workspace_id == workspace_id)
-    if enabled is not None:
-        stmt = stmt.where(WebhookEndpoint.enabled == enabled)
-    return stmt
+def list_endpoints(*, workspace_id: str, enabled: bool | None) -> Select[WebhookEndpoint]:
+    return endpoints.search(workspace_id, enabled=enabled)
 
 
 def list_deliveries(
     *, workspace_id: str, endpoint_id: str, status: str | None, event_type: str | None
-) -> Select[Any]:
-    stmt = select(WebhookDelivery).where(
-        WebhookDelivery.workspace_id == workspace_id, WebhookDelivery.endpoint_id == endpoint_id
+) -> Select[WebhookDelivery]:
+    return deliveries.search(workspace_id, status=status, event_type=event_type).where(
+        WebhookDelivery.endpoint_id == endpoint_id
     )
-    if status:
-        stmt = stmt.where(WebhookDelivery.status == status)
-    if event_type:
-        stmt = stmt.where(WebhookDelivery.event_type == event_type)
-    return stmt
-
-
-async def get_delivery(
-    session: AsyncSession, *, workspace_id: str, delivery_id: str, for_update: bool = False
-) -> WebhookDelivery | None:
-    stmt = select(WebhookDelivery).where(
-        WebhookDelivery.workspace_id == workspace_id, WebhookDelivery.id == delivery_id
-    )
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    return await session.scalar(stmt)
 
 
 async def attempts_of(

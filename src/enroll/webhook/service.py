@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.db import Database
-from enroll.errors import FieldError, Forbidden, NotFound, Unprocessable
+from enroll.errors import FieldError, Forbidden, Unprocessable
 from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.kit import outbound
@@ -54,12 +54,7 @@ def check_readable(patterns: Iterable[str], scopes: Set[str]) -> None:
 
 
 async def get(session: AsyncSession, *, workspace_id: str, endpoint_id: str) -> WebhookEndpoint:
-    endpoint = await repository.get_endpoint(
-        session, workspace_id=workspace_id, endpoint_id=endpoint_id
-    )
-    if endpoint is None:
-        raise NotFound(f"No webhook endpoint {endpoint_id!r}.")
-    return endpoint
+    return await repository.endpoints.require(session, workspace_id=workspace_id, id=endpoint_id)
 
 
 async def create(
@@ -179,9 +174,7 @@ async def send_test(
             )
         ],
     )
-    delivery = await repository.get_delivery(
-        session, workspace_id=workspace_id, delivery_id=delivery_id
-    )
+    delivery = await repository.deliveries.get(session, workspace_id=workspace_id, id=delivery_id)
     assert delivery is not None
     return delivery
 
@@ -246,12 +239,9 @@ async def replay(
 async def get_delivery(
     session: AsyncSession, *, workspace_id: str, delivery_id: str, for_update: bool = False
 ) -> WebhookDelivery:
-    delivery = await repository.get_delivery(
-        session, workspace_id=workspace_id, delivery_id=delivery_id, for_update=for_update
+    return await repository.deliveries.require(
+        session, workspace_id=workspace_id, id=delivery_id, for_update=for_update
     )
-    if delivery is None:
-        raise NotFound(f"No webhook delivery {delivery_id!r}.")
-    return delivery
 
 
 async def retry(
