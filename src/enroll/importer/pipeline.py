@@ -80,7 +80,7 @@ async def run(
 ) -> EnrollmentImport:
     """Process an import whose file ``source`` yields (from the start, in order)."""
     async with ctx.db.transaction() as session:
-        imp = await session.get(EnrollmentImport, import_id)
+        imp = await repository.stored_import(session, import_id)
         assert imp is not None
         if imp.status in FINAL:
             return imp
@@ -172,7 +172,7 @@ async def _refresh_statistics(ctx: AppContext) -> None:
 async def fail(ctx: AppContext, import_id: str, error: str) -> EnrollmentImport:
     """Record that an import stopped on an unexpected error (what committed stays in)."""
     async with ctx.db.transaction(write=False) as session:
-        imp = await session.get(EnrollmentImport, import_id)
+        imp = await repository.stored_import(session, import_id)
         assert imp is not None
         counts = Counts.of(imp.counts)
     return await _finish(ctx, import_id, counts, error=error)
@@ -188,7 +188,7 @@ async def _finish(
 ) -> EnrollmentImport:
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
-        imp = await session.get(EnrollmentImport, import_id)
+        imp = await repository.stored_import(session, import_id)
         assert imp is not None
         imp.status = RunStatus.FAILED if error else RunStatus.COMPLETED
         imp.error = error
@@ -227,7 +227,7 @@ async def _commit_batch(
 ) -> None:
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
-        imp = await session.get(EnrollmentImport, import_id, with_for_update=True)
+        imp = await repository.lock_import(session, import_id)
         assert imp is not None
         if imp.status != RunStatus.RUNNING:
             raise RuntimeError(f"import {import_id} is {imp.status}")

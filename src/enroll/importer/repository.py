@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.eligibility.bulk import Dialect
 from enroll.enrollment import bulk_sql
+from enroll.kit.repository import WorkspaceRepository
 from enroll.models import (
     Customer,
     Enrollment,
@@ -24,15 +25,19 @@ from enroll.models.enrollment_import import import_issue_table, import_key_table
 
 # --- imports and their files -----------------------------------------------------------------
 
+imports = WorkspaceRepository(EnrollmentImport, not_found="No import {id!r}.")
 
-async def get(
-    session: AsyncSession, *, workspace_id: str, import_id: str
-) -> EnrollmentImport | None:
-    return await session.scalar(
-        select(EnrollmentImport).where(
-            EnrollmentImport.workspace_id == workspace_id, EnrollmentImport.id == import_id
-        )
-    )
+
+async def stored_import(session: AsyncSession, import_id: str) -> EnrollmentImport | None:
+    """An import by id alone, from the session's identity map when it holds it: for the
+    pipeline and the upload, whose id names an import already found in its workspace."""
+    return await session.get(EnrollmentImport, import_id)
+
+
+async def lock_import(session: AsyncSession, import_id: str) -> EnrollmentImport | None:
+    """``stored_import``, its row locked (PostgreSQL): a batch commits only while the import
+    still runs."""
+    return await session.get(EnrollmentImport, import_id, with_for_update=True)
 
 
 async def delete_import(session: AsyncSession, *, import_id: str) -> None:

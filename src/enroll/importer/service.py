@@ -45,10 +45,7 @@ class ImportPayload(Payload):
 
 
 async def get(session: AsyncSession, *, workspace_id: str, import_id: str) -> EnrollmentImport:
-    found = await repository.get(session, workspace_id=workspace_id, import_id=import_id)
-    if found is None:
-        raise NotFound(f"No import {import_id!r}.")
-    return found
+    return await repository.imports.require(session, workspace_id=workspace_id, id=import_id)
 
 
 async def open_import(
@@ -195,7 +192,7 @@ async def _queue(
     """The received import, queued with its job; the request's answer stored with it."""
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
-        stored = await session.get(EnrollmentImport, imp.id)
+        stored = await repository.stored_import(session, imp.id)
         assert stored is not None
         stored.status = RunStatus.QUEUED
         stored.file_bytes = imp.file_bytes
@@ -304,7 +301,7 @@ async def create_local(
         evaluate=evaluate,
     )
     async with ctx.db.transaction() as session:
-        stored = await session.get(EnrollmentImport, imp.id)
+        stored = await repository.stored_import(session, imp.id)
         assert stored is not None
         stored.status = RunStatus.QUEUED
         stored.file_bytes = size
