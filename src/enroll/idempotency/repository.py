@@ -18,6 +18,11 @@ async def get_by_key(session: AsyncSession, *, scope: str, key: str) -> Idempote
     )
 
 
+async def get(session: AsyncSession, record_id: str) -> IdempotencyRecord | None:
+    """A record by id (a claim's), from the session's identity map when it holds it."""
+    return await session.get(IdempotencyRecord, record_id)
+
+
 async def remove(session: AsyncSession, record: IdempotencyRecord) -> None:
     """Delete a record read in this session, at once (its key may be claimed again)."""
     await session.delete(record)

@@ -109,7 +109,7 @@ async def _claim(
 
 
 async def _store(session: AsyncSession, claim_: Claim, response: Response) -> None:
-    record = await session.get(IdempotencyRecord, claim_.record_id)
+    record = await repository.get(session, claim_.record_id)
     if record is None:  # released meanwhile (expired and re-claimed): nothing to store
         return
     record.status = KeyStatus.COMPLETED

@@ -39,7 +39,7 @@ from enroll.event import service as events
 from enroll.ids import new_id
 from enroll.kit import outbound
 from enroll.kit.background import LeaseLost, jitter
-from enroll.models import Event, WebhookEndpoint
+from enroll.models import Event
 from enroll.webhook import delivery_repository as leases
 from enroll.webhook import event_types, repository
 from enroll.webhook.schemas import WebhookEndpointOut
@@ -325,7 +325,8 @@ def _written(
 
 
 async def _disable(session: Any, endpoint_id: str, *, reason: str, now: datetime) -> None:
-    row = await session.get(WebhookEndpoint, endpoint_id)
+    row = await leases.endpoint(session, endpoint_id)
+    assert row is not None  # leases.hold updated it in this transaction
     row.enabled = False
     row.disabled_reason = reason
     row.updated_at = now

@@ -98,6 +98,12 @@ async def claim(
     ).all()
 
 
+async def endpoint(session: AsyncSession, endpoint_id: str) -> WebhookEndpoint | None:
+    """The endpoint whose lease the worker holds (in whichever workspace), from the session's
+    identity map when it holds it."""
+    return await session.get(WebhookEndpoint, endpoint_id)
+
+
 async def release(session: AsyncSession, *, endpoint_id: str, worker: str) -> None:
     await session.execute(
         update(WebhookEndpoint)
