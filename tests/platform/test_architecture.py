@@ -1,7 +1,7 @@
 """The shape docs/architecture.md prescribes, checked on the source (no database): file and
-function sizes, where SQL may be written, statuses as enums (typed errors: test_error_catalog).
-`make lint` checks the import layers (lint-imports); these are the rules an import graph cannot
-see."""
+function sizes, where SQL (and ``session.get``) may be written, statuses as enums (typed
+errors: test_error_catalog). `make lint` checks the import layers (lint-imports); these are
+the rules an import graph cannot see."""
 
 from __future__ import annotations
 
@@ -101,6 +101,35 @@ def test_the_checker_sees_a_query() -> None:
         "    await session.execute(select(1))\n"
     )
     assert sorted(_sql_calls(tree)) == ["3:select(", "3:session.execute("]
+
+
+def _session_gets(tree: ast.Module) -> Iterator[str]:
+    """``session.get(Model, id)``: a query too (by primary key), the owning repository's."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = node.func.value
+            name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+            if node.func.attr == "get" and "session" in name:
+                yield f"{node.lineno}:{name}.get("
+
+
+def test_rows_by_primary_key_are_read_in_repositories() -> None:
+    found = {
+        _rel(p): calls
+        for p, tree in SOURCES
+        if not _may_hold_sql(p) and (calls := list(_session_gets(tree)))
+    }
+    assert found == {}
+
+
+def test_the_checker_sees_a_session_get() -> None:
+    tree = ast.parse(
+        "async def f(self, session, cache):\n"
+        "    await session.get(Model, 1)\n"
+        "    await self.session.get(Model, 2)\n"
+        "    cache.get(3)\n"
+    )
+    assert sorted(_session_gets(tree)) == ["2:session.get(", "3:session.get("]
 
 
 def _string_compared_to_status(tree: ast.Module) -> Iterator[int]:
