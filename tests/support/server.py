@@ -21,12 +21,14 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import text
 
 from enroll.app import create_app
 from enroll.auth.scopes import PLATFORM_SCOPES
 from enroll.auth.service import issue_key
 from enroll.config import Settings
 from enroll.context import AppContext
+from enroll.event import repository as events
 from enroll.kit.clock import system_clock
 from enroll.migrations import upgrade
 from enroll.models import Event
@@ -91,25 +93,23 @@ class Database:
 
     def settle(self) -> None:
         """Wait until the event feed shows every transaction committed so far. On PostgreSQL
-        the feed holds back events while any older transaction in the cluster still runs
-        (another test process's too): take a transaction id now and wait for the oldest
-        running one to be newer. SQLite shows every committed event at once."""
+        the feed holds back events while an older transaction that may still write one runs
+        (of this database, or of the cluster for a role that may not see the others' activity:
+        event/repository.py's horizon): take a transaction id now and wait for the feed's
+        horizon to pass it. SQLite shows every committed event at once."""
         if self.backend == "postgresql":
-            asyncio.run(_settle(self.url))
+            self.run(_settle)
 
 
-async def _settle(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        now = await conn.fetchval("SELECT pg_current_xact_id()::text::bigint")
-        horizon = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-        async with asyncio.timeout(60):  # else a transaction older than the call never ended
-            while True:
-                if await conn.fetchval(horizon) > now:
+async def _settle(ctx: AppContext) -> None:
+    async with ctx.db.transaction() as session:
+        now = await session.scalar(text("SELECT pg_current_xact_id()::text::bigint"))
+    async with asyncio.timeout(60):  # else a transaction older than the call never ended
+        while True:
+            async with ctx.db.transaction(write=False) as session:
+                if (await events.horizon(session) or 0) > now:
                     return
-                await asyncio.sleep(0.02)  # other processes' transactions: nothing to drive
-    finally:
-        await conn.close()
+            await asyncio.sleep(0.02)  # older writers, maybe other processes': nothing to drive
 
 
 def fresh_database(backend: str, directory: Path) -> Database:
@@ -159,8 +159,9 @@ class Server:
     def drain(self) -> int:
         """Run the worker until it has nothing to do: rounds of due jobs (``Worker.run_once``)
         and webhook deliveries (its ``Deliverer.run_once``), and the requests' background tasks
-        (``ctx.spawn``), on the server's loop and clock, until a round finds nothing; the jobs
-        and endpoints served. What is due later (a retry's backoff) stays: move the clock.
+        (``ctx.spawn``), on the server's loop and clock, until a round finds nothing; how much
+        was done (jobs run, events queued for endpoints, deliveries attempted). What is due
+        later (a retry's backoff) stays: move the clock (``clock_shifted``) and drain again.
 
         On PostgreSQL the webhook deliverer reads only settled events (see ``Database.settle``):
         an idle round counts only once the feed showed everything committed before it."""
@@ -173,7 +174,7 @@ class Server:
             elif settled or self.database.backend == "sqlite":
                 return served
             else:
-                self.database.settle()
+                self.on_loop(_settle(self.ctx))
                 settled = True
         raise AssertionError(f"the worker still had work after {DRAIN_ROUNDS} rounds")
 
