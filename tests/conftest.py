@@ -38,10 +38,9 @@ def database(
 
 @pytest.fixture(scope="session")
 def server(database: Database) -> Iterator[Server]:
-    srv, thread = start_server(database)
+    srv = start_server(database)
     yield srv
-    srv._server.should_exit = True
-    thread.join(timeout=20)
+    srv.stop()
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ of the refusal without that setting uses the ordinary session server.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import threading
 import time
 import uuid
@@ -31,6 +32,7 @@ from tests.support.server import Database, Server, Tenant, free_port, make_tenan
 PROGRAM = "async-check-program"  # no states, no manufacturers: only the criteria below count
 ACCEPTING = "Program accepting enrollments"
 WAIT = 20.0
+RETRY = timedelta(seconds=5)  # past a first retry's backoff (about 1 s), before any deadline
 
 
 def passes(reason: str | None = "Good credit") -> Behaviour:
@@ -113,18 +115,15 @@ def check_of(enrollment: dict[str, Any], check_id: str = "credit") -> dict[str, 
     return next((c for c in enrollment["eligibility"]["checks"] if c["id"] == check_id), None)
 
 
-def wait_check(
-    tenant: Tenant, enrollment_id: str, *, not_status: str = "pending"
-) -> dict[str, Any]:
-    """The enrollment once its credit check is no longer ``not_status``."""
-    deadline = time.monotonic() + WAIT
-    while True:
-        e = get(tenant, enrollment_id)
-        check = check_of(e)
-        if check is not None and check["status"] != not_status:
-            return e
-        assert time.monotonic() < deadline, f"the check stayed {not_status}: {e['eligibility']}"
-        time.sleep(0.05)
+def wait_check(tenant: Tenant, enrollment_id: str) -> dict[str, Any]:
+    """The enrollment once the worker has run what is due: its credit check no longer pending."""
+    tenant.server.drain()
+    e = get(tenant, enrollment_id)
+    check = check_of(e)
+    assert check is not None and check["status"] != "pending", (
+        f"the check stayed pending: {e['eligibility']}"
+    )
+    return e
 
 
 def jobs(tenant: Tenant) -> list[dict[str, Any]]:
@@ -134,13 +133,11 @@ def jobs(tenant: Tenant) -> list[dict[str, Any]]:
 
 
 def wait_jobs_done(tenant: Tenant, count: int) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + WAIT
-    while True:
-        found = jobs(tenant)
-        if len(found) >= count and all(j["status"] in ("succeeded", "failed") for j in found):
-            return found
-        assert time.monotonic() < deadline, found
-        time.sleep(0.05)
+    """The check jobs once the worker has run what is due: ``count`` or more, all finished."""
+    tenant.server.drain()
+    found = jobs(tenant)
+    assert len(found) >= count and all(j["status"] in ("succeeded", "failed") for j in found), found
+    return found
 
 
 def history(tenant: Tenant, enrollment_id: str) -> list[tuple[Any, ...]]:
@@ -153,18 +150,12 @@ def history(tenant: Tenant, enrollment_id: str) -> list[tuple[Any, ...]]:
 
 
 def events_of(tenant: Tenant, enrollment_id: str, count: int) -> list[dict[str, Any]]:
-    """The enrollment's events, once there are ``count`` (PostgreSQL shows settled ones only)."""
-    deadline = time.monotonic() + WAIT
-    while True:
-        r = tenant.client.get("/v1/events", params={"limit": 500})
-        assert r.status_code == 200, r.text
-        mine = [
-            e for e in r.json()["data"] if e["data"].get("object", {}).get("id") == enrollment_id
-        ]
-        if len(mine) >= count or time.monotonic() > deadline:
-            assert len(mine) == count, [e["type"] for e in mine]
-            return mine
-        time.sleep(0.05)
+    """The enrollment's events: ``count`` of them, once the feed has settled (PostgreSQL shows
+    settled ones only)."""
+    feed = tenant.events(limit=500)
+    mine = [e for e in feed if e["data"].get("object", {}).get("id") == enrollment_id]
+    assert len(mine) == count, [e["type"] for e in mine]
+    return mine
 
 
 CREATED = ["enrollment.created", "enrollment.status_changed", "enrollment.eligible"]
@@ -414,7 +405,7 @@ def test_a_failing_sync_check_runs_no_async_check(t: Tenant, checker: Checker) -
     )
     assert r.status_code == 200, r.text
     assert (r.json()["status"], r.json()["checks"][-1]["status"]) == ("eligible", "pending")
-    time.sleep(0.3)
+    t.server.drain()
     assert checker.received(url) == []
 
 
@@ -424,17 +415,15 @@ def test_an_endpoint_that_is_down_is_retried_and_answers_once(t: Tenant, checker
     port = free_port()
     inst = instance(t, OWNS_HOME, credit(f"http://127.0.0.1:{port}/credit"))
     refused_first = enroll(t, inst["id"])
-    deadline = time.monotonic() + WAIT
-    while not any(j["lastError"] for j in jobs(t)):
-        assert time.monotonic() < deadline, jobs(t)
-        time.sleep(0.05)
+    t.server.drain()  # the first attempt fails; the retry waits out its backoff
     (job,) = jobs(t)
     assert job["status"] == "queued" and "ConnectError" in job["lastError"]
     assert check_of(get(t, refused_first["id"]))["status"] == "pending"  # type: ignore[index]
     late = Checker(port)
     try:
         late.routes["credit"] = Route(secret, passes("Checked late"))
-        done = wait_check(t, refused_first["id"])
+        with t.server.clock_shifted(RETRY):
+            done = wait_check(t, refused_first["id"])
         assert (done["status"], check_of(done)["reason"]) == ("eligible", "Checked late")  # type: ignore[index]
         (request,) = late.received(late.url("credit"))
         assert request.verified
@@ -449,7 +438,10 @@ def test_an_endpoint_that_is_down_is_retried_and_answers_once(t: Tenant, checker
     url = checker.route(secret, lambda _r, _n: next(answers))
     inst = instance(t, OWNS_HOME, credit(url))
     e = enroll(t, inst["id"])
-    done = wait_check(t, e["id"])
+    t.server.drain()  # HTTP 500: the retry waits out its backoff
+    assert len(checker.received(url)) == 1
+    with t.server.clock_shifted(RETRY):
+        done = wait_check(t, e["id"])
     assert (done["status"], check_of(done)) == (
         "eligible",
         {
@@ -481,7 +473,11 @@ def test_no_answer_before_the_deadline_is_an_error(t: Tenant, checker: Checker) 
     inst = instance(t, OWNS_HOME, credit(url, timeoutSeconds=1, deadlineSeconds=1))
     e = enroll(t, inst["id"])
     try:
-        done = wait_check(t, e["id"])
+        # The call runs out its second; should the attempt end a hair before the deadline,
+        # the retry comes after it (the clock moved past its backoff).
+        t.server.drain()
+        with t.server.clock_shifted(RETRY):
+            done = wait_check(t, e["id"])
     finally:
         stop.set()
     deadline = datetime.fromisoformat(e["eligibility"]["evaluatedAt"]) + timedelta(seconds=1)
@@ -539,10 +535,11 @@ def test_a_check_failing_after_submit_asks_for_review(t: Tenant, checker: Checke
 
 
 def test_an_answer_for_an_older_evaluation_is_ignored(t: Tenant, checker: Checker) -> None:
-    reevaluated = threading.Event()
+    reevaluated, in_flight = threading.Event(), threading.Event()
 
     def behaviour(r: Received, n: int) -> tuple[int, Any]:
         if n == 1:  # the first evaluation's call: held until the enrollment is re-evaluated
+            in_flight.set()
             reevaluated.wait(WAIT)
             return 200, {"status": "failed", "reason": "Stale answer"}
         return 200, {"status": "passed", "reason": "Fresh answer"}
@@ -550,17 +547,17 @@ def test_an_answer_for_an_older_evaluation_is_ignored(t: Tenant, checker: Checke
     url = checker.route(t.signing_secret(), behaviour)
     inst = instance(t, OWNS_HOME, credit(url, timeoutSeconds=30))
     e = enroll(t, inst["id"])
-    deadline = time.monotonic() + WAIT
-    while not checker.received(url):  # the first call is in flight
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
-    # The worker waits on the endpoint outside any transaction: the API writes meanwhile.
-    r = t.client.post(f"/v1/enrollments/{e['id']}/reevaluate")
-    assert r.status_code == 200, r.text
-    again = r.json()
-    assert again["eligibility"]["evaluatedAt"] != e["eligibility"]["evaluatedAt"]
-    assert check_of(again)["status"] == "pending"  # type: ignore[index]
-    reevaluated.set()
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        draining = pool.submit(t.server.drain)  # the worker, meanwhile
+        assert in_flight.wait(WAIT)  # the first call is in flight
+        # The worker waits on the endpoint outside any transaction: the API writes meanwhile.
+        r = t.client.post(f"/v1/enrollments/{e['id']}/reevaluate")
+        assert r.status_code == 200, r.text
+        again = r.json()
+        assert again["eligibility"]["evaluatedAt"] != e["eligibility"]["evaluatedAt"]
+        assert check_of(again)["status"] == "pending"  # type: ignore[index]
+        reevaluated.set()
+        draining.result()
 
     done = wait_check(t, e["id"])
     assert (done["status"], check_of(done)["reason"]) == ("eligible", "Fresh answer")  # type: ignore[index]
@@ -568,7 +565,7 @@ def test_an_answer_for_an_older_evaluation_is_ignored(t: Tenant, checker: Checke
     found = wait_jobs_done(t, 2)
     assert [j["status"] for j in found] == ["succeeded", "succeeded"]
     assert "ineligible" not in [h[1] for h in history(t, e["id"])]
-    time.sleep(0.2)
+    t.server.drain()
     assert get(t, e["id"])["status"] == "eligible"
     assert len(checker.received(url)) == 2
 
@@ -674,11 +671,9 @@ def test_plain_http_and_private_addresses_are_refused(tenant: Tenant, checker: C
     )
     e = tenant.enroll(inst["id"])
     assert e["status"] == "eligible"
-    deadline = time.monotonic() + WAIT
-    while any(c["status"] == "pending" for c in get(tenant, e["id"])["eligibility"]["checks"]):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    tenant.server.drain()
     done = get(tenant, e["id"])
+    assert not any(c["status"] == "pending" for c in done["eligibility"]["checks"])
     checks = {c["id"]: c for c in done["eligibility"]["checks"]}
     assert checks["credit"] == {
         "id": "credit",

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from enroll.context import AppContext
 from enroll.enrollment import reevaluation_run
 from enroll.kit.batching import Sizer
 from enroll.models import Enrollment
@@ -239,8 +238,8 @@ def test_bad_requests(tenant: Tenant, other_tenant: Tenant) -> None:
 
 @pytest.fixture
 def quiet(database: Database, tmp_path: Path) -> Iterator[Tenant]:
-    """A tenant on a server of its own database with no worker: the test runs the batches."""
-    with private_server(database, tmp_path, "core-test-program", embedded_worker=False) as srv:
+    """A tenant on a server of its own database: the test runs the batches."""
+    with private_server(database, tmp_path, "core-test-program") as srv:
         tenant = make_tenant(srv)
         yield tenant
         tenant.client.close()
@@ -274,11 +273,8 @@ def test_batches_commit_one_by_one_and_a_crash_resumes(quiet: Tenant) -> None:
     assert shown == set(moved)  # already in the feed: the batches committed
 
     # The worker that ran those batches died; a worker claims the job again and resumes.
-    async def worker(ctx: AppContext) -> int:
-        return await Worker(ctx).run_once()
-
-    assert db.run(worker) == 1
-    done = wait(tenant, run["id"], timeout=5)
+    assert tenant.server.on_loop(Worker(tenant.server.ctx).run_once()) == 1
+    done = wait(tenant, run["id"])
     assert done["status"] == "completed" and done["report"]["applied"] is True
     assert done["report"]["moves"] == [
         {"from": "eligible", "to": "ineligible", "count": len(nj), "sampleIds": nj[:2]}

@@ -6,7 +6,7 @@ Isolation, scopes and authentication are in test_isolation.py.
 
 from __future__ import annotations
 
-import time
+from datetime import timedelta
 
 from tests.support.graphql import (
     CUSTOMER,
@@ -181,8 +181,8 @@ def test_enrollments_cursor_pagination_and_filters(tenant: Tenant) -> None:
 def test_enrollments_created_window(tenant: Tenant) -> None:
     instance = tenant.instance()
     first = tenant.enroll(instance["id"])
-    time.sleep(0.01)
-    second = tenant.enroll(instance["id"])
+    with tenant.server.clock_shifted(timedelta(seconds=1)):  # made a second later
+        second = tenant.enroll(instance["id"])
     query = """query($after: DateTime, $before: DateTime) {
       enrollments(createdAfter: $after, createdBefore: $before) { edges { node { id } } } }"""
     at = second["createdAt"]
@@ -201,12 +201,8 @@ def test_events_feed(tenant: Tenant) -> None:
     query = """query($after: String, $type: String, $limit: Int!) {
       events(after: $after, type: $type, limit: $limit) {
         data { id type version occurredAt workspaceId data } nextCursor } }"""
-    deadline = time.monotonic() + 10
-    while True:  # PostgreSQL shows an event once every older writing transaction ended
-        feed = data(gql(tenant.client, query, type="enrollment.created", limit=10))["events"]
-        if feed["data"] or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
+    tenant.server.database.settle()  # PostgreSQL shows an event once older transactions ended
+    feed = data(gql(tenant.client, query, type="enrollment.created", limit=10))["events"]
     (created,) = feed["data"]
     assert created["data"]["object"]["id"] == e["id"]
     assert created["workspaceId"] == tenant.id

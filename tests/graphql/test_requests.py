@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -246,10 +245,9 @@ def test_a_body_nested_100000_levels_is_malformed_json(tenant: Tenant) -> None:
 def quiet_server(database: Database, platform_key: str) -> Iterator[Server]:
     """A server of its own (same database) without the embedded worker, so every statement
     on its engine comes from the requests under test."""
-    srv, thread = start_server(database, embedded_worker=False)
+    srv = start_server(database)
     yield srv
-    srv._server.should_exit = True
-    thread.join(timeout=20)
+    srv.stop()
 
 
 class StatementCounter:
@@ -282,7 +280,7 @@ def test_nested_page_costs_a_constant_number_of_statements(quiet_server: Server)
             customer { id email } } }
           pageInfo { hasNextPage } } }"""
         data(gql(tenant.client, query, first=1))  # authenticates: the key is cached afterwards
-        time.sleep(0.3)  # and its last use is recorded in the background
+        quiet_server.drain()  # and its last use is recorded in the background
         counts = {}
         for first in (10, 100):
             with StatementCounter(quiet_server) as counter:

@@ -15,8 +15,6 @@ from typing import Any
 
 import pytest
 
-from enroll.context import AppContext
-from enroll.worker.runner import Worker
 from tests.servicetask.test_endpoints import TWO_STEPS
 from tests.support.graphql import data, gql
 from tests.support.server import Database, Server, Tenant, make_tenant, private_server
@@ -34,7 +32,7 @@ TODO = "id kind status title detail taskId setupActionId completedAt completedBy
 @pytest.fixture(scope="module")
 def quiet_server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory = Path(tmp_path_factory.mktemp("gql-tasks-db"))
-    with private_server(database, directory, PROGRAM, embedded_worker=False) as srv:
+    with private_server(database, directory, PROGRAM) as srv:
         yield srv
 
 
@@ -64,15 +62,7 @@ def rest(t: Tenant, path: str, **params: Any) -> dict[str, Any]:
 
 def drain(t: Tenant) -> None:
     """Run every due job (the steps they queue too) until none is left."""
-
-    async def work(ctx: AppContext) -> None:
-        worker = Worker(ctx, name="test")
-        for _ in range(100):
-            if await worker.run_once() == 0:
-                return
-        raise AssertionError("the jobs never ran out")
-
-    t.server.database.run(work)
+    t.server.drain()
 
 
 def instance(t: Tenant, workflow: dict[str, Any] | None) -> dict[str, Any]:

@@ -9,7 +9,6 @@ receiver on loopback) and runs the re-evaluation jobs itself, so nothing depends
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +18,6 @@ from typing import Any
 import httpx
 import pytest
 
-from enroll.context import AppContext
 from enroll.kit.outbound import new_secret
 from enroll.webhook.delivery import Deliverer
 from enroll.worker.runner import Worker
@@ -61,7 +59,7 @@ def refused(body: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def srv(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory: Path = tmp_path_factory.mktemp("gql-hooks")
-    with private_server(database, directory, PROGRAM, embedded_worker=False) as server:
+    with private_server(database, directory, PROGRAM) as server:
         yield server
 
 
@@ -80,26 +78,21 @@ def receiver() -> Iterator[Checker]:
 
 
 def deliver(srv: Server) -> int:
-    """One round of the worker's delivery loop: endpoints served."""
+    """One round of the worker's delivery loop, on the server's loop: endpoints served."""
 
     async def main() -> int:
-        settings = srv.database.settings(webhook_allow_private=True)
-        ctx = AppContext.from_settings(settings)
-        deliverer = Deliverer(ctx, name=f"test-{uniq()}")
+        deliverer = Deliverer(srv.ctx, name=f"test-{uniq()}")
         try:
             return await deliverer.run_once(10)
         finally:
             await deliverer.close()
-            await ctx.db.dispose()
 
-    return asyncio.run(main())
+    return srv.on_loop(main())
 
 
 def run_jobs(srv: Server) -> int:
-    async def work(ctx: AppContext) -> int:
-        return await Worker(ctx).run_once()
-
-    return srv.database.run(work)
+    """One round of the worker's job loop, on the server's loop: jobs run."""
+    return srv.on_loop(Worker(srv.ctx).run_once())
 
 
 def test_an_endpoint_from_creation_to_deletion(srv: Server, t: Tenant, receiver: Checker) -> None:

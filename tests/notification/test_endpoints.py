@@ -18,7 +18,7 @@ import tracemalloc
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,7 +44,7 @@ from tests.support.server import (
 )
 
 PROGRAM = "notify-program"  # no states, no manufacturers: every enrollment is eligible
-WAIT = 20.0
+RETRY = timedelta(seconds=5)  # past a first retry's backoff (about 1 s)
 SENDER = "Enroll Tests <notify@enroll.test>"
 
 
@@ -100,10 +100,11 @@ class Inbox:
             return [m for m in self.messages if address in m.rcpt_tos]
 
     def wait(self, address: str, count: int = 1) -> list[Received]:
-        deadline = time.monotonic() + WAIT
-        while len(found := self.to(address)) < count:
-            assert time.monotonic() < deadline, f"{address}: {len(found)} of {count} messages"
-            time.sleep(0.05)
+        """The messages to ``address``: ``count`` or more. A send ends with the server's 250,
+        which ``handle_DATA`` answers once the message is stored: what the worker sent (drain)
+        is here already."""
+        found = self.to(address)
+        assert len(found) >= count, f"{address}: {len(found)} of {count} messages"
         return found
 
 
@@ -184,16 +185,13 @@ def notifications(client: httpx.Client, **params: Any) -> list[dict[str, Any]]:
     return list(r.json()["data"])
 
 
-def settled(client: httpx.Client, enrollment_id: str, count: int) -> list[dict[str, Any]]:
-    """The enrollment's ``count`` notifications once none is queued any more."""
-    deadline = time.monotonic() + WAIT
-    while True:
-        found = notifications(client, enrollmentId=enrollment_id)
-        if len(found) >= count and all(n["status"] != "queued" for n in found):
-            assert len(found) == count, found
-            return found
-        assert time.monotonic() < deadline, found
-        time.sleep(0.05)
+def settled(tenant: Tenant, enrollment_id: str, count: int) -> list[dict[str, Any]]:
+    """The enrollment's notifications once the worker has sent what is due: ``count``, none
+    queued any more."""
+    tenant.server.drain()
+    found = notifications(tenant.client, enrollmentId=enrollment_id)
+    assert len(found) == count and all(n["status"] != "queued" for n in found), found
+    return found
 
 
 def act(client: httpx.Client, enrollment_id: str, action: str, **body: Any) -> dict[str, Any]:
@@ -432,12 +430,12 @@ def test_amplifying_templates_fail_at_send_time_without_the_allocation(
         lambda: others.append(tenant.enroll(instance["id"], firstName="Pat")),
     )
     assert enrollment["status"] == "eligible"
-    (failed,) = settled(c, enrollment["id"], 1)
+    (failed,) = settled(tenant, enrollment["id"], 1)
     assert failed["status"] == "failed" and failed["attempts"] == 0
     assert failed["error"].startswith("The template failed to render:"), failed
     assert "longer than" in failed["error"], failed
     for other in others:  # not Boom: the template prints nothing for them
-        (stored,) = settled(c, other["id"], 1)
+        (stored,) = settled(tenant, other["id"], 1)
         assert (stored["status"], stored["body"]) == ("stored", ""), stored
 
 
@@ -579,7 +577,7 @@ def test_another_workspace_sees_404(tenant: Tenant, other_tenant: Tenant) -> Non
     instance = tenant.instance()
     saved = template(tenant.client, trigger="eligible", subject="Hi", body="Apply now")
     enrollment = tenant.enroll(instance["id"])
-    (sent,) = settled(tenant.client, enrollment["id"], 1)
+    (sent,) = settled(tenant, enrollment["id"], 1)
     other = other_tenant.client
     for method, path in (
         ("GET", f"/v1/notificationTemplates/{saved['id']}"),
@@ -607,7 +605,7 @@ def test_another_workspace_sees_404(tenant: Tenant, other_tenant: Tenant) -> Non
     assert tenant.client.get(f"/v1/notificationTemplates/{saved['id']}").json() == saved
     other_instance = other_tenant.instance()
     theirs = other_tenant.enroll(other_instance["id"])
-    time.sleep(0.3)
+    tenant.server.drain()
     assert notifications(other, enrollmentId=theirs["id"]) == []
 
 
@@ -628,7 +626,7 @@ def test_without_smtp_messages_are_stored(tenant: Tenant) -> None:
         c, trigger="rejected", subject="Not this time", body="{{ enrollment.eligibilityReason }}"
     )
     enrollment = tenant.enroll(instance["id"], firstName="Robin")
-    (stored,) = settled(c, enrollment["id"], 1)
+    (stored,) = settled(tenant, enrollment["id"], 1)
     assert stored["status"] == "stored" and stored["attempts"] == 0 and stored["error"] is None
     assert stored["sentAt"] is None
     assert stored["audience"] == "customer" and stored["trigger"] == "eligible"
@@ -642,7 +640,7 @@ def test_without_smtp_messages_are_stored(tenant: Tenant) -> None:
     # No template for submitted: nothing; rejected: one more.
     act(c, enrollment["id"], "submit")
     act(c, enrollment["id"], "reject", reason="Incomplete paperwork")
-    found = settled(c, enrollment["id"], 2)
+    found = settled(tenant, enrollment["id"], 2)
     assert [n["trigger"] for n in found] == ["eligible", "rejected"]
     assert found[1]["body"] == "Incomplete paperwork"
     assert [n["id"] for n in notifications(c, status="stored")] == [n["id"] for n in found]
@@ -668,7 +666,7 @@ def test_every_trigger_fires(tenant: Tenant) -> None:
     outside = tenant.enroll(instance["id"], address={"state": "TX"})  # the program's states
     assert outside["status"] == "ineligible"
     bodies = {
-        e["id"]: [n["body"] for n in settled(c, e["id"], n)]
+        e["id"]: [n["body"] for n in settled(tenant, e["id"], n)]
         for e, n in ((kept, 4), (dropped, 2), (outside, 1))
     }
     assert bodies == {
@@ -704,7 +702,7 @@ def test_a_template_that_fails_on_real_data_fails_safely(tenant: Tenant) -> None
     enrollment = tenant.enroll(instance["id"], address=None)
     assert enrollment["status"] == "eligible"
     act(c, enrollment["id"], "submit")
-    failed, stored = settled(c, enrollment["id"], 2)
+    failed, stored = settled(tenant, enrollment["id"], 2)
     assert failed["status"] == "failed" and failed["subject"] == "" and failed["attempts"] == 0
     assert failed["error"].startswith("The template failed to render:"), failed
     assert stored["status"] == "stored"
@@ -780,6 +778,7 @@ def test_a_flow_sends_the_right_messages(t: Tenant, smtp: SmtpServer) -> None:
     act(c, eid, "submit")
     act(c, eid, "approve")
 
+    t.server.drain()
     mails = smtp.inbox.wait(customer_email, 3)  # sent concurrently (PostgreSQL): any order
     by_subject = {m.subject: m for m in mails}
     assert sorted(by_subject) == [
@@ -803,7 +802,7 @@ def test_a_flow_sends_the_right_messages(t: Tenant, smtp: SmtpServer) -> None:
         assert m.subject == f"[{instance['slug']}] Homeowner applied"
         assert m.text.startswith(f"Review {customer_email}: submitted at ")
 
-    log = settled(c, eid, 5)
+    log = settled(t, eid, 5)
     assert all(n["status"] == "sent" and n["attempts"] == 1 for n in log), log
     assert all(n["sentAt"] and n["error"] is None for n in log)
     assert sorted((n["audience"], n["recipient"]) for n in log) == sorted(
@@ -834,11 +833,11 @@ def test_the_instance_template_beats_the_default(t: Tenant, smtp: SmtpServer) ->
     for instance in (own, plain, silent):
         emails[instance["id"]] = address("pick")
         t.enroll(instance["id"], email=emails[instance["id"]])
+    t.server.drain()
     (m,) = smtp.inbox.wait(emails[own["id"]])
     assert (m.subject, m.text.strip()) == ("Own", "own body")
     (m,) = smtp.inbox.wait(emails[plain["id"]])
     assert (m.subject, m.text.strip()) == ("Default", "default body")
-    time.sleep(0.5)
     assert smtp.inbox.to(emails[silent["id"]]) == []
     assert len(notifications(c)) == 2
 
@@ -871,6 +870,7 @@ def test_a_status_change_looks_templates_up_only_when_one_may_apply(
     template(c, trigger="eligible", subject="Default", body="default body")
     invited = address("invited")
     assert enroll_counting(invited) == 1
+    t.server.drain()
     (m,) = smtp.inbox.wait(invited)
     assert (m.subject, m.text.strip()) == ("Default", "default body")
     assert len(notifications(c)) == 1
@@ -901,15 +901,15 @@ def test_opted_out_customers_get_nothing(t: Tenant, smtp: SmtpServer) -> None:
     )
     assert r.status_code == 201, r.text
     enrollment = r.json()
+    t.server.drain()
     (m,) = smtp.inbox.wait(admin)  # administrators still hear of it
     assert m.text.strip() == f"{quiet} opted out: True"
-    log = settled(c, enrollment["id"], 2)
+    log = settled(t, enrollment["id"], 2)
     suppressed = next(n for n in log if n["audience"] == "customer")
     assert suppressed["status"] == "suppressed" and suppressed["recipient"] == quiet
     assert suppressed["attempts"] == 0 and suppressed["sentAt"] is None
     assert suppressed["subject"] == "Invitation"  # what would have been sent
     assert notifications(c, status="suppressed") == [suppressed]
-    time.sleep(0.3)
     assert smtp.inbox.to(quiet) == []
 
 
@@ -921,25 +921,24 @@ def test_opting_out_after_queueing_suppresses(t: Tenant, smtp: SmtpServer) -> No
     smtp.stop()
     try:
         enrollment = t.enroll(instance["id"], email=address("late"))
-        notification = wait_for_attempt(c, enrollment["id"])
+        notification = wait_for_attempt(t, enrollment["id"])
         r = c.patch(f"/v1/customers/{enrollment['customerId']}", json={"notificationsOptOut": True})
         assert r.status_code == 200, r.text
     finally:
         smtp.start()
-    (done,) = settled(c, enrollment["id"], 1)
+    with t.server.clock_shifted(RETRY):
+        (done,) = settled(t, enrollment["id"], 1)
     assert done["id"] == notification["id"]
     assert done["status"] == "suppressed" and done["attempts"] == 1
     assert smtp.inbox.to(enrollment["email"]) == []
 
 
-def wait_for_attempt(client: httpx.Client, enrollment_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + WAIT
-    while True:
-        found = notifications(client, enrollmentId=enrollment_id)
-        if found and found[0]["attempts"] >= 1:
-            return found[0]
-        assert time.monotonic() < deadline, found
-        time.sleep(0.05)
+def wait_for_attempt(tenant: Tenant, enrollment_id: str) -> dict[str, Any]:
+    """The enrollment's notification once the worker has attempted it (its retry waits)."""
+    tenant.server.drain()
+    found = notifications(tenant.client, enrollmentId=enrollment_id)
+    assert found and found[0]["attempts"] >= 1, found
+    return found[0]
 
 
 def test_smtp_down_then_up_is_retried(t: Tenant, smtp: SmtpServer) -> None:
@@ -950,27 +949,23 @@ def test_smtp_down_then_up_is_retried(t: Tenant, smtp: SmtpServer) -> None:
     smtp.stop()
     try:
         enrollment = t.enroll(instance["id"], email=recipient)
-        first = wait_for_attempt(c, enrollment["id"])
+        first = wait_for_attempt(t, enrollment["id"])
         assert first["status"] == "queued"  # retrying
         assert first["error"] and f"127.0.0.1:{smtp.port}" in first["error"], first
         assert first["sentAt"] is None
-        deadline = time.monotonic() + WAIT
-        while not (
-            jobs := [
-                j
-                for j in c.get("/v1/jobs", params={"status": "queued"}).json()["data"]
-                if j["payload"].get("notificationId") == first["id"]
-            ]
-        ):
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        jobs = [
+            j
+            for j in c.get("/v1/jobs", params={"status": "queued"}).json()["data"]
+            if j["payload"].get("notificationId") == first["id"]
+        ]
         (job,) = jobs  # waiting for its retry, with the worker's backoff
         assert job["kind"] == "notification.send" and job["attempts"] == 1 and job["lastError"]
     finally:
         smtp.start()
+    with t.server.clock_shifted(RETRY):
+        (sent,) = settled(t, enrollment["id"], 1)
     (m,) = smtp.inbox.wait(recipient)
     assert m.subject == "Retried"
-    (sent,) = settled(c, enrollment["id"], 1)
     assert sent["status"] == "sent" and sent["attempts"] >= 2 and sent["error"] is None
     assert sent["sentAt"]
 
@@ -989,8 +984,9 @@ def test_a_refused_recipient_fails_at_once(t: Tenant, smtp: SmtpServer) -> None:
         body="x",
     )
     enrollment = t.enroll(instance["id"])
+    t.server.drain()
     smtp.inbox.wait(good)
-    bounced, sent = sorted(settled(c, enrollment["id"], 2), key=lambda n: n["status"])
+    bounced, sent = sorted(settled(t, enrollment["id"], 2), key=lambda n: n["status"])
     assert bounced["status"] == "failed" and bounced["attempts"] == 1
     assert "550" in bounced["error"] and "No such mailbox" in bounced["error"]
     assert sent["status"] == "sent"
@@ -1003,7 +999,7 @@ def test_the_last_attempt_records_failed(t: Tenant, smtp: SmtpServer) -> None:
     smtp.stop()
     try:
         enrollment = t.enroll(instance["id"], email=address("never"))
-        first = wait_for_attempt(c, enrollment["id"])
+        first = wait_for_attempt(t, enrollment["id"])
 
         async def last_attempt_next(ctx: AppContext) -> None:  # instead of waiting out 15
             async with ctx.db.transaction() as session:
@@ -1014,7 +1010,8 @@ def test_the_last_attempt_records_failed(t: Tenant, smtp: SmtpServer) -> None:
                 )
 
         t.server.database.run(last_attempt_next)
-        (failed,) = settled(c, enrollment["id"], 1)
+        with t.server.clock_shifted(RETRY):
+            (failed,) = settled(t, enrollment["id"], 1)
     finally:
         smtp.start()
     assert failed["status"] == "failed" and failed["attempts"] == 2, failed

@@ -162,3 +162,61 @@ def test_statuses_are_enums_not_strings() -> None:
         _rel(p): lines for p, tree in SOURCES if (lines := list(_string_compared_to_status(tree)))
     }
     assert found == {}
+
+
+# --- tests drive time and the worker; they do not sleep (issue 14) ---------------------------
+
+TESTS = SRC.parents[1] / "tests"
+# Where a test may sleep, each time with a comment on the line saying why: the subject is worker
+# processes' own loops in real time (crash, takeover, latency), or there is nothing to drive
+# (the server's start-up, other processes' transactions). Everything else drives the worker
+# with Server.drain() and time with Server.clock_shifted().
+MAY_SLEEP = {
+    "tests/servicetask/test_crash.py",
+    "tests/support/server.py",
+    "tests/webhook/test_crash.py",
+    "tests/worker/test_no_long_transactions.py",
+    "tests/worker/test_worker.py",
+}
+
+
+def _sleeps(tree: ast.Module) -> Iterator[int]:
+    """Lines calling time.sleep or asyncio.sleep (or importing either sleep by name)."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in ("time", "asyncio"):
+            if any(alias.name == "sleep" for alias in node.names):
+                yield node.lineno
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "sleep"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id in ("time", "asyncio")
+        ):
+            yield node.lineno
+
+
+def _test_sleeps() -> dict[str, list[int]]:
+    found = {}
+    for path in sorted(TESTS.rglob("*.py")):
+        if lines := list(_sleeps(ast.parse(path.read_text(), filename=str(path)))):
+            found[str(path.relative_to(TESTS.parent))] = lines
+    return found
+
+
+def test_tests_do_not_sleep_and_poll() -> None:
+    found = _test_sleeps()
+    assert {path: lines for path, lines in found.items() if path not in MAY_SLEEP} == {}
+    assert set(found) == MAY_SLEEP  # an allowance nothing uses goes
+    for path, lines in found.items():
+        text = (TESTS.parent / path).read_text().splitlines()
+        unexplained = [n for n in lines if "#" not in text[n - 1]]
+        assert unexplained == [], f"{path}: say why each sleep must wait"
+
+
+def test_the_sleep_check_sees_a_sleep() -> None:
+    tree = ast.parse(
+        "import asyncio, time\nfrom time import sleep\n"
+        "time.sleep(1)\nasync def f():\n    await asyncio.sleep(1)\nasyncio.Event().wait()\n"
+    )
+    assert sorted(_sleeps(tree)) == [2, 3, 5]

@@ -162,14 +162,14 @@ def test_a_killed_worker_resumes_and_nothing_is_made_twice(pg: Database, tmp_pat
             deadline = time.monotonic() + 600
             while pg.run(_completed) < TASKS // 4:
                 assert time.monotonic() < deadline, ("no progress", workers.logs())
-                time.sleep(0.2)
+                time.sleep(0.2)  # the subject: worker processes running tasks, and one killed
             workers.kill(0)  # mid-run: its claimed jobs wait out the lease
             killed_at = pg.run(_completed)
             workers.restart(0)
             while pg.run(_completed) < TASKS:
                 assert time.monotonic() < deadline, (pg.run(_counts), workers.logs())
                 assert workers.alive(), ("a worker died", workers.logs())
-                time.sleep(0.5)
+                time.sleep(0.5)  # the restarted process takes over after the lease, in real time
         finally:
             workers.stop()
         assert workers.stopped_cleanly(), workers.logs()

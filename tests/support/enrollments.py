@@ -7,8 +7,6 @@ Every refused request is followed by a check that nothing changed.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -147,18 +145,10 @@ def events(tenant: Tenant, **params: Any) -> dict[str, Any]:
     return ok(tenant.client.get("/v1/events", params=params))
 
 
-def wait_for(probe: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 10.0) -> Any:
-    """Poll ``probe`` until ``done`` holds (the PostgreSQL feed shows only settled transactions)."""
-    deadline = time.monotonic() + timeout
-    value = probe()
-    while not done(value) and time.monotonic() < deadline:
-        time.sleep(0.05)
-        value = probe()
-    return value
-
-
 def wait_events(tenant: Tenant, count: int, **params: Any) -> list[dict[str, Any]]:
-    feed = wait_for(lambda: events(tenant, **params), lambda f: len(f["data"]) >= count, 30.0)
+    """The feed once the worker has done what is due (and the feed settled): ``count`` events."""
+    tenant.server.drain()
+    feed = events(tenant, **params)
     assert len(feed["data"]) == count, [e["type"] for e in feed["data"]]
     return list(feed["data"])
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 import secrets
 import string
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -358,26 +357,21 @@ class World:
         return self
 
     def settle(self) -> None:
-        """Wait until the worker has nothing left to do for this workspace: its tasks rest in
-        states that wait for people, so nothing changes under a test's "unchanged"."""
-        deadline = time.monotonic() + 15
-        while True:
-            busy = [
-                j
-                for status in ("queued", "running")
-                for j in self.c.get("/v1/jobs", params={"status": status}).json()["data"]
-                if datetime.fromisoformat(j["runAt"].replace("Z", "+00:00")) <= datetime.now(UTC)
-            ]
-            if not busy:
-                return
-            assert time.monotonic() < deadline, f"the worker did not settle: {busy}"
-            time.sleep(0.05)
+        """Run the worker until it has nothing left to do for this workspace: its tasks rest
+        in states that wait for people, so nothing changes under a test's "unchanged"."""
+        self.t.server.drain()
+        busy = [
+            j
+            for status in ("queued", "running")
+            for j in self.c.get("/v1/jobs", params={"status": status}).json()["data"]
+            if datetime.fromisoformat(j["runAt"].replace("Z", "+00:00")) <= datetime.now(UTC)
+        ]
+        assert not busy, f"the worker did not settle: {busy}"
 
     def wait_task(self, task_id: str, state: str) -> dict[str, Any]:
-        deadline = time.monotonic() + 15
-        while (task := self.c.get(f"/v1/serviceTasks/{task_id}").json())["state"] != state:
-            assert time.monotonic() < deadline, (task["state"], task["errors"])
-            time.sleep(0.05)
+        self.t.server.drain()
+        task = self.c.get(f"/v1/serviceTasks/{task_id}").json()
+        assert task["state"] == state, (task["state"], task["errors"])
         self.ids += (
             [task_id]
             + [
@@ -587,10 +581,9 @@ class World:
             headers={"Content-Type": "application/x-ndjson"},
         )
         assert r.status_code == 202, r.text
-        deadline = time.monotonic() + 15
-        while (imp := self.c.get(f"/v1/imports/{r.json()['id']}").json())["status"] != "completed":
-            assert time.monotonic() < deadline, imp
-            time.sleep(0.05)
+        self.t.server.drain()
+        imp = self.c.get(f"/v1/imports/{r.json()['id']}").json()
+        assert imp["status"] == "completed", imp
         self.ids.append(imp["id"])
         return dict(imp)
 
@@ -601,10 +594,9 @@ class World:
             f"/v1/programInstances/{self.instance['id']}/reevaluations", json={"dryRun": True}
         )
         assert r.status_code == 202, r.text
-        deadline = time.monotonic() + 15
-        while (run := self.c.get(r.headers["location"]).json())["status"] != "completed":
-            assert time.monotonic() < deadline, run
-            time.sleep(0.05)
+        self.t.server.drain()
+        run = self.c.get(r.headers["location"]).json()
+        assert run["status"] == "completed", run
         self.ids.append(run["id"])
         return dict(run)
 
@@ -682,19 +674,14 @@ class World:
         enrollment = self.new_enrollment(instance["id"])
         r = self.c.post(f"/v1/enrollments/{enrollment['id']}/submit")
         assert r.status_code == 200, r.text
-        deadline = time.monotonic() + 15
-        while True:
-            jobs = self.c.get("/v1/jobs").json()["data"]
-            done = [
-                j
-                for j in jobs
-                if j["payload"].get("enrollmentId") == enrollment["id"]
-                and j["status"] == "succeeded"
-            ]
-            if done:
-                break
-            assert time.monotonic() < deadline, f"the auto-approve job did not finish: {jobs}"
-            time.sleep(0.05)
+        self.t.server.drain()
+        jobs = self.c.get("/v1/jobs").json()["data"]
+        done = [
+            j
+            for j in jobs
+            if j["payload"].get("enrollmentId") == enrollment["id"] and j["status"] == "succeeded"
+        ]
+        assert done, f"the auto-approve job did not finish: {jobs}"
         assert self.c.get(f"/v1/enrollments/{enrollment['id']}").json()["status"] == "approved"
         self.ids.append(done[0]["id"])
         return dict(done[0])

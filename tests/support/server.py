@@ -21,17 +21,23 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import text
 
 from enroll.app import create_app
 from enroll.auth.scopes import PLATFORM_SCOPES
 from enroll.auth.service import issue_key
 from enroll.config import Settings
 from enroll.context import AppContext
+from enroll.event import repository as events
 from enroll.kit.clock import system_clock
 from enroll.migrations import upgrade
+from enroll.models import Event
+from enroll.webhook.delivery import Deliverer, Leased, Outcome
+from enroll.worker.runner import Worker
 from enroll.workspace.service import create_workspace
 
 T = TypeVar("T")
+DRAIN_ROUNDS = 200  # worker rounds one drain may take before it gives up: a job loops
 PG_URL = os.environ.get("ENROLL_TEST_DATABASE_URL")
 BACKENDS = [
     "sqlite",
@@ -87,25 +93,23 @@ class Database:
 
     def settle(self) -> None:
         """Wait until the event feed shows every transaction committed so far. On PostgreSQL
-        the feed holds back events while any older transaction in the cluster still runs
-        (another test process's too): take a transaction id now and wait for the oldest
-        running one to be newer. SQLite shows every committed event at once."""
+        the feed holds back events while an older transaction that may still write one runs
+        (of this database, or of the cluster for a role that may not see the others' activity:
+        event/repository.py's horizon): take a transaction id now and wait for the feed's
+        horizon to pass it. SQLite shows every committed event at once."""
         if self.backend == "postgresql":
-            asyncio.run(_settle(self.url))
+            self.run(_settle)
 
 
-async def _settle(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        now = await conn.fetchval("SELECT pg_current_xact_id()::text::bigint")
-        horizon = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-        async with asyncio.timeout(60):  # else a transaction older than the call never ended
-            while True:
-                if await conn.fetchval(horizon) > now:
+async def _settle(ctx: AppContext) -> None:
+    async with ctx.db.transaction() as session:
+        now = await session.scalar(text("SELECT pg_current_xact_id()::text::bigint"))
+    async with asyncio.timeout(60):  # else a transaction older than the call never ended
+        while True:
+            async with ctx.db.transaction(write=False) as session:
+                if (await events.horizon(session) or 0) > now:
                     return
-                await asyncio.sleep(0.02)
-    finally:
-        await conn.close()
+            await asyncio.sleep(0.02)  # older writers, maybe other processes': nothing to drive
 
 
 def fresh_database(backend: str, directory: Path) -> Database:
@@ -127,24 +131,110 @@ def fresh_database(backend: str, directory: Path) -> Database:
 
 @dataclass
 class Server:
+    """A server of the app in a thread of its own, on its own event loop. Its background worker
+    is off unless a test asks for it (``embedded_worker=True``): tests run the worker's steps
+    with ``drain`` and move its time with ``clock_shifted`` rather than sleep and poll."""
+
     database: Database
     base_url: str
     _server: uvicorn.Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+    _loop: asyncio.AbstractEventLoop = field(repr=False)
+    _worker: Worker | None = field(default=None, repr=False)
+    _deliverer: CountingDeliverer | None = field(default=None, repr=False)
+
+    @property
+    def ctx(self) -> AppContext:
+        ctx: AppContext = self._server.config.app.state.ctx
+        return ctx
 
     def client(self, key: str | None = None, **kwargs: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}
         return httpx.Client(base_url=self.base_url, headers=headers, timeout=30.0, **kwargs)
 
+    def on_loop(self, work: Awaitable[T]) -> T:
+        """Run ``work`` on the server's event loop (its database pools are bound to it)."""
+        return asyncio.run_coroutine_threadsafe(_awaited(work), self._loop).result(timeout=120)
+
+    def drain(self) -> int:
+        """Run the worker until it has nothing to do: rounds of due jobs (``Worker.run_once``)
+        and webhook deliveries (its ``Deliverer.run_once``), and the requests' background tasks
+        (``ctx.spawn``), on the server's loop and clock, until a round finds nothing; how much
+        was done (jobs run, events queued for endpoints, deliveries attempted). What is due
+        later (a retry's backoff) stays: move the clock (``clock_shifted``) and drain again.
+
+        On PostgreSQL the webhook deliverer reads only settled events (see ``Database.settle``):
+        an idle round counts only once the feed showed everything committed before it."""
+        served, settled = 0, False
+        for _ in range(DRAIN_ROUNDS):
+            done = self.on_loop(self._round())
+            served += done
+            if done:
+                settled = False
+            elif settled or self.database.backend == "sqlite":
+                return served
+            else:
+                self.on_loop(_settle(self.ctx))
+                settled = True
+        raise AssertionError(f"the worker still had work after {DRAIN_ROUNDS} rounds")
+
+    def await_background(self) -> None:
+        """Wait for the requests' background tasks (``ctx.spawn``: a key's last use)."""
+        self.on_loop(self.ctx.drain())
+
+    async def _round(self) -> int:
+        """One round: the background tasks, a batch of due jobs, the endpoints with something
+        to do; what was done (jobs run, events queued for endpoints, deliveries attempted)."""
+        ctx = self.ctx
+        if self._worker is None or self._deliverer is None:
+            self._worker = Worker(ctx, name=f"test-{uuid.uuid4().hex[:8]}")
+            self._deliverer = CountingDeliverer(ctx, name=self._worker.name)
+        await ctx.drain()
+        jobs = await self._worker.run_once()
+        before = self._deliverer.done
+        await self._deliverer.run_once(max(1, ctx.settings.worker_concurrency))
+        await ctx.drain()
+        return jobs + self._deliverer.done - before
+
     @contextlib.contextmanager
     def clock_shifted(self, by: timedelta) -> Iterator[None]:
         """Run the server's injected clock (``ctx.clock``) ``by`` off the real time meanwhile,
         so a test moves the time the server sees instead of waiting for it."""
-        ctx: AppContext = self._server.config.app.state.ctx
+        ctx = self.ctx
         ctx.clock = ShiftedClock(by)
         try:
             yield
         finally:
             ctx.clock = system_clock
+
+    def stop(self) -> None:
+        if self._deliverer is not None and self._thread.is_alive():
+            self.on_loop(self._deliverer.close())
+        self._server.should_exit = True
+        self._thread.join(timeout=20)
+
+
+async def _awaited(work: Awaitable[T]) -> T:
+    return await work
+
+
+class CountingDeliverer(Deliverer):
+    """The worker's webhook deliverer (worker/runner.py makes it the same way), counting what
+    it does: ``run_once`` counts the endpoints it served, and an endpoint whose first pending
+    delivery waits for its next attempt while later ones are due is served, doing nothing."""
+
+    done = 0  # events queued for endpoints, and deliveries attempted
+
+    async def _queue(self, endpoint: Leased) -> int:
+        queued = await super()._queue(endpoint)
+        self.done += queued
+        return queued
+
+    async def _attempt(
+        self, endpoint: Leased, delivery_id: str, attempts: int, event: Event
+    ) -> Outcome:
+        self.done += 1
+        return await super()._attempt(endpoint, delivery_id, attempts, event)
 
 
 @dataclass(frozen=True)
@@ -157,19 +247,31 @@ class ShiftedClock:
         return datetime.now(UTC) + self.by
 
 
-def start_server(database: Database, **overrides: Any) -> tuple[Server, threading.Thread]:
+def start_server(database: Database, **overrides: Any) -> Server:
+    """A server of the app on ``database``; ``overrides`` are settings (the embedded worker is
+    off unless they turn it on). Stop it with ``Server.stop``."""
     port = free_port()
-    app = create_app(database.settings(**overrides))
+    app = create_app(database.settings(**({"embedded_worker": False} | overrides)))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    loops: list[asyncio.AbstractEventLoop] = []
+
+    async def serve() -> None:
+        loops.append(asyncio.get_running_loop())  # for Server.on_loop
+        await server.serve()
+
+    def run() -> None:
+        with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:
+            runner.run(serve())
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("test server did not start")
-        time.sleep(0.02)
-    return Server(database, f"http://127.0.0.1:{port}", server), thread
+        time.sleep(0.02)  # start-up happens in the server's thread: nothing to drive
+    return Server(database, f"http://127.0.0.1:{port}", server, thread, loops[0])
 
 
 @contextlib.contextmanager
@@ -180,7 +282,7 @@ def private_server(
     call http:// endpoints on loopback, with ``program`` (no states, no makers) in its catalog;
     ``overrides`` are further settings."""
     db = fresh_database(database.backend, directory)
-    srv, thread = start_server(db, **({"webhook_allow_private": True} | overrides))
+    srv = start_server(db, **({"webhook_allow_private": True} | overrides))
 
     async def platform(ctx: AppContext) -> str:
         async with ctx.db.transaction() as session:
@@ -195,8 +297,7 @@ def private_server(
             assert r.status_code == 201, r.text
         yield srv
     finally:
-        srv._server.should_exit = True
-        thread.join(timeout=20)
+        srv.stop()
         db.drop()
 
 

@@ -115,7 +115,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(pg: Database, tmp_path: Path
         deadline = time.monotonic() + 300
         while delivered() < BEFORE // 3:
             assert time.monotonic() < deadline, ("no progress", workers.logs())
-            time.sleep(0.05)
+            time.sleep(0.05)  # the subject: worker processes delivering, and one killed
         workers.kill(0)  # mid-delivery: its endpoint waits out the lease
         killed_at = delivered()
         pg.run(lambda ctx: _write(ctx, workspace_id, BEFORE, DURING))
@@ -123,7 +123,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing(pg: Database, tmp_path: Path
         while delivered() < BEFORE + DURING:
             assert time.monotonic() < deadline, (delivered(), workers.logs())
             assert workers.alive(), ("a worker died", workers.logs())
-            time.sleep(0.2)
+            time.sleep(0.2)  # the restarted process takes over after the lease, in real time
     finally:
         workers.stop()
         receiver.close()

@@ -7,9 +7,8 @@ retry schedule is fast); SSRF refusals run on the shared server, whose guard is 
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -42,12 +41,11 @@ SCHEDULE = "0,0.1,0.2,0.3,0.4,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.5,0.
 @pytest.fixture(scope="module")
 def hooks_server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     db = fresh_database(database.backend, tmp_path_factory.mktemp("hooks"))
-    srv, thread = start_server(
+    srv = start_server(
         db, webhook_allow_private=True, webhook_retry_schedule=SCHEDULE, job_lease_seconds=5
     )
     yield srv
-    srv._server.should_exit = True
-    thread.join(timeout=20)
+    srv.stop()
     db.drop()
 
 
@@ -101,16 +99,6 @@ def emit(t: Tenant, count: int, type_: str = "enrollment.updated") -> list[str]:
     return t.server.database.run(work)
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def deliveries(t: Tenant, endpoint_id: str, **params: Any) -> list[dict[str, Any]]:
     r = t.client.get(
         f"/v1/webhookEndpoints/{endpoint_id}/deliveries", params={"perPage": 100} | params
@@ -120,15 +108,23 @@ def deliveries(t: Tenant, endpoint_id: str, **params: Any) -> list[dict[str, Any
 
 
 def settled(t: Tenant, endpoint_id: str, count: int) -> list[dict[str, Any]]:
-    """Wait until ``count`` deliveries exist and none is pending."""
-    return wait_for(
-        lambda: (
-            (d := deliveries(t, endpoint_id))
-            and len(d) == count
-            and all(x["status"] != "pending" for x in d)
-            and d
-        )
-    )
+    """The endpoint's ``count`` deliveries, none pending: the worker delivers what is due, and
+    while a delivery waits for its next attempt the server's clock moves on a second at a time
+    (past any delay of SCHEDULE, or a short Retry-After), until the schedule has run out."""
+    for later in range(len(SCHEDULE.split(",")) + 5):
+        with t.server.clock_shifted(timedelta(seconds=later)):
+            t.server.drain()
+        found = deliveries(t, endpoint_id)
+        if all(x["status"] != "pending" for x in found):
+            break
+    assert len(found) == count and all(x["status"] != "pending" for x in found), found
+    return found
+
+
+def enabled(t: Tenant, endpoint_id: str) -> dict[str, Any]:
+    r = t.client.get(f"/v1/webhookEndpoints/{endpoint_id}")
+    assert r.status_code == 200, r.text
+    return dict(r.json())
 
 
 def event_ids(received: list[Received]) -> list[str]:
@@ -179,7 +175,10 @@ def test_a_receiver_down_then_up_gets_every_event_in_order(t: Tenant) -> None:
     port, token, secret = free_port(), uuid.uuid4().hex[:12], new_secret()
     hook = endpoint(t, f"http://127.0.0.1:{port}/{token}", secret)
     sent = emit(t, 8)
-    wait_for(lambda: (d := deliveries(t, hook["id"])) and d[0]["attemptCount"] >= 2)
+    t.server.drain()  # the first attempt fails; the second after the schedule's 0.1 s
+    with t.server.clock_shifted(timedelta(seconds=1)):
+        t.server.drain()
+    assert deliveries(t, hook["id"])[0]["attemptCount"] >= 2
     late = emit(t, 4)  # committed while the receiver is down
     assert all(d["status"] == "pending" for d in deliveries(t, hook["id"]))
     up = Checker(port)
@@ -212,11 +211,9 @@ def test_410_disables_the_endpoint_with_an_event(t: Tenant, receiver: Checker) -
     url = receiver.route(secret, lambda r, n: (410, {"gone": True}))
     hook = endpoint(t, url, secret)
     emit(t, 3)
-    disabled = wait_for(
-        lambda: (
-            not (e := t.client.get(f"/v1/webhookEndpoints/{hook['id']}").json())["enabled"] and e
-        )
-    )
+    t.server.drain()
+    disabled = enabled(t, hook["id"])
+    assert not disabled["enabled"], disabled
     assert disabled["disabledReason"] == "The endpoint answered 410 Gone."
     assert len(receiver.received(url)) == 1  # nothing more after the 410
     (event,) = t.events(type="webhook_endpoint.disabled")
@@ -235,8 +232,9 @@ def test_an_endpoint_failing_for_days_is_disabled(t: Tenant, receiver: Checker) 
     url = receiver.route(secret, lambda r, n: (500, {}))
     hook = endpoint(t, url, secret)
     emit(t, 1)
-    wait_for(lambda: (d := deliveries(t, hook["id"])) and d[0]["attemptCount"] >= 1)
-    assert t.client.get(f"/v1/webhookEndpoints/{hook['id']}").json()["enabled"]
+    t.server.drain()
+    assert deliveries(t, hook["id"])[0]["attemptCount"] >= 1
+    assert enabled(t, hook["id"])["enabled"]
 
     async def five_days_ago(ctx: AppContext) -> None:
         async with ctx.db.transaction() as session:
@@ -247,11 +245,10 @@ def test_an_endpoint_failing_for_days_is_disabled(t: Tenant, receiver: Checker) 
             )
 
     t.server.database.run(five_days_ago)
-    disabled = wait_for(
-        lambda: (
-            not (e := t.client.get(f"/v1/webhookEndpoints/{hook['id']}").json())["enabled"] and e
-        )
-    )
+    with t.server.clock_shifted(timedelta(seconds=1)):  # the next attempt is due
+        t.server.drain()
+    disabled = enabled(t, hook["id"])
+    assert not disabled["enabled"], disabled
     assert disabled["disabledReason"].startswith("Every delivery failed since")
     assert t.events(type="webhook_endpoint.disabled")
 
@@ -522,9 +519,9 @@ def test_ssrf_guard_refuses_at_delivery_time_too(tenant: Tenant) -> None:
 
         tenant.server.database.run(repoint)
         emit(tenant, 1)
-        first = wait_for(
-            lambda: (d := deliveries(tenant, hook["id"])) and d[0]["attempts"] and d[0]
-        )
+        tenant.server.drain()
+        (first,) = deliveries(tenant, hook["id"])
+        assert first["attempts"], first
         attempt = first["attempts"][0]
         assert attempt["statusCode"] is None
         assert (
