@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import zoneinfo
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
@@ -101,3 +103,29 @@ class Address(ApiModel):
     state: StateCode | None = None
     postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
     country: Annotated[str, StringConstraints(max_length=60)] | None = None
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """The IANA time zones this server knows (its tz database), sorted."""
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def _known_timezone(value: str) -> str:
+    if value not in timezone_names():
+        raise ValueError("Must be an IANA time zone name, such as America/Chicago.")
+    return value
+
+
+Timezone = Annotated[
+    str,
+    AfterValidator(_known_timezone),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": list(timezone_names()),
+            "description": "An IANA time zone name (e.g. America/Chicago).",
+        }
+    ),
+]
+"""An IANA time zone name, refused (422) unless the tz database knows it."""
