@@ -26,9 +26,7 @@ def test_the_window_moves_on_at_midnight_in_the_instances_zone() -> None:
 
 def test_summer_time_and_naive_times() -> None:
     # 2026-07-01 04:30 UTC is 2026-06-30 23:30 in Chicago (CDT, UTC-5)
-    assert today_in("America/Chicago", datetime(2026, 7, 1, 4, 30, tzinfo=UTC)) == date(
-        2026, 6, 30
-    )
+    assert today_in("America/Chicago", datetime(2026, 7, 1, 4, 30, tzinfo=UTC)) == date(2026, 6, 30)
     # a naive time is UTC
     assert today_in("America/Chicago", datetime(2026, 7, 1, 4, 30)) == date(2026, 6, 30)
 

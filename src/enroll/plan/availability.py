@@ -55,14 +55,14 @@ def unavailable_reason(
 def check_available(
     plan: Plan, *, location: Mapping[str, Any], applicant: Mapping[str, Any] | None
 ) -> None:
-    """Raise 422 ``plan_unavailable`` (with ``planId``, ``code`` and ``reason``) unless the
+    """Raise 422 ``plan_unavailable`` (with ``planId``, ``planCode`` and ``reason``) unless the
     plan is active and its availability rule holds at ``location``."""
     reason = unavailable_reason(plan, location=location, applicant=applicant)
     if reason is not None:
         raise PlanUnavailable(
             f"Plan {plan.code!r} is unavailable: {reason}",
             planId=plan.id,
-            code=plan.code,
+            planCode=plan.code,
             reason=reason,
         )
 

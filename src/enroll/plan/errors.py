@@ -8,7 +8,7 @@ from enroll.errors import Conflict, Unprocessable
 class PlanCodeTaken(Conflict):
     code = "plan_code_taken"
     description = (
-        "a plan's code or alias names another plan of the instance already (`code`, `planId`)"
+        "a plan's code or alias names another plan of the instance already (`planCode`, `planId`)"
     )
 
 
@@ -16,7 +16,7 @@ class PlanUnavailable(Unprocessable):
     code, title = "plan_unavailable", "Plan unavailable"
     description = (
         "the plan is retired, or its availability rule does not hold at that location "
-        "(`planId`, `reason`)"
+        "(`planId`, `planCode`, `reason`)"
     )
 
 

@@ -52,7 +52,7 @@ async def code_owners(
             PlanCode.program_instance_id == instance_id, PlanCode.code.in_(list(codes))
         )
     )
-    return {code: plan_id for code, plan_id in rows.tuples()}
+    return {code: plan_id for code, plan_id in rows}
 
 
 async def replace_codes(session: AsyncSession, plan: Plan) -> None:

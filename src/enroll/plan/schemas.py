@@ -46,6 +46,8 @@ def _decimal_text(pattern: str, description: str) -> BeforeValidator:
     it may have passed through a float)."""
 
     def parse(value: Any) -> Any:
+        if isinstance(value, Decimal):  # from the code (a stored value): JSON has no Decimal
+            return value
         if not isinstance(value, str) or not re.fullmatch(pattern, value):
             raise PydanticCustomError(
                 "decimal_text",

@@ -94,7 +94,7 @@ async def _check_codes(session: AsyncSession, plan: Plan) -> None:
         if owner is not None and owner != plan.id:
             raise PlanCodeTaken(
                 f"The code {code!r} names another plan of this instance.",
-                code=code,
+                planCode=code,
                 planId=owner,
             )
 
@@ -140,6 +140,8 @@ async def update(
 ) -> Plan:
     plan = await get(session, workspace_id=workspace_id, instance_ref=instance_ref, ref=ref)
     changes = body.changes()
+    if changes:
+        plan.updated_at = now  # before any query: its autoflush writes the row once
     for field, value in changes.items():
         if field == "start_window":
             plan.earliest_days = body.start_window.earliest_days if body.start_window else 0
@@ -162,8 +164,6 @@ async def update(
     codes_changed = "code" in changes or "aliases" in changes
     if codes_changed:
         await _check_codes(session, plan)
-    if changes:
-        plan.updated_at = now
     await session.flush()
     if codes_changed:
         await repository.replace_codes(session, plan)
