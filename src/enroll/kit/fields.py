@@ -107,13 +107,17 @@ class Address(ApiModel):
 
 @cache
 def timezone_names() -> tuple[str, ...]:
-    """The IANA time zones this server knows (its tz database), sorted."""
-    return tuple(sorted(zoneinfo.available_timezones()))
+    """The IANA time zones this server knows (its tz database), sorted, without the POSIX
+    ``Etc/GMT+5`` style (signs inverted: +5 is five hours *behind* UTC, a trap) and the
+    ``GMT+0`` spellings of ``GMT0``: geographic names say what is meant."""
+    return tuple(
+        sorted(z for z in zoneinfo.available_timezones() if not re.search(r"[+-][0-9]", z))
+    )
 
 
 def _known_timezone(value: str) -> str:
     if value not in timezone_names():
-        raise ValueError("Must be an IANA time zone name, such as America/Chicago.")
+        raise ValueError("Must be an IANA time zone name, such as America/Chicago (not Etc/GMT+N).")
     return value
 
 

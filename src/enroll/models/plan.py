@@ -69,6 +69,7 @@ class PlanCode(Base):
     __tablename__ = "plan_code"
     __table_args__ = (Index(None, "plan_id"),)
 
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     program_instance_id: Mapped[str] = mapped_column(
         ForeignKey("program_instance.id", ondelete="CASCADE"), primary_key=True
     )

@@ -28,7 +28,7 @@ from enroll.plan.schemas import (
     UnavailablePlan,
 )
 from enroll.plan.service import instance_of
-from enroll.plan.windows import today_in
+from enroll.plan.windows import Window, today_in
 from enroll.workflows.plan import PlanStatus
 
 NO_PRICING = "The plan has no pricing."
@@ -87,16 +87,9 @@ async def quote(
                 UnavailablePlan(id=plan.id, code=plan.code, name=plan.name, reason=reason)
             )
             continue
-        quoted.append(
-            _quoted(
-                plan,
-                timezone=instance.timezone,
-                now=now,
-                charge=charge,
-                why_unpriced=_no_delivery(utility_code, day) if utility_code else NO_UTILITY,
-                usage_by_month=usage_by_month,
-            )
-        )
+        window = window_of(plan, timezone=instance.timezone, now=now)
+        why_unpriced = _no_delivery(utility_code, day) if utility_code else NO_UTILITY
+        quoted.append(_quoted(plan, window, charge, why_unpriced, usage_by_month))
     quoted.sort(key=_price_order)
     return QuoteOut(
         program_instance_id=instance.id,
@@ -118,14 +111,11 @@ def _price_order(plan: QuotedPlan) -> tuple[int, Decimal, str]:
 
 def _quoted(
     plan: Plan,
-    *,
-    timezone: str,
-    now: datetime,
+    window: Window,
     charge: DeliveryCharge | None,
     why_unpriced: str,
     usage_by_month: Sequence[Decimal | int] | None,
 ) -> QuotedPlan:
-    window = window_of(plan, timezone=timezone, now=now)
     pricing = Pricing.model_validate(plan.pricing) if plan.pricing is not None else None
     prices: dict[str, Decimal] | None = None
     estimate: Decimal | None = None

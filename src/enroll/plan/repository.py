@@ -37,7 +37,11 @@ async def by_code(
     """The plan ``code`` names in the instance: its own code or one of its aliases."""
     owner = (
         select(PlanCode.plan_id)
-        .where(PlanCode.program_instance_id == instance_id, PlanCode.code == code)
+        .where(
+            PlanCode.workspace_id == workspace_id,
+            PlanCode.program_instance_id == instance_id,
+            PlanCode.code == code,
+        )
         .scalar_subquery()
     )
     return await session.scalar(plans.readable(workspace_id).where(Plan.id == owner))
@@ -60,6 +64,7 @@ async def replace_codes(session: AsyncSession, plan: Plan) -> None:
     await session.execute(delete(PlanCode).where(PlanCode.plan_id == plan.id))
     session.add_all(
         PlanCode(
+            workspace_id=plan.workspace_id,
             program_instance_id=plan.program_instance_id,
             code=code,
             plan_id=plan.id,

@@ -78,6 +78,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_plan_workspace_id_id"), ["workspace_id", "id"])
     op.create_table(
         "plan_code",
+        sa.Column("workspace_id", sa.String(length=32), nullable=False),
         sa.Column("program_instance_id", sa.String(length=32), nullable=False),
         sa.Column("code", sa.String(length=100), nullable=False),
         sa.Column("plan_id", sa.String(length=32), nullable=False),
@@ -89,6 +90,12 @@ def upgrade() -> None:
             ["program_instance_id"],
             ["program_instance.id"],
             name=op.f("fk_plan_code_program_instance_id_program_instance"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"],
+            ["workspace.id"],
+            name=op.f("fk_plan_code_workspace_id_workspace"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("program_instance_id", "code", name=op.f("pk_plan_code")),
