@@ -315,6 +315,12 @@ class PlanOut(OutModel):
         )
 
 
+class UtilityRef(ApiModel):
+    """A utility code where it comes without a schema of its own (a GraphQL argument)."""
+
+    utility_code: UtilityCode
+
+
 class DeliveryChargeSet(ApiModel):
     monthly_dollars: Dollars = Field(description="The utility's fixed charge per month.")
     cents_per_kwh: Cents = Field(description="The utility's charge per kWh delivered.")
