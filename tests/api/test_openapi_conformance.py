@@ -288,14 +288,15 @@ def _valid_plan(case: schemathesis.Case) -> None:
             tier["toKwh"] = None if last else start + 100
             start += 100
         pricing["energyCharges"] = tiers
-    for credit in pricing.get("usageCredits", []) if isinstance(pricing, dict) else []:
+    credits = pricing.get("usageCredits") if isinstance(pricing, dict) else None
+    for credit in [c for c in credits if isinstance(c, dict)] if isinstance(credits, list) else []:
         low, high = credit.get("minKwh"), credit.get("maxKwh")
-        if isinstance(credit, dict) and isinstance(low, int) and isinstance(high, int):
+        if isinstance(low, int | float) and isinstance(high, int | float):
             credit["minKwh"], credit["maxKwh"] = min(low, high), max(low, high)
     window = body.get("startWindow")
     if isinstance(window, dict):
         early, late = window.get("earliestDays", 0), window.get("latestDays", 30)
-        if isinstance(early, int) and isinstance(late, int) and late < early:
+        if isinstance(early, int | float) and isinstance(late, int | float) and late < early:
             window["earliestDays"], window["latestDays"] = late, early
     _dedupe(body, "documents", lambda d: d.get("type"))
     if isinstance(body.get("aliases"), list):

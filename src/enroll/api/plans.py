@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
@@ -14,6 +13,7 @@ from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.errors import RuleTooComplex, raises
+from enroll.kit.fields import IsoDate
 from enroll.kit.pagination import Page, PageParams, page_params
 from enroll.kit.repository import paginate
 from enroll.models import DeliveryCharge, Plan
@@ -153,7 +153,7 @@ async def list_delivery_charges(
         Query(alias="utilityCode", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", max_length=100),
     ] = None,
     effective_on: Annotated[
-        date | None,
+        IsoDate | None,
         Query(
             alias="effectiveOn",
             description="Only each utility's charges in effect on this day.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import zoneinfo
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache
 from typing import Annotated, Any
 
@@ -79,6 +79,22 @@ Timestamp = Annotated[
     ),
 ]
 """A request time: offset-less means UTC; always converted to UTC (storable on both databases)."""
+
+
+def _iso_date_only(value: Any) -> Any:
+    """Pydantic would also read a number (or a numeric string: query parameters) as a Unix
+    time; a date is ``YYYY-MM-DD``."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        raise ValueError("Must be an ISO 8601 date (YYYY-MM-DD).")
+    return value
+
+
+IsoDate = Annotated[
+    date, BeforeValidator(_iso_date_only), WithJsonSchema({"type": "string", "format": "date"})
+]
+"""A calendar date, ``YYYY-MM-DD`` only."""
 
 
 def _normalize_email(value: str) -> str:

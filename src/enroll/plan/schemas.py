@@ -22,7 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from enroll.eligibility.jsonlogic import RuleError, RuleTooComplex, validate_rule
 from enroll.errors import RULE_TOO_COMPLEX
-from enroll.kit.fields import LongText, Name
+from enroll.kit.fields import IsoDate, LongText, Name
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import DeliveryCharge, Plan
 from enroll.workflows.plan import PlanStatus
@@ -324,7 +324,7 @@ class UtilityRef(ApiModel):
 class DeliveryChargeSet(ApiModel):
     monthly_dollars: Dollars = Field(description="The utility's fixed charge per month.")
     cents_per_kwh: Cents = Field(description="The utility's charge per kWh delivered.")
-    effective_from: date = Field(
+    effective_from: IsoDate = Field(
         description="First day these charges apply; a later row of the utility replaces them "
         "from its own date. Setting the same date again replaces that row."
     )
