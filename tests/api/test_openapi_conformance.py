@@ -63,7 +63,7 @@ FREE_TEXT_QUERY = ["email", "tag", "cursor", "after"]
 # side; test_every_operation_is_in_one_shard keeps the slices covering the document.
 SHARDS = {
     "enrollments": r"^/v1/enrollments/",
-    "instances": r"^/v1/(programInstances|programs|reevaluations|enrollments$)",
+    "instances": r"^/v1/(programInstances|programs|reevaluations|enrollments$|deliveryCharges)",
     "setup": (
         r"^/v1/(serviceTasks|enrollmentRequests|unenrollmentRequests|setupActions|todos"
         r"|subscriptions|devices|deviceLocations)"
@@ -270,6 +270,44 @@ def _valid_rules(case: schemathesis.Case) -> None:
                 criterion["rule"] = {"!!": [{"var": "email"}]}
 
 
+def _valid_plan(case: schemathesis.Case) -> None:
+    """A plan's rules between items and fields, which JSON Schema cannot state: energy tiers
+    contiguous from 0 (only the last open), usage credits with minKwh <= maxKwh, a start
+    window with latestDays >= earliestDays, one document per type, no alias equal to the
+    plan's own code, and an availability rule in the JsonLogic grammar."""
+    body = case.body if isinstance(case.body, dict) else {}
+    if "/plans" not in case.operation.path:
+        return
+    pricing = body.get("pricing")
+    if isinstance(pricing, dict) and isinstance(pricing.get("energyCharges"), list):
+        tiers = [t for t in pricing["energyCharges"] if isinstance(t, dict)]
+        start = 0
+        for i, tier in enumerate(tiers):
+            tier["fromKwh"] = start
+            last = i == len(tiers) - 1
+            tier["toKwh"] = None if last else start + 100
+            start += 100
+        pricing["energyCharges"] = tiers
+    credits = pricing.get("usageCredits") if isinstance(pricing, dict) else None
+    for credit in [c for c in credits if isinstance(c, dict)] if isinstance(credits, list) else []:
+        low, high = credit.get("minKwh"), credit.get("maxKwh")
+        if isinstance(low, int | float) and isinstance(high, int | float):
+            credit["minKwh"], credit["maxKwh"] = min(low, high), max(low, high)
+    window = body.get("startWindow")
+    if isinstance(window, dict):
+        early, late = window.get("earliestDays", 0), window.get("latestDays", 30)
+        if isinstance(early, int | float) and isinstance(late, int | float) and late < early:
+            window["earliestDays"], window["latestDays"] = late, early
+    _dedupe(body, "documents", lambda d: d.get("type"))
+    if isinstance(body.get("aliases"), list):
+        body["aliases"] = [a for a in body["aliases"] if a != body.get("code")]
+    if "availability" in body:
+        try:
+            validate_rule(body["availability"])
+        except RuleError:
+            body["availability"] = {"!!": [{"var": "location.utility.code"}]}
+
+
 def _identification(case: schemathesis.Case) -> None:
     """The seeded-id dictionaries (``REAL``) fill ``customerId``, ``leadId`` and
     ``enrollmentId`` whatever the ``identificationType``, where the document says null: a
@@ -291,6 +329,7 @@ def test_api_conforms_to_its_openapi_document(case: schemathesis.Case) -> None:
         _unique_keys(case)
         _ordered_window(case)
         _valid_rules(case)
+        _valid_plan(case)
         _identification(case)
     case.call_and_validate(
         checks=CHECKS,

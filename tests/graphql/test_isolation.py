@@ -176,6 +176,18 @@ class Side:
         return template
 
     @cached_property
+    def plan(self) -> dict[str, Any]:
+        """A plan of the instance."""
+        plan = self._ok(
+            self.c.post(
+                f"/v1/programInstances/{self.instance['id']}/plans",
+                json={"code": f"P{fresh()}", "name": "Plan"},
+            )
+        )
+        self.names |= {plan["id"], plan["code"]}
+        return plan
+
+    @cached_property
     def notification(self) -> dict[str, Any]:
         """What cancelling an enrollment logged, once its send job stored it."""
         assert self.template
@@ -434,6 +446,15 @@ ONE_NOTIFICATION = "query($id: ID!) { notification(id: $id) { id status } }"
 UPDATE_TEMPLATE = """mutation($id: ID!) {
   updateNotificationTemplate(id: $id, input: {subject: "Changed"}) { id subject } }"""
 DELETE_TEMPLATE = "mutation($id: ID!) { deleteNotificationTemplate(id: $id) }"
+ONE_PLAN = "query($i: ID!, $id: ID!) { plan(programInstanceId: $i, id: $id) { id code } }"
+PLANS = "query($i: ID!) { plans(programInstanceId: $i) { edges { node { id } } } }"
+CREATE_PLAN = """mutation($i: ID!, $code: String!) {
+  createPlan(programInstanceId: $i, input: {code: $code, name: "New"}) { id } }"""
+UPDATE_PLAN = """mutation($i: ID!, $id: ID!) {
+  updatePlan(programInstanceId: $i, id: $id, input: {name: "Renamed"}) { id name } }"""
+DELETE_PLAN = "mutation($i: ID!, $id: ID!) { deletePlan(programInstanceId: $i, id: $id) }"
+SET_CHARGE = """mutation($u: String!) { setDeliveryCharge(utilityCode: $u, input: {
+  monthlyDollars: "4.23", centsPerKwh: "5.6384", effectiveFrom: "2026-01-01"}) { id } }"""
 ONE_SUBSCRIPTION = "query($id: ID!) { subscription(id: $id) { id status } }"
 ONE_LOCATION = "query($id: ID!) { deviceLocation(id: $id) { id } }"
 ONE_DEVICE = "query($id: ID!) { device(id: $id) { id status } }"
@@ -824,6 +845,65 @@ OPS = [
         (R.PROGRAM_INSTANCES_WRITE,),
         lambda c, o: (DELETE_TEMPLATE, {"id": o.template["id"]}),
         isolation={"by id": lambda c, o: (DELETE_TEMPLATE, {"id": o.template["id"]})},
+    ),
+    # plans and delivery charges
+    Op(
+        "Query.plan",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: (ONE_PLAN, {"i": o.instance["id"], "id": o.plan["id"]}),
+        isolation={
+            "by id": lambda c, o: (ONE_PLAN, {"i": o.instance["id"], "id": o.plan["id"]}),
+            "by instance slug and code": lambda c, o: (
+                ONE_PLAN,
+                {"i": o.instance["slug"], "id": o.plan["code"]},
+            ),
+        },
+    ),
+    Op(
+        "Query.plans",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: (PLANS, {"i": o.instance["id"]}),
+        isolation={
+            "by instance id": lambda c, o: (PLANS, {"i": o.instance["id"]}),
+            "by instance slug": lambda c, o: (PLANS, {"i": o.instance["slug"]}),
+        },
+    ),
+    Op(
+        "Mutation.createPlan",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (CREATE_PLAN, {"i": o.instance["id"], "code": f"N{fresh()}"}),
+        isolation={
+            "in the instance": lambda c, o: (
+                CREATE_PLAN,
+                {"i": o.instance["id"], "code": f"N{fresh()}"},
+            )
+        },
+    ),
+    Op(
+        "Mutation.updatePlan",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (UPDATE_PLAN, {"i": o.instance["id"], "id": o.plan["id"]}),
+        isolation={
+            "by id": lambda c, o: (UPDATE_PLAN, {"i": o.instance["id"], "id": o.plan["id"]})
+        },
+    ),
+    Op(
+        "Mutation.deletePlan",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (DELETE_PLAN, {"i": o.instance["id"], "id": o.plan["id"]}),
+        isolation={
+            "by id": lambda c, o: (DELETE_PLAN, {"i": o.instance["id"], "id": o.plan["id"]})
+        },
+    ),
+    Op(
+        "Query.deliveryCharges",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: ("{ deliveryCharges { edges { node { id utilityCode } } } }", {}),
+    ),
+    Op(
+        "Mutation.setDeliveryCharge",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (SET_CHARGE, {"u": f"u-{fresh()}"}),
     ),
     # criteria versions
     Op(

@@ -63,6 +63,14 @@ DOORS: dict[str, str] = {
     "DELETE /v1/notificationTemplates/{template_id}": "Mutation.deleteNotificationTemplate",
     "GET /v1/notifications": "Query.notifications",
     "GET /v1/notifications/{notification_id}": "Query.notification",
+    # plans and delivery charges
+    "POST /v1/programInstances/{instance_id}/plans": "Mutation.createPlan",
+    "GET /v1/programInstances/{instance_id}/plans": "Query.plans",
+    "GET /v1/programInstances/{instance_id}/plans/{plan_id}": "Query.plan",
+    "PATCH /v1/programInstances/{instance_id}/plans/{plan_id}": "Mutation.updatePlan",
+    "DELETE /v1/programInstances/{instance_id}/plans/{plan_id}": "Mutation.deletePlan",
+    "PUT /v1/deliveryCharges/{utility_code}": "Mutation.setDeliveryCharge",
+    "GET /v1/deliveryCharges": "Query.deliveryCharges",
     # participation: subscriptions, device locations, devices
     "GET /v1/subscriptions": "Query.subscriptions",
     "GET /v1/subscriptions/{subscription_id}": "Query.subscription",

@@ -80,11 +80,16 @@ PATH_KINDS = {
     "webhookDeliveries": "webhook_delivery",
     "notificationTemplates": "notification_template",
     "notifications": "notification",
+    "plans": "plan",
+    "deliveryCharges": "utility_code",
 }
 # Kinds named by a number within their parent, not by an id of their own.
 NUMBERED = frozenset({"criteria_version"})
 # Kinds that can also be named by slug (the services resolve "id or slug").
 SLUGGED = frozenset({"instance"})
+# Kinds a path names by the caller's own key, not by an id of the platform: any workspace may
+# use any such key (its own utility codes), so they are outside the isolation matrix.
+CALLER_KEYS = frozenset({"utility_code"})
 # Query filters that take an id. "program" is a platform id (the catalog), not A's data.
 QUERY_KINDS = {
     "programInstanceId": "instance",
@@ -120,6 +125,8 @@ KINDS = {
     "webhook_delivery": "webhook_delivery",
     "notification_template": "notification_template",
     "notification": "notification",
+    "plan": "plan",
+    "utility_code": "delivery_charge",
 }
 # Where a workspace re-reads a resource of each kind, to see it is unchanged.
 READS = {
@@ -144,6 +151,8 @@ READS = {
     "webhook_delivery": ["/v1/webhookDeliveries/{}"],
     "notification_template": ["/v1/notificationTemplates/{}"],
     "notification": ["/v1/notifications/{}"],
+    "plan": [],  # read under its instance, which the path names too; the rows cover it
+    "utility_code": ["/v1/deliveryCharges?utilityCode={}"],
 }
 # A setup workflow: a to-do to complete for every enrollment; unenrolling for REVIEW needs
 # a reviewer's approval.
@@ -248,6 +257,12 @@ def _isolation_cases() -> list[Any]:
     """
     cases = []
     for op in ID_ROUTES:
+        segments = op[1].split("/")
+        if any(
+            PATH_KINDS.get(segments[segments.index(f"{{{p}}}") - 1]) in CALLER_KEYS
+            for p in _path_params(op[1])
+        ):
+            continue
         cases.append(pytest.param(op, "id", id=f"{_op_id(op)} by id"))
         segments = op[1].split("/")
         kinds = {
@@ -519,6 +534,29 @@ class World:
         self.ids.append(sent["id"])
         self.settle()  # its send job stores it: nothing may change under a later comparison
         return dict(sent)
+
+    @cached_property
+    def plan(self) -> dict[str, Any]:
+        return self.new_plan()
+
+    def new_plan(self) -> dict[str, Any]:
+        """A plan of the world's instance."""
+        return self._create(
+            f"/v1/programInstances/{self.instance['id']}/plans",
+            {"code": f"P{fresh()}", "name": f"Plan {self.tag}"},
+        )
+
+    @cached_property
+    def delivery_charge(self) -> dict[str, Any]:
+        """The world's own utility, named by its code."""
+        code = f"u-{self.tag}"
+        r = self.c.put(
+            f"/v1/deliveryCharges/{code}",
+            json={"monthlyDollars": "4.23", "centsPerKwh": "5.6384", "effectiveFrom": "2026-01-01"},
+        )
+        assert r.status_code == 200, r.text
+        self.ids.append(r.json()["id"])
+        return {"id": code}
 
     @cached_property
     def webhook_delivery(self) -> dict[str, Any]:
@@ -840,6 +878,22 @@ RECIPES: dict[Op, Recipe] = {
         },
     ),
     ("PATCH", "/v1/notificationTemplates/{template_id}"): lambda w: ({}, {"subject": "Changed"}),
+    ("POST", "/v1/programInstances/{instance_id}/plans"): lambda w: (
+        {},
+        {"code": f"P{fresh()}", "name": "New plan"},
+    ),
+    ("PATCH", "/v1/programInstances/{instance_id}/plans/{plan_id}"): lambda w: (
+        {},
+        {"name": "Renamed plan"},
+    ),
+    ("DELETE", "/v1/programInstances/{instance_id}/plans/{plan_id}"): lambda w: (
+        {"plan": w.new_plan()["id"]},
+        NO_BODY,
+    ),
+    ("PUT", "/v1/deliveryCharges/{utility_code}"): lambda w: (
+        {},
+        {"monthlyDollars": "3.50", "centsPerKwh": "4.1", "effectiveFrom": "2026-02-01"},
+    ),
     ("DELETE", "/v1/notificationTemplates/{template_id}"): lambda w: (
         {
             "notification_template": w._create(

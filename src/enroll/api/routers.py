@@ -13,6 +13,7 @@ from enroll.api.events import router as events_router
 from enroll.api.imports import router as imports_router
 from enroll.api.jobs import router as jobs_router
 from enroll.api.notifications import router as notifications_router
+from enroll.api.plans import router as plans_router
 from enroll.api.program_instances import router as instances_router
 from enroll.api.programs import router as programs_router
 from enroll.api.service_tasks import router as service_tasks_router
@@ -22,6 +23,7 @@ from enroll.api.workspace import router as workspace_router
 ROUTERS: tuple[APIRouter, ...] = (
     programs_router,
     instances_router,
+    plans_router,
     eligibility_router,
     reevaluations_router,
     service_tasks_router,

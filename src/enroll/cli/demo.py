@@ -1,4 +1,5 @@
-"""Demo data: a catalog, a workspace and a running instance with enrollments in several states."""
+"""Demo data: a catalog, a workspace and a running instance with enrollments in several states,
+and a retail electricity instance with delivery charges and plans (demo_retail.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.cli.demo_retail import PROGRAM as RETAIL_PROGRAM
+from enroll.cli.demo_retail import seed_retail
 from enroll.context import AppContext
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.schemas import EnrollmentCreate
@@ -38,6 +41,7 @@ PROGRAMS = [
         "manufacturerSlugs": ["ecobee", "google-nest"],
         "year": 2026,
     },
+    RETAIL_PROGRAM,
 ]
 
 PEOPLE: list[tuple[str, str, str, list[str], list[Action]]] = [
@@ -73,10 +77,14 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
         )
         for person in PEOPLE:
             await _enroll(session, workspace.id, instance.id, *person, now=now)
+        retail = await seed_retail(
+            session, workspace_id=workspace.id, program_slug=str(RETAIL_PROGRAM["slug"]), now=now
+        )
     return {
         "workspace": {"id": workspace.id, "name": workspace.name},
         "apiKey": issued.secret,
         "programInstance": {"id": instance.id, "slug": instance.slug},
+        "retailInstance": retail,
     }
 
 

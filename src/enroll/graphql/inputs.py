@@ -134,6 +134,9 @@ class ProgramInstanceCreateInput:
     metadata: JSON | None = UNSET
     eligibility_criteria: list[JSON] | None = UNSET
     setup_workflow: JSON | None = UNSET
+    timezone: str | None = strawberry.field(
+        default=UNSET, description="An IANA time zone name; UTC when left out."
+    )
 
 
 @strawberry.input(
@@ -155,6 +158,7 @@ class ProgramInstanceUpdateInput:
     metadata: JSON | None = UNSET
     eligibility_criteria: list[JSON] | None = UNSET
     setup_workflow: JSON | None = UNSET
+    timezone: str | None = UNSET
 
 
 @strawberry.input(description="How to unenroll (REST: UnenrollBody).")

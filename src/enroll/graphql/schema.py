@@ -60,6 +60,7 @@ from enroll.graphql.notifications import NotificationsMutation, NotificationsQue
 from enroll.graphql.operations import OperationsQuery
 from enroll.graphql.participation import ParticipationMutation, ParticipationQuery
 from enroll.graphql.people import PeopleMutation, PeopleQuery
+from enroll.graphql.plans import PlansMutation, PlansQuery
 from enroll.graphql.scalars import DATETIME
 from enroll.graphql.scopes import ScopesFirst
 from enroll.graphql.servicetasks import ServiceTasksMutation, ServiceTasksQuery
@@ -99,6 +100,7 @@ class Query(
     KeysQuery,
     OperationsQuery,
     NotificationsQuery,
+    PlansQuery,
     ParticipationQuery,
     CriteriaQuery,
     WebhooksQuery,
@@ -301,6 +303,7 @@ class Mutation(
     KeysMutation,
     CatalogMutation,
     NotificationsMutation,
+    PlansMutation,
     ParticipationMutation,
     WebhooksMutation,
     EligibilityMutation,

@@ -118,6 +118,9 @@ class ProgramInstance:
     criteria_version: int = strawberry.field(
         description="The newest version of the effective criteria."
     )
+    timezone: str = strawberry.field(
+        description="The IANA time zone the instance counts days in (plans' start windows)."
+    )
     version: int
     created_at: datetime
     updated_at: datetime

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+import zoneinfo
+from datetime import UTC, date, datetime
+from functools import cache
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, WithJsonSchema
@@ -79,6 +81,22 @@ Timestamp = Annotated[
 """A request time: offset-less means UTC; always converted to UTC (storable on both databases)."""
 
 
+def _iso_date_only(value: Any) -> Any:
+    """Pydantic would also read a number (or a numeric string: query parameters) as a Unix
+    time; a date is ``YYYY-MM-DD``."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not (isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value)):
+        raise ValueError("Must be an ISO 8601 date (YYYY-MM-DD).")
+    return value
+
+
+IsoDate = Annotated[
+    date, BeforeValidator(_iso_date_only), WithJsonSchema({"type": "string", "format": "date"})
+]
+"""A calendar date, ``YYYY-MM-DD`` only."""
+
+
 def _normalize_email(value: str) -> str:
     local, at, domain = value.partition("@")
     if not at or not local or "." not in domain or " " in value:
@@ -101,3 +119,33 @@ class Address(ApiModel):
     state: StateCode | None = None
     postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
     country: Annotated[str, StringConstraints(max_length=60)] | None = None
+
+
+@cache
+def timezone_names() -> tuple[str, ...]:
+    """The IANA time zones this server knows (its tz database), sorted, without the POSIX
+    ``Etc/GMT+5`` style (signs inverted: +5 is five hours *behind* UTC, a trap) and the
+    ``GMT+0`` spellings of ``GMT0``: geographic names say what is meant."""
+    return tuple(
+        sorted(z for z in zoneinfo.available_timezones() if not re.search(r"[+-][0-9]", z))
+    )
+
+
+def _known_timezone(value: str) -> str:
+    if value not in timezone_names():
+        raise ValueError("Must be an IANA time zone name, such as America/Chicago (not Etc/GMT+N).")
+    return value
+
+
+Timezone = Annotated[
+    str,
+    AfterValidator(_known_timezone),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": list(timezone_names()),
+            "description": "An IANA time zone name (e.g. America/Chicago).",
+        }
+    ),
+]
+"""An IANA time zone name, refused (422) unless the tz database knows it."""

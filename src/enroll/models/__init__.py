@@ -11,6 +11,7 @@ from enroll.models.idempotency import IdempotencyRecord
 from enroll.models.job import Job
 from enroll.models.notification import Notification, NotificationTemplate
 from enroll.models.participation import Device, DeviceLocation, ProgramSubscription
+from enroll.models.plan import DeliveryCharge, Plan, PlanCode
 from enroll.models.program import Program
 from enroll.models.program_instance import ProgramInstance
 from enroll.models.reevaluation import Reevaluation
@@ -23,6 +24,7 @@ __all__ = [
     "Base",
     "CriteriaVersion",
     "Customer",
+    "DeliveryCharge",
     "Device",
     "DeviceLocation",
     "Enrollment",
@@ -37,6 +39,8 @@ __all__ = [
     "Lead",
     "Notification",
     "NotificationTemplate",
+    "Plan",
+    "PlanCode",
     "Program",
     "ProgramInstance",
     "ProgramSubscription",

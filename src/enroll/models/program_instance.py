@@ -46,6 +46,8 @@ class ProgramInstance(IdMixin, TimestampMixin, VersionedMixin, Base):
     setup_workflow: Mapped[dict[str, Any] | None]
     # The newest CriteriaVersion of the effective criteria (program's and instance's).
     criteria_version: Mapped[int] = mapped_column(Integer, default=0)
+    # The IANA time zone the instance counts its days in (plans' start windows).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     # Loaded with the instance (one joined query): evaluation always needs the program.
     program: Mapped[Program] = relationship(lazy="joined", innerjoin=True)

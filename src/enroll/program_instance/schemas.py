@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from enroll.eligibility.criteria import CriteriaList, check_unique
-from enroll.kit.fields import LongText, Metadata, Name, Reference, ShortText, Slug
+from enroll.kit.fields import LongText, Metadata, Name, Reference, ShortText, Slug, Timezone
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel, alternatives
 from enroll.models import ProgramInstance
 from enroll.program_instance.setup_workflow import SetupWorkflow
@@ -78,6 +78,10 @@ class ProgramInstanceCreate(
     setup_workflow: SetupWorkflow | None = Field(
         None, description="What approval sets up; null: approval completes setup at once."
     )
+    timezone: Timezone = Field(
+        "UTC",
+        description="The IANA time zone the instance counts days in (plans' start windows).",
+    )
 
     _unique = field_validator("eligibility_criteria")(check_unique)
 
@@ -108,6 +112,7 @@ class ProgramInstanceUpdate(PatchModel):
     metadata: Metadata | None = None
     eligibility_criteria: CriteriaList | None = None
     setup_workflow: SetupWorkflow | None = None
+    timezone: Timezone | None = None
 
     _unique = field_validator("eligibility_criteria")(check_unique)
 
@@ -131,6 +136,7 @@ class ProgramInstanceOut(OutModel):
     eligibility_criteria: list[dict[str, Any]]
     setup_workflow: dict[str, Any] | None
     criteria_version: int = Field(description="The newest version of the effective criteria.")
+    timezone: str = Field(description="The IANA time zone the instance counts days in.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -156,6 +162,7 @@ class ProgramInstanceOut(OutModel):
             eligibility_criteria=i.eligibility_criteria,
             setup_workflow=i.setup_workflow,
             criteria_version=i.criteria_version,
+            timezone=i.timezone,
             version=i.version,
             created_at=i.created_at,
             updated_at=i.updated_at,

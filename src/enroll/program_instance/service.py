@@ -89,6 +89,7 @@ async def create(
         eligibility_criteria=criteria.as_stored(body.eligibility_criteria),
         setup_workflow=_stored(body.setup_workflow),
         criteria_version=0,
+        timezone=body.timezone,
     )
     criteria.check_no_clash(instance.eligibility_criteria, program)
     instance.program = program
