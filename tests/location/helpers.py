@@ -71,9 +71,11 @@ def finished(tenant: Tenant, import_id: str) -> dict[str, Any]:
 def load_file(tenant: Tenant, path: Path, fmt: LocationFormat) -> dict[str, Any]:
     """Run a file through the import pipeline in this process (as the CLI does): the counts."""
 
+    size = path.stat().st_size
+
     async def work(ctx: AppContext) -> dict[str, Any]:
         imp = await imports.queue_local(
-            ctx, workspace_id=tenant.id, fmt=fmt, size=path.stat().st_size, actor="test"
+            ctx, workspace_id=tenant.id, fmt=fmt, size=size, actor="test"
         )
         done = await pipeline.run(ctx, import_id=imp.id, source=imports.read_file(path))
         return dict(done.counts) | {"id": done.id, "status": done.status}

@@ -22,6 +22,7 @@ from enroll.models import (
     ServiceLocationImport,
     ServiceLocationImportChunk,
     ServiceLocationImportIssue,
+    Workspace,
 )
 from enroll.models.base import UtcDateTime
 from enroll.models.location import location_issue_table
@@ -45,6 +46,13 @@ async def get(
             ServiceLocationImport.workspace_id == workspace_id,
             ServiceLocationImport.id == import_id,
         )
+    )
+
+
+async def workspace_exists(session: AsyncSession, *, workspace_id: str) -> bool:
+    """The CLI's check (it runs for the platform, in no workspace)."""
+    return (
+        await session.scalar(select(Workspace.id).where(Workspace.id == workspace_id)) is not None
     )
 
 

@@ -255,6 +255,9 @@ async def queue_local(
     ctx: AppContext, *, workspace_id: str, fmt: LocationFormat, size: int, actor: str
 ) -> ServiceLocationImport:
     """An import of a local file (the CLI): the same pipeline, no upload and no job."""
+    async with ctx.db.transaction(write=False) as session:
+        if not await repository.workspace_exists(session, workspace_id=workspace_id):
+            raise NotFound(f"No workspace {workspace_id!r}.")
     imp = await open_import(ctx, workspace_id=workspace_id, fmt=fmt, actor=actor, size=size)
     async with ctx.db.transaction() as session:
         stored = await session.get(ServiceLocationImport, imp.id)
