@@ -34,6 +34,7 @@ from enroll.models import ServiceLocation
 SERVICE_POINT_DIGITS = 10
 MAX_CANDIDATES = 5_000
 MAX_WORDS = 12
+MIN_SCORE = 0.5  # below it, a candidate shares little but the house number
 _STREET_WEIGHT = 0.8
 _NOISE = SUFFIXES.keys() | DIRECTIONALS.keys() | UNIT_DESIGNATORS
 
@@ -155,9 +156,11 @@ async def search(
     q = parse(body.query)
     zip_filter = (zip5(body.postal_code) or body.postal_code) if body.postal_code else None
     rows = await _candidates(session, workspace_id, q, zip_filter, body.state)
+    scored = [
+        (score(q, r[1], r[2], r[3], r[4], (r[5] or "").lower()), r[1], r[2], r[0]) for r in rows
+    ]
     ranked = sorted(
-        ((score(q, r[1], r[2], r[3], r[4], (r[5] or "").lower()), r[1], r[2], r[0]) for r in rows),
-        key=lambda t: (-t[0], t[1], t[2], t[3]),
+        (t for t in scored if t[0] >= MIN_SCORE), key=lambda t: (-t[0], t[1], t[2], t[3])
     )[: body.limit]
     chosen = {
         row.id: row

@@ -133,3 +133,53 @@ def ercot_file(rows: Sequence[Premise]) -> bytes:
     for p in rows:
         writer.writerow(p.ercot_row())
     return out.getvalue().encode()
+
+
+# --- queries with known answers (tests, bench/search.py) ------------------------------------
+
+FULL_SUFFIX = {"St": "Street", "Dr": "Drive", "Ave": "Avenue", "Ln": "Lane", "Rd": "Road"}
+FULL_DIRECTIONAL = {"N": "North", "S": "South", "E": "East", "W": "West"}
+UNIT_FORMS = ("apt {}", "#{}", "unit {}", "# {}", "{}", "Apt. {}", "ste {}")
+
+
+def typo(word: str, rng: random.Random) -> str:
+    """One edit of ``word`` (4+ letters): a letter replaced, dropped, doubled or swapped with
+    the next, at any position but the first."""
+    i = rng.randrange(1, len(word) - 1)
+    kind = rng.randrange(4)
+    if kind == 0:
+        letter = rng.choice([c for c in "abcdefghijklmnopqrstuvwxyz" if c != word[i]])
+        return word[:i] + letter + word[i + 1 :]
+    if kind == 1:
+        return word[:i] + word[i + 1 :]
+    if kind == 2:
+        return word[:i] + word[i] + word[i:]
+    return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
+
+
+def _with_typo(name: str, rng: random.Random) -> str:
+    words = name.lower().split()
+    longest = max(range(len(words)), key=lambda i: len(words[i]))
+    if len(words[longest]) >= 4:
+        words[longest] = typo(words[longest], rng)
+    return " ".join(words)
+
+
+def queries(p: Premise, rng: random.Random) -> dict[str, str]:
+    """What a customer might type for premise ``p``, by class."""
+    name, pre = p.name.lower(), p.predirectional
+    swapped = FULL_SUFFIX.get(p.suffix) or rng.choice(["Street", "Avenue", ""])
+    k = max(3, len(name) // 2)
+    out = {
+        "one_typo": f"{p.house} {pre} {_with_typo(name, rng)} {p.suffix}",
+        "typed_prefix": f"{p.house} {name[:k]}",
+        "typo_city": f"{p.house} {_with_typo(name, rng)} {p.city.title()}",
+        "suffix_directional": (
+            f"{p.house} {FULL_DIRECTIONAL.get(pre, '')} {p.name.upper()} {swapped}"
+        ),
+        "esi_id": p.esi_id,
+    }
+    if p.unit:
+        form = rng.choice(UNIT_FORMS).format(p.unit)
+        out["unit"] = f"{p.house} {pre} {name} {p.suffix} {form}"
+    return {cls: " ".join(q.split()) for cls, q in out.items()}
