@@ -110,19 +110,16 @@ async def stage(session: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
     """The batch's rows into the (emptied) stage: COPY on PostgreSQL."""
     dialect = dialect_of(session)
     await session.execute(text(_stage_ddl(dialect)))
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection  # the rows go to the driver as they are: tuples
     if dialect == "postgresql":
-        connection = await session.connection()
-        raw = await connection.get_raw_connection()
-        driver: Any = raw.driver_connection
         await driver.copy_records_to_table(STAGE, records=rows, columns=list(STAGE_COLUMNS))
         await session.execute(text(f"ANALYZE {STAGE}"))
         return
     await session.execute(text(f"DELETE FROM {STAGE}"))
-    placeholders = ", ".join(f":{c}" for c in STAGE_COLUMNS)
-    await session.execute(
-        text(f"INSERT INTO {STAGE} ({', '.join(STAGE_COLUMNS)}) VALUES ({placeholders})"),
-        [dict(zip(STAGE_COLUMNS, r, strict=True)) for r in rows],
-    )
+    placeholders = ", ".join("?" for _ in STAGE_COLUMNS)
+    await driver.executemany(f"INSERT INTO {STAGE} VALUES ({placeholders})", rows)
 
 
 _NOW = bindparam("now", type_=UtcDateTime())
