@@ -81,7 +81,10 @@ def record(cells: list[str]) -> Record:
     """One extract row as a Record, or ``RecordError`` saying why it cannot be one."""
     if len(cells) < 6:
         raise RecordError([{"field": "row", "message": f"Has {len(cells)} columns, not 20."}])
+    width = len(cells)
     cells = [c.strip() for c in cells]
+    if width < len(COLUMNS):
+        cells += [""] * (len(COLUMNS) - width)
     esi_id = cells[0].lstrip("'")
     errors = []
     why = check_esi_id(esi_id)
@@ -91,17 +94,16 @@ def record(cells: list[str]) -> Record:
         errors.append({"field": "ADDRESS", "message": "The address is missing."})
     if max(map(len, cells)) > MAX_CELL_CHARS:
         errors.append({"field": "row", "message": f"A cell is over {MAX_CELL_CHARS} characters."})
-    cell = cells.__getitem__ if len(cells) >= len(COLUMNS) else _padded(cells)
-    utility = None if why else tdsp(esi_id, cell(7) or None)
+    utility = None if why else tdsp(esi_id, cells[7] or None)
     if utility is None and not why:
         errors.append({"field": "DUNS", "message": UNKNOWN_TDSP})
-    status = _STATUS.get(cell(9).lower()) if cell(9) else ServiceLocationStatus.ACTIVE
+    status = _STATUS.get(cells[9].lower()) if cells[9] else ServiceLocationStatus.ACTIVE
     if status is None:
-        errors.append({"field": "STATUS", "message": f"Unknown status {cell(9)!r}."})
+        errors.append({"field": "STATUS", "message": f"Unknown status {cells[9]!r}."})
     if errors:
         raise RecordError(errors)
     assert utility is not None and status is not None
-    premise = _PREMISE.get(cell(10).lower())
+    premise = _PREMISE.get(cells[10].lower())
     return Record(
         market=ERCOT,
         service_point_id=esi_id,
@@ -113,25 +115,18 @@ def record(cells: list[str]) -> Record:
         address_state=cells[4].upper() or None,
         postal_code=cells[5] or None,
         country="US",
-        county=cell(6) or None,
+        county=cells[6] or None,
         premise_type=premise.value if premise else None,
         status=status.value,
-        metered=_METERED.get(cell(14).lower()),
-        attributes=_attributes(cells, cell, premise is None),
+        metered=_METERED.get(cells[14].lower()),
+        attributes=_attributes(cells, premise is None),
     )
 
 
-def _padded(cells: list[str]) -> Any:
-    def cell(i: int) -> str:
-        return cells[i] if i < len(cells) else ""
-
-    return cell
-
-
-def _attributes(cells: list[str], cell: Any, keep_premise: bool) -> dict[str, Any]:
-    attributes = {name: value for i, name in _ATTRIBUTES if (value := cell(i))}
-    if keep_premise and cell(10):
-        attributes["premiseType"] = cell(10)  # a type the platform does not name
+def _attributes(cells: list[str], keep_premise: bool) -> dict[str, Any]:
+    attributes = {name: value for i, name in _ATTRIBUTES if (value := cells[i])}
+    if keep_premise and cells[10]:
+        attributes["premiseType"] = cells[10]  # a type the platform does not name
     for i in range(len(COLUMNS), len(cells)):
         if cells[i]:
             attributes[f"column{i + 1}"] = cells[i]
