@@ -31,6 +31,7 @@ import asyncio
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -192,11 +193,12 @@ def _measure(backend: str, url: str, args: argparse.Namespace, directory: Path) 
     log(f"{backend}: generating {args.rows:,} rows")
     sample = write_extract(extract, args.rows, args.queries)
     log(f"{backend}: loading {extract.stat().st_size / 1e6:.0f} MB")
-    began = time.perf_counter()
+    began, cpu_before = time.perf_counter(), _children_cpu()
     loaded = cli(
         url, "import", "locations", "--workspace", workspace, "--no-progress", str(extract)
     )
     load_seconds = time.perf_counter() - began
+    load_cpu = _children_cpu() - cpu_before
     if backend == "postgresql":
         asyncio.run(_pg(url, "VACUUM ANALYZE service_location"))
     rng = random.Random(9)
@@ -223,9 +225,42 @@ def _measure(backend: str, url: str, args: argparse.Namespace, directory: Path) 
             "rows_per_second": round(args.rows / load_seconds),
             "counts": {k: loaded.get(k) for k in ("created", "updated", "unchanged", "invalid")},
             "pipeline_rows_per_second": loaded.get("rowsPerSecond"),
+            # The importing process's own CPU (the database's is not counted): what one core
+            # would load with the machine to itself, parsing included.
+            "rows_per_cpu_second": round(args.rows / load_cpu) if load_cpu else None,
         },
         "search": summary(results),
+        "search_in_process": asyncio.run(_in_process(url, workspace, work)),
     }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _in_process(url: str, workspace: str, work: list[tuple[str, str, str]]) -> Any:
+    """The search's service function alone, one query at a time (no HTTP, no auth): what the
+    algorithm costs, apart from the stack and the machine's other load."""
+    from enroll.config import Settings
+    from enroll.context import AppContext
+    from enroll.location.schemas import SearchRequest
+    from enroll.location.search import search
+
+    ctx = AppContext.from_settings(Settings(database_url=url, embedded_worker=False))
+    results = []
+    try:
+        for cls, query, esi in work:
+            began = time.perf_counter()
+            async with ctx.db.transaction(write=False) as session:
+                found = await search(
+                    session, workspace_id=workspace, body=SearchRequest(query=query)
+                )
+            ms = (time.perf_counter() - began) * 1000
+            results.append((cls, ms, esi in [row.service_point_id for row, _ in found]))
+    finally:
+        await ctx.db.dispose()
+    return summary(results)
 
 
 def _wait_up() -> None:
