@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from enroll import __version__
 from enroll.api.imports import IMPORT_PATH
 from enroll.api.routers import ROUTERS
+from enroll.api.service_locations import LOCATION_IMPORT_PATH
 from enroll.config import Settings, get_settings
 from enroll.context import AppContext
 from enroll.errors import install_error_handlers
@@ -69,6 +70,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        overrides=[(re.compile(IMPORT_PATH), settings.max_import_bytes)],
+        overrides=[
+            (re.compile(IMPORT_PATH), settings.max_import_bytes),
+            (re.compile(LOCATION_IMPORT_PATH), settings.max_import_bytes),
+        ],
     )
     return app

@@ -215,6 +215,18 @@ class InvalidCursor(Unprocessable):
     )
 
 
+class EmptyImport(Unprocessable):
+    """Any import's file (enrollments, service locations): platform-wide, like its media type."""
+
+    code = "empty_import"
+    description = "an import file that is empty"
+
+
+class InvalidEncoding(Unprocessable):
+    code = "invalid_encoding"
+    description = "an import file that is not UTF-8 text (`offset`: its first bad byte)"
+
+
 class InternalError(ProblemError):
     status, code, title = 500, "internal_error", "Internal server error"
     description = "a bug, never an answer by design; the server log has the traceback"

@@ -157,6 +157,35 @@ class Side:
         return imp
 
     @cached_property
+    def location(self) -> dict[str, Any]:
+        """A service location (ERCOT: an Oncor ESI ID)."""
+        location = self._ok(
+            self.c.post(
+                "/v1/serviceLocations",
+                json={
+                    "servicePointId": "1044372" + str(int(fresh(), 16))[-10:].rjust(10, "0"),
+                    "address": {"streetOne": f"12 {fresh()} St", "city": "Dallas"},
+                },
+            )
+        )
+        self.names.add(location["id"])
+        return location
+
+    @cached_property
+    def location_import(self) -> dict[str, Any]:
+        """A finished import of one ERCOT extract row."""
+        row = (
+            "1044372" + str(int(fresh(), 16))[-10:].rjust(10, "0") + ",1 MAIN ST,,DALLAS,TX,75201\n"
+        )
+        r = self.c.post("/v1/serviceLocationImports", files={"file": ("x.csv", row.encode())})
+        assert r.status_code == 202, r.text
+        self.t.server.drain()
+        imp = self._ok(self.c.get(r.headers["location"]))
+        assert imp["status"] == "completed", imp
+        self.names.add(imp["id"])
+        return imp
+
+    @cached_property
     def template(self) -> dict[str, Any]:
         """A template of the instance, on cancelling."""
         template = self._ok(
@@ -342,6 +371,7 @@ class Side:
             "/v1/enrollments",
             "/v1/customers",
             "/v1/leads",
+            "/v1/serviceLocations",
             "/v1/serviceTasks",
             "/v1/todos",
         ]
@@ -441,6 +471,10 @@ ONE_CUSTOMER = "query($id: ID!) { customer(id: $id) { id } }"
 UPDATE_CUSTOMER = """mutation($id: ID!) {
   updateCustomer(id: $id, input: {firstName: "Renamed"}) { id firstName } }"""
 ONE_IMPORT = "query($id: ID!) { import(id: $id) { id status counts { rows } } }"
+ONE_SERVICE_LOCATION = "query($id: ID!) { serviceLocation(id: $id) { id servicePointId } }"
+UPDATE_LOCATION = """mutation($id: ID!) {
+  updateServiceLocation(id: $id, input: {status: "inactive"}) { id status } }"""
+ONE_LOCATION_IMPORT = "query($id: ID!) { serviceLocationImport(id: $id) { id counts { created } } }"
 ONE_TEMPLATE = "query($id: ID!) { notificationTemplate(id: $id) { id subject } }"
 ONE_NOTIFICATION = "query($id: ID!) { notification(id: $id) { id status } }"
 UPDATE_TEMPLATE = """mutation($id: ID!) {
@@ -779,6 +813,52 @@ OPS = [
             "mutation($email: String!) { createLead(input: {email: $email}) { id } }",
             {"email": f"lead.{fresh()}@example.com"},
         ),
+    ),
+    # service locations
+    Op(
+        "Query.serviceLocation",
+        (R.LOCATIONS_READ,),
+        lambda c, o: (ONE_SERVICE_LOCATION, {"id": o.location["id"]}),
+        isolation={"by id": lambda c, o: (ONE_SERVICE_LOCATION, {"id": o.location["id"]})},
+    ),
+    Op(
+        "Query.serviceLocations",
+        (R.LOCATIONS_READ,),
+        lambda c, o: ("{ serviceLocations { totalCount } }", {}),
+    ),
+    Op(
+        "Query.searchServiceLocations",
+        (R.LOCATIONS_READ,),
+        lambda c, o: ('{ searchServiceLocations(query: "12 main") { score } }', {}),
+    ),
+    Op(
+        "Query.lookupServiceLocation",
+        (R.LOCATIONS_READ,),
+        lambda c, o: (
+            "query($p: String!) { lookupServiceLocation(servicePointId: $p) { id } }",
+            {"p": o.location["servicePointId"]},
+        ),
+    ),
+    Op(
+        "Query.serviceLocationImport",
+        (R.LOCATIONS_READ,),
+        lambda c, o: (ONE_LOCATION_IMPORT, {"id": o.location_import["id"]}),
+        isolation={"by id": lambda c, o: (ONE_LOCATION_IMPORT, {"id": o.location_import["id"]})},
+    ),
+    Op(
+        "Mutation.createServiceLocation",
+        (R.LOCATIONS_WRITE,),
+        lambda c, o: (
+            """mutation($p: String!) { createServiceLocation(input: {servicePointId: $p,
+                 address: {streetOne: "1 Elm St"}}) { id } }""",
+            {"p": "1008901" + str(int(fresh(), 16))[-10:].rjust(10, "0")},
+        ),
+    ),
+    Op(
+        "Mutation.updateServiceLocation",
+        (R.LOCATIONS_WRITE,),
+        lambda c, o: (UPDATE_LOCATION, {"id": o.location["id"]}),
+        isolation={"by id": lambda c, o: (UPDATE_LOCATION, {"id": o.location["id"]})},
     ),
     # catalog writes (platform keys)
     Op(

@@ -49,6 +49,14 @@ DOORS: dict[str, str] = {
     "PATCH /v1/customers/{customer_id}": "Mutation.updateCustomer",
     "POST /v1/leads": "Mutation.createLead",
     "GET /v1/leads": "Query.leads",
+    # service locations: the lookups write nothing (queries); an import is read here
+    "POST /v1/serviceLocations": "Mutation.createServiceLocation",
+    "GET /v1/serviceLocations": "Query.serviceLocations",
+    "GET /v1/serviceLocations/{location_id}": "Query.serviceLocation",
+    "PATCH /v1/serviceLocations/{location_id}": "Mutation.updateServiceLocation",
+    "POST /v1/serviceLocations/search": "Query.searchServiceLocations",
+    "POST /v1/serviceLocations/lookup": "Query.lookupServiceLocation",
+    "GET /v1/serviceLocationImports/{import_id}": "Query.serviceLocationImport",
     "POST /v1/apiKeys": "Mutation.createApiKey",
     "GET /v1/apiKeys": "Query.apiKeys",
     "DELETE /v1/apiKeys/{key_id}": "Mutation.revokeApiKey",
@@ -126,6 +134,7 @@ DELIBERATE: dict[str, str] = {
     # A file upload (multipart or a raw body of up to 20 GiB): GraphQL has no file transport;
     # the import it creates is readable through GraphQL once built.
     "POST /v1/programInstances/{instance_id}/imports": "file upload",
+    "POST /v1/serviceLocationImports": "file upload",
     # A download streamed as CSV or JSON Lines, not an object graph.
     "GET /v1/imports/{import_id}/results": "file download",
 }

@@ -57,6 +57,13 @@ class RawBody:
         self.content, self.media_type = content, media_type
 
 
+class FileForm:
+    """A multipart/form-data body with one file (field ``file``) and text fields."""
+
+    def __init__(self, content: bytes, **fields: str) -> None:
+        self.content, self.fields = content, fields
+
+
 # What a path parameter names, from the collection segment in front of it.
 PATH_KINDS = {
     "programInstances": "instance",
@@ -82,6 +89,8 @@ PATH_KINDS = {
     "notifications": "notification",
     "plans": "plan",
     "deliveryCharges": "utility_code",
+    "serviceLocations": "service_location",
+    "serviceLocationImports": "service_location_import",
 }
 # Kinds named by a number within their parent, not by an id of their own.
 NUMBERED = frozenset({"criteria_version"})
@@ -127,6 +136,8 @@ KINDS = {
     "notification": "notification",
     "plan": "plan",
     "utility_code": "delivery_charge",
+    "service_location": "service_location",
+    "service_location_import": "service_location_import",
 }
 # Where a workspace re-reads a resource of each kind, to see it is unchanged.
 READS = {
@@ -153,6 +164,8 @@ READS = {
     "notification": ["/v1/notifications/{}"],
     "plan": [],  # read under its instance, which the path names too; the rows cover it
     "utility_code": ["/v1/deliveryCharges?utilityCode={}"],
+    "service_location": ["/v1/serviceLocations/{}"],
+    "service_location_import": ["/v1/serviceLocationImports/{}"],
 }
 # A setup workflow: a to-do to complete for every enrollment; unenrolling for REVIEW needs
 # a reviewer's approval.
@@ -173,7 +186,7 @@ SUCCESS = {
 
 
 # The caller's own identifiers, not ids of the platform's resources (filtered on in lists).
-CALLER_IDS = {"transactionId"}
+CALLER_IDS = {"transactionId", "servicePointId"}  # ERCOT premises: any workspace may hold one
 
 
 def _is_id_param(name: str) -> bool:
@@ -326,6 +339,9 @@ def send(
     if isinstance(body, RawBody):
         kwargs["content"] = body.content
         kwargs["headers"] = {**kwargs["headers"], "Content-Type": body.media_type}
+    elif isinstance(body, FileForm):
+        kwargs["files"] = {"file": ("file", body.content, "text/plain")}
+        kwargs["data"] = body.fields
     elif body is not NO_BODY:
         kwargs["json"] = body
     return http.request(method, path, **kwargs)
@@ -344,6 +360,11 @@ def assert_problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
 
 def fresh() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def esi_id() -> str:
+    """A fresh ERCOT ESI ID of Oncor's (17 digits)."""
+    return "1044372" + str(uuid.uuid4().int)[-10:]
 
 
 # --- a workspace with one of everything -----------------------------------------------------
@@ -639,6 +660,27 @@ class World:
         return dict(run)
 
     @cached_property
+    def service_location(self) -> dict[str, Any]:
+        return self._create(
+            "/v1/serviceLocations",
+            {"servicePointId": esi_id(), "address": {"streetOne": f"1 {self.tag} St"}},
+        )
+
+    @cached_property
+    def service_location_import(self) -> dict[str, Any]:
+        """A finished import of one ERCOT extract row."""
+        r = self.c.post(
+            "/v1/serviceLocationImports",
+            files={"file": ("x.csv", f"{esi_id()},2 {self.tag} ST,,DALLAS,TX,75201\n".encode())},
+        )
+        assert r.status_code == 202, r.text
+        self.t.server.drain()
+        imp = self.c.get(r.headers["location"]).json()
+        assert imp["status"] == "completed", imp
+        self.ids.append(imp["id"])
+        return dict(imp)
+
+    @cached_property
     def program(self) -> dict[str, Any]:
         r = self.c.get(f"/v1/programs/{CORE_PROGRAM}")
         assert r.status_code == 200, r.text
@@ -925,6 +967,20 @@ RECIPES: dict[Op, Recipe] = {
     ("POST", "/v1/webhookEndpoints/{endpoint_id}/replay"): lambda w: (
         {},
         {"since": "2026-01-01T00:00:00Z"},
+    ),
+    ("POST", "/v1/serviceLocations"): lambda w: (
+        {},
+        {"servicePointId": esi_id(), "address": {"streetOne": "1 Elm St"}},
+    ),
+    ("PATCH", "/v1/serviceLocations/{location_id}"): lambda w: ({}, {"status": "inactive"}),
+    ("POST", "/v1/serviceLocations/lookup"): lambda w: (
+        {},
+        {"servicePointId": w.service_location["servicePointId"]},
+    ),
+    ("POST", "/v1/serviceLocations/search"): lambda w: ({}, {"query": "1 elm st"}),
+    ("POST", "/v1/serviceLocationImports"): lambda w: (
+        {},
+        FileForm(f"{esi_id()},3 ELM ST,,DALLAS,TX,75201\n".encode(), format="ercot"),
     ),
     ("POST", "/v1/apiKeys"): lambda w: (
         {},

@@ -24,6 +24,8 @@ class Scope(StrEnum):
     IMPORTS_WRITE = "imports:write"
     WEBHOOKS_MANAGE = "webhooks:manage"
     DEVICES_WRITE = "devices:write"
+    LOCATIONS_READ = "locations:read"
+    LOCATIONS_WRITE = "locations:write"
 
 
 PLATFORM_SCOPES: frozenset[Scope] = frozenset({Scope.PROGRAMS_WRITE})

@@ -13,6 +13,10 @@ from enroll.cli.demo_retail import seed_retail
 from enroll.context import AppContext
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.schemas import EnrollmentCreate
+from enroll.location import imports as location_imports
+from enroll.location import pipeline as location_pipeline
+from enroll.location.formats import LocationFormat
+from enroll.location.synthetic import ercot_file, premises
 from enroll.program import repository as programs_repo
 from enroll.program import service as programs
 from enroll.program.schemas import ProgramCreate
@@ -85,6 +89,26 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
         "apiKey": issued.secret,
         "programInstance": {"id": instance.id, "slug": instance.slug},
         "retailInstance": retail,
+        "serviceLocations": await _locations(ctx, workspace.id),
+    }
+
+
+DEMO_LOCATIONS = 300
+
+
+async def _locations(ctx: AppContext, workspace_id: str) -> dict[str, Any]:
+    """A few hundred Texas premises (the same ones every time), loaded as an ERCOT extract."""
+    made = list(premises(DEMO_LOCATIONS, seed=2026))
+    extract = ercot_file(made)
+    imp = await location_imports.queue_local(
+        ctx, workspace_id=workspace_id, fmt=LocationFormat.ERCOT, size=len(extract), actor="demo"
+    )
+    done = await location_pipeline.run(ctx, import_id=imp.id, source=[extract])
+    first = made[0]
+    return {
+        "created": done.counts["created"],
+        "trySearch": f"{first.house} {first.name.lower()[:4]}",
+        "tryLookup": first.esi_id,
     }
 
 

@@ -20,6 +20,7 @@ from enroll.config import Settings, get_settings
 from enroll.context import AppContext
 from enroll.db import async_url
 from enroll.importer.formats import ImportFormat
+from enroll.location.formats import LocationFormat
 from enroll.migrations import schema_state, upgrade
 
 app = typer.Typer(help="Enroll: programs and enrollments.", no_args_is_help=True)
@@ -212,6 +213,41 @@ def import_enrollments(
             evaluate=evaluate,
             size=file.stat().st_size,
             show_progress=progress,
+        )
+
+    try:
+        result = _with_context(settings, work)
+    except ProblemError as exc:
+        _print_json({"error": exc.code, "detail": exc.detail or exc.title, **exc.extensions})
+        raise typer.Exit(1) from None
+    _print_json(result)
+    if result.get("status") == "failed":
+        raise typer.Exit(1)
+
+
+@import_app.command("locations")
+def import_locations(
+    file: Annotated[
+        Path, typer.Argument(help="ERCOT extract, CSV or JSON Lines file.", exists=True)
+    ],
+    workspace: Annotated[str, typer.Option("--workspace", help="Workspace id.")],
+    fmt: Annotated[
+        LocationFormat | None,
+        typer.Option("--format", help="Default: from the file's name and first line."),
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Load service locations from FILE (the same pipeline as POST /v1/serviceLocationImports);
+    prints the counts {created, updated, unchanged, invalid} as JSON."""
+    from enroll.cli.imports import run_locations
+    from enroll.errors import ProblemError
+
+    settings = get_settings()
+    _prepare_database(settings)
+
+    async def work(ctx: AppContext) -> dict[str, Any]:
+        return await run_locations(
+            ctx, workspace_id=workspace, path=file, fmt=fmt, show_progress=progress
         )
 
     try:

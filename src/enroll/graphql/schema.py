@@ -56,6 +56,7 @@ from enroll.graphql.inputs import (
     wire,
 )
 from enroll.graphql.keys import KeysMutation, KeysQuery
+from enroll.graphql.locations import LocationsMutation, LocationsQuery
 from enroll.graphql.notifications import NotificationsMutation, NotificationsQuery
 from enroll.graphql.operations import OperationsQuery
 from enroll.graphql.participation import ParticipationMutation, ParticipationQuery
@@ -97,6 +98,7 @@ N = TypeVar("N")
 @strawberry.type
 class Query(
     PeopleQuery,
+    LocationsQuery,
     KeysQuery,
     OperationsQuery,
     NotificationsQuery,
@@ -300,6 +302,7 @@ async def _act(info: Info, id: str, action: Action, reason: str | None) -> Enrol
 @strawberry.type
 class Mutation(
     PeopleMutation,
+    LocationsMutation,
     KeysMutation,
     CatalogMutation,
     NotificationsMutation,

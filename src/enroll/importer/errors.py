@@ -1,15 +1,8 @@
-"""The problems of imports."""
+"""The problems of imports: the file's, shared with the location imports, are platform-wide
+(enroll.errors), re-exported here for the importer's callers."""
 
 from __future__ import annotations
 
-from enroll.errors import Unprocessable
+from enroll.errors import EmptyImport, InvalidEncoding
 
-
-class EmptyImport(Unprocessable):
-    code = "empty_import"
-    description = "an import file that is empty"
-
-
-class InvalidEncoding(Unprocessable):
-    code = "invalid_encoding"
-    description = "an import file that is not UTF-8 text (`offset`: its first bad byte)"
+__all__ = ["EmptyImport", "InvalidEncoding"]

@@ -9,6 +9,12 @@ from enroll.models.enrollment_import import EnrollmentImport, ImportChunk, Impor
 from enroll.models.event import Event
 from enroll.models.idempotency import IdempotencyRecord
 from enroll.models.job import Job
+from enroll.models.location import (
+    ServiceLocation,
+    ServiceLocationImport,
+    ServiceLocationImportChunk,
+    ServiceLocationImportIssue,
+)
 from enroll.models.notification import Notification, NotificationTemplate
 from enroll.models.participation import Device, DeviceLocation, ProgramSubscription
 from enroll.models.plan import DeliveryCharge, Plan, PlanCode
@@ -45,6 +51,10 @@ __all__ = [
     "ProgramInstance",
     "ProgramSubscription",
     "Reevaluation",
+    "ServiceLocation",
+    "ServiceLocationImport",
+    "ServiceLocationImportChunk",
+    "ServiceLocationImportIssue",
     "ServiceTask",
     "ServiceTaskLog",
     "SetupAction",

@@ -39,6 +39,7 @@ from enroll.job.registry import JOBS, JobSpec
 from enroll.job.repository import Claimed
 from enroll.kit import failures
 from enroll.kit.background import LeaseLost, jitter
+from enroll.location import jobs as location_jobs
 from enroll.notification import jobs as notification_jobs
 from enroll.servicetask import jobs as servicetask_jobs
 from enroll.webhook.delivery import Deliverer
@@ -52,6 +53,7 @@ HOUSEKEEPING_EVERY = timedelta(minutes=10)
 JOB_MODULES = (
     enrollment_jobs,
     importer_jobs,
+    location_jobs,
     notification_jobs,
     servicetask_jobs,
 )

@@ -5,7 +5,7 @@ codes and aliases naming them (``plan_code``), and a workspace's delivery charge
 and effective date (``delivery_charge``).
 
 Revision ID: e15p02a01b04
-Revises: d13g21a01b03
+Revises: e15a01c0de01
 Create Date: 2026-12-08 09:00:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "e15p02a01b04"
-down_revision: str | None = "d13g21a01b03"
+down_revision: str | None = "e15a01c0de01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,293 @@
+"""Service locations: loading ERCOT's extract, and the address search over HTTP (issue 15 §1).
+
+    .venv/bin/python bench/search.py [--backend sqlite|postgresql|both] [--rows 200000]
+                                     [--queries 200] [--concurrency 4] [--seconds-cap 600]
+
+Prints ONE JSON document on stdout (progress on stderr); a measurement, not a test.
+
+Per backend (a fresh SQLite file in a temp dir, or a fresh database ``enroll_bench_<random>``
+on the server at ENROLL_BENCH_DATABASE_URL, dropped at the end):
+
+1. an ERCOT "TDSP ESI ID Extract" of ``--rows`` premises is generated
+   (enroll.location.synthetic: real Texas ZIP codes, cities and counties from the ``zipcodes``
+   package, synthetic streets, 5 % apartment buildings with units, ESI IDs with each TDSP's
+   prefix) and loaded with ``enroll import locations`` in a subprocess: rows/s (the wall time
+   of the load, parsing included);
+2. ``enroll serve`` (no embedded worker) answers ``POST /v1/serviceLocations/search`` for
+   ``--queries`` queries of each class, known answers, from ``--concurrency`` clients at once:
+   one typo, a typed prefix, typo + city, other suffix/directional, units in any form, the
+   ESI ID. hit@10 (the premise among the first ten answers) per class, p50/p95/p99 per class
+   and overall.
+
+Targets (issue 15): PostgreSQL, 5M rows: load ≥ 100k rows/s, p95 ≤ 30 ms, p99 ≤ 60 ms; SQLite,
+1M rows: p95 ≤ 30 ms; hit@10 ≥ 99 % for the typo, prefix and typo + city classes. The baseline
+the issue measured: whole-string trigram similarity, 270-920 ms p95 and 0.88 hit@10 at 1M.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import zipcodes
+
+from enroll.location.synthetic import PREFIXES, Premise, ercot_file, premises, queries
+
+TARGETS = {
+    "postgresql": {"rows": 5_000_000, "load_rows_per_second": 100_000, "p95_ms": 30, "p99_ms": 60},
+    "sqlite": {"rows": 1_000_000, "p95_ms": 30},
+    "hit_at_10": 0.99,
+}
+BASELINE = {"trigram_p95_ms": "270-920", "trigram_hit_at_10": 0.88, "rows": 1_000_000}
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PORT = 8765
+
+
+def log(message: str) -> None:
+    print(f"[bench/search] {message}", file=sys.stderr, flush=True)
+
+
+def places() -> list[tuple[str, str, str, str]]:
+    rows = zipcodes.filter_by(state="TX", active=True)
+    return [
+        (z["city"].upper(), z["zip_code"], z["county"].upper().removesuffix(" COUNTY"), p)
+        for z, p in zip(rows, (PREFIXES * (len(rows) // len(PREFIXES) + 1)), strict=False)
+    ]
+
+
+def write_extract(path: Path, rows: int, samples: int) -> list[Premise]:
+    """The extract file, written in slices; a sample of the premises (to query)."""
+    rng = random.Random(5)
+    chosen: list[Premise] = []
+    units: list[Premise] = []
+    slice_: list[Premise] = []
+    with path.open("wb") as out:
+        for i, p in enumerate(premises(rows, seed=11, places=places())):
+            slice_.append(p)
+            if rng.random() < samples * 4 / rows and len(chosen) < samples * 4:
+                chosen.append(p)
+            if p.unit and rng.random() < samples * 40 / rows and len(units) < samples:
+                units.append(p)
+            if len(slice_) == 50_000:
+                out.write(ercot_file(slice_))
+                slice_ = []
+                if i % 500_000 < 50_000:
+                    log(f"generated {i + 1:,} rows")
+        out.write(ercot_file(slice_))
+    return rng.sample(chosen, min(samples, len(chosen))) + units
+
+
+def cli(url: str, *args: str) -> dict[str, Any]:
+    env = os.environ | {"ENROLL_DATABASE_URL": url, "ENROLL_EMBEDDED_WORKER": "false"}
+    done = subprocess.run(
+        [sys.executable, "-m", "enroll.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return dict(json.loads(done.stdout))
+
+
+async def _pg(url: str, sql: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def run_queries(
+    key: str, work: list[tuple[str, str, str]], concurrency: int
+) -> list[tuple[str, float, bool]]:
+    """(class, ms, hit) per query, ``concurrency`` clients at once."""
+    results: list[tuple[str, float, bool]] = []
+    queue = list(work)
+
+    async def client() -> None:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{PORT}",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        ) as c:
+            while queue:
+                cls, query, esi = queue.pop()
+                began = time.perf_counter()
+                r = c.post("/v1/serviceLocations/search", json={"query": query})
+                response = await r
+                ms = (time.perf_counter() - began) * 1000
+                found = [d["servicePointId"] for d in response.json()["data"]]
+                results.append((cls, ms, esi in found))
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return results
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 2)
+
+
+def summary(results: list[tuple[str, float, bool]]) -> dict[str, Any]:
+    by_class: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for cls, ms, hit in results:
+        by_class[cls].append((ms, hit))
+    out: dict[str, Any] = {}
+    for cls, rows in sorted(by_class.items()):
+        ms = [m for m, _ in rows]
+        out[cls] = {
+            "queries": len(rows),
+            "hit_at_10": round(sum(h for _, h in rows) / len(rows), 4),
+            "p50_ms": percentile(ms, 50),
+            "p95_ms": percentile(ms, 95),
+            "p99_ms": percentile(ms, 99),
+        }
+    every = [ms for _, ms, _ in results]
+    out["all"] = {
+        "queries": len(every),
+        "hit_at_10": round(sum(h for *_, h in results) / len(results), 4),
+        "p50_ms": percentile(every, 50),
+        "p95_ms": percentile(every, 95),
+        "p99_ms": percentile(every, 99),
+        "mean_ms": round(statistics.fmean(every), 2),
+    }
+    return out
+
+
+def bench(backend: str, args: argparse.Namespace, directory: Path) -> dict[str, Any]:
+    if backend == "sqlite":
+        url, drop = f"sqlite:///{directory / 'bench.sqlite'}", None
+    else:
+        base = os.environ.get("ENROLL_BENCH_DATABASE_URL", DEFAULT_PG_URL)
+        name = f"enroll_bench_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_pg(base, f'CREATE DATABASE "{name}"'))
+        url = f"{base.rsplit('/', 1)[0]}/{name}"
+        drop = (base, name)
+    try:
+        return _measure(backend, url, args, directory)
+    finally:
+        if drop:
+            asyncio.run(_pg(drop[0], f'DROP DATABASE IF EXISTS "{drop[1]}" WITH (FORCE)'))
+
+
+def _measure(backend: str, url: str, args: argparse.Namespace, directory: Path) -> dict[str, Any]:
+    cli(url, "migrate")
+    made = cli(url, "workspace", "create", "bench")
+    workspace, key = made["workspace"]["id"], made["apiKey"]
+    extract = directory / f"extract-{backend}.csv"
+    log(f"{backend}: generating {args.rows:,} rows")
+    sample = write_extract(extract, args.rows, args.queries)
+    log(f"{backend}: loading {extract.stat().st_size / 1e6:.0f} MB")
+    began, cpu_before = time.perf_counter(), _children_cpu()
+    loaded = cli(
+        url, "import", "locations", "--workspace", workspace, "--no-progress", str(extract)
+    )
+    load_seconds = time.perf_counter() - began
+    load_cpu = _children_cpu() - cpu_before
+    if backend == "postgresql":
+        asyncio.run(_pg(url, "VACUUM ANALYZE service_location"))
+    rng = random.Random(9)
+    work = [(cls, q, p.esi_id) for p in sample for cls, q in queries(p, rng).items()]
+    rng.shuffle(work)
+    env = os.environ | {"ENROLL_DATABASE_URL": url, "ENROLL_EMBEDDED_WORKER": "false"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "enroll.cli.main", "serve", "--port", str(PORT)],
+        env=env,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_up()
+        asyncio.run(run_queries(key, work[:50], args.concurrency))  # warm-up
+        log(f"{backend}: {len(work)} queries, {args.concurrency} clients")
+        results = asyncio.run(run_queries(key, work, args.concurrency))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {
+        "rows": args.rows,
+        "load": {
+            "seconds": round(load_seconds, 1),
+            "rows_per_second": round(args.rows / load_seconds),
+            "counts": {k: loaded.get(k) for k in ("created", "updated", "unchanged", "invalid")},
+            "pipeline_rows_per_second": loaded.get("rowsPerSecond"),
+            # The importing process's own CPU (the database's is not counted): what one core
+            # would load with the machine to itself, parsing included.
+            "rows_per_cpu_second": round(args.rows / load_cpu) if load_cpu else None,
+        },
+        "search": summary(results),
+        "search_in_process": asyncio.run(_in_process(url, workspace, work)),
+    }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def _in_process(url: str, workspace: str, work: list[tuple[str, str, str]]) -> Any:
+    """The search's service function alone, one query at a time (no HTTP, no auth): what the
+    algorithm costs, apart from the stack and the machine's other load."""
+    from enroll.config import Settings
+    from enroll.context import AppContext
+    from enroll.location.schemas import SearchRequest
+    from enroll.location.search import search
+
+    ctx = AppContext.from_settings(Settings(database_url=url, embedded_worker=False))
+    results = []
+    try:
+        for cls, query, esi in work:
+            began = time.perf_counter()
+            async with ctx.db.transaction(write=False) as session:
+                found = await search(
+                    session, workspace_id=workspace, body=SearchRequest(query=query)
+                )
+            ms = (time.perf_counter() - began) * 1000
+            results.append((cls, ms, esi in [row.service_point_id for row, _ in found]))
+    finally:
+        await ctx.db.dispose()
+    return summary(results)
+
+
+def _wait_up() -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{PORT}/healthz").status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--queries", type=int, default=200, help="premises queried per class")
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    report: dict[str, Any] = {"targets": TARGETS, "baseline": BASELINE, "nproc": os.cpu_count()}
+    with tempfile.TemporaryDirectory(prefix="enroll-bench-search-") as tmp:
+        for backend in backends:
+            report[backend] = bench(backend, args, Path(tmp))
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

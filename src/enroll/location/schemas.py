@@ -1,0 +1,233 @@
+"""The wire of service locations: create, update, the location, the two lookups, imports."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from enroll.kit.fields import Metadata, ShortText, StateCode
+from enroll.kit.schemas import ApiModel, OutModel, PatchModel
+from enroll.models import ServiceLocation, ServiceLocationImport
+from enroll.workflows.runs import RunStatus
+from enroll.workflows.service_location import PremiseType, ServiceLocationStatus
+
+ERCOT = "ercot"
+MAX_QUERY_CHARS = 200
+MAX_LIMIT = 50
+ServicePointId = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$"),
+    Field(description="The market's premise id (ERCOT: the ESI ID, 17 or 22 digits)."),
+]
+Market = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=32, pattern=r"^[a-z0-9][a-z0-9_-]*$"),
+    Field(description="`ercot`, or any market name (lower case)."),
+]
+UtilityCode = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+]
+
+
+class Utility(ApiModel):
+    code: UtilityCode
+    name: ShortText | None = None
+
+
+class LocationAddress(ApiModel):
+    street_one: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+    street_two: ShortText | None = None
+    city: ShortText | None = None
+    state: StateCode | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    country: Annotated[str, StringConstraints(max_length=60)] | None = None
+
+
+class AddressUpdate(ApiModel):
+    """A changed address: the fields sent replace the stored ones (null clears)."""
+
+    street_one: (
+        Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")] | None
+    ) = None
+    street_two: ShortText | None = None
+    city: ShortText | None = None
+    state: StateCode | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    country: Annotated[str, StringConstraints(max_length=60)] | None = None
+
+
+class ServiceLocationCreate(ApiModel):
+    service_point_id: ServicePointId
+    market: Market = ERCOT
+    utility: Utility | None = Field(
+        None,
+        description="ERCOT: derived from the ESI ID's prefix when left out (Oncor, CenterPoint, "
+        "AEP Texas); required for other prefixes and markets.",
+    )
+    address: LocationAddress
+    county: ShortText | None = None
+    premise_type: PremiseType | None = None
+    status: ServiceLocationStatus = ServiceLocationStatus.ACTIVE
+    metered: bool | None = None
+    attributes: Metadata = {}
+
+
+class ServiceLocationUpdate(PatchModel):
+    NULLABLE = frozenset({"county", "premise_type", "metered"})
+
+    utility: Utility | None = None
+    address: AddressUpdate | None = None
+    county: ShortText | None = None
+    premise_type: PremiseType | None = None
+    status: ServiceLocationStatus | None = None
+    metered: bool | None = None
+    attributes: Metadata | None = None
+
+
+class UtilityOut(OutModel):
+    code: str
+    name: str | None
+
+
+class AddressOut(OutModel):
+    street_one: str
+    street_two: str | None
+    city: str | None
+    state: str | None
+    postal_code: str | None
+    country: str | None
+
+
+class ServiceLocationOut(OutModel):
+    id: str
+    service_point_id: str
+    market: str
+    utility: UtilityOut | None
+    address: AddressOut
+    county: str | None
+    premise_type: PremiseType | None
+    status: ServiceLocationStatus
+    metered: bool | None
+    attributes: dict[str, Any]
+    last_seen_at: datetime | None
+    source: str = Field(description="Where it came from: `api`, `ercot`, `csv` or `jsonl`.")
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: ServiceLocation) -> ServiceLocationOut:
+        return cls(**_location_fields(row))
+
+
+def _location_fields(row: ServiceLocation) -> dict[str, Any]:
+    utility = UtilityOut(code=row.utility_code, name=row.utility_name) if row.utility_code else None
+    return {
+        "id": row.id,
+        "service_point_id": row.service_point_id,
+        "market": row.market,
+        "utility": utility,
+        "address": AddressOut(
+            street_one=row.street_one,
+            street_two=row.street_two,
+            city=row.city,
+            state=row.address_state,
+            postal_code=row.postal_code,
+            country=row.country,
+        ),
+        "county": row.county,
+        "premise_type": row.premise_type,
+        "status": row.status,
+        "metered": row.metered,
+        "attributes": row.attributes,
+        "last_seen_at": row.last_seen_at,
+        "source": row.source,
+        "version": row.version,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+class ServiceLocationHit(ServiceLocationOut):
+    score: float = Field(ge=0, le=1, description="How well it matches the query (1: exactly).")
+
+    @classmethod
+    def scored(cls, row: ServiceLocation, score: float) -> ServiceLocationHit:
+        return cls(**_location_fields(row), score=score)
+
+
+class SearchRequest(ApiModel):
+    query: Annotated[
+        str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS, pattern=r"\S")
+    ] = Field(
+        description="What the customer typed: an address (typos, missing or other suffixes, "
+        "units, an unfinished last word are fine), or 10 or more digits of a service point id."
+    )
+    state: StateCode | None = None
+    postal_code: Annotated[str, StringConstraints(max_length=20)] | None = None
+    limit: int = Field(10, ge=1, le=MAX_LIMIT)
+
+
+class SearchResults(OutModel):
+    data: list[ServiceLocationHit]
+
+
+class LookupRequest(ApiModel):
+    service_point_id: ServicePointId
+    market: Market | None = Field(None, description="Only this market's (default: any).")
+
+
+class ImportCounts(OutModel):
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+    duplicates: int = Field(0, description="Rows of a service point id a later row repeats.")
+
+
+class ImportIssueOut(OutModel):
+    line: int
+    errors: list[dict[str, Any]]
+
+
+class ServiceLocationImportOut(OutModel):
+    id: str
+    status: RunStatus
+    format: str
+    market: str
+    file_bytes: int
+    bytes_done: int
+    rows_done: int
+    progress: float = Field(description="Share of the file's bytes processed, 0..1.")
+    counts: ImportCounts
+    errors: list[ImportIssueOut] = Field(
+        description=f"The first {100} invalid rows, by line (all are counted in `invalid`)."
+    )
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(
+        cls, imp: ServiceLocationImport, issues: list[ImportIssueOut] | None = None
+    ) -> ServiceLocationImportOut:
+        return cls(
+            id=imp.id,
+            status=RunStatus(imp.status),
+            format=imp.format,
+            market=imp.market,
+            file_bytes=imp.file_bytes,
+            bytes_done=imp.bytes_done,
+            rows_done=imp.rows_done,
+            progress=round(imp.bytes_done / imp.file_bytes, 4) if imp.file_bytes else 0.0,
+            counts=ImportCounts(**imp.counts),
+            errors=issues or [],
+            error=imp.error,
+            created_at=imp.created_at,
+            started_at=imp.started_at,
+            finished_at=imp.finished_at,
+        )
