@@ -38,6 +38,18 @@ def dialect_of(session: AsyncSession) -> Dialect:
 # --- imports, their files and issues -------------------------------------------------------
 
 
+async def stored_import(session: AsyncSession, import_id: str) -> ServiceLocationImport | None:
+    """An import by id alone, from the session's identity map when it holds it: for the
+    pipeline and the upload, whose id names an import already found in its workspace."""
+    return await session.get(ServiceLocationImport, import_id)
+
+
+async def lock_import(session: AsyncSession, import_id: str) -> ServiceLocationImport | None:
+    """``stored_import``, its row locked (PostgreSQL): a batch commits only while the import
+    still runs."""
+    return await session.get(ServiceLocationImport, import_id, with_for_update=True)
+
+
 async def get(
     session: AsyncSession, *, workspace_id: str, import_id: str
 ) -> ServiceLocationImport | None:

@@ -177,7 +177,7 @@ async def _queue(
 ) -> ServiceLocationImport:
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
-        stored = await session.get(ServiceLocationImport, imp.id)
+        stored = await repository.stored_import(session, imp.id)
         assert stored is not None
         stored.status = RunStatus.QUEUED
         stored.file_bytes = imp.file_bytes
@@ -260,7 +260,7 @@ async def queue_local(
             raise NotFound(f"No workspace {workspace_id!r}.")
     imp = await open_import(ctx, workspace_id=workspace_id, fmt=fmt, actor=actor, size=size)
     async with ctx.db.transaction() as session:
-        stored = await session.get(ServiceLocationImport, imp.id)
+        stored = await repository.stored_import(session, imp.id)
         assert stored is not None
         stored.status = RunStatus.QUEUED
     return stored

@@ -105,7 +105,7 @@ async def run(
 ) -> ServiceLocationImport:
     """Process an import whose file ``source`` yields (from the start, in order)."""
     async with ctx.db.transaction() as session:
-        imp = await session.get(ServiceLocationImport, import_id)
+        imp = await repository.stored_import(session, import_id)
         assert imp is not None
         if imp.status in FINAL:
             return imp
@@ -166,7 +166,7 @@ class _Writer:
         rows = [p for _, p in part if isinstance(p, tuple)]
         issues = [(line, p) for line, p in part if isinstance(p, list)]
         async with self.ctx.db.transaction() as session:
-            imp = await session.get(ServiceLocationImport, self.import_id, with_for_update=True)
+            imp = await repository.lock_import(session, self.import_id)
             assert imp is not None
             if imp.status != RunStatus.RUNNING:
                 raise RuntimeError(f"location import {self.import_id} is {imp.status}")
@@ -200,7 +200,7 @@ async def finish(
     """Mark the import completed (or failed with ``error``; what committed stays in)."""
     now = ctx.clock.now()
     async with ctx.db.transaction() as session:
-        imp = await session.get(ServiceLocationImport, import_id)
+        imp = await repository.stored_import(session, import_id)
         assert imp is not None
         imp.status = RunStatus.FAILED if error else RunStatus.COMPLETED
         imp.error = error
