@@ -5,6 +5,7 @@ makes is readable here."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -115,7 +116,10 @@ class ServiceLocationImport:
             **fields_of(out, exclude={"counts", "errors", "status"}),
             status=out.status.value,
             counts=ServiceLocationImportCounts(**fields_of(out.counts)),
-            errors=[ServiceLocationImportIssue(line=e.line, errors=e.errors) for e in out.errors],
+            errors=[
+                ServiceLocationImportIssue(line=e.line, errors=cast(JSON, e.errors))
+                for e in out.errors
+            ],
         )
 
 
