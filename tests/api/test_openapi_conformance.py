@@ -35,6 +35,7 @@ from schemathesis.checks import CHECKS as REGISTRY
 from schemathesis.checks import load_all_checks
 from schemathesis.specs.openapi.checks import (
     negative_data_rejection,
+    positive_data_acceptance,
 )
 
 from enroll.eligibility.jsonlogic import RuleError, validate_rule
@@ -70,14 +71,19 @@ SHARDS = {
     ),
     "people": r"^/v1/(customers|leads|apiKeys|imports|jobs|events|workspace)",
     "outbound": r"^/v1/(webhookEndpoints|webhookDeliveries|notificationTemplates|notifications)",
+    "locations": r"^/v1/serviceLocation",
 }
 
 
 IMPORT = "POST /v1/programInstances/{instance_id}/imports"
+LOCATION_IMPORT = "POST /v1/serviceLocationImports"
 # A file is text: a body "mutated" from a string to the integer 5989791 goes out as the same
 # bytes, a valid CSV of one header, so this check cannot hold for it (rows are checked one by
 # one as the import runs: tests/importer/test_endpoints.py).
 FILE_BODY_EXCLUDED = [negative_data_rejection]
+# A multipart file part is binary to the document: one that is not UTF-8 text is refused
+# (422 invalid_encoding, documented) though no schema can say so.
+BINARY_FILE_EXCLUDED = [negative_data_rejection, positive_data_acceptance]
 
 
 def _seed(tenant: Tenant) -> dict[str, list[str]]:
@@ -333,7 +339,13 @@ def test_api_conforms_to_its_openapi_document(case: schemathesis.Case) -> None:
         _identification(case)
     case.call_and_validate(
         checks=CHECKS,
-        excluded_checks=FILE_BODY_EXCLUDED if case.operation.label == IMPORT else None,
+        excluded_checks=(
+            FILE_BODY_EXCLUDED
+            if case.operation.label == IMPORT
+            else BINARY_FILE_EXCLUDED
+            if case.operation.label == LOCATION_IMPORT
+            else None
+        ),
     )
 
 

@@ -20,7 +20,7 @@ from enroll.kit.pagination import Page, PageParams, page_params
 from enroll.kit.repository import paginate
 from enroll.location import imports, repository, search, service
 from enroll.location.errors import InvalidServicePoint, ServiceLocationExists
-from enroll.location.formats import LocationFormat
+from enroll.location.formats import LocationFormat, UploadFormat
 from enroll.location.schemas import (
     LookupRequest,
     SearchRequest,
@@ -141,7 +141,25 @@ async def _pieces(file: UploadFile, head: bytes) -> AsyncIterator[bytes]:
         yield piece
 
 
-@router.post("/serviceLocationImports", status_code=202)
+_UPLOAD = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {
+                    # An empty file is refused: 422 empty_import.
+                    "file": {"type": "string", "format": "binary", "minLength": 1},
+                    "format": {"enum": [f.value for f in UploadFormat], "default": "auto"},
+                },
+            }
+        }
+    },
+}
+
+
+@router.post("/serviceLocationImports", status_code=202, openapi_extra={"requestBody": _UPLOAD})
 @own_transactions
 @raises(EmptyImport, InvalidEncoding)
 async def create_service_location_import(
@@ -156,12 +174,12 @@ async def create_service_location_import(
         ),
     ],
     format: Annotated[
-        LocationFormat | None,
+        UploadFormat,
         Form(
-            description="Default: JSON Lines by name or content, ERCOT when the first cell "
-            "is an ESI ID, else CSV."
+            description="`auto` (the default): JSON Lines by name or content, ERCOT when the "
+            "first cell is an ESI ID, else CSV."
         ),
-    ] = None,
+    ] = UploadFormat.AUTO,
 ) -> ServiceLocationImportOut:
     """Upload a location file (multipart, field `file`); answers 202 at once and loads it in
     the background: poll `Location`. Rows are upserted by service point id; a row that cannot
@@ -169,7 +187,11 @@ async def create_service_location_import(
     file."""
     ctx = app_context(request)
     head = await file.read(imports.CHUNK_BYTES)
-    fmt = format or imports.sniff(head, file.filename)
+    fmt = (
+        imports.sniff(head, file.filename)
+        if format == UploadFormat.AUTO
+        else LocationFormat(format.value)
+    )
     outcome = await imports.upload(
         ctx,
         workspace_id=workspace_id_of(principal),

@@ -5,6 +5,7 @@ makes is readable here."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -116,7 +117,8 @@ class ServiceLocationImport:
             status=out.status.value,
             counts=ServiceLocationImportCounts(**fields_of(out.counts)),
             errors=[
-                ServiceLocationImportIssue(line=e.line, errors=JSON(e.errors)) for e in out.errors
+                ServiceLocationImportIssue(line=e.line, errors=cast(JSON, e.errors))
+                for e in out.errors
             ],
         )
 

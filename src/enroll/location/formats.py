@@ -25,6 +25,15 @@ class LocationFormat(StrEnum):
     JSONL = "jsonl"
 
 
+class UploadFormat(StrEnum):
+    """What an upload says of its format: one of them, or ``auto`` (sniffed)."""
+
+    AUTO = "auto"
+    ERCOT = "ercot"
+    CSV = "csv"
+    JSONL = "jsonl"
+
+
 def parse(fmt: LocationFormat, chunks: Iterable[bytes]) -> Iterator[Row]:
     if fmt == LocationFormat.ERCOT:
         return ercot.rows(chunks)

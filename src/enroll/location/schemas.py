@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
-from enroll.kit.fields import Metadata, ShortText, StateCode
+from enroll.kit.fields import RESOURCE_REFERENCE, Metadata, ShortText, StateCode
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import ServiceLocation, ServiceLocationImport
 from enroll.workflows.runs import RunStatus
@@ -58,7 +58,29 @@ class AddressUpdate(ApiModel):
     country: Annotated[str, StringConstraints(max_length=60)] | None = None
 
 
+ESI_ID_PATTERN = r"^[0-9]{17}([0-9]{5})?$"
+# An ESI ID whose prefix names its TDSP (records.TDSP_BY_PREFIX), for a body without a utility.
+KNOWN_ESI_ID_PATTERN = r"^(1044372|1017699|1008901|1003278|1020404)[0-9]{10}([0-9]{5})?$"
+
+
+def _ercot_rules(schema: dict[str, Any]) -> None:
+    """ERCOT's rules in the document: its service point id is an ESI ID, and without a
+    utility its prefix must name a TDSP (market left out is ERCOT)."""
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"market": {"const": ERCOT}}},
+            "then": {"properties": {"servicePointId": {"pattern": ESI_ID_PATTERN}}},
+        },
+        {
+            "if": {"properties": {"market": {"const": ERCOT}, "utility": {"type": "null"}}},
+            "then": {"properties": {"servicePointId": {"pattern": KNOWN_ESI_ID_PATTERN}}},
+        },
+    ]
+
+
 class ServiceLocationCreate(ApiModel):
+    model_config = ConfigDict(json_schema_extra=_ercot_rules)
+
     service_point_id: ServicePointId
     market: Market = ERCOT
     utility: Utility | None = Field(
@@ -175,7 +197,7 @@ class SearchResults(OutModel):
 
 
 class LookupRequest(ApiModel):
-    service_point_id: ServicePointId
+    service_point_id: Annotated[ServicePointId, RESOURCE_REFERENCE]
     market: Market | None = Field(None, description="Only this market's (default: any).")
 
 
