@@ -27,6 +27,7 @@ PROGRAM = """
 INSTANCE = """
   id programId slug name description branding terms startDate endDate capacity reviewMode
   reenrollmentPolicy screening status metadata eligibilityCriteria setupWorkflow criteriaVersion
+  timezone
   version createdAt updatedAt
 """
 CUSTOMER = (
