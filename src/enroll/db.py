@@ -47,6 +47,14 @@ def json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def json_loads(value: Any) -> Any:
+    """How JSON columns are read. SQLite gives a JSON column NUMERIC affinity, so a document
+    that is a bare number (a rule such as ``0``) comes back as that number, not its text."""
+    if isinstance(value, int | float):
+        return value
+    return orjson.loads(value)
+
+
 def _install_sqlite_hooks(engine: AsyncEngine, write_lock: asyncio.Lock) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -110,7 +118,7 @@ class Database:
             "echo": echo,
             # JSON columns (metadata, addresses, event payloads) through orjson, not stdlib json.
             "json_serializer": json_dumps,
-            "json_deserializer": orjson.loads,
+            "json_deserializer": json_loads,
         }
         if not self.is_sqlite:
             kwargs |= {

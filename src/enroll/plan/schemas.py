@@ -22,6 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from enroll.eligibility.jsonlogic import RuleError, RuleTooComplex, validate_rule
 from enroll.errors import RULE_TOO_COMPLEX
+from enroll.kit import outbound
 from enroll.kit.fields import IsoDate, LongText, Name
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import DeliveryCharge, Plan
@@ -90,7 +91,8 @@ UtilityCode = Annotated[
     str,
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", max_length=100),
 ]
-Url = Annotated[str, StringConstraints(pattern=r"^https?://[^\s\x00]+$", max_length=2000)]
+# The document states the pattern it is checked against (Python's and JSON Schema's \s differ).
+Url = Annotated[str, StringConstraints(pattern=outbound.HTTP_URL_PATTERN, max_length=2000)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
