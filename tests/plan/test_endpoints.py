@@ -542,3 +542,18 @@ def test_the_checks_enrollment_creation_uses(tenant: Tenant) -> None:
             assert refused.value.code == "plan_unavailable"
 
     tenant.server.database.run(retired)
+
+
+@pytest.mark.parametrize("rule", [0, 1.5, True, "x"])
+def test_a_rule_that_is_a_bare_value_reads_back(tenant: Tenant, rule: Any) -> None:
+    """SQLite gives JSON columns NUMERIC affinity: a document that is a bare number came back
+    as a number, which the JSON reader refused (a 500 on every read of the plan)."""
+    instance = tenant.instance()
+    plan = new_plan(tenant, instance["id"], availability=rule)
+    plans = f"/v1/programInstances/{instance['id']}/plans"
+    r = tenant.client.get(f"{plans}/{plan['id']}")
+    assert r.status_code == 200, r.text
+    assert r.json()["availability"] == rule
+    r = tenant.client.get(plans)
+    assert r.status_code == 200, r.text
+    assert [p["availability"] for p in r.json()["data"]] == [rule]
