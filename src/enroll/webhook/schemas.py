@@ -25,7 +25,7 @@ URL_PATTERN = (
 )
 Url = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=2048, pattern=URL_PATTERN),
+    StringConstraints(min_length=1, max_length=2048),
     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 2048, "pattern": URL_PATTERN}),
 ]
 Description = Annotated[str, StringConstraints(max_length=500)]
