@@ -16,7 +16,7 @@ from enroll.kit.schemas import ApiModel
 # Validated like every URL Enroll calls (no user:password@: the workflow is readable by keys).
 Url = Annotated[
     str,
-    StringConstraints(pattern=outbound.HTTP_URL_PATTERN, max_length=2000),
+    StringConstraints(pattern=r"^https?://\S+$", max_length=2000),
     AfterValidator(outbound.http_url),
 ]
 ReasonCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
