@@ -76,6 +76,7 @@ def test_every_enqueued_kind_is_registered_with_a_frozen_payload_model() -> None
         "reevaluation.run",
         "import.run",
         "notification.send",
+        "location.import",
     }
     assert runner.JOB_MODULES  # imported with the worker, in one place
     assert kinds <= set(JOBS)
