@@ -7,17 +7,22 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, model_validator
 
 from enroll.kit import outbound
 from enroll.kit.fields import ShortText
 from enroll.kit.schemas import ApiModel
 
 # Validated like every URL Enroll calls (no user:password@: the workflow is readable by keys).
+# The document states the shape outbound.http_url accepts (a host, no credentials), which
+# the validator checks and explains (a pattern would refuse credentials without saying why).
 Url = Annotated[
     str,
-    StringConstraints(pattern=r"^https?://\S+$", max_length=2000),
+    StringConstraints(min_length=1, max_length=2000),
     AfterValidator(outbound.http_url),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": outbound.HTTP_URL_PATTERN}
+    ),
 ]
 ReasonCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
 
