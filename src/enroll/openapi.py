@@ -40,7 +40,7 @@ from enroll.idempotency.errors import (
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
 )
-from enroll.kit.fields import RESOURCE_REFERENCE
+from enroll.kit.fields import NON_BLANK, RESOURCE_REFERENCE
 from enroll.kit.schemas import METADATA_DEPTH
 
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -155,7 +155,6 @@ def error_responses(problems: Iterable[type[ProblemError]]) -> dict[str, dict[st
 # What kit/schemas.py `storable` refuses, said in the schema: no NUL in text, integers within
 # 64 bits. Applied to every schema a request can carry.
 NUL_FREE = "^[^\\u0000]*$"
-NON_BLANK = "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$"
 INT64 = {"minimum": -(2**63), "maximum": 2**63 - 1}
 JSON_VALUE_REF = {"$ref": "#/components/schemas/JsonValue"}
 _SCALARS: list[dict[str, Any]] = [

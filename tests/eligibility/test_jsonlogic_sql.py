@@ -269,6 +269,11 @@ RULES: list[Any] = [
     {"==": ["é☃", {"var": "metadata.note"}]},
     {"<": [{"var": "metadata.n"}, 100]},  # "12": a stored integer string
     {">": [{"var": "email"}, 5]},
+    # Within a string the needle is String(needle): [] is "" (found), null is "null".
+    {"in": [{"var": "tags"}, "NY"]},
+    {"in": [{"var": "metadata.nothing"}, "nullable"]},
+    {"in": [{"var": "metadata.ownsHome"}, "it is true"]},
+    {"in": [{"var": "email"}, ""]},
 ]
 
 

@@ -24,7 +24,6 @@ from pydantic import (
     StringConstraints,
     ValidationError,
     ValidationInfo,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -32,7 +31,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from enroll.eligibility.jsonlogic import RuleError, RuleTooComplex, compile_rule, validate_rule
 from enroll.errors import RULE_TOO_COMPLEX
-from enroll.kit import outbound
+from enroll.kit.fields import HttpUrl
 from enroll.kit.schemas import ApiModel
 
 CriterionId = Annotated[
@@ -50,18 +49,7 @@ MAX_DEADLINE_SECONDS = 30 * 86_400
 class Endpoint(ApiModel):
     """Where an asynchronous criterion's answer comes from."""
 
-    url: Annotated[
-        str,
-        StringConstraints(min_length=1, max_length=2000),
-        WithJsonSchema(
-            {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": 2000,
-                "pattern": outbound.HTTP_URL_PATTERN,
-            }
-        ),
-    ] = Field(
+    url: HttpUrl = Field(
         description="An https:// URL (http:// only where ENROLL_WEBHOOK_ALLOW_PRIVATE is set)."
     )
     timeout_seconds: Annotated[float, Field(ge=1, le=60)] = Field(
@@ -72,11 +60,6 @@ class Endpoint(ApiModel):
         description="How long after the evaluation an answer may come; then the check is an "
         "error (the enrollment becomes ineligible).",
     )
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, url: str) -> str:
-        return outbound.http_url(url)
 
 
 def _kind_fields(schema: dict[str, Any]) -> None:

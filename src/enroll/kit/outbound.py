@@ -40,36 +40,6 @@ class Unreachable(Exception):
     """No usable answer this time (network, timeout, oversize answer): retry later."""
 
 
-# What http_url accepts, as a pattern for the OpenAPI document: http(s), a host without
-# credentials, an optional port, no whitespace (Python's, which also counts U+001C-U+001F and
-# U+0085, unlike a JavaScript \s) or NUL. Bracketed IPv6 literals are left out (only a real
-# address passes urlsplit, which a pattern cannot check).
-HTTP_URL_PATTERN = (
-    r"^https?://[^\s\u0000\u001c-\u001f\u0085/?#@:\[\]]+"
-    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{0,4}))?"
-    r"([/?#][^\s\u0000\u001c-\u001f\u0085]*)?$"
-)
-
-
-def http_url(url: str) -> str:
-    """Validate the shape of an endpoint URL (for a Pydantic validator: raises ValueError)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError:
-        raise ValueError("Not a valid URL.") from None
-    if parts.scheme not in ("http", "https"):
-        raise ValueError("Must be an https:// (or http://) URL.")
-    if not host:
-        raise ValueError("The URL has no host.")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("Must not carry credentials (the URL is readable by API clients).")
-    if any(c.isspace() for c in url):
-        raise ValueError("Must not contain whitespace.")
-    return url
-
-
 def scheme_refusal(url: str, *, allow_private: bool) -> str | None:
     if allow_private or urlsplit(url).scheme == "https":
         return None

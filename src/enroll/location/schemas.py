@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import ConfigDict, Field, StringConstraints
 
-from enroll.kit.fields import RESOURCE_REFERENCE, Metadata, ShortText, StateCode
+from enroll.kit.fields import NON_BLANK, RESOURCE_REFERENCE, Metadata, ShortText, StateCode
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import ServiceLocation, ServiceLocationImport
 from enroll.workflows.runs import RunStatus
@@ -37,7 +37,7 @@ class Utility(ApiModel):
 
 
 class LocationAddress(ApiModel):
-    street_one: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")]
+    street_one: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NON_BLANK)]
     street_two: ShortText | None = None
     city: ShortText | None = None
     state: StateCode | None = None
@@ -49,7 +49,7 @@ class AddressUpdate(ApiModel):
     """A changed address: the fields sent replace the stored ones (null clears)."""
 
     street_one: (
-        Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"\S")] | None
+        Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NON_BLANK)] | None
     ) = None
     street_two: ShortText | None = None
     city: ShortText | None = None
@@ -182,7 +182,7 @@ class ServiceLocationHit(ServiceLocationOut):
 
 class SearchRequest(ApiModel):
     query: Annotated[
-        str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS, pattern=r"\S")
+        str, StringConstraints(min_length=1, max_length=MAX_QUERY_CHARS, pattern=NON_BLANK)
     ] = Field(
         description="What the customer typed: an address (typos, missing or other suffixes, "
         "units, an unfinished last word are fine), or 10 or more digits of a service point id."

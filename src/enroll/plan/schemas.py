@@ -22,8 +22,7 @@ from pydantic_core import PydanticCustomError
 
 from enroll.eligibility.jsonlogic import RuleError, RuleTooComplex, validate_rule
 from enroll.errors import RULE_TOO_COMPLEX
-from enroll.kit import outbound
-from enroll.kit.fields import IsoDate, LongText, Name
+from enroll.kit.fields import HttpUrl, IsoDate, LongText, Name
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import DeliveryCharge, Plan
 from enroll.workflows.plan import PlanStatus
@@ -92,7 +91,6 @@ UtilityCode = Annotated[
     StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$", max_length=100),
 ]
 # The document states the pattern it is checked against (Python's and JSON Schema's \s differ).
-Url = Annotated[str, StringConstraints(pattern=outbound.HTTP_URL_PATTERN, max_length=2000)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
@@ -178,7 +176,7 @@ class Document(ApiModel):
     type: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")] = Field(
         description="efl, tos, yrac, pds, or any other kind; one document per type."
     )
-    url: Url
+    url: HttpUrl
     version: ShortText
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")] | None = None
 

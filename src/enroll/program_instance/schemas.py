@@ -4,16 +4,24 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from enroll.eligibility.criteria import CriteriaList, check_unique
-from enroll.kit.fields import LongText, Metadata, Name, Reference, ShortText, Slug, Timezone
+from enroll.kit.fields import (
+    HttpUrl,
+    LongText,
+    Metadata,
+    Name,
+    Reference,
+    ShortText,
+    Slug,
+    Timezone,
+)
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel, alternatives
 from enroll.models import ProgramInstance
 from enroll.program_instance.setup_workflow import SetupWorkflow
 from enroll.workflows.program_instance import InstanceStatus
 
-Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2000)]
 Capacity = Annotated[int, Field(ge=0, le=1_000_000_000, description="Most approved enrollments.")]
 
 
@@ -38,14 +46,14 @@ class ReenrollmentPolicy(StrEnum):
 
 
 class Branding(ApiModel):
-    logo_url: Url | None = None
+    logo_url: HttpUrl | None = None
     colors: Annotated[dict[str, ShortText], Field(max_length=20)] = {}
     messaging: Annotated[dict[str, LongText], Field(max_length=50)] = {}
 
 
 class Terms(ApiModel):
     version: ShortText
-    url: Url | None = None
+    url: HttpUrl | None = None
     text: LongText | None = None
 
 

@@ -7,23 +7,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from enroll.kit import outbound
-from enroll.kit.fields import ShortText
+from enroll.kit.fields import HttpUrl, ShortText
 from enroll.kit.schemas import ApiModel
 
-# Validated like every URL Enroll calls (no user:password@: the workflow is readable by keys).
-# The document states the shape outbound.http_url accepts (a host, no credentials), which
-# the validator checks and explains (a pattern would refuse credentials without saying why).
-Url = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=2000),
-    AfterValidator(outbound.http_url),
-    WithJsonSchema(
-        {"type": "string", "minLength": 1, "maxLength": 2000, "pattern": outbound.HTTP_URL_PATTERN}
-    ),
-]
 ReasonCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,40}$")]
 
 
@@ -98,7 +86,7 @@ class SetupWorkflow(ApiModel, json_schema_extra=_command_url):
     # uniqueItems: the part of _validate's uniqueness rules a schema can state.
     enrollment_actions: Annotated[list[ActionConfig], Field(max_length=50), _UNIQUE] = []
     unenrollment_actions: Annotated[list[ActionConfig], Field(max_length=50), _UNIQUE] = []
-    device_command_url: Url | None = Field(
+    device_command_url: HttpUrl | None = Field(
         None, description="Where device_command actions are POSTed (signed like webhooks)."
     )
     device_command_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0

@@ -10,24 +10,12 @@ from typing import Annotated
 from pydantic import Field, StringConstraints, WithJsonSchema, field_validator
 
 from enroll.kit import outbound
-from enroll.kit.fields import Timestamp
+from enroll.kit.fields import HttpUrl, Timestamp
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from enroll.webhook import event_types
 from enroll.workflows.queues import DeliveryStatus
 
-# The shape outbound.http_url accepts, as a pattern: https, a host name (an IP literal or a private
-# name may still be refused, 422 url_refused), an optional port, no credentials or whitespace.
-URL_PATTERN = (
-    r"^https://[A-Za-z0-9.-]*[A-Za-z][A-Za-z0-9.-]*"
-    r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4}))?"
-    r"([/?#][!-~]*)?$"
-)
-Url = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=2048),
-    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": 2048, "pattern": URL_PATTERN}),
-]
 Description = Annotated[str, StringConstraints(max_length=500)]
 EventType = Annotated[
     str,
@@ -73,7 +61,7 @@ def _types(value: list[str] | None) -> list[str] | None:
 
 
 class WebhookEndpointCreate(ApiModel):
-    url: Url = Field(
+    url: HttpUrl = Field(
         description="https:// (plain http only where ENROLL_WEBHOOK_ALLOW_PRIVATE is set)."
     )
     description: Description | None = None
@@ -83,7 +71,6 @@ class WebhookEndpointCreate(ApiModel):
     enabled: bool = True
     secret: Secret | None = Field(None, description="whsec_…; generated when not given.")
 
-    _url = field_validator("url")(lambda cls, v: outbound.http_url(v))
     _checked_types = field_validator("event_types")(lambda cls, v: _types(v))
     _checked_secret = field_validator("secret")(lambda cls, v: _secret(v))
 
@@ -91,12 +78,11 @@ class WebhookEndpointCreate(ApiModel):
 class WebhookEndpointUpdate(PatchModel):
     NULLABLE = frozenset({"description"})
 
-    url: Url | None = None
+    url: HttpUrl | None = None
     description: Description | None = None
     event_types: EventTypes | None = None
     enabled: bool | None = Field(None, description="true also clears an automatic disabling.")
 
-    _url = field_validator("url")(lambda cls, v: v if v is None else outbound.http_url(v))
     _checked_types = field_validator("event_types")(lambda cls, v: _types(v))
 
 

@@ -96,10 +96,17 @@ class TypedOperators:
     def member(self, needle: Typed, hay: Typed) -> str | None:
         """``hay.indexOf(needle) !== -1`` (the Python evaluator's ``contains``)."""
         if hay.kind == "str":
-            if needle.kind != "str":
-                return "FALSE"  # a string's elements are one-character strings
+            # String(needle) within a non-empty string: null and booleans have fixed texts;
+            # a number's or a list's text is JavaScript's to write (deferred).
+            text = {
+                "str": needle.sql,
+                "null": "'null'",
+                "bool": f"(CASE WHEN {needle.sql} THEN 'true' ELSE 'false' END)",
+            }.get(needle.kind)
+            if text is None:
+                return None
             fn = "strpos" if self.pg else "instr"
-            return f"({fn}({hay.sql}, {needle.sql}) > 0)"
+            return f"({hay.sql} <> '' AND {fn}({hay.sql}, {text}) > 0)"
         if hay.kind == "list":
             if needle.kind != "str":
                 return "FALSE" if needle.kind in ("null", "bool", "num") else None
