@@ -24,9 +24,11 @@ from __future__ import annotations
 
 import itertools
 import re
+import socket
 import uuid
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
@@ -40,6 +42,7 @@ from schemathesis.specs.openapi.checks import (
 
 from enroll.eligibility.jsonlogic import RuleError, validate_rule
 from enroll.idempotency.service import KEY_PATTERN
+from enroll.kit.fields import MAX_URL_CHARS
 from tests.support.server import Server, Tenant
 
 load_all_checks()  # registers the OpenAPI checks; the registry holds only the generic ones before
@@ -314,6 +317,27 @@ def _valid_plan(case: schemathesis.Case) -> None:
             body["availability"] = {"!!": [{"var": "location.utility.code"}]}
 
 
+def _public_receiver(case: schemathesis.Case) -> None:
+    """A webhook endpoint's address policy (url_refused: https only, no loopback, private or
+    metadata address; the test server does not allow private receivers), which the document
+    states in words: a drawn valid URL goes to https and, when its host resolves here (an IP
+    address, localhost), to a public name. A name that does not resolve keeps its shape: it is
+    accepted (it may resolve later)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    url = body.get("url")
+    if "/webhookEndpoints" not in case.operation.path or not isinstance(url, str):
+        return
+    parts = urlsplit(url)
+    try:  # what resolves here (an IP literal, "0", localhost) may be an address refused
+        socket.getaddrinfo(parts.hostname or "", 443, type=socket.SOCK_STREAM)
+        public = False
+    except (OSError, UnicodeError):
+        public = True
+    netloc = parts.netloc if public else "hooks.example.com"
+    url = urlunsplit(("https", netloc, parts.path, parts.query, parts.fragment))
+    body["url"] = url[:MAX_URL_CHARS]  # a longer scheme or host: the tail of the path goes
+
+
 def _identification(case: schemathesis.Case) -> None:
     """The seeded-id dictionaries (``REAL``) fill ``customerId``, ``leadId`` and
     ``enrollmentId`` whatever the ``identificationType``, where the document says null: a
@@ -337,6 +361,7 @@ def test_api_conforms_to_its_openapi_document(case: schemathesis.Case) -> None:
         _valid_rules(case)
         _valid_plan(case)
         _identification(case)
+        _public_receiver(case)
     case.call_and_validate(
         checks=CHECKS,
         excluded_checks=(

@@ -163,12 +163,33 @@ NFKC_DELIMITERS = (
     r"\u2047\u2048\u2049\u2100\u2101\u2105\u2106\u2a74\ufe13\ufe16\ufe55\ufe56\ufe5f"
     r"\ufe6b\uff03\uff0f\uff1a\uff1f\uff20"
 )
+_H16 = "[0-9A-Fa-f]{1,4}"
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"  # no leading zero, as ipaddress wants
+_LS32 = rf"({_H16}:{_H16}|{_OCTET}(\.{_OCTET}){{3}})"
+# RFC 3986's IPv6address: n hextets before "::", then the rest.
+IPV6_PATTERN = "|".join(
+    [
+        rf"({_H16}:){{6}}{_LS32}",
+        rf"::({_H16}:){{5}}{_LS32}",
+        rf"({_H16})?::({_H16}:){{4}}{_LS32}",
+        *(
+            rf"(({_H16}:){{0,{k}}}{_H16})?::{tail}"
+            for k, tail in [
+                (1, rf"({_H16}:){{3}}{_LS32}"),
+                (2, rf"({_H16}:){{2}}{_LS32}"),
+                (3, rf"{_H16}:{_LS32}"),
+                (4, _LS32),
+                (5, _H16),
+                (6, ""),
+            ]
+        ),
+    ]
+)
 # What http_url accepts, as a pattern the OpenAPI document states and http_url enforces:
-# http(s), a host without credentials, an optional port, no whitespace (str.isspace's, spelled
-# out: Python's and JavaScript's \s differ) or NUL. Bracketed IPv6 literals are left out (only
-# a real address passes urlsplit, which a pattern cannot check).
+# http(s), a host (a name without credentials, or a bracketed IPv6 address), an optional port,
+# no whitespace (str.isspace's, spelled out: Python's and JavaScript's \s differ) or NUL.
 HTTP_URL_PATTERN = (
-    rf"^https?://[^{WHITESPACE}\u0000/?#@:\[\]{NFKC_DELIMITERS}]+"
+    rf"^https?://(\[({IPV6_PATTERN})\]|[^{WHITESPACE}\u0000/?#@:\[\]{NFKC_DELIMITERS}]+)"
     r"(:(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{0,4}))?"
     rf"([/?#][^{WHITESPACE}\u0000]*)?$"
 )
@@ -195,8 +216,8 @@ def http_url(url: str) -> str:
         raise ValueError("Must not contain whitespace.")
     if not _HTTP_URL.match(url):
         raise ValueError(
-            "Not a valid URL: a host name or IPv4 address (no IPv6 literal), then an optional "
-            "port up to 65535."
+            "Not a valid URL: a host name, an IPv4 address or a bracketed IPv6 address, then "
+            "an optional port up to 65535."
         )
     return url
 
