@@ -77,15 +77,7 @@ def test_the_openapi_document_names_only_catalogued_codes() -> None:
                     named.update(codes)
     # What no route declares: the framework's own answers, and GraphQL's transport.
     unnamed = set(catalog) - named
-    assert unnamed <= {"bad_request", "method_not_allowed", "internal_error", "invalid_cursor"} | (
-        NOT_YET_ROUTED
-    )
-
-
-# The plan checks that enrollment creation will raise (issue 15, section 3); until a route
-# declares them, they are catalogued (and tested in tests/plan) but named by no route. Drop
-# this set when enrollment creation takes a plan.
-NOT_YET_ROUTED = {"plan_unavailable", "start_date_outside_window"}
+    assert unnamed <= {"bad_request", "method_not_allowed", "internal_error", "invalid_cursor"}
 
 
 def test_no_raise_site_spells_a_code() -> None:

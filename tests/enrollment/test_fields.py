@@ -48,6 +48,13 @@ NOT_FIELDS = {
     "dedupe_key",
     "import_id",
     "import_row",
+    # The plan accepted at a location (enrollment/acceptance.py): set by a create, not fields
+    # of the person.
+    "service_location_id",
+    "plan_id",
+    "plan_code",
+    "plan_code_given",
+    "start_date",
     "created_at",
     "updated_at",
     "version",

@@ -34,6 +34,7 @@ DOORS: dict[str, str] = {
     "GET /v1/enrollments/{enrollment_id}": "Query.enrollment",
     "PATCH /v1/enrollments/{enrollment_id}": "Mutation.updateEnrollment",
     "GET /v1/enrollments/{enrollment_id}/history": "Query.enrollment",  # Enrollment.history
+    "GET /v1/enrollments/{enrollment_id}/consents": "Query.enrollment",  # Enrollment.consents
     "POST /v1/enrollments/{enrollment_id}/submit": "Mutation.submitEnrollment",
     "POST /v1/enrollments/{enrollment_id}/approve": "Mutation.approveEnrollment",
     "POST /v1/enrollments/{enrollment_id}/reject": "Mutation.rejectEnrollment",

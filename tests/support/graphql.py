@@ -18,7 +18,8 @@ ENROLLMENT = f"""
   manufacturerSlugs metadata meta serialNumber referenceId referenceDescription tags
   enrollmentStartDate status eligibilityStatus eligibilityReason
   eligibility {{ status reason programInstanceId checks criteriaVersion evaluatedAt }}
-  needsReview needsReviewReason version createdAt updatedAt
+  needsReview needsReviewReason serviceLocationId planId planCode planCodeGiven startDate
+  version createdAt updatedAt
 """
 PROGRAM = """
   id slug name description type category states manufacturerSlugs active year metadata

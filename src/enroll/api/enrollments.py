@@ -12,14 +12,20 @@ from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.enrollment import repository, service
 from enroll.enrollment.errors import (
+    ConsentDocumentsMismatch,
     CriteriaUnchanged,
     EnrollmentExists,
+    EnrollmentHasConsent,
     EnrollmentHasSubscription,
     InstanceNotAccepting,
     LeadIncomplete,
+    PlanNeedsLocation,
+    TermsNotAccepted,
 )
 from enroll.enrollment.schemas import (
     ACTION_DESCRIPTIONS,
+    ConsentList,
+    ConsentOut,
     DecideBody,
     EnrollmentCreate,
     EnrollmentOut,
@@ -36,6 +42,7 @@ from enroll.kit.fields import Timestamp
 from enroll.kit.pagination import Page, PageParams, page_params
 from enroll.kit.repository import paginate
 from enroll.models import Enrollment
+from enroll.plan.errors import PlanUnavailable, StartDateOutsideWindow
 from enroll.program_instance import service as instances
 from enroll.servicetask import enrollment_actions
 from enroll.workflows.enrollment import REASON_REQUIRED, Action, Status
@@ -93,7 +100,16 @@ Filters = Annotated[repository.Filters, Depends(_filters)]
         }
     },
 )
-@raises(InstanceNotAccepting, EnrollmentExists, LeadIncomplete)
+@raises(
+    InstanceNotAccepting,
+    EnrollmentExists,
+    LeadIncomplete,
+    PlanUnavailable,
+    StartDateOutsideWindow,
+    TermsNotAccepted,
+    ConsentDocumentsMismatch,
+    PlanNeedsLocation,
+)
 async def create_enrollment(
     instance_id: str,
     body: EnrollmentCreate,
@@ -172,7 +188,7 @@ async def update_enrollment(
 
 
 @router.delete("/enrollments/{enrollment_id}", status_code=204)
-@raises(EnrollmentHasSubscription)
+@raises(EnrollmentHasSubscription, EnrollmentHasConsent)
 async def delete_enrollment(
     enrollment_id: str, session: Session, principal: Writer, ctx: Ctx
 ) -> Response:
@@ -194,6 +210,19 @@ async def enrollment_history(
     )
     rows = await repository.history(session, enrollment_id=enrollment.id)
     return HistoryList(data=[HistoryOut.of(h) for h in rows])
+
+
+@router.get("/enrollments/{enrollment_id}/consents")
+async def enrollment_consents(
+    enrollment_id: str, session: Session, principal: Reader
+) -> ConsentList:
+    """The enrollment's consent records, oldest first: immutable, the proof of what was
+    accepted (documents and versions, the exact text, time, IP address, user agent, channel
+    and actor)."""
+    rows = await service.consents(
+        session, workspace_id=workspace_id_of(principal), enrollment_id=enrollment_id
+    )
+    return ConsentList(data=[ConsentOut.of(c) for c in rows])
 
 
 @router.post("/enrollments/{enrollment_id}/decide")

@@ -18,7 +18,7 @@ from enroll.kit.pagination import Page, PageParams, page_params
 from enroll.kit.repository import paginate
 from enroll.models import DeliveryCharge, Plan
 from enroll.plan import repository, service
-from enroll.plan.errors import PlanCodeTaken
+from enroll.plan.errors import PlanCodeTaken, PlanInUse
 from enroll.plan.schemas import (
     DeliveryChargeOut,
     DeliveryChargeSet,
@@ -112,6 +112,7 @@ async def update_plan(
 
 
 @router.delete(PLANS + "/{plan_id}", status_code=204)
+@raises(PlanInUse)
 async def delete_plan(
     instance_id: str, plan_id: str, session: Session, principal: Writer
 ) -> Response:

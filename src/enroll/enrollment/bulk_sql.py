@@ -114,6 +114,12 @@ def snapshot(dialect: Dialect, e: str) -> str:
             ("eligibility", eligibility),
             ("needsReview", boolean),
             ("needsReviewReason", f"{e}.needs_review_reason"),
+            ("serviceLocationId", f"{e}.service_location_id"),
+            ("planId", f"{e}.plan_id"),
+            ("planCode", f"{e}.plan_code"),
+            ("planCodeGiven", f"{e}.plan_code_given"),
+            # ISO dates: SQLite stores them as such; PostgreSQL's date as text is one.
+            ("startDate", f"{e}.start_date" + ("::text" if dialect == "postgresql" else "")),
             ("version", f"{e}.version"),
             ("createdAt", timestamp(dialect, f"{e}.created_at")),
             ("updatedAt", timestamp(dialect, f"{e}.updated_at")),

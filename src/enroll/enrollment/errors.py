@@ -53,3 +53,29 @@ class NotificationTemplateExists(Conflict):
 class InvalidTemplate(Unprocessable):
     code = "invalid_template"
     description = "a notification template that does not compile or render (notifications.md)"
+
+
+class EnrollmentHasConsent(Conflict):
+    code = "enrollment_has_consent"
+    description = "deleting an enrollment whose consent record must be kept (cancel it instead)"
+
+
+class TermsNotAccepted(Unprocessable):
+    code, title = "terms_not_accepted", "Terms not accepted"
+    description = (
+        "a plan with documents (or an instance that requires consent) without "
+        "`consent.termsAccepted: true`"
+    )
+
+
+class ConsentDocumentsMismatch(Unprocessable):
+    code, title = "consent_documents_mismatch", "Consent documents mismatch"
+    description = (
+        "the consent's documents are not the plan's current ones (`expected`: each type and "
+        "version)"
+    )
+
+
+class PlanNeedsLocation(Unprocessable):
+    code, title = "plan_needs_location", "Plan needs a service location"
+    description = "a plan without `serviceLocationId` or `servicePointId`"

@@ -12,6 +12,7 @@ from enroll.kit.repository import WorkspaceRepository, insert_new
 from enroll.kit.sql import JsonArrayContains
 from enroll.models import (
     Enrollment,
+    EnrollmentConsent,
     EnrollmentHistory,
     ProgramInstance,
     ProgramSubscription,
@@ -65,6 +66,29 @@ async def has_subscription(session: AsyncSession, *, enrollment_id: str) -> bool
         select(ProgramSubscription.id).where(ProgramSubscription.enrollment_id == enrollment_id)
     )
     return found is not None
+
+
+async def has_consent(session: AsyncSession, *, enrollment_id: str) -> bool:
+    found = await session.scalar(
+        select(EnrollmentConsent.id)
+        .where(EnrollmentConsent.enrollment_id == enrollment_id)
+        .limit(1)
+    )
+    return found is not None
+
+
+async def insert_consent(session: AsyncSession, consent: EnrollmentConsent) -> None:
+    session.add(consent)
+    await session.flush()
+
+
+async def consents_of(session: AsyncSession, *, enrollment_id: str) -> list[EnrollmentConsent]:
+    rows = await session.scalars(
+        select(EnrollmentConsent)
+        .where(EnrollmentConsent.enrollment_id == enrollment_id)
+        .order_by(EnrollmentConsent.accepted_at, EnrollmentConsent.id)
+    )
+    return list(rows)
 
 
 @dataclass(frozen=True, slots=True)

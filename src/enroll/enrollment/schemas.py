@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from datetime import datetime
+import ipaddress
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic.alias_generators import to_snake
 
 from enroll.auth.scopes import Scope
 from enroll.kit.fields import (
     Address,
     Email,
+    IsoDate,
     LongText,
     ManufacturerSlug,
     Metadata,
@@ -18,9 +21,11 @@ from enroll.kit.fields import (
     Reference,
     ShortText,
     TagList,
+    Timestamp,
 )
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
-from enroll.models import Enrollment, EnrollmentHistory
+from enroll.location.schemas import ServicePointId
+from enroll.models import Enrollment, EnrollmentConsent, EnrollmentHistory
 from enroll.models.enrollment_fields import FIELDS
 from enroll.workflows.enrollment import REVIEW_ACTIONS, Action, Status
 
@@ -69,6 +74,72 @@ def _identification(schema: dict[str, Any]) -> None:
     schema["allOf"] = [rule("customerInfo", ["firstName", "lastName", "email"])] + [
         rule(ref, [ref]) for ref in _REFERENCES
     ]
+    schema["allOf"] += [{"not": {"required": list(pair)}} for pair in _EITHER]
+
+
+# Each pair names one thing two ways: a request sends one of them at most.
+_EITHER = (("serviceLocationId", "servicePointId"), ("planId", "planCode"))
+
+
+class ConsentChannel(StrEnum):
+    WEB = "web"
+    PHONE = "phone"
+    PAPER = "paper"
+    API = "api"
+
+
+class ConsentActorType(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+
+
+class ConsentActor(ApiModel):
+    type: ConsentActorType = Field(description="Who gave the consent: the customer, or an agent.")
+    name: ShortText | None = None
+    on_behalf_of: ShortText | None = Field(None, description="An agent's customer.")
+
+
+class AcceptedDocument(ApiModel):
+    type: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
+        description="The plan document's type (efl, tos, yrac, pds, …)."
+    )
+    version: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _ip_address(value: str) -> str:
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise ValueError("Not an IPv4 or IPv6 address.") from None
+
+
+IpAddress = Annotated[
+    str,
+    StringConstraints(max_length=45),
+    AfterValidator(_ip_address),
+    WithJsonSchema(
+        {"anyOf": [{"type": "string", "format": "ipv4"}, {"type": "string", "format": "ipv6"}]}
+    ),
+]
+
+
+class ConsentIn(ApiModel):
+    """The applicant's acceptance of a plan's terms, as shown to them."""
+
+    terms_accepted: bool | None = Field(
+        None, description="true: the terms were accepted (absent or false: 422 terms_not_accepted)."
+    )
+    documents: Annotated[list[AcceptedDocument], Field(max_length=20)] = Field(
+        [], description="Each of the plan's documents, at its current version."
+    )
+    text: LongText | None = Field(None, description="The exact wording shown.")
+    accepted_at: Timestamp | None = Field(None, description="Default: when the request arrives.")
+    ip_address: IpAddress | None = None
+    user_agent: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    channel: ConsentChannel = ConsentChannel.API
+    actor: ConsentActor = Field(
+        default_factory=lambda: ConsentActor(type=ConsentActorType.CUSTOMER)
+    )
 
 
 class EnrollmentCreate(EnrollmentFields, json_schema_extra=_identification):
@@ -80,6 +151,36 @@ class EnrollmentCreate(EnrollmentFields, json_schema_extra=_identification):
     enrollment_id: Reference | None = Field(
         None, description="With identificationType enrollmentId: the enrollment to copy."
     )
+    service_location_id: Reference | None = Field(
+        None, description="The premise served (or `servicePointId`, not both)."
+    )
+    service_point_id: ServicePointId | None = Field(
+        None, description="The premise by its market id (ERCOT: ESI ID)."
+    )
+    plan_id: Reference | None = Field(
+        None, description="The plan accepted (or `planCode`, not both); needs a location."
+    )
+    plan_code: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        None, description="The plan by its code or one of its aliases."
+    )
+    start_date: IsoDate | None = Field(
+        None,
+        description="When service starts, inside the plan's start window (default: its "
+        "earliest date).",
+    )
+    consent: ConsentIn | None = Field(
+        None,
+        description="Required with a plan that has documents (or in an instance that requires "
+        "it); kept as an immutable record.",
+    )
+
+    @model_validator(mode="after")
+    def _one_name_each(self) -> EnrollmentCreate:
+        for pair in _EITHER:
+            sent = [n for n in pair if to_snake(n) in self.model_fields_set]
+            if len(sent) == 2:
+                raise ValueError(f"Send {pair[0]} or {pair[1]}, not both.")
+        return self
 
 
 class EnrollmentUpdate(PatchModel, EnrollmentFields):
@@ -161,6 +262,11 @@ class EnrollmentOut(OutModel):
         "a person should look at it. `needsReviewReason` says why."
     )
     needs_review_reason: str | None
+    service_location_id: str | None
+    plan_id: str | None
+    plan_code: str | None = Field(description="The plan's code (canonical, not an alias).")
+    plan_code_given: str | None = Field(description="The code or alias the request gave.")
+    start_date: date | None = Field(description="The requested start of service.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -202,6 +308,11 @@ class EnrollmentOut(OutModel):
             ),
             needs_review=bool(e.needs_review),
             needs_review_reason=e.needs_review_reason,
+            service_location_id=e.service_location_id,
+            plan_id=e.plan_id,
+            plan_code=e.plan_code,
+            plan_code_given=e.plan_code_given,
+            start_date=e.start_date,
             version=e.version,
             created_at=e.created_at,
             updated_at=e.updated_at,
@@ -235,3 +346,45 @@ class HistoryList(OutModel):
 
 
 __all__ = ["Action", "EnrollmentCreate", "EnrollmentOut", "EnrollmentUpdate", "HistoryOut"]
+
+
+class ConsentOut(OutModel):
+    id: str
+    enrollment_id: str
+    plan_id: str | None
+    terms_accepted: bool
+    documents: list[dict[str, Any]] = Field(
+        description="The plan's documents as accepted: type, version, url, sha256."
+    )
+    text: str | None
+    accepted_at: datetime
+    ip_address: str | None
+    user_agent: str | None
+    channel: ConsentChannel
+    actor: dict[str, Any]
+    created_at: datetime
+
+    @classmethod
+    def of(cls, c: EnrollmentConsent) -> ConsentOut:
+        return cls(
+            id=c.id,
+            enrollment_id=c.enrollment_id,
+            plan_id=c.plan_id,
+            terms_accepted=c.terms_accepted,
+            documents=c.documents,
+            text=c.text,
+            accepted_at=c.accepted_at,
+            ip_address=c.ip_address,
+            user_agent=c.user_agent,
+            channel=ConsentChannel(c.channel),
+            actor=c.actor,
+            created_at=c.created_at,
+        )
+
+    def public(self) -> dict[str, Any]:
+        """As events and webhooks carry it: without the IP address."""
+        return self.model_dump(mode="json", by_alias=True, exclude={"ip_address"})
+
+
+class ConsentList(OutModel):
+    data: list[ConsentOut]

@@ -20,10 +20,11 @@ from enroll.eligibility.checks import (
     Evaluator,
     default_evaluator,
 )
-from enroll.enrollment import changes, identification, repository
+from enroll.enrollment import acceptance, changes, identification, repository
 from enroll.enrollment.errors import (
     CriteriaUnchanged,
     EnrollmentExists,
+    EnrollmentHasConsent,
     EnrollmentHasSubscription,
     InstanceNotAccepting,
     LeadIncomplete,
@@ -38,7 +39,7 @@ from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
 from enroll.kit.codegen import define
-from enroll.models import Enrollment, ProgramInstance
+from enroll.models import Enrollment, EnrollmentConsent, ProgramInstance
 from enroll.models.enrollment_fields import FIELDS, Kind
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ReviewMode
@@ -64,6 +65,14 @@ async def get(session: AsyncSession, *, workspace_id: str, enrollment_id: str) -
     return await repository.enrollments.require(
         session, workspace_id=workspace_id, id=enrollment_id
     )
+
+
+async def consents(
+    session: AsyncSession, *, workspace_id: str, enrollment_id: str
+) -> list[EnrollmentConsent]:
+    """The enrollment's consent records, oldest first (404 for an unknown enrollment)."""
+    enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
+    return await repository.consents_of(session, enrollment_id=enrollment.id)
 
 
 # --- create ---------------------------------------------------------------------------------
@@ -99,6 +108,10 @@ async def create(
         raise InstanceNotAccepting(refusal)
     values, new_customer = await _identity(session, workspace_id=workspace_id, body=body, now=now)
     values.update(_sent_fields(body))
+    accepted = await acceptance.check(
+        session, instance=instance, body=body, applicant=values, now=now
+    )
+    values.update(accepted.values)
     customer_id = values.get("customer_id")
     if customer_id and not new_customer:  # a customer made just now holds nothing yet
         await _refuse_second_open(session, instance.id, customer_id)
@@ -114,7 +127,11 @@ async def create(
         version=1,
         **{**_empty_values(), **values},
     )
-    pending = changes.Pending(enrollment, [("enrollment.created", {})])
+    consent = accepted.consent_record(
+        workspace_id=workspace_id, enrollment_id=enrollment.id, now=now
+    )
+    acceptance.with_consent(accepted, consent)
+    pending = changes.Pending(enrollment, [("enrollment.created", accepted.event)])
     pending.record(None, Status.CANDIDATE, "create", None, actor, now)
     decision = None
     if evaluate:
@@ -123,6 +140,8 @@ async def create(
         )
         changes.apply_decision(pending, decision, Action.EVALUATE, actor, now, instance=instance)
     await _insert(session, enrollment)
+    if consent is not None:
+        await repository.insert_consent(session, consent)
     await changes.emit(session, pending, now)
     if decision is not None:
         await changes.queue_async_checks(session, enrollment, instance, decision, now=now)
@@ -384,6 +403,10 @@ async def delete(
     if await repository.has_subscription(session, enrollment_id=enrollment.id):
         raise EnrollmentHasSubscription(
             "The enrollment has a program subscription (it was set up): unenroll it instead.",
+        )
+    if await repository.has_consent(session, enrollment_id=enrollment.id):
+        raise EnrollmentHasConsent(
+            "The enrollment holds a consent record, which is kept: cancel the enrollment instead."
         )
     await changes.emit(session, changes.Pending(enrollment, [("enrollment.deleted", {})]), now)
     await session.delete(enrollment)

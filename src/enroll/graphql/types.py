@@ -14,13 +14,15 @@ from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import ID
 from strawberry.scalars import JSON
 
 import enroll.graphql.scalars  # noqa: F401  (the enums, before any use)
 from enroll.auth.scopes import Scope
 from enroll.customer.schemas import CustomerOut
-from enroll.enrollment.schemas import EnrollmentOut, HistoryOut, IdentificationType
+from enroll.enrollment import service as enrollments
+from enroll.enrollment.schemas import ConsentOut, EnrollmentOut, HistoryOut, IdentificationType
 from enroll.event.schemas import EventOut
 from enroll.graphql.context import info_context
 from enroll.graphql.fields import field
@@ -210,6 +212,22 @@ class EnrollmentHistory:
         return cls(**fields_of(HistoryOut.of(row)))
 
 
+@strawberry.type(description="A consent record, immutable (REST: ConsentOut).")
+class Consent:
+    id: ID
+    enrollment_id: ID
+    plan_id: ID | None
+    terms_accepted: bool
+    documents: JSON
+    text: str | None
+    accepted_at: datetime
+    ip_address: str | None
+    user_agent: str | None
+    channel: str
+    actor: JSON
+    created_at: datetime
+
+
 @strawberry.type(description="An enrollment (REST: EnrollmentOut).")
 class Enrollment:
     id: ID
@@ -239,6 +257,11 @@ class Enrollment:
     eligibility: Eligibility
     needs_review: bool
     needs_review_reason: str | None
+    service_location_id: strawberry.ID | None
+    plan_id: strawberry.ID | None
+    plan_code: str | None
+    plan_code_given: str | None
+    start_date: date | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -273,6 +296,21 @@ class Enrollment:
         if self.enrollment_id is None:
             return None
         return _maybe(Enrollment.of, await ctx.loaders.enrollment.load(self.enrollment_id))
+
+    @field(
+        "The consent records, oldest first: immutable (REST: …/consents).", Scope.ENROLLMENTS_READ
+    )
+    async def consents(self, info: strawberry.Info) -> list[Consent]:
+        ctx = info_context(info)
+        workspace_id = await ctx.workspace_id(Scope.ENROLLMENTS_READ)
+
+        async def work(session: AsyncSession) -> list[Consent]:
+            rows = await enrollments.consents(
+                session, workspace_id=workspace_id, enrollment_id=self.id
+            )
+            return [Consent(**fields_of(ConsentOut.of(row))) for row in rows]
+
+        return await ctx.read(work)
 
     @field("Every status change, oldest first (REST: …/history).", Scope.ENROLLMENTS_READ)
     async def history(self, info: strawberry.Info) -> list[EnrollmentHistory]:

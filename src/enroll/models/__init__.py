@@ -4,7 +4,7 @@ from enroll.models.api_key import ApiKey
 from enroll.models.base import Base
 from enroll.models.criteria_version import CriteriaVersion
 from enroll.models.customer import Customer, Lead
-from enroll.models.enrollment import Enrollment, EnrollmentHistory
+from enroll.models.enrollment import Enrollment, EnrollmentConsent, EnrollmentHistory
 from enroll.models.enrollment_import import EnrollmentImport, ImportChunk, ImportIssue, ImportKey
 from enroll.models.event import Event
 from enroll.models.idempotency import IdempotencyRecord
@@ -34,6 +34,7 @@ __all__ = [
     "Device",
     "DeviceLocation",
     "Enrollment",
+    "EnrollmentConsent",
     "EnrollmentHistory",
     "EnrollmentImport",
     "Event",

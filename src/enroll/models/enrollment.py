@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -18,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column
 
-from enroll.models.base import Base, IdMixin, TimestampMixin, VersionedMixin, utcnow
+from enroll.models.base import Base, IdMixin, Json, TimestampMixin, VersionedMixin, utcnow
 from enroll.workflows.enrollment import OPEN_STATUSES
 
 # A customer holds at most one open enrollment per instance (the rule: workflows/enrollment.py).
@@ -107,6 +108,18 @@ class Enrollment(IdMixin, TimestampMixin, VersionedMixin, Base):
     # The bulk import that created it, and its row (line) number in the file.
     import_id: Mapped[str | None] = mapped_column(String(32))
     import_row: Mapped[int | None] = mapped_column(Integer)
+    # The premise served and the plan accepted there (issue 15): the plan's canonical code and
+    # the code the request gave (an alias, say), and the requested start of service.
+    service_location_id: Mapped[str | None] = mapped_column(
+        ForeignKey("service_location.id", ondelete="RESTRICT"), index=True
+    )
+    # RESTRICT: a plan that enrollments name cannot be deleted (409), only retired.
+    plan_id: Mapped[str | None] = mapped_column(
+        ForeignKey("plan.id", ondelete="RESTRICT"), index=True
+    )
+    plan_code: Mapped[str | None] = mapped_column(String(100))
+    plan_code_given: Mapped[str | None] = mapped_column(String(100))
+    start_date: Mapped[date | None] = mapped_column(Date)
     if TYPE_CHECKING:  # column_property()s, attached below: they need the mapped id
         stamped_at: str | None
         stamped_version: int | None
@@ -157,6 +170,30 @@ class EnrollmentHistory(IdMixin, Base):
     reason: Mapped[str | None] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(80))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class EnrollmentConsent(IdMixin, Base):
+    """The proof of an authorised enrollment (a Texas switch, say): what was accepted, the exact
+    words shown, when, from where and by whom. Written once with the enrollment; never updated
+    or deleted (an enrollment holding one cannot be deleted either)."""
+
+    __tablename__ = "enrollment_consent"
+    __table_args__ = (Index(None, "enrollment_id", "accepted_at"),)
+
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    enrollment_id: Mapped[str] = mapped_column(ForeignKey("enrollment.id", ondelete="RESTRICT"))
+    plan_id: Mapped[str | None] = mapped_column(String(32))
+    terms_accepted: Mapped[bool] = mapped_column(Boolean)
+    # [{"type", "version", "url", "sha256"}]: the plan's documents as they were accepted.
+    documents: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    text: Mapped[str | None] = mapped_column(Text)
+    accepted_at: Mapped[datetime]
+    ip_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(1000))
+    channel: Mapped[str] = mapped_column(String(10))
+    # {"type": "customer" | "agent", "name", "onBehalfOf"}
+    actor: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # The table itself, for plain Core inserts of many rows (no ORM bookkeeping per row).

@@ -12,6 +12,11 @@ class PlanCodeTaken(Conflict):
     )
 
 
+class PlanInUse(Conflict):
+    code = "plan_in_use"
+    description = "deleting a plan that enrollments name (retire it instead: `status: retired`)"
+
+
 class PlanUnavailable(Unprocessable):
     code, title = "plan_unavailable", "Plan unavailable"
     description = (

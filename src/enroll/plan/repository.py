@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from enroll.kit.repository import WorkspaceRepository
-from enroll.models import DeliveryCharge, Plan, PlanCode
+from enroll.models import DeliveryCharge, Enrollment, Plan, PlanCode
 
 plans = WorkspaceRepository(Plan)
 charges = WorkspaceRepository(DeliveryCharge)
@@ -131,3 +131,10 @@ def search_charges(
         )
         stmt = stmt.where(DeliveryCharge.effective_from <= effective_on, ~newer)
     return stmt
+
+
+async def named_by_enrollments(session: AsyncSession, *, plan_id: str) -> bool:
+    found = await session.scalar(
+        select(Enrollment.id).where(Enrollment.plan_id == plan_id).limit(1)
+    )
+    return found is not None

@@ -13,13 +13,14 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.errors import FieldError, NotFound, Unprocessable
 from enroll.ids import new_id
 from enroll.models import DeliveryCharge, Plan, ProgramInstance
 from enroll.plan import repository
-from enroll.plan.errors import PlanCodeTaken
+from enroll.plan.errors import PlanCodeTaken, PlanInUse
 from enroll.plan.schemas import DeliveryChargeSet, PlanCreate, PlanUpdate
 from enroll.program_instance import service as instances
 from enroll.workflows.plan import PlanStatus
@@ -172,9 +173,19 @@ async def update(
 
 
 async def delete(session: AsyncSession, *, workspace_id: str, instance_ref: str, ref: str) -> None:
+    """Delete a plan no enrollment names (409 ``plan_in_use`` otherwise: the enrollment's
+    foreign key, RESTRICT, holds it even against a concurrent enrollment)."""
     plan = await get(session, workspace_id=workspace_id, instance_ref=instance_ref, ref=ref)
-    await session.delete(plan)
-    await session.flush()
+    in_use = PlanInUse(
+        f"Plan {plan.code!r} is named by enrollments: retire it instead.", planId=plan.id
+    )
+    if await repository.named_by_enrollments(session, plan_id=plan.id):
+        raise in_use
+    try:
+        await session.delete(plan)
+        await session.flush()
+    except IntegrityError:
+        raise in_use from None
 
 
 # --- delivery charges -------------------------------------------------------------------------

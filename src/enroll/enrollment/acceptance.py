@@ -1,0 +1,163 @@
+"""Accepting a plan at a service location with an enrollment (issue 15, section 3).
+
+A create that names a location and a plan is checked here before anything is written: the
+location and plan exist (404), the plan is available there (422 ``plan_unavailable``), the
+start date lies in its window (422 ``start_date_outside_window``), and the consent accepts the
+plan's current documents (422 ``terms_not_accepted``, ``consent_documents_mismatch``). The
+result is the enrollment's columns, the consent record to keep, and what ``enrollment.created``
+carries besides the enrollment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.enrollment.errors import ConsentDocumentsMismatch, PlanNeedsLocation, TermsNotAccepted
+from enroll.enrollment.schemas import ConsentIn, ConsentOut, EnrollmentCreate
+from enroll.ids import new_id
+from enroll.location import service as locations
+from enroll.location.schemas import ServiceLocationOut
+from enroll.models import EnrollmentConsent, Plan, ProgramInstance, ServiceLocation
+from enroll.models.enrollment_fields import FIELDS
+from enroll.plan import service as plans
+from enroll.plan.availability import check_available, check_start_date, window_of
+
+
+@dataclass
+class Acceptance:
+    values: dict[str, Any] = field(default_factory=dict)  # the enrollment's columns
+    consent: ConsentIn | None = None
+    plan: Plan | None = None
+    event: dict[str, Any] = field(default_factory=dict)  # enrollment.created's extra keys
+
+    def consent_record(
+        self, *, workspace_id: str, enrollment_id: str, now: datetime
+    ) -> EnrollmentConsent | None:
+        if self.consent is None:
+            return None
+        c = self.consent
+        return EnrollmentConsent(
+            id=new_id(),
+            workspace_id=workspace_id,
+            enrollment_id=enrollment_id,
+            plan_id=self.plan.id if self.plan else None,
+            terms_accepted=bool(c.terms_accepted),
+            documents=_documents_as_accepted(self.plan, c),
+            text=c.text,
+            accepted_at=c.accepted_at or now,
+            ip_address=c.ip_address,
+            user_agent=c.user_agent,
+            channel=c.channel.value,
+            actor=c.actor.model_dump(mode="json", by_alias=True, exclude_none=True),
+            created_at=now,
+        )
+
+
+def _documents_as_accepted(plan: Plan | None, consent: ConsentIn) -> list[dict[str, Any]]:
+    """The plan's documents (url, sha256 too) where the consent names them; else as sent."""
+    held = {(d["type"], d.get("version")): d for d in (plan.documents if plan else [])}
+    return [
+        held.get((d.type, d.version)) or {"type": d.type, "version": d.version}
+        for d in consent.documents
+    ]
+
+
+async def check(
+    session: AsyncSession,
+    *,
+    instance: ProgramInstance,
+    body: EnrollmentCreate,
+    applicant: dict[str, Any],
+    now: datetime,
+) -> Acceptance:
+    """What the create's location, plan, start date and consent add, checked."""
+    found = Acceptance(consent=body.consent)
+    location = await _location(session, instance.workspace_id, body)
+    location_out = ServiceLocationOut.of(location) if location else None
+    if location is not None and location_out is not None:
+        found.values["service_location_id"] = location.id
+        if not applicant.get("address"):
+            found.values["address"] = location_out.address.model_dump(
+                by_alias=True, exclude_none=True
+            )
+        found.event["serviceLocation"] = _location_summary(location_out)
+    ref = body.plan_id or body.plan_code
+    if ref is None:
+        return found
+    choice = await plans.resolve(
+        session, workspace_id=instance.workspace_id, instance_id=instance.id, ref=ref
+    )
+    plan = found.plan = choice.plan
+    if location_out is None:
+        raise PlanNeedsLocation("A plan is accepted at a service location: send serviceLocationId.")
+    place = location_out.model_dump(mode="json", by_alias=True)
+    check_available(plan, location=place, applicant=_applicant(applicant))
+    start = body.start_date or window_of(plan, timezone=instance.timezone, now=now).earliest
+    check_start_date(plan, timezone=instance.timezone, start_date=start, now=now)
+    _check_consent(plan, body.consent)
+    found.values |= {
+        "plan_id": plan.id,
+        "plan_code": plan.code,
+        "plan_code_given": choice.code_given,
+        "start_date": start,
+    }
+    found.event["plan"] = {
+        "id": plan.id,
+        "code": plan.code,
+        "codeGiven": choice.code_given,
+        "name": plan.name,
+        "startDate": start.isoformat(),
+    }
+    return found
+
+
+def with_consent(found: Acceptance, record: EnrollmentConsent | None) -> None:
+    """``enrollment.created`` carries the consent as kept, without its IP address."""
+    if record is not None:
+        found.event["consent"] = ConsentOut.of(record).public()
+
+
+async def _location(
+    session: AsyncSession, workspace_id: str, body: EnrollmentCreate
+) -> ServiceLocation | None:
+    if body.service_location_id is not None:
+        return await locations.get(
+            session, workspace_id=workspace_id, location_id=body.service_location_id
+        )
+    if body.service_point_id is not None:
+        return await locations.lookup(
+            session, workspace_id=workspace_id, service_point_id=body.service_point_id
+        )
+    return None
+
+
+def _location_summary(location: ServiceLocationOut) -> dict[str, Any]:
+    out = location.model_dump(mode="json", by_alias=True)
+    keys = ("id", "servicePointId", "market", "utility", "address", "premiseType", "status")
+    return {k: out[k] for k in keys}
+
+
+def _applicant(values: dict[str, Any]) -> dict[str, Any]:
+    """The person as an availability rule reads them: the enrollment's fields, camelCase."""
+    return {f.name: values[f.attr] for f in FIELDS if f.attr in values}
+
+
+def _check_consent(plan: Plan, consent: ConsentIn | None) -> None:
+    """A plan with documents needs the terms accepted, each document at its current version."""
+    if not plan.documents:
+        return
+    expected = [{"type": d["type"], "version": d.get("version")} for d in plan.documents]
+    if consent is None or consent.terms_accepted is not True:
+        raise TermsNotAccepted(
+            f"Plan {plan.code!r} needs consent.termsAccepted: true.", expected=expected
+        )
+    given = sorted((d.type, d.version) for d in consent.documents)
+    if given != sorted((d["type"], d["version"]) for d in expected):
+        raise ConsentDocumentsMismatch(
+            "The consent must accept each of the plan's documents at its current version.",
+            expected=expected,
+        )

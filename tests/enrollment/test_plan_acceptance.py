@@ -1,0 +1,207 @@
+"""Accepting a plan at a service location with an enrollment, over real HTTP (both databases):
+what is stored, the immutable consent record, what enrollment.created carries, and each 4xx
+(nothing written by a refused request).
+
+Dates are counted from today in Chicago (the instance's zone) and chosen mid-window, so a
+midnight passing during the test cannot move one across an edge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from tests.location.helpers import CENTERPOINT, create, esi
+from tests.plan.test_endpoints import EFL, ONCOR_ONLY, TOS, new_plan, problem
+from tests.support.server import Tenant
+
+WINDOW = {"earliestDays": 1, "latestDays": 45}
+
+
+def _day(offset: int) -> str:
+    return (
+        datetime.now(UTC).astimezone(ZoneInfo("America/Chicago")).date() + timedelta(offset)
+    ).isoformat()
+
+
+def _consent(**fields: Any) -> dict[str, Any]:
+    return {
+        "termsAccepted": True,
+        "documents": [{"type": "efl", "version": "2026-01"}, {"type": "tos", "version": "3"}],
+        "text": "I accept the Fixed 12 plan, its EFL and Terms of Service.",
+        "ipAddress": "203.0.113.7",
+        "userAgent": "Mozilla/5.0 (X11; Linux x86_64)",
+        "channel": "web",
+        "actor": {"type": "customer", "name": "Pat Doe"},
+    } | fields
+
+
+def _setup(tenant: Tenant) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    instance = tenant.instance(timezone="America/Chicago")
+    plan = new_plan(
+        tenant,
+        instance["id"],
+        aliases=[f"legacy-{instance['id'][-6:]}"],
+        availability=ONCOR_ONLY,
+        startWindow=WINDOW,
+        documents=[EFL, TOS],
+    )
+    return instance, plan, create(tenant)
+
+
+def _body(**fields: Any) -> dict[str, Any]:
+    return {
+        "identificationType": "customerInfo",
+        "firstName": "Pat",
+        "lastName": "Doe",
+        "email": f"pat.{esi()[-8:]}@example.com",
+    } | fields
+
+
+def test_accepting_a_plan_keeps_location_plan_start_and_consent(tenant: Tenant) -> None:
+    instance, plan, location = _setup(tenant)
+    c = tenant.client
+    r = c.post(
+        f"/v1/programInstances/{instance['id']}/enrollments",
+        json=_body(
+            servicePointId=location["servicePointId"],
+            planCode=plan["aliases"][0],
+            startDate=_day(10),
+            consent=_consent(),
+        ),
+    )
+    assert r.status_code == 201, r.text
+    e = r.json()
+    assert e["serviceLocationId"] == location["id"] and e["planId"] == plan["id"]
+    assert (e["planCode"], e["planCodeGiven"]) == (plan["code"], plan["aliases"][0])
+    assert e["startDate"] == _day(10)
+    assert e["address"] == {k: v for k, v in location["address"].items() if v is not None}
+    assert c.get(f"/v1/enrollments/{e['id']}").json() == e
+
+    consents = c.get(f"/v1/enrollments/{e['id']}/consents")
+    assert consents.status_code == 200, consents.text
+    (record,) = consents.json()["data"]
+    assert record["enrollmentId"] == e["id"] and record["planId"] == plan["id"]
+    assert record["termsAccepted"] is True and record["channel"] == "web"
+    assert record["ipAddress"] == "203.0.113.7" and record["userAgent"].startswith("Mozilla")
+    assert record["text"] == _consent()["text"]
+    assert record["actor"] == {"type": "customer", "name": "Pat Doe"}
+    assert [(d["type"], d["version"], d["url"]) for d in record["documents"]] == [
+        ("efl", "2026-01", EFL["url"]),
+        ("tos", "3", TOS["url"]),
+    ]
+
+    events = c.get("/v1/events", params={"type": "enrollment.created", "limit": 500})
+    (created,) = [v for v in events.json()["data"] if v["data"]["object"]["id"] == e["id"]]
+    data = created["data"]
+    assert data["plan"] | {} == {
+        "id": plan["id"],
+        "code": plan["code"],
+        "codeGiven": plan["aliases"][0],
+        "name": plan["name"],
+        "startDate": _day(10),
+    }
+    assert data["serviceLocation"]["id"] == location["id"]
+    assert data["serviceLocation"]["utility"]["code"] == "oncor"
+    assert data["consent"]["id"] == record["id"] and "ipAddress" not in data["consent"]
+    assert data["object"]["planId"] == plan["id"]
+
+    # The consent is kept: no route changes it, and the enrollment holding it is not deleted.
+    problem(c.delete(f"/v1/enrollments/{e['id']}"), 409, "enrollment_has_consent")
+    assert c.get(f"/v1/enrollments/{e['id']}/consents").json()["data"] == [record]
+    # A plan that an enrollment names is retired, not deleted.
+    plans = f"/v1/programInstances/{instance['id']}/plans"
+    problem(c.delete(f"{plans}/{plan['id']}"), 409, "plan_in_use")
+    assert c.get(f"{plans}/{plan['id']}").status_code == 200
+
+
+def test_the_start_date_defaults_to_the_earliest_and_plain_plans_need_no_consent(
+    tenant: Tenant,
+) -> None:
+    instance = tenant.instance(timezone="America/Chicago")
+    plan = new_plan(tenant, instance["id"], startWindow={"earliestDays": 3, "latestDays": 3})
+    location = create(tenant)
+    r = tenant.client.post(
+        f"/v1/programInstances/{instance['id']}/enrollments",
+        json=_body(serviceLocationId=location["id"], planId=plan["id"]),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["startDate"] in (_day(3), _day(4))  # the day may turn meanwhile
+    assert r.json()["planCodeGiven"] == plan["code"]
+    consents = tenant.client.get(f"/v1/enrollments/{r.json()['id']}/consents").json()
+    assert consents["data"] == []
+
+
+def _refusals(tenant: Tenant) -> tuple[str, list[tuple[dict[str, Any], int, str]]]:
+    instance, plan, oncor = _setup(tenant)
+    centerpoint = create(tenant, servicePointId=esi(CENTERPOINT))
+    retired = new_plan(tenant, instance["id"])
+    r = tenant.client.patch(
+        f"/v1/programInstances/{instance['id']}/plans/{retired['id']}", json={"status": "retired"}
+    )
+    assert r.status_code == 200, r.text
+    at_oncor = {"serviceLocationId": oncor["id"], "planId": plan["id"], "startDate": _day(10)}
+    stale = _consent(
+        documents=[{"type": "efl", "version": "2025-06"}, {"type": "tos", "version": "3"}]
+    )
+    return instance["id"], [
+        (at_oncor, 422, "terms_not_accepted"),
+        (at_oncor | {"consent": _consent(termsAccepted=False)}, 422, "terms_not_accepted"),
+        (at_oncor | {"consent": stale}, 422, "consent_documents_mismatch"),
+        (at_oncor | {"consent": _consent(documents=[])}, 422, "consent_documents_mismatch"),
+        (
+            at_oncor | {"consent": _consent(), "startDate": _day(60)},
+            422,
+            "start_date_outside_window",
+        ),
+        (
+            at_oncor | {"consent": _consent(), "startDate": _day(-1)},
+            422,
+            "start_date_outside_window",
+        ),
+        (
+            at_oncor | {"consent": _consent(), "serviceLocationId": centerpoint["id"]},
+            422,
+            "plan_unavailable",
+        ),
+        ({"serviceLocationId": oncor["id"], "planId": retired["id"]}, 422, "plan_unavailable"),
+        ({"planId": plan["id"], "consent": _consent()}, 422, "plan_needs_location"),
+        (at_oncor | {"planId": "nope"}, 404, "not_found"),
+        (at_oncor | {"serviceLocationId": "nope"}, 404, "not_found"),
+        ({"servicePointId": esi(), "planId": plan["id"]}, 404, "not_found"),
+        (at_oncor | {"planCode": plan["code"]}, 422, "validation_error"),
+        (at_oncor | {"servicePointId": oncor["servicePointId"]}, 422, "validation_error"),
+        (at_oncor | {"consent": _consent(ipAddress="999.1.1.1")}, 422, "validation_error"),
+        (at_oncor | {"consent": _consent(channel="fax")}, 422, "validation_error"),
+    ]
+
+
+def test_each_refusal_has_its_code_and_writes_nothing(tenant: Tenant) -> None:
+    instance_id, cases = _refusals(tenant)
+    enrollments = f"/v1/programInstances/{instance_id}/enrollments"
+    for extra, status, code in cases:
+        body = problem(tenant.client.post(enrollments, json=_body(**extra)), status, code)
+        if code == "consent_documents_mismatch":
+            assert body["expected"] == [
+                {"type": "efl", "version": "2026-01"},
+                {"type": "tos", "version": "3"},
+            ]
+        if code == "start_date_outside_window":
+            assert body["earliestStartDate"] in (_day(1), _day(2))
+    assert tenant.client.get(enrollments).json()["data"] == []
+
+
+@pytest.mark.parametrize("field", ["serviceLocationId", "planId"])
+def test_another_workspaces_location_or_plan_reads_as_missing(
+    tenant: Tenant, other_tenant: Tenant, field: str
+) -> None:
+    instance, plan, location = _setup(tenant)
+    _, other_plan, other_location = _setup(other_tenant)
+    extra = {"serviceLocationId": location["id"], "planId": plan["id"], "consent": _consent()}
+    extra[field] = {"serviceLocationId": other_location, "planId": other_plan}[field]["id"]
+    r = tenant.client.post(
+        f"/v1/programInstances/{instance['id']}/enrollments", json=_body(**extra, startDate=_day(5))
+    )
+    problem(r, 404, "not_found")
