@@ -142,7 +142,11 @@ KINDS = {
 # Where a workspace re-reads a resource of each kind, to see it is unchanged.
 READS = {
     "instance": ["/v1/programInstances/{}"],
-    "enrollment": ["/v1/enrollments/{}", "/v1/enrollments/{}/history"],
+    "enrollment": [
+        "/v1/enrollments/{}",
+        "/v1/enrollments/{}/history",
+        "/v1/enrollments/{}/consents",
+    ],
     "customer": ["/v1/customers/{}"],
     "lead": ["/v1/leads?perPage=100"],
     "api_key": ["/v1/apiKeys?perPage=100"],
