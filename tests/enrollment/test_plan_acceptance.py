@@ -15,6 +15,7 @@ import pytest
 
 from tests.location.helpers import CENTERPOINT, create, esi
 from tests.plan.test_endpoints import EFL, ONCOR_ONLY, TOS, new_plan, problem
+from tests.support.reevaluations import reevaluate
 from tests.support.server import Tenant
 
 WINDOW = {"earliestDays": 1, "latestDays": 45}
@@ -205,3 +206,48 @@ def test_another_workspaces_location_or_plan_reads_as_missing(
         f"/v1/programInstances/{instance['id']}/enrollments", json=_body(**extra, startDate=_day(5))
     )
     problem(r, 404, "not_found")
+
+
+RESIDENTIAL_ONCOR = [
+    {
+        "id": "residential",
+        "reason": "Residential premises only",
+        "rule": {"==": [{"var": "location.premiseType"}, "residential"]},
+    },
+    {
+        "id": "oncor",
+        "reason": "Oncor territory only",
+        "rule": {"in": [{"var": "location.utility.code"}, ["oncor"]]},
+    },
+]
+
+
+def test_eligibility_rules_read_the_location(tenant: Tenant) -> None:
+    """On create, on a single re-evaluation and in a set-based one (whose SQL leaves rules on
+    the location to Python, which loads it)."""
+    instance = tenant.instance("anywhere-program", eligibilityCriteria=RESIDENTIAL_ONCOR)
+    enrollments = f"/v1/programInstances/{instance['id']}/enrollments"
+    oncor, centerpoint = create(tenant), create(tenant, servicePointId=esi(CENTERPOINT))
+    placed = {
+        name: tenant.client.post(enrollments, json=_body(serviceLocationId=where["id"])).json()
+        for name, where in (("oncor", oncor), ("centerpoint", centerpoint))
+    }
+    nowhere = tenant.client.post(enrollments, json=_body()).json()
+    assert placed["oncor"]["status"] == "eligible", placed["oncor"]["eligibility"]
+    assert placed["centerpoint"]["status"] == "ineligible"
+    assert [
+        c["id"] for c in placed["centerpoint"]["eligibility"]["checks"] if c["status"] == "failed"
+    ] == ["oncor"]
+    assert nowhere["status"] == "ineligible"
+
+    r = tenant.client.patch(
+        f"/v1/serviceLocations/{oncor['id']}", json={"premiseType": "small_commercial"}
+    )
+    assert r.status_code == 200, r.text
+    run = reevaluate(tenant, instance["id"], force=True)
+    assert run["status"] == "completed", run
+    moved = tenant.client.get(f"/v1/enrollments/{placed['oncor']['id']}").json()
+    assert moved["status"] == "ineligible"
+    assert [c["id"] for c in moved["eligibility"]["checks"] if c["status"] == "failed"] == [
+        "residential"
+    ]

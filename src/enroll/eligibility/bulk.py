@@ -150,9 +150,10 @@ async def decide_in_python(
     row: Mapping[str, Any],
     now: datetime,
 ) -> Decision:
-    """One row the SQL could not decide. Rules that read the customer or the platform facts
-    take the single-enrollment path (which loads them); the others run on the row alone."""
-    if plan_.compiled.reads("customer") or plan_.compiled.reads("facts"):
+    """One row the SQL could not decide. Rules that read the customer, the platform facts or
+    the service location take the single-enrollment path (which loads them); the others run on
+    the row alone. (An import's rows name no location.)"""
+    if any(plan_.compiled.reads(part) for part in ("customer", "facts", "location")):
         return await eligibility.decide(
             session,
             instance=instance,
@@ -161,6 +162,7 @@ async def decide_in_python(
             refusal=plan_.refusal,
             now=now,
             exclude_enrollment_id=row["id"],
+            service_location_id=row.get("service_location_id"),
         )
     return default_evaluator.evaluate(
         context=rule_context(row_fields(row)),

@@ -8,8 +8,13 @@
       "tags": [...], "metadata": {...},                    # metadata carries form answers too
       "identificationType",
       "customer": {"id", "firstName", "lastName", "email", "phone", "address", "metadata"},
-      "facts": {"activeEnrollments": [{"programInstanceId", "programSlug", "status"}, ...]}
+      "facts": {"activeEnrollments": [{"programInstanceId", "programSlug", "status"}, ...]},
+      "location": {"id", "servicePointId", "market", "utility": {"code", "name"}, "address",
+                   "county", "premiseType", "status", "metered", "attributes", ...}
     }
+
+``location`` is the service location the enrollment names (null when none): rules such as
+"residential premises only" or "Oncor territory only" read it.
 
 ``address.state`` is upper-cased and ``manufacturerSlugs`` lower-cased so rules compare
 without worrying about case. Missing values are absent or null, never empty strings.
@@ -34,6 +39,7 @@ def rule_context(
     *,
     customer: Mapping[str, Any] | None = None,
     active_enrollments: Sequence[Mapping[str, Any]] = (),
+    location: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Build the context from enrollment fields named as in the API (camelCase)."""
     stored = fields.get("address")
@@ -51,5 +57,6 @@ def rule_context(
         metadata=dict(fields.get("metadata") or {}),
         customer=dict(customer) if customer is not None else None,
         facts={"activeEnrollments": [dict(e) for e in active_enrollments]},
+        location=dict(location) if location is not None else None,
     )
     return context

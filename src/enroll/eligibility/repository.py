@@ -8,7 +8,14 @@ from typing import Any
 from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.models import CriteriaVersion, Customer, Enrollment, Program, ProgramInstance
+from enroll.models import (
+    CriteriaVersion,
+    Customer,
+    Enrollment,
+    Program,
+    ProgramInstance,
+    ServiceLocation,
+)
 
 
 async def stored_criteria(
@@ -48,6 +55,11 @@ async def version(
 async def customer(session: AsyncSession, *, customer_id: str) -> Customer | None:
     """The customer an enrollment names (its workspace's: the enrollment was checked)."""
     return await session.get(Customer, customer_id)
+
+
+async def location(session: AsyncSession, *, location_id: str) -> ServiceLocation | None:
+    """The service location an enrollment names (its workspace's: the create checked it)."""
+    return await session.get(ServiceLocation, location_id)
 
 
 async def enrollments_of_customer(

@@ -20,6 +20,7 @@ from enroll.eligibility.criteria import (
 )
 from enroll.errors import FieldError, NotFound, Unprocessable
 from enroll.ids import new_id
+from enroll.location.schemas import ServiceLocationOut
 from enroll.models import CriteriaVersion, Program, ProgramInstance
 
 
@@ -122,6 +123,7 @@ async def decide(
     now: datetime,
     exclude_enrollment_id: str | None = None,
     evaluator: Evaluator = default_evaluator,
+    service_location_id: str | None = None,
 ) -> Decision:
     """Evaluate a person (enrollment fields, camelCase) against the instance's criteria.
 
@@ -134,6 +136,7 @@ async def decide(
         customer_id=customer_id,
         exclude_enrollment_id=exclude_enrollment_id,
         reads=compiled,
+        service_location_id=service_location_id,
     )
     return evaluator.evaluate(
         context=context,
@@ -151,9 +154,11 @@ async def build_context(
     customer_id: str | None,
     exclude_enrollment_id: str | None,
     reads: CompiledCriteria | None,
+    service_location_id: str | None = None,
 ) -> dict[str, Any]:
     """The rule context. ``reads`` None loads everything (an async check's endpoint may read
-    any of it); else the customer and the facts are loaded only when a sync rule reads them."""
+    any of it); else the customer, the facts and the service location are loaded only when a
+    sync rule reads them."""
     customer: dict[str, Any] | None = None
     active: list[dict[str, Any]] = []
     if customer_id and (reads is None or reads.reads("customer")):
@@ -172,7 +177,12 @@ async def build_context(
         active = await _active_enrollments(
             session, customer_id=customer_id, exclude_enrollment_id=exclude_enrollment_id
         )
-    return rule_context(fields, customer=customer, active_enrollments=active)
+    location: dict[str, Any] | None = None
+    if service_location_id and (reads is None or reads.reads("location")):
+        place = await repository.location(session, location_id=service_location_id)
+        if place is not None:
+            location = ServiceLocationOut.of(place).model_dump(mode="json", by_alias=True)
+    return rule_context(fields, customer=customer, active_enrollments=active, location=location)
 
 
 async def criteria_of_version(

@@ -80,7 +80,8 @@ async def async_check_call(
         fields=changes.rule_fields(enrollment),
         customer_id=enrollment.customer_id,
         exclude_enrollment_id=enrollment.id,
-        reads=None,  # the endpoint may read anything: customer and facts too
+        reads=None,  # the endpoint may read anything: customer, facts and location too
+        service_location_id=enrollment.service_location_id,
     )
     body = async_checks.request_body(
         enrollment_id=enrollment.id,

@@ -83,6 +83,7 @@ async def evaluate(
         now=now,
         exclude_enrollment_id=enrollment.id,
         evaluator=evaluator,
+        service_location_id=enrollment.service_location_id,
     )
 
 

@@ -95,11 +95,11 @@ async def next_ids(
 
 
 async def load_rows(session: AsyncSession, ids: list[str]) -> list[Mapping[str, Any]]:
-    """The columns the Python evaluator reads (eligibility/bulk.py ROW_COLUMNS) of ``ids``."""
+    """The columns the Python evaluator reads (eligibility/bulk.py ROW_COLUMNS) of ``ids``,
+    and the service location a rule may read."""
     table = Enrollment.__table__
-    rows = await session.execute(
-        select(*(table.c[c] for c in bulk.ROW_COLUMNS)).where(table.c.id.in_(ids))
-    )
+    columns = [table.c[c] for c in bulk.ROW_COLUMNS] + [table.c.service_location_id]
+    rows = await session.execute(select(*columns).where(table.c.id.in_(ids)))
     return [dict(r._mapping) for r in rows]
 
 
