@@ -78,7 +78,8 @@ def receiver() -> Iterator[Checker]:
 
 
 def deliver(srv: Server) -> int:
-    """One round of the worker's delivery loop, on the server's loop: endpoints served."""
+    """One round of the worker's delivery loop, on the server's loop: the work done (events
+    queued for the endpoint from the feed, deliveries attempted)."""
 
     async def main() -> int:
         deliverer = Deliverer(srv.ctx, name=f"test-{uniq()}")
@@ -162,7 +163,7 @@ def test_an_endpoint_from_creation_to_deletion(srv: Server, t: Tenant, receiver:
         "pending",
         [],
     )
-    assert deliver(srv) == 1
+    assert deliver(srv) >= 1
     one_delivery = f"query($id: ID!) {{ webhookDelivery(id: $id) {{ {DELIVERY} }} }}"
     failed = data(gql(c, one_delivery, id=queued["id"]))["webhookDelivery"]
     rest = c.get(f"/v1/webhookDeliveries/{queued['id']}").json()
@@ -192,7 +193,7 @@ def test_an_endpoint_from_creation_to_deletion(srv: Server, t: Tenant, receiver:
     retry = f"mutation($id: ID!) {{ retryWebhookDelivery(id: $id) {{ {DELIVERY} }} }}"
     retried = data(gql(c, retry, id=queued["id"]))["retryWebhookDelivery"]
     assert retried["status"] == "pending" and len(retried["attempts"]) == 1
-    assert deliver(srv) == 1
+    assert deliver(srv) >= 1
     done = data(gql(c, one_delivery, id=queued["id"]))["webhookDelivery"]
     assert done["status"] == "succeeded" and [a["statusCode"] for a in done["attempts"]] == [
         500,
@@ -217,7 +218,7 @@ def test_an_endpoint_from_creation_to_deletion(srv: Server, t: Tenant, receiver:
     assert rest["previousSecretExpiresAt"] == rotated["previousSecretExpiresAt"]
     # A delivery now carries both signatures: the receiver (old secret) still verifies it.
     data(gql(c, "mutation($id: ID!) { testWebhookEndpoint(id: $id) { id } }", id=hook["id"]))
-    assert deliver(srv) == 1
+    assert deliver(srv) >= 1
     latest = receiver.received(url)[-1]
     assert latest.verified and len(latest.headers["webhook-signature"].split()) == 2
 

@@ -31,8 +31,7 @@ from enroll.context import AppContext
 from enroll.event import repository as events
 from enroll.kit.clock import system_clock
 from enroll.migrations import upgrade
-from enroll.models import Event
-from enroll.webhook.delivery import Deliverer, Leased, Outcome
+from enroll.webhook.delivery import Deliverer
 from enroll.worker.runner import Worker
 from enroll.workspace.service import create_workspace
 
@@ -141,7 +140,7 @@ class Server:
     _thread: threading.Thread = field(repr=False)
     _loop: asyncio.AbstractEventLoop = field(repr=False)
     _worker: Worker | None = field(default=None, repr=False)
-    _deliverer: CountingDeliverer | None = field(default=None, repr=False)
+    _deliverer: Deliverer | None = field(default=None, repr=False)
 
     @property
     def ctx(self) -> AppContext:
@@ -188,13 +187,12 @@ class Server:
         ctx = self.ctx
         if self._worker is None or self._deliverer is None:
             self._worker = Worker(ctx, name=f"test-{uuid.uuid4().hex[:8]}")
-            self._deliverer = CountingDeliverer(ctx, name=self._worker.name)
+            self._deliverer = Deliverer(ctx, name=self._worker.name)
         await ctx.drain()
         jobs = await self._worker.run_once()
-        before = self._deliverer.done
-        await self._deliverer.run_once(max(1, ctx.settings.worker_concurrency))
+        delivered = await self._deliverer.run_once(max(1, ctx.settings.worker_concurrency))
         await ctx.drain()
-        return jobs + self._deliverer.done - before
+        return jobs + delivered
 
     @contextlib.contextmanager
     def clock_shifted(self, by: timedelta) -> Iterator[None]:
@@ -216,25 +214,6 @@ class Server:
 
 async def _awaited(work: Awaitable[T]) -> T:
     return await work
-
-
-class CountingDeliverer(Deliverer):
-    """The worker's webhook deliverer (worker/runner.py makes it the same way), counting what
-    it does: ``run_once`` counts the endpoints it served, and an endpoint whose first pending
-    delivery waits for its next attempt while later ones are due is served, doing nothing."""
-
-    done = 0  # events queued for endpoints, and deliveries attempted
-
-    async def _queue(self, endpoint: Leased) -> int:
-        queued = await super()._queue(endpoint)
-        self.done += queued
-        return queued
-
-    async def _attempt(
-        self, endpoint: Leased, delivery_id: str, attempts: int, event: Event
-    ) -> Outcome:
-        self.done += 1
-        return await super()._attempt(endpoint, delivery_id, attempts, event)
 
 
 @dataclass(frozen=True)

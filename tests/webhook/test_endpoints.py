@@ -24,6 +24,7 @@ from enroll.kit.outbound import new_secret
 from enroll.models import Event, WebhookEndpoint
 from enroll.webhook import repository as webhook_repository
 from enroll.webhook import service as webhook_service
+from enroll.webhook.delivery import Deliverer
 from tests.support.http_endpoint import Checker, Received
 from tests.support.server import (
     Database,
@@ -181,6 +182,14 @@ def test_a_receiver_down_then_up_gets_every_event_in_order(t: Tenant) -> None:
     assert deliveries(t, hook["id"])[0]["attemptCount"] >= 2
     late = emit(t, 4)  # committed while the receiver is down
     assert all(d["status"] == "pending" for d in deliveries(t, hook["id"]))
+    t.server.drain()
+    # The head waits for its next attempt, so the later deliveries wait behind it: a round
+    # claims the endpoint and does nothing, and says so (the worker then waits for its poll).
+    idle = Deliverer(t.server.ctx, name=f"idle-{token}")
+    try:
+        assert t.server.on_loop(idle.run_once(10)) == 0
+    finally:
+        t.server.on_loop(idle.close())
     up = Checker(port)
     try:
         url = up.route(secret, ok, token=token)

@@ -106,10 +106,12 @@ class Deliverer:
             self._client = None
 
     async def run_once(self, limit: int) -> int:
-        """Serve up to ``limit`` endpoints that have something to do, at once; how many."""
+        """Serve up to ``limit`` endpoints that have something to do, at once; the work done
+        (events queued and deliveries attempted). An endpoint whose first pending delivery
+        waits for its next attempt while later ones are due is claimed and does nothing: 0,
+        so the worker waits for its next poll instead of claiming it again at once."""
         leased = await self._claim(limit)
-        await asyncio.gather(*(self._serve(endpoint) for endpoint in leased))
-        return len(leased)
+        return sum(await asyncio.gather(*(self._serve(endpoint) for endpoint in leased)))
 
     # --- leases -----------------------------------------------------------------------------
 
@@ -130,32 +132,38 @@ class Deliverer:
 
     # --- serving one endpoint ---------------------------------------------------------------
 
-    async def _serve(self, endpoint: Leased) -> None:
+    async def _serve(self, endpoint: Leased) -> int:
         """Queue, send and record in rounds, for up to half the lease; every write extends the
-        lease, and sending stops to record before half of it has gone."""
+        lease, and sending stops to record before half of it has gone. The work done."""
         half_lease = self.ctx.settings.job_lease_seconds / 2
         give_back = time.monotonic() + half_lease
+        work = 0
         try:
             while time.monotonic() < give_back:
-                while await self._queue(endpoint) == QUEUE_BATCH and time.monotonic() < give_back:
-                    pass
+                while time.monotonic() < give_back:
+                    queued = await self._queue(endpoint)
+                    work += queued
+                    if queued < QUEUE_BATCH:
+                        break
                 batch = await self._due(endpoint)
                 if not batch:
-                    return
+                    return work
                 outcomes: list[Outcome] = []
                 for delivery_id, attempts, event in batch:
                     outcome = await self._attempt(endpoint, delivery_id, attempts, event)
                     outcomes.append(outcome)
                     if not outcome.ok or time.monotonic() - endpoint.renewed > half_lease:
                         break
+                work += len(outcomes)
                 if not await self._record(endpoint, outcomes) or not outcomes[-1].ok:
-                    return  # disabled, or the head of the queue waits for its next attempt
+                    return work  # disabled, or the head of the queue waits for its next attempt
         except LeaseLost:
             log.info("webhook endpoint %s: lease lost (deleted, or taken over)", endpoint.id)
         except Exception:
             log.exception("webhook endpoint %s", endpoint.id)
         finally:
             await self._release(endpoint)
+        return work
 
     async def _queue(self, endpoint: Leased) -> int:
         """Write deliveries for the next settled events of the feed; how many events read."""
