@@ -13,6 +13,7 @@ import pytest
 from enroll.context import AppContext
 from enroll.location import repository
 from tests.location.helpers import create
+from tests.support.graphql import data, error, gql
 from tests.support.rest_matrix import assert_problem
 from tests.support.server import Tenant
 
@@ -263,3 +264,41 @@ def test_usage_by_month_and_has_usage(tenant: Tenant, other_tenant: Tenant) -> N
     assert _with_usage(tenant, [location["id"], bare["id"], "nope"]) == {location["id"]}
     assert _with_usage(other_tenant, [location["id"]]) == set()
     assert _with_usage(tenant, []) == set()
+
+
+RECORD = """mutation($id: ID!, $readings: [UsageReadingInput!]!) {
+  recordServiceLocationUsage(id: $id, readings: $readings) {
+    serviceLocationId counts { created updated unchanged } periodStart periodEnd } }"""
+READINGS = """query($id: ID!, $from: DateTime, $after: String) {
+  serviceLocationUsage(id: $id, from: $from, first: 2, after: $after) {
+    totalCount edges { node { id start end kwh kind createdAt updatedAt } }
+    pageInfo { hasNextPage endCursor } } }"""
+
+
+def test_usage_over_graphql(tenant: Tenant, other_tenant: Tenant) -> None:
+    c = tenant.client
+    location = create(tenant)
+    readings = [month(2025, n, f"{n}.5") for n in (1, 2, 3)]
+    got = data(gql(c, RECORD, id=location["id"], readings=readings))["recordServiceLocationUsage"]
+    assert got["counts"] == {"created": 3, "updated": 0, "unchanged": 0}
+    assert got["periodStart"] == "2025-01-01T00:00:00Z"
+    again = data(gql(c, RECORD, id=location["id"], readings=readings[:1]))
+    assert again["recordServiceLocationUsage"]["counts"]["unchanged"] == 1
+
+    page = data(gql(c, READINGS, id=location["id"]))["serviceLocationUsage"]
+    assert page["totalCount"] == 3 and page["pageInfo"]["hasNextPage"] is True
+    rest_page = c.get(f"/v1/serviceLocations/{location['id']}/usage").json()["data"]
+    assert [e["node"]["id"] for e in page["edges"]] == [x["id"] for x in rest_page[:2]]
+    assert page["edges"][0]["node"]["kwh"] == "1.500"
+    after = page["pageInfo"]["endCursor"]
+    tail = data(gql(c, READINGS, id=location["id"], after=after))["serviceLocationUsage"]
+    assert [e["node"]["id"] for e in tail["edges"]] == [rest_page[2]["id"]]
+    march = data(gql(c, READINGS, id=location["id"], **{"from": "2025-03-01T00:00:00Z"}))
+    assert march["serviceLocationUsage"]["totalCount"] == 1
+
+    bad = gql(c, RECORD, id=location["id"], readings=[month(2025, 1, "-1")])
+    error(bad, "validation_error", 422)
+    backwards = {"start": "2025-02-01T00:00:00Z", "end": "2025-01-01T00:00:00Z", "kwh": "1"}
+    error(gql(c, RECORD, id=location["id"], readings=[backwards]), "validation_error", 422)
+    error(gql(other_tenant.client, RECORD, id=location["id"], readings=readings), "not_found", 404)
+    error(gql(other_tenant.client, READINGS, id=location["id"]), "not_found", 404)

@@ -11,6 +11,7 @@ import httpx
 
 from tests.location.helpers import AEP, create, esi
 from tests.plan.test_endpoints import EFL, FIXED_PRICING, ONCOR_ONLY, new_plan, problem
+from tests.support.graphql import data, error, gql
 from tests.support.helpers import uniq
 from tests.support.server import Tenant
 
@@ -161,3 +162,30 @@ def test_scope(tenant: Tenant) -> None:
         problem(r, 403, "insufficient_scope")
     with tenant.server.client(tenant.key_with("program_instances:read")) as reader:
         assert reader.post(path, json={"serviceLocationId": location["id"]}).status_code == 200
+
+
+PLAN_QUOTE = """query($i: ID!, $l: ID, $p: String, $d: Date, $explain: Boolean! = false) {
+  planQuote(programInstanceId: $i, serviceLocationId: $l, servicePointId: $p, date: $d,
+            explain: $explain) {
+    programInstanceId locationId utilityCode on deliveryCharge plans unavailable } }"""
+
+
+def test_plan_quote_over_graphql(tenant: Tenant, other_tenant: Tenant) -> None:
+    instance, _, location = _setup(tenant)
+    c = tenant.client
+    got = data(gql(c, PLAN_QUOTE, i=instance["id"], l=location["id"], d="2026-01-15"))
+    rest = quote(
+        tenant, instance["id"], {"serviceLocationId": location["id"], "date": "2026-01-15"}
+    )
+    assert got["planQuote"] == rest.json()
+    by_esi = data(
+        gql(c, PLAN_QUOTE, i=instance["slug"], p=location["servicePointId"], explain=True)
+    )
+    assert by_esi["planQuote"]["locationId"] == location["id"]
+    assert by_esi["planQuote"]["unavailable"] == []
+    error(gql(c, PLAN_QUOTE, i=instance["id"]), "validation_error", 422)
+    both = gql(c, PLAN_QUOTE, i=instance["id"], l=location["id"], p=location["servicePointId"])
+    error(both, "validation_error", 422)
+    error(gql(c, PLAN_QUOTE, i=instance["id"], l="nope"), "not_found", 404)
+    theirs = other_tenant.instance()
+    error(gql(other_tenant.client, PLAN_QUOTE, i=theirs["id"], l=location["id"]), "not_found", 404)

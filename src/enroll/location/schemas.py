@@ -361,6 +361,13 @@ class UsagePost(ApiModel):
         return self
 
 
+class UsageWindow(ApiModel):
+    """The list's time filters (GraphQL parses its arguments with it, as REST its query)."""
+
+    start_from: Timestamp | None = Field(None, alias="from")
+    until: Timestamp | None = Field(None, alias="to")
+
+
 class UsageCounts(OutModel):
     created: int = Field(description="Periods that had no reading.")
     updated: int = Field(description="Periods whose kWh changed.")
