@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from enroll import __version__
 from enroll.api.imports import IMPORT_PATH
 from enroll.api.routers import ROUTERS
-from enroll.api.service_locations import LOCATION_IMPORT_PATH
+from enroll.api.service_locations import LOCATION_IMPORT_PATH, USAGE_MAX_BYTES, USAGE_PATH
 from enroll.config import Settings, get_settings
 from enroll.context import AppContext
 from enroll.errors import install_error_handlers
@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         overrides=[
             (re.compile(IMPORT_PATH), settings.max_import_bytes),
             (re.compile(LOCATION_IMPORT_PATH), settings.max_import_bytes),
+            (re.compile(USAGE_PATH), max(USAGE_MAX_BYTES, settings.max_body_bytes)),
         ],
     )
     return app

@@ -439,18 +439,23 @@ def install_error_handlers(app: FastAPI) -> None:
 def _allowed_methods(app: FastAPI, path: str) -> list[str]:
     """Every method some route serves at ``path``. Starlette's 405 names only the methods of the
     first route that matched the path, though GET and POST of one path are separate routes."""
-    table: list[tuple[re.Pattern[str], set[str], bool]] | None = getattr(
+    table: list[tuple[re.Pattern[str], set[str], int]] | None = getattr(
         app.state, "allow_table", None
     )
     if table is None:
         table = [
-            (compile_path(route.path_format)[0], set(route.methods), "{" not in route.path_format)
+            (
+                compile_path(route.path_format)[0],
+                set(route.methods),
+                route.path_format.count("{"),
+            )
             for route in iter_route_contexts(app.routes)
             if route.methods and route.path_format
         ]
         app.state.allow_table = table
-    matching = [(methods, literal) for pattern, methods, literal in table if pattern.match(path)]
-    # A path a route names literally is that route's (/v1/serviceLocations/search is no id).
-    if any(literal for _, literal in matching):
-        matching = [(methods, literal) for methods, literal in matching if literal]
-    return sorted({m for methods, _ in matching for m in methods})
+    matching = [(methods, params) for pattern, methods, params in table if pattern.match(path)]
+    # A segment a route names literally is that route's, not another's parameter
+    # (/v1/serviceLocations/search is no id, …/plans/quote no plan): the routes with the
+    # fewest parameters win.
+    fewest = min((params for _, params in matching), default=0)
+    return sorted({m for methods, params in matching if params == fewest for m in methods})

@@ -186,6 +186,11 @@ def test_405_allows_every_method_of_the_path(tenant: Tenant) -> None:
         (f"/v1/webhookEndpoints/{created.json()['id']}", "DELETE, GET, PATCH"),
         ("/v1/customers", "GET, POST"),
         ("/v1/enrollments/x/submit", "POST"),
+        # a literal segment is its route's, not another's parameter
+        ("/v1/serviceLocations/search", "POST"),
+        ("/v1/serviceLocations/x", "GET, PATCH"),
+        ("/v1/programInstances/x/plans/quote", "POST"),
+        ("/v1/programInstances/x/plans/p", "DELETE, GET, PATCH"),
     ):
         r = tenant.client.options(path)
         assert r.status_code == 405, r.text

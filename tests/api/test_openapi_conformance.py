@@ -27,6 +27,7 @@ import re
 import socket
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -101,7 +102,14 @@ def _seed(tenant: Tenant) -> dict[str, list[str]]:
     lead = client.post("/v1/leads", json={"email": f"lead.{uuid.uuid4().hex[:8]}@example.com"})
     spare = client.post("/v1/apiKeys", json={"name": "spare", "scopes": ["events:read"]})
     programs = client.get("/v1/programs", params={"perPage": 100})
-    for r in (lead, spare, programs):
+    location = client.post(
+        "/v1/serviceLocations",
+        json={
+            "servicePointId": f"1044372{uuid.uuid4().int % 10**10:010d}",
+            "address": {"streetOne": "1 Seed St"},
+        },
+    )
+    for r in (lead, spare, programs, location):
         assert r.is_success, r.text
     return {
         "open_instances": [open_instance["id"], open_instance["slug"]],
@@ -112,6 +120,7 @@ def _seed(tenant: Tenant) -> dict[str, list[str]]:
         "leads": [lead.json()["id"]],
         "keys": [spare.json()["id"]],
         "programs": [ref for p in programs.json()["data"] for ref in (p["id"], p["slug"])],
+        "locations": [location.json()["id"]],
     }
 
 
@@ -155,6 +164,8 @@ def _config(
                 "body.customerId": real("customers"),
                 "body.leadId": real("leads"),
                 "body.enrollmentId": real("enrollments"),
+                "path.location_id": real("locations"),
+                "body.serviceLocationId": real("locations"),
             },
             # `id_or_slug` names a program under /v1/programs and an instance under
             # /v1/programInstances.
@@ -338,6 +349,23 @@ def _public_receiver(case: schemathesis.Case) -> None:
     body["url"] = url[:MAX_URL_CHARS]  # a longer scheme or host: the tail of the path goes
 
 
+def _usage_periods(case: schemathesis.Case) -> None:
+    """Usage readings: each period must end after it starts, by at most 62 days, and at most
+    13 per request may be longer than a day (monthly): relations between fields and items no
+    schema can state. Each drawn reading gets an hour of its own."""
+    body = case.body if isinstance(case.body, dict) else {}
+    if not case.operation.path.endswith("/usage") or not isinstance(body.get("readings"), list):
+        return
+    for i, reading in enumerate(body["readings"]):
+        if isinstance(reading, dict):
+            reading["start"] = _hour(i)
+            reading["end"] = _hour(i + 1)
+
+
+def _hour(n: int) -> str:
+    return (datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=n)).isoformat()
+
+
 def _identification(case: schemathesis.Case) -> None:
     """The seeded-id dictionaries (``REAL``) fill ``customerId``, ``leadId`` and
     ``enrollmentId`` whatever the ``identificationType``, where the document says null: a
@@ -360,6 +388,7 @@ def test_api_conforms_to_its_openapi_document(case: schemathesis.Case) -> None:
         _ordered_window(case)
         _valid_rules(case)
         _valid_plan(case)
+        _usage_periods(case)
         _identification(case)
         _public_receiver(case)
     case.call_and_validate(

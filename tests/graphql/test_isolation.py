@@ -481,6 +481,25 @@ UPDATE_TEMPLATE = """mutation($id: ID!) {
   updateNotificationTemplate(id: $id, input: {subject: "Changed"}) { id subject } }"""
 DELETE_TEMPLATE = "mutation($id: ID!) { deleteNotificationTemplate(id: $id) }"
 ONE_PLAN = "query($i: ID!, $id: ID!) { plan(programInstanceId: $i, id: $id) { id code } }"
+PLAN_QUOTE = """query($i: ID!, $l: ID!) {
+  planQuote(programInstanceId: $i, serviceLocationId: $l) { locationId plans } }"""
+USAGE = "query($id: ID!) { serviceLocationUsage(id: $id) { edges { node { id kwh } } } }"
+RECORD_USAGE = """mutation($id: ID!, $start: DateTime!, $end: DateTime!) {
+  recordServiceLocationUsage(id: $id, readings: [{start: $start, end: $end, kwh: "2.5"}]) {
+    counts { created } } }"""
+_USAGE_HOURS = iter(range(10**6))
+
+
+def _usage_vars(location_id: str) -> dict[str, Any]:
+    """An hour's reading of a period not sent before."""
+    start = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=next(_USAGE_HOURS))
+    return {
+        "id": location_id,
+        "start": start.isoformat(),
+        "end": (start + timedelta(hours=1)).isoformat(),
+    }
+
+
 PLANS = "query($i: ID!) { plans(programInstanceId: $i) { edges { node { id } } } }"
 CREATE_PLAN = """mutation($i: ID!, $code: String!) {
   createPlan(programInstanceId: $i, input: {code: $code, name: "New"}) { id } }"""
@@ -853,6 +872,26 @@ OPS = [
                  address: {streetOne: "1 Elm St"}}) { id } }""",
             {"p": "1008901" + str(int(fresh(), 16))[-10:].rjust(10, "0")},
         ),
+    ),
+    Op(
+        "Query.serviceLocationUsage",
+        (R.LOCATIONS_READ,),
+        lambda c, o: (USAGE, {"id": o.location["id"]}),
+        isolation={"by id": lambda c, o: (USAGE, {"id": o.location["id"]})},
+    ),
+    Op(
+        "Mutation.recordServiceLocationUsage",
+        (R.LOCATIONS_WRITE,),
+        lambda c, o: (RECORD_USAGE, _usage_vars(o.location["id"])),
+        isolation={"by id": lambda c, o: (RECORD_USAGE, _usage_vars(o.location["id"]))},
+    ),
+    Op(
+        "Query.planQuote",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: (PLAN_QUOTE, {"i": o.instance["id"], "l": o.location["id"]}),
+        isolation={
+            "by id": lambda c, o: (PLAN_QUOTE, {"i": o.instance["id"], "l": o.location["id"]})
+        },
     ),
     Op(
         "Mutation.updateServiceLocation",

@@ -58,6 +58,8 @@ DOORS: dict[str, str] = {
     "POST /v1/serviceLocations/search": "Query.searchServiceLocations",
     "POST /v1/serviceLocations/lookup": "Query.lookupServiceLocation",
     "GET /v1/serviceLocationImports/{import_id}": "Query.serviceLocationImport",
+    "POST /v1/serviceLocations/{location_id}/usage": "Mutation.recordServiceLocationUsage",
+    "GET /v1/serviceLocations/{location_id}/usage": "Query.serviceLocationUsage",
     "POST /v1/apiKeys": "Mutation.createApiKey",
     "GET /v1/apiKeys": "Query.apiKeys",
     "DELETE /v1/apiKeys/{key_id}": "Mutation.revokeApiKey",
@@ -80,6 +82,8 @@ DOORS: dict[str, str] = {
     "DELETE /v1/programInstances/{instance_id}/plans/{plan_id}": "Mutation.deletePlan",
     "PUT /v1/deliveryCharges/{utility_code}": "Mutation.setDeliveryCharge",
     "GET /v1/deliveryCharges": "Query.deliveryCharges",
+    # a quote writes nothing: a query
+    "POST /v1/programInstances/{instance_id}/plans/quote": "Query.planQuote",
     # participation: subscriptions, device locations, devices
     "GET /v1/subscriptions": "Query.subscriptions",
     "GET /v1/subscriptions/{subscription_id}": "Query.subscription",

@@ -15,6 +15,7 @@ from tests.support.server import Tenant
 
 ONCOR = "1044372"
 CENTERPOINT = "1008901"
+AEP = "1003278"
 
 
 def esi(prefix: str = ONCOR) -> str:

@@ -1,7 +1,7 @@
 """Plans and delivery charges over real HTTP (both databases): CRUD, codes and aliases, every
 4xx, the instance's time zone; then the quote and the checks enrollment creation will use,
-called in a transaction of the test's own on the same database (their HTTP route comes with
-service locations)."""
+called in a transaction of the test's own on the same database (the quote's HTTP route:
+test_quote.py)."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ not know makes the tests fail and ask for a sample, rather than skipping the rou
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 import string
@@ -168,7 +169,7 @@ READS = {
     "notification": ["/v1/notifications/{}"],
     "plan": [],  # read under its instance, which the path names too; the rows cover it
     "utility_code": ["/v1/deliveryCharges?utilityCode={}"],
-    "service_location": ["/v1/serviceLocations/{}"],
+    "service_location": ["/v1/serviceLocations/{}", "/v1/serviceLocations/{}/usage"],
     "service_location_import": ["/v1/serviceLocationImports/{}"],
 }
 # A setup workflow: a to-do to complete for every enrollment; unenrolling for REVIEW needs
@@ -186,6 +187,8 @@ SUCCESS = {
     ("POST", "/v1/enrollments/{enrollment_id}/unenroll"): 200,
     # 200 is an enrollmentId update within the instance; the recipe creates.
     ("POST", "/v1/programInstances/{instance_id}/enrollments"): 201,
+    # 200 when no period is new; the recipe sends a fresh one.
+    ("POST", "/v1/serviceLocations/{location_id}/usage"): 201,
 }
 
 
@@ -982,6 +985,11 @@ RECIPES: dict[Op, Recipe] = {
         {"servicePointId": w.service_location["servicePointId"]},
     ),
     ("POST", "/v1/serviceLocations/search"): lambda w: ({}, {"query": "1 elm st"}),
+    ("POST", "/v1/serviceLocations/{location_id}/usage"): lambda w: ({}, _fresh_usage()),
+    ("POST", "/v1/programInstances/{instance_id}/plans/quote"): lambda w: (
+        {},
+        {"serviceLocationId": w.service_location["id"]},
+    ),
     ("POST", "/v1/serviceLocationImports"): lambda w: (
         {},
         FileForm(f"{esi_id()},3 ELM ST,,DALLAS,TX,75201\n".encode(), format="ercot"),
@@ -991,6 +999,16 @@ RECIPES: dict[Op, Recipe] = {
         {"name": "Made by a test", "scopes": [Scope.API_KEYS_MANAGE.value]},
     ),
 }
+
+
+_HOURS = itertools.count()
+
+
+def _fresh_usage() -> dict[str, Any]:
+    """An hour's reading of a period no earlier call sent (so the post creates: 201)."""
+    start = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=next(_HOURS))
+    end = start + timedelta(hours=1)
+    return {"readings": [{"start": start.isoformat(), "end": end.isoformat(), "kwh": "1.5"}]}
 
 
 class Call:

@@ -17,7 +17,7 @@ from enroll.kit.fields import IsoDate
 from enroll.kit.pagination import Page, PageParams, page_params
 from enroll.kit.repository import paginate
 from enroll.models import DeliveryCharge, Plan
-from enroll.plan import repository, service
+from enroll.plan import quotes, repository, service
 from enroll.plan.errors import PlanCodeTaken, PlanInUse
 from enroll.plan.schemas import (
     DeliveryChargeOut,
@@ -25,6 +25,8 @@ from enroll.plan.schemas import (
     PlanCreate,
     PlanOut,
     PlanUpdate,
+    QuoteOut,
+    QuoteRequest,
 )
 from enroll.workflows.plan import PlanStatus
 
@@ -82,6 +84,32 @@ async def list_plans(
     )
     result = await paginate(session, stmt, params, Plan.id)
     return result.to_page([PlanOut.of(p) for p in result.items])
+
+
+@router.post(PLANS + "/quote")
+async def quote_plans(
+    instance_id: str,
+    body: QuoteRequest,
+    session: Session,
+    principal: Reader,
+    ctx: Ctx,
+    explain: Annotated[
+        bool, Query(description="Also list the active plans not offered there, with why.")
+    ] = False,
+) -> QuoteOut:
+    """The active plans available at a service location (by `serviceLocationId` or
+    `servicePointId`), cheapest first at 1,000 kWh, each with its start window, documents,
+    and EFL average prices for the location's utility; `estimatedMonthlyDollars` when the
+    location has usage in the 12 whole months before the quote's day. A location where
+    nothing is available gets an empty `plans`."""
+    return await quotes.quote_location(
+        session,
+        workspace_id=workspace_id_of(principal),
+        instance_id=instance_id,
+        body=body,
+        now=ctx.clock.now(),
+        explain=explain,
+    )
 
 
 @router.get(PLANS + "/{plan_id}")

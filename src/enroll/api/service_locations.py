@@ -16,9 +16,10 @@ from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
 from enroll.errors import EmptyImport, InvalidEncoding, raises
+from enroll.kit.fields import Timestamp
 from enroll.kit.pagination import Page, PageParams, page_params
 from enroll.kit.repository import paginate
-from enroll.location import imports, repository, search, service
+from enroll.location import imports, repository, search, service, usage
 from enroll.location.errors import InvalidServicePoint, ServiceLocationExists
 from enroll.location.formats import LocationFormat, UploadFormat
 from enroll.location.schemas import (
@@ -30,8 +31,11 @@ from enroll.location.schemas import (
     ServiceLocationImportOut,
     ServiceLocationOut,
     ServiceLocationUpdate,
+    UsagePost,
+    UsageReadingOut,
+    UsageReceipt,
 )
-from enroll.models import ServiceLocation
+from enroll.models import ServiceLocation, UsageReading
 from enroll.workflows.service_location import ServiceLocationStatus
 
 router = APIRouter(prefix="/v1", tags=["service locations"], route_class=TransactionalRoute)
@@ -41,6 +45,10 @@ Reader = Annotated[Principal, require(Scope.LOCATIONS_READ)]
 Writer = Annotated[Principal, require(Scope.LOCATIONS_WRITE)]
 Pages = Annotated[PageParams, Depends(page_params)]
 LOCATION_IMPORT_PATH = r"^/v1/serviceLocationImports$"
+# A year of 15-minute readings is about 3 MB of JSON: the usage route's bodies may be larger
+# than the default megabyte.
+USAGE_PATH = r"^/v1/serviceLocations/[^/]+/usage$"
+USAGE_MAX_BYTES = 16 * 1024 * 1024
 
 
 @router.post("/serviceLocations", status_code=201)
@@ -132,6 +140,66 @@ async def search_service_locations(
     look up a service point id (exact or by prefix)."""
     found = await search.search(session, workspace_id=workspace_id_of(principal), body=body)
     return SearchResults(data=[ServiceLocationHit.scored(row, s) for row, s in found])
+
+
+@router.post(
+    "/serviceLocations/{location_id}/usage",
+    status_code=201,
+    responses={
+        200: {
+            "model": UsageReceipt,
+            "description": "No period was new: readings rewritten or unchanged.",
+        }
+    },
+)
+async def post_usage(
+    location_id: str,
+    body: UsagePost,
+    session: Session,
+    principal: Writer,
+    ctx: Ctx,
+    response: Response,
+) -> UsageReceipt:
+    """Receive usage readings (monthly or interval), idempotent by period: a period sent
+    again replaces its kWh. 201 when a period was new, else 200; `counts` says what each
+    reading did. Bodies up to 16 MiB (a year of 15-minute readings is about 3 MB)."""
+    receipt = await usage.receive(
+        session,
+        workspace_id=workspace_id_of(principal),
+        location_id=location_id,
+        body=body,
+        now=ctx.clock.now(),
+    )
+    if not receipt.counts.created:
+        response.status_code = 200
+    return receipt
+
+
+@router.get("/serviceLocations/{location_id}/usage")
+async def list_usage(
+    location_id: str,
+    session: Session,
+    principal: Reader,
+    params: Pages,
+    start_from: Annotated[
+        Timestamp | None,
+        Query(alias="from", description="Only readings ending after this time."),
+    ] = None,
+    until: Annotated[
+        Timestamp | None,
+        Query(alias="to", description="Only readings starting before this time."),
+    ] = None,
+) -> Page[UsageReadingOut]:
+    """The location's readings, oldest period first."""
+    stmt = await usage.search(
+        session,
+        workspace_id=workspace_id_of(principal),
+        location_id=location_id,
+        start_from=start_from,
+        until=until,
+    )
+    result = await paginate(session, stmt, params, UsageReading.period_key)
+    return result.to_page([UsageReadingOut.of(row) for row in result.items])
 
 
 async def _pieces(file: UploadFile, head: bytes) -> AsyncIterator[bytes]:

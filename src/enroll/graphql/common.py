@@ -55,7 +55,11 @@ async def connection(
         rows, more = await repository.keyset_page(
             session, stmt, id_column, first=first, after_id=after_id
         )
-        edges = [Edge(cursor=encode_cursor(row.id), node=convert(row)) for row in rows]
+        # The keyset column's value (the id, or another unique key such as a reading's period)
+        edges = [
+            Edge(cursor=encode_cursor(getattr(row, id_column.key)), node=convert(row))
+            for row in rows
+        ]
 
     async def count() -> int:
         async with ctx.use() as session:

@@ -5,9 +5,10 @@ makes is readable here."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry import ID, UNSET
 from strawberry.scalars import JSON
@@ -19,7 +20,7 @@ from enroll.graphql.context import info_context
 from enroll.graphql.fields import field, mutation
 from enroll.graphql.inputs import AddressInput, check_text, parse, wire
 from enroll.graphql.types import Address, Connection, fields_of
-from enroll.location import imports, repository, search, service
+from enroll.location import imports, repository, search, service, usage
 from enroll.location.schemas import (
     LookupRequest,
     SearchRequest,
@@ -27,8 +28,13 @@ from enroll.location.schemas import (
     ServiceLocationImportOut,
     ServiceLocationOut,
     ServiceLocationUpdate,
+    UsagePost,
+    UsageReadingOut,
+    UsageReceipt,
+    UsageWindow,
 )
 from enroll.models import ServiceLocation as LocationRow
+from enroll.models import UsageReading as ReadingRow
 
 READ, WRITE = Scope.LOCATIONS_READ, Scope.LOCATIONS_WRITE
 
@@ -53,6 +59,7 @@ class ServiceLocation:
     attributes: JSON
     last_seen_at: datetime | None
     source: str
+    has_usage_history: bool
     version: int
     created_at: datetime
     updated_at: datetime
@@ -121,6 +128,61 @@ class ServiceLocationImport:
                 for e in out.errors
             ],
         )
+
+
+@strawberry.type(description="A usage reading (REST: UsageReadingOut); kWh a decimal string.")
+class UsageReading:
+    id: ID
+    start: datetime
+    end: datetime
+    kwh: str
+    kind: str = strawberry.field(description="monthly (longer than a day) or interval.")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: ReadingRow) -> UsageReading:
+        out = UsageReadingOut.of(row)
+        return cls(
+            **fields_of(out, exclude={"id", "kwh", "kind"}),
+            id=ID(out.id),
+            kwh=format(out.kwh, "f"),
+            kind=out.kind.value,
+        )
+
+
+@strawberry.type(description="What a post of readings did (REST: UsageReceipt.counts).")
+class UsageCounts:
+    created: int
+    updated: int
+    unchanged: int
+
+
+@strawberry.type(description="A post of usage readings received (REST: UsageReceipt).")
+class UsageReceived:
+    service_location_id: ID
+    counts: UsageCounts
+    period_start: datetime
+    period_end: datetime
+
+    @classmethod
+    def of(cls, out: UsageReceipt) -> UsageReceived:
+        return cls(
+            service_location_id=ID(out.service_location_id),
+            counts=UsageCounts(**fields_of(out.counts)),
+            period_start=out.period_start,
+            period_end=out.period_end,
+        )
+
+
+@strawberry.input(
+    description="A reading over [start, end): kwh a decimal string (up to 3 decimals) or a "
+    "whole number as a string."
+)
+class UsageReadingInput:
+    start: datetime
+    end: datetime
+    kwh: str
 
 
 @strawberry.input(description="A location's utility.")
@@ -251,6 +313,39 @@ class LocationsQuery:
 
         return await ctx.read(work)
 
+    @field(
+        "A location's usage readings, oldest period first, overlapping [from, to) when given "
+        "(scope locations:read; REST: GET /v1/serviceLocations/{id}/usage).",
+        READ,
+    )
+    async def service_location_usage(
+        self,
+        info: Info,
+        id: ID,
+        from_: Annotated[datetime | None, strawberry.argument(name="from")] = None,
+        to: datetime | None = None,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[UsageReading]:
+        ctx = info_context(info)
+        workspace_id = await ctx.workspace_id(READ)
+        location_id = ref(id)
+        window = parse(UsageWindow, {"from": from_, "to": to})
+
+        async def work(session: AsyncSession) -> Select[ReadingRow]:
+            return await usage.search(
+                session,
+                workspace_id=workspace_id,
+                location_id=location_id,
+                start_from=window.start_from,
+                until=window.until,
+            )
+
+        stmt = await ctx.read(work)
+        return await connection(
+            ctx, stmt, ReadingRow.period_key, UsageReading.of, first=first, after=after
+        )
+
     @field("A location import: status, counts, invalid rows (scope locations:read).", READ)
     async def service_location_import(self, info: Info, id: ID) -> ServiceLocationImport | None:
         ctx = info_context(info)
@@ -297,5 +392,28 @@ class LocationsMutation:
                 now=ctx.now(),
             )
             return ServiceLocation.of(row)
+
+        return await mutate(info, WRITE, work)
+
+    @mutation(
+        "Receive usage readings of a location, idempotent by period (scope locations:write; "
+        "REST: POST /v1/serviceLocations/{id}/usage).",
+        WRITE,
+    )
+    async def record_service_location_usage(
+        self, info: Info, id: ID, readings: list[UsageReadingInput]
+    ) -> UsageReceived:
+        ctx = info_context(info)
+
+        async def work(session: AsyncSession, principal: Principal) -> UsageReceived:
+            body = parse(UsagePost, {"readings": wire(readings)})
+            receipt = await usage.receive(
+                session,
+                workspace_id=principal.workspace_id or "",
+                location_id=ref(id),
+                body=body,
+                now=ctx.now(),
+            )
+            return UsageReceived.of(receipt)
 
         return await mutate(info, WRITE, work)

@@ -23,13 +23,15 @@ from enroll.graphql.inputs import check_text, parse, wire
 from enroll.graphql.types import Connection
 from enroll.models import DeliveryCharge as ChargeRow
 from enroll.models import Plan as PlanRow
-from enroll.plan import repository, service
+from enroll.plan import quotes, repository, service
 from enroll.plan.schemas import (
     DeliveryChargeOut,
     DeliveryChargeSet,
     PlanCreate,
     PlanOut,
     PlanUpdate,
+    QuoteOut,
+    QuoteRequest,
     UtilityRef,
 )
 from enroll.workflows.plan import PlanStatus
@@ -107,6 +109,38 @@ class DeliveryCharge:
         )
 
 
+@strawberry.type(
+    description="The plans available at a location (REST: QuoteOut); plans, the delivery "
+    "charge and the plans left out are JSON as REST spells them."
+)
+class PlanQuote:
+    program_instance_id: ID
+    location_id: ID | None
+    utility_code: str | None
+    on: date = strawberry.field(description="The day whose delivery charges price the plans.")
+    delivery_charge: JSON | None
+    plans: list[JSON] = strawberry.field(
+        description="Cheapest first at 1,000 kWh: start window, documents, pricing, "
+        "averagePriceCentsPerKwh, estimatedMonthlyDollars."
+    )
+    unavailable: list[JSON] | None = strawberry.field(
+        description="With explain: the plans not offered there, each with its reason."
+    )
+
+    @classmethod
+    def of(cls, out: QuoteOut) -> PlanQuote:
+        wire_: dict[str, Any] = out.model_dump(mode="json", by_alias=True)
+        return cls(
+            program_instance_id=ID(out.program_instance_id),
+            location_id=ID(out.location_id) if out.location_id else None,
+            utility_code=out.utility_code,
+            on=out.on,
+            delivery_charge=wire_["deliveryCharge"],
+            plans=wire_["plans"],
+            unavailable=wire_["unavailable"],
+        )
+
+
 @strawberry.input(description="A new plan (REST: PlanCreate).")
 class PlanCreateInput:
     code: str
@@ -162,6 +196,48 @@ class PlansQuery:
                     session, workspace_id=workspace_id, instance_ref=instance_ref, ref=plan_ref
                 )
             )
+
+        return await ctx.read(work)
+
+    @field(
+        "The instance's active plans available at a location, given by serviceLocationId or "
+        "servicePointId (exactly one), priced for its utility on date (scope "
+        "program_instances:read; REST: POST /v1/programInstances/{id}/plans/quote).",
+        Scope.PROGRAM_INSTANCES_READ,
+    )
+    async def plan_quote(
+        self,
+        info: Info,
+        program_instance_id: ID,
+        service_location_id: ID | None = UNSET,
+        service_point_id: str | None = UNSET,
+        date: date | None = UNSET,
+        explain: bool = False,
+    ) -> PlanQuote | None:
+        ctx = info_context(info)
+        workspace_id = await ctx.workspace_id(Scope.PROGRAM_INSTANCES_READ)
+        instance_ref = ref(program_instance_id)
+        given = {
+            "serviceLocationId": (
+                ref(service_location_id)
+                if isinstance(service_location_id, str)
+                else service_location_id
+            ),
+            "servicePointId": service_point_id,
+            "date": date,
+        }
+        body = parse(QuoteRequest, {k: v for k, v in given.items() if v is not UNSET})
+
+        async def work(session: AsyncSession) -> PlanQuote:
+            out = await quotes.quote_location(
+                session,
+                workspace_id=workspace_id,
+                instance_id=instance_ref,
+                body=body,
+                now=ctx.now(),
+                explain=explain,
+            )
+            return PlanQuote.of(out)
 
         return await ctx.read(work)
 

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, StringConstraints
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
-from enroll.kit.fields import NON_BLANK, RESOURCE_REFERENCE, Metadata, ShortText, StateCode
+from enroll.kit.fields import (
+    NON_BLANK,
+    RESOURCE_REFERENCE,
+    Metadata,
+    ShortText,
+    StateCode,
+    Timestamp,
+)
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
-from enroll.models import ServiceLocation, ServiceLocationImport
+from enroll.models import ServiceLocation, ServiceLocationImport, UsageReading
 from enroll.workflows.runs import RunStatus
-from enroll.workflows.service_location import PremiseType, ServiceLocationStatus
+from enroll.workflows.service_location import PremiseType, ReadingKind, ServiceLocationStatus
 
 ERCOT = "ercot"
 MAX_QUERY_CHARS = 200
@@ -135,6 +153,7 @@ class ServiceLocationOut(OutModel):
     attributes: dict[str, Any]
     last_seen_at: datetime | None
     source: str = Field(description="Where it came from: `api`, `ercot`, `csv` or `jsonl`.")
+    has_usage_history: bool = Field(description="Whether any usage reading was received.")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -166,6 +185,7 @@ def _location_fields(row: ServiceLocation) -> dict[str, Any]:
         "attributes": row.attributes,
         "last_seen_at": row.last_seen_at,
         "source": row.source,
+        "has_usage_history": bool(row.has_usage),
         "version": row.version,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
@@ -252,4 +272,134 @@ class ServiceLocationImportOut(OutModel):
             created_at=imp.created_at,
             started_at=imp.started_at,
             finished_at=imp.finished_at,
+        )
+
+
+# --- usage readings ---------------------------------------------------------------------------
+
+MAX_READINGS = 35_040  # a year of 15-minute intervals
+MAX_MONTHLY_READINGS = 13
+INTERVAL_LONGEST = timedelta(days=1)  # longer: a monthly reading
+READING_LONGEST = timedelta(days=62)  # a two-month bill at most
+MAX_KWH = 9_999_999
+_KWH = r"^(0|[1-9][0-9]{0,6})(\.[0-9]{1,3})?$"
+_KWH_TEXT = "kWh, 0 to 9,999,999.999: a decimal string of up to 3 decimals, or a whole number"
+
+
+def _kwh(value: Any) -> Any:
+    """Exact kWh: a decimal string, or a JSON whole number (a fraction sent as a JSON number
+    may have passed through a float, so it must come as a string)."""
+    if isinstance(value, Decimal):  # from the code: JSON has no Decimal
+        return value
+    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if whole and not isinstance(value, bool) and 0 <= value <= MAX_KWH:
+        return Decimal(int(value))
+    if isinstance(value, str) and re.fullmatch(_KWH, value):
+        return Decimal(value)
+    raise PydanticCustomError(
+        "kwh",
+        'A non-negative kWh, such as "512.25" or 512 ({description}).',
+        {"description": _KWH_TEXT},
+    )
+
+
+Kwh = Annotated[
+    Decimal,
+    BeforeValidator(_kwh),
+    PlainSerializer(lambda d: format(d, "f"), return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": _KWH},
+                {"type": "integer", "minimum": 0, "maximum": MAX_KWH},
+            ],
+            "description": _KWH_TEXT,
+        }
+    ),
+]
+
+
+def kind_of(start: datetime, end: datetime) -> ReadingKind:
+    return ReadingKind.MONTHLY if end - start > INTERVAL_LONGEST else ReadingKind.INTERVAL
+
+
+class UsageReadingIn(ApiModel):
+    """A consumption over [start, end): longer than a day is a monthly (billing) reading,
+    a day or less an interval reading."""
+
+    start: Timestamp
+    end: Timestamp = Field(description="After `start`, by at most 62 days.")
+    kwh: Kwh
+
+    @model_validator(mode="after")
+    def _period(self) -> UsageReadingIn:
+        if self.end <= self.start:
+            raise ValueError("end must lie after start")
+        if self.end - self.start > READING_LONGEST:
+            raise ValueError("a reading covers at most 62 days")
+        return self
+
+
+class UsagePost(ApiModel):
+    readings: list[UsageReadingIn] = Field(
+        min_length=1,
+        max_length=MAX_READINGS,
+        description=f"Up to {MAX_READINGS:,} readings, of which at most "
+        f"{MAX_MONTHLY_READINGS} monthly ones (longer than a day). A period sent again (in this "
+        "request or a later one) replaces the reading of that period; within one request the "
+        "last one wins.",
+    )
+
+    @model_validator(mode="after")
+    def _monthly(self) -> UsagePost:
+        monthly = sum(kind_of(r.start, r.end) == ReadingKind.MONTHLY for r in self.readings)
+        if monthly > MAX_MONTHLY_READINGS:
+            raise ValueError(
+                f"at most {MAX_MONTHLY_READINGS} monthly readings (longer than a day) per request"
+                f", not {monthly}"
+            )
+        return self
+
+
+class UsageWindow(ApiModel):
+    """The list's time filters (GraphQL parses its arguments with it, as REST its query)."""
+
+    start_from: Timestamp | None = Field(None, alias="from")
+    until: Timestamp | None = Field(None, alias="to")
+
+
+class UsageCounts(OutModel):
+    created: int = Field(description="Periods that had no reading.")
+    updated: int = Field(description="Periods whose kWh changed.")
+    unchanged: int = Field(description="Periods sent again with the same kWh.")
+
+
+class UsageReceipt(OutModel):
+    service_location_id: str
+    counts: UsageCounts
+    period_start: datetime = Field(description="The earliest `start` received.")
+    period_end: datetime = Field(description="The latest `end` received.")
+
+
+class UsageReadingOut(OutModel):
+    id: str
+    start: datetime
+    end: datetime
+    kwh: Annotated[Decimal, PlainSerializer(lambda d: format(d, "f"), return_type=str)] = Field(
+        description="kWh, as a decimal string."
+    )
+    kind: ReadingKind
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: UsageReading) -> UsageReadingOut:
+        return cls(
+            id=row.id,
+            start=row.period_start,
+            end=row.period_end,
+            kwh=row.kwh,
+            kind=ReadingKind(row.kind),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
         )

@@ -14,6 +14,7 @@ from enroll.models.location import (
     ServiceLocationImport,
     ServiceLocationImportChunk,
     ServiceLocationImportIssue,
+    UsageReading,
 )
 from enroll.models.notification import Notification, NotificationTemplate
 from enroll.models.participation import Device, DeviceLocation, ProgramSubscription
@@ -60,6 +61,7 @@ __all__ = [
     "ServiceTaskLog",
     "SetupAction",
     "Todo",
+    "UsageReading",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -4,9 +4,21 @@ the normalised columns the address search reads; and their bulk imports."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String, Table, Text
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Table,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from enroll.models.base import Base, BigInt, IdMixin, Json, TimestampMixin, VersionedMixin
@@ -69,6 +81,10 @@ class ServiceLocation(IdMixin, TimestampMixin, VersionedMixin, Base):
     search_unit: Mapped[str] = mapped_column(String(40))
     search_city: Mapped[str] = mapped_column(String(200))
     search_zip: Mapped[str] = mapped_column(String(5))
+    # Whether any usage reading exists: set by the first one (location/usage.py), so showing
+    # ``hasUsageHistory`` costs nothing per row. Derived data: it moves neither ``version``
+    # nor ``updated_at``.
+    has_usage: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 service_location_table: Table = ServiceLocation.__table__  # type: ignore[assignment]
@@ -128,3 +144,36 @@ class ServiceLocationImportIssue(Base):
 
 
 location_issue_table: Table = ServiceLocationImportIssue.__table__  # type: ignore[assignment]
+
+
+KWH_DIGITS, KWH_DECIMALS = 10, 3  # up to 9,999,999.999 kWh a reading
+
+
+class UsageReading(IdMixin, Base):
+    """A metered consumption of a location over ``[period_start, period_end)`` (UTC): a
+    billing month's reading or an interval's (``kind``, from the length). One row per period:
+    the same period sent again replaces ``kwh``."""
+
+    __tablename__ = "usage_reading"
+    __table_args__ = (
+        Index(None, "service_location_id", "period_start", "period_end", unique=True),
+        # The list's keyset order (chronological: the key is the period written as digits).
+        Index(None, "service_location_id", "period_key", unique=True),
+    )
+
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
+    service_location_id: Mapped[str] = mapped_column(
+        ForeignKey("service_location.id", ondelete="CASCADE")
+    )
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    # start and end as 20 + 20 digits (YYYYMMDDHHMMSSffffff): sorts as the periods do, and is
+    # a cursor of the list's alphabet.
+    period_key: Mapped[str] = mapped_column(String(40))
+    kwh: Mapped[Decimal] = mapped_column(Numeric(KWH_DIGITS, KWH_DECIMALS))
+    kind: Mapped[str] = mapped_column(String(8))  # workflows ReadingKind
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+usage_reading_table: Table = UsageReading.__table__  # type: ignore[assignment]

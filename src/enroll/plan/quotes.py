@@ -1,21 +1,26 @@
 """Quoting a program instance's plans at a service location.
 
-The location comes in as the location domain's API dict (camelCase: ``id``,
+``quote`` takes the location as the location domain's API dict (camelCase: ``id``,
 ``servicePointId``, ``market``, ``utility {code, name}``, ``address {…}``, ``county``,
-``premiseType``, ``status``, ``metered``, ``attributes``), so this module needs nothing of that
-domain; the HTTP route that finds the location and calls ``quote`` sits above both.
+``premiseType``, ``status``, ``metered``, ``attributes``, ``hasUsageHistory``).
+``quote_location`` is the use case of the REST and GraphQL doors: it finds the location
+(by id or service point id, through the location domain below) and its last 12 months of
+usage, then quotes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.models import DeliveryCharge, Plan
+from enroll.errors import NotFound
+from enroll.location import repository as locations
+from enroll.location.schemas import ServiceLocationOut
+from enroll.models import DeliveryCharge, Plan, ProgramInstance, ServiceLocation
 from enroll.plan import repository
 from enroll.plan.availability import unavailable_reason, window_of
 from enroll.plan.pricing import Delivery, efl_prices, estimated_monthly_dollars
@@ -25,6 +30,7 @@ from enroll.plan.schemas import (
     Pricing,
     QuotedPlan,
     QuoteOut,
+    QuoteRequest,
     UnavailablePlan,
 )
 from enroll.plan.service import instance_of
@@ -66,7 +72,90 @@ async def quote(
     ``usage_by_month`` (the location's monthly kWh, normally the last 12) adds
     ``estimatedMonthlyDollars``. 404 for an unknown instance (id or slug)."""
     instance = await instance_of(session, workspace_id=workspace_id, ref=instance_id)
-    day = on or today_in(instance.timezone, now)
+    return await _quote(
+        session,
+        workspace_id=workspace_id,
+        instance=instance,
+        location=location,
+        applicant=applicant,
+        day=on or today_in(instance.timezone, now),
+        now=now,
+        explain=explain,
+        usage_by_month=usage_by_month,
+    )
+
+
+async def quote_location(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    instance_id: str,
+    body: QuoteRequest,
+    now: datetime,
+    explain: bool,
+) -> QuoteOut:
+    """``quote`` at the location the body names (its id, or its service point id in any
+    market), with its usage of the 12 whole months before the quote's day (UTC months) as
+    ``usage_by_month`` when it has any. 404 for an unknown instance, then for an unknown
+    location (another workspace's alike)."""
+    # The instance first: another workspace's instance is a 404 that says nothing of the body.
+    instance = await instance_of(session, workspace_id=workspace_id, ref=instance_id)
+    row = await _location(session, workspace_id=workspace_id, body=body)
+    day = body.on or today_in(instance.timezone, now)
+    usage = (
+        await locations.usage_by_month(
+            session,
+            workspace_id=workspace_id,
+            location_id=row.id,
+            until=datetime.combine(day, time(), tzinfo=UTC),
+        )
+        if row.has_usage
+        else []
+    )
+    return await _quote(
+        session,
+        workspace_id=workspace_id,
+        instance=instance,
+        location=ServiceLocationOut.of(row).model_dump(mode="json", by_alias=True),
+        applicant=None,
+        day=day,
+        now=now,
+        explain=explain,
+        usage_by_month=usage or None,
+    )
+
+
+async def _location(
+    session: AsyncSession, *, workspace_id: str, body: QuoteRequest
+) -> ServiceLocation:
+    if body.service_location_id is not None:
+        found = await locations.get(
+            session, workspace_id=workspace_id, location_id=body.service_location_id
+        )
+        if found is None:
+            raise NotFound(f"No service location {body.service_location_id!r}.")
+        return found
+    assert body.service_point_id is not None  # QuoteRequest holds exactly one
+    found = await locations.by_service_point(
+        session, workspace_id=workspace_id, service_point_id=body.service_point_id, market=None
+    )
+    if found is None:
+        raise NotFound(f"No service location with servicePointId {body.service_point_id!r}.")
+    return found
+
+
+async def _quote(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    instance: ProgramInstance,
+    location: Mapping[str, Any],
+    applicant: Mapping[str, Any] | None,
+    day: date,
+    now: datetime,
+    explain: bool,
+    usage_by_month: Sequence[Decimal | int] | None,
+) -> QuoteOut:
     utility_code = utility_code_of(location)
     charge = (
         await repository.in_effect(

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     BeforeValidator,
+    ConfigDict,
     Field,
     PlainSerializer,
     StringConstraints,
@@ -22,8 +23,9 @@ from pydantic_core import PydanticCustomError
 
 from enroll.eligibility.jsonlogic import RuleError, RuleTooComplex, validate_rule
 from enroll.errors import RULE_TOO_COMPLEX
-from enroll.kit.fields import HttpUrl, IsoDate, LongText, Name
+from enroll.kit.fields import RESOURCE_REFERENCE, HttpUrl, IsoDate, LongText, Name
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
+from enroll.location.schemas import ServicePointId
 from enroll.models import DeliveryCharge, Plan
 from enroll.workflows.plan import PlanStatus
 
@@ -402,3 +404,43 @@ class QuoteOut(OutModel):
     unavailable: list[UnavailablePlan] | None = Field(
         description="With explain: the plans not offered, each with its reason; else null."
     )
+
+
+_LOCATION_REFS = ("serviceLocationId", "servicePointId")
+
+
+def _exactly_one_location(schema: dict[str, Any]) -> None:
+    """The document says what the server checks: exactly one of the two, never null."""
+    for name in _LOCATION_REFS:
+        prop = schema["properties"][name]
+        branch = next(b for b in prop.pop("anyOf") if b.get("type") != "null")
+        prop.pop("default", None)
+        prop.update(branch)
+    schema["oneOf"] = [{"required": [name]} for name in _LOCATION_REFS]
+
+
+class QuoteRequest(ApiModel):
+    """Where to quote: exactly one of `serviceLocationId` and `servicePointId`."""
+
+    model_config = ConfigDict(json_schema_extra=_exactly_one_location)
+
+    service_location_id: (
+        Annotated[str, StringConstraints(min_length=1, max_length=100), RESOURCE_REFERENCE] | None
+    ) = Field(None, description="The location's id.")
+    service_point_id: Annotated[ServicePointId, RESOURCE_REFERENCE] | None = Field(
+        None, description="Or its service point id (ERCOT: the ESI ID), in any market."
+    )
+    on: IsoDate | None = Field(
+        None,
+        alias="date",
+        description="The day whose delivery charges price the plans, and whose month ends "
+        "the 12 months of usage behind `estimatedMonthlyDollars` (default: today in the "
+        "instance's time zone).",
+    )
+
+    @model_validator(mode="after")
+    def _one_location(self) -> QuoteRequest:
+        sent = self.model_fields_set & {"service_location_id", "service_point_id"}
+        if len(sent) != 1 or getattr(self, next(iter(sent))) is None:
+            raise ValueError("Give exactly one of serviceLocationId and servicePointId.")
+        return self

@@ -31,6 +31,8 @@ EVENT_TYPES: dict[str, str] = {
     "subscription.deactivated": "A program subscription ended.",
     "device.activated": "A device went live in a program.",
     "device.deactivated": "A device left a program.",
+    "service_location.usage_received": "A service location's usage readings arrived "
+    "(some new or changed).",
     "import.completed": "A bulk import finished.",
     "import.failed": "A bulk import stopped on an error.",
     ENDPOINT_DISABLED: "A webhook endpoint was disabled (410 Gone, or failing for days).",
@@ -48,6 +50,7 @@ _READ_SCOPE_BY_PREFIX: dict[str, Scope] = {
     "setup_action.": Scope.ENROLLMENTS_READ,
     "subscription.": Scope.ENROLLMENTS_READ,
     "device.": Scope.ENROLLMENTS_READ,
+    "service_location.": Scope.LOCATIONS_READ,
     "import.": Scope.IMPORTS_READ,
     "webhook_endpoint.": Scope.WEBHOOKS_MANAGE,
     "webhook.": Scope.WEBHOOKS_MANAGE,

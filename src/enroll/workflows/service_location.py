@@ -21,3 +21,11 @@ class PremiseType(StrEnum):
     RESIDENTIAL = "residential"
     SMALL_COMMERCIAL = "small_commercial"
     LARGE_COMMERCIAL = "large_commercial"
+
+
+class ReadingKind(StrEnum):
+    """A usage reading's kind, derived from its length: a period longer than a day is a
+    billing month's reading, a day or less an interval (15 minutes, an hour, a day)."""
+
+    MONTHLY = "monthly"
+    INTERVAL = "interval"
