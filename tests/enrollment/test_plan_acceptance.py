@@ -251,3 +251,27 @@ def test_eligibility_rules_read_the_location(tenant: Tenant) -> None:
     assert [c["id"] for c in moved["eligibility"]["checks"] if c["status"] == "failed"] == [
         "residential"
     ]
+
+
+def test_the_enrollment_shows_whether_its_location_has_usage(tenant: Tenant) -> None:
+    instance = tenant.instance("anywhere-program")
+    enrollments = f"/v1/programInstances/{instance['id']}/enrollments"
+    location = create(tenant)
+    before = tenant.client.post(enrollments, json=_body(serviceLocationId=location["id"])).json()
+    assert before["hasUsageHistory"] is False
+    nowhere = tenant.client.post(enrollments, json=_body()).json()
+    reading = {"start": "2026-10-01T05:00:00Z", "end": "2026-11-01T05:00:00Z", "kwh": "1210.5"}
+    r = tenant.client.post(
+        f"/v1/serviceLocations/{location['id']}/usage", json={"readings": [reading]}
+    )
+    assert r.status_code == 201, r.text
+    assert tenant.client.get(f"/v1/enrollments/{before['id']}").json()["hasUsageHistory"] is True
+    after = tenant.client.post(enrollments, json=_body(serviceLocationId=location["id"])).json()
+    assert after["hasUsageHistory"] is True
+    assert tenant.client.get(f"/v1/enrollments/{nowhere['id']}").json()["hasUsageHistory"] is False
+    (created,) = [
+        e
+        for e in tenant.events(type="enrollment.created")
+        if e["data"]["object"]["id"] == after["id"]
+    ]
+    assert created["data"]["object"]["hasUsageHistory"] is True

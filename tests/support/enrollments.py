@@ -50,6 +50,7 @@ ENROLLMENT_KEYS = {
     "planCode",
     "planCodeGiven",
     "startDate",
+    "hasUsageHistory",
     "version",
     "createdAt",
     "updatedAt",

@@ -19,6 +19,7 @@ ENROLLMENT = f"""
   enrollmentStartDate status eligibilityStatus eligibilityReason
   eligibility {{ status reason programInstanceId checks criteriaVersion evaluatedAt }}
   needsReview needsReviewReason serviceLocationId planId planCode planCodeGiven startDate
+  hasUsageHistory
   version createdAt updatedAt
 """
 PROGRAM = """

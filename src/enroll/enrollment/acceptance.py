@@ -21,7 +21,7 @@ from enroll.enrollment.schemas import ConsentIn, ConsentOut, EnrollmentCreate
 from enroll.ids import new_id
 from enroll.location import service as locations
 from enroll.location.schemas import ServiceLocationOut
-from enroll.models import EnrollmentConsent, Plan, ProgramInstance, ServiceLocation
+from enroll.models import Enrollment, EnrollmentConsent, Plan, ProgramInstance, ServiceLocation
 from enroll.models.enrollment_fields import FIELDS
 from enroll.plan import service as plans
 from enroll.plan.availability import check_available, check_start_date, window_of
@@ -33,17 +33,26 @@ class Acceptance:
     consent: ConsentIn | None = None
     plan: Plan | None = None
     event: dict[str, Any] = field(default_factory=dict)  # enrollment.created's extra keys
+    has_usage: bool = False  # the location's, for the new (transient) enrollment to show
 
-    def consent_record(
-        self, *, workspace_id: str, enrollment_id: str, now: datetime
-    ) -> EnrollmentConsent | None:
+    def attach(self, enrollment: Enrollment, *, now: datetime) -> EnrollmentConsent | None:
+        """What the new enrollment carries of the acceptance: its location's usage flag (a
+        transient row loads none), and the consent record to keep, which ``enrollment.created``
+        carries without its IP address."""
+        enrollment.has_usage_history = self.has_usage
+        record = self._consent_record(enrollment, now=now)
+        if record is not None:
+            self.event["consent"] = ConsentOut.of(record).public()
+        return record
+
+    def _consent_record(self, enrollment: Enrollment, *, now: datetime) -> EnrollmentConsent | None:
         if self.consent is None:
             return None
         c = self.consent
         return EnrollmentConsent(
             id=new_id(),
-            workspace_id=workspace_id,
-            enrollment_id=enrollment_id,
+            workspace_id=enrollment.workspace_id,
+            enrollment_id=enrollment.id,
             plan_id=self.plan.id if self.plan else None,
             terms_accepted=bool(c.terms_accepted),
             documents=_documents_as_accepted(self.plan, c),
@@ -80,6 +89,7 @@ async def check(
     location_out = ServiceLocationOut.of(location) if location else None
     if location is not None and location_out is not None:
         found.values["service_location_id"] = location.id
+        found.has_usage = bool(location.has_usage)
         if not applicant.get("address"):
             found.values["address"] = location_out.address.model_dump(
                 by_alias=True, exclude_none=True
@@ -113,12 +123,6 @@ async def check(
         "startDate": start.isoformat(),
     }
     return found
-
-
-def with_consent(found: Acceptance, record: EnrollmentConsent | None) -> None:
-    """``enrollment.created`` carries the consent as kept, without its IP address."""
-    if record is not None:
-        found.event["consent"] = ConsentOut.of(record).public()
 
 
 async def _location(

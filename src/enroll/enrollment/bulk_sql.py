@@ -73,6 +73,15 @@ def _fields(dialect: Dialect, e: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _has_usage(dialect: Dialect, e: str) -> str:
+    """As ``Enrollment.has_usage_history``, a JSON boolean (false without a location)."""
+    found = (
+        f"EXISTS (SELECT 1 FROM service_location sl"
+        f" WHERE sl.id = {e}.service_location_id AND sl.has_usage)"
+    )
+    return found if dialect == "postgresql" else f"json(iif({found}, 'true', 'false'))"
+
+
 def snapshot(dialect: Dialect, e: str) -> str:
     """The JSON of ``EnrollmentOut.of(row)`` for the enrollment row aliased ``e``, a row the
     statement's transaction has just written: its eligibility is the latest, so no
@@ -120,6 +129,7 @@ def snapshot(dialect: Dialect, e: str) -> str:
             ("planCodeGiven", f"{e}.plan_code_given"),
             # ISO dates: SQLite stores them as such; PostgreSQL's date as text is one.
             ("startDate", f"{e}.start_date" + ("::text" if dialect == "postgresql" else "")),
+            ("hasUsageHistory", _has_usage(dialect, e)),
             ("version", f"{e}.version"),
             ("createdAt", timestamp(dialect, f"{e}.created_at")),
             ("updatedAt", timestamp(dialect, f"{e}.updated_at")),

@@ -267,6 +267,9 @@ class EnrollmentOut(OutModel):
     plan_code: str | None = Field(description="The plan's code (canonical, not an alias).")
     plan_code_given: str | None = Field(description="The code or alias the request gave.")
     start_date: date | None = Field(description="The requested start of service.")
+    has_usage_history: bool = Field(
+        description="Whether its service location has received usage readings."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -313,6 +316,7 @@ class EnrollmentOut(OutModel):
             plan_code=e.plan_code,
             plan_code_given=e.plan_code_given,
             start_date=e.start_date,
+            has_usage_history=bool(e.has_usage_history),
             version=e.version,
             created_at=e.created_at,
             updated_at=e.updated_at,

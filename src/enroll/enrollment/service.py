@@ -115,22 +115,8 @@ async def create(
     customer_id = values.get("customer_id")
     if customer_id and not new_customer:  # a customer made just now holds nothing yet
         await _refuse_second_open(session, instance.id, customer_id)
-    enrollment = Enrollment(
-        id=new_id(),  # known before the insert: history rows and events point at it
-        workspace_id=workspace_id,
-        program_instance_id=instance.id,
-        identification_type=body.identification_type.value,
-        status=Status.CANDIDATE.value,
-        eligibility={},
-        created_at=now,
-        updated_at=now,
-        version=1,
-        **{**_empty_values(), **values},
-    )
-    consent = accepted.consent_record(
-        workspace_id=workspace_id, enrollment_id=enrollment.id, now=now
-    )
-    acceptance.with_consent(accepted, consent)
+    enrollment = _new(instance, body, values, now=now)
+    consent = accepted.attach(enrollment, now=now)
     pending = changes.Pending(enrollment, [("enrollment.created", accepted.event)])
     pending.record(None, Status.CANDIDATE, "create", None, actor, now)
     decision = None
@@ -146,6 +132,23 @@ async def create(
     if decision is not None:
         await changes.queue_async_checks(session, enrollment, instance, decision, now=now)
     return enrollment, True
+
+
+def _new(
+    instance: ProgramInstance, body: EnrollmentCreate, values: dict[str, Any], *, now: datetime
+) -> Enrollment:
+    return Enrollment(
+        id=new_id(),  # known before the insert: history rows and events point at it
+        workspace_id=instance.workspace_id,
+        program_instance_id=instance.id,
+        identification_type=body.identification_type.value,
+        status=Status.CANDIDATE.value,
+        eligibility={},
+        created_at=now,
+        updated_at=now,
+        version=1,
+        **{**_empty_values(), **values},
+    )
 
 
 async def _insert(session: AsyncSession, enrollment: Enrollment) -> None:

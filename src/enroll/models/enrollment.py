@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, column_property, mapped_column
 
 from enroll.models.base import Base, IdMixin, Json, TimestampMixin, VersionedMixin, utcnow
+from enroll.models.location import ServiceLocation
 from enroll.workflows.enrollment import OPEN_STATUSES
 
 # A customer holds at most one open enrollment per instance (the rule: workflows/enrollment.py).
@@ -123,6 +124,7 @@ class Enrollment(IdMixin, TimestampMixin, VersionedMixin, Base):
     if TYPE_CHECKING:  # column_property()s, attached below: they need the mapped id
         stamped_at: str | None
         stamped_version: int | None
+        has_usage_history: bool | None
 
     @property
     def evaluation(self) -> dict[str, Any]:
@@ -154,6 +156,20 @@ def _stamp_property(column: Column[Any]) -> Any:
 
 Enrollment.stamped_at = _stamp_property(_stamp.evaluated_at)
 Enrollment.stamped_version = _stamp_property(_stamp.criteria_version)
+
+
+def _has_usage_property() -> Any:
+    # Whether the service location it names has received usage readings (null: it names none).
+    return column_property(
+        select(ServiceLocation.has_usage)
+        .where(ServiceLocation.id == Enrollment.service_location_id)
+        .correlate_except(ServiceLocation)
+        .scalar_subquery(),
+        expire_on_flush=False,
+    )
+
+
+Enrollment.has_usage_history = _has_usage_property()
 
 
 class EnrollmentHistory(IdMixin, Base):
