@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.cli.demo_retail import PROGRAM as RETAIL_PROGRAM
-from enroll.cli.demo_retail import seed_retail
+from enroll.cli.demo_retail import accept_plan, seed_retail
 from enroll.context import AppContext
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.schemas import EnrollmentCreate
@@ -84,12 +84,21 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
         retail = await seed_retail(
             session, workspace_id=workspace.id, program_slug=str(RETAIL_PROGRAM["slug"]), now=now
         )
+    locations = await _locations(ctx, workspace.id)
+    async with ctx.db.transaction() as session:
+        retail["acceptedEnrollment"] = await accept_plan(
+            session,
+            workspace_id=workspace.id,
+            instance_id=retail["id"],
+            service_point_id=locations["tryLookup"],
+            now=now,
+        )
     return {
         "workspace": {"id": workspace.id, "name": workspace.name},
         "apiKey": issued.secret,
         "programInstance": {"id": instance.id, "slug": instance.slug},
         "retailInstance": retail,
-        "serviceLocations": await _locations(ctx, workspace.id),
+        "serviceLocations": locations,
     }
 
 

@@ -1,6 +1,6 @@
 """Demo data for retail electricity (seed 003): an ERCOT retail program instance counting days
-in America/Chicago, the delivery charges of three TDSPs, and two plans with their EFL, TOS and
-YRAC documents."""
+in America/Chicago, the delivery charges of three TDSPs, two plans with their EFL, TOS and
+YRAC documents, and (once the premises are loaded) one customer who accepted a plan."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.enrollment import service as enrollments
+from enroll.enrollment.schemas import EnrollmentCreate
 from enroll.plan import service as plans
 from enroll.plan.schemas import DeliveryChargeSet, PlanCreate
 from enroll.program_instance import service as instances
@@ -123,3 +125,42 @@ async def seed_retail(
         )
         codes.append(plan.code)
     return {"id": instance.id, "slug": instance.slug, "plans": codes}
+
+
+async def accept_plan(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    instance_id: str,
+    service_point_id: str,
+    now: datetime,
+) -> str:
+    """A customer who accepted FIXED-12 (by its alias) at a demo premise, with the consent
+    record a web sign-up keeps; the enrollment's id."""
+    plan = PLANS[0]
+    body = {
+        "identificationType": "customerInfo",
+        "firstName": "Rosa",
+        "lastName": "Mendez",
+        "email": "rosa.mendez@example.com",
+        "servicePointId": service_point_id,
+        "planCode": plan["aliases"][0],
+        "consent": {
+            "termsAccepted": True,
+            "documents": [{"type": d["type"], "version": d["version"]} for d in plan["documents"]],
+            "text": f"I agree to switch to {plan['name']} and accept its EFL, TOS and YRAC.",
+            "ipAddress": "203.0.113.7",
+            "userAgent": "Mozilla/5.0 (demo)",
+            "channel": "web",
+            "actor": {"type": "customer", "name": "Rosa Mendez"},
+        },
+    }
+    enrollment, _ = await enrollments.create(
+        session,
+        workspace_id=workspace_id,
+        instance_ref=instance_id,
+        body=EnrollmentCreate.model_validate(body),
+        actor="demo",
+        now=now,
+    )
+    return enrollment.id
