@@ -55,6 +55,8 @@ NOT_FIELDS = {
     "plan_code",
     "plan_code_given",
     "start_date",
+    "service_active",
+    "service_start_date",
     "created_at",
     "updated_at",
     "version",

@@ -50,6 +50,8 @@ ENROLLMENT_KEYS = {
     "planCode",
     "planCodeGiven",
     "startDate",
+    "serviceActive",
+    "serviceStartDate",
     "hasUsageHistory",
     "version",
     "createdAt",

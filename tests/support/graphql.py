@@ -19,7 +19,7 @@ ENROLLMENT = f"""
   enrollmentStartDate status eligibilityStatus eligibilityReason
   eligibility {{ status reason programInstanceId checks criteriaVersion evaluatedAt }}
   needsReview needsReviewReason serviceLocationId planId planCode planCodeGiven startDate
-  hasUsageHistory
+  serviceActive serviceStartDate hasUsageHistory
   version createdAt updatedAt
 """
 PROGRAM = """

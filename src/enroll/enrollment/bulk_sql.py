@@ -129,6 +129,16 @@ def snapshot(dialect: Dialect, e: str) -> str:
             ("planCodeGiven", f"{e}.plan_code_given"),
             # ISO dates: SQLite stores them as such; PostgreSQL's date as text is one.
             ("startDate", f"{e}.start_date" + ("::text" if dialect == "postgresql" else "")),
+            (
+                "serviceActive",
+                f"{e}.service_active"
+                if dialect == "postgresql"
+                else f"json(iif({e}.service_active, 'true', 'false'))",
+            ),
+            (
+                "serviceStartDate",
+                f"{e}.service_start_date" + ("::text" if dialect == "postgresql" else ""),
+            ),
             ("hasUsageHistory", _has_usage(dialect, e)),
             ("version", f"{e}.version"),
             ("createdAt", timestamp(dialect, f"{e}.created_at")),

@@ -267,6 +267,10 @@ class EnrollmentOut(OutModel):
     plan_code: str | None = Field(description="The plan's code (canonical, not an alias).")
     plan_code_given: str | None = Field(description="The code or alias the request gave.")
     start_date: date | None = Field(description="The requested start of service.")
+    service_active: bool = Field(
+        description="The market enrollment (switch) completed: the plan's service runs."
+    )
+    service_start_date: date | None = Field(description="When service started (or starts).")
     has_usage_history: bool = Field(
         description="Whether its service location has received usage readings."
     )
@@ -316,6 +320,8 @@ class EnrollmentOut(OutModel):
             plan_code=e.plan_code,
             plan_code_given=e.plan_code_given,
             start_date=e.start_date,
+            service_active=bool(e.service_active),
+            service_start_date=e.service_start_date,
             has_usage_history=bool(e.has_usage_history),
             version=e.version,
             created_at=e.created_at,

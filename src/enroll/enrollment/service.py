@@ -8,7 +8,7 @@ async_answers.py's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -374,6 +374,29 @@ async def update(
     enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
     body.changes()  # refuses explicit nulls on required fields
     await _replace_fields(session, enrollment, body, now=now)
+    return enrollment
+
+
+async def activate_service(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    enrollment_id: str,
+    start: date | None,
+    now: datetime,
+) -> Enrollment:
+    """The market enrollment (the switch request) completed: the plan's service runs from
+    ``start`` (the utility's date; else the requested one). Once: a repeat changes nothing."""
+    enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
+    if enrollment.service_active:
+        return enrollment
+    enrollment.service_active = True
+    enrollment.service_start_date = start or enrollment.start_date or now.date()
+    enrollment.updated_at = now
+    await session.flush()
+    await changes.emit(
+        session, changes.Pending(enrollment, [("enrollment.service_activated", {})]), now
+    )
     return enrollment
 
 

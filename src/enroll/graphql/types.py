@@ -262,6 +262,8 @@ class Enrollment:
     plan_code: str | None
     plan_code_given: str | None
     start_date: date | None
+    service_active: bool
+    service_start_date: date | None
     has_usage_history: bool
     version: int
     created_at: datetime

@@ -121,6 +121,9 @@ class Enrollment(IdMixin, TimestampMixin, VersionedMixin, Base):
     plan_code: Mapped[str | None] = mapped_column(String(100))
     plan_code_given: Mapped[str | None] = mapped_column(String(100))
     start_date: Mapped[date | None] = mapped_column(Date)
+    # Set when the market enrollment (the switch request to the utility) completes.
+    service_active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    service_start_date: Mapped[date | None] = mapped_column(Date)
     if TYPE_CHECKING:  # column_property()s, attached below: they need the mapped id
         stamped_at: str | None
         stamped_version: int | None

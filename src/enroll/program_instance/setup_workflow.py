@@ -38,6 +38,9 @@ class ActionType(StrEnum):
     CREATE_TODO = "create_todo"  # a to-do entry for people
     CREATE_WORK_ORDER = "create_work_order"  # a work order in asset management
     DEVICE_COMMAND = "device_command"  # a status check sent to the device-command endpoint
+    # The switch request a retailer sends the utility for the chosen start date: a call to
+    # marketEnrollmentUrl, or a to-do completed by a person where none is set.
+    MARKET_ENROLLMENT = "market_enrollment"
 
 
 class ActionConfig(ApiModel):
@@ -90,6 +93,11 @@ class SetupWorkflow(ApiModel, json_schema_extra=_command_url):
         None, description="Where device_command actions are POSTed (signed like webhooks)."
     )
     device_command_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    market_enrollment_url: HttpUrl | None = Field(
+        None,
+        description="Where market_enrollment actions are POSTed (signed like webhooks); "
+        "without it, each raises a to-do that a person completes.",
+    )
     expiration_days: Annotated[
         int | None,
         Field(ge=1, le=3650, description="A task not completed in time is canceled."),

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.enrollment import service as enrollments
 from enroll.ids import new_id
-from enroll.models import Device, SetupAction, Todo
+from enroll.location import service as locations
+from enroll.models import Device, ServiceTask, SetupAction, Todo
 from enroll.program_instance import service as instances
+from enroll.program_instance.setup_workflow import ActionType, SetupWorkflow
 from enroll.servicetask import repository, service, tasks
 from enroll.servicetask.errors import (
     ActionNotInProgress,
@@ -99,8 +102,25 @@ async def finish_action(
     await tasks.log_action(
         session, task, action, action.status, actor=actor, now=now, message=message
     )
+    if succeeded and action.type == ActionType.MARKET_ENROLLMENT and task.enrollment_id:
+        await enrollments.activate_service(
+            session,
+            workspace_id=task.workspace_id,
+            enrollment_id=task.enrollment_id,
+            start=_service_start(result),
+            now=now,
+        )
     if task.state == T.AWAITING_DEVICE_SETUP:
         await tasks.schedule_step(session, task, now=now)
+
+
+def _service_start(result: dict[str, Any] | None) -> date | None:
+    """The utility's start date, when its answer gives one as an ISO date."""
+    given = (result or {}).get("serviceStartDate")
+    try:
+        return date.fromisoformat(given) if isinstance(given, str) else None
+    except ValueError:
+        return None
 
 
 async def complete_todo(
@@ -191,6 +211,8 @@ async def device_command_call(
     task = await service.get(session, workspace_id=workspace_id, task_id=action.task_id)
     instance = await instances.get(session, workspace_id=workspace_id, ref=task.program_instance_id)
     workflow = workflow_of(instance)
+    if workflow is not None and action.type == ActionType.MARKET_ENROLLMENT:
+        return await _market_enrollment_call(session, task, action, workflow)
     if workflow is None or workflow.device_command_url is None:
         return None
     devices = await repository.devices_of(session, task)
@@ -215,6 +237,40 @@ async def device_command_call(
                 }
                 for d in devices
             ],
+        },
+    )
+
+
+async def _market_enrollment_call(
+    session: AsyncSession, task: ServiceTask, action: SetupAction, workflow: SetupWorkflow
+) -> DeviceCommand | None:
+    """The switch request: the premise, the plan and the requested start date."""
+    if workflow.market_enrollment_url is None or task.enrollment_id is None:
+        return None
+    e = await enrollments.get(
+        session, workspace_id=task.workspace_id, enrollment_id=task.enrollment_id
+    )
+    location = (
+        await locations.get(
+            session, workspace_id=task.workspace_id, location_id=e.service_location_id
+        )
+        if e.service_location_id
+        else None
+    )
+    return DeviceCommand(
+        url=workflow.market_enrollment_url,
+        timeout_seconds=workflow.device_command_timeout_seconds,
+        body={
+            "type": "market.enrollment",
+            "setupActionId": action.id,
+            "serviceTaskId": task.id,
+            "enrollmentId": e.id,
+            "servicePointId": location.service_point_id if location else None,
+            "market": location.market if location else None,
+            "utilityCode": location.utility_code if location else None,
+            "planCode": e.plan_code,
+            "startDate": e.start_date.isoformat() if e.start_date else None,
+            "customer": {"firstName": e.first_name, "lastName": e.last_name, "email": e.email},
         },
     )
 

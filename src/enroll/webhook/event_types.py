@@ -25,6 +25,8 @@ EVENT_TYPES: dict[str, str] = {
         for status in Status
         if status != Status.CANDIDATE
     },
+    "enrollment.service_activated": "An enrollment's market enrollment (the switch to its "
+    "plan) completed: service is active (serviceStartDate).",
     "service_task.state_changed": "A service task (enrollment or unenrollment request) moved.",
     "setup_action.started": "A device setup action started.",
     "subscription.activated": "A program subscription became active.",

@@ -74,6 +74,10 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("plan_code", sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column("plan_code_given", sa.String(length=100), nullable=True))
         batch_op.add_column(sa.Column("start_date", sa.Date(), nullable=True))
+        batch_op.add_column(
+            sa.Column("service_active", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+        batch_op.add_column(sa.Column("service_start_date", sa.Date(), nullable=True))
         batch_op.create_index(batch_op.f("ix_enrollment_plan_id"), ["plan_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_enrollment_service_location_id"), ["service_location_id"], unique=False
@@ -102,6 +106,8 @@ def downgrade() -> None:
         batch_op.drop_constraint(batch_op.f("fk_enrollment_plan_id_plan"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_enrollment_service_location_id"))
         batch_op.drop_index(batch_op.f("ix_enrollment_plan_id"))
+        batch_op.drop_column("service_start_date")
+        batch_op.drop_column("service_active")
         batch_op.drop_column("start_date")
         batch_op.drop_column("plan_code_given")
         batch_op.drop_column("plan_code")

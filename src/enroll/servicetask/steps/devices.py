@@ -13,10 +13,11 @@ from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
 from enroll.models import ServiceTask, SetupAction
+from enroll.program_instance import service as instances
 from enroll.program_instance.setup_workflow import ActionConfig, ActionType
 from enroll.servicetask import repository, tasks
 from enroll.servicetask.steps.completion import complete_enrollment, complete_unenrollment
-from enroll.servicetask.steps.run import FailUndoing, Run, Wait, enrollment_of
+from enroll.servicetask.steps.run import FailUndoing, Run, Wait, enrollment_of, workflow_of
 from enroll.servicetask.tasks import TaskError
 from enroll.workflows.service_task import ActionStatus, TaskKind, TaskState
 
@@ -124,6 +125,20 @@ async def start_due_actions(session: AsyncSession, task: ServiceTask, *, now: da
             await _start(session, task, action, now=now)
 
 
+_TODO_TITLES = {
+    ActionType.CREATE_TODO: "Set up devices for task ",
+    ActionType.MARKET_ENROLLMENT: "Send the market enrollment (switch request) of task ",
+}
+
+
+async def _market_url(session: AsyncSession, task: ServiceTask) -> bool:
+    instance = await instances.get(
+        session, workspace_id=task.workspace_id, ref=task.program_instance_id
+    )
+    workflow = workflow_of(instance)
+    return workflow is not None and workflow.market_enrollment_url is not None
+
+
 async def _start(
     session: AsyncSession, task: ServiceTask, action: SetupAction, *, now: datetime
 ) -> None:
@@ -133,17 +148,21 @@ async def _start(
     action.updated_at = now
     await session.flush()
     await tasks.log_action(session, task, action, "started", actor=tasks.SYSTEM_ACTOR, now=now)
-    if action.type == ActionType.CREATE_TODO:
+    if action.type == ActionType.CREATE_TODO or (
+        action.type == ActionType.MARKET_ENROLLMENT and not await _market_url(session, task)
+    ):
         await tasks.raise_todo(
             session,
             task,
             kind="action",
-            title=str(action.config.get("description") or f"Set up devices for task {task.id}"),
+            title=str(
+                action.config.get("description") or _TODO_TITLES[ActionType(action.type)] + task.id
+            ),
             detail=f"Complete setup action {action.id} when done.",
             now=now,
             setup_action_id=action.id,
         )
-    elif action.type == ActionType.DEVICE_COMMAND:
+    elif action.type in (ActionType.DEVICE_COMMAND, ActionType.MARKET_ENROLLMENT):
         job_id = new_id()
         await jobs.enqueue(
             session,
