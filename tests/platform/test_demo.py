@@ -10,7 +10,7 @@ import pytest
 
 from enroll.cli.demo import DEMO_LOCATIONS, seed
 from enroll.context import AppContext
-from enroll.enrollment import service as enrollments
+from enroll.enrollment import acceptance
 from tests.support.server import BACKENDS, fresh_database
 
 
@@ -22,7 +22,7 @@ def test_the_demo_covers_retail_electricity(backend: str, tmp_path: Path) -> Non
 
         async def consents(ctx: AppContext) -> list[Any]:
             async with ctx.db.transaction(write=False) as session:
-                return await enrollments.consents(
+                return await acceptance.consents(
                     session,
                     workspace_id=out["workspace"]["id"],
                     enrollment_id=out["retailInstance"]["acceptedEnrollment"],

@@ -10,7 +10,7 @@ from enroll.api.routing import TransactionalRoute
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
-from enroll.enrollment import repository, service
+from enroll.enrollment import acceptance, repository, service
 from enroll.enrollment.errors import (
     ConsentDocumentsMismatch,
     CriteriaUnchanged,
@@ -219,7 +219,7 @@ async def enrollment_consents(
     """The enrollment's consent records, oldest first: immutable, the proof of what was
     accepted (documents and versions, the exact text, time, IP address, user agent, channel
     and actor)."""
-    rows = await service.consents(
+    rows = await acceptance.consents(
         session, workspace_id=workspace_id_of(principal), enrollment_id=enrollment_id
     )
     return ConsentList(data=[ConsentOut.of(c) for c in rows])

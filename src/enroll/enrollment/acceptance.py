@@ -1,4 +1,6 @@
-"""Accepting a plan at a service location with an enrollment (issue 15, section 3).
+"""Accepting a plan at a service location with an enrollment (issue 15, sections 3 and 4): the
+checks of a create, the consent records, and the service activation a market enrollment ends
+with.
 
 A create that names a location and a plan is checked here before anything is written: the
 location and plan exist (404), the plan is available there (422 ``plan_unavailable``), the
@@ -11,11 +13,12 @@ carries besides the enrollment.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.enrollment import changes, repository
 from enroll.enrollment.errors import ConsentDocumentsMismatch, PlanNeedsLocation, TermsNotAccepted
 from enroll.enrollment.schemas import ConsentIn, ConsentOut, EnrollmentCreate
 from enroll.ids import new_id
@@ -165,3 +168,38 @@ def _check_consent(plan: Plan, consent: ConsentIn | None) -> None:
             "The consent must accept each of the plan's documents at its current version.",
             expected=expected,
         )
+
+
+async def consents(
+    session: AsyncSession, *, workspace_id: str, enrollment_id: str
+) -> list[EnrollmentConsent]:
+    """The enrollment's consent records, oldest first (404 for an unknown enrollment)."""
+    enrollment = await repository.enrollments.require(
+        session, workspace_id=workspace_id, id=enrollment_id
+    )
+    return await repository.consents_of(session, enrollment_id=enrollment.id)
+
+
+async def activate_service(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    enrollment_id: str,
+    start: date | None,
+    now: datetime,
+) -> Enrollment:
+    """The market enrollment (the switch request) completed: the plan's service runs from
+    ``start`` (the utility's date; else the requested one). Once: a repeat changes nothing."""
+    enrollment = await repository.enrollments.require(
+        session, workspace_id=workspace_id, id=enrollment_id
+    )
+    if enrollment.service_active:
+        return enrollment
+    enrollment.service_active = True
+    enrollment.service_start_date = start or enrollment.start_date or now.date()
+    enrollment.updated_at = now
+    await session.flush()
+    await changes.emit(
+        session, changes.Pending(enrollment, [("enrollment.service_activated", {})]), now
+    )
+    return enrollment

@@ -73,6 +73,27 @@ def _fields(dialect: Dialect, e: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _plan_and_service(dialect: Dialect, e: str) -> list[tuple[str, str]]:
+    """The plan accepted at a location and the service that followed (plans.md)."""
+    # ISO dates: SQLite stores them as such; PostgreSQL's date as text is one.
+    as_text = "::text" if dialect == "postgresql" else ""
+    active = (
+        f"{e}.service_active"
+        if dialect == "postgresql"
+        else f"json(iif({e}.service_active, 'true', 'false'))"
+    )
+    return [
+        ("serviceLocationId", f"{e}.service_location_id"),
+        ("planId", f"{e}.plan_id"),
+        ("planCode", f"{e}.plan_code"),
+        ("planCodeGiven", f"{e}.plan_code_given"),
+        ("startDate", f"{e}.start_date{as_text}"),
+        ("serviceActive", active),
+        ("serviceStartDate", f"{e}.service_start_date{as_text}"),
+        ("hasUsageHistory", _has_usage(dialect, e)),
+    ]
+
+
 def _has_usage(dialect: Dialect, e: str) -> str:
     """As ``Enrollment.has_usage_history``, a JSON boolean (false without a location)."""
     found = (
@@ -123,23 +144,7 @@ def snapshot(dialect: Dialect, e: str) -> str:
             ("eligibility", eligibility),
             ("needsReview", boolean),
             ("needsReviewReason", f"{e}.needs_review_reason"),
-            ("serviceLocationId", f"{e}.service_location_id"),
-            ("planId", f"{e}.plan_id"),
-            ("planCode", f"{e}.plan_code"),
-            ("planCodeGiven", f"{e}.plan_code_given"),
-            # ISO dates: SQLite stores them as such; PostgreSQL's date as text is one.
-            ("startDate", f"{e}.start_date" + ("::text" if dialect == "postgresql" else "")),
-            (
-                "serviceActive",
-                f"{e}.service_active"
-                if dialect == "postgresql"
-                else f"json(iif({e}.service_active, 'true', 'false'))",
-            ),
-            (
-                "serviceStartDate",
-                f"{e}.service_start_date" + ("::text" if dialect == "postgresql" else ""),
-            ),
-            ("hasUsageHistory", _has_usage(dialect, e)),
+            *_plan_and_service(dialect, e),
             ("version", f"{e}.version"),
             ("createdAt", timestamp(dialect, f"{e}.created_at")),
             ("updatedAt", timestamp(dialect, f"{e}.updated_at")),

@@ -8,7 +8,7 @@ async_answers.py's.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -39,7 +39,7 @@ from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
 from enroll.kit.codegen import define
-from enroll.models import Enrollment, EnrollmentConsent, ProgramInstance
+from enroll.models import Enrollment, ProgramInstance
 from enroll.models.enrollment_fields import FIELDS, Kind
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ReviewMode
@@ -65,14 +65,6 @@ async def get(session: AsyncSession, *, workspace_id: str, enrollment_id: str) -
     return await repository.enrollments.require(
         session, workspace_id=workspace_id, id=enrollment_id
     )
-
-
-async def consents(
-    session: AsyncSession, *, workspace_id: str, enrollment_id: str
-) -> list[EnrollmentConsent]:
-    """The enrollment's consent records, oldest first (404 for an unknown enrollment)."""
-    enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
-    return await repository.consents_of(session, enrollment_id=enrollment.id)
 
 
 # --- create ---------------------------------------------------------------------------------
@@ -374,29 +366,6 @@ async def update(
     enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
     body.changes()  # refuses explicit nulls on required fields
     await _replace_fields(session, enrollment, body, now=now)
-    return enrollment
-
-
-async def activate_service(
-    session: AsyncSession,
-    *,
-    workspace_id: str,
-    enrollment_id: str,
-    start: date | None,
-    now: datetime,
-) -> Enrollment:
-    """The market enrollment (the switch request) completed: the plan's service runs from
-    ``start`` (the utility's date; else the requested one). Once: a repeat changes nothing."""
-    enrollment = await get(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
-    if enrollment.service_active:
-        return enrollment
-    enrollment.service_active = True
-    enrollment.service_start_date = start or enrollment.start_date or now.date()
-    enrollment.updated_at = now
-    await session.flush()
-    await changes.emit(
-        session, changes.Pending(enrollment, [("enrollment.service_activated", {})]), now
-    )
     return enrollment
 
 

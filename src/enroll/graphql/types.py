@@ -21,7 +21,7 @@ from strawberry.scalars import JSON
 import enroll.graphql.scalars  # noqa: F401  (the enums, before any use)
 from enroll.auth.scopes import Scope
 from enroll.customer.schemas import CustomerOut
-from enroll.enrollment import service as enrollments
+from enroll.enrollment import acceptance
 from enroll.enrollment.schemas import ConsentOut, EnrollmentOut, HistoryOut, IdentificationType
 from enroll.event.schemas import EventOut
 from enroll.graphql.context import info_context
@@ -308,7 +308,7 @@ class Enrollment:
         workspace_id = await ctx.workspace_id(Scope.ENROLLMENTS_READ)
 
         async def work(session: AsyncSession) -> list[Consent]:
-            rows = await enrollments.consents(
+            rows = await acceptance.consents(
                 session, workspace_id=workspace_id, enrollment_id=self.id
             )
             return [Consent(**fields_of(ConsentOut.of(row))) for row in rows]

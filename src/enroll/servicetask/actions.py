@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.enrollment import acceptance
 from enroll.enrollment import service as enrollments
 from enroll.ids import new_id
 from enroll.location import service as locations
@@ -103,7 +104,7 @@ async def finish_action(
         session, task, action, action.status, actor=actor, now=now, message=message
     )
     if succeeded and action.type == ActionType.MARKET_ENROLLMENT and task.enrollment_id:
-        await enrollments.activate_service(
+        await acceptance.activate_service(
             session,
             workspace_id=task.workspace_id,
             enrollment_id=task.enrollment_id,
