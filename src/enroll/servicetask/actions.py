@@ -31,6 +31,7 @@ from enroll.servicetask.steps.command import DeviceCommand
 from enroll.workflows.participation import DeviceStatus
 from enroll.workflows.service_task import (
     ActionStatus,
+    TaskKind,
     TaskState,
     TodoStatus,
 )
@@ -103,7 +104,9 @@ async def finish_action(
     await tasks.log_action(
         session, task, action, action.status, actor=actor, now=now, message=message
     )
-    if succeeded and action.type == ActionType.MARKET_ENROLLMENT and task.enrollment_id:
+    # An enrollment's switch only: an unenrollment task names its enrollment too.
+    switched = action.type == ActionType.MARKET_ENROLLMENT and task.kind == TaskKind.ENROLLMENT
+    if succeeded and switched and task.enrollment_id:
         await acceptance.activate_service(
             session,
             workspace_id=task.workspace_id,
