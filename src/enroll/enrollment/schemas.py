@@ -74,7 +74,6 @@ def _identification(schema: dict[str, Any]) -> None:
     schema["allOf"] = [rule("customerInfo", ["firstName", "lastName", "email"])] + [
         rule(ref, [ref]) for ref in _REFERENCES
     ]
-    schema["allOf"] += [{"not": {"required": list(pair)}} for pair in _EITHER]
 
 
 # Each pair names one thing two ways: a request sends one of them at most.
