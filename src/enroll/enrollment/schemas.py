@@ -169,8 +169,7 @@ class EnrollmentCreate(EnrollmentFields, json_schema_extra=_identification):
     )
     consent: ConsentIn | None = Field(
         None,
-        description="Required with a plan that has documents (or in an instance that requires "
-        "it); kept as an immutable record.",
+        description="Required with a plan that has documents; kept as an immutable record.",
     )
 
     @model_validator(mode="after")
