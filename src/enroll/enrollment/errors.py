@@ -62,10 +62,7 @@ class EnrollmentHasConsent(Conflict):
 
 class TermsNotAccepted(Unprocessable):
     code, title = "terms_not_accepted", "Terms not accepted"
-    description = (
-        "a plan with documents (or an instance that requires consent) without "
-        "`consent.termsAccepted: true`"
-    )
+    description = "a plan with documents without `consent.termsAccepted: true`"
 
 
 class ConsentDocumentsMismatch(Unprocessable):
