@@ -14,13 +14,10 @@ import pytest
 from tests.enrollment.test_plan_acceptance import WINDOW, _body, _consent, _day
 from tests.location.helpers import create
 from tests.plan.test_endpoints import EFL, FIXED_PRICING, ONCOR_ONLY, TOS, new_plan
+from tests.servicetask.test_endpoints import EVERY, ok
 from tests.support.http_endpoint import Checker, Received
 from tests.support.server import Database, Server, Tenant, make_tenant, private_server
 
-EVERY = {
-    "installationMethods": ["bring_your_own", "ship_device", "utility_installation", "reenroll"],
-    "assetOwnerships": ["customer", "utility"],
-}
 SWITCH = {"sequence": 1, "type": "market_enrollment", **EVERY}
 
 
@@ -46,11 +43,6 @@ def retailer() -> Iterator[Checker]:
     c = Checker()
     yield c
     c.close()
-
-
-def ok(r: Any, status: int = 200) -> Any:
-    assert r.status_code == status, r.text
-    return r.json()
 
 
 def _accepted(t: Tenant, workflow: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
