@@ -468,7 +468,8 @@ def test_sql_stays_within_sqlites_limits_or_is_left_to_python(shape: str) -> Non
     compiled = []
     for depth in (1, 2, 3, 4, 6, 8, 10, 12, 16, 24, 32, 48, 64):
         criteria = [{"id": f"c{i}", "reason": "r", "rule": _nested(shape, depth)} for i in range(3)]
-        mask = bulk.mask_sql(criteria, alias="e", dialect="sqlite")
+        fields = bulk.sql_fields("e", location=None, dialect="sqlite")
+        mask = bulk.mask_sql(criteria, fields=fields, dialect="sqlite")
         if mask is None:
             continue
         compiled.append(depth)

@@ -13,8 +13,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from enroll.eligibility import bulk
 from tests.location.helpers import CENTERPOINT, create, esi
 from tests.plan.test_endpoints import EFL, ONCOR_ONLY, TOS, new_plan, problem
+from tests.support.graphql import data, error, gql
 from tests.support.reevaluations import reevaluate
 from tests.support.server import Tenant
 
@@ -222,12 +224,23 @@ RESIDENTIAL_ONCOR = [
 ]
 
 
-def test_eligibility_rules_read_the_location(tenant: Tenant) -> None:
-    """On create, on a single re-evaluation and in a set-based one (whose SQL leaves rules on
-    the location to Python, which loads it)."""
-    instance = tenant.instance("anywhere-program", eligibilityCriteria=RESIDENTIAL_ONCOR)
+NO_SWITCH_HOLD = {
+    "id": "no-switch-hold",
+    "reason": "No switch hold",
+    "rule": {"!=": [{"var": "location.attributes.switchHoldIndicator"}, "Y"]},
+}
+
+
+def test_eligibility_rules_read_the_location(
+    tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On create, and in a set-based re-evaluation, whose SQL reads the location (joined):
+    no row is left to Python."""
+    criteria = [*RESIDENTIAL_ONCOR, NO_SWITCH_HOLD]
+    instance = tenant.instance("anywhere-program", eligibilityCriteria=criteria)
     enrollments = f"/v1/programInstances/{instance['id']}/enrollments"
-    oncor, centerpoint = create(tenant), create(tenant, servicePointId=esi(CENTERPOINT))
+    oncor = create(tenant, attributes={"switchHoldIndicator": "N"})
+    centerpoint = create(tenant, servicePointId=esi(CENTERPOINT))
     placed = {
         name: tenant.client.post(enrollments, json=_body(serviceLocationId=where["id"])).json()
         for name, where in (("oncor", oncor), ("centerpoint", centerpoint))
@@ -241,16 +254,31 @@ def test_eligibility_rules_read_the_location(tenant: Tenant) -> None:
     assert nowhere["status"] == "ineligible"
 
     r = tenant.client.patch(
-        f"/v1/serviceLocations/{oncor['id']}", json={"premiseType": "small_commercial"}
+        f"/v1/serviceLocations/{oncor['id']}",
+        json={"premiseType": "small_commercial", "attributes": {"switchHoldIndicator": "Y"}},
     )
     assert r.status_code == 200, r.text
+    in_python: list[str] = []
+
+    async def refused(*args: Any, row: Any, **kwargs: Any) -> Any:
+        in_python.append(row["id"])
+        return await decide_in_python(*args, row=row, **kwargs)
+
+    decide_in_python = bulk.decide_in_python
+    monkeypatch.setattr(bulk, "decide_in_python", refused)
     run = reevaluate(tenant, instance["id"], force=True)
     assert run["status"] == "completed", run
+    assert in_python == []
     moved = tenant.client.get(f"/v1/enrollments/{placed['oncor']['id']}").json()
     assert moved["status"] == "ineligible"
     assert [c["id"] for c in moved["eligibility"]["checks"] if c["status"] == "failed"] == [
-        "residential"
+        "residential",
+        "no-switch-hold",
     ]
+    for unmoved in (placed["centerpoint"], nowhere):
+        again = tenant.client.get(f"/v1/enrollments/{unmoved['id']}").json()
+        assert again["status"] == "ineligible"
+        assert again["eligibility"]["checks"] == unmoved["eligibility"]["checks"]
 
 
 def test_the_enrollment_shows_whether_its_location_has_usage(tenant: Tenant) -> None:
@@ -275,3 +303,86 @@ def test_the_enrollment_shows_whether_its_location_has_usage(tenant: Tenant) -> 
         if e["data"]["object"]["id"] == after["id"]
     ]
     assert created["data"]["object"]["hasUsageHistory"] is True
+
+
+TERMS = {"version": "7", "url": "https://example.com/program-terms-7.pdf"}
+
+
+def test_an_instance_that_requires_consent_asks_it_of_every_enrollment(tenant: Tenant) -> None:
+    """consentRequired: every create needs the terms accepted, the instance's own terms among
+    the documents (with a plan's when it names one); turned off, nothing is asked."""
+    instance = tenant.instance("anywhere-program", consentRequired=True, terms=TERMS)
+    assert instance["consentRequired"] is True
+    enrollments = f"/v1/programInstances/{instance['id']}/enrollments"
+    terms_only = [{"type": "programTerms", "version": "7"}]
+    body = problem(tenant.client.post(enrollments, json=_body()), 422, "terms_not_accepted")
+    assert body["expected"] == terms_only
+    wrong = _consent(documents=[{"type": "programTerms", "version": "6"}])
+    body = problem(
+        tenant.client.post(enrollments, json=_body(consent=wrong)),
+        422,
+        "consent_documents_mismatch",
+    )
+    assert body["expected"] == terms_only
+    assert tenant.client.get(enrollments).json()["data"] == []
+
+    r = tenant.client.post(enrollments, json=_body(consent=_consent(documents=terms_only)))
+    assert r.status_code == 201, r.text
+    (record,) = tenant.client.get(f"/v1/enrollments/{r.json()['id']}/consents").json()["data"]
+    assert record["planId"] is None
+    assert record["documents"] == [{"type": "programTerms"} | TERMS]
+
+    # With a plan: its documents and the instance's terms.
+    plan = new_plan(tenant, instance["id"], startWindow=WINDOW, documents=[EFL, TOS])
+    at = {"serviceLocationId": create(tenant)["id"], "planId": plan["id"], "startDate": _day(9)}
+    body = problem(
+        tenant.client.post(enrollments, json=_body(**at, consent=_consent())),
+        422,
+        "consent_documents_mismatch",
+    )
+    both = _consent()["documents"] + terms_only
+    assert sorted(body["expected"], key=str) == sorted(both, key=str)
+    r = tenant.client.post(enrollments, json=_body(**at, consent=_consent(documents=both)))
+    assert r.status_code == 201, r.text
+
+    r = tenant.client.patch(
+        f"/v1/programInstances/{instance['id']}", json={"consentRequired": False}
+    )
+    assert r.status_code == 200 and r.json()["consentRequired"] is False, r.text
+    r = tenant.client.post(enrollments, json=_body())
+    assert r.status_code == 201, r.text
+    assert tenant.client.get(f"/v1/enrollments/{r.json()['id']}/consents").json()["data"] == []
+
+
+CREATE = """mutation($i: ID!, $in: EnrollmentCreateInput!) {
+  createEnrollment(programInstanceId: $i, input: $in) {
+    id serviceLocationId planId planCode planCodeGiven startDate
+    consents { planId termsAccepted channel ipAddress documents }
+  }
+}"""
+
+
+def test_graphql_creates_accept_a_plan_as_rest_does(tenant: Tenant) -> None:
+    instance, plan, location = _setup(tenant)
+    given = {
+        "identificationType": "customerInfo",
+        "firstName": "Pat",
+        "lastName": "Doe",
+        "email": f"pat.{esi()[-8:]}@example.com",
+        "servicePointId": location["servicePointId"],
+        "planCode": plan["aliases"][0],
+        "startDate": _day(12),
+    }
+    refused = gql(tenant.client, CREATE, i=instance["id"], **{"in": given})
+    error(refused, "terms_not_accepted", 422)
+    made = gql(tenant.client, CREATE, i=instance["id"], **{"in": given | {"consent": _consent()}})
+    e = data(made)["createEnrollment"]
+    assert (e["serviceLocationId"], e["planId"]) == (location["id"], plan["id"])
+    assert (e["planCode"], e["planCodeGiven"], e["startDate"]) == (
+        plan["code"],
+        plan["aliases"][0],
+        _day(12),
+    )
+    (record,) = e["consents"]
+    assert record["planId"] == plan["id"] and record["channel"] == "web"
+    assert [d["type"] for d in record["documents"]] == ["efl", "tos"]

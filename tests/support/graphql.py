@@ -29,7 +29,7 @@ PROGRAM = """
 INSTANCE = """
   id programId slug name description branding terms startDate endDate capacity reviewMode
   reenrollmentPolicy screening status metadata eligibilityCriteria setupWorkflow criteriaVersion
-  timezone
+  timezone consentRequired
   version createdAt updatedAt
 """
 CUSTOMER = (

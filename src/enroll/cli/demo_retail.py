@@ -1,6 +1,7 @@
 """Demo data for retail electricity (seed 003): an ERCOT retail program instance counting days
-in America/Chicago, the delivery charges of three TDSPs, two plans with their EFL, TOS and
-YRAC documents, and (once the premises are loaded) one customer who accepted a plan."""
+in America/Chicago whose approvals send a market enrollment, the delivery charges of three
+TDSPs, two plans with their EFL, TOS and YRAC documents, and (once the premises are loaded)
+one customer who accepted a plan."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from enroll.plan import service as plans
 from enroll.plan.schemas import DeliveryChargeSet, PlanCreate
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ProgramInstanceCreate
+from enroll.program_instance.setup_workflow import AssetOwnership, InstallationMethod
 
 PROGRAM = {
     "slug": "texas-retail-electricity",
@@ -24,6 +26,19 @@ PROGRAM = {
     "manufacturerSlugs": [],
     "year": 2026,
     "description": "Retail electricity plans in ERCOT's competitive market.",
+}
+
+# Approval sends the switch request (a market enrollment): with no marketEnrollmentUrl, as a
+# to-do that someone completes once the utility confirmed (docs/locations.md's walk).
+SWITCH_BY_HAND = {
+    "enrollmentActions": [
+        {
+            "sequence": 1,
+            "type": "market_enrollment",
+            "installationMethods": [m.value for m in InstallationMethod],
+            "assetOwnerships": [o.value for o in AssetOwnership],
+        }
+    ]
 }
 
 # Utility code -> (monthly dollars, cents per kWh): illustrative TDSP charges.
@@ -101,6 +116,7 @@ async def seed_retail(
                 "name": "Demo Retail Electricity (ERCOT)",
                 "status": "active",
                 "timezone": "America/Chicago",
+                "setupWorkflow": SWITCH_BY_HAND,
             }
         ),
     )

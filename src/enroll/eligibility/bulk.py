@@ -37,6 +37,7 @@ from enroll.eligibility.checks import (
 from enroll.eligibility.context import rule_context
 from enroll.eligibility.criteria import CompiledCriteria, compile_criteria, is_async
 from enroll.eligibility.jsonlogic.sql import FieldKind, SqlField, SqlUnsupported, compile_sql
+from enroll.location import rule_columns as location_columns
 from enroll.models import ProgramInstance
 from enroll.models.enrollment_fields import FIELDS, Kind
 
@@ -72,10 +73,17 @@ def dialect_of(session: AsyncSession) -> Dialect:
     return "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
 
 
-def sql_fields(alias: str) -> dict[str, SqlField]:
-    """The rule context as SQL over a table with the enrollment's columns, named ``alias``."""
+def sql_fields(alias: str, *, location: str | None, dialect: Dialect) -> dict[str, SqlField]:
+    """The rule context as SQL over a table with the enrollment's columns, named ``alias``,
+    and its service location's row, named ``location`` (None: the rows name no location)."""
     fields = {k: SqlField(FieldKind.TEXT, f"{alias}.{c}") for k, c in _TEXT_COLUMNS.items()}
     fields |= {k: SqlField(kind, f"{alias}.{c}") for k, (kind, c) in _OTHER_COLUMNS.items()}
+    no_json = "CAST(NULL AS jsonb)" if dialect == "postgresql" else "NULL"
+    for path, sql in location_columns.TEXT.items():
+        text = sql.format(l=location) if location else "CAST(NULL AS TEXT)"
+        fields[path] = SqlField(FieldKind.TEXT, f"({text})")
+    for path, sql in location_columns.JSON.items():
+        fields[path] = SqlField(FieldKind.JSON, sql.format(l=location) if location else no_json)
     return fields
 
 
@@ -105,24 +113,39 @@ class Plan:
     def has_async(self) -> bool:
         return bool(self.compiled.asynchronous)
 
+    @property
+    def reads_location(self) -> bool:
+        return self.compiled.reads("location")
 
-def plan(instance: ProgramInstance, *, alias: str, dialect: Dialect, refusal: str | None) -> Plan:
+
+def plan(
+    instance: ProgramInstance,
+    *,
+    alias: str,
+    dialect: Dialect,
+    refusal: str | None,
+    location: str | None = None,
+) -> Plan:
+    """``location``: the alias of the rows' service location (joined by the caller when
+    ``Plan.reads_location``); None when the rows name none."""
     criteria = eligibility.effective(instance)
+    fields = sql_fields(alias, location=location, dialect=dialect)
     return Plan(
         compiled=compile_criteria(criteria),
         criteria=criteria,
-        mask_sql=mask_sql(criteria, alias=alias, dialect=dialect),
+        mask_sql=mask_sql(criteria, fields=fields, dialect=dialect),
         criteria_version=instance.criteria_version,
         refusal=refusal,
     )
 
 
-def mask_sql(criteria: Sequence[Mapping[str, Any]], *, alias: str, dialect: Dialect) -> str | None:
+def mask_sql(
+    criteria: Sequence[Mapping[str, Any]], *, fields: Mapping[str, SqlField], dialect: Dialect
+) -> str | None:
     """One character per synchronous criterion (asynchronous ones are answered later)."""
     criteria = [c for c in criteria if not is_async(dict(c))]
     if not criteria:
         return "''"
-    fields = sql_fields(alias)
     parts = []
     for criterion in criteria:
         try:
@@ -152,7 +175,7 @@ async def decide_in_python(
 ) -> Decision:
     """One row the SQL could not decide. Rules that read the customer, the platform facts or
     the service location take the single-enrollment path (which loads them); the others run on
-    the row alone. (An import's rows name no location.)"""
+    the row alone."""
     if any(plan_.compiled.reads(part) for part in ("customer", "facts", "location")):
         return await eligibility.decide(
             session,

@@ -5,7 +5,8 @@ with.
 A create that names a location and a plan is checked here before anything is written: the
 location and plan exist (404), the plan is available there (422 ``plan_unavailable``), the
 start date lies in its window (422 ``start_date_outside_window``), and the consent accepts the
-plan's current documents (422 ``terms_not_accepted``, ``consent_documents_mismatch``). The
+plan's current documents (422 ``terms_not_accepted``, ``consent_documents_mismatch``), and the
+instance's terms when the instance requires consent on every enrollment. The
 result is the enrollment's columns, the consent record to keep, and what ``enrollment.created``
 carries besides the enrollment.
 """
@@ -37,6 +38,7 @@ class Acceptance:
     plan: Plan | None = None
     event: dict[str, Any] = field(default_factory=dict)  # enrollment.created's extra keys
     has_usage: bool = False  # the location's, for the new (transient) enrollment to show
+    documents: list[dict[str, Any]] = field(default_factory=list)  # those consent accepts
 
     def attach(self, enrollment: Enrollment, *, now: datetime) -> EnrollmentConsent | None:
         """What the new enrollment carries of the acceptance: its location's usage flag (a
@@ -58,7 +60,7 @@ class Acceptance:
             enrollment_id=enrollment.id,
             plan_id=self.plan.id if self.plan else None,
             terms_accepted=bool(c.terms_accepted),
-            documents=_documents_as_accepted(self.plan, c),
+            documents=_documents_as_accepted(self.documents, c),
             text=c.text,
             accepted_at=c.accepted_at or now,
             ip_address=c.ip_address,
@@ -69,9 +71,11 @@ class Acceptance:
         )
 
 
-def _documents_as_accepted(plan: Plan | None, consent: ConsentIn) -> list[dict[str, Any]]:
-    """The plan's documents (url, sha256 too) where the consent names them; else as sent."""
-    held = {(d["type"], d.get("version")): d for d in (plan.documents if plan else [])}
+def _documents_as_accepted(
+    documents: list[dict[str, Any]], consent: ConsentIn
+) -> list[dict[str, Any]]:
+    """The documents as held (url, sha256 too) where the consent names them; else as sent."""
+    held = {(d["type"], d.get("version")): d for d in documents}
     return [
         held.get((d.type, d.version)) or {"type": d.type, "version": d.version}
         for d in consent.documents
@@ -99,8 +103,23 @@ async def check(
             )
         found.event["serviceLocation"] = _location_summary(location_out)
     ref = body.plan_id or body.plan_code
-    if ref is None:
-        return found
+    if ref is not None:
+        await _plan(session, found, instance, ref, body, location_out, applicant, now)
+    found.documents = _documents(instance, found.plan)
+    _check_consent(instance, found.plan, found.documents, body.consent)
+    return found
+
+
+async def _plan(
+    session: AsyncSession,
+    found: Acceptance,
+    instance: ProgramInstance,
+    ref: str,
+    body: EnrollmentCreate,
+    location_out: ServiceLocationOut | None,
+    applicant: dict[str, Any],
+    now: datetime,
+) -> None:
     choice = await plans.resolve(
         session, workspace_id=instance.workspace_id, instance_id=instance.id, ref=ref
     )
@@ -111,7 +130,6 @@ async def check(
     check_available(plan, location=place, applicant=_applicant(applicant))
     start = body.start_date or window_of(plan, timezone=instance.timezone, now=now).earliest
     check_start_date(plan, timezone=instance.timezone, start_date=start, now=now)
-    _check_consent(plan, body.consent)
     found.values |= {
         "plan_id": plan.id,
         "plan_code": plan.code,
@@ -125,7 +143,6 @@ async def check(
         "name": plan.name,
         "startDate": start.isoformat(),
     }
-    return found
 
 
 async def _location(
@@ -153,19 +170,39 @@ def _applicant(values: dict[str, Any]) -> dict[str, Any]:
     return {f.name: values[f.attr] for f in FIELDS if f.attr in values}
 
 
-def _check_consent(plan: Plan, consent: ConsentIn | None) -> None:
-    """A plan with documents needs the terms accepted, each document at its current version."""
-    if not plan.documents:
-        return
-    expected = [{"type": d["type"], "version": d.get("version")} for d in plan.documents]
-    if consent is None or consent.terms_accepted is not True:
-        raise TermsNotAccepted(
-            f"Plan {plan.code!r} needs consent.termsAccepted: true.", expected=expected
+PROGRAM_TERMS = "programTerms"
+
+
+def _documents(instance: ProgramInstance, plan: Plan | None) -> list[dict[str, Any]]:
+    """The documents a consent accepts: the plan's, and the instance's terms when the
+    instance requires consent."""
+    documents = list(plan.documents) if plan else []
+    terms = instance.terms or {}
+    if instance.consent_required and terms.get("version"):
+        documents.append(
+            {"type": PROGRAM_TERMS} | {k: terms[k] for k in ("version", "url") if k in terms}
         )
+    return documents
+
+
+def _check_consent(
+    instance: ProgramInstance,
+    plan: Plan | None,
+    documents: list[dict[str, Any]],
+    consent: ConsentIn | None,
+) -> None:
+    """Consent is needed when the instance requires it or the plan has documents: the terms
+    accepted, each document at its current version."""
+    if not instance.consent_required and not (plan and plan.documents):
+        return
+    expected = [{"type": d["type"], "version": d.get("version")} for d in documents]
+    if consent is None or consent.terms_accepted is not True:
+        whose = f"Plan {plan.code!r}" if plan and plan.documents else "This program instance"
+        raise TermsNotAccepted(f"{whose} needs consent.termsAccepted: true.", expected=expected)
     given = sorted((d.type, d.version) for d in consent.documents)
     if given != sorted((d["type"], d["version"]) for d in expected):
         raise ConsentDocumentsMismatch(
-            "The consent must accept each of the plan's documents at its current version.",
+            "The consent must accept each document at its current version.",
             expected=expected,
         )
 

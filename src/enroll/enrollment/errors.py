@@ -62,14 +62,17 @@ class EnrollmentHasConsent(Conflict):
 
 class TermsNotAccepted(Unprocessable):
     code, title = "terms_not_accepted", "Terms not accepted"
-    description = "a plan with documents without `consent.termsAccepted: true`"
+    description = (
+        "a plan with documents, or an instance with `consentRequired`, without "
+        "`consent.termsAccepted: true`"
+    )
 
 
 class ConsentDocumentsMismatch(Unprocessable):
     code, title = "consent_documents_mismatch", "Consent documents mismatch"
     description = (
-        "the consent's documents are not the plan's current ones (`expected`: each type and "
-        "version)"
+        "the consent's documents are not the plan's current ones and the instance's terms "
+        "when it requires consent (`expected`: each type and version)"
     )
 
 

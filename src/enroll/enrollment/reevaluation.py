@@ -172,7 +172,9 @@ async def run_batch(
     if not found:
         return Batch(None, 0, Summary())
     refusal = await instances.refusal_reason(session, instance, today=now.date())
-    plan = bulk.plan(instance, alias="e", dialect=dialect, refusal=refusal)
+    plan = bulk.plan(
+        instance, alias="e", location=repository.LOCATION, dialect=dialect, refusal=refusal
+    )
     movable = movable_statuses(instance)
     await repository.stage(
         session, instance, plan, movable, NOT_DEMOTED, dialect, after=after, last=found[-1]

@@ -140,10 +140,21 @@ async def stage(
         "SELECT e.id AS id, e.status AS status, e.needs_review AS was_flagged,"
         f" CAST({mask} AS TEXT) AS mask,"
         f" CAST({checks_key('e.eligibility', dialect)} AS TEXT) AS checks_key FROM enrollment e"
+        f"{_location_join(plan)}"
         f" WHERE e.program_instance_id = '{instance.id}' AND e.status IN ({statuses})"
         f"{lower} AND e.id <= '{last}' AND NOT ({blocked})",
         dialect,
     )
+
+
+LOCATION = "loc"  # the alias of an enrollment's service location in the mask SQL
+
+
+def _location_join(plan: bulk.Plan) -> str:
+    """The enrollment's service location, for rules that read it (``location.*``)."""
+    if not plan.reads_location:
+        return ""
+    return f" LEFT JOIN service_location {LOCATION} ON {LOCATION}.id = e.service_location_id"
 
 
 def _decided_version(e: str, dialect: bulk.Dialect) -> str:

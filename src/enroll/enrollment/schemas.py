@@ -129,7 +129,9 @@ class ConsentIn(ApiModel):
         None, description="true: the terms were accepted (absent or false: 422 terms_not_accepted)."
     )
     documents: Annotated[list[AcceptedDocument], Field(max_length=20)] = Field(
-        [], description="Each of the plan's documents, at its current version."
+        [],
+        description="Each of the plan's documents, at its current version (and the "
+        "instance's terms as type programTerms when it requires consent).",
     )
     text: LongText | None = Field(None, description="The exact wording shown.")
     accepted_at: Timestamp | None = Field(None, description="Default: when the request arrives.")
@@ -169,7 +171,8 @@ class EnrollmentCreate(EnrollmentFields, json_schema_extra=_identification):
     )
     consent: ConsentIn | None = Field(
         None,
-        description="Required with a plan that has documents; kept as an immutable record.",
+        description="Required with a plan that has documents, or by an instance with "
+        "consentRequired; kept as an immutable record.",
     )
 
     @model_validator(mode="after")

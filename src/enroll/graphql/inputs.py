@@ -21,7 +21,12 @@ from strawberry.scalars import JSON
 import enroll.graphql.scalars  # noqa: F401  (the enums, before any use)
 from enroll.enrollment.schemas import IdentificationType
 from enroll.errors import FieldError, Unprocessable, field_errors_of, validation_problem
-from enroll.program_instance.schemas import ReenrollmentPolicy, ReviewMode, Screening
+from enroll.program_instance.schemas import (
+    CONSENT_REQUIRED,
+    ReenrollmentPolicy,
+    ReviewMode,
+    Screening,
+)
 from enroll.program_instance.setup_workflow import RemovalMethod
 from enroll.workflows.program_instance import InstanceStatus
 
@@ -111,6 +116,26 @@ class EnrollmentCreateInput(EnrollmentUpdateInput):
     lead_id: ID | None = UNSET
     customer_id: ID | None = UNSET
     enrollment_id: ID | None = UNSET
+    service_location_id: ID | None = strawberry.field(
+        default=UNSET, description="The premise served (or servicePointId, not both)."
+    )
+    service_point_id: str | None = strawberry.field(
+        default=UNSET, description="The premise by its market id (ERCOT: ESI ID)."
+    )
+    plan_id: ID | None = strawberry.field(
+        default=UNSET, description="The plan accepted (or planCode, not both); needs a location."
+    )
+    plan_code: str | None = strawberry.field(
+        default=UNSET, description="The plan by its code or one of its aliases."
+    )
+    start_date: date | None = strawberry.field(
+        default=UNSET, description="When service starts, inside the plan's start window."
+    )
+    consent: JSON | None = strawberry.field(
+        default=UNSET,
+        description="REST's ConsentIn: {termsAccepted, documents: [{type, version}], text, "
+        "acceptedAt, ipAddress, userAgent, channel, actor}; kept as an immutable record.",
+    )
 
 
 @strawberry.input(description="A new program instance (REST: ProgramInstanceCreate).")
@@ -137,6 +162,7 @@ class ProgramInstanceCreateInput:
     timezone: str | None = strawberry.field(
         default=UNSET, description="An IANA time zone name; UTC when left out."
     )
+    consent_required: bool | None = strawberry.field(default=UNSET, description=CONSENT_REQUIRED)
 
 
 @strawberry.input(
@@ -159,6 +185,7 @@ class ProgramInstanceUpdateInput:
     eligibility_criteria: list[JSON] | None = UNSET
     setup_workflow: JSON | None = UNSET
     timezone: str | None = UNSET
+    consent_required: bool | None = strawberry.field(default=UNSET, description=CONSENT_REQUIRED)
 
 
 @strawberry.input(description="How to unenroll (REST: UnenrollBody).")

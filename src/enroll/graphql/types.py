@@ -35,6 +35,7 @@ from enroll.models import ServiceTaskLog as TaskLogRow
 from enroll.models import SetupAction as SetupActionRow
 from enroll.program.schemas import ProgramOut, ProgramType
 from enroll.program_instance.schemas import (
+    CONSENT_REQUIRED,
     ProgramInstanceOut,
     ReenrollmentPolicy,
     ReviewMode,
@@ -123,6 +124,7 @@ class ProgramInstance:
     timezone: str = strawberry.field(
         description="The IANA time zone the instance counts days in (plans' start windows)."
     )
+    consent_required: bool = strawberry.field(description=CONSENT_REQUIRED)
     version: int
     created_at: datetime
     updated_at: datetime

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from enroll.models.base import Base, IdMixin, Json, TimestampMixin, VersionedMixin
@@ -48,6 +48,9 @@ class ProgramInstance(IdMixin, TimestampMixin, VersionedMixin, Base):
     criteria_version: Mapped[int] = mapped_column(Integer, default=0)
     # The IANA time zone the instance counts its days in (plans' start windows).
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Every enrollment created for the instance needs the applicant's consent (a plan with
+    # documents needs it whatever this says): enrollment/acceptance.py.
+    consent_required: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     # Loaded with the instance (one joined query): evaluation always needs the program.
     program: Mapped[Program] = relationship(lazy="joined", innerjoin=True)

@@ -57,6 +57,14 @@ class Terms(ApiModel):
     text: LongText | None = None
 
 
+CONSENT_REQUIRED = (
+    "true: every enrollment created needs consent.termsAccepted: true, with the instance's "
+    "terms (type programTerms, its version) among the documents when it has terms (else 422 "
+    "terms_not_accepted or consent_documents_mismatch). A plan with documents needs consent "
+    "whatever this says. Imported candidates are not asked."
+)
+
+
 def _check_dates(start: date | None, end: date | None) -> None:
     if start is not None and end is not None and end <= start:
         raise ValueError("endDate must be after startDate")
@@ -90,6 +98,7 @@ class ProgramInstanceCreate(
         "UTC",
         description="The IANA time zone the instance counts days in (plans' start windows).",
     )
+    consent_required: bool = Field(False, description=CONSENT_REQUIRED)
 
     _unique = field_validator("eligibility_criteria")(check_unique)
 
@@ -121,6 +130,7 @@ class ProgramInstanceUpdate(PatchModel):
     eligibility_criteria: CriteriaList | None = None
     setup_workflow: SetupWorkflow | None = None
     timezone: Timezone | None = None
+    consent_required: bool | None = Field(None, description=CONSENT_REQUIRED)
 
     _unique = field_validator("eligibility_criteria")(check_unique)
 
@@ -145,6 +155,7 @@ class ProgramInstanceOut(OutModel):
     setup_workflow: dict[str, Any] | None
     criteria_version: int = Field(description="The newest version of the effective criteria.")
     timezone: str = Field(description="The IANA time zone the instance counts days in.")
+    consent_required: bool = Field(description=CONSENT_REQUIRED)
     version: int
     created_at: datetime
     updated_at: datetime
@@ -171,6 +182,7 @@ class ProgramInstanceOut(OutModel):
             setup_workflow=i.setup_workflow,
             criteria_version=i.criteria_version,
             timezone=i.timezone,
+            consent_required=i.consent_required,
             version=i.version,
             created_at=i.created_at,
             updated_at=i.updated_at,

@@ -90,6 +90,7 @@ async def create(
         setup_workflow=_stored(body.setup_workflow),
         criteria_version=0,
         timezone=body.timezone,
+        consent_required=body.consent_required,
     )
     criteria.check_no_clash(instance.eligibility_criteria, program)
     instance.program = program

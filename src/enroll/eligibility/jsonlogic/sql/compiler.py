@@ -114,10 +114,10 @@ class SqlCompiler(TypedOperators):
         if self.root is not None:
             base, rest, kind = self.root.sql, parts, FieldKind.JSON
         else:
-            field = self.fields.get(parts[0])
+            field, used = self._field(parts)
             if field is None:
                 raise SqlUnsupported(f"{parts[0]!r} is not available in SQL", path=path)
-            base, rest, kind = field.sql, parts[1:], field.kind
+            base, rest, kind = field.sql, parts[used:], field.kind
         fallback = self.literal(default, f"{path}/1") if default is not None else None
         if kind == FieldKind.TEXT:
             if rest:
@@ -130,6 +130,15 @@ class SqlCompiler(TypedOperators):
         if not rest:  # the column itself: SQL NULL is a null that is there (no default)
             return self._json_branches(Json(base), top=True)
         return self._json_branches(self._path(base, rest), top=False, fallback=fallback)
+
+    def _field(self, parts: Sequence[str]) -> tuple[SqlField | None, int]:
+        """The field a path starts with, the longest name first (a field may be a dotted
+        path, such as ``location.utility.code``), and how many parts it took."""
+        for used in range(len(parts), 0, -1):
+            field = self.fields.get(".".join(parts[:used]))
+            if field is not None:
+                return field, used
+        return None, 0
 
     def _path(self, base: str, parts: Sequence[str]) -> Json:
         if self.pg:
