@@ -88,10 +88,17 @@ class Premise:
         ]
 
 
-def _street(rng: random.Random) -> tuple[str, str, str]:
+def _street(rng: random.Random, rare: Sequence[str]) -> tuple[str, str, str]:
     words = rng.sample(WORDS, 2 if rng.random() < 0.35 else 1)
+    if rare and rng.random() < RARE_SHARE:
+        words[0] = rng.choice(rare)
     pre = rng.choice(DIRECTIONALS) if rng.random() < 0.15 else ""
     return pre, " ".join(w.title() for w in words), rng.choice(SUFFIXES)
+
+
+# With ``rare`` words, the share of streets named after one of them: real street names are a
+# few very common ones (Oak, Main, Park) and a long tail.
+RARE_SHARE = 0.7
 
 
 def premises(
@@ -100,14 +107,16 @@ def premises(
     seed: int = 15,
     places: Sequence[tuple[str, str, str, str]] = PLACES,
     houses_per_street: int = 40,
+    rare: Sequence[str] = (),
 ) -> Iterator[Premise]:
-    """``count`` premises over ``places``, in a fixed order for a given seed."""
+    """``count`` premises over ``places``, in a fixed order for a given seed. Streets are
+    named from the common ``WORDS``, and ``RARE_SHARE`` of them from ``rare`` when given."""
     rng = random.Random(seed)
     made = 0
     serial = 0
     while made < count:
         city, zip_code, county, prefix = places[made // houses_per_street % len(places)]
-        pre, name, suffix = _street(rng)
+        pre, name, suffix = _street(rng, rare)
         base = rng.randint(1, 99) * 100
         for k in range(houses_per_street):
             if made >= count:

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator, model_validator
 from enroll.eligibility.criteria import CriteriaList, check_unique
 from enroll.kit.fields import (
     HttpUrl,
+    IsoDate,
     LongText,
     Metadata,
     Name,
@@ -80,8 +81,10 @@ class ProgramInstanceCreate(
     description: LongText | None = None
     branding: Branding = Branding()
     terms: Terms | None = None
-    start_date: date | None = None
-    end_date: date | None = Field(None, description="First day enrollments are no longer accepted.")
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = Field(
+        None, description="First day enrollments are no longer accepted."
+    )
     capacity: Capacity | None = None
     review_mode: ReviewMode = ReviewMode.MANUAL
     reenrollment_policy: ReenrollmentPolicy = ReenrollmentPolicy.NONE
@@ -119,8 +122,8 @@ class ProgramInstanceUpdate(PatchModel):
     description: LongText | None = None
     branding: Branding | None = None
     terms: Terms | None = None
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: IsoDate | None = None
+    end_date: IsoDate | None = None
     capacity: Capacity | None = None
     review_mode: ReviewMode | None = None
     reenrollment_policy: ReenrollmentPolicy | None = None

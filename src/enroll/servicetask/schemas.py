@@ -3,13 +3,23 @@ enrollProgram / unenrollProgram), the task as read back, and what setup creates.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, model_validator
 
-from enroll.kit.fields import Address, Email, LongText, Metadata, Name, Phone, Reference, ShortText
+from enroll.kit.fields import (
+    Address,
+    Email,
+    IsoDate,
+    LongText,
+    Metadata,
+    Name,
+    Phone,
+    Reference,
+    ShortText,
+)
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel, alternatives
 from enroll.models import (
     Device,
@@ -71,7 +81,7 @@ class EnrollmentRequestCreate(
     program_instance_id: Reference | None = Field(None, description="Id or slug.")
     program_instance_slug: Reference | None = None
     asset_info: AssetInfo
-    start_date: date | None = None
+    start_date: IsoDate | None = None
     metadata: Metadata = {}
 
     @model_validator(mode="after")
@@ -123,7 +133,7 @@ class ServiceTaskPatch(PatchModel):
     customer_info: CustomerInfo | None = None
     location_info: LocationInfo | None = None
     asset_info: AssetInfo | None = None
-    start_date: date | None = None
+    start_date: IsoDate | None = None
     metadata: Metadata | None = None
     reason: ShortText | None = None
     removal_method: RemovalMethod | None = None
