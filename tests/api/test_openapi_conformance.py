@@ -394,6 +394,12 @@ def _identification(case: schemathesis.Case) -> None:
         used = kind in {"customerId", "leadId", "enrollmentId", "customerInfo"} and ref != kind
         if used and isinstance(body.get(ref), str):
             body[ref] = None
+    if kind == "enrollmentId":
+        # An enrollment of the same instance is updated, and an update accepts no plan or
+        # location (422): which instance the drawn enrollment is of, no schema can say.
+        for name in ("serviceLocationId", "servicePointId", "planId", "planCode", "startDate"):
+            body.pop(name, None)
+        body.pop("consent", None)
 
 
 @schema.parametrize()

@@ -386,3 +386,19 @@ def test_graphql_creates_accept_a_plan_as_rest_does(tenant: Tenant) -> None:
     (record,) = e["consents"]
     assert record["planId"] == plan["id"] and record["channel"] == "web"
     assert [d["type"] for d in record["documents"]] == ["efl", "tos"]
+
+
+def test_an_update_by_enrollment_id_accepts_no_plan(tenant: Tenant) -> None:
+    """identificationType enrollmentId naming an enrollment of the same instance updates it;
+    a plan, location, start date or consent there is refused, not dropped."""
+    instance, plan, location = _setup(tenant)
+    enrollments = f"/v1/programInstances/{instance['id']}/enrollments"
+    made = tenant.client.post(enrollments, json=_body())
+    assert made.status_code == 201, made.text
+    update = {"identificationType": "enrollmentId", "enrollmentId": made.json()["id"]}
+    at = {"serviceLocationId": location["id"], "planId": plan["id"], "consent": _consent()}
+    body = problem(tenant.client.post(enrollments, json=update | at), 422, "validation_error")
+    assert sorted(e["field"] for e in body["errors"]) == ["consent", "planId", "serviceLocationId"]
+    r = tenant.client.post(enrollments, json=update | {"tags": ["moved"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["tags"] == ["moved"] and r.json()["planId"] is None

@@ -20,7 +20,7 @@ from enroll.eligibility.criteria import (
 )
 from enroll.errors import FieldError, NotFound, Unprocessable
 from enroll.ids import new_id
-from enroll.location.schemas import ServiceLocationOut
+from enroll.location.schemas import rule_view
 from enroll.models import CriteriaVersion, Program, ProgramInstance
 
 
@@ -181,7 +181,7 @@ async def build_context(
     if service_location_id and (reads is None or reads.reads("location")):
         place = await repository.location(session, location_id=service_location_id)
         if place is not None:
-            location = ServiceLocationOut.of(place).model_dump(mode="json", by_alias=True)
+            location = rule_view(place)
     return rule_context(fields, customer=customer, active_enrollments=active, location=location)
 
 

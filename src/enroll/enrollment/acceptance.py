@@ -24,7 +24,7 @@ from enroll.enrollment.errors import ConsentDocumentsMismatch, PlanNeedsLocation
 from enroll.enrollment.schemas import ConsentIn, ConsentOut, EnrollmentCreate
 from enroll.ids import new_id
 from enroll.location import service as locations
-from enroll.location.schemas import ServiceLocationOut
+from enroll.location.schemas import rule_view
 from enroll.models import Enrollment, EnrollmentConsent, Plan, ProgramInstance, ServiceLocation
 from enroll.models.enrollment_fields import FIELDS
 from enroll.plan import service as plans
@@ -93,18 +93,16 @@ async def check(
     """What the create's location, plan, start date and consent add, checked."""
     found = Acceptance(consent=body.consent)
     location = await _location(session, instance.workspace_id, body)
-    location_out = ServiceLocationOut.of(location) if location else None
-    if location is not None and location_out is not None:
+    place = rule_view(location) if location is not None else None
+    if location is not None and place is not None:
         found.values["service_location_id"] = location.id
         found.has_usage = bool(location.has_usage)
         if not applicant.get("address"):
-            found.values["address"] = location_out.address.model_dump(
-                by_alias=True, exclude_none=True
-            )
-        found.event["serviceLocation"] = _location_summary(location_out)
+            found.values["address"] = {k: v for k, v in place["address"].items() if v is not None}
+        found.event["serviceLocation"] = {k: place[k] for k in _SUMMARY}
     ref = body.plan_id or body.plan_code
     if ref is not None:
-        await _plan(session, found, instance, ref, body, location_out, applicant, now)
+        await _plan(session, found, instance, ref, body, place, applicant, now)
     found.documents = _documents(instance, found.plan)
     _check_consent(instance, found.plan, found.documents, body.consent)
     return found
@@ -116,7 +114,7 @@ async def _plan(
     instance: ProgramInstance,
     ref: str,
     body: EnrollmentCreate,
-    location_out: ServiceLocationOut | None,
+    place: dict[str, Any] | None,
     applicant: dict[str, Any],
     now: datetime,
 ) -> None:
@@ -124,9 +122,8 @@ async def _plan(
         session, workspace_id=instance.workspace_id, instance_id=instance.id, ref=ref
     )
     plan = found.plan = choice.plan
-    if location_out is None:
+    if place is None:
         raise PlanNeedsLocation("A plan is accepted at a service location: send serviceLocationId.")
-    place = location_out.model_dump(mode="json", by_alias=True)
     check_available(plan, location=place, applicant=_applicant(applicant))
     start = body.start_date or window_of(plan, timezone=instance.timezone, now=now).earliest
     check_start_date(plan, timezone=instance.timezone, start_date=start, now=now)
@@ -159,10 +156,8 @@ async def _location(
     return None
 
 
-def _location_summary(location: ServiceLocationOut) -> dict[str, Any]:
-    out = location.model_dump(mode="json", by_alias=True)
-    keys = ("id", "servicePointId", "market", "utility", "address", "premiseType", "status")
-    return {k: out[k] for k in keys}
+# What enrollment.created carries of the location.
+_SUMMARY = ("id", "servicePointId", "market", "utility", "address", "premiseType", "status")
 
 
 def _applicant(values: dict[str, Any]) -> dict[str, Any]:

@@ -44,6 +44,34 @@ def check(body: EnrollmentCreate) -> None:
         )
 
 
+# What a create accepts at a premise (acceptance.py): a new enrollment's, never an update's.
+ACCEPTANCE = (
+    "service_location_id",
+    "service_point_id",
+    "plan_id",
+    "plan_code",
+    "start_date",
+    "consent",
+)
+
+
+def check_update(body: EnrollmentCreate) -> None:
+    """identificationType enrollmentId naming an enrollment of the same instance updates it:
+    a plan, location, start date or consent is accepted by a new enrollment only (an
+    accepted plan's consent record is immutable)."""
+    errors = [
+        FieldError(
+            field=camel(name),
+            message="Not changed by an update (identificationType enrollmentId of an "
+            "enrollment of this instance): create a new enrollment to accept a plan.",
+        )
+        for name in ACCEPTANCE
+        if getattr(body, name) is not None
+    ]
+    if errors:
+        raise Unprocessable("An update does not accept a plan or a location.", errors=errors)
+
+
 def from_customer(customer: Customer) -> dict[str, Any]:
     """The enrollment columns a customer supplies (identificationType customerId)."""
     return {

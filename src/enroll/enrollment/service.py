@@ -176,6 +176,7 @@ async def _update_by_id(
 ) -> Enrollment:
     """The fields sent replace the stored ones; then, where its status lets the checks run
     again (not a person's decision such as rejected, nor past submission), it is re-evaluated."""
+    identification.check_update(body)
     await _replace_fields(session, enrollment, body, now=now)
     status = Status(enrollment.status)
     if (status, Action.REEVALUATE) in TRANSITIONS and status not in CRITERIA_BOUND:

@@ -119,7 +119,9 @@ def _stage_ddl(dialect: Dialect) -> str:
 
 
 async def stage(session: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
-    """The batch's rows into the (emptied) stage: COPY on PostgreSQL."""
+    """The batch's rows into the (emptied) stage: COPY on PostgreSQL. Not analyzed: the
+    planner sizes a table it has no statistics of by its pages, which is enough to probe the
+    locations by index for each staged row (an ANALYZE per part cost 40 % of the staging)."""
     dialect = dialect_of(session)
     await session.execute(text(_stage_ddl(dialect)))
     connection = await session.connection()
@@ -127,7 +129,6 @@ async def stage(session: AsyncSession, rows: list[tuple[Any, ...]]) -> None:
     driver: Any = raw.driver_connection  # the rows go to the driver as they are: tuples
     if dialect == "postgresql":
         await driver.copy_records_to_table(STAGE, records=rows, columns=list(STAGE_COLUMNS))
-        await session.execute(text(f"ANALYZE {STAGE}"))
         return
     await session.execute(text(f"DELETE FROM {STAGE}"))
     placeholders = ", ".join("?" for _ in STAGE_COLUMNS)

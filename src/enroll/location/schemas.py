@@ -192,6 +192,13 @@ def _location_fields(row: ServiceLocation) -> dict[str, Any]:
     }
 
 
+def rule_view(row: ServiceLocation) -> dict[str, Any]:
+    """The location as rules read it (``location.*`` of eligibility criteria and of plans'
+    availability): as the API shows it. ``rule_columns.py`` maps the same paths to columns
+    for set-based SQL."""
+    return ServiceLocationOut.of(row).model_dump(mode="json", by_alias=True)
+
+
 class ServiceLocationHit(ServiceLocationOut):
     score: float = Field(ge=0, le=1, description="How well it matches the query (1: exactly).")
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.errors import NotFound
 from enroll.location import repository as locations
-from enroll.location.schemas import ServiceLocationOut
+from enroll.location.schemas import rule_view
 from enroll.models import DeliveryCharge, Plan, ProgramInstance, ServiceLocation
 from enroll.plan import repository
 from enroll.plan.availability import unavailable_reason, window_of
@@ -116,7 +116,7 @@ async def quote_location(
         session,
         workspace_id=workspace_id,
         instance=instance,
-        location=ServiceLocationOut.of(row).model_dump(mode="json", by_alias=True),
+        location=rule_view(row),
         applicant=None,
         day=day,
         now=now,
