@@ -395,6 +395,19 @@ def test_a_utility_device_must_be_in_stock_and_is_reserved(t: Tenant) -> None:
     ]
 
 
+def test_a_request_to_an_instance_requiring_consent_stops_for_it(t: Tenant) -> None:
+    """An enrollment request carries no consent: an instance that requires consent on every
+    enrollment refuses it there (the task shows why), and takes it once it no longer does."""
+    inst = instance(t, NOTHING_TO_SET_UP, consentRequired=True)
+    created = enrollment_request(t, inst)
+    stopped = wait_state(t, created["id"], "eligibility_error")
+    assert [e["code"] for e in stopped["errors"]] == ["terms_not_accepted"]
+    assert stopped["enrollmentId"] is None
+    ok(t.client.patch(f"/v1/programInstances/{inst['id']}", json={"consentRequired": False}))
+    ok(t.client.post(f"/v1/serviceTasks/{created['id']}/retry"))
+    assert wait_state(t, created["id"], "completed")["enrollmentId"]
+
+
 def test_ineligible_requests_stop_in_eligibility_error(t: Tenant) -> None:
     criteria = [
         {

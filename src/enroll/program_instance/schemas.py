@@ -62,7 +62,8 @@ CONSENT_REQUIRED = (
     "true: every enrollment created needs consent.termsAccepted: true, with the instance's "
     "terms (type programTerms, its version) among the documents when it has terms (else 422 "
     "terms_not_accepted or consent_documents_mismatch). A plan with documents needs consent "
-    "whatever this says. Imported candidates are not asked."
+    "whatever this says. Imported candidates are not asked; an enrollment request (service "
+    "task) carries no consent, so its task stops with terms_not_accepted."
 )
 
 
