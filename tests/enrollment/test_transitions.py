@@ -21,6 +21,7 @@ from tests.support.enrollments import (
     state,
     today,
 )
+from tests.support.graphql import data, gql
 from tests.support.server import Tenant
 
 # --- 6. transitions and history -------------------------------------------------------------------
@@ -100,9 +101,14 @@ def test_reason_required_for_reject_and_unenroll(tenant: Tenant) -> None:
         ([], "approve", "eligible", ["submit", "cancel", "reevaluate", "decide"]),
         ([], "reject", "eligible", ["submit", "cancel", "reevaluate", "decide"]),
         ([], "unenroll", "eligible", ["submit", "cancel", "reevaluate", "decide"]),
-        (["submit"], "submit", "submitted", ["approve", "reject", "cancel"]),
-        (["submit"], "reevaluate", "submitted", ["approve", "reject", "cancel"]),
-        (["submit"], "unenroll", "submitted", ["approve", "reject", "cancel"]),
+        (["submit"], "submit", "submitted", ["approve", "reject", "cancel", "markUnprocessable"]),
+        (
+            ["submit"],
+            "reevaluate",
+            "submitted",
+            ["approve", "reject", "cancel", "markUnprocessable"],
+        ),
+        (["submit"], "unenroll", "submitted", ["approve", "reject", "cancel", "markUnprocessable"]),
         (["submit", "approve"], "cancel", "approved", ["unenroll"]),
         (["submit", "approve"], "approve", "approved", ["unenroll"]),
         (["submit", "approve"], "reevaluate", "approved", ["unenroll"]),
@@ -307,3 +313,66 @@ def test_manual_review_does_not_approve(tenant: Tenant) -> None:
     ok(act(tenant, e["id"], "submit"))
     tenant.server.drain()  # nothing the worker does approves it
     assert get(tenant, e["id"])["status"] == "submitted"
+
+
+def test_a_reviewer_marks_a_submission_unprocessable(tenant: Tenant) -> None:
+    """Seed 004: what was submitted cannot be processed. Not the applicant's cancelled nor a
+    rejected (did not qualify): a status of its own, terminal, reason required, a review."""
+    actor = main_actor(tenant)
+    instance = tenant.instance()
+    e = ok(create(tenant, instance["id"], person()), 201)
+    problem(
+        act(tenant, e["id"], "markUnprocessable", "Unreadable tax return"),
+        409,
+        "invalid_transition",
+    )
+    ok(act(tenant, e["id"], "submit"))
+    before = state(tenant)
+    refused = problem(
+        tenant.client.post(f"/v1/enrollments/{e['id']}/markUnprocessable", json={}),
+        422,
+        "validation_error",
+    )
+    assert fields_of(refused) == ["reason"]
+    writer_key = tenant.key_with("enrollments:read", "enrollments:write")
+    with tenant.server.client(writer_key) as writer:
+        problem(
+            act(tenant, e["id"], "markUnprocessable", "no", client=writer),
+            403,
+            "insufficient_scope",
+        )
+    assert state(tenant) == before
+    u = ok(act(tenant, e["id"], "markUnprocessable", "Unreadable tax return"))
+    assert u["status"] == "unprocessable"
+    assert u["eligibilityReason"] == "Unreadable tax return"
+    assert moves(tenant, e["id"])[-1] == (
+        "submitted",
+        "unprocessable",
+        "markUnprocessable",
+        "Unreadable tax return",
+        actor,
+    )
+    for action in ("reevaluate", "cancel", "approve", "submit"):
+        body = problem(act(tenant, e["id"], action, "x"), 409, "invalid_transition")
+        assert body["currentStatus"] == "unprocessable" and body["allowedActions"] == []
+    (event,) = [
+        ev
+        for ev in tenant.events(type="enrollment.unprocessable")
+        if ev["data"]["object"]["id"] == e["id"]
+    ]
+    assert event["data"]["reason"] == "Unreadable tax return"
+    # The customer may apply again: an unprocessable application holds nothing open.
+    again = ok(create(tenant, instance["id"], person(email=e["email"])), 201)
+    assert again["id"] != e["id"]
+
+
+def test_graphql_marks_a_submission_unprocessable(tenant: Tenant) -> None:
+    e = ok(create(tenant, tenant.instance()["id"], person()), 201)
+    ok(act(tenant, e["id"], "submit"))
+    mutation = """mutation($id: ID!, $reason: String!) {
+      markEnrollmentUnprocessable(id: $id, reason: $reason) { status eligibilityReason } }"""
+    done = data(gql(tenant.client, mutation, id=e["id"], reason="Documents unreadable"))
+    assert done["markEnrollmentUnprocessable"] == {
+        "status": "unprocessable",
+        "eligibilityReason": "Documents unreadable",
+    }

@@ -432,8 +432,8 @@ R = Scope
 ENROLLMENT_MUTATION = "mutation($id: ID!) {{ {field}(id: $id{extra}) {{ id status }} }}"
 
 
-def _act(action: str, status: str, extra: str = "") -> Recipe:
-    field_name = f"{action}Enrollment"
+def _act(action: str, status: str, extra: str = "", *, field: str = "") -> Recipe:
+    field_name = field or f"{action}Enrollment"
 
     def recipe(caller: Side, owner: Side) -> Doc:
         e = owner.enrollment(status)
@@ -774,6 +774,11 @@ OPS = [
         "Mutation.rejectEnrollment",
         (R.ENROLLMENTS_REVIEW,),
         _act("reject", "submitted", ', reason: "No"'),
+    ),
+    Op(
+        "Mutation.markEnrollmentUnprocessable",
+        (R.ENROLLMENTS_REVIEW,),
+        _act("reject", "submitted", ', reason: "No"', field="markEnrollmentUnprocessable"),
     ),
     Op("Mutation.cancelEnrollment", (R.ENROLLMENTS_WRITE,), _act("cancel", "eligible")),
     Op("Mutation.reevaluateEnrollment", (R.ENROLLMENTS_WRITE,), _act("reevaluate", "eligible")),

@@ -38,6 +38,9 @@ DOORS: dict[str, str] = {
     "POST /v1/enrollments/{enrollment_id}/submit": "Mutation.submitEnrollment",
     "POST /v1/enrollments/{enrollment_id}/approve": "Mutation.approveEnrollment",
     "POST /v1/enrollments/{enrollment_id}/reject": "Mutation.rejectEnrollment",
+    "POST /v1/enrollments/{enrollment_id}/markUnprocessable": (
+        "Mutation.markEnrollmentUnprocessable"
+    ),
     "POST /v1/enrollments/{enrollment_id}/cancel": "Mutation.cancelEnrollment",
     "POST /v1/enrollments/{enrollment_id}/reevaluate": "Mutation.reevaluateEnrollment",
     "POST /v1/enrollments/{enrollment_id}/decide": "Mutation.decideEnrollment",

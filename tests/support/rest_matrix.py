@@ -852,6 +852,10 @@ RECIPES: dict[Op, Recipe] = {
         {"enrollment": w.enrollment_in("submitted")},
         {"reason": "Not eligible after review."},
     ),
+    ("POST", "/v1/enrollments/{enrollment_id}/markUnprocessable"): lambda w: (
+        {"enrollment": w.enrollment_in("submitted")},
+        {"reason": "The documents cannot be read."},
+    ),
     ("POST", "/v1/enrollments/{enrollment_id}/decide"): lambda w: (
         {"enrollment": w.enrollment_in("eligible")},
         {"status": "ineligible", "reason": "Screened by a person."},

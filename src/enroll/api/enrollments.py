@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic.alias_generators import to_snake
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.api.dependencies import get_ctx, get_session, require, workspace_id_of
@@ -282,8 +283,8 @@ def _transition_route(action: Action) -> None:
         f"/enrollments/{{enrollment_id}}/{action.value}",
         raises(InvalidTransition, InstanceNotAccepting, *reopening)(endpoint),
         methods=["POST"],
-        name=f"{action.value}_enrollment",
-        summary=f"{action.value.capitalize()} an enrollment",
+        name=f"{to_snake(action.value)}_enrollment",
+        summary=f"{to_snake(action.value).replace('_', ' ').capitalize()} an enrollment",
         description=describe_action(action),
     )
 

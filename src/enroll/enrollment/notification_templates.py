@@ -32,6 +32,7 @@ _SAMPLE_PREVIOUS = {
     Trigger.REJECTED: "submitted",
     Trigger.UNENROLLED: "approved",
     Trigger.CANCELLED: "submitted",
+    Trigger.UNPROCESSABLE: "submitted",
 }
 
 

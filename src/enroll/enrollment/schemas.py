@@ -196,6 +196,9 @@ ACTION_DESCRIPTIONS = {
     "enrollmentStartDate, where the instance has no setup workflow.",
     Action.REJECT: "submitted → rejected; a reason is required.",
     Action.CANCEL: "candidate, eligible or submitted → cancelled: the customer withdrew.",
+    Action.MARK_UNPROCESSABLE: "submitted → unprocessable: what was submitted cannot be "
+    "processed (not a decision that the applicant does not qualify: reject); terminal; a "
+    "reason is required.",
     Action.REEVALUATE: "Run the eligibility checks again (candidate, eligible, ineligible, "
     "rejected under newer criteria).",
 }

@@ -55,6 +55,10 @@ from enroll.workflows.enrollment import (
 from enroll.workflows.enrollment import InvalidTransition as NoTransition
 
 AUTO_APPROVE_JOB = "enrollment.auto_approve"
+# Actions whose reason becomes the enrollment's eligibilityReason.
+_REASON_KEPT = frozenset(
+    {Action.REJECT, Action.UNENROLL, Action.CANCEL, Action.ABANDON, Action.MARK_UNPROCESSABLE}
+)
 
 
 class AutoApprovePayload(Payload):
@@ -445,7 +449,7 @@ async def act(
         (target,) = possible
         await _guard(session, enrollment, action, workspace_id=workspace_id, now=now)
         changed: list[str] = []
-        if action in (Action.REJECT, Action.UNENROLL, Action.CANCEL, Action.ABANDON) and reason:
+        if action in _REASON_KEPT and reason:
             enrollment.eligibility_reason = reason
             changed.append("eligibilityReason")
         if action == Action.UNENROLL:

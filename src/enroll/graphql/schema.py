@@ -451,6 +451,10 @@ class Mutation(
     async def cancel_enrollment(self, info: Info, id: ID, reason: str | None = None) -> Enrollment:
         return await _act(info, id, Action.CANCEL, reason)
 
+    @mutation(describe_action(Action.MARK_UNPROCESSABLE), action_scope(Action.MARK_UNPROCESSABLE))
+    async def mark_enrollment_unprocessable(self, info: Info, id: ID, reason: str) -> Enrollment:
+        return await _act(info, id, Action.MARK_UNPROCESSABLE, reason)
+
     @mutation(
         "A person screens (scope enrollments:review): candidate → eligible or ineligible, or "
         "overrides the rules (eligible ↔ ineligible); the reason is required.",

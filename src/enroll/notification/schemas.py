@@ -47,6 +47,7 @@ class Trigger(StrEnum):
     REJECTED = "rejected"
     UNENROLLED = "unenrolled"
     CANCELLED = "cancelled"
+    UNPROCESSABLE = "unprocessable"
 
 
 assert {t.value for t in Trigger} == {s.value for s in Status} - {Status.CANDIDATE.value}

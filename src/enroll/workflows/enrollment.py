@@ -1,8 +1,13 @@
 """The enrollment state machine: the only place that decides what may follow what (pure).
 
     candidate ─evaluate─▶ eligible ─submit─▶ submitted ─approve─▶ approved ─unenroll─▶ unenrolled
-        │                      │                     └──reject──▶ rejected
+        │                      │                     ├──reject──▶ rejected
+        │                      │                     └──markUnprocessable──▶ unprocessable
         └──evaluate──▶ ineligible          (candidate|eligible|submitted) ──cancel──▶ cancelled
+
+Three ends of an application that is not approved, each its own (seed 004): the applicant
+withdrew (cancelled), a reviewer found they do not qualify (rejected), or a reviewer cannot
+process what was submitted (unprocessable: terminal, criteria changes do not reopen it).
 
 A person may ``decide`` instead of the rules (manual screening): candidate ─decide─▶ eligible
 or ineligible, and eligible ◀─decide─▶ ineligible overrides what the rules decided.
@@ -30,6 +35,7 @@ class Status(StrEnum):
     REJECTED = "rejected"
     UNENROLLED = "unenrolled"
     CANCELLED = "cancelled"
+    UNPROCESSABLE = "unprocessable"
 
 
 class Action(StrEnum):
@@ -42,6 +48,7 @@ class Action(StrEnum):
     REEVALUATE = "reevaluate"
     ABANDON = "abandon"
     DECIDE = "decide"
+    MARK_UNPROCESSABLE = "markUnprocessable"  # a value is its route's name
 
 
 S, A = Status, Action
@@ -54,6 +61,7 @@ TRANSITIONS: Mapping[tuple[Status, Action], frozenset[Status]] = {
     (S.ELIGIBLE, A.SUBMIT): frozenset({S.SUBMITTED}),
     (S.SUBMITTED, A.APPROVE): frozenset({S.APPROVED}),
     (S.SUBMITTED, A.REJECT): frozenset({S.REJECTED}),
+    (S.SUBMITTED, A.MARK_UNPROCESSABLE): frozenset({S.UNPROCESSABLE}),
     (S.APPROVED, A.UNENROLL): frozenset({S.UNENROLLED}),
     (S.CANDIDATE, A.CANCEL): frozenset({S.CANCELLED}),
     (S.ELIGIBLE, A.CANCEL): frozenset({S.CANCELLED}),
@@ -72,8 +80,8 @@ TRANSITIONS: Mapping[tuple[Status, Action], frozenset[Status]] = {
 # Taken by the platform itself, never offered through the API.
 INTERNAL_ACTIONS = frozenset({A.EVALUATE, A.ABANDON})
 # Actions that need a human reason, and actions reserved to reviewers.
-REASON_REQUIRED = frozenset({A.REJECT, A.UNENROLL, A.DECIDE})
-REVIEW_ACTIONS = frozenset({A.APPROVE, A.REJECT, A.DECIDE})
+REASON_REQUIRED = frozenset({A.REJECT, A.UNENROLL, A.DECIDE, A.MARK_UNPROCESSABLE})
+REVIEW_ACTIONS = frozenset({A.APPROVE, A.REJECT, A.DECIDE, A.MARK_UNPROCESSABLE})
 # While in one of these, the customer holds the instance: a second enrollment is refused.
 OPEN_STATUSES = frozenset({S.CANDIDATE, S.ELIGIBLE, S.INELIGIBLE, S.SUBMITTED, S.APPROVED})
 CLOSED_STATUSES = frozenset(Status) - OPEN_STATUSES
