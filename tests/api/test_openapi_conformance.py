@@ -306,6 +306,8 @@ def _one_name_each(case: schemathesis.Case) -> None:
     for first, second in (("serviceLocationId", "servicePointId"), ("planId", "planCode")):
         if first in body and second in body:
             del body[second]
+    if body.get("planId") is None and body.get("planCode") is None:
+        body.pop("startDate", None)  # the start of a plan (said in words, like the pairs)
 
 
 def _valid_plan(case: schemathesis.Case) -> None:

@@ -175,6 +175,7 @@ def _refusals(tenant: Tenant) -> tuple[str, list[tuple[dict[str, Any], int, str]
         (at_oncor | {"serviceLocationId": "nope"}, 404, "not_found"),
         ({"servicePointId": esi(), "planId": plan["id"]}, 404, "not_found"),
         (at_oncor | {"planCode": plan["code"]}, 422, "validation_error"),
+        ({"serviceLocationId": oncor["id"], "startDate": _day(10)}, 422, "validation_error"),
         (at_oncor | {"servicePointId": oncor["servicePointId"]}, 422, "validation_error"),
         (at_oncor | {"consent": _consent(ipAddress="999.1.1.1")}, 422, "validation_error"),
         (at_oncor | {"consent": _consent(channel="fax")}, 422, "validation_error"),

@@ -167,7 +167,7 @@ class EnrollmentCreate(EnrollmentFields, json_schema_extra=_identification):
     start_date: IsoDate | None = Field(
         None,
         description="When service starts, inside the plan's start window (default: its "
-        "earliest date).",
+        "earliest date); only with planId or planCode.",
     )
     consent: ConsentIn | None = Field(
         None,
@@ -181,6 +181,8 @@ class EnrollmentCreate(EnrollmentFields, json_schema_extra=_identification):
             sent = [n for n in pair if to_snake(n) in self.model_fields_set]
             if len(sent) == 2:
                 raise ValueError(f"Send {pair[0]} or {pair[1]}, not both.")
+        if self.start_date is not None and self.plan_id is None and self.plan_code is None:
+            raise ValueError("startDate is the start of a plan: send planId or planCode with it.")
         return self
 
 
