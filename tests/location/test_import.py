@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
+from enroll.location import pipeline
 from enroll.location.formats import LocationFormat
 from enroll.location.synthetic import ercot_file, premises
 from tests.location.helpers import esi, finished, load_file, upload
@@ -34,7 +35,23 @@ def _by_esi(tenant: Tenant, esi_id: str) -> dict[str, Any]:
     return dict(r.json())
 
 
-def test_ercot_full_then_daily_change_file(tenant: Tenant, tmp_path: Path) -> None:
+@pytest.mark.parametrize("part_rows", [None, 2])
+def test_ercot_full_then_daily_change_file(
+    tenant: Tenant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, part_rows: int | None
+) -> None:
+    """With parts of two rows, a part after one that wrote most of its rows upserts first
+    (PostgreSQL): every count and write comes out the same."""
+    upserted_first: list[int] = []
+    if part_rows:
+        for name in ("FIRST_PART_ROWS", "MIN_PART_ROWS", "MAX_PART_ROWS"):
+            monkeypatch.setattr(pipeline, name, part_rows)
+        counted = pipeline.repository.upsert_counted
+
+        async def spy(*args: Any, **kwargs: Any) -> tuple[int, int]:
+            upserted_first.append(1)
+            return await counted(*args, **kwargs)
+
+        monkeypatch.setattr(pipeline.repository, "upsert_counted", spy)
     full = _rows(ercot_file(list(premises(60, seed=int(tenant.id[-6:], 36)))))
     full[0][7] = "957877905"  # a DUNS names the TDSP whatever the prefix says
     full[1] += ["NEWCOL", "", "LAST"]  # newer columns are kept
@@ -90,6 +107,8 @@ def test_ercot_full_then_daily_change_file(tenant: Tenant, tmp_path: Path) -> No
     counts = load_file(tenant, path, LocationFormat.ERCOT)
     assert (counts["created"], counts["updated"], counts["unchanged"]) == (0, 2, 58)
     assert _by_esi(tenant, new[0])["id"]  # not in the full file, still there
+    postgresql = tenant.server.database.backend == "postgresql"
+    assert bool(upserted_first) == bool(part_rows and postgresql)
 
 
 def test_csv_and_jsonl_in_the_platforms_names(tenant: Tenant, tmp_path: Path) -> None:

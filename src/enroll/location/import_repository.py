@@ -1,11 +1,13 @@
 """A location import's queries: the import row, its file chunks and issues, and a batch's
 set-based statements over the temporary ``location_stage`` table (COPY into it on
-PostgreSQL, one multi-row INSERT on SQLite; then four statements whatever the batch's size).
+PostgreSQL, one multi-row INSERT on SQLite; then at most three statements whatever the
+batch's size).
 
 Per batch: how many staged rows exist already and how many of those are unchanged (their
 content digest equal); the unchanged ones get ``last_seen_at`` only; then one
 ``INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE the digest differs`` creates the new rows
-and rewrites the changed ones (their version moves on).
+and rewrites the changed ones (their version moves on). On PostgreSQL the upsert may come
+first and count what it wrote itself (``upsert_counted``; the pipeline chooses the order).
 """
 
 from __future__ import annotations
@@ -158,12 +160,14 @@ async def existing(session: AsyncSession, *, workspace_id: str) -> tuple[int, in
 
 
 async def touch_unchanged(session: AsyncSession, *, workspace_id: str, now: datetime) -> None:
-    """``last_seen_at`` of the stored rows the stage brings again unchanged."""
+    """``last_seen_at`` of the stored rows the stage brings again unchanged (a row an upsert
+    of this part wrote has it already)."""
     await session.execute(
         text(
             "UPDATE service_location SET last_seen_at = :now WHERE workspace_id = :workspace_id"
             f" AND id IN (SELECT l.id FROM {STAGE} s CROSS JOIN service_location l"
-            f" WHERE {_MATCH} AND l.content_hash = s.content_hash)"
+            f" WHERE {_MATCH} AND l.content_hash = s.content_hash"
+            " AND (l.last_seen_at IS NULL OR l.last_seen_at <> :now))"
         ).bindparams(_NOW),
         {"workspace_id": workspace_id, "now": now},
     )
@@ -192,6 +196,24 @@ async def upsert(session: AsyncSession, *, workspace_id: str, source: str, now: 
         text(_upsert_sql(dialect_of(session))).bindparams(_NOW),
         {"workspace_id": workspace_id, "source": source, "now": now},
     )
+
+
+async def upsert_counted(
+    session: AsyncSession, *, workspace_id: str, source: str, now: datetime
+) -> tuple[int, int]:
+    """PostgreSQL: ``upsert``, and (rows it created, rows it rewrote): a row the INSERT made
+    has no ``xmax``, one ON CONFLICT updated has."""
+    sql = (
+        f"WITH written AS ({_upsert_sql('postgresql')} RETURNING (xmax = 0) AS created)"
+        " SELECT count(*) FILTER (WHERE created), count(*) FROM written"
+    )
+    row: Any = (
+        await session.execute(
+            text(sql).bindparams(_NOW),
+            {"workspace_id": workspace_id, "source": source, "now": now},
+        )
+    ).one()
+    return int(row[0]), int(row[1]) - int(row[0])
 
 
 async def analyze(session: AsyncSession) -> None:

@@ -17,7 +17,10 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
 from enroll.kit.batching import Sizer
@@ -143,6 +146,7 @@ class _Writer:
         self.sizer = Sizer(FIRST_PART_ROWS, MIN_PART_ROWS, MAX_PART_ROWS)
         self.analyzed_at = 0
         self.bytes_before = 0
+        self.writing = False  # whether the last part wrote most of its rows (see _write)
 
     async def write(self, prepared: Prepared, bytes_done: int) -> None:
         start = 0
@@ -161,6 +165,30 @@ class _Writer:
                 self.progress(done, part[-1][0], self.counts)
         self.bytes_before = bytes_done
 
+    async def _write(
+        self, session: AsyncSession, ws: str, source: str, now: datetime, *, staged: int
+    ) -> tuple[int, int, int]:
+        """The staged rows written: (created, updated, unchanged). Where the last part wrote
+        most of its rows (a first load, a change file), PostgreSQL upserts first and counts
+        from what the upsert returns: one probe of the locations per row, not two. Where most
+        came back unchanged (a monthly full file), the rows are counted first, the unchanged
+        touched and the upsert skipped when nothing else is left (an upsert first would lock
+        every unchanged row before touching it)."""
+        if self.writing and repository.dialect_of(session) == "postgresql":
+            created, updated = await repository.upsert_counted(
+                session, workspace_id=ws, source=source, now=now
+            )
+            unchanged = staged - created - updated
+            if unchanged:
+                await repository.touch_unchanged(session, workspace_id=ws, now=now)
+            return created, updated, unchanged
+        stored, unchanged = await repository.existing(session, workspace_id=ws)
+        if unchanged:
+            await repository.touch_unchanged(session, workspace_id=ws, now=now)
+        if stored > unchanged or staged > stored:
+            await repository.upsert(session, workspace_id=ws, source=source, now=now)
+        return staged - stored, stored - unchanged, unchanged
+
     async def _commit(self, part: Prepared, bytes_done: int) -> None:
         counts, now = self.counts, self.ctx.clock.now()
         rows = [p for _, p in part if isinstance(p, tuple)]
@@ -173,13 +201,12 @@ class _Writer:
             ws = imp.workspace_id
             if rows:
                 await repository.stage(session, rows)
-                stored, unchanged = await repository.existing(session, workspace_id=ws)
-                if unchanged:
-                    await repository.touch_unchanged(session, workspace_id=ws, now=now)
-                if stored > unchanged or len(rows) > stored:
-                    await repository.upsert(session, workspace_id=ws, source=imp.format, now=now)
-                counts.created += len(rows) - stored
-                counts.updated += stored - unchanged
+                created, updated, unchanged = await self._write(
+                    session, ws, imp.format, now, staged=len(rows)
+                )
+                self.writing = created + updated > len(rows) // 2
+                counts.created += created
+                counts.updated += updated
                 counts.unchanged += unchanged
             if issues:
                 await repository.insert_issues(
