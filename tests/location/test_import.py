@@ -88,7 +88,9 @@ def test_ercot_full_then_daily_change_file(
     new = list(full[4])
     new[0] = esi()
     daily = tmp_path / "daily.csv"
-    daily.write_bytes(_file([*changed, new]))
+    # New first: in two-row parts, the second part (one changed, one unchanged) comes after a
+    # part that wrote both its rows, so it is counted from the upsert's RETURNING.
+    daily.write_bytes(_file([new, *changed]))
     counts = load_file(tenant, daily, LocationFormat.ERCOT)
     assert {k: counts[k] for k in ("created", "updated", "unchanged", "invalid")} == {
         "created": 1,
