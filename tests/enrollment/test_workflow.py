@@ -41,6 +41,8 @@ EXPECTED: dict[tuple[Status, Action], set[Status]] = {
     # 2. Only submitted enrollments can be approved or rejected.
     (S.SUBMITTED, A.APPROVE): {S.APPROVED},
     (S.SUBMITTED, A.REJECT): {S.REJECTED},
+    # Seed 004: a reviewer cannot process what was submitted (not "did not qualify").
+    (S.SUBMITTED, A.MARK_UNPROCESSABLE): {S.UNPROCESSABLE},
     # 3. Only approved enrollments can be unenrolled.
     (S.APPROVED, A.UNENROLL): {S.UNENROLLED},
     # Customer withdrawal before a decision.
@@ -93,7 +95,7 @@ def test_allowed_actions_match_the_table(status: Status) -> None:
 
 
 def test_terminal_statuses() -> None:
-    for status in (S.UNENROLLED, S.CANCELLED):
+    for status in (S.UNENROLLED, S.CANCELLED, S.UNPROCESSABLE):
         assert allowed_actions(status) == []
     # Only re-evaluation leaves rejected; re-evaluation or a person's decision ineligible.
     assert allowed_actions(S.REJECTED) == [A.REEVALUATE]
@@ -101,8 +103,8 @@ def test_terminal_statuses() -> None:
 
 
 def test_reason_review_and_open_sets() -> None:
-    assert {A.REJECT, A.UNENROLL, A.DECIDE} == REASON_REQUIRED
-    assert {A.APPROVE, A.REJECT, A.DECIDE} == REVIEW_ACTIONS
+    assert {A.REJECT, A.UNENROLL, A.DECIDE, A.MARK_UNPROCESSABLE} == REASON_REQUIRED
+    assert {A.APPROVE, A.REJECT, A.DECIDE, A.MARK_UNPROCESSABLE} == REVIEW_ACTIONS
     assert {S.CANDIDATE, S.ELIGIBLE, S.INELIGIBLE, S.SUBMITTED, S.APPROVED} == OPEN_STATUSES
 
 
