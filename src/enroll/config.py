@@ -14,6 +14,13 @@ class Settings(BaseSettings):
 
     # sqlite:///PATH or postgresql://USER@HOST:PORT/DB
     database_url: str = "sqlite:///enroll.sqlite"
+    # "production" refuses what is only fit for development (a generated data key).
+    environment: Literal["development", "production"] = "development"
+    # The data keys that seal personal data at rest (docs/security.md): id:base64url-key,
+    # comma-separated, the active one first. Unset in development: a key generated once into
+    # data_key_file (default: beside the SQLite database, or ./enroll.datakey).
+    data_key: SecretStr | None = None
+    data_key_file: str | None = None
     # Largest request body accepted on ordinary JSON routes.
     max_body_bytes: int = 1_048_576
     # A re-evaluation that would change more than this share of an instance's enrollments is

@@ -11,6 +11,8 @@ from enroll.auth.service import KeyCache
 from enroll.config import Settings
 from enroll.db import Database
 from enroll.kit.clock import Clock, system_clock
+from enroll.vault.keyring import KeyRing
+from enroll.vault.setup import keyring_from_settings
 
 
 @dataclass
@@ -19,6 +21,7 @@ class AppContext:
     db: Database
     clock: Clock = system_clock
     key_cache: KeyCache = field(default_factory=lambda: KeyCache(10.0))
+    vault: KeyRing = field(default=None)  # type: ignore[assignment]  # from settings below
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
@@ -28,6 +31,10 @@ class AppContext:
             db=Database(settings.database_url, pool_size=settings.db_pool_size),
             key_cache=KeyCache(settings.auth_cache_seconds),
         )
+
+    def __post_init__(self) -> None:
+        if self.vault is None:
+            self.vault = keyring_from_settings(self.settings)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Fire-and-forget housekeeping that must not delay the response."""

@@ -38,6 +38,8 @@ from enroll.workspace.service import create_workspace
 T = TypeVar("T")
 DRAIN_ROUNDS = 200  # worker rounds one drain may take before it gives up: a job loops
 PG_URL = os.environ.get("ENROLL_TEST_DATABASE_URL")
+# A fixed data key (docs/security.md): tests must not write a development key file.
+TEST_DATA_KEY = "test1:" + "A" * 43
 BACKENDS = [
     "sqlite",
     pytest.param(
@@ -75,6 +77,7 @@ class Database:
             "database_url": self.url,
             "worker_poll_seconds": 0.05,
             "db_pool_size": 10,
+            "data_key": TEST_DATA_KEY,
         }
         return Settings(**(values | overrides))
 
