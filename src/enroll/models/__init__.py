@@ -3,7 +3,7 @@
 from enroll.models.api_key import ApiKey
 from enroll.models.base import Base
 from enroll.models.criteria_version import CriteriaVersion
-from enroll.models.customer import Customer, Lead
+from enroll.models.customer import Customer, HouseholdMember, Lead
 from enroll.models.enrollment import Enrollment, EnrollmentConsent, EnrollmentHistory
 from enroll.models.enrollment_import import EnrollmentImport, ImportChunk, ImportIssue, ImportKey
 from enroll.models.event import Event
@@ -44,6 +44,7 @@ __all__ = [
     "ImportIssue",
     "ImportKey",
     "Job",
+    "HouseholdMember",
     "Lead",
     "Notification",
     "NotificationTemplate",

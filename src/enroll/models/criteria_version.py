@@ -21,4 +21,5 @@ class CriteriaVersion(IdMixin, Base):
     )
     version: Mapped[int] = mapped_column(Integer)
     criteria: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    requirements: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

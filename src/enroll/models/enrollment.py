@@ -124,6 +124,9 @@ class Enrollment(IdMixin, TimestampMixin, VersionedMixin, Base):
     # Set when the market enrollment (the switch request to the utility) completes.
     service_active: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     service_start_date: Mapped[date | None] = mapped_column(Date)
+    # Where the instance declares requirements: each one's state, [{key, kind, label, stage,
+    # status, detail, updatedAt}] (enrollment/requirements.py); null where it declares none.
+    requirements: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
     if TYPE_CHECKING:  # column_property()s, attached below: they need the mapped id
         stamped_at: str | None
         stamped_version: int | None
@@ -202,6 +205,9 @@ class EnrollmentConsent(IdMixin, Base):
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspace.id", ondelete="CASCADE"))
     enrollment_id: Mapped[str] = mapped_column(ForeignKey("enrollment.id", ondelete="RESTRICT"))
     plan_id: Mapped[str | None] = mapped_column(String(32))
+    # "terms" (a plan's or the instance's), or an instance's own kind ("signature", …).
+    kind: Mapped[str] = mapped_column(String(40), default="terms", server_default="terms")
+    text_version: Mapped[str | None] = mapped_column(String(100))
     terms_accepted: Mapped[bool] = mapped_column(Boolean)
     # [{"type", "version", "url", "sha256"}]: the plan's documents as they were accepted.
     documents: Mapped[list[dict[str, Any]]] = mapped_column(Json)

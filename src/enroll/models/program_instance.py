@@ -51,6 +51,10 @@ class ProgramInstance(IdMixin, TimestampMixin, VersionedMixin, Base):
     # Every enrollment created for the instance needs the applicant's consent (a plan with
     # documents needs it whatever this says): enrollment/acceptance.py.
     consent_required: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # What an enrollment needs besides eligibility (docs/requirements.md), versioned with the
+    # criteria; and whether the platform submits an eligible enrollment once all are met.
+    requirements: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    submit_when_complete: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     # Loaded with the instance (one joined query): evaluation always needs the program.
     program: Mapped[Program] = relationship(lazy="joined", innerjoin=True)
