@@ -10,9 +10,18 @@ from enroll.api.routing import TransactionalRoute
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
-from enroll.customer import repository, service
+from enroll.customer import household, repository, service
 from enroll.customer.errors import CustomerExists
-from enroll.customer.schemas import CustomerCreate, CustomerOut, CustomerUpdate, LeadCreate, LeadOut
+from enroll.customer.schemas import (
+    CustomerCreate,
+    CustomerOut,
+    CustomerUpdate,
+    HouseholdMemberCreate,
+    HouseholdMemberOut,
+    HouseholdMemberUpdate,
+    LeadCreate,
+    LeadOut,
+)
 from enroll.errors import raises
 from enroll.kit.pagination import Page, PageParams, page_params
 from enroll.kit.repository import paginate
@@ -33,7 +42,11 @@ async def create_customer(
     body: CustomerCreate, session: Session, principal: Writer, ctx: Ctx
 ) -> CustomerOut:
     customer = await service.create(
-        session, workspace_id=workspace_id_of(principal), body=body, now=ctx.clock.now()
+        session,
+        workspace_id=workspace_id_of(principal),
+        body=body,
+        ring=ctx.vault,
+        now=ctx.clock.now(),
     )
     return CustomerOut.of(customer)
 
@@ -58,12 +71,90 @@ async def get_customer(customer_id: str, session: Session, principal: Reader) ->
 @router.patch("/customers/{customer_id}")
 @raises(CustomerExists)
 async def update_customer(
-    customer_id: str, body: CustomerUpdate, session: Session, principal: Writer
+    customer_id: str, body: CustomerUpdate, session: Session, principal: Writer, ctx: Ctx
 ) -> CustomerOut:
     customer = await service.update(
-        session, workspace_id=workspace_id_of(principal), customer_id=customer_id, body=body
+        session,
+        workspace_id=workspace_id_of(principal),
+        customer_id=customer_id,
+        body=body,
+        ring=ctx.vault,
     )
     return CustomerOut.of(customer)
+
+
+@router.get("/customers/{customer_id}/householdMembers", tags=["household"])
+async def list_household_members(
+    customer_id: str, session: Session, principal: Reader
+) -> list[HouseholdMemberOut]:
+    found = await household.members(
+        session, workspace_id=workspace_id_of(principal), customer_id=customer_id
+    )
+    return [HouseholdMemberOut.of(m) for m in found]
+
+
+@router.post("/customers/{customer_id}/householdMembers", status_code=201, tags=["household"])
+async def add_household_member(
+    customer_id: str, body: HouseholdMemberCreate, session: Session, principal: Writer, ctx: Ctx
+) -> HouseholdMemberOut:
+    """A spouse, dependent or other member; their tax id is stored encrypted."""
+    member = await household.add(
+        session,
+        workspace_id=workspace_id_of(principal),
+        customer_id=customer_id,
+        body=body,
+        ring=ctx.vault,
+        now=ctx.clock.now(),
+    )
+    return HouseholdMemberOut.of(member)
+
+
+@router.get("/customers/{customer_id}/householdMembers/{member_id}", tags=["household"])
+async def get_household_member(
+    customer_id: str, member_id: str, session: Session, principal: Reader
+) -> HouseholdMemberOut:
+    member = await household.get(
+        session,
+        workspace_id=workspace_id_of(principal),
+        customer_id=customer_id,
+        member_id=member_id,
+    )
+    return HouseholdMemberOut.of(member)
+
+
+@router.patch("/customers/{customer_id}/householdMembers/{member_id}", tags=["household"])
+async def update_household_member(
+    customer_id: str,
+    member_id: str,
+    body: HouseholdMemberUpdate,
+    session: Session,
+    principal: Writer,
+    ctx: Ctx,
+) -> HouseholdMemberOut:
+    member = await household.update(
+        session,
+        workspace_id=workspace_id_of(principal),
+        customer_id=customer_id,
+        member_id=member_id,
+        body=body,
+        ring=ctx.vault,
+        now=ctx.clock.now(),
+    )
+    return HouseholdMemberOut.of(member)
+
+
+@router.delete(
+    "/customers/{customer_id}/householdMembers/{member_id}", status_code=204, tags=["household"]
+)
+async def delete_household_member(
+    customer_id: str, member_id: str, session: Session, principal: Writer
+) -> None:
+    await household.remove(
+        session,
+        workspace_id=workspace_id_of(principal),
+        customer_id=customer_id,
+        member_id=member_id,
+    )
 
 
 @router.post("/leads", status_code=201, tags=["leads"])

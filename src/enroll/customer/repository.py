@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from sqlalchemy import Select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.kit.repository import WorkspaceRepository, insert_unless_exists
-from enroll.models import Customer, Lead
+from enroll.models import Customer, HouseholdMember, Lead
 
 customers = WorkspaceRepository(Customer, not_found="No customer {id!r}.")
 leads = WorkspaceRepository(Lead, not_found="No lead {id!r}.")
+members = WorkspaceRepository(HouseholdMember, not_found="No household member {id!r}.")
 
 
 async def get(session: AsyncSession, *, workspace_id: str, customer_id: str) -> Customer | None:
@@ -34,3 +35,12 @@ async def insert_unless_known(session: AsyncSession, customer: Customer) -> bool
     """INSERT a new customer unless the workspace knows its email already (then nothing is
     written and False comes back): one statement either way, safe under concurrency."""
     return await insert_unless_exists(session, customer, unique=("workspace_id", "email"))
+
+
+async def household_of(session: AsyncSession, *, customer_id: str) -> list[HouseholdMember]:
+    stmt = (
+        select(HouseholdMember)
+        .where(HouseholdMember.customer_id == customer_id)
+        .order_by(HouseholdMember.created_at, HouseholdMember.id)
+    )
+    return list((await session.scalars(stmt)).all())

@@ -1,16 +1,30 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field
 
-from enroll.kit.fields import Address, Email, Metadata, Name, Phone
+from enroll.customer.applicant import APPLICANT_FIELDS, ApplicantFields, Money, TaxId, out
+from enroll.kit.fields import Address, Email, IsoDate, Metadata, Name, Phone
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
-from enroll.models import Customer, Lead
+from enroll.models import Customer, HouseholdMember, Lead
 
 
-class CustomerCreate(ApiModel):
+class IncomeOut(OutModel):
+    agi: float | None
+    has_taxable_income: bool | None
+    decreased_since_filing: bool | None
+
+
+class BillingAddressOut(OutModel):
+    same_as_service_address: bool
+    address: dict[str, Any] | None
+    confirmed_at: datetime
+
+
+class CustomerCreate(ApplicantFields):
     first_name: Name
     last_name: Name
     email: Email
@@ -19,8 +33,8 @@ class CustomerCreate(ApiModel):
     metadata: Metadata = {}
 
 
-class CustomerUpdate(PatchModel):
-    NULLABLE = frozenset({"phone", "address"})
+class CustomerUpdate(PatchModel, ApplicantFields):
+    NULLABLE = frozenset({"phone", "address"}) | APPLICANT_FIELDS
 
     first_name: Name | None = None
     last_name: Name | None = None
@@ -44,24 +58,95 @@ class CustomerOut(OutModel):
     address: dict[str, Any] | None
     metadata: dict[str, Any]
     notifications_opt_out: bool
+    date_of_birth: date | None
+    tax_id_last4: str | None = Field(description="The tax id's last 4 digits; it is never shown.")
+    marital_status: str | None
+    student_status: str | None
+    employment_status: str | None
+    income: IncomeOut
+    irs_authorized_at: datetime | None
+    billing_address: BillingAddressOut | None
     version: int
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(cls, c: Customer) -> CustomerOut:
+        return cls.model_validate(
+            {
+                "id": c.id,
+                "firstName": c.first_name,
+                "lastName": c.last_name,
+                "email": c.email,
+                "phone": c.phone,
+                "address": c.address,
+                "metadata": c.metadata_,
+                "notificationsOptOut": bool(c.notifications_opt_out),
+                **out(c),
+                "version": c.version,
+                "createdAt": c.created_at,
+                "updatedAt": c.updated_at,
+            }
+        )
+
+
+class HouseholdRole(StrEnum):
+    SPOUSE = "spouse"
+    DEPENDENT = "dependent"
+    OTHER = "other"
+
+
+class HouseholdMemberFields(ApiModel):
+    first_name: Name | None = None
+    last_name: Name | None = None
+    date_of_birth: IsoDate | None = None
+    tax_id: TaxId | None = None
+    has_taxable_income: bool | None = None
+    agi: Money | None = Field(None, description="Their adjusted gross income.")
+    has_federal_loans: bool | None = None
+
+
+class HouseholdMemberCreate(HouseholdMemberFields):
+    role: HouseholdRole
+
+
+class HouseholdMemberUpdate(PatchModel, HouseholdMemberFields):
+    NULLABLE = frozenset(HouseholdMemberFields.model_fields)
+
+    role: HouseholdRole | None = None
+
+
+class HouseholdMemberOut(OutModel):
+    id: str
+    customer_id: str
+    role: str
+    first_name: str | None
+    last_name: str | None
+    date_of_birth: date | None
+    tax_id_last4: str | None
+    has_taxable_income: bool | None
+    agi: float | None
+    has_federal_loans: bool | None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, m: HouseholdMember) -> HouseholdMemberOut:
         return cls(
-            id=c.id,
-            first_name=c.first_name,
-            last_name=c.last_name,
-            email=c.email,
-            phone=c.phone,
-            address=c.address,
-            metadata=c.metadata_,
-            notifications_opt_out=bool(c.notifications_opt_out),
-            version=c.version,
-            created_at=c.created_at,
-            updated_at=c.updated_at,
+            id=m.id,
+            customer_id=m.customer_id,
+            role=m.role,
+            first_name=m.first_name,
+            last_name=m.last_name,
+            date_of_birth=m.date_of_birth,
+            tax_id_last4=m.tax_id_last4,
+            has_taxable_income=m.has_taxable_income,
+            agi=float(m.agi) if m.agi is not None else None,
+            has_federal_loans=m.has_federal_loans,
+            version=m.version,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
         )
 
 

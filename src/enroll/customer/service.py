@@ -5,11 +5,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.customer import repository
+from enroll.customer import applicant, repository
 from enroll.customer.errors import CustomerExists
 from enroll.customer.schemas import CustomerCreate, CustomerUpdate, LeadCreate
 from enroll.ids import new_id
 from enroll.models import Customer, Lead
+from enroll.vault.keyring import KeyRing
 
 
 async def get(session: AsyncSession, *, workspace_id: str, customer_id: str) -> Customer:
@@ -49,7 +50,7 @@ def _new(
 
 
 async def create(
-    session: AsyncSession, *, workspace_id: str, body: CustomerCreate, now: datetime
+    session: AsyncSession, *, workspace_id: str, body: CustomerCreate, ring: KeyRing, now: datetime
 ) -> Customer:
     await _ensure_email_free(session, workspace_id=workspace_id, email=body.email)
     customer = _new(
@@ -62,6 +63,8 @@ async def create(
         metadata=body.metadata,
         now=now,
     )
+    for column, value in applicant.columns(body, ring=ring).items():
+        setattr(customer, column, value)
     session.add(customer)
     await session.flush()
     return customer
@@ -98,18 +101,34 @@ async def find_or_create(
 
 
 async def update(
-    session: AsyncSession, *, workspace_id: str, customer_id: str, body: CustomerUpdate
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    customer_id: str,
+    body: CustomerUpdate,
+    ring: KeyRing,
 ) -> Customer:
     customer = await get(session, workspace_id=workspace_id, customer_id=customer_id)
     changes = body.changes()
     if "email" in changes and changes["email"] != customer.email:
         await _ensure_email_free(session, workspace_id=workspace_id, email=changes["email"])
+    set_applicant(customer, applicant.columns(body, ring=ring))
     for field, value in changes.items():
+        if field in applicant.APPLICANT_FIELDS:
+            continue
         if field == "address":
             value = body.address.model_dump(by_alias=True) if body.address else None
         setattr(customer, "metadata_" if field == "metadata" else field, value)
     await session.flush()
     return customer
+
+
+def set_applicant(customer: Customer, columns: dict[str, Any]) -> list[str]:
+    """Write applicant columns (applicant.columns); the ones that changed."""
+    changed = [c for c, v in columns.items() if getattr(customer, c) != v]
+    for column in changed:
+        setattr(customer, column, columns[column])
+    return changed
 
 
 async def create_lead(session: AsyncSession, *, workspace_id: str, body: LeadCreate) -> Lead:

@@ -122,7 +122,11 @@ class PeopleMutation:
         async def work(session: AsyncSession, principal: Principal) -> Customer:
             body = parse(CustomerCreate, wire(input))
             customer = await customers.create(
-                session, workspace_id=principal.workspace_id or "", body=body, now=ctx.now()
+                session,
+                workspace_id=principal.workspace_id or "",
+                body=body,
+                ring=ctx.app.vault,
+                now=ctx.now(),
             )
             return Customer.of(customer)
 
@@ -130,10 +134,16 @@ class PeopleMutation:
 
     @mutation("Change a customer (scope customers:write).", Scope.CUSTOMERS_WRITE)
     async def update_customer(self, info: Info, id: ID, input: CustomerUpdateInput) -> Customer:
+        ctx = info_context(info)
+
         async def work(session: AsyncSession, principal: Principal) -> Customer:
             body = parse(CustomerUpdate, wire(input))
             customer = await customers.update(
-                session, workspace_id=principal.workspace_id or "", customer_id=ref(id), body=body
+                session,
+                workspace_id=principal.workspace_id or "",
+                customer_id=ref(id),
+                body=body,
+                ring=ctx.app.vault,
             )
             return Customer.of(customer)
 

@@ -176,6 +176,18 @@ class Customer:
     address: Address | None
     metadata: JSON
     notifications_opt_out: bool
+    date_of_birth: date | None
+    tax_id_last4: str | None = strawberry.field(
+        description="The tax id's last 4 digits; it is never shown."
+    )
+    marital_status: str | None
+    student_status: str | None
+    employment_status: str | None
+    income: JSON = strawberry.field(description="{agi, hasTaxableIncome, decreasedSinceFiling}")
+    irs_authorized_at: datetime | None
+    billing_address: JSON | None = strawberry.field(
+        description="{sameAsServiceAddress, address, confirmedAt} once confirmed."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -183,7 +195,13 @@ class Customer:
     @classmethod
     def of(cls, row: CustomerRow) -> Customer:
         out = CustomerOut.of(row)
-        return cls(**fields_of(out, exclude={"address"}), address=Address.of(out.address))
+        dumped = out.model_dump(mode="json", by_alias=True, include={"income", "billing_address"})
+        return cls(
+            **fields_of(out, exclude={"address", "income", "billing_address"}),
+            address=Address.of(out.address),
+            income=dumped["income"],
+            billing_address=dumped["billingAddress"],
+        )
 
 
 # --- enrollments ----------------------------------------------------------------------------

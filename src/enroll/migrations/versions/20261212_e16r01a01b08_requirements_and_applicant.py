@@ -93,9 +93,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(
-        op.f("ix_household_member_customer_id_created_at"), table_name="household_member"
-    )
+    op.drop_index(op.f("ix_household_member_customer_id_created_at"), table_name="household_member")
     op.drop_table("household_member")
     with op.batch_alter_table("customer", schema=None) as batch_op:
         for name in (
