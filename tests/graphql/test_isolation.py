@@ -132,6 +132,34 @@ class Side:
         return lead
 
     @cached_property
+    def customer(self) -> dict[str, Any]:
+        """A customer of its own (made directly), for its household."""
+        n = fresh()
+        customer = self._ok(
+            self.c.post(
+                "/v1/customers",
+                json={"firstName": "Hal", "lastName": n, "email": f"hal.{n}@example.com"},
+            )
+        )
+        self.names.add(customer["id"])
+        return customer
+
+    def member(self) -> dict[str, Any]:
+        """A new spouse in the household of ``customer``."""
+        member = self._ok(
+            self.c.post(
+                f"/v1/customers/{self.customer['id']}/householdMembers",
+                json={"role": "spouse", "firstName": "Sam", "taxId": "123-45-6789"},
+            )
+        )
+        self.names.add(member["id"])
+        return member
+
+    @cached_property
+    def spouse(self) -> dict[str, Any]:
+        return self.member()
+
+    @cached_property
     def api_key(self) -> dict[str, Any]:
         key = self._ok(
             self.c.post("/v1/apiKeys", json={"name": f"k-{fresh()}", "scopes": ["jobs:read"]})
@@ -376,6 +404,9 @@ class Side:
             "/v1/todos",
         ]
         held = {path: self._ok(self.c.get(path, params={"perPage": 100}))["data"] for path in reads}
+        if "customer" in self.__dict__:  # its household, which no list shows
+            household = f"/v1/customers/{self.customer['id']}/householdMembers"
+            held["household"] = self._ok(self.c.get(household))
         kept = ("id", "url", "description", "eventTypes", "previousSecretExpiresAt")
         held["hooks"] = [
             {k: hook[k] for k in kept}
@@ -470,6 +501,12 @@ ONE_ENROLLMENT = "query($id: ID!) {{ enrollment(id: $id) {{ id {inner} }} }}"
 ONE_CUSTOMER = "query($id: ID!) { customer(id: $id) { id } }"
 UPDATE_CUSTOMER = """mutation($id: ID!) {
   updateCustomer(id: $id, input: {firstName: "Renamed"}) { id firstName } }"""
+HOUSEHOLD = "query($id: ID!) { customer(id: $id) { id householdMembers { id taxIdLast4 } } }"
+ADD_MEMBER = """mutation($c: ID!) {
+  addHouseholdMember(customerId: $c, input: {role: dependent, firstName: "Kid"}) { id } }"""
+UPDATE_MEMBER = """mutation($c: ID!, $id: ID!) {
+  updateHouseholdMember(customerId: $c, id: $id, input: {agi: 100}) { id agi } }"""
+DELETE_MEMBER = "mutation($c: ID!, $id: ID!) { deleteHouseholdMember(customerId: $c, id: $id) }"
 ONE_IMPORT = "query($id: ID!) { import(id: $id) { id status counts { rows } } }"
 ONE_SERVICE_LOCATION = "query($id: ID!) { serviceLocation(id: $id) { id servicePointId } }"
 UPDATE_LOCATION = """mutation($id: ID!) {
@@ -604,6 +641,24 @@ def _failed(side: Side) -> dict[str, Any]:
 
 def _approval(side: Side) -> dict[str, Any]:
     return side.approval_task
+
+
+def _on_member(query: str, member: Callable[[Side], dict[str, Any]]) -> Recipe:
+    """A mutation of a member of the owner's household."""
+
+    def recipe(caller: Side, owner: Side) -> Doc:
+        return query, {"c": owner.customer["id"], "id": member(owner)["id"]}
+
+    return recipe
+
+
+def _member_elsewhere(query: str) -> Recipe:
+    """The owner's member under the caller's own customer (the member is the owner's)."""
+
+    def recipe(caller: Side, owner: Side) -> Doc:
+        return query, {"c": caller.customer["id"], "id": owner.spouse["id"]}
+
+    return recipe
 
 
 def _customer_of(side: Side) -> str:
@@ -829,6 +884,35 @@ OPS = [
         (R.CUSTOMERS_WRITE,),
         lambda c, o: (UPDATE_CUSTOMER, {"id": _customer_of(o)}),
         isolation={"by id": lambda c, o: (UPDATE_CUSTOMER, {"id": _customer_of(o)})},
+    ),
+    Op(
+        "Customer.householdMembers",
+        (R.CUSTOMERS_READ,),
+        lambda c, o: (HOUSEHOLD, {"id": o.spouse["customerId"]}),
+    ),
+    Op(
+        "Mutation.addHouseholdMember",
+        (R.CUSTOMERS_WRITE,),
+        lambda c, o: (ADD_MEMBER, {"c": o.customer["id"]}),
+        isolation={"by customer id": lambda c, o: (ADD_MEMBER, {"c": o.customer["id"]})},
+    ),
+    Op(
+        "Mutation.updateHouseholdMember",
+        (R.CUSTOMERS_WRITE,),
+        _on_member(UPDATE_MEMBER, lambda o: o.spouse),
+        isolation={
+            "by ids": _on_member(UPDATE_MEMBER, lambda o: o.spouse),
+            "by member id": _member_elsewhere(UPDATE_MEMBER),
+        },
+    ),
+    Op(
+        "Mutation.deleteHouseholdMember",
+        (R.CUSTOMERS_WRITE,),
+        _on_member(DELETE_MEMBER, Side.member),
+        isolation={
+            "by ids": _on_member(DELETE_MEMBER, lambda o: o.spouse),
+            "by member id": _member_elsewhere(DELETE_MEMBER),
+        },
     ),
     Op(
         "Mutation.createLead",

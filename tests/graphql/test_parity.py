@@ -51,6 +51,16 @@ DOORS: dict[str, str] = {
     "GET /v1/customers": "Query.customers",
     "GET /v1/customers/{customer_id}": "Query.customer",
     "PATCH /v1/customers/{customer_id}": "Mutation.updateCustomer",
+    # a customer's household: read through Customer.householdMembers
+    "GET /v1/customers/{customer_id}/householdMembers": "Query.customer",
+    "GET /v1/customers/{customer_id}/householdMembers/{member_id}": "Query.customer",
+    "POST /v1/customers/{customer_id}/householdMembers": "Mutation.addHouseholdMember",
+    "PATCH /v1/customers/{customer_id}/householdMembers/{member_id}": (
+        "Mutation.updateHouseholdMember"
+    ),
+    "DELETE /v1/customers/{customer_id}/householdMembers/{member_id}": (
+        "Mutation.deleteHouseholdMember"
+    ),
     "POST /v1/leads": "Mutation.createLead",
     "GET /v1/leads": "Query.leads",
     # service locations: the lookups write nothing (queries); an import is read here

@@ -70,6 +70,7 @@ PATH_KINDS = {
     "programInstances": "instance",
     "enrollments": "enrollment",
     "customers": "customer",
+    "householdMembers": "household_member",
     "leads": "lead",
     "apiKeys": "api_key",
     "programs": "program",
@@ -117,6 +118,7 @@ KINDS = {
     "instance": "instance",
     "enrollment": "enrollment",
     "customer": "customer",
+    "household_member": "household_member",
     "lead": "lead",
     "api_key": "key",
     "program": "program",
@@ -148,7 +150,8 @@ READS = {
         "/v1/enrollments/{}/history",
         "/v1/enrollments/{}/consents",
     ],
-    "customer": ["/v1/customers/{}"],
+    "customer": ["/v1/customers/{}", "/v1/customers/{}/householdMembers"],
+    "household_member": [],  # read under its customer, which the path names too
     "lead": ["/v1/leads?perPage=100"],
     "api_key": ["/v1/apiKeys?perPage=100"],
     "program": ["/v1/programs/{}"],
@@ -606,6 +609,17 @@ class World:
         )
 
     @cached_property
+    def household_member(self) -> dict[str, Any]:
+        return self.new_member()
+
+    def new_member(self) -> dict[str, Any]:
+        """A spouse in the household of the world's customer (the routes name both)."""
+        return self._create(
+            f"/v1/customers/{self.customer['id']}/householdMembers",
+            {"role": "spouse", "firstName": f"Hfirst{self.tag}", "taxId": "123-45-6789"},
+        )
+
+    @cached_property
     def lead(self) -> dict[str, Any]:
         return self._create(
             "/v1/leads",
@@ -869,6 +883,18 @@ RECIPES: dict[Op, Recipe] = {
         {"firstName": "New", "lastName": "Customer", "email": f"c.{fresh()}@b.example"},
     ),
     ("PATCH", "/v1/customers/{customer_id}"): lambda w: ({}, {"phone": "+15550009999"}),
+    ("POST", "/v1/customers/{customer_id}/householdMembers"): lambda w: (
+        {},
+        {"role": "dependent", "firstName": "New", "dateOfBirth": "2015-04-01"},
+    ),
+    ("PATCH", "/v1/customers/{customer_id}/householdMembers/{member_id}"): lambda w: (
+        {},
+        {"agi": 1234.5, "hasTaxableIncome": True},
+    ),
+    ("DELETE", "/v1/customers/{customer_id}/householdMembers/{member_id}"): lambda w: (
+        {"household_member": w.new_member()["id"]},
+        NO_BODY,
+    ),
     ("POST", "/v1/leads"): lambda w: ({}, {"email": f"l.{fresh()}@b.example"}),
     ("POST", "/v1/programInstances/{instance_id}/imports"): lambda w: (
         {},

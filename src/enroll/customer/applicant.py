@@ -6,7 +6,7 @@ The tax id is sealed at rest (vault/) and never comes back: only ``taxIdLast4``.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -19,6 +19,7 @@ from enroll.vault.keyring import KeyRing
 
 CUSTOMER_TAX_ID = b"customer.tax_id"
 MEMBER_TAX_ID = b"household_member.tax_id"
+CENT = Decimal("0.01")
 
 
 class MaritalStatus(StrEnum):
@@ -65,7 +66,9 @@ TaxId = Annotated[
         }
     ),
 ]
-Money = Annotated[float, Field(ge=0, le=1_000_000_000, description="US dollars.")]
+Money = Annotated[
+    float, Field(ge=0, le=1_000_000_000, description="US dollars, kept to the cent (rounded).")
+]
 
 
 class Income(ApiModel):
@@ -119,7 +122,11 @@ def columns(body: ApiModel, *, ring: KeyRing, sent_only: bool = True) -> dict[st
 
 
 def decimal(amount: float | None) -> Decimal | None:
-    return Decimal(str(amount)) if amount is not None else None
+    """Dollars as stored (NUMERIC(14, 2)): rounded to the cent here, so the answer to a write
+    and every later read agree on both databases."""
+    if amount is None:
+        return None
+    return Decimal(str(amount)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def sealed_tax_id(tax_id: str | None, *, ring: KeyRing, aad: bytes) -> dict[str, Any]:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,5 +44,18 @@ async def household_of(session: AsyncSession, *, customer_id: str) -> list[House
         select(HouseholdMember)
         .where(HouseholdMember.customer_id == customer_id)
         .order_by(HouseholdMember.created_at, HouseholdMember.id)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def households_of(
+    session: AsyncSession, *, workspace_id: str, customer_ids: Sequence[str]
+) -> list[HouseholdMember]:
+    """The members of many customers of the workspace (a data loader's batch), each
+    customer's oldest first."""
+    stmt = (
+        members.readable(workspace_id)
+        .where(HouseholdMember.customer_id.in_(customer_ids))
+        .order_by(HouseholdMember.customer_id, HouseholdMember.created_at, HouseholdMember.id)
     )
     return list((await session.scalars(stmt)).all())

@@ -6,7 +6,16 @@ from typing import Any
 
 from pydantic import Field
 
-from enroll.customer.applicant import APPLICANT_FIELDS, ApplicantFields, Money, TaxId, out
+from enroll.customer.applicant import (
+    APPLICANT_FIELDS,
+    ApplicantFields,
+    EmploymentStatus,
+    MaritalStatus,
+    Money,
+    StudentStatus,
+    TaxId,
+    out,
+)
 from enroll.kit.fields import Address, Email, IsoDate, Metadata, Name, Phone
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel
 from enroll.models import Customer, HouseholdMember, Lead
@@ -60,9 +69,9 @@ class CustomerOut(OutModel):
     notifications_opt_out: bool
     date_of_birth: date | None
     tax_id_last4: str | None = Field(description="The tax id's last 4 digits; it is never shown.")
-    marital_status: str | None
-    student_status: str | None
-    employment_status: str | None
+    marital_status: MaritalStatus | None
+    student_status: StudentStatus | None
+    employment_status: EmploymentStatus | None
     income: IncomeOut
     irs_authorized_at: datetime | None
     billing_address: BillingAddressOut | None
@@ -119,11 +128,11 @@ class HouseholdMemberUpdate(PatchModel, HouseholdMemberFields):
 class HouseholdMemberOut(OutModel):
     id: str
     customer_id: str
-    role: str
+    role: HouseholdRole
     first_name: str | None
     last_name: str | None
     date_of_birth: date | None
-    tax_id_last4: str | None
+    tax_id_last4: str | None = Field(description="The tax id's last 4 digits; it is never shown.")
     has_taxable_income: bool | None
     agi: float | None
     has_federal_loans: bool | None
@@ -136,7 +145,7 @@ class HouseholdMemberOut(OutModel):
         return cls(
             id=m.id,
             customer_id=m.customer_id,
-            role=m.role,
+            role=HouseholdRole(m.role),
             first_name=m.first_name,
             last_name=m.last_name,
             date_of_birth=m.date_of_birth,

@@ -1,4 +1,5 @@
-"""Customers and leads (REST: /v1/customers, /v1/leads), over the same service functions."""
+"""Customers, their household members and leads (REST: /v1/customers, …/householdMembers,
+/v1/leads), over the same service functions."""
 
 from __future__ import annotations
 
@@ -11,9 +12,23 @@ from strawberry.scalars import JSON
 
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
+from enroll.customer import household
 from enroll.customer import repository as customers_repo
 from enroll.customer import service as customers
-from enroll.customer.schemas import CustomerCreate, CustomerUpdate, LeadCreate, LeadOut
+from enroll.customer.schemas import (
+    CustomerCreate,
+    CustomerUpdate,
+    HouseholdMemberCreate,
+    HouseholdMemberUpdate,
+    LeadCreate,
+    LeadOut,
+)
+from enroll.graphql.applicant import (
+    ApplicantInput,
+    HouseholdMember,
+    HouseholdMemberCreateInput,
+    HouseholdMemberUpdateInput,
+)
 from enroll.graphql.common import Info, connection, mutate, ref
 from enroll.graphql.context import info_context
 from enroll.graphql.fields import field, mutation
@@ -44,7 +59,7 @@ class Lead:
 
 
 @strawberry.input(description="A new customer (REST: CustomerCreate).")
-class CustomerCreateInput:
+class CustomerCreateInput(ApplicantInput):
     first_name: str
     last_name: str
     email: str
@@ -55,9 +70,9 @@ class CustomerCreateInput:
 
 @strawberry.input(
     description="A change to a customer (REST: CustomerUpdate): only the fields sent change; "
-    "null clears phone and address."
+    "null clears phone, address and the applicant's fields."
 )
-class CustomerUpdateInput:
+class CustomerUpdateInput(ApplicantInput):
     first_name: str | None = UNSET
     last_name: str | None = UNSET
     email: str | None = UNSET
@@ -160,5 +175,67 @@ class PeopleMutation:
                 session, workspace_id=principal.workspace_id or "", body=body
             )
             return Lead.of(lead)
+
+        return await mutate(info, Scope.CUSTOMERS_WRITE, work)
+
+    @mutation(
+        "Add a member to a customer's household; their tax id is stored encrypted (scope "
+        "customers:write).",
+        Scope.CUSTOMERS_WRITE,
+    )
+    async def add_household_member(
+        self, info: Info, customer_id: ID, input: HouseholdMemberCreateInput
+    ) -> HouseholdMember:
+        ctx = info_context(info)
+
+        async def work(session: AsyncSession, principal: Principal) -> HouseholdMember:
+            body = parse(HouseholdMemberCreate, wire(input))
+            member = await household.add(
+                session,
+                workspace_id=principal.workspace_id or "",
+                customer_id=ref(customer_id),
+                body=body,
+                ring=ctx.app.vault,
+                now=ctx.now(),
+            )
+            return HouseholdMember.of(member)
+
+        return await mutate(info, Scope.CUSTOMERS_WRITE, work)
+
+    @mutation("Change a household member (scope customers:write).", Scope.CUSTOMERS_WRITE)
+    async def update_household_member(
+        self, info: Info, customer_id: ID, id: ID, input: HouseholdMemberUpdateInput
+    ) -> HouseholdMember:
+        ctx = info_context(info)
+
+        async def work(session: AsyncSession, principal: Principal) -> HouseholdMember:
+            body = parse(HouseholdMemberUpdate, wire(input))
+            member = await household.update(
+                session,
+                workspace_id=principal.workspace_id or "",
+                customer_id=ref(customer_id),
+                member_id=ref(id),
+                body=body,
+                ring=ctx.app.vault,
+                now=ctx.now(),
+            )
+            return HouseholdMember.of(member)
+
+        return await mutate(info, Scope.CUSTOMERS_WRITE, work)
+
+    @mutation(
+        "Remove a household member; answers its id (scope customers:write).",
+        Scope.CUSTOMERS_WRITE,
+    )
+    async def delete_household_member(self, info: Info, customer_id: ID, id: ID) -> ID:
+        async def work(session: AsyncSession, principal: Principal) -> ID:
+            member_id = ref(id)
+            await household.remove(
+                session,
+                workspace_id=principal.workspace_id or "",
+                customer_id=ref(customer_id),
+                member_id=member_id,
+            )
+            return ID(member_id)
 
         return await mutate(info, Scope.CUSTOMERS_WRITE, work)

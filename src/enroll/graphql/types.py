@@ -20,10 +20,12 @@ from strawberry.scalars import JSON
 
 import enroll.graphql.scalars  # noqa: F401  (the enums, before any use)
 from enroll.auth.scopes import Scope
+from enroll.customer.applicant import EmploymentStatus, MaritalStatus, StudentStatus
 from enroll.customer.schemas import CustomerOut
 from enroll.enrollment import acceptance
 from enroll.enrollment.schemas import ConsentOut, EnrollmentOut, HistoryOut, IdentificationType
 from enroll.event.schemas import EventOut
+from enroll.graphql.applicant import HouseholdMember, households
 from enroll.graphql.context import info_context
 from enroll.graphql.fields import field
 from enroll.models import Customer as CustomerRow
@@ -166,7 +168,10 @@ class Address:
         )
 
 
-@strawberry.type(description="A workspace's customer (REST: CustomerOut).")
+@strawberry.type(
+    description="A workspace's customer (REST: CustomerOut). Its tax id is never shown, only "
+    "taxIdLast4."
+)
 class Customer:
     id: ID
     first_name: str
@@ -180,9 +185,9 @@ class Customer:
     tax_id_last4: str | None = strawberry.field(
         description="The tax id's last 4 digits; it is never shown."
     )
-    marital_status: str | None
-    student_status: str | None
-    employment_status: str | None
+    marital_status: MaritalStatus | None
+    student_status: StudentStatus | None
+    employment_status: EmploymentStatus | None
     income: JSON = strawberry.field(description="{agi, hasTaxableIncome, decreasedSinceFiling}")
     irs_authorized_at: datetime | None
     billing_address: JSON | None = strawberry.field(
@@ -202,6 +207,15 @@ class Customer:
             income=dumped["income"],
             billing_address=dumped["billingAddress"],
         )
+
+    @field(
+        "The household members, oldest first (REST: …/householdMembers; scope customers:read).",
+        Scope.CUSTOMERS_READ,
+    )
+    async def household_members(self, info: strawberry.Info) -> list[HouseholdMember]:
+        ctx = info_context(info)
+        await ctx.principal(Scope.CUSTOMERS_READ)
+        return [HouseholdMember.of(row) for row in await households(ctx).load(self.id)]
 
 
 # --- enrollments ----------------------------------------------------------------------------
