@@ -74,7 +74,8 @@ SHARDS = {
         r"^/v1/(serviceTasks|enrollmentRequests|unenrollmentRequests|setupActions|todos"
         r"|subscriptions|devices|deviceLocations)"
     ),
-    "people": r"^/v1/(customers|leads|apiKeys|imports|jobs|events|workspace)",
+    "customers": r"^/v1/(customers|leads)",
+    "people": r"^/v1/(apiKeys|imports|jobs|events|workspace)",
     "outbound": r"^/v1/(webhookEndpoints|webhookDeliveries|notificationTemplates|notifications)",
     "locations": r"^/v1/serviceLocation",
 }
@@ -94,8 +95,9 @@ BINARY_FILE_EXCLUDED = [negative_data_rejection, positive_data_acceptance]
 def _seed(tenant: Tenant) -> dict[str, list[str]]:
     """Resources for Schemathesis to find, in separate sets so one operation cannot spoil another's:
     enrollments to read, update and move, others to delete; an instance that stays open for new
-    enrollments and ones the instance routes may pause, close or delete; a lead; and a spare key
-    to revoke (never the key the run itself uses)."""
+    enrollments and ones the instance routes may pause, close or delete; a lead; a customer
+    with household members to read, change and delete; and a spare key to revoke (never the
+    key the run itself uses)."""
     client = tenant.client
     open_instance = tenant.instance()
     instances = [tenant.instance() for _ in range(2)]
@@ -110,8 +112,22 @@ def _seed(tenant: Tenant) -> dict[str, list[str]]:
             "address": {"streetOne": "1 Seed St"},
         },
     )
-    for r in (lead, spare, programs, location):
+    household = client.post(
+        "/v1/customers",
+        json={
+            "firstName": "Hal",
+            "lastName": "Seed",
+            "email": f"hal.{uuid.uuid4().hex[:8]}@example.com",
+            "taxId": "123-45-6789",
+        },
+    )
+    for r in (lead, spare, programs, location, household):
         assert r.is_success, r.text
+    members = [
+        client.post(f"/v1/customers/{household.json()['id']}/householdMembers", json={"role": role})
+        for role in ("spouse", "dependent", "dependent", "other")
+    ]
+    assert all(r.status_code == 201 for r in members), [r.text for r in members]
     return {
         "open_instances": [open_instance["id"], open_instance["slug"]],
         "instances": [ref for i in instances for ref in (i["id"], i["slug"])],
@@ -122,6 +138,8 @@ def _seed(tenant: Tenant) -> dict[str, list[str]]:
         "keys": [spare.json()["id"]],
         "programs": [ref for p in programs.json()["data"] for ref in (p["id"], p["slug"])],
         "locations": [location.json()["id"]],
+        "household_customers": [household.json()["id"]],
+        "members": [r.json()["id"] for r in members],
     }
 
 
@@ -183,6 +201,13 @@ def _config(
                 {
                     "include-path-regex": "^/v1/programInstances/",
                     "parameters": {"path.id_or_slug": real("instances")},
+                },
+                {  # a member is found under its own customer only
+                    "include-path-regex": "/householdMembers",
+                    "parameters": {
+                        "path.customer_id": real("household_customers"),
+                        "path.member_id": real("members"),
+                    },
                 },
                 {
                     "include-name": "DELETE /v1/enrollments/{enrollment_id}",

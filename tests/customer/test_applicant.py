@@ -166,6 +166,8 @@ BAD = [
     ({"dateOfBirth": 479606400}, "dateOfBirth"),
     ({"irsAuthorizedAt": "yesterday"}, "irsAuthorizedAt"),
     ({"income": {"agi": -1}}, "income.agi"),
+    ({"income": {"agi": "12.5"}}, "income.agi"),  # a JSON number only
+    ({"income": {"agi": True}}, "income.agi"),
     ({"income": {"agi": 1_000_000_001}}, "income.agi"),
     ({"income": {"salary": 5}}, "income.salary"),
     ({"income": {"hasTaxableIncome": "maybe"}}, "income.hasTaxableIncome"),

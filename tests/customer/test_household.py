@@ -161,6 +161,7 @@ BAD_NEW = [
     ({"role": "spouse", "taxId": "55-512-3456"}, "taxId"),
     ({"role": "spouse", "taxId": "5551234567"}, "taxId"),
     ({"role": "spouse", "agi": -0.01}, "agi"),
+    ({"role": "spouse", "agi": "31000"}, "agi"),
     ({"role": "spouse", "dateOfBirth": "1986-13-01"}, "dateOfBirth"),
     ({"role": "spouse", "hasFederalLoans": "yes"}, "hasFederalLoans"),
     ({"role": "spouse", "maritalStatus": "married"}, "maritalStatus"),  # the customer's

@@ -41,6 +41,8 @@ Ctx = Annotated[AppContext, Depends(get_ctx)]
 async def create_customer(
     body: CustomerCreate, session: Session, principal: Writer, ctx: Ctx
 ) -> CustomerOut:
+    """The email is unique in the workspace. The applicant's fields are optional; `taxId` is
+    stored encrypted and answered only as `taxIdLast4`."""
     customer = await service.create(
         session,
         workspace_id=workspace_id_of(principal),
@@ -73,6 +75,8 @@ async def get_customer(customer_id: str, session: Session, principal: Reader) ->
 async def update_customer(
     customer_id: str, body: CustomerUpdate, session: Session, principal: Writer, ctx: Ctx
 ) -> CustomerOut:
+    """Only the fields sent change (inside `income` too); null clears `phone`, `address` and
+    the applicant's fields (`income`: null clears all three of its fields)."""
     customer = await service.update(
         session,
         workspace_id=workspace_id_of(principal),
@@ -87,6 +91,7 @@ async def update_customer(
 async def list_household_members(
     customer_id: str, session: Session, principal: Reader
 ) -> list[HouseholdMemberOut]:
+    """The customer's household, oldest first."""
     found = await household.members(
         session, workspace_id=workspace_id_of(principal), customer_id=customer_id
     )
@@ -113,6 +118,7 @@ async def add_household_member(
 async def get_household_member(
     customer_id: str, member_id: str, session: Session, principal: Reader
 ) -> HouseholdMemberOut:
+    """A member, under its own customer only (under another: 404)."""
     member = await household.get(
         session,
         workspace_id=workspace_id_of(principal),
@@ -131,6 +137,7 @@ async def update_household_member(
     principal: Writer,
     ctx: Ctx,
 ) -> HouseholdMemberOut:
+    """Only the fields sent change; null clears any but `role`."""
     member = await household.update(
         session,
         workspace_id=workspace_id_of(principal),

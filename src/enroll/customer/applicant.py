@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema
+from pydantic import AfterValidator, Field, Strict, StringConstraints, WithJsonSchema
 
 from enroll.kit.fields import IsoDate, Timestamp
 from enroll.kit.schemas import ApiModel
@@ -66,8 +66,11 @@ TaxId = Annotated[
         }
     ),
 ]
+# A JSON number only (pydantic would also read "12.5" or true, which `type: number` refuses).
 Money = Annotated[
-    float, Field(ge=0, le=1_000_000_000, description="US dollars, kept to the cent (rounded).")
+    float,
+    Strict(),
+    Field(ge=0, le=1_000_000_000, description="US dollars, kept to the cent (rounded)."),
 ]
 
 
