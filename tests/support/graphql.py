@@ -32,10 +32,12 @@ INSTANCE = """
   timezone consentRequired
   version createdAt updatedAt
 """
-CUSTOMER = (
-    f"id firstName lastName email phone {ADDRESS} metadata notificationsOptOut version createdAt "
-    "updatedAt"
-)
+CUSTOMER = f"""
+  id firstName lastName email phone {ADDRESS} metadata notificationsOptOut
+  dateOfBirth taxIdLast4 maritalStatus studentStatus employmentStatus income irsAuthorizedAt
+  billingAddress
+  version createdAt updatedAt
+"""
 SERVICE_TASK = """
   id kind origin transactionId state errors { code message field } allowedOperations
   programInstanceId enrollmentId customerId subscriptionId deviceLocationId deviceIds
