@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.enrollment import repository as enrollments_repo
+from enroll.enrollment import requirement_actions
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.schemas import (
     DecideBody,
@@ -388,6 +389,7 @@ class Mutation(
                 body=body,
                 actor=principal.actor,
                 now=ctx.now(),
+                ring=ctx.app.vault,
             )
             return Enrollment.of(enrollment)
 
@@ -405,11 +407,12 @@ class Mutation(
 
         async def work(session: AsyncSession, principal: Principal) -> Enrollment:
             body = parse(EnrollmentUpdate, wire(input))
-            enrollment = await enrollments.update(
+            enrollment = await requirement_actions.update(
                 session,
                 workspace_id=principal.workspace_id or "",
                 enrollment_id=_ref(id),
                 body=body,
+                ring=ctx.app.vault,
                 now=ctx.now(),
             )
             return Enrollment.of(enrollment)
