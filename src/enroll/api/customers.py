@@ -22,6 +22,7 @@ from enroll.customer.schemas import (
     LeadCreate,
     LeadOut,
 )
+from enroll.enrollment import requirement_actions
 from enroll.errors import raises
 from enroll.kit.pagination import Page, PageParams, page_params
 from enroll.kit.repository import paginate
@@ -73,12 +74,13 @@ async def get_customer(customer_id: str, session: Session, principal: Reader) ->
 async def update_customer(
     customer_id: str, body: CustomerUpdate, session: Session, principal: Writer, ctx: Ctx
 ) -> CustomerOut:
-    customer = await service.update(
+    customer = await requirement_actions.update_customer(
         session,
         workspace_id=workspace_id_of(principal),
         customer_id=customer_id,
         body=body,
         ring=ctx.vault,
+        now=ctx.clock.now(),
     )
     return CustomerOut.of(customer)
 
@@ -98,7 +100,7 @@ async def add_household_member(
     customer_id: str, body: HouseholdMemberCreate, session: Session, principal: Writer, ctx: Ctx
 ) -> HouseholdMemberOut:
     """A spouse, dependent or other member; their tax id is stored encrypted."""
-    member = await household.add(
+    member = await requirement_actions.add_member(
         session,
         workspace_id=workspace_id_of(principal),
         customer_id=customer_id,
@@ -131,7 +133,7 @@ async def update_household_member(
     principal: Writer,
     ctx: Ctx,
 ) -> HouseholdMemberOut:
-    member = await household.update(
+    member = await requirement_actions.update_member(
         session,
         workspace_id=workspace_id_of(principal),
         customer_id=customer_id,
@@ -147,13 +149,14 @@ async def update_household_member(
     "/customers/{customer_id}/householdMembers/{member_id}", status_code=204, tags=["household"]
 )
 async def delete_household_member(
-    customer_id: str, member_id: str, session: Session, principal: Writer
+    customer_id: str, member_id: str, session: Session, principal: Writer, ctx: Ctx
 ) -> None:
-    await household.remove(
+    await requirement_actions.remove_member(
         session,
         workspace_id=workspace_id_of(principal),
         customer_id=customer_id,
         member_id=member_id,
+        now=ctx.clock.now(),
     )
 
 

@@ -152,9 +152,13 @@ async def _plan(
         session, workspace_id=instance.workspace_id, instance_id=instance.id, ref=ref
     )
     plan = found.plan = choice.plan
-    if place is None:
-        raise PlanNeedsLocation("A plan is accepted at a service location: send serviceLocationId.")
-    check_available(plan, location=place, applicant=_applicant(applicant))
+    if place is None and (plan.availability is not None or plan.pricing):
+        # Offered or priced by premise; a plan offered everywhere at no price (a repayment
+        # plan, seed 004) is taken without one.
+        raise PlanNeedsLocation(
+            f"Plan {plan.code!r} is offered by premise: send serviceLocationId."
+        )
+    check_available(plan, location=place or {}, applicant=_applicant(applicant))
     start = body.start_date or window_of(plan, timezone=instance.timezone, now=now).earliest
     check_start_date(plan, timezone=instance.timezone, start_date=start, now=now)
     found.values |= {

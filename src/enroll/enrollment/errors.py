@@ -78,7 +78,10 @@ class ConsentDocumentsMismatch(Unprocessable):
 
 class PlanNeedsLocation(Unprocessable):
     code, title = "plan_needs_location", "Plan needs a service location"
-    description = "a plan without `serviceLocationId` or `servicePointId`"
+    description = (
+        "a plan offered or priced by premise (an availability rule or pricing) without "
+        "`serviceLocationId` or `servicePointId`"
+    )
 
 
 class RequirementsUnmet(Conflict):

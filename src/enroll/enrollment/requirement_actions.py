@@ -15,12 +15,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.customer import household
 from enroll.customer import service as customers
-from enroll.customer.schemas import BillingAddressIn
+from enroll.customer.schemas import (
+    BillingAddressIn,
+    CustomerUpdate,
+    HouseholdMemberCreate,
+    HouseholdMemberUpdate,
+)
 from enroll.enrollment import acceptance, changes, repository, requirement_check, service
 from enroll.enrollment.schemas import EnrollmentUpdate
 from enroll.errors import Unprocessable
-from enroll.models import Enrollment
+from enroll.models import Customer, Enrollment, HouseholdMember
 from enroll.program_instance import service as instances
 from enroll.vault.keyring import KeyRing
 from enroll.workflows.enrollment import OPEN_STATUSES, Action, Status
@@ -127,3 +133,75 @@ async def set_billing_address(
     )
     await refresh_customer(session, customer_id=enrollment.customer_id, now=now)
     return enrollment
+
+
+# --- the customer's side: what every door calls to change a customer or their household ----
+
+
+async def update_customer(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    customer_id: str,
+    body: CustomerUpdate,
+    ring: KeyRing,
+    now: datetime,
+) -> Customer:
+    customer = await customers.update(
+        session, workspace_id=workspace_id, customer_id=customer_id, body=body, ring=ring
+    )
+    await refresh_customer(session, customer_id=customer.id, now=now)
+    return customer
+
+
+async def add_member(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    customer_id: str,
+    body: HouseholdMemberCreate,
+    ring: KeyRing,
+    now: datetime,
+) -> HouseholdMember:
+    member = await household.add(
+        session,
+        workspace_id=workspace_id,
+        customer_id=customer_id,
+        body=body,
+        ring=ring,
+        now=now,
+    )
+    await refresh_customer(session, customer_id=customer_id, now=now)
+    return member
+
+
+async def update_member(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    customer_id: str,
+    member_id: str,
+    body: HouseholdMemberUpdate,
+    ring: KeyRing,
+    now: datetime,
+) -> HouseholdMember:
+    member = await household.update(
+        session,
+        workspace_id=workspace_id,
+        customer_id=customer_id,
+        member_id=member_id,
+        body=body,
+        ring=ring,
+        now=now,
+    )
+    await refresh_customer(session, customer_id=customer_id, now=now)
+    return member
+
+
+async def remove_member(
+    session: AsyncSession, *, workspace_id: str, customer_id: str, member_id: str, now: datetime
+) -> None:
+    await household.remove(
+        session, workspace_id=workspace_id, customer_id=customer_id, member_id=member_id
+    )
+    await refresh_customer(session, customer_id=customer_id, now=now)
