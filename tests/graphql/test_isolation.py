@@ -768,6 +768,15 @@ OPS = [
             {"id": o.enrollment()["id"]},
         ),
     ),
+    Op(
+        "Mutation.confirmBillingAddress",
+        (R.ENROLLMENTS_WRITE,),
+        lambda c, o: (
+            """mutation($id: ID!) { confirmBillingAddress(id: $id,
+              input: {sameAsServiceAddress: true}) { id } }""",
+            {"id": o.enrollment()["id"]},
+        ),
+    ),
     Op("Mutation.submitEnrollment", (R.ENROLLMENTS_WRITE,), _act("submit", "eligible")),
     Op("Mutation.approveEnrollment", (R.ENROLLMENTS_REVIEW,), _act("approve", "submitted")),
     Op(

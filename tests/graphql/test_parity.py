@@ -35,6 +35,18 @@ DOORS: dict[str, str] = {
     "PATCH /v1/enrollments/{enrollment_id}": "Mutation.updateEnrollment",
     "GET /v1/enrollments/{enrollment_id}/history": "Query.enrollment",  # Enrollment.history
     "GET /v1/enrollments/{enrollment_id}/consents": "Query.enrollment",  # Enrollment.consents
+    # Enrollment.requirements
+    "GET /v1/enrollments/{enrollment_id}/requirements": "Query.enrollment",
+    "PUT /v1/enrollments/{enrollment_id}/billingAddress": "Mutation.confirmBillingAddress",
+    "GET /v1/customers/{customer_id}/householdMembers": "Query.customer",
+    "POST /v1/customers/{customer_id}/householdMembers": "Mutation.addHouseholdMember",
+    "GET /v1/customers/{customer_id}/householdMembers/{member_id}": "Query.customer",
+    "PATCH /v1/customers/{customer_id}/householdMembers/{member_id}": (
+        "Mutation.updateHouseholdMember"
+    ),
+    "DELETE /v1/customers/{customer_id}/householdMembers/{member_id}": (
+        "Mutation.deleteHouseholdMember"
+    ),
     "POST /v1/enrollments/{enrollment_id}/submit": "Mutation.submitEnrollment",
     "POST /v1/enrollments/{enrollment_id}/approve": "Mutation.approveEnrollment",
     "POST /v1/enrollments/{enrollment_id}/reject": "Mutation.rejectEnrollment",

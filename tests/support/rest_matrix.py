@@ -844,6 +844,10 @@ RECIPES: dict[Op, Recipe] = {
         },
     ),
     ("PATCH", "/v1/enrollments/{enrollment_id}"): lambda w: ({}, {"serialNumber": "SN-2"}),
+    ("PUT", "/v1/enrollments/{enrollment_id}/billingAddress"): lambda w: (
+        {},
+        {"sameAsServiceAddress": False, "address": {"streetOne": "2 Bill St", "state": "NY"}},
+    ),
     ("POST", "/v1/enrollments/{enrollment_id}/approve"): lambda w: (
         {"enrollment": w.enrollment_in("submitted")},
         NO_BODY,

@@ -63,6 +63,7 @@ from enroll.graphql.operations import OperationsQuery
 from enroll.graphql.participation import ParticipationMutation, ParticipationQuery
 from enroll.graphql.people import PeopleMutation, PeopleQuery
 from enroll.graphql.plans import PlansMutation, PlansQuery
+from enroll.graphql.requirements import RequirementsMutation
 from enroll.graphql.scalars import DATETIME
 from enroll.graphql.scopes import ScopesFirst
 from enroll.graphql.servicetasks import ServiceTasksMutation, ServiceTasksQuery
@@ -303,6 +304,7 @@ async def _act(info: Info, id: str, action: Action, reason: str | None) -> Enrol
 @strawberry.type
 class Mutation(
     PeopleMutation,
+    RequirementsMutation,
     LocationsMutation,
     KeysMutation,
     CatalogMutation,
