@@ -241,6 +241,7 @@ def _unique_keys(case: schemathesis.Case) -> None:
     (``uniqueItems`` compares whole items). Later duplicates are dropped."""
     body = case.body if isinstance(case.body, dict) else {}
     _dedupe(body, "eligibilityCriteria", lambda c: c.get("id"))
+    _dedupe(body, "requirements", lambda r: r.get("key"))
     workflow = body.get("setupWorkflow")
     if isinstance(workflow, dict):
         _dedupe(workflow, "unenrollReasons", lambda r: r.get("code"))
@@ -282,19 +283,24 @@ def _ordered_window(case: schemathesis.Case) -> None:
 
 
 def _valid_rules(case: schemathesis.Case) -> None:
-    """A criterion's ``rule`` is JsonLogic: operators with their arities, nested, a recursive
+    """A criterion's ``rule`` (a requirement's ``rule`` and ``when``) is JsonLogic: operators with their arities, nested, a recursive
     grammar the document names but cannot spell out (client generators cannot read recursive
     unions). A drawn rule the grammar refuses, or one the database cannot store (an integer
     past 64 bits inside it), is replaced by a valid one."""
     body = case.body if isinstance(case.body, dict) else {}
     criteria = body.get("eligibilityCriteria")
-    for criterion in criteria if isinstance(criteria, list) else []:
-        if isinstance(criterion, dict) and "rule" in criterion:
+    requirements = body.get("requirements")
+    for item, name in [
+        *((c, "rule") for c in (criteria if isinstance(criteria, list) else [])),
+        *((r, n) for r in (requirements if isinstance(requirements, list) else [])
+          for n in ("rule", "when")),
+    ]:  # fmt: skip
+        if isinstance(item, dict) and item.get(name) is not None:
             try:
-                validate_rule(criterion["rule"])
-                storable(criterion["rule"])
+                validate_rule(item[name])
+                storable(item[name])
             except (RuleError, ValueError):
-                criterion["rule"] = {"!!": [{"var": "email"}]}
+                item[name] = {"!!": [{"var": "email"}]}
 
 
 def _one_name_each(case: schemathesis.Case) -> None:
