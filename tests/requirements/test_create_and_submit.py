@@ -133,3 +133,43 @@ def test_submission_checks_submit_requirements_and_updates_meet_them(tenant: Ten
     assert r.status_code == 200 and r.json()["status"] == "submitted", r.text
     r = c.post(f"/v1/enrollments/{eid}/markUnprocessable", json={"reason": "AGI discrepancy"})
     assert r.status_code == 200 and r.json()["status"] == "unprocessable", r.text
+
+
+def test_the_last_requirement_met_submits_when_the_instance_says_so(tenant: Tenant) -> None:
+    c = tenant.client
+    billing = {"key": "billing", "kind": "billingAddress", "label": "Billing", "stage": "submit"}
+    instance = tenant.instance(requirements=[billing], submitWhenComplete=True)
+    enrollment = tenant.enroll(instance["id"])
+    assert enrollment["status"] == "eligible"
+    assert [(s["key"], s["status"]) for s in enrollment["requirements"]] == [("billing", "unmet")]
+    url = f"/v1/enrollments/{enrollment['id']}/billingAddress"
+    r = c.put(url, json={"sameAsServiceAddress": True, "address": {"city": "X"}})
+    assert r.status_code == 422, r.text  # an address only when it is not the service one
+    r = c.put(url, json={"sameAsServiceAddress": False, "address": {"streetOne": "9 Bill St"}})
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "submitted"
+    assert r.json()["requirements"][0]["status"] == "met"
+    history = c.get(f"/v1/enrollments/{enrollment['id']}/history").json()["data"]
+    assert (history[-1]["action"], history[-1]["actor"]) == ("submit", "platform")
+    customer = c.get(f"/v1/customers/{enrollment['customerId']}").json()
+    assert customer["billingAddress"]["address"] == {"streetOne": "9 Bill St"}
+    assert customer["billingAddress"]["sameAsServiceAddress"] is False
+    kinds = [
+        e["type"]
+        for e in tenant.events(limit=500)
+        if e["data"]["object"].get("id") == enrollment["id"]
+    ]
+    assert kinds.index("enrollment.requirements_completed") < kinds.index("enrollment.submitted")
+
+    # Met at its create (the customer confirmed a billing address before): submitted at once.
+    other = tenant.instance(requirements=[billing], submitWhenComplete=True)
+    known = {"identificationType": "customerId", "customerId": enrollment["customerId"],
+             "address": {"state": "NY"}, "manufacturerSlugs": ["tesla"]}  # fmt: skip
+    r = c.post(f"/v1/programInstances/{other['id']}/enrollments", json=known)
+    assert r.status_code == 201 and r.json()["status"] == "submitted", r.text
+    # Without submitWhenComplete, meeting the last one leaves the submission to the applicant.
+    manual = tenant.instance(requirements=[billing])
+    third = tenant.enroll(manual["id"])
+    r = c.put(f"/v1/enrollments/{third['id']}/billingAddress", json={"sameAsServiceAddress": True})
+    assert r.json()["status"] == "eligible"
+    assert r.json()["requirements"][0]["status"] == "met"

@@ -136,7 +136,8 @@ async def create(
     if decision is not None:
         await changes.queue_async_checks(session, enrollment, instance, decision, now=now)
     if requirement_check.submits(instance, enrollment, met):
-        await act(
+        # The inserted row is not in the session (repository.insert): act loads it.
+        enrollment = await act(
             session,
             workspace_id=workspace_id,
             enrollment_id=enrollment.id,
