@@ -32,6 +32,20 @@ from enroll.gateway.events import parse_stripe_event
 MAX_SETUPS = 5  # the newest setups of a customer searched for the method's
 
 
+class _HTTPXClient(stripe.HTTPXClient):
+    """The SDK's httpx client, sending its form-encoded body as ``content``: the SDK passes it
+    as ``data=<str>``, which httpx 0.28 deprecates (a DeprecationWarning on every POST)."""
+
+    def _get_request_args_kwargs(
+        self, method: str, url: str, headers: Mapping[str, str], post_data: Any
+    ) -> Any:
+        args, kwargs = super()._get_request_args_kwargs(method, url, headers, post_data)
+        body = kwargs.pop("data", None)
+        if body:
+            kwargs["content"] = body
+        return args, kwargs
+
+
 def _id(value: Any) -> str | None:
     """An id, whether the object is expanded or named by id."""
     if isinstance(value, Mapping):
@@ -57,7 +71,7 @@ class StripeGateway:
 
     @asynccontextmanager
     async def _client(self) -> AsyncIterator[stripe.StripeClient]:
-        http = stripe.HTTPXClient(timeout=self.timeout_seconds)
+        http = _HTTPXClient(timeout=self.timeout_seconds)
         client = stripe.StripeClient(
             self.secret_key,
             http_client=http,
