@@ -14,7 +14,8 @@ import contextlib
 import hashlib
 import hmac
 import json
-import socket
+import os
+import selectors
 import subprocess
 import sys
 import time
@@ -93,28 +94,34 @@ def run_localstripe(directory: Path) -> Iterator[LocalStripe]:
     # --from-scratch: never load the state another run left in /tmp/localstripe.pickle.
     proc = subprocess.Popen(
         [str(exe), "--port", str(port), "--from-scratch"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        stdout=subprocess.PIPE,
+        stderr=log,
         cwd=directory,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
-        _wait_for(port, proc)
+        _wait_until_serving(proc)
         yield LocalStripe(f"http://127.0.0.1:{port}")
     finally:
-        proc.kill()
-        proc.wait(timeout=10)
+        with proc:  # closes its stdout pipe once it has exited
+            proc.kill()
         log.close()
 
 
-def _wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
+def _wait_until_serving(proc: subprocess.Popen[bytes]) -> None:
+    """Until localstripe says it listens ("Running on …", printed once its socket accepts)."""
+    assert proc.stdout is not None
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"localstripe exited with {proc.returncode}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)  # the subprocess is starting: nothing to drive
-    raise RuntimeError("localstripe did not accept connections")
+    with selectors.DefaultSelector() as selector:
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        while (left := deadline - time.monotonic()) > 0 and selector.select(left):
+            line = proc.stdout.readline()
+            if not line:
+                break  # it exited
+            if b"Running on" in line:
+                return
+    proc.kill()
+    raise RuntimeError(f"localstripe did not start (exit status {proc.poll()})")
 
 
 def signed(event: dict[str, Any], secret: str, *, at: int | None = None) -> tuple[bytes, str]:

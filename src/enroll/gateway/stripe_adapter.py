@@ -28,6 +28,7 @@ from stripe.params import SetupIntentCreateParams
 from enroll.gateway.base import GatewayEvent, ProviderName, Setup, VerifiedMethod
 from enroll.gateway.errors import ProviderUnavailable, Unverified
 from enroll.gateway.events import parse_stripe_event
+from enroll.workflows.payment import SetupStatus
 
 MAX_SETUPS = 5  # the newest setups of a customer searched for the method's
 
@@ -195,13 +196,13 @@ def _check_setup(setup: dict[str, Any] | None, payment_method_id: str) -> None:
             code="setup_missing",
         )
     status = setup.get("status")
-    if status == "succeeded" and _id(setup.get("payment_method")) == payment_method_id:
+    if status == SetupStatus.SUCCEEDED and _id(setup.get("payment_method")) == payment_method_id:
         return
     error = setup.get("last_setup_error")
     if isinstance(error, Mapping) and error.get("message"):
         code = error.get("decline_code") or error.get("code")
         raise Unverified(str(error["message"]), code=str(code) if code else None)
-    if status == "requires_action":
+    if status == SetupStatus.REQUIRES_ACTION:
         raise Unverified(
             "The setup requires authentication (requires_action): the customer must complete "
             "3D Secure before the payment method can be used.",
