@@ -7,12 +7,14 @@ the method is refused as not attached until the test attaches it, as Stripe woul
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
+from enroll.gateway import StripeGateway
 from tests.payment.stripe_wire import (
     DECLINED,
     PUBLISHABLE_KEY,
@@ -161,3 +163,26 @@ def test_stripes_signed_events_update_the_methods(
         assert r.json() == {"received": True, "applied": True}, r.text
         (after,) = c.get(path).json()["data"]
         assert after["status"] == "detached"
+
+
+def test_a_provider_that_cannot_be_reached_answers_503_and_stores_nothing(
+    stripe_tenant: Tenant, stripe_server: Server
+) -> None:
+    c = stripe_tenant.client
+    enrollment = stripe_tenant.enroll(stripe_tenant.instance()["id"])
+    ctx = stripe_server.ctx
+    working = ctx.gateway
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
+        ctx.gateway = StripeGateway(
+            SECRET_KEY, PUBLISHABLE_KEY, f"http://127.0.0.1:{closed.getsockname()[1]}"
+        )
+        try:
+            r = c.post(f"/v1/enrollments/{enrollment['id']}/paymentSession")
+        finally:
+            ctx.gateway = working
+    body = assert_problem(r, 503, "payment_provider_unavailable")
+    assert body["detail"].startswith("The payment provider failed: Stripe:")
+    assert c.get(f"/v1/enrollments/{enrollment['id']}/paymentMethods").json()["data"] == []
+    session = _session(c, enrollment["id"])  # the provider is back: the client retries
+    assert session["provider"] == "stripe"
