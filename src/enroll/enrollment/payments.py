@@ -23,9 +23,9 @@ from enroll.workflows.enrollment import CLOSED_STATUSES, INTERNAL_ACTIONS, Statu
 
 async def _payer(
     session: AsyncSession, *, workspace_id: str, enrollment_id: str, doing: str
-) -> payments.Payer:
-    """The enrollment's customer as the provider is told them; 404 for an unknown enrollment,
-    409 for one that has ended (rejected, cancelled, unenrolled, unprocessable)."""
+) -> tuple[Enrollment, payments.Payer]:
+    """The enrollment, and its customer as the provider is told them; 404 for an unknown
+    enrollment, 409 for one that has ended (rejected, cancelled, unenrolled, unprocessable)."""
     enrollment = await repository.enrollments.require(
         session, workspace_id=workspace_id, id=enrollment_id
     )
@@ -33,7 +33,7 @@ async def _payer(
     if enrollment.customer_id is None:
         raise PaymentCustomerMissing(f"Enrollment {enrollment.id!r} has no customer.")
     name = " ".join(n for n in (enrollment.first_name, enrollment.last_name) if n)
-    return payments.Payer(
+    return enrollment, payments.Payer(
         workspace_id=workspace_id,
         customer_id=enrollment.customer_id,
         enrollment_id=enrollment.id,
@@ -62,7 +62,7 @@ async def start_payment_session(
 ) -> PaymentSessionOut:
     """``{provider, clientSecret, publishableKey}`` for the provider's browser component (a
     SetupIntent for off-session use, on a provider customer made once per customer)."""
-    payer = await _payer(
+    _, payer = await _payer(
         session,
         workspace_id=workspace_id,
         enrollment_id=enrollment_id,
@@ -83,7 +83,7 @@ async def add_payment_method(
     """The seed's ensure-payment-method-added: the method stored once the provider vouches for
     it (422 ``payment_method_unverified`` with its reason otherwise); the same method again
     answers the stored one."""
-    payer = await _payer(
+    _, payer = await _payer(
         session,
         workspace_id=workspace_id,
         enrollment_id=enrollment_id,

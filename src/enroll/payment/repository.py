@@ -31,19 +31,25 @@ async def add(session: AsyncSession, row: PaymentProfile | PaymentSetup | Paymen
 
 
 async def setup_ids(
-    session: AsyncSession, *, workspace_id: str, enrollment_id: str, provider: str, limit: int
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    enrollment_id: str,
+    provider: str | None,
+    limit: int,
 ) -> list[str]:
-    """The provider's ids of the enrollment's setups, newest first."""
+    """The provider's ids of the enrollment's setups (any provider's: None), newest first."""
     stmt = (
         select(PaymentSetup.setup_intent_id)
         .where(
             PaymentSetup.workspace_id == workspace_id,
             PaymentSetup.enrollment_id == enrollment_id,
-            PaymentSetup.provider == provider,
         )
         .order_by(PaymentSetup.created_at.desc(), PaymentSetup.id.desc())
         .limit(limit)
     )
+    if provider is not None:
+        stmt = stmt.where(PaymentSetup.provider == provider)
     return list((await session.scalars(stmt)).all())
 
 
