@@ -57,6 +57,10 @@ DOORS: dict[str, str] = {
     "POST /v1/enrollments/{enrollment_id}/reevaluate": "Mutation.reevaluateEnrollment",
     "POST /v1/enrollments/{enrollment_id}/decide": "Mutation.decideEnrollment",
     "POST /v1/enrollments/{enrollment_id}/unenroll": "Mutation.unenrollEnrollment",
+    # payment methods (seed 003)
+    "POST /v1/enrollments/{enrollment_id}/paymentSession": "Mutation.startPaymentSession",
+    "POST /v1/enrollments/{enrollment_id}/paymentMethod": "Mutation.addPaymentMethod",
+    "GET /v1/enrollments/{enrollment_id}/paymentMethods": "Query.paymentMethods",
     # customers and leads, API keys (metadata; the secret only in createApiKey's answer)
     "DELETE /v1/enrollments/{enrollment_id}": "Mutation.deleteEnrollment",
     "POST /v1/customers": "Mutation.createCustomer",
@@ -157,6 +161,8 @@ DELIBERATE: dict[str, str] = {
     "POST /v1/serviceLocationImports": "file upload",
     # A download streamed as CSV or JSON Lines, not an object graph.
     "GET /v1/imports/{import_id}/results": "file download",
+    # The payment provider's webhook: Stripe posts its signed event body, no API key.
+    "POST /v1/providers/stripe/events": "the payment provider's signed webhook",
 }
 
 METHODS = ("get", "post", "put", "patch", "delete")

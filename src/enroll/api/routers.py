@@ -13,6 +13,7 @@ from enroll.api.events import router as events_router
 from enroll.api.imports import router as imports_router
 from enroll.api.jobs import router as jobs_router
 from enroll.api.notifications import router as notifications_router
+from enroll.api.payments import router as payments_router
 from enroll.api.plans import router as plans_router
 from enroll.api.program_instances import router as instances_router
 from enroll.api.programs import router as programs_router
@@ -31,6 +32,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     service_tasks_router,
     enrollments_router,
     requirements_router,
+    payments_router,
     customers_router,
     service_locations_router,
     notifications_router,

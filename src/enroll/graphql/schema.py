@@ -61,6 +61,7 @@ from enroll.graphql.locations import LocationsMutation, LocationsQuery
 from enroll.graphql.notifications import NotificationsMutation, NotificationsQuery
 from enroll.graphql.operations import OperationsQuery
 from enroll.graphql.participation import ParticipationMutation, ParticipationQuery
+from enroll.graphql.payments import PaymentsMutation, PaymentsQuery
 from enroll.graphql.people import PeopleMutation, PeopleQuery
 from enroll.graphql.plans import PlansMutation, PlansQuery
 from enroll.graphql.requirements import RequirementsMutation
@@ -110,6 +111,7 @@ class Query(
     WebhooksQuery,
     EligibilityQuery,
     ServiceTasksQuery,
+    PaymentsQuery,
 ):
     @field(
         "A catalog program by id or slug (any valid key). Not found: null and an error "
@@ -314,6 +316,7 @@ class Mutation(
     WebhooksMutation,
     EligibilityMutation,
     ServiceTasksMutation,
+    PaymentsMutation,
 ):
     @mutation(
         "Instantiate a catalog program in this workspace (from programId or "
