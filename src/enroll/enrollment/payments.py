@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from enroll.enrollment import repository
+from enroll.enrollment import repository, requirement_actions
 from enroll.errors import InvalidTransition, NotFound
 from enroll.gateway import GatewayEvent, PaymentGateway
 from enroll.gateway.base import METHOD_DETACHED, SETUP_SUCCEEDED
@@ -62,13 +62,15 @@ async def start_payment_session(
 ) -> PaymentSessionOut:
     """``{provider, clientSecret, publishableKey}`` for the provider's browser component (a
     SetupIntent for off-session use, on a provider customer made once per customer)."""
-    _, payer = await _payer(
+    enrollment, payer = await _payer(
         session,
         workspace_id=workspace_id,
         enrollment_id=enrollment_id,
         doing="start a payment session for",
     )
-    return await payments.start_session(session, payer=payer, gateway=gateway, now=now)
+    started = await payments.start_session(session, payer=payer, gateway=gateway, now=now)
+    await requirement_actions.refresh(session, enrollment, now=now)  # a method is on its way
+    return started
 
 
 async def add_payment_method(
@@ -83,7 +85,7 @@ async def add_payment_method(
     """The seed's ensure-payment-method-added: the method stored once the provider vouches for
     it (422 ``payment_method_unverified`` with its reason otherwise); the same method again
     answers the stored one."""
-    _, payer = await _payer(
+    enrollment, payer = await _payer(
         session,
         workspace_id=workspace_id,
         enrollment_id=enrollment_id,
@@ -92,7 +94,7 @@ async def add_payment_method(
     method = await payments.add_method(
         session, payer=payer, payment_method_id=payment_method_id, gateway=gateway, now=now
     )
-    # requirements: the lead adds the recompute here
+    await requirement_actions.refresh(session, enrollment, now=now)
     return method
 
 
@@ -151,6 +153,11 @@ async def apply_gateway_event(
         detached = await payments.detach(
             session, provider=gateway.name, provider_method_id=event.payment_method_id, now=now
         )
-        # requirements: the lead adds the recompute here (for each detached row's enrollment)
+        for row in detached:
+            found = await repository.get(
+                session, workspace_id=row.workspace_id, enrollment_id=row.enrollment_id
+            )
+            if found is not None:
+                await requirement_actions.refresh(session, found, now=now)
         return bool(detached)
     return False

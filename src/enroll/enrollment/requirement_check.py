@@ -26,6 +26,7 @@ from enroll.enrollment.requirements import DONE, Consent, Document, Facts, State
 from enroll.enrollment.schemas import ConsentIn, EnrollmentCreate
 from enroll.errors import Unprocessable
 from enroll.models import Customer, Enrollment, HouseholdMember, ProgramInstance
+from enroll.payment import service as payments
 from enroll.vault.keyring import KeyRing
 from enroll.workflows.enrollment import Status
 
@@ -119,7 +120,11 @@ async def _documents(session: AsyncSession, enrollment: Enrollment) -> list[Docu
 
 
 async def _payment(session: AsyncSession, enrollment: Enrollment) -> State:
-    return State.UNMET  # payment methods: wired in with the payment domain
+    """Met with an active method; pending while a session (a setup) is under way."""
+    where = {"workspace_id": enrollment.workspace_id, "enrollment_id": enrollment.id}
+    if await payments.has_active_method(session, **where):
+        return State.MET
+    return State.PENDING if await payments.has_setup(session, **where) else State.UNMET
 
 
 @dataclass(frozen=True)

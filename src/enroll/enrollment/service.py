@@ -16,10 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.customer import repository as customers_repo
 from enroll.customer import service as customers
-from enroll.eligibility.checks import (
-    Evaluator,
-    default_evaluator,
-)
+from enroll.eligibility.checks import Decision, Evaluator, default_evaluator
 from enroll.enrollment import acceptance, changes, identification, repository, requirement_check
 from enroll.enrollment.errors import (
     CriteriaUnchanged,
@@ -39,7 +36,7 @@ from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
 from enroll.kit.codegen import define
-from enroll.models import Enrollment, ProgramInstance
+from enroll.models import Enrollment, EnrollmentConsent, ProgramInstance
 from enroll.models.enrollment_fields import FIELDS, Kind
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ReviewMode
@@ -127,6 +124,21 @@ async def create(
             session, enrollment, instance, refusal=None, now=now, evaluator=evaluator
         )
         changes.apply_decision(pending, decision, Action.EVALUATE, actor, now, instance=instance)
+    return await _write(session, enrollment, instance, pending, decision, consents, met, now), True
+
+
+async def _write(
+    session: AsyncSession,
+    enrollment: Enrollment,
+    instance: ProgramInstance,
+    pending: changes.Pending,
+    decision: Decision | None,
+    consents: list[EnrollmentConsent],
+    met: requirement_check.Outcome | None,
+    now: datetime,
+) -> Enrollment:
+    """A new enrollment, decided, written: the row, its consents, history and events, the
+    jobs of its pending checks; and its submission where its requirements say so."""
     if met is not None and met.completed:
         pending.items.append(("enrollment.requirements_completed", {}))
     await _insert(session, enrollment)
@@ -137,16 +149,16 @@ async def create(
         await changes.queue_async_checks(session, enrollment, instance, decision, now=now)
     if requirement_check.submits(instance, enrollment, met):
         # The inserted row is not in the session (repository.insert): act loads it.
-        enrollment = await act(
+        return await act(
             session,
-            workspace_id=workspace_id,
+            workspace_id=enrollment.workspace_id,
             enrollment_id=enrollment.id,
             action=Action.SUBMIT,
             reason=None,
             actor=PLATFORM,
             now=now,
         )
-    return enrollment, True
+    return enrollment
 
 
 def _new(
