@@ -291,10 +291,11 @@ def _ordered_window(case: schemathesis.Case) -> None:
 
 
 def _valid_rules(case: schemathesis.Case) -> None:
-    """A criterion's ``rule`` (a requirement's ``rule`` and ``when``) is JsonLogic: operators with their arities, nested, a recursive
-    grammar the document names but cannot spell out (client generators cannot read recursive
-    unions). A drawn rule the grammar refuses, or one the database cannot store (an integer
-    past 64 bits inside it), is replaced by a valid one."""
+    """A criterion's ``rule`` (a requirement's ``rule`` and ``when``) is JsonLogic: operators
+    with their arities, nested, a recursive grammar the document names but cannot spell out
+    (client generators cannot read recursive unions). A drawn rule the grammar refuses, or
+    one the database cannot store (an integer past 64 bits inside it), is replaced by a valid
+    one."""
     body = case.body if isinstance(case.body, dict) else {}
     criteria = body.get("eligibilityCriteria")
     requirements = body.get("requirements")

@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 
 from enroll.context import AppContext
 from enroll.models import PaymentProfile, PaymentSetup
-from enroll.payment import service as payments
 from tests.support.rest_matrix import assert_problem
 from tests.support.server import Server, Tenant
 
@@ -179,29 +178,3 @@ def test_the_payment_method_id_is_validated(tenant: Tenant) -> None:
     for bad in ("", "pm card", "x" * 256):
         body = assert_problem(_add(tenant.client, enrollment["id"], bad), 422, "validation_error")
         assert [e["field"] for e in body["errors"]] == ["paymentMethodId"]
-
-
-def test_what_the_payment_requirement_reads(tenant: Tenant, server: Server) -> None:
-    """payment.service's answers for the enrollment's ``paymentMethod`` requirement: a session
-    started (pending), an active method (met); a detached one no longer counts."""
-    c = tenant.client
-    enrollment = _enrollment(tenant)
-
-    def facts() -> tuple[bool, bool]:
-        async def work(ctx: AppContext) -> tuple[bool, bool]:
-            async with ctx.db.transaction(write=False) as session:
-                ids = {"workspace_id": tenant.id, "enrollment_id": enrollment["id"]}
-                return (
-                    await payments.has_setup(session, **ids),
-                    await payments.has_active_method(session, **ids),
-                )
-
-        return server.database.run(work)
-
-    assert facts() == (False, False)
-    _session(c, enrollment["id"])
-    assert facts() == (True, False)
-    _add(c, enrollment["id"], "pm_card_chargeDeclined")
-    assert facts() == (True, False)
-    assert _add(c, enrollment["id"], "pm_card_visa").status_code == 200
-    assert facts() == (True, True)

@@ -111,7 +111,7 @@ async def gather(
         member_roles={m.id: m.role for m in rows},
         documents=await _documents(session, enrollment) if stored else [],
         billing_confirmed=bool(customer is not None and customer.billing_address),
-        payment=await _payment(session, enrollment) if stored else State.UNMET,
+        payment=await _payment(session, enrollment) if stored else False,
     )
 
 
@@ -119,12 +119,12 @@ async def _documents(session: AsyncSession, enrollment: Enrollment) -> list[Docu
     return []  # documents: wired in with the document domain
 
 
-async def _payment(session: AsyncSession, enrollment: Enrollment) -> State:
-    """Met with an active method; pending while a session (a setup) is under way."""
-    where = {"workspace_id": enrollment.workspace_id, "enrollment_id": enrollment.id}
-    if await payments.has_active_method(session, **where):
-        return State.MET
-    return State.PENDING if await payments.has_setup(session, **where) else State.UNMET
+async def _payment(session: AsyncSession, enrollment: Enrollment) -> bool:
+    """Whether a verified method is stored: a session alone (a setup that may still fail, or
+    be declined) leaves the requirement unmet."""
+    return await payments.has_active_method(
+        session, workspace_id=enrollment.workspace_id, enrollment_id=enrollment.id
+    )
 
 
 @dataclass(frozen=True)

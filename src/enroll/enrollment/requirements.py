@@ -3,8 +3,9 @@
 Each declared requirement (program_instance/requirements.py) is judged against ``Facts``: the
 requirement context (the rule context of eligibility, plus the applicant's data and household),
 the consents given, the documents uploaded, the billing address and payment method. The
-result is one state per requirement: ``met``, ``unmet``, ``pending`` (waiting on someone else,
-such as a payment method being set up) or ``not_applicable`` (its ``when`` does not hold).
+result is one state per requirement: ``met``, ``unmet`` or ``not_applicable`` (its ``when``
+does not hold). ``pending`` is the state the API reserves for one a third party is still
+deciding; no kind here waits so (a payment session alone leaves a payment method unmet).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class Facts:
     members: Sequence[dict[str, Any]] = ()  # the household, as the context shows them
     documents: Sequence[Document] = ()
     billing_confirmed: bool = False
-    payment: State = State.UNMET  # met: a verified method; pending: a setup under way
+    payment: bool = False  # a verified payment method is stored
     member_roles: dict[str, str] = field(default_factory=dict)  # member id → role
 
 
@@ -189,10 +190,8 @@ def _billing_address(requirement: dict[str, Any], facts: Facts) -> Judgement:
 
 
 def _payment_method(requirement: dict[str, Any], facts: Facts) -> Judgement:
-    if facts.payment == State.MET:
+    if facts.payment:
         return Judgement(State.MET)
-    if facts.payment == State.PENDING:
-        return Judgement(State.PENDING, "A payment method is being set up.")
     return Judgement(State.UNMET, "Add a payment method.")
 
 

@@ -223,19 +223,6 @@ async def methods(
     )
 
 
-async def has_setup(session: AsyncSession, *, workspace_id: str, enrollment_id: str) -> bool:
-    """Whether a payment session was started for the enrollment (a method may be on its way:
-    the ``paymentMethod`` requirement's ``pending`` when no method is active yet)."""
-    found = await repository.setup_ids(
-        session,
-        workspace_id=workspace_id,
-        enrollment_id=enrollment_id,
-        provider=None,
-        limit=1,
-    )
-    return bool(found)
-
-
 async def has_active_method(
     session: AsyncSession, *, workspace_id: str, enrollment_id: str
 ) -> bool:
