@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -65,12 +65,36 @@ class Settings(BaseSettings):
     webhook_disable_after_seconds: float = 5 * 86400
     # After a secret rotation the old secret signs too, for this long unless the call says.
     webhook_secret_overlap_seconds: float = 86400
+    # Payment methods (docs/payments.md): "sandbox" (deterministic, Stripe's test ids, no
+    # network) or "stripe" (the Stripe API; needs the secret and publishable keys).
+    payment_provider: Literal["sandbox", "stripe"] = "sandbox"
+    stripe_secret_key: SecretStr | None = None
+    stripe_publishable_key: str | None = None
+    # Another address for the Stripe API (a local stand-in such as localstripe); None: Stripe's.
+    stripe_api_base: str | None = None
+    # Verifies the Stripe-Signature of POST /v1/providers/stripe/events (the sandbox verifies
+    # Stripe's scheme too, with this secret or else `whsec_sandbox`).
+    stripe_webhook_secret: SecretStr | None = None
+    # One call to the provider, retries included, before the request answers 503.
+    stripe_timeout_seconds: float = 10.0
 
     @field_validator("webhook_retry_schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
         _delays(value)  # refused at startup, not at the first failed delivery
         return value
+
+    @model_validator(mode="after")
+    def _payment_provider(self) -> Settings:
+        # Refused at startup, not at the first payment session.
+        if self.payment_provider == "stripe":
+            if self.stripe_secret_key is None or not self.stripe_secret_key.get_secret_value():
+                raise ValueError("ENROLL_PAYMENT_PROVIDER=stripe needs ENROLL_STRIPE_SECRET_KEY")
+            if not self.stripe_publishable_key:
+                raise ValueError(
+                    "ENROLL_PAYMENT_PROVIDER=stripe needs ENROLL_STRIPE_PUBLISHABLE_KEY"
+                )
+        return self
 
     @property
     def webhook_retry_delays(self) -> list[float]:

@@ -1,4 +1,5 @@
-"""What one running process shares: settings, the database, the clock, caches."""
+"""What one running process shares: settings, the database, the clock, caches, the payment
+provider."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from enroll.auth.service import KeyCache
 from enroll.config import Settings
 from enroll.db import Database
+from enroll.gateway import PaymentGateway, SandboxGateway, gateway_from_settings
 from enroll.kit.clock import Clock, system_clock
 from enroll.vault.keyring import KeyRing
 from enroll.vault.setup import keyring_from_settings
@@ -22,6 +24,8 @@ class AppContext:
     clock: Clock = system_clock
     key_cache: KeyCache = field(default_factory=lambda: KeyCache(10.0))
     vault: KeyRing = field(default=None)  # type: ignore[assignment]  # from settings below
+    # The payment provider (ENROLL_PAYMENT_PROVIDER): routes reach it as ``ctx.gateway``.
+    gateway: PaymentGateway = field(default_factory=SandboxGateway)
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
@@ -30,6 +34,7 @@ class AppContext:
             settings=settings,
             db=Database(settings.database_url, pool_size=settings.db_pool_size),
             key_cache=KeyCache(settings.auth_cache_seconds),
+            gateway=gateway_from_settings(settings),
         )
 
     def __post_init__(self) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.customer.helpers import add_member, assert_hidden, new_customer
+from tests.requirements.seed004 import SIGNATURE, applicant, repayment_instance
 from tests.support.graphql import data, error, fields_of, gql
 from tests.support.helpers import uniq
 from tests.support.server import Tenant
@@ -203,3 +204,44 @@ def test_households_of_many_customers_in_one_query(tenant: Tenant) -> None:
         for e in body["customers"]["edges"]
     }
     assert got == members
+
+
+def test_graphql_changes_recompute_the_customer_s_requirements(tenant: Tenant) -> None:
+    """The doors call what REST calls: a household or applicant change through GraphQL
+    recomputes the requirements of the customer's open enrollments (seed 004's spouse)."""
+    c = tenant.client
+    instance = repayment_instance(tenant)
+    r = c.post(
+        f"/v1/programInstances/{instance['id']}/enrollments",
+        json=applicant(maritalStatus="married", consent=SIGNATURE, planCode="ibr"),
+    )
+    assert r.status_code == 201, r.text
+    enrollment, customer_id = r.json()["id"], r.json()["customerId"]
+
+    def spouse() -> tuple[str, str | None]:
+        read = c.get(f"/v1/enrollments/{enrollment}/requirements").json()["data"]
+        states = {s["key"]: s for s in read}
+        return states["spouse"]["status"], states["spouse"]["detail"]
+
+    assert spouse()[0] == "unmet"
+    added = data(
+        gql(
+            c,
+            ADD,
+            c=customer_id,
+            input={
+                "role": "spouse",
+                "firstName": "Alex",
+                "lastName": "Borrower",
+                "dateOfBirth": "1990-02-03",
+                "hasTaxableIncome": False,
+            },
+        )
+    )["addHouseholdMember"]
+    assert spouse() == ("unmet", "The spouse lacks: taxId.")
+    gql(c, CHANGE, c=customer_id, id=added["id"], input={"taxId": "987654321"})
+    assert spouse()[0] == "met"
+    gql(c, DELETE, c=customer_id, id=added["id"])
+    assert spouse()[0] == "unmet"
+    data(gql(c, UPDATE, id=customer_id, input={"maritalStatus": "single"}))
+    assert spouse()[0] == "not_applicable"

@@ -57,6 +57,8 @@ NOT_FIELDS = {
     "start_date",
     "service_active",
     "service_start_date",
+    # Its requirements' states (enrollment/requirement_check.py), derived, not sent.
+    "requirements",
     "created_at",
     "updated_at",
     "version",

@@ -661,6 +661,19 @@ def _member_elsewhere(query: str) -> Recipe:
     return recipe
 
 
+PAYMENT_METHODS = "query($e: ID!) { paymentMethods(enrollmentId: $e) { id last4 } }"
+PAYMENT_SESSION = "mutation($e: ID!) { startPaymentSession(enrollmentId: $e) { provider } }"
+ADD_PAYMENT_METHOD = """mutation($e: ID!) {
+  addPaymentMethod(enrollmentId: $e, paymentMethodId: "pm_card_visa") { id last4 } }"""
+
+
+def _payment_session_started(side: Side) -> str:
+    """An enrollment with a payment session: the sandbox then vouches for pm_card_visa."""
+    e = side.enrollment()
+    side._ok(side.c.post(f"/v1/enrollments/{e['id']}/paymentSession"))
+    return str(e["id"])
+
+
 def _customer_of(side: Side) -> str:
     customer_id: str = side.enrollment()["customerId"]
     return customer_id
@@ -823,6 +836,15 @@ OPS = [
             {"id": o.enrollment()["id"]},
         ),
     ),
+    Op(
+        "Mutation.confirmBillingAddress",
+        (R.ENROLLMENTS_WRITE,),
+        lambda c, o: (
+            """mutation($id: ID!) { confirmBillingAddress(id: $id,
+              input: {sameAsServiceAddress: true}) { id } }""",
+            {"id": o.enrollment()["id"]},
+        ),
+    ),
     Op("Mutation.submitEnrollment", (R.ENROLLMENTS_WRITE,), _act("submit", "eligible")),
     Op("Mutation.approveEnrollment", (R.ENROLLMENTS_REVIEW,), _act("approve", "submitted")),
     Op(
@@ -858,6 +880,25 @@ OPS = [
             "mutation($id: ID!) { deleteEnrollment(id: $id) }",
             {"id": o.enrollment()["id"]},
         ),
+    ),
+    # payment methods (seed 003)
+    Op(
+        "Query.paymentMethods",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (PAYMENT_METHODS, {"e": o.enrollment()["id"]}),
+        isolation={"by id": lambda c, o: (PAYMENT_METHODS, {"e": o.enrollment()["id"]})},
+    ),
+    Op(
+        "Mutation.startPaymentSession",
+        (R.ENROLLMENTS_WRITE,),
+        lambda c, o: (PAYMENT_SESSION, {"e": o.enrollment()["id"]}),
+        isolation={"by id": lambda c, o: (PAYMENT_SESSION, {"e": o.enrollment()["id"]})},
+    ),
+    Op(
+        "Mutation.addPaymentMethod",
+        (R.ENROLLMENTS_WRITE,),
+        lambda c, o: (ADD_PAYMENT_METHOD, {"e": _payment_session_started(o)}),
+        isolation={"by id": lambda c, o: (ADD_PAYMENT_METHOD, {"e": _payment_session_started(o)})},
     ),
     # customers and leads
     Op(

@@ -35,6 +35,18 @@ DOORS: dict[str, str] = {
     "PATCH /v1/enrollments/{enrollment_id}": "Mutation.updateEnrollment",
     "GET /v1/enrollments/{enrollment_id}/history": "Query.enrollment",  # Enrollment.history
     "GET /v1/enrollments/{enrollment_id}/consents": "Query.enrollment",  # Enrollment.consents
+    # Enrollment.requirements
+    "GET /v1/enrollments/{enrollment_id}/requirements": "Query.enrollment",
+    "PUT /v1/enrollments/{enrollment_id}/billingAddress": "Mutation.confirmBillingAddress",
+    "GET /v1/customers/{customer_id}/householdMembers": "Query.customer",
+    "POST /v1/customers/{customer_id}/householdMembers": "Mutation.addHouseholdMember",
+    "GET /v1/customers/{customer_id}/householdMembers/{member_id}": "Query.customer",
+    "PATCH /v1/customers/{customer_id}/householdMembers/{member_id}": (
+        "Mutation.updateHouseholdMember"
+    ),
+    "DELETE /v1/customers/{customer_id}/householdMembers/{member_id}": (
+        "Mutation.deleteHouseholdMember"
+    ),
     "POST /v1/enrollments/{enrollment_id}/submit": "Mutation.submitEnrollment",
     "POST /v1/enrollments/{enrollment_id}/approve": "Mutation.approveEnrollment",
     "POST /v1/enrollments/{enrollment_id}/reject": "Mutation.rejectEnrollment",
@@ -45,22 +57,16 @@ DOORS: dict[str, str] = {
     "POST /v1/enrollments/{enrollment_id}/reevaluate": "Mutation.reevaluateEnrollment",
     "POST /v1/enrollments/{enrollment_id}/decide": "Mutation.decideEnrollment",
     "POST /v1/enrollments/{enrollment_id}/unenroll": "Mutation.unenrollEnrollment",
+    # payment methods (seed 003)
+    "POST /v1/enrollments/{enrollment_id}/paymentSession": "Mutation.startPaymentSession",
+    "POST /v1/enrollments/{enrollment_id}/paymentMethod": "Mutation.addPaymentMethod",
+    "GET /v1/enrollments/{enrollment_id}/paymentMethods": "Query.paymentMethods",
     # customers and leads, API keys (metadata; the secret only in createApiKey's answer)
     "DELETE /v1/enrollments/{enrollment_id}": "Mutation.deleteEnrollment",
     "POST /v1/customers": "Mutation.createCustomer",
     "GET /v1/customers": "Query.customers",
     "GET /v1/customers/{customer_id}": "Query.customer",
     "PATCH /v1/customers/{customer_id}": "Mutation.updateCustomer",
-    # a customer's household: read through Customer.householdMembers
-    "GET /v1/customers/{customer_id}/householdMembers": "Query.customer",
-    "GET /v1/customers/{customer_id}/householdMembers/{member_id}": "Query.customer",
-    "POST /v1/customers/{customer_id}/householdMembers": "Mutation.addHouseholdMember",
-    "PATCH /v1/customers/{customer_id}/householdMembers/{member_id}": (
-        "Mutation.updateHouseholdMember"
-    ),
-    "DELETE /v1/customers/{customer_id}/householdMembers/{member_id}": (
-        "Mutation.deleteHouseholdMember"
-    ),
     "POST /v1/leads": "Mutation.createLead",
     "GET /v1/leads": "Query.leads",
     # service locations: the lookups write nothing (queries); an import is read here
@@ -155,6 +161,8 @@ DELIBERATE: dict[str, str] = {
     "POST /v1/serviceLocationImports": "file upload",
     # A download streamed as CSV or JSON Lines, not an object graph.
     "GET /v1/imports/{import_id}/results": "file download",
+    # The payment provider's webhook: Stripe posts its signed event body, no API key.
+    "POST /v1/providers/stripe/events": "the payment provider's signed webhook",
 }
 
 METHODS = ("get", "post", "put", "patch", "delete")

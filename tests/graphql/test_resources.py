@@ -336,7 +336,7 @@ def test_criteria_versions_answer_as_rest(tenant: Tenant) -> None:
             c,
             """query($i: ID!) {
               criteriaVersions(programInstanceId: $i) { edges { node { version criteria
-                createdAt } } }
+                requirements createdAt } } }
               criteriaVersion(programInstanceId: $i, version: 1) { version criteria } }""",
             i=instance["slug"],
         )

@@ -53,6 +53,7 @@ ENROLLMENT_KEYS = {
     "serviceActive",
     "serviceStartDate",
     "hasUsageHistory",
+    "requirements",
     "version",
     "createdAt",
     "updatedAt",

@@ -20,6 +20,7 @@ ENROLLMENT = f"""
   eligibility {{ status reason programInstanceId checks criteriaVersion evaluatedAt }}
   needsReview needsReviewReason serviceLocationId planId planCode planCodeGiven startDate
   serviceActive serviceStartDate hasUsageHistory
+  requirements {{ key kind label stage status detail updatedAt }}
   version createdAt updatedAt
 """
 PROGRAM = """
@@ -29,15 +30,14 @@ PROGRAM = """
 INSTANCE = """
   id programId slug name description branding terms startDate endDate capacity reviewMode
   reenrollmentPolicy screening status metadata eligibilityCriteria setupWorkflow criteriaVersion
-  timezone consentRequired
+  timezone consentRequired requirements submitWhenComplete
   version createdAt updatedAt
 """
-CUSTOMER = f"""
-  id firstName lastName email phone {ADDRESS} metadata notificationsOptOut
-  dateOfBirth taxIdLast4 maritalStatus studentStatus employmentStatus income irsAuthorizedAt
-  billingAddress
-  version createdAt updatedAt
-"""
+CUSTOMER = (
+    f"id firstName lastName email phone {ADDRESS} metadata notificationsOptOut dateOfBirth "
+    "taxIdLast4 maritalStatus studentStatus employmentStatus income irsAuthorizedAt "
+    "billingAddress version createdAt updatedAt"
+)
 SERVICE_TASK = """
   id kind origin transactionId state errors { code message field } allowedOperations
   programInstanceId enrollmentId customerId subscriptionId deviceLocationId deviceIds

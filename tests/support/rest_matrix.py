@@ -219,11 +219,14 @@ def _local_document() -> dict[str, Any]:
 
 
 DOCUMENT = _local_document()
+# Called by a payment provider with its own signature instead of an API key (payments.md):
+# outside the key matrices; tests/payment/ tests their signatures.
+PROVIDER_CALLBACKS = frozenset({("POST", "/v1/providers/stripe/events")})
 OPERATIONS: list[Op] = [
     (method.upper(), path)
     for path, item in DOCUMENT["paths"].items()
     for method in item
-    if method in HTTP_METHODS
+    if method in HTTP_METHODS and (method.upper(), path) not in PROVIDER_CALLBACKS
 ]
 
 
@@ -828,6 +831,15 @@ def _person(_: World) -> tuple[dict[str, str], Any]:
     }
 
 
+def _payment_session_started(w: World) -> str:
+    """An enrollment with a payment session: the (sandbox) provider then vouches for Stripe's
+    test card ``pm_card_visa``."""
+    enrollment_id = str(w.new_enrollment()["id"])
+    r = w.c.post(f"/v1/enrollments/{enrollment_id}/paymentSession")
+    assert r.status_code == 200, r.text
+    return enrollment_id
+
+
 # Bodies (and, where the route needs a given state, the resource) of a request that succeeds
 # when the key may make it. Bodies carry no trace of the workspace, so B can send them too.
 RECIPES: dict[Op, Recipe] = {
@@ -858,6 +870,10 @@ RECIPES: dict[Op, Recipe] = {
         },
     ),
     ("PATCH", "/v1/enrollments/{enrollment_id}"): lambda w: ({}, {"serialNumber": "SN-2"}),
+    ("PUT", "/v1/enrollments/{enrollment_id}/billingAddress"): lambda w: (
+        {},
+        {"sameAsServiceAddress": False, "address": {"streetOne": "2 Bill St", "state": "NY"}},
+    ),
     ("POST", "/v1/enrollments/{enrollment_id}/approve"): lambda w: (
         {"enrollment": w.enrollment_in("submitted")},
         NO_BODY,
@@ -877,6 +893,10 @@ RECIPES: dict[Op, Recipe] = {
     ("POST", "/v1/enrollments/{enrollment_id}/unenroll"): lambda w: (
         {"enrollment": w.enrollment_in("approved")},
         {"reason": "Moved away."},
+    ),
+    ("POST", "/v1/enrollments/{enrollment_id}/paymentMethod"): lambda w: (
+        {"enrollment": _payment_session_started(w)},
+        {"paymentMethodId": "pm_card_visa"},
     ),
     ("POST", "/v1/customers"): lambda w: (
         {},

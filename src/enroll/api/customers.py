@@ -22,6 +22,7 @@ from enroll.customer.schemas import (
     LeadCreate,
     LeadOut,
 )
+from enroll.enrollment import requirement_actions
 from enroll.errors import raises
 from enroll.kit.pagination import Page, PageParams, page_params
 from enroll.kit.repository import paginate
@@ -77,12 +78,13 @@ async def update_customer(
 ) -> CustomerOut:
     """Only the fields sent change (inside `income` too); null clears `phone`, `address` and
     the applicant's fields (`income`: null clears all three of its fields)."""
-    customer = await service.update(
+    customer = await requirement_actions.update_customer(
         session,
         workspace_id=workspace_id_of(principal),
         customer_id=customer_id,
         body=body,
         ring=ctx.vault,
+        now=ctx.clock.now(),
     )
     return CustomerOut.of(customer)
 
@@ -103,7 +105,7 @@ async def add_household_member(
     customer_id: str, body: HouseholdMemberCreate, session: Session, principal: Writer, ctx: Ctx
 ) -> HouseholdMemberOut:
     """A spouse, dependent or other member; their tax id is stored encrypted."""
-    member = await household.add(
+    member = await requirement_actions.add_member(
         session,
         workspace_id=workspace_id_of(principal),
         customer_id=customer_id,
@@ -138,7 +140,7 @@ async def update_household_member(
     ctx: Ctx,
 ) -> HouseholdMemberOut:
     """Only the fields sent change; null clears any but `role`."""
-    member = await household.update(
+    member = await requirement_actions.update_member(
         session,
         workspace_id=workspace_id_of(principal),
         customer_id=customer_id,
@@ -154,13 +156,14 @@ async def update_household_member(
     "/customers/{customer_id}/householdMembers/{member_id}", status_code=204, tags=["household"]
 )
 async def delete_household_member(
-    customer_id: str, member_id: str, session: Session, principal: Writer
+    customer_id: str, member_id: str, session: Session, principal: Writer, ctx: Ctx
 ) -> None:
-    await household.remove(
+    await requirement_actions.remove_member(
         session,
         workspace_id=workspace_id_of(principal),
         customer_id=customer_id,
         member_id=member_id,
+        now=ctx.clock.now(),
     )
 
 

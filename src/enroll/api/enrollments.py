@@ -11,9 +11,10 @@ from enroll.api.routing import TransactionalRoute
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.context import AppContext
-from enroll.enrollment import acceptance, repository, service
+from enroll.enrollment import acceptance, repository, requirement_actions, service
 from enroll.enrollment.errors import (
     ConsentDocumentsMismatch,
+    ConsentRequired,
     CriteriaUnchanged,
     EnrollmentExists,
     EnrollmentHasConsent,
@@ -21,6 +22,7 @@ from enroll.enrollment.errors import (
     InstanceNotAccepting,
     LeadIncomplete,
     PlanNeedsLocation,
+    RequirementsUnmet,
     TermsNotAccepted,
 )
 from enroll.enrollment.schemas import (
@@ -110,6 +112,8 @@ Filters = Annotated[repository.Filters, Depends(_filters)]
     TermsNotAccepted,
     ConsentDocumentsMismatch,
     PlanNeedsLocation,
+    RequirementsUnmet,
+    ConsentRequired,
 )
 async def create_enrollment(
     instance_id: str,
@@ -121,7 +125,9 @@ async def create_enrollment(
 ) -> EnrollmentOut:
     """Enroll a person (see `identificationType`); the enrollment is evaluated at once.
     `enrollmentId` updates that enrollment when it belongs to this instance (200), and
-    enrolls its customer here otherwise (201)."""
+    enrolls its customer here otherwise (201). The instance's `create` requirements must be
+    met (409 requirements_unmet lists every one unmet; 422 consent_required when only
+    consents are missing); nothing is written otherwise."""
     enrollment, created = await service.create(
         session,
         workspace_id=workspace_id_of(principal),
@@ -129,6 +135,7 @@ async def create_enrollment(
         body=body,
         actor=principal.actor,
         now=ctx.clock.now(),
+        ring=ctx.vault,
     )
     response.headers["Location"] = f"/v1/enrollments/{enrollment.id}"
     if not created:
@@ -177,12 +184,15 @@ async def get_enrollment(enrollment_id: str, session: Session, principal: Reader
 async def update_enrollment(
     enrollment_id: str, body: EnrollmentUpdate, session: Session, principal: Writer, ctx: Ctx
 ) -> EnrollmentOut:
-    """Change contact, equipment and reference fields. Status changes use the action routes."""
-    enrollment = await service.update(
+    """Change contact, equipment and reference fields, the applicant's data (stored on the
+    customer) and give consents; the requirements are recomputed. Status changes use the
+    action routes."""
+    enrollment = await requirement_actions.update(
         session,
         workspace_id=workspace_id_of(principal),
         enrollment_id=enrollment_id,
         body=body,
+        ring=ctx.vault,
         now=ctx.clock.now(),
     )
     return EnrollmentOut.of(enrollment)
@@ -279,9 +289,10 @@ def _transition_route(action: Action) -> None:
             return await _act(enrollment_id, action, reason, session, principal, ctx)
 
     reopening = [EnrollmentExists, CriteriaUnchanged] if action == Action.REEVALUATE else []
+    unmet = [RequirementsUnmet, ConsentRequired] if action == Action.SUBMIT else []
     router.add_api_route(
         f"/enrollments/{{enrollment_id}}/{action.value}",
-        raises(InvalidTransition, InstanceNotAccepting, *reopening)(endpoint),
+        raises(InvalidTransition, InstanceNotAccepting, *reopening, *unmet)(endpoint),
         methods=["POST"],
         name=f"{to_snake(action.value)}_enrollment",
         summary=f"{to_snake(action.value).replace('_', ' ').capitalize()} an enrollment",

@@ -13,9 +13,11 @@ from enroll.api.events import router as events_router
 from enroll.api.imports import router as imports_router
 from enroll.api.jobs import router as jobs_router
 from enroll.api.notifications import router as notifications_router
+from enroll.api.payments import router as payments_router
 from enroll.api.plans import router as plans_router
 from enroll.api.program_instances import router as instances_router
 from enroll.api.programs import router as programs_router
+from enroll.api.requirements import router as requirements_router
 from enroll.api.service_locations import router as service_locations_router
 from enroll.api.service_tasks import router as service_tasks_router
 from enroll.api.webhooks import router as webhooks_router
@@ -29,6 +31,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     reevaluations_router,
     service_tasks_router,
     enrollments_router,
+    requirements_router,
+    payments_router,
     customers_router,
     service_locations_router,
     notifications_router,

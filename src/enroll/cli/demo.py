@@ -1,5 +1,6 @@
 """Demo data: a catalog, a workspace and a running instance with enrollments in several states,
-and a retail electricity instance with delivery charges and plans (demo_retail.py)."""
+a retail electricity instance with delivery charges and plans (demo_retail.py), and an
+income-driven repayment instance with requirements (demo_repayment.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from enroll.cli.demo_repayment import PROGRAM as REPAYMENT_PROGRAM
+from enroll.cli.demo_repayment import seed_repayment
 from enroll.cli.demo_retail import PROGRAM as RETAIL_PROGRAM
 from enroll.cli.demo_retail import accept_plan, seed_retail
 from enroll.context import AppContext
@@ -46,6 +49,7 @@ PROGRAMS = [
         "year": 2026,
     },
     RETAIL_PROGRAM,
+    REPAYMENT_PROGRAM,
 ]
 
 PEOPLE: list[tuple[str, str, str, list[str], list[Action]]] = [
@@ -84,6 +88,9 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
         retail = await seed_retail(
             session, workspace_id=workspace.id, program_slug=str(RETAIL_PROGRAM["slug"]), now=now
         )
+        repayment = await seed_repayment(
+            session, workspace_id=workspace.id, ring=ctx.vault, now=now
+        )
     locations = await _locations(ctx, workspace.id)
     async with ctx.db.transaction() as session:
         retail["acceptedEnrollment"] = await accept_plan(
@@ -98,6 +105,7 @@ async def seed(ctx: AppContext) -> dict[str, Any]:
         "apiKey": issued.secret,
         "programInstance": {"id": instance.id, "slug": instance.slug},
         "retailInstance": retail,
+        "repaymentInstance": repayment,
         "serviceLocations": locations,
     }
 

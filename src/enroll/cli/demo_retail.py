@@ -41,6 +41,11 @@ SWITCH_BY_HAND = {
     ]
 }
 
+BLOCKING = [
+    {"key": "billing", "kind": "billingAddress", "label": "Billing address", "stage": "submit"},
+    {"key": "payment", "kind": "paymentMethod", "label": "Payment method", "stage": "submit"},
+]
+
 # Utility code -> (monthly dollars, cents per kWh): illustrative TDSP charges.
 DELIVERY = {
     "oncor": ("4.23", "5.6384"),
@@ -117,6 +122,9 @@ async def seed_retail(
                 "status": "active",
                 "timezone": "America/Chicago",
                 "setupWorkflow": SWITCH_BY_HAND,
+                # Seed 003's blocking components: submitted once both are done.
+                "requirements": BLOCKING,
+                "submitWhenComplete": True,
             }
         ),
     )

@@ -4,7 +4,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from enroll.customer.applicant import (
     APPLICANT_FIELDS,
@@ -31,6 +31,28 @@ class BillingAddressOut(OutModel):
     same_as_service_address: bool
     address: dict[str, Any] | None
     confirmed_at: datetime
+
+
+def _address_unless_same(schema: dict[str, Any]) -> None:
+    """BillingAddressIn's rule as a schema: an address exactly when it is not the service one."""
+    schema["if"] = {"properties": {"sameAsServiceAddress": {"const": False}}}
+    schema["then"] = {"required": ["address"], "properties": {"address": {"type": "object"}}}
+    schema["else"] = {"properties": {"address": {"type": "null"}}}
+
+
+class BillingAddressIn(ApiModel, json_schema_extra=_address_unless_same):
+    """Where bills go, as the applicant confirms it (seed 003's blocking component)."""
+
+    same_as_service_address: bool
+    address: Address | None = Field(None, description="Only when not the service address.")
+
+    @model_validator(mode="after")
+    def _address_unless_same(self) -> BillingAddressIn:
+        if self.same_as_service_address and self.address is not None:
+            raise ValueError("Send an address only with sameAsServiceAddress: false.")
+        if not self.same_as_service_address and self.address is None:
+            raise ValueError("Send the address with sameAsServiceAddress: false.")
+        return self
 
 
 class CustomerCreate(ApplicantFields):

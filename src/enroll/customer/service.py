@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.customer import applicant, repository
 from enroll.customer.errors import CustomerExists
-from enroll.customer.schemas import CustomerCreate, CustomerUpdate, LeadCreate
+from enroll.customer.schemas import BillingAddressIn, CustomerCreate, CustomerUpdate, LeadCreate
 from enroll.ids import new_id
 from enroll.models import Customer, Lead
 from enroll.vault.keyring import KeyRing
@@ -129,6 +129,31 @@ def set_applicant(customer: Customer, columns: dict[str, Any]) -> list[str]:
     for column in changed:
         setattr(customer, column, columns[column])
     return changed
+
+
+async def confirm_billing_address(
+    session: AsyncSession,
+    *,
+    workspace_id: str,
+    customer_id: str,
+    body: BillingAddressIn,
+    service_address: dict[str, Any] | None,
+    now: datetime,
+) -> Customer:
+    customer = await get(session, workspace_id=workspace_id, customer_id=customer_id)
+    if body.same_as_service_address:
+        address = service_address
+    else:
+        assert body.address is not None  # BillingAddressIn's rule
+        address = body.address.model_dump(by_alias=True, exclude_none=True)
+    customer.billing_address = {
+        "sameAsServiceAddress": body.same_as_service_address,
+        "address": address,
+        "confirmedAt": now.isoformat(),
+    }
+    customer.updated_at = now
+    await session.flush()
+    return customer
 
 
 async def create_lead(session: AsyncSession, *, workspace_id: str, body: LeadCreate) -> Lead:

@@ -163,6 +163,24 @@ CriteriaList = Annotated[
 ]
 
 
+def checked_rule(rule: Any, name: str) -> Any:
+    """``rule`` if it is valid JsonLogic within the limits; else the error a field validator
+    raises (rule_too_complex for one past the limits), naming the field ``name``."""
+    try:
+        validate_rule(rule)
+    except RuleTooComplex as exc:
+        where = f" (at {name}{exc.path})" if exc.path else ""
+        raise PydanticCustomError(
+            RULE_TOO_COMPLEX,
+            "The {name} is too complex: {message}{where}.",
+            {"name": name, "message": exc.message, "where": where},
+        ) from None
+    except RuleError as exc:
+        where = f"{name}{exc.path}" if exc.path else f"the {name}'s root"
+        raise ValueError(f"{exc.message} (at {where})") from None
+    return rule
+
+
 def check_unique(criteria: list[Criterion] | None) -> list[Criterion] | None:
     return None if criteria is None else _unique_ids(criteria)
 

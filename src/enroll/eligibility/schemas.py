@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pydantic import Field
+
 from enroll.kit.schemas import OutModel
 from enroll.models import CriteriaVersion
 
@@ -12,8 +14,16 @@ from enroll.models import CriteriaVersion
 class CriteriaVersionOut(OutModel):
     version: int
     criteria: list[dict[str, Any]]
+    requirements: list[dict[str, Any]] = Field(
+        description="The instance's requirements in this version (docs/requirements.md)."
+    )
     created_at: datetime
 
     @classmethod
     def of(cls, v: CriteriaVersion) -> CriteriaVersionOut:
-        return cls(version=v.version, criteria=v.criteria, created_at=v.created_at)
+        return cls(
+            version=v.version,
+            criteria=v.criteria,
+            requirements=v.requirements or [],
+            created_at=v.created_at,
+        )

@@ -70,12 +70,17 @@ async def record_version(
     now: datetime,
     program: Program | None = None,
 ) -> None:
-    """Store the instance's effective criteria as a new version when they changed."""
+    """Store the instance's effective criteria (and its requirements) as a new version when
+    they changed."""
     criteria = effective(instance, program)
-    latest = await repository.stored_criteria(
+    latest = await repository.version(
         session, instance_id=instance.id, number=instance.criteria_version
     )
-    if latest is not None and latest == criteria:
+    if (
+        latest is not None
+        and latest.criteria == criteria
+        and (latest.requirements or []) == instance.requirements
+    ):
         return
     instance.criteria_version += 1
     session.add(
@@ -85,6 +90,7 @@ async def record_version(
             program_instance_id=instance.id,
             version=instance.criteria_version,
             criteria=criteria,
+            requirements=list(instance.requirements or []),
             created_at=now,
         )
     )

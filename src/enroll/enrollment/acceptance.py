@@ -21,7 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.enrollment import changes, repository
 from enroll.enrollment.errors import ConsentDocumentsMismatch, PlanNeedsLocation, TermsNotAccepted
-from enroll.enrollment.schemas import ConsentIn, ConsentOut, EnrollmentCreate
+from enroll.enrollment.schemas import (
+    TERMS,
+    ConsentIn,
+    ConsentOut,
+    EnrollmentCreate,
+    EnrollmentUpdate,
+)
 from enroll.ids import new_id
 from enroll.location import service as locations
 from enroll.location.schemas import rule_view
@@ -34,33 +40,55 @@ from enroll.plan.availability import check_available, check_start_date, window_o
 @dataclass
 class Acceptance:
     values: dict[str, Any] = field(default_factory=dict)  # the enrollment's columns
-    consent: ConsentIn | None = None
+    consents: list[ConsentIn] = field(default_factory=list)
     plan: Plan | None = None
     event: dict[str, Any] = field(default_factory=dict)  # enrollment.created's extra keys
     has_usage: bool = False  # the location's, for the new (transient) enrollment to show
     documents: list[dict[str, Any]] = field(default_factory=list)  # those consent accepts
 
-    def attach(self, enrollment: Enrollment, *, now: datetime) -> EnrollmentConsent | None:
+    def attach(self, enrollment: Enrollment, *, now: datetime) -> list[EnrollmentConsent]:
         """What the new enrollment carries of the acceptance: its location's usage flag (a
-        transient row loads none), and the consent record to keep, which ``enrollment.created``
-        carries without its IP address."""
+        transient row loads none), and the consent records to keep, which
+        ``enrollment.created`` carries without their IP address (``consent``: the terms')."""
         enrollment.has_usage_history = self.has_usage
-        record = self._consent_record(enrollment, now=now)
-        if record is not None:
-            self.event["consent"] = ConsentOut.of(record).public()
-        return record
+        records = consent_records(
+            enrollment, self.consents, plan=self.plan, documents=self.documents, now=now
+        )
+        if records:
+            shown = [ConsentOut.of(r).public() for r in records]
+            self.event["consent"] = next((c for c in shown if c["kind"] == TERMS), shown[0])
+            if len(shown) > 1:
+                self.event["consents"] = shown
+        return records
 
-    def _consent_record(self, enrollment: Enrollment, *, now: datetime) -> EnrollmentConsent | None:
-        if self.consent is None:
-            return None
-        c = self.consent
-        return EnrollmentConsent(
+
+def given(body: EnrollmentCreate | EnrollmentUpdate) -> list[ConsentIn]:
+    """The consents a body carries: ``consent`` and ``consents`` together."""
+    return ([body.consent] if body.consent is not None else []) + list(body.consents or [])
+
+
+def terms_of(consents: list[ConsentIn]) -> ConsentIn | None:
+    return next((c for c in consents if c.kind == TERMS), None)
+
+
+def consent_records(
+    enrollment: Enrollment,
+    consents: list[ConsentIn],
+    *,
+    plan: Plan | None,
+    documents: list[dict[str, Any]],
+    now: datetime,
+) -> list[EnrollmentConsent]:
+    return [
+        EnrollmentConsent(
             id=new_id(),
             workspace_id=enrollment.workspace_id,
             enrollment_id=enrollment.id,
-            plan_id=self.plan.id if self.plan else None,
+            kind=c.kind,
+            text_version=c.text_version,
+            plan_id=plan.id if plan and c.kind == TERMS else None,
             terms_accepted=bool(c.terms_accepted),
-            documents=_documents_as_accepted(self.documents, c),
+            documents=_documents_as_accepted(documents, c) if c.kind == TERMS else [],
             text=c.text,
             accepted_at=c.accepted_at or now,
             ip_address=c.ip_address,
@@ -69,6 +97,8 @@ class Acceptance:
             actor=c.actor.model_dump(mode="json", by_alias=True, exclude_none=True),
             created_at=now,
         )
+        for c in consents
+    ]
 
 
 def _documents_as_accepted(
@@ -91,7 +121,7 @@ async def check(
     now: datetime,
 ) -> Acceptance:
     """What the create's location, plan, start date and consent add, checked."""
-    found = Acceptance(consent=body.consent)
+    found = Acceptance(consents=given(body))
     location = await _location(session, instance.workspace_id, body)
     place = rule_view(location) if location is not None else None
     if location is not None and place is not None:
@@ -104,7 +134,7 @@ async def check(
     if ref is not None:
         await _plan(session, found, instance, ref, body, place, applicant, now)
     found.documents = _documents(instance, found.plan)
-    _check_consent(instance, found.plan, found.documents, body.consent)
+    _check_consent(instance, found.plan, found.documents, terms_of(found.consents))
     return found
 
 
@@ -122,9 +152,13 @@ async def _plan(
         session, workspace_id=instance.workspace_id, instance_id=instance.id, ref=ref
     )
     plan = found.plan = choice.plan
-    if place is None:
-        raise PlanNeedsLocation("A plan is accepted at a service location: send serviceLocationId.")
-    check_available(plan, location=place, applicant=_applicant(applicant))
+    if place is None and (plan.availability is not None or plan.pricing):
+        # Offered or priced by premise; a plan offered everywhere at no price (a repayment
+        # plan, seed 004) is taken without one.
+        raise PlanNeedsLocation(
+            f"Plan {plan.code!r} is offered by premise: send serviceLocationId."
+        )
+    check_available(plan, location=place or {}, applicant=_applicant(applicant))
     start = body.start_date or window_of(plan, timezone=instance.timezone, now=now).earliest
     check_start_date(plan, timezone=instance.timezone, start_date=start, now=now)
     found.values |= {

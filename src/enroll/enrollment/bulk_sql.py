@@ -145,6 +145,11 @@ def snapshot(dialect: Dialect, e: str) -> str:
             ("needsReview", boolean),
             ("needsReviewReason", f"{e}.needs_review_reason"),
             *_plan_and_service(dialect, e),
+            (
+                "requirements",
+                f"coalesce({e}.requirements, "
+                + ("'[]'::jsonb)" if dialect == "postgresql" else "json('[]'))"),
+            ),
             ("version", f"{e}.version"),
             ("createdAt", timestamp(dialect, f"{e}.created_at")),
             ("updatedAt", timestamp(dialect, f"{e}.updated_at")),

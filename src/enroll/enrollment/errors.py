@@ -78,4 +78,30 @@ class ConsentDocumentsMismatch(Unprocessable):
 
 class PlanNeedsLocation(Unprocessable):
     code, title = "plan_needs_location", "Plan needs a service location"
-    description = "a plan without `serviceLocationId` or `servicePointId`"
+    description = (
+        "a plan offered or priced by premise (an availability rule or pricing) without "
+        "`serviceLocationId` or `servicePointId`"
+    )
+
+
+class RequirementsUnmet(Conflict):
+    code, title = "requirements_unmet", "Requirements unmet"
+    description = (
+        "a create or submission that leaves requirements of its stage unmet (`unmet`: every "
+        "one, with key, kind, label and detail; docs/requirements.md)"
+    )
+
+
+class ConsentRequired(Unprocessable):
+    code, title = "consent_required", "Consent required"
+    description = (
+        "a create (or submission) whose only unmet requirements are consents the body does not "
+        "give, or gives as not accepted (`unmet`)"
+    )
+
+
+class IncomeCertificationConflict(Unprocessable):
+    code, title = "income_certification_conflict", "Income certification conflict"
+    description = (
+        "`irsAuthorizedAt` together with an income document (seed 004: they exclude each other)"
+    )

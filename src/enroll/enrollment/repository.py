@@ -146,3 +146,13 @@ async def history(session: AsyncSession, *, enrollment_id: str) -> list[Enrollme
         .order_by(EnrollmentHistory.at, EnrollmentHistory.id)
     )
     return list(rows.all())
+
+
+async def open_of_customer(session: AsyncSession, *, customer_id: str) -> list[Enrollment]:
+    """The customer's open enrollments: the ones a change of the customer (applicant data,
+    household, billing address) may meet or unmeet requirements of."""
+    stmt = select(Enrollment).where(
+        Enrollment.customer_id == customer_id,
+        Enrollment.status.in_([s.value for s in OPEN_STATUSES]),
+    )
+    return list((await session.scalars(stmt)).all())

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, m
 from pydantic.alias_generators import to_snake
 
 from enroll.auth.scopes import Scope
+from enroll.customer.applicant import APPLICANT_FIELDS, ApplicantFields
 from enroll.kit.fields import (
     Address,
     Email,
@@ -122,9 +123,22 @@ IpAddress = Annotated[
 ]
 
 
-class ConsentIn(ApiModel):
-    """The applicant's acceptance of a plan's terms, as shown to them."""
+ConsentKind = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
+TERMS = "terms"
 
+
+class ConsentIn(ApiModel):
+    """The applicant's consent, as shown to them: a plan's (or the instance's) terms, or a
+    kind an instance's requirements name (a signature authorising filings, say)."""
+
+    kind: ConsentKind = Field(
+        TERMS,
+        description="terms: a plan's documents or the instance's terms; another kind answers a "
+        "consent requirement of that kind (docs/requirements.md).",
+    )
+    text_version: ShortText | None = Field(
+        None, description="The version of the wording shown (a consent requirement may name it)."
+    )
     terms_accepted: bool | None = Field(
         None, description="true: the terms were accepted (absent or false: 422 terms_not_accepted)."
     )
@@ -143,7 +157,13 @@ class ConsentIn(ApiModel):
     )
 
 
-class EnrollmentCreate(EnrollmentFields, json_schema_extra=_identification):
+ConsentList_ = Annotated[list[ConsentIn], Field(max_length=10)]
+CONSENTS = (
+    "Several consents at once (with `consent`, all are kept): e.g. the terms and a signature."
+)
+
+
+class EnrollmentCreate(EnrollmentFields, ApplicantFields, json_schema_extra=_identification):
     identification_type: IdentificationType = Field(
         description="How the person is identified; decides which other fields are required."
     )
@@ -174,6 +194,7 @@ class EnrollmentCreate(EnrollmentFields, json_schema_extra=_identification):
         description="Required with a plan that has documents, or by an instance with "
         "consentRequired; kept as an immutable record.",
     )
+    consents: ConsentList_ = Field([], description=CONSENTS)
 
     @model_validator(mode="after")
     def _one_name_each(self) -> EnrollmentCreate:
@@ -186,8 +207,13 @@ class EnrollmentCreate(EnrollmentFields, json_schema_extra=_identification):
         return self
 
 
-class EnrollmentUpdate(PatchModel, EnrollmentFields):
-    NULLABLE = frozenset(f.column for f in FIELDS if f.clearable)
+class EnrollmentUpdate(PatchModel, EnrollmentFields, ApplicantFields):
+    NULLABLE = frozenset(f.column for f in FIELDS if f.clearable) | APPLICANT_FIELDS
+
+    consent: ConsentIn | None = Field(
+        None, description="A consent given now (kept as a record; see docs/requirements.md)."
+    )
+    consents: ConsentList_ | None = Field(None, description=CONSENTS)
 
 
 # The actions with a route (POST /v1/enrollments/{id}/<action>) and a mutation of their own,
@@ -239,6 +265,16 @@ class EligibilityOut(OutModel):
     evaluated_at: str | None = None
 
 
+class RequirementStateOut(OutModel):
+    key: str
+    kind: str
+    label: str
+    stage: str = Field(description="create or submit: when it is enforced.")
+    status: str = Field(description="met, unmet, pending or not_applicable.")
+    detail: str | None = Field(description="What is missing, or why it is met.")
+    updated_at: datetime = Field(description="When its status or detail last changed.")
+
+
 class EnrollmentOut(OutModel):
     id: str
     identification_type: IdentificationType
@@ -279,6 +315,9 @@ class EnrollmentOut(OutModel):
     service_start_date: date | None = Field(description="When service started (or starts).")
     has_usage_history: bool = Field(
         description="Whether its service location has received usage readings."
+    )
+    requirements: list[RequirementStateOut] = Field(
+        description="Its instance's requirements and whether each is met (docs/requirements.md)."
     )
     version: int
     created_at: datetime
@@ -329,6 +368,7 @@ class EnrollmentOut(OutModel):
             service_active=bool(e.service_active),
             service_start_date=e.service_start_date,
             has_usage_history=bool(e.has_usage_history),
+            requirements=[RequirementStateOut.model_validate(r) for r in e.requirements or ()],
             version=e.version,
             created_at=e.created_at,
             updated_at=e.updated_at,
@@ -367,6 +407,8 @@ __all__ = ["Action", "EnrollmentCreate", "EnrollmentOut", "EnrollmentUpdate", "H
 class ConsentOut(OutModel):
     id: str
     enrollment_id: str
+    kind: str = Field(description="terms, or the kind a consent requirement names.")
+    text_version: str | None
     plan_id: str | None
     terms_accepted: bool
     documents: list[dict[str, Any]] = Field(
@@ -385,6 +427,8 @@ class ConsentOut(OutModel):
         return cls(
             id=c.id,
             enrollment_id=c.enrollment_id,
+            kind=c.kind,
+            text_version=c.text_version,
             plan_id=c.plan_id,
             terms_accepted=c.terms_accepted,
             documents=c.documents,
@@ -404,3 +448,11 @@ class ConsentOut(OutModel):
 
 class ConsentList(OutModel):
     data: list[ConsentOut]
+
+
+class RequirementList(OutModel):
+    data: list[RequirementStateOut]
+
+    @classmethod
+    def of(cls, e: Enrollment) -> RequirementList:
+        return cls(data=[RequirementStateOut.model_validate(r) for r in e.requirements or ()])

@@ -16,11 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.customer import repository as customers_repo
 from enroll.customer import service as customers
-from enroll.eligibility.checks import (
-    Evaluator,
-    default_evaluator,
-)
-from enroll.enrollment import acceptance, changes, identification, repository
+from enroll.eligibility.checks import Decision, Evaluator, default_evaluator
+from enroll.enrollment import acceptance, changes, identification, repository, requirement_check
 from enroll.enrollment.errors import (
     CriteriaUnchanged,
     EnrollmentExists,
@@ -39,10 +36,11 @@ from enroll.ids import new_id
 from enroll.job import service as jobs
 from enroll.job.registry import Payload
 from enroll.kit.codegen import define
-from enroll.models import Enrollment, ProgramInstance
+from enroll.models import Enrollment, EnrollmentConsent, ProgramInstance
 from enroll.models.enrollment_fields import FIELDS, Kind
 from enroll.program_instance import service as instances
 from enroll.program_instance.schemas import ReviewMode
+from enroll.vault.keyring import KeyRing
 from enroll.workflows.enrollment import (
     CRITERIA_BOUND,
     INTERNAL_ACTIONS,
@@ -55,6 +53,7 @@ from enroll.workflows.enrollment import (
 from enroll.workflows.enrollment import InvalidTransition as NoTransition
 
 AUTO_APPROVE_JOB = "enrollment.auto_approve"
+PLATFORM = "platform"  # the actor of what the platform does by itself (submitWhenComplete)
 # Actions whose reason becomes the enrollment's eligibilityReason.
 _REASON_KEPT = frozenset(
     {Action.REJECT, Action.UNENROLL, Action.CANCEL, Action.ABANDON, Action.MARK_UNPROCESSABLE}
@@ -84,10 +83,13 @@ async def create(
     now: datetime,
     evaluator: Evaluator = default_evaluator,
     evaluate: bool = True,
+    ring: KeyRing | None = None,
 ) -> tuple[Enrollment, bool]:
     """The enrollment and whether it is new (identificationType enrollmentId names one of
     this instance's: that one is updated instead). Under manual screening it stays candidate
-    with the rules' checks as advice; without ``evaluate`` it stays candidate unevaluated."""
+    with the rules' checks as advice; without ``evaluate`` it stays candidate unevaluated.
+    The applicant's data is stored on its customer (``ring`` seals a tax id); ``create``
+    requirements unmet refuse it (requirement_check.py)."""
     instance = await instances.get(session, workspace_id=workspace_id, ref=instance_ref)
     identification.check(body)
     if body.identification_type == IdentificationType.ENROLLMENT_ID:
@@ -102,8 +104,8 @@ async def create(
     refusal = await instances.refusal_reason(session, instance, today=now.date())
     if refusal:
         raise InstanceNotAccepting(refusal)
-    values, new_customer = await _identity(session, workspace_id=workspace_id, body=body, now=now)
-    values.update(_sent_fields(body))
+    values, new_customer = await identity(session, workspace_id=workspace_id, body=body, now=now)
+    values.update(sent_fields(body))
     accepted = await acceptance.check(
         session, instance=instance, body=body, applicant=values, now=now
     )
@@ -112,7 +114,8 @@ async def create(
     if customer_id and not new_customer:  # a customer made just now holds nothing yet
         await _refuse_second_open(session, instance.id, customer_id)
     enrollment = _new(instance, body, values, now=now)
-    consent = accepted.attach(enrollment, now=now)
+    met = await requirement_check.admit(session, enrollment, instance, body, ring=ring, now=now)
+    consents = accepted.attach(enrollment, now=now)
     pending = changes.Pending(enrollment, [("enrollment.created", accepted.event)])
     pending.record(None, Status.CANDIDATE, "create", None, actor, now)
     decision = None
@@ -121,13 +124,41 @@ async def create(
             session, enrollment, instance, refusal=None, now=now, evaluator=evaluator
         )
         changes.apply_decision(pending, decision, Action.EVALUATE, actor, now, instance=instance)
+    return await _write(session, enrollment, instance, pending, decision, consents, met, now), True
+
+
+async def _write(
+    session: AsyncSession,
+    enrollment: Enrollment,
+    instance: ProgramInstance,
+    pending: changes.Pending,
+    decision: Decision | None,
+    consents: list[EnrollmentConsent],
+    met: requirement_check.Outcome | None,
+    now: datetime,
+) -> Enrollment:
+    """A new enrollment, decided, written: the row, its consents, history and events, the
+    jobs of its pending checks; and its submission where its requirements say so."""
+    if met is not None and met.completed:
+        pending.items.append(("enrollment.requirements_completed", {}))
     await _insert(session, enrollment)
-    if consent is not None:
+    for consent in consents:
         await repository.insert_consent(session, consent)
     await changes.emit(session, pending, now)
     if decision is not None:
         await changes.queue_async_checks(session, enrollment, instance, decision, now=now)
-    return enrollment, True
+    if requirement_check.submits(instance, enrollment, met):
+        # The inserted row is not in the session (repository.insert): act loads it.
+        return await act(
+            session,
+            workspace_id=enrollment.workspace_id,
+            enrollment_id=enrollment.id,
+            action=Action.SUBMIT,
+            reason=None,
+            actor=PLATFORM,
+            now=now,
+        )
+    return enrollment
 
 
 def _new(
@@ -143,7 +174,7 @@ def _new(
         created_at=now,
         updated_at=now,
         version=1,
-        **{**_empty_values(), **values},
+        **{**empty_values(), **values},
     )
 
 
@@ -197,43 +228,7 @@ async def _update_by_id(
     return enrollment
 
 
-async def preview_person(
-    session: AsyncSession, *, workspace_id: str, body: EnrollmentCreate, now: datetime
-) -> tuple[dict[str, Any], str | None]:
-    """The rule fields and customer a create with ``body`` would evaluate, found without
-    writing anything (no customer made, no lead converted)."""
-    identification.check(body)
-    kind = body.identification_type
-    if kind == IdentificationType.CUSTOMER_INFO:
-        known = await customers_repo.get_by_email(
-            session, workspace_id=workspace_id, email=body.email or ""
-        )
-        values: dict[str, Any] = {"customer_id": known.id if known else None}
-    elif kind == IdentificationType.LEAD_ID:
-        lead = await customers.get_lead(
-            session, workspace_id=workspace_id, lead_id=body.lead_id or ""
-        )
-        values = {
-            "customer_id": lead.customer_id,
-            "lead_id": lead.id,
-            "first_name": body.first_name or lead.first_name,
-            "last_name": body.last_name or lead.last_name,
-            "email": body.email or lead.email,
-            "phone": lead.phone,
-            "address": lead.address,
-        }
-    else:
-        # customerId and enrollmentId only read the customer or the source enrollment.
-        values, _ = await _identity(session, workspace_id=workspace_id, body=body, now=now)
-    values.update(_sent_fields(body))
-    person = Enrollment(  # never added to the session
-        identification_type=kind.value,
-        **{**_empty_values(), **values},
-    )
-    return changes.rule_fields(person), values.get("customer_id")
-
-
-async def _identity(
+async def identity(
     session: AsyncSession, *, workspace_id: str, body: EnrollmentCreate, now: datetime
 ) -> tuple[dict[str, Any], bool]:
     """Columns that identify the person, per identificationType, and whether the customer is new."""
@@ -332,16 +327,16 @@ _RENAMED = {f.column: f.attr for f in FIELDS if f.column != f.attr}
 
 # {"manufacturer_slugs": [], "metadata_": {}, "tags": []}, fresh at each call: written out
 # as that literal, for the create path (kit/codegen.py).
-_empty_values: Callable[[], dict[str, Any]] = define(
-    "_empty_values",
-    "def _empty_values():\n    return {"
+empty_values: Callable[[], dict[str, Any]] = define(
+    "empty_values",
+    "def empty_values():\n    return {"
     + ", ".join(f"{f.attr!r}: {f.empty!r}" for f in FIELDS if f.empty is not None)
     + "}\n",
     {},
 )
 
 
-def _sent_fields(body: EnrollmentCreate | EnrollmentUpdate) -> dict[str, Any]:
+def sent_fields(body: EnrollmentCreate | EnrollmentUpdate) -> dict[str, Any]:
     """The person/equipment fields the request carries, as column values."""
     sent = body.model_dump(exclude_unset=True, include=_SENT)
     for name, attr in _RENAMED.items():
@@ -382,7 +377,7 @@ async def _replace_fields(
     now: datetime,
 ) -> None:
     changed = []
-    for column, value in _sent_fields(body).items():
+    for column, value in sent_fields(body).items():
         if getattr(enrollment, column) != value:
             setattr(enrollment, column, value)
             changed.append(identification.camel(column.rstrip("_")))
@@ -578,5 +573,7 @@ async def _guard(
         refusal = await instances.capacity_reason(session, instance)
     else:
         refusal = await instances.refusal_reason(session, instance, today=now.date())
+        if not refusal:
+            await requirement_check.check_submit(session, enrollment, instance, now=now)
     if refusal:
         raise InstanceNotAccepting(refusal)

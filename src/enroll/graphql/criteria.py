@@ -28,6 +28,9 @@ from enroll.program_instance import service as instances
 class CriteriaVersion:
     version: int
     criteria: list[JSON]
+    requirements: list[JSON] = strawberry.field(
+        description="The instance's requirements in this version."
+    )
     created_at: datetime
 
     @classmethod

@@ -8,7 +8,7 @@ the field names in errors and the 422 ``validation_error`` are those of REST.
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -23,6 +23,8 @@ from enroll.enrollment.schemas import IdentificationType
 from enroll.errors import FieldError, Unprocessable, field_errors_of, validation_problem
 from enroll.program_instance.schemas import (
     CONSENT_REQUIRED,
+    REQUIREMENTS,
+    SUBMIT_WHEN_COMPLETE,
     ReenrollmentPolicy,
     ReviewMode,
     Screening,
@@ -104,6 +106,28 @@ class EnrollmentUpdateInput:
     reference_id: str | None = UNSET
     reference_description: str | None = UNSET
     tags: list[str] | None = UNSET
+    date_of_birth: date | None = strawberry.field(
+        default=UNSET, description="The applicant's; stored on the customer (as the rest below)."
+    )
+    tax_id: str | None = strawberry.field(
+        default=UNSET, description="SSN or ITIN; stored encrypted, shown as taxIdLast4 only."
+    )
+    marital_status: str | None = UNSET
+    student_status: str | None = UNSET
+    employment_status: str | None = UNSET
+    income: JSON | None = strawberry.field(
+        default=UNSET, description="{agi, hasTaxableIncome, decreasedSinceFiling}"
+    )
+    irs_authorized_at: datetime | None = UNSET
+    consent: JSON | None = strawberry.field(
+        default=UNSET,
+        description="REST's ConsentIn: {kind (default terms), textVersion, termsAccepted, "
+        "documents: [{type, version}], text, acceptedAt, ipAddress, userAgent, channel, actor}; "
+        "kept as an immutable record.",
+    )
+    consents: list[JSON] | None = strawberry.field(
+        default=UNSET, description="Several consents at once (as `consent`)."
+    )
 
 
 @strawberry.input(
@@ -130,11 +154,6 @@ class EnrollmentCreateInput(EnrollmentUpdateInput):
     )
     start_date: date | None = strawberry.field(
         default=UNSET, description="When service starts, inside the plan's start window."
-    )
-    consent: JSON | None = strawberry.field(
-        default=UNSET,
-        description="REST's ConsentIn: {termsAccepted, documents: [{type, version}], text, "
-        "acceptedAt, ipAddress, userAgent, channel, actor}; kept as an immutable record.",
     )
 
 
@@ -163,6 +182,10 @@ class ProgramInstanceCreateInput:
         default=UNSET, description="An IANA time zone name; UTC when left out."
     )
     consent_required: bool | None = strawberry.field(default=UNSET, description=CONSENT_REQUIRED)
+    requirements: list[JSON] | None = strawberry.field(default=UNSET, description=REQUIREMENTS)
+    submit_when_complete: bool | None = strawberry.field(
+        default=UNSET, description=SUBMIT_WHEN_COMPLETE
+    )
 
 
 @strawberry.input(
@@ -186,6 +209,10 @@ class ProgramInstanceUpdateInput:
     setup_workflow: JSON | None = UNSET
     timezone: str | None = UNSET
     consent_required: bool | None = strawberry.field(default=UNSET, description=CONSENT_REQUIRED)
+    requirements: list[JSON] | None = strawberry.field(default=UNSET, description=REQUIREMENTS)
+    submit_when_complete: bool | None = strawberry.field(
+        default=UNSET, description=SUBMIT_WHEN_COMPLETE
+    )
 
 
 @strawberry.input(description="How to unenroll (REST: UnenrollBody).")

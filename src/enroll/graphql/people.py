@@ -12,7 +12,6 @@ from strawberry.scalars import JSON
 
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
-from enroll.customer import household
 from enroll.customer import repository as customers_repo
 from enroll.customer import service as customers
 from enroll.customer.schemas import (
@@ -23,6 +22,7 @@ from enroll.customer.schemas import (
     LeadCreate,
     LeadOut,
 )
+from enroll.enrollment import requirement_actions
 from enroll.graphql.applicant import (
     ApplicantInput,
     HouseholdMember,
@@ -153,12 +153,13 @@ class PeopleMutation:
 
         async def work(session: AsyncSession, principal: Principal) -> Customer:
             body = parse(CustomerUpdate, wire(input))
-            customer = await customers.update(
+            customer = await requirement_actions.update_customer(
                 session,
                 workspace_id=principal.workspace_id or "",
                 customer_id=ref(id),
                 body=body,
                 ring=ctx.app.vault,
+                now=ctx.now(),
             )
             return Customer.of(customer)
 
@@ -190,7 +191,7 @@ class PeopleMutation:
 
         async def work(session: AsyncSession, principal: Principal) -> HouseholdMember:
             body = parse(HouseholdMemberCreate, wire(input))
-            member = await household.add(
+            member = await requirement_actions.add_member(
                 session,
                 workspace_id=principal.workspace_id or "",
                 customer_id=ref(customer_id),
@@ -210,7 +211,7 @@ class PeopleMutation:
 
         async def work(session: AsyncSession, principal: Principal) -> HouseholdMember:
             body = parse(HouseholdMemberUpdate, wire(input))
-            member = await household.update(
+            member = await requirement_actions.update_member(
                 session,
                 workspace_id=principal.workspace_id or "",
                 customer_id=ref(customer_id),
@@ -228,13 +229,16 @@ class PeopleMutation:
         Scope.CUSTOMERS_WRITE,
     )
     async def delete_household_member(self, info: Info, customer_id: ID, id: ID) -> ID:
+        ctx = info_context(info)
+
         async def work(session: AsyncSession, principal: Principal) -> ID:
             member_id = ref(id)
-            await household.remove(
+            await requirement_actions.remove_member(
                 session,
                 workspace_id=principal.workspace_id or "",
                 customer_id=ref(customer_id),
                 member_id=member_id,
+                now=ctx.now(),
             )
             return ID(member_id)
 

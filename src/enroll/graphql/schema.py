@@ -20,6 +20,7 @@ from strawberry.types import ExecutionContext
 from enroll.auth.principal import Principal
 from enroll.auth.scopes import Scope
 from enroll.enrollment import repository as enrollments_repo
+from enroll.enrollment import requirement_actions
 from enroll.enrollment import service as enrollments
 from enroll.enrollment.schemas import (
     DecideBody,
@@ -60,8 +61,10 @@ from enroll.graphql.locations import LocationsMutation, LocationsQuery
 from enroll.graphql.notifications import NotificationsMutation, NotificationsQuery
 from enroll.graphql.operations import OperationsQuery
 from enroll.graphql.participation import ParticipationMutation, ParticipationQuery
+from enroll.graphql.payments import PaymentsMutation, PaymentsQuery
 from enroll.graphql.people import PeopleMutation, PeopleQuery
 from enroll.graphql.plans import PlansMutation, PlansQuery
+from enroll.graphql.requirements import RequirementsMutation
 from enroll.graphql.scalars import DATETIME
 from enroll.graphql.scopes import ScopesFirst
 from enroll.graphql.servicetasks import ServiceTasksMutation, ServiceTasksQuery
@@ -108,6 +111,7 @@ class Query(
     WebhooksQuery,
     EligibilityQuery,
     ServiceTasksQuery,
+    PaymentsQuery,
 ):
     @field(
         "A catalog program by id or slug (any valid key). Not found: null and an error "
@@ -302,6 +306,7 @@ async def _act(info: Info, id: str, action: Action, reason: str | None) -> Enrol
 @strawberry.type
 class Mutation(
     PeopleMutation,
+    RequirementsMutation,
     LocationsMutation,
     KeysMutation,
     CatalogMutation,
@@ -311,6 +316,7 @@ class Mutation(
     WebhooksMutation,
     EligibilityMutation,
     ServiceTasksMutation,
+    PaymentsMutation,
 ):
     @mutation(
         "Instantiate a catalog program in this workspace (from programId or "
@@ -388,6 +394,7 @@ class Mutation(
                 body=body,
                 actor=principal.actor,
                 now=ctx.now(),
+                ring=ctx.app.vault,
             )
             return Enrollment.of(enrollment)
 
@@ -405,11 +412,12 @@ class Mutation(
 
         async def work(session: AsyncSession, principal: Principal) -> Enrollment:
             body = parse(EnrollmentUpdate, wire(input))
-            enrollment = await enrollments.update(
+            enrollment = await requirement_actions.update(
                 session,
                 workspace_id=principal.workspace_id or "",
                 enrollment_id=_ref(id),
                 body=body,
+                ring=ctx.app.vault,
                 now=ctx.now(),
             )
             return Enrollment.of(enrollment)

@@ -38,6 +38,8 @@ from enroll.models import SetupAction as SetupActionRow
 from enroll.program.schemas import ProgramOut, ProgramType
 from enroll.program_instance.schemas import (
     CONSENT_REQUIRED,
+    REQUIREMENTS,
+    SUBMIT_WHEN_COMPLETE,
     ProgramInstanceOut,
     ReenrollmentPolicy,
     ReviewMode,
@@ -127,6 +129,8 @@ class ProgramInstance:
         description="The IANA time zone the instance counts days in (plans' start windows)."
     )
     consent_required: bool = strawberry.field(description=CONSENT_REQUIRED)
+    requirements: list[JSON] = strawberry.field(description=REQUIREMENTS)
+    submit_when_complete: bool = strawberry.field(description=SUBMIT_WHEN_COMPLETE)
     version: int
     created_at: datetime
     updated_at: datetime
@@ -250,6 +254,8 @@ class EnrollmentHistory:
 class Consent:
     id: ID
     enrollment_id: ID
+    kind: str
+    text_version: str | None
     plan_id: ID | None
     terms_accepted: bool
     documents: JSON
@@ -260,6 +266,17 @@ class Consent:
     channel: str
     actor: JSON
     created_at: datetime
+
+
+@strawberry.type(description="One requirement of an enrollment (REST: RequirementStateOut).")
+class RequirementState:
+    key: str
+    kind: str
+    label: str
+    stage: str
+    status: str = strawberry.field(description="met, unmet, pending or not_applicable.")
+    detail: str | None
+    updated_at: datetime
 
 
 @strawberry.type(description="An enrollment (REST: EnrollmentOut).")
@@ -299,6 +316,9 @@ class Enrollment:
     service_active: bool
     service_start_date: date | None
     has_usage_history: bool
+    requirements: list[RequirementState] = strawberry.field(
+        description="Its instance's requirements and whether each is met (REST: …/requirements)."
+    )
     version: int
     created_at: datetime
     updated_at: datetime
@@ -307,9 +327,10 @@ class Enrollment:
     def of(cls, row: EnrollmentRow) -> Enrollment:
         out = EnrollmentOut.of(row)
         return cls(
-            **fields_of(out, exclude={"address", "eligibility"}),
+            **fields_of(out, exclude={"address", "eligibility", "requirements"}),
             address=Address.of(out.address),
             eligibility=Eligibility(**fields_of(out.eligibility)),
+            requirements=[RequirementState(**fields_of(r)) for r in out.requirements],
         )
 
     @field("Its program instance (scope program_instances:read).", Scope.PROGRAM_INSTANCES_READ)

@@ -18,6 +18,7 @@ from enroll.models.location import (
 )
 from enroll.models.notification import Notification, NotificationTemplate
 from enroll.models.participation import Device, DeviceLocation, ProgramSubscription
+from enroll.models.payment import PaymentMethod, PaymentProfile, PaymentSetup
 from enroll.models.plan import DeliveryCharge, Plan, PlanCode
 from enroll.models.program import Program
 from enroll.models.program_instance import ProgramInstance
@@ -48,6 +49,9 @@ __all__ = [
     "Lead",
     "Notification",
     "NotificationTemplate",
+    "PaymentMethod",
+    "PaymentProfile",
+    "PaymentSetup",
     "Plan",
     "PlanCode",
     "Program",

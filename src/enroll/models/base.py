@@ -23,6 +23,8 @@ NAMING = {
 
 # JSONB on PostgreSQL (indexable, @> containment), JSON text on SQLite.
 Json = JSON().with_variant(JSONB(), "postgresql")
+# The same, where Python's None is SQL NULL rather than JSON null (so SQL can COALESCE it).
+JsonOrNull = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 # 64-bit integers: BIGINT on PostgreSQL; on SQLite every INTEGER already holds 64 bits, and
 # SQLite only autoincrements an INTEGER PRIMARY KEY.
 BigInt = BigInteger().with_variant(Integer(), "sqlite")

@@ -19,7 +19,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column
 
-from enroll.models.base import Base, IdMixin, Json, TimestampMixin, VersionedMixin, utcnow
+from enroll.models.base import (
+    Base,
+    IdMixin,
+    Json,
+    JsonOrNull,
+    TimestampMixin,
+    VersionedMixin,
+    utcnow,
+)
 from enroll.models.location import ServiceLocation
 from enroll.workflows.enrollment import OPEN_STATUSES
 
@@ -126,7 +134,7 @@ class Enrollment(IdMixin, TimestampMixin, VersionedMixin, Base):
     service_start_date: Mapped[date | None] = mapped_column(Date)
     # Where the instance declares requirements: each one's state, [{key, kind, label, stage,
     # status, detail, updatedAt}] (enrollment/requirements.py); null where it declares none.
-    requirements: Mapped[list[dict[str, Any]] | None] = mapped_column(Json)
+    requirements: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonOrNull)
     if TYPE_CHECKING:  # column_property()s, attached below: they need the mapped id
         stamped_at: str | None
         stamped_version: int | None

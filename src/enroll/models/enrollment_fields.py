@@ -5,7 +5,7 @@ Each field is a column of ``enrollment`` (models/enrollment.py) that a request m
 copies. Everything that lists them is derived from ``FIELDS``:
 
 - the copy of a re-enrollment (enrollment/identification.py ``COPIED``) and the columns a
-  create or update body sets (enrollment/service.py ``_sent_fields``, importer/rows.py);
+  create or update body sets (enrollment/service.py ``sent_fields``, importer/rows.py);
 - the rule context's fields (enrollment/changes.py ``rule_fields``, eligibility/context.py,
   and their SQL over rows of enrollment columns: eligibility/bulk.py ``ROW_COLUMNS``);
 - the import's stage table and its rows (importer/staging_repository.py);

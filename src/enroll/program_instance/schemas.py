@@ -20,6 +20,7 @@ from enroll.kit.fields import (
 )
 from enroll.kit.schemas import ApiModel, OutModel, PatchModel, alternatives
 from enroll.models import ProgramInstance
+from enroll.program_instance.requirements import RequirementList, unique_keys
 from enroll.program_instance.setup_workflow import SetupWorkflow
 from enroll.workflows.program_instance import InstanceStatus
 
@@ -67,6 +68,17 @@ CONSENT_REQUIRED = (
 )
 
 
+REQUIREMENTS = (
+    "What an enrollment needs besides eligibility (docs/requirements.md): fields, rules, "
+    "consents, household members, documents, income certification, billing address, payment "
+    "method; keys unique. Versioned with the criteria."
+)
+SUBMIT_WHEN_COMPLETE = (
+    "true: an eligible enrollment is submitted by the platform in the transaction that meets "
+    "its last requirement."
+)
+
+
 def _check_dates(start: date | None, end: date | None) -> None:
     if start is not None and end is not None and end <= start:
         raise ValueError("endDate must be after startDate")
@@ -103,8 +115,11 @@ class ProgramInstanceCreate(
         description="The IANA time zone the instance counts days in (plans' start windows).",
     )
     consent_required: bool = Field(False, description=CONSENT_REQUIRED)
+    requirements: RequirementList = Field([], description=REQUIREMENTS)
+    submit_when_complete: bool = Field(False, description=SUBMIT_WHEN_COMPLETE)
 
     _unique = field_validator("eligibility_criteria")(check_unique)
+    _unique_requirements = field_validator("requirements")(unique_keys)
 
     @model_validator(mode="after")
     def _validate(self) -> ProgramInstanceCreate:
@@ -135,8 +150,11 @@ class ProgramInstanceUpdate(PatchModel):
     setup_workflow: SetupWorkflow | None = None
     timezone: Timezone | None = None
     consent_required: bool | None = Field(None, description=CONSENT_REQUIRED)
+    requirements: RequirementList | None = Field(None, description=REQUIREMENTS)
+    submit_when_complete: bool | None = Field(None, description=SUBMIT_WHEN_COMPLETE)
 
     _unique = field_validator("eligibility_criteria")(check_unique)
+    _unique_requirements = field_validator("requirements")(unique_keys)
 
 
 class ProgramInstanceOut(OutModel):
@@ -160,6 +178,8 @@ class ProgramInstanceOut(OutModel):
     criteria_version: int = Field(description="The newest version of the effective criteria.")
     timezone: str = Field(description="The IANA time zone the instance counts days in.")
     consent_required: bool = Field(description=CONSENT_REQUIRED)
+    requirements: list[dict[str, Any]] = Field(description=REQUIREMENTS)
+    submit_when_complete: bool = Field(description=SUBMIT_WHEN_COMPLETE)
     version: int
     created_at: datetime
     updated_at: datetime
@@ -187,6 +207,8 @@ class ProgramInstanceOut(OutModel):
             criteria_version=i.criteria_version,
             timezone=i.timezone,
             consent_required=i.consent_required,
+            requirements=i.requirements,
+            submit_when_complete=i.submit_when_complete,
             version=i.version,
             created_at=i.created_at,
             updated_at=i.updated_at,

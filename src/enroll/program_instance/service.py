@@ -10,7 +10,7 @@ from enroll.errors import InvalidTransition, NotFound, Unprocessable
 from enroll.models import ProgramInstance
 from enroll.program import service as programs
 from enroll.program.errors import SlugTaken
-from enroll.program_instance import repository
+from enroll.program_instance import repository, requirements
 from enroll.program_instance.errors import InstanceHasEnrollments
 from enroll.program_instance.schemas import ProgramInstanceCreate, ProgramInstanceUpdate
 from enroll.program_instance.setup_workflow import SetupWorkflow
@@ -91,6 +91,8 @@ async def create(
         criteria_version=0,
         timezone=body.timezone,
         consent_required=body.consent_required,
+        requirements=requirements.as_stored(body.requirements),
+        submit_when_complete=body.submit_when_complete,
     )
     criteria.check_no_clash(instance.eligibility_criteria, program)
     instance.program = program
@@ -135,8 +137,10 @@ async def update(
         elif field == "eligibility_criteria":
             value = criteria.as_stored(body.eligibility_criteria or [])
             criteria.check_no_clash(value, instance.program)
+        elif field == "requirements":
+            value = requirements.as_stored(body.requirements or [])
         setattr(instance, field, value)
-    if "eligibility_criteria" in changes:
+    if "eligibility_criteria" in changes or "requirements" in changes:
         await criteria.record_version(session, instance, now=now)
     await session.flush()
     return instance

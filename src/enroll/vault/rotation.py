@@ -7,9 +7,10 @@ wrote it under the active key already, and wins.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Table, and_, not_, select, update
+from sqlalchemy import Table
 
 from enroll.db import Database
+from enroll.vault import repository
 from enroll.vault.keyring import TEXT_PREFIX, KeyRing
 
 
@@ -17,27 +18,23 @@ async def reseal_column(
     db: Database, table: Table, column: str, *, ring: KeyRing, aad: bytes, batch: int = 500
 ) -> int:
     """Re-seal every value of ``table.column`` not sealed under the active key; the count."""
-    col: Column[str] = table.c[column]
     current = f"{TEXT_PREFIX}{ring.active}:"
     done = 0
     after = ""
     while True:
         async with db.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(table.c.id, col)
-                    .where(col.is_not(None), not_(col.startswith(current)), table.c.id > after)
-                    .order_by(table.c.id)
-                    .limit(batch)
-                )
-            ).all()
+            rows = await repository.sealed_batch(
+                session, table, column, not_prefix=current, after=after, limit=batch
+            )
             for row_id, old in rows:
-                result = await session.execute(
-                    update(table)
-                    .where(and_(table.c.id == row_id, col == old))
-                    .values({column: ring.reseal_text(old, aad=aad)})
+                done += await repository.replace_sealed(
+                    session,
+                    table,
+                    column,
+                    row_id=row_id,
+                    old=old,
+                    new=ring.reseal_text(old, aad=aad),
                 )
-                done += result.rowcount  # type: ignore[attr-defined]
         if len(rows) < batch:
             return done
         after = rows[-1][0]

@@ -25,6 +25,10 @@ EVENT_TYPES: dict[str, str] = {
         for status in Status
         if status != Status.CANDIDATE
     },
+    "enrollment.requirement_met": "One of an enrollment's requirements became met "
+    "(`requirement`: its key, kind, label, stage and detail).",
+    "enrollment.requirements_completed": "Every requirement of an enrollment is met (or does "
+    "not apply).",
     "enrollment.service_activated": "An enrollment's market enrollment (the switch to its "
     "plan) completed: service is active (serviceStartDate).",
     "service_task.state_changed": "A service task (enrollment or unenrollment request) moved.",

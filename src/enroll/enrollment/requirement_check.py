@@ -1,0 +1,259 @@
+"""An enrollment's requirements, judged against what is known of it (docs/requirements.md):
+the facts gathered, the states stored on the enrollment, and the refusals of a create or a
+submission that leaves requirements of its stage unmet.
+
+The states are recomputed in the transaction of whatever changes them: the create, an update
+of the enrollment or its customer, a document, the billing address, a payment method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import TypeAdapter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from enroll.customer import applicant
+from enroll.customer import repository as customers
+from enroll.customer import service as customer_service
+from enroll.customer.applicant import ApplicantFields
+from enroll.eligibility import service as eligibility
+from enroll.enrollment import acceptance, changes, repository
+from enroll.enrollment.errors import ConsentRequired, RequirementsUnmet
+from enroll.enrollment.requirements import DONE, Consent, Document, Facts, State, judge
+from enroll.enrollment.schemas import ConsentIn, EnrollmentCreate
+from enroll.errors import Unprocessable
+from enroll.models import Customer, Enrollment, HouseholdMember, ProgramInstance
+from enroll.payment import service as payments
+from enroll.vault.keyring import KeyRing
+from enroll.workflows.enrollment import Status
+
+CREATE, SUBMIT = "create", "submit"
+_STAMP = TypeAdapter(datetime)
+
+
+def _member_view(m: HouseholdMember) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "role": m.role,
+        "firstName": m.first_name,
+        "lastName": m.last_name,
+        "dateOfBirth": m.date_of_birth.isoformat() if m.date_of_birth else None,
+        "taxId": applicant.masked(m.tax_id_last4),
+        "hasTaxableIncome": m.has_taxable_income,
+        "agi": float(m.agi) if m.agi is not None else None,
+        "hasFederalLoans": m.has_federal_loans,
+    }
+
+
+def applicant_view(customer: Customer | None, members: list[dict[str, Any]]) -> dict[str, Any]:
+    """The applicant's data as the requirement context shows it (the tax id masked: a rule
+    reads whether it is there, never what it is)."""
+    if customer is None:
+        return {"householdMembers": members}
+    shown = applicant.out(customer)
+    return {
+        "dateOfBirth": customer.date_of_birth.isoformat() if customer.date_of_birth else None,
+        "taxId": applicant.masked(customer.tax_id_last4),
+        "maritalStatus": shown["maritalStatus"],
+        "studentStatus": shown["studentStatus"],
+        "employmentStatus": shown["employmentStatus"],
+        "income": shown["income"],
+        "irsAuthorizedAt": (
+            customer.irs_authorized_at.isoformat() if customer.irs_authorized_at else None
+        ),
+        "billingAddress": customer.billing_address,
+        "householdMembers": members,
+    }
+
+
+async def gather(
+    session: AsyncSession,
+    enrollment: Enrollment,
+    *,
+    now: datetime,
+    consents: list[ConsentIn] | None = None,
+    stored: bool = True,
+) -> Facts:
+    """What the requirements are judged on. ``consents``: ones given but not stored yet (a
+    create's); ``stored`` False: the enrollment is not written yet (no documents, methods)."""
+    context = await eligibility.build_context(
+        session,
+        fields=changes.rule_fields(enrollment),
+        customer_id=enrollment.customer_id,
+        exclude_enrollment_id=enrollment.id,
+        reads=None,
+        service_location_id=enrollment.service_location_id,
+    )
+    customer = None
+    rows: list[HouseholdMember] = []
+    if enrollment.customer_id:
+        customer = await customers.get(
+            session, workspace_id=enrollment.workspace_id, customer_id=enrollment.customer_id
+        )
+        rows = await customers.household_of(session, customer_id=enrollment.customer_id)
+    members = [_member_view(m) for m in rows]
+    view = applicant_view(customer, members)
+    context.update(view)
+    if isinstance(context.get("customer"), dict):
+        context["customer"].update(view)
+    given = [Consent(c.kind, bool(c.terms_accepted), c.text_version) for c in consents or ()]
+    if stored:
+        kept = await repository.consents_of(session, enrollment_id=enrollment.id)
+        given += [Consent(c.kind, c.terms_accepted, c.text_version) for c in kept]
+    return Facts(
+        context=context,
+        today=now.date(),
+        consents=given,
+        members=members,
+        member_roles={m.id: m.role for m in rows},
+        documents=await _documents(session, enrollment) if stored else [],
+        billing_confirmed=bool(customer is not None and customer.billing_address),
+        payment=await _payment(session, enrollment) if stored else False,
+    )
+
+
+async def _documents(session: AsyncSession, enrollment: Enrollment) -> list[Document]:
+    return []  # documents: wired in with the document domain
+
+
+async def _payment(session: AsyncSession, enrollment: Enrollment) -> bool:
+    """Whether a verified method is stored: a session alone (a setup that may still fail, or
+    be declined) leaves the requirement unmet."""
+    return await payments.has_active_method(
+        session, workspace_id=enrollment.workspace_id, enrollment_id=enrollment.id
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    states: list[dict[str, Any]]  # as stored on the enrollment
+    newly_met: list[dict[str, Any]]
+    completed: bool  # every requirement met or not applicable, and not so before
+
+
+def evaluate(
+    instance: ProgramInstance,
+    enrollment: Enrollment,
+    facts: Facts,
+    *,
+    now: datetime,
+) -> Outcome:
+    """The states the instance's requirements are in; ``updatedAt`` moves only for those
+    whose status or detail changed."""
+    before = {r["key"]: r for r in enrollment.requirements or ()}
+    stamp = _STAMP.dump_python(now, mode="json")  # as EnrollmentOut writes it (bulk_sql too)
+    states: list[dict[str, Any]] = []
+    newly_met: list[dict[str, Any]] = []
+    for requirement, judged in zip(
+        instance.requirements, judge(instance.requirements, facts), strict=True
+    ):
+        state = {
+            "key": requirement["key"],
+            "kind": requirement["kind"],
+            "label": requirement["label"],
+            "stage": requirement["stage"],
+            "status": judged.status.value,
+            "detail": judged.detail,
+        }
+        old = before.get(state["key"])
+        same = old is not None and all(old.get(k) == state[k] for k in state)
+        state["updatedAt"] = old["updatedAt"] if same and old else stamp
+        states.append(state)
+        if judged.status == State.MET and (old is None or old.get("status") != State.MET):
+            newly_met.append(state)
+    was_complete = bool(before) and all(r.get("status") in DONE for r in before.values())
+    complete = all(s["status"] in DONE for s in states)
+    return Outcome(states, newly_met if before else [], complete and not was_complete)
+
+
+def unmet(states: list[dict[str, Any]], stage: str) -> list[dict[str, Any]]:
+    """The requirements of ``stage`` (a submission checks the create ones too) not met."""
+    stages = {CREATE} if stage == CREATE else {CREATE, SUBMIT}
+    return [
+        {k: s[k] for k in ("key", "kind", "label", "detail")}
+        for s in states
+        if s["stage"] in stages and s["status"] not in DONE
+    ]
+
+
+def refuse(missing: list[dict[str, Any]], *, stage: str) -> None:
+    """409 requirements_unmet listing every unmet one; 422 consent_required where consents
+    are all that is missing (seed 004's ``signed_at``)."""
+    if not missing:
+        return
+    if all(m["kind"] == "consent" for m in missing):
+        labels = ", ".join(m["label"] for m in missing)
+        raise ConsentRequired(f"Consent required: {labels}.", unmet=missing)
+    action = "create" if stage == CREATE else "submit"
+    raise RequirementsUnmet(
+        f"Cannot {action} the enrollment: {len(missing)} requirement(s) unmet.", unmet=missing
+    )
+
+
+def store_applicant(
+    customer: Customer | None, body: ApplicantFields, *, ring: KeyRing | None
+) -> list[str]:
+    """The applicant's fields a body carries, written to its customer (the changed ones)."""
+    sent = applicant.APPLICANT_FIELDS & body.model_fields_set
+    if not sent:
+        return []
+    if customer is None:
+        raise Unprocessable(
+            "The applicant's data is stored on a customer; this enrollment has none."
+        )
+    if ring is None:  # every door passes the process's key ring
+        raise RuntimeError("a key ring is needed to store a tax id")
+    return customer_service.set_applicant(customer, applicant.columns(body, ring=ring))
+
+
+async def admit(
+    session: AsyncSession,
+    enrollment: Enrollment,
+    instance: ProgramInstance,
+    body: EnrollmentCreate,
+    *,
+    ring: KeyRing | None,
+    now: datetime,
+) -> Outcome | None:
+    """A create's applicant data stored on its customer, then its ``create`` requirements
+    checked: refused (409 or 422), the request's transaction is rolled back, so nothing is
+    written. The states of all requirements are set on the new enrollment."""
+    customer = None
+    if enrollment.customer_id:
+        customer = await customers.get(
+            session, workspace_id=enrollment.workspace_id, customer_id=enrollment.customer_id
+        )
+    store_applicant(customer, body, ring=ring)
+    if not instance.requirements:
+        return None
+    consents = acceptance.given(body)
+    facts = await gather(session, enrollment, now=now, consents=consents, stored=False)
+    outcome = evaluate(instance, enrollment, facts, now=now)
+    refuse(unmet(outcome.states, CREATE), stage=CREATE)
+    enrollment.requirements = outcome.states
+    return outcome
+
+
+async def check_submit(
+    session: AsyncSession, enrollment: Enrollment, instance: ProgramInstance, *, now: datetime
+) -> None:
+    """A submission with requirements unmet is refused (409, or 422 for consents only)."""
+    if not instance.requirements:
+        return
+    outcome = evaluate(instance, enrollment, await gather(session, enrollment, now=now), now=now)
+    enrollment.requirements = outcome.states
+    refuse(unmet(outcome.states, SUBMIT), stage=SUBMIT)
+
+
+def submits(instance: ProgramInstance, enrollment: Enrollment, outcome: Outcome | None) -> bool:
+    """Whether the platform submits it now: its last requirement was just met, the instance
+    says submitWhenComplete, and it is eligible."""
+    return bool(
+        outcome is not None
+        and outcome.completed
+        and instance.submit_when_complete
+        and enrollment.status == Status.ELIGIBLE
+    )
