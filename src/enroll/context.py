@@ -1,4 +1,5 @@
-"""What one running process shares: settings, the database, the clock, caches."""
+"""What one running process shares: settings, the database, the clock, caches, the data keys
+and the document storage."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from enroll.auth.service import KeyCache
 from enroll.config import Settings
 from enroll.db import Database
 from enroll.kit.clock import Clock, system_clock
+from enroll.storage.base import ObjectStorage
+from enroll.storage.setup import storage_from_settings
 from enroll.vault.keyring import KeyRing
 from enroll.vault.setup import keyring_from_settings
 
@@ -22,6 +25,7 @@ class AppContext:
     clock: Clock = system_clock
     key_cache: KeyCache = field(default_factory=lambda: KeyCache(10.0))
     vault: KeyRing = field(default=None)  # type: ignore[assignment]  # from settings below
+    storage: ObjectStorage = field(default=None)  # type: ignore[assignment]  # from settings
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
@@ -35,6 +39,8 @@ class AppContext:
     def __post_init__(self) -> None:
         if self.vault is None:
             self.vault = keyring_from_settings(self.settings)
+        if self.storage is None:
+            self.storage = storage_from_settings(self.settings)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Fire-and-forget housekeeping that must not delay the response."""
