@@ -10,10 +10,10 @@ LastModified is the time of the put on both, which is what the sweeper reads."""
 
 from __future__ import annotations
 
-import socket
+import shutil
 import subprocess
 import sys
-import time
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -36,22 +36,25 @@ CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """moto's S3 server in a process of its own; its endpoint URL."""
+    """moto's S3 server in a process of its own; its endpoint URL once it says it listens
+    (its output is read to the end meanwhile, into a log file)."""
     port = free_port()
-    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
     proc = subprocess.Popen(
-        [str(MOTO), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT
+        [str(MOTO), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
+    assert proc.stdout is not None
+    log = (tmp_path_factory.mktemp("moto") / "moto.log").open("wb")
+    copier = threading.Thread(target=shutil.copyfileobj, args=(proc.stdout, log), daemon=True)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        for line in proc.stdout:  # until werkzeug says where it runs (or moto exits)
+            log.write(line)
+            if f"Running on http://127.0.0.1:{port}".encode() in line:
                 break
-            except OSError:
-                assert proc.poll() is None, "moto_server exited"
-                assert time.monotonic() < deadline, "moto_server did not listen"
-                time.sleep(0.05)  # another process starting up: nothing to drive
+        else:
+            raise AssertionError("moto_server exited before it listened")
+        copier.start()
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
@@ -60,6 +63,9 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if copier.is_alive():
+            copier.join(timeout=10)  # the pipe ends with the process
+        proc.stdout.close()
         log.close()
 
 

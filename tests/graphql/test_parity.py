@@ -45,6 +45,12 @@ DOORS: dict[str, str] = {
     "POST /v1/enrollments/{enrollment_id}/reevaluate": "Mutation.reevaluateEnrollment",
     "POST /v1/enrollments/{enrollment_id}/decide": "Mutation.decideEnrollment",
     "POST /v1/enrollments/{enrollment_id}/unenroll": "Mutation.unenrollEnrollment",
+    # documents (uploading and downloading a file: see DELIBERATE) and document types
+    "GET /v1/enrollments/{enrollment_id}/documents": "Query.enrollment",  # Enrollment.documents
+    "GET /v1/enrollments/{enrollment_id}/documents/{document_id}": "Query.enrollment",
+    "DELETE /v1/enrollments/{enrollment_id}/documents/{document_id}": "Mutation.deleteDocument",
+    "GET /v1/documentTypes": "Query.documentTypes",
+    "POST /v1/documentTypes": "Mutation.createDocumentType",
     # customers and leads, API keys (metadata; the secret only in createApiKey's answer)
     "DELETE /v1/enrollments/{enrollment_id}": "Mutation.deleteEnrollment",
     "POST /v1/customers": "Mutation.createCustomer",
@@ -145,6 +151,10 @@ DELIBERATE: dict[str, str] = {
     "POST /v1/serviceLocationImports": "file upload",
     # A download streamed as CSV or JSON Lines, not an object graph.
     "GET /v1/imports/{import_id}/results": "file download",
+    # A document is a binary file (multipart up, its bytes down); its metadata is
+    # Enrollment.documents.
+    "POST /v1/enrollments/{enrollment_id}/documents": "file upload",
+    "GET /v1/enrollments/{enrollment_id}/documents/{document_id}/content": "file download",
 }
 
 METHODS = ("get", "post", "put", "patch", "delete")
