@@ -36,32 +36,71 @@ DEFERRED = [
 def test_a_failed_commit_removes_the_object_it_wrote(server: Server, tenant: Tenant) -> None:
     enrollment = tenant.enroll(tenant.instance()["id"])
     ctx = server.ctx
-    written: list[str] = []
+    file = Upload("pay.pdf", pdf(marker()))
 
-    async def scenario() -> None:
-        async with ctx.db.transaction() as session:
-            document, created = await documents.store(
-                session,
+    async def scenario() -> str:
+        staged = await documents.stage(
+            storage=ctx.storage,
+            vault=ctx.vault,
+            target=Target(tenant.id, enrollment["id"], enrollment["customerId"]),
+            owner="applicant",
+            type_="PAY_STUB",
+            issued_at=date(2026, 1, 1),
+            upload=file,
+            sha256=await documents.digest(file),
+            max_bytes=ctx.settings.max_document_bytes,
+            now=ctx.clock.now(),
+        )
+        key = staged.document.storage_key
+        assert await ctx.storage.get(key)  # the object is there before the row
+        with pytest.raises(IntegrityError):  # raised by the COMMIT
+            async with ctx.db.transaction() as session:
+                _, created = await documents.record(session, storage=ctx.storage, staged=staged)
+                assert created
+                for statement in DEFERRED:
+                    await session.execute(text(statement))
+        return key
+
+    assert server.on_loop(scenario()).startswith(f"documents/{tenant.id}/doc_")
+    assert objects(server, tenant.id) == {}
+    assert rows(server, tenant.id) == []
+
+
+def test_a_concurrent_copy_wins_and_the_staged_object_goes(server: Server, tenant: Tenant) -> None:
+    """Two uploads of the same bytes staged at once: the second row meets the first's (the
+    unique key), answers that document, and its own object is removed."""
+    enrollment = tenant.enroll(tenant.instance()["id"])
+    ctx = server.ctx
+    file = Upload("pay.pdf", pdf(marker()))
+
+    async def scenario() -> tuple[list[bool], list[str]]:
+        target = Target(tenant.id, enrollment["id"], enrollment["customerId"])
+        sha256 = await documents.digest(file)
+        staged = [
+            await documents.stage(
                 storage=ctx.storage,
                 vault=ctx.vault,
-                target=Target(tenant.id, enrollment["id"], enrollment["customerId"]),
+                target=target,
                 owner="applicant",
                 type_="PAY_STUB",
                 issued_at=date(2026, 1, 1),
-                upload=Upload("pay.pdf", pdf(marker())),
+                upload=file,
+                sha256=sha256,
                 max_bytes=ctx.settings.max_document_bytes,
                 now=ctx.clock.now(),
             )
-            assert created
-            written.append(document.storage_key)
-            assert await ctx.storage.get(document.storage_key)  # the object is there
-            for statement in DEFERRED:
-                await session.execute(text(statement))
+            for _ in range(2)
+        ]
+        outcomes = []
+        for one in staged:
+            async with ctx.db.transaction() as session:
+                document, created = await documents.record(session, storage=ctx.storage, staged=one)
+            outcomes.append((document.id, created))
+        return [c for _, c in outcomes], [d for d, _ in outcomes]
 
-    with pytest.raises(IntegrityError):  # raised by the COMMIT
-        server.on_loop(scenario())
-    assert written and objects(server, tenant.id) == {}
-    assert rows(server, tenant.id) == []
+    created, ids = server.on_loop(scenario())
+    assert created == [True, False] and ids[0] == ids[1]
+    assert list(objects(server, tenant.id)) == [f"documents/{tenant.id}/{ids[0]}"]
 
 
 def test_a_failed_storage_write_leaves_no_row(server: Server, tenant: Tenant) -> None:

@@ -4,10 +4,11 @@ the workspace's document types.
 
 A document's contents are sealed under the active data key, with the document's id as the
 associated data (so an object copied under another document's key does not open), and put in
-object storage *after* the row is inserted and *before* the transaction commits. A failed
-write to storage raises and rolls the row back; a rollback after a successful write removes
-the object again (``after_rollback``), and what a crash leaves between the two is an object
-with no row, which the sweeper (sweeper.py) removes after a grace period.
+object storage (``stage``, outside any transaction) before its row is written (``record``,
+in the caller's transaction). A failed write to storage raises before any row exists; a
+transaction that rolls back after the object was written removes it (``after_rollback``),
+and what a crash leaves between the two is an object with no row, which the sweeper
+(sweeper.py) removes after a grace period.
 """
 
 from __future__ import annotations
@@ -130,8 +131,24 @@ class Target:
     customer_id: str | None
 
 
-async def store(
-    session: AsyncSession,
+async def digest(upload: Upload) -> str:
+    """The SHA-256 of the file's bytes, hex (in a thread: up to 20 MiB)."""
+    return await asyncio.to_thread(lambda: hashlib.sha256(upload.data).hexdigest())
+
+
+async def find_copy(session: AsyncSession, *, enrollment_id: str, sha256: str) -> Document | None:
+    """The enrollment's document with these bytes, if it has one."""
+    return await repository.by_content(session, enrollment_id=enrollment_id, sha256=sha256)
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A document whose contents are in storage and whose row is not written yet."""
+
+    document: Document
+
+
+async def stage(
     *,
     storage: ObjectStorage,
     vault: KeyRing,
@@ -140,20 +157,15 @@ async def store(
     type_: str,
     issued_at: date,
     upload: Upload,
+    sha256: str,
     max_bytes: int,
     now: datetime,
-) -> tuple[Document, bool]:
-    """The document for ``upload``, and whether it is new: the enrollment's existing document
-    with the same bytes is answered as it is (a repeated upload stores nothing)."""
+) -> Staged:
+    """Seal the file under the active key and put it in storage; the row ``record`` writes.
+    Call it outside any transaction: no write lock (SQLite) nor the event feed (PostgreSQL)
+    waits on storage. A failure of storage raises ``StorageUnavailable`` (503), and nothing
+    is stored."""
     fmt = check_file(upload, max_bytes=max_bytes)
-    check_issued(issued_at, now=now)
-    await check_type(session, workspace_id=target.workspace_id, code=type_)
-    sha256 = await asyncio.to_thread(lambda: hashlib.sha256(upload.data).hexdigest())
-    existing = await repository.by_content(
-        session, enrollment_id=target.enrollment_id, sha256=sha256
-    )
-    if existing is not None:
-        return existing, False
     document_id = new_document_id()
     document = Document(
         id=document_id,
@@ -171,17 +183,32 @@ async def store(
         key_id=vault.active,
         created_at=now,
     )
-    if not await repository.insert_unless_duplicate(session, document):
-        raced = await repository.by_content(
-            session, enrollment_id=target.enrollment_id, sha256=sha256
-        )
-        assert raced is not None  # the conflicting row has committed: it is visible now
-        return raced, False
     sealed = await asyncio.to_thread(vault.seal, upload.data, aad=aad(document_id))
-    key = document.storage_key
-    after_rollback(session, lambda: _discard(storage, key))  # a put that failed half-way too
-    await storage.put(key, sealed)
-    return document, True
+    try:
+        await storage.put(document.storage_key, sealed)
+    except BaseException:
+        await _discard(storage, document.storage_key)  # a put that failed half-way
+        raise
+    return Staged(document)
+
+
+async def record(
+    session: AsyncSession, *, storage: ObjectStorage, staged: Staged
+) -> tuple[Document, bool]:
+    """Write the staged document's row in the caller's transaction; the document and whether
+    it is new. If the transaction rolls back (a failed commit included), the object is
+    removed; so it is when the enrollment holds the same bytes already (a concurrent upload
+    won): then that document is the answer."""
+    document, key = staged.document, staged.document.storage_key
+    after_rollback(session, lambda: _discard(storage, key))
+    if await repository.insert_unless_duplicate(session, document):
+        return document, True
+    after_commit(session, lambda: _discard(storage, key))
+    raced = await repository.by_content(
+        session, enrollment_id=document.enrollment_id, sha256=document.sha256
+    )
+    assert raced is not None  # the conflicting row has committed: it is visible now
+    return raced, False
 
 
 async def _discard(storage: ObjectStorage, key: str) -> None:

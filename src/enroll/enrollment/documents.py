@@ -73,11 +73,10 @@ def document_response(document: Document, *, created: bool) -> Response:
     )
 
 
-def _fingerprint(head: str, fields: DocumentFields, upload: Upload) -> str:
+def _fingerprint(head: str, fields: DocumentFields, filename: str | None, sha256: str) -> str:
     digest = hashlib.sha256(head.encode())
     digest.update(fields.model_dump_json(by_alias=True).encode())
-    digest.update(f"\n{upload.filename}\n".encode())
-    digest.update(upload.data)
+    digest.update(f"\n{filename}\n{sha256}".encode())
     return digest.hexdigest()
 
 
@@ -95,37 +94,58 @@ async def upload(
     """Store a document for the enrollment: its answer (201 new, 200 the existing document
     with the same bytes), or the stored answer of an earlier request with the same
     Idempotency-Key. A refused file, type or date stores nothing; so does a storage failure
-    (503), and a commit that fails after the object was written removes the object."""
+    (503). The contents go to storage between a read transaction (the enrollment, the type,
+    a copy) and the write one (the row), so no transaction waits on storage; a write that
+    fails after the object was stored removes it."""
     now = ctx.clock.now()
     documents.check_file(file, max_bytes=ctx.settings.max_document_bytes)  # before any claim
     documents.check_issued(fields.issued_at, now=now)
     check_owner(fields.owner)
-    fingerprint = _fingerprint(fingerprint_head, fields, file) if idempotency_key else ""
+    sha256 = await documents.digest(file)
+    fingerprint = (
+        _fingerprint(fingerprint_head, fields, file.filename, sha256) if idempotency_key else ""
+    )
     outcome = await idempotency.begin(
         ctx, scope=idempotency_scope, key=idempotency_key, fingerprint=fingerprint
     )
     if isinstance(outcome, Response):
         return outcome
-    async with outcome as guard, ctx.db.transaction() as session:
-        enrollment = await _enrollment(
-            session, workspace_id=workspace_id, enrollment_id=enrollment_id
-        )
-        # requirements: the lead adds the household-member check and the recompute here
-        document, created = await documents.store(
-            session,
+    async with outcome as guard:
+        target, copy = await _target(ctx, workspace_id, enrollment_id, fields.type, sha256)
+        if copy is not None:  # stores nothing: a retry answers the same
+            return document_response(copy, created=False)
+        staged = await documents.stage(
             storage=ctx.storage,
             vault=ctx.vault,
-            target=Target(workspace_id, enrollment.id, enrollment.customer_id),
+            target=target,
             owner=fields.owner,
             type_=fields.type,
             issued_at=fields.issued_at,
             upload=file,
+            sha256=sha256,
             max_bytes=ctx.settings.max_document_bytes,
             now=now,
         )
-        response = document_response(document, created=created)
-        await guard.complete(session, response)
+        async with ctx.db.transaction() as session:
+            # requirements: the lead adds the household-member check and the recompute here
+            document, created = await documents.record(session, storage=ctx.storage, staged=staged)
+            response = document_response(document, created=created)
+            await guard.complete(session, response)
     return response
+
+
+async def _target(
+    ctx: AppContext, workspace_id: str, enrollment_id: str, type_: str, sha256: str
+) -> tuple[Target, Document | None]:
+    """The enrollment a document is for (404), its type checked, and the enrollment's
+    document with these bytes if it has one."""
+    async with ctx.db.transaction(write=False) as session:
+        enrollment = await _enrollment(
+            session, workspace_id=workspace_id, enrollment_id=enrollment_id
+        )
+        await documents.check_type(session, workspace_id=workspace_id, code=type_)
+        copy = await documents.find_copy(session, enrollment_id=enrollment.id, sha256=sha256)
+    return Target(workspace_id, enrollment.id, enrollment.customer_id), copy
 
 
 async def list_documents(
