@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from enroll.enrollment.documents import UNSUBMITTED
 from enroll.storage.files import FileStorage
 from enroll.vault.keyring import KeyRing
 from tests.document.files import MAKERS, jpeg, marker, pdf, upload
@@ -270,3 +271,8 @@ def test_storage_keeps_objects_under_the_root(server: Server) -> None:
         with pytest.raises(ValueError):
             storage.path_of(key)
     assert storage.path_of("documents/w/d") == Path(storage.root, "documents", "w", "d")
+
+
+def test_documents_may_be_deleted_in_the_statuses_before_submission() -> None:
+    """Derived from the workflow table, written out here."""
+    assert {s.value for s in UNSUBMITTED} == {"candidate", "eligible", "ineligible"}
