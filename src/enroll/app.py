@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
+import sys
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
 from enroll import __version__
+from enroll.api.documents import DOCUMENT_UPLOAD_PATH
 from enroll.api.imports import IMPORT_PATH
 from enroll.api.routers import ROUTERS
 from enroll.api.service_locations import LOCATION_IMPORT_PATH, USAGE_MAX_BYTES, USAGE_PATH
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             (re.compile(IMPORT_PATH), settings.max_import_bytes),
             (re.compile(LOCATION_IMPORT_PATH), settings.max_import_bytes),
             (re.compile(USAGE_PATH), max(USAGE_MAX_BYTES, settings.max_body_bytes)),
+            (re.compile(DOCUMENT_UPLOAD_PATH), sys.maxsize),  # the route says document_too_large
         ],
     )
     return app

@@ -78,6 +78,25 @@ class Settings(BaseSettings):
     # One call to the provider, retries included, before the request answers 503.
     stripe_timeout_seconds: float = 10.0
 
+    # Documents (docs/documents.md). Where their sealed contents are kept: file:///abs/path or
+    # s3://bucket/prefix; unset: a folder beside the SQLite database (<db path>.files/), or
+    # ./enroll-files/ with PostgreSQL.
+    storage_url: str | None = None
+    # S3-compatible storage: the endpoint (unset: AWS itself), the region, and credentials
+    # (unset: boto3's own chain: environment, shared files, instance or task role).
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # A storage call's connect and read timeouts, and its attempts before it fails (503).
+    storage_timeout_seconds: float = 10.0
+    storage_max_attempts: int = 3
+    # Largest document file accepted (the file itself; the form around it may add 64 KiB).
+    max_document_bytes: int = 20 * 1024 * 1024
+    # A stored object with no document row is removed by the sweeper once this old: an
+    # upload writes its object a moment before its row commits.
+    storage_orphan_grace_seconds: float = 3600.0
+
     @field_validator("webhook_retry_schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:

@@ -1,5 +1,5 @@
-"""What one running process shares: settings, the database, the clock, caches, the payment
-provider."""
+"""What one running process shares: settings, the database, the clock, caches, the data keys,
+the document storage and the payment provider."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from enroll.config import Settings
 from enroll.db import Database
 from enroll.gateway import PaymentGateway, SandboxGateway, gateway_from_settings
 from enroll.kit.clock import Clock, system_clock
+from enroll.storage.base import ObjectStorage
+from enroll.storage.setup import storage_from_settings
 from enroll.vault.keyring import KeyRing
 from enroll.vault.setup import keyring_from_settings
 
@@ -26,6 +28,7 @@ class AppContext:
     vault: KeyRing = field(default=None)  # type: ignore[assignment]  # from settings below
     # The payment provider (ENROLL_PAYMENT_PROVIDER): routes reach it as ``ctx.gateway``.
     gateway: PaymentGateway = field(default_factory=SandboxGateway)
+    storage: ObjectStorage = field(default=None)  # type: ignore[assignment]  # from settings
     _background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
@@ -40,6 +43,8 @@ class AppContext:
     def __post_init__(self) -> None:
         if self.vault is None:
             self.vault = keyring_from_settings(self.settings)
+        if self.storage is None:
+            self.storage = storage_from_settings(self.settings)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Fire-and-forget housekeeping that must not delay the response."""

@@ -10,7 +10,9 @@ COMMITTED; concurrent writers are serialised by the ``version`` columns and row 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import inspect
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -39,6 +41,7 @@ def async_url(url: str) -> str:
     raise ValueError(f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://…")
 
 
+log = logging.getLogger("enroll.db")
 _HOLDS_WRITE_LOCK = "enroll_holds_write_lock"
 
 
@@ -96,18 +99,49 @@ def _install_sqlite_hooks(engine: AsyncEngine, write_lock: asyncio.Lock) -> None
 
 
 _AFTER_COMMIT = "enroll_after_commit"
+_AFTER_ROLLBACK = "enroll_after_rollback"
+Callback = Callable[[], Awaitable[None] | None]
 
 
-def after_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
-    """Run ``callback`` once the session's transaction has committed (never on rollback)."""
+def after_commit(session: AsyncSession, callback: Callback) -> None:
+    """Run ``callback`` once the session's transaction has committed (never on rollback). A
+    coroutine callback is awaited; its failure is logged, never raised: the change stands."""
     session.info.setdefault(_AFTER_COMMIT, []).append(callback)
 
 
+def after_rollback(session: AsyncSession, callback: Callback) -> None:
+    """Run ``callback`` once the session's transaction has rolled back (never on commit),
+    e.g. to remove an object stored for a row that will not exist. Failures are logged, never
+    raised (the rollback's cause is what the caller hears about). A savepoint's rollback does
+    not run it: the outer transaction decides."""
+    session.info.setdefault(_AFTER_ROLLBACK, []).append(callback)
+
+
+async def _run(callbacks: list[Callback], *, quiet: bool) -> None:
+    """Call each; await what a coroutine callback returns, logging its failure. A plain
+    callback's failure is raised unless ``quiet``."""
+    for callback in callbacks:
+        try:
+            result = callback()
+        except Exception:
+            if not quiet:
+                raise
+            log.exception("an after-transaction callback failed")
+            continue
+        if inspect.isawaitable(result):
+            try:
+                await result
+            except Exception:
+                log.exception("an after-transaction callback failed")
+
+
 async def rollback(session: AsyncSession) -> None:
-    """Roll back the session's transaction and forget its after-commit callbacks; the session
-    goes on in a new transaction."""
+    """Roll back the session's transaction, forget its after-commit callbacks and run its
+    after-rollback ones; the session goes on in a new transaction."""
     session.info.pop(_AFTER_COMMIT, None)
+    undo = session.info.pop(_AFTER_ROLLBACK, [])
     await session.rollback()
+    await _run(undo, quiet=True)
 
 
 class Database:
@@ -150,10 +184,13 @@ class Database:
                 yield session
                 await session.commit()
             except BaseException:
+                session.info.pop(_AFTER_COMMIT, None)
+                undo = session.info.pop(_AFTER_ROLLBACK, [])
                 await session.rollback()
+                await _run(undo, quiet=True)
                 raise
-            for callback in session.info.pop(_AFTER_COMMIT, []):
-                callback()
+            session.info.pop(_AFTER_ROLLBACK, None)
+            await _run(session.info.pop(_AFTER_COMMIT, []), quiet=False)
 
     async def dispose(self) -> None:
         await self.engine.dispose()

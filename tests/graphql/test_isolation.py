@@ -94,6 +94,7 @@ class Side:
         self.t = tenant
         self.c = tenant.client
         self.names: set[str] = set()
+        self.documents: list[str] = []  # their paths, read by state()
 
     def _ok(self, r: httpx.Response) -> dict[str, Any]:
         assert r.is_success, r.text
@@ -231,6 +232,21 @@ class Side:
         )
         self.names.add(template["id"])
         return template
+
+    def document(self) -> dict[str, Any]:
+        """A new document of a new (eligible) enrollment."""
+        e = self.enrollment()
+        pdf = b"%PDF-1.4\n%" + fresh().encode() + b"\n"
+        document = self._ok(
+            self.c.post(
+                f"/v1/enrollments/{e['id']}/documents",
+                files={"file": ("a.pdf", pdf, "application/pdf")},
+                data={"type": "PAY_STUB", "issuedAt": "2026-01-01"},
+            )
+        )
+        self.names.add(document["id"])
+        self.documents.append(f"/v1/enrollments/{e['id']}/documents/{document['id']}")
+        return document
 
     @cached_property
     def plan(self) -> dict[str, Any]:
@@ -407,6 +423,8 @@ class Side:
         if "customer" in self.__dict__:  # its household, which no list shows
             household = f"/v1/customers/{self.customer['id']}/householdMembers"
             held["household"] = self._ok(self.c.get(household))
+        held["documents"] = [self.c.get(path).json() for path in self.documents]
+        held["documentTypes"] = self._ok(self.c.get("/v1/documentTypes"))["data"]
         kept = ("id", "url", "description", "eventTypes", "previousSecretExpiresAt")
         held["hooks"] = [
             {k: hook[k] for k in kept}
@@ -543,6 +561,16 @@ CREATE_PLAN = """mutation($i: ID!, $code: String!) {
 UPDATE_PLAN = """mutation($i: ID!, $id: ID!) {
   updatePlan(programInstanceId: $i, id: $id, input: {name: "Renamed"}) { id name } }"""
 DELETE_PLAN = "mutation($i: ID!, $id: ID!) { deletePlan(programInstanceId: $i, id: $id) }"
+DELETE_DOCUMENT = "mutation($e: ID!, $id: ID!) { deleteDocument(enrollmentId: $e, id: $id) }"
+CREATE_DOCUMENT_TYPE = """mutation($code: String!) {
+  createDocumentType(input: {code: $code, label: "Type"}) { code } }"""
+
+
+def _delete_document(caller: Side, owner: Side) -> Doc:
+    document = owner.document()
+    return DELETE_DOCUMENT, {"e": document["enrollmentId"], "id": document["id"]}
+
+
 SET_CHARGE = """mutation($u: String!) { setDeliveryCharge(utilityCode: $u, input: {
   monthlyDollars: "4.23", centsPerKwh: "5.6384", effectiveFrom: "2026-01-01"}) { id } }"""
 ONE_SUBSCRIPTION = "query($id: ID!) { subscription(id: $id) { id status } }"
@@ -1094,6 +1122,31 @@ OPS = [
         (R.PROGRAM_INSTANCES_WRITE,),
         lambda c, o: (DELETE_TEMPLATE, {"id": o.template["id"]}),
         isolation={"by id": lambda c, o: (DELETE_TEMPLATE, {"id": o.template["id"]})},
+    ),
+    # documents (uploads and downloads are REST's) and document types
+    Op(
+        "Enrollment.documents",
+        (R.ENROLLMENTS_READ,),
+        lambda c, o: (
+            ONE_ENROLLMENT.format(inner="documents { id type }"),
+            {"id": o.document()["enrollmentId"]},
+        ),
+    ),
+    Op(
+        "Mutation.deleteDocument",
+        (R.ENROLLMENTS_WRITE,),
+        _delete_document,
+        isolation={"by enrollment and id": _delete_document},
+    ),
+    Op(
+        "Query.documentTypes",
+        (R.PROGRAM_INSTANCES_READ,),
+        lambda c, o: ("{ documentTypes { code } }", {}),
+    ),
+    Op(
+        "Mutation.createDocumentType",
+        (R.PROGRAM_INSTANCES_WRITE,),
+        lambda c, o: (CREATE_DOCUMENT_TYPE, {"code": f"N{fresh().upper()}"}),
     ),
     # plans and delivery charges
     Op(

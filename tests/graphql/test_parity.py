@@ -61,6 +61,12 @@ DOORS: dict[str, str] = {
     "POST /v1/enrollments/{enrollment_id}/paymentSession": "Mutation.startPaymentSession",
     "POST /v1/enrollments/{enrollment_id}/paymentMethod": "Mutation.addPaymentMethod",
     "GET /v1/enrollments/{enrollment_id}/paymentMethods": "Query.paymentMethods",
+    # documents (uploading and downloading a file: see DELIBERATE) and document types
+    "GET /v1/enrollments/{enrollment_id}/documents": "Query.enrollment",  # Enrollment.documents
+    "GET /v1/enrollments/{enrollment_id}/documents/{document_id}": "Query.enrollment",
+    "DELETE /v1/enrollments/{enrollment_id}/documents/{document_id}": "Mutation.deleteDocument",
+    "GET /v1/documentTypes": "Query.documentTypes",
+    "POST /v1/documentTypes": "Mutation.createDocumentType",
     # customers and leads, API keys (metadata; the secret only in createApiKey's answer)
     "DELETE /v1/enrollments/{enrollment_id}": "Mutation.deleteEnrollment",
     "POST /v1/customers": "Mutation.createCustomer",
@@ -163,6 +169,10 @@ DELIBERATE: dict[str, str] = {
     "GET /v1/imports/{import_id}/results": "file download",
     # The payment provider's webhook: Stripe posts its signed event body, no API key.
     "POST /v1/providers/stripe/events": "the payment provider's signed webhook",
+    # A document is a binary file (multipart up, its bytes down); its metadata is
+    # Enrollment.documents.
+    "POST /v1/enrollments/{enrollment_id}/documents": "file upload",
+    "GET /v1/enrollments/{enrollment_id}/documents/{document_id}/content": "file download",
 }
 
 METHODS = ("get", "post", "put", "patch", "delete")

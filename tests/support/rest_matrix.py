@@ -93,6 +93,7 @@ PATH_KINDS = {
     "deliveryCharges": "utility_code",
     "serviceLocations": "service_location",
     "serviceLocationImports": "service_location_import",
+    "documents": "document",
 }
 # Kinds named by a number within their parent, not by an id of their own.
 NUMBERED = frozenset({"criteria_version"})
@@ -141,6 +142,8 @@ KINDS = {
     "utility_code": "delivery_charge",
     "service_location": "service_location",
     "service_location_import": "service_location_import",
+    "document": "document",
+    "document_type": "document_type",
 }
 # Where a workspace re-reads a resource of each kind, to see it is unchanged.
 READS = {
@@ -149,6 +152,7 @@ READS = {
         "/v1/enrollments/{}",
         "/v1/enrollments/{}/history",
         "/v1/enrollments/{}/consents",
+        "/v1/enrollments/{}/documents",
     ],
     "customer": ["/v1/customers/{}", "/v1/customers/{}/householdMembers"],
     "household_member": [],  # read under its customer, which the path names too
@@ -174,6 +178,8 @@ READS = {
     "utility_code": ["/v1/deliveryCharges?utilityCode={}"],
     "service_location": ["/v1/serviceLocations/{}", "/v1/serviceLocations/{}/usage"],
     "service_location_import": ["/v1/serviceLocationImports/{}"],
+    "document": [],  # read under its enrollment, which the path names too; the rows cover it
+    "document_type": [],  # named by no path
 }
 # A setup workflow: a to-do to complete for every enrollment; unenrolling for REVIEW needs
 # a reviewer's approval.
@@ -192,6 +198,8 @@ SUCCESS = {
     ("POST", "/v1/programInstances/{instance_id}/enrollments"): 201,
     # 200 when no period is new; the recipe sends a fresh one.
     ("POST", "/v1/serviceLocations/{location_id}/usage"): 201,
+    # 200 answers the enrollment's document with the same bytes; the recipe sends new ones.
+    ("POST", "/v1/enrollments/{enrollment_id}/documents"): 201,
 }
 
 
@@ -373,6 +381,11 @@ def assert_problem(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
 
 def fresh() -> str:
     return uuid.uuid4().hex[:12]
+
+
+def document_file() -> bytes:
+    """A PDF of its own (an enrollment holds given bytes once), with no trace of a workspace."""
+    return b"%PDF-1.4\n%" + uuid.uuid4().hex.encode() + b"\n%%EOF\n"
 
 
 def esi_id() -> str:
@@ -703,6 +716,30 @@ class World:
         assert imp["status"] == "completed", imp
         self.ids.append(imp["id"])
         return dict(imp)
+
+    @cached_property
+    def document(self) -> dict[str, Any]:
+        return self.new_document()
+
+    def new_document(self) -> dict[str, Any]:
+        """A document of the world's enrollment (eligible: it may be deleted)."""
+        r = self.c.post(
+            f"/v1/enrollments/{self.enrollment['id']}/documents",
+            files={"file": (f"{self.tag}.pdf", document_file(), "application/pdf")},
+            data={"type": "PAY_STUB", "issuedAt": "2026-01-01"},
+        )
+        assert r.status_code == 201, r.text
+        self.ids.append(r.json()["id"])
+        return dict(r.json())
+
+    @cached_property
+    def document_type(self) -> dict[str, Any]:
+        """A document type of the workspace's own, its code marked with the tag."""
+        code = self.tag.upper()
+        r = self.c.post("/v1/documentTypes", json={"code": code, "label": f"Type {self.tag}"})
+        assert r.status_code == 201, r.text
+        self.ids.append(code)
+        return {"id": code}
 
     @cached_property
     def program(self) -> dict[str, Any]:
@@ -1048,6 +1085,15 @@ RECIPES: dict[Op, Recipe] = {
         {},
         {"name": "Made by a test", "scopes": [Scope.API_KEYS_MANAGE.value]},
     ),
+    ("POST", "/v1/enrollments/{enrollment_id}/documents"): lambda w: (
+        {},
+        FileForm(document_file(), type="PAY_STUB", issuedAt="2026-01-01", owner="applicant"),
+    ),
+    ("DELETE", "/v1/enrollments/{enrollment_id}/documents/{document_id}"): lambda w: (
+        {"document": w.new_document()["id"]},
+        NO_BODY,
+    ),
+    ("POST", "/v1/documentTypes"): lambda w: ({}, {"code": f"N{fresh().upper()}", "label": "N"}),
 }
 
 

@@ -71,6 +71,9 @@ class Database:
     backend: str
     url: str
     drop: Callable[[], None] = lambda: None
+    # Where documents are stored (docs/documents.md): a folder of the test's own, not the
+    # default beside the database (PostgreSQL's default is ./enroll-files, the checkout).
+    storage_url: str | None = None
 
     def settings(self, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
@@ -78,6 +81,7 @@ class Database:
             "worker_poll_seconds": 0.05,
             "db_pool_size": 10,
             "data_key": TEST_DATA_KEY,
+            "storage_url": self.storage_url,
         }
         return Settings(**(values | overrides))
 
@@ -127,6 +131,7 @@ def fresh_database(backend: str, directory: Path) -> Database:
             f"{PG_URL.rsplit('/', 1)[0]}/{name}",
             drop=lambda: asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')),
         )
+    db.storage_url = (directory / f"files-{uuid.uuid4().hex[:8]}").as_uri()
     upgrade(db.url)
     return db
 

@@ -77,6 +77,7 @@ def test_every_enqueued_kind_is_registered_with_a_frozen_payload_model() -> None
         "import.run",
         "notification.send",
         "location.import",
+        "document.sweep_orphans",
     }
     assert runner.JOB_MODULES  # imported with the worker, in one place
     assert kinds <= set(JOBS)

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from enroll.api.api_keys import router as api_keys_router
 from enroll.api.customers import router as customers_router
+from enroll.api.documents import router as documents_router
 from enroll.api.eligibility import reevaluations_router
 from enroll.api.eligibility import router as eligibility_router
 from enroll.api.enrollments import router as enrollments_router
@@ -33,6 +34,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     enrollments_router,
     requirements_router,
     payments_router,
+    documents_router,
     customers_router,
     service_locations_router,
     notifications_router,

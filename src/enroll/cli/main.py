@@ -17,6 +17,7 @@ from alembic.util import CommandError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from enroll.cli.keys import keys_app
 from enroll.config import Settings, get_settings
 from enroll.context import AppContext
 from enroll.db import async_url
@@ -33,6 +34,7 @@ import_app = typer.Typer(help="Bulk imports.", no_args_is_help=True)
 app.add_typer(workspace_app, name="workspace")
 app.add_typer(platform_key_app, name="platform-key")
 app.add_typer(import_app, name="import")
+app.add_typer(keys_app, name="keys")
 
 T = TypeVar("T")
 

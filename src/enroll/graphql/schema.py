@@ -42,6 +42,7 @@ from enroll.graphql.common import mutate as _mutate
 from enroll.graphql.common import ref as _ref
 from enroll.graphql.context import info_context
 from enroll.graphql.criteria import CriteriaQuery
+from enroll.graphql.documents import DocumentsMutation, DocumentsQuery
 from enroll.graphql.eligibility import EligibilityMutation, EligibilityQuery
 from enroll.graphql.errors import log_unexpected
 from enroll.graphql.fields import field, mutation
@@ -112,6 +113,7 @@ class Query(
     EligibilityQuery,
     ServiceTasksQuery,
     PaymentsQuery,
+    DocumentsQuery,
 ):
     @field(
         "A catalog program by id or slug (any valid key). Not found: null and an error "
@@ -317,6 +319,7 @@ class Mutation(
     EligibilityMutation,
     ServiceTasksMutation,
     PaymentsMutation,
+    DocumentsMutation,
 ):
     @mutation(
         "Instantiate a catalog program in this workspace (from programId or "

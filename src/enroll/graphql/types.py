@@ -27,6 +27,7 @@ from enroll.enrollment.schemas import ConsentOut, EnrollmentOut, HistoryOut, Ide
 from enroll.event.schemas import EventOut
 from enroll.graphql.applicant import HouseholdMember, households
 from enroll.graphql.context import info_context
+from enroll.graphql.documents import Document, enrollment_documents_of
 from enroll.graphql.fields import field
 from enroll.models import Customer as CustomerRow
 from enroll.models import Enrollment as EnrollmentRow
@@ -369,6 +370,13 @@ class Enrollment:
             return [Consent(**fields_of(ConsentOut.of(row))) for row in rows]
 
         return await ctx.read(work)
+
+    @field(
+        "Its documents, oldest first (REST: …/documents; the files themselves: …/content).",
+        Scope.ENROLLMENTS_READ,
+    )
+    async def documents(self, info: strawberry.Info) -> list[Document]:
+        return await enrollment_documents_of(info, self.id)
 
     @field("Every status change, oldest first (REST: …/history).", Scope.ENROLLMENTS_READ)
     async def history(self, info: strawberry.Info) -> list[EnrollmentHistory]:

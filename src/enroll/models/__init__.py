@@ -4,6 +4,7 @@ from enroll.models.api_key import ApiKey
 from enroll.models.base import Base
 from enroll.models.criteria_version import CriteriaVersion
 from enroll.models.customer import Customer, HouseholdMember, Lead
+from enroll.models.document import Document, DocumentType
 from enroll.models.enrollment import Enrollment, EnrollmentConsent, EnrollmentHistory
 from enroll.models.enrollment_import import EnrollmentImport, ImportChunk, ImportIssue, ImportKey
 from enroll.models.event import Event
@@ -35,6 +36,8 @@ __all__ = [
     "DeliveryCharge",
     "Device",
     "DeviceLocation",
+    "Document",
+    "DocumentType",
     "Enrollment",
     "EnrollmentConsent",
     "EnrollmentHistory",

@@ -30,6 +30,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from enroll.context import AppContext
+from enroll.document import jobs as document_jobs
+from enroll.document import sweeper as document_sweeper
 from enroll.enrollment import jobs as enrollment_jobs
 from enroll.idempotency.service import PURGE_SLICE, purge_expired
 from enroll.importer import jobs as importer_jobs
@@ -51,6 +53,7 @@ HOUSEKEEPING_EVERY = timedelta(minutes=10)
 # Every domain module that declares jobs (job/registry.py), imported here, in one place, so that
 # every kind is registered before a job is claimed. A new domain with jobs goes in this list.
 JOB_MODULES = (
+    document_jobs,
     enrollment_jobs,
     importer_jobs,
     location_jobs,
@@ -81,6 +84,7 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{random.randrange(16**4):04x}"
         self.registry = registry if registry is not None else JOBS
         self._next_housekeeping: datetime | None = None
+        self._next_periodic: datetime | None = None
         self.webhooks = Deliverer(ctx, name=self.name)
 
     @property
@@ -109,6 +113,7 @@ class Worker:
                     backlog.extend(fresh)
                     claimed = len(fresh)
                 await self._housekeeping()
+                await self._schedule_periodic()
             except Exception:
                 log.exception("worker loop error")
             while backlog and len(running) < self.concurrency:
@@ -272,3 +277,12 @@ class Worker:
             more = count == PURGE_SLICE
         if purged:
             log.info("purged %d expired idempotency records", purged)
+
+    async def _schedule_periodic(self) -> None:
+        """Queue the periodic jobs: the orphan sweep of document storage, once an hour across
+        all workers (its job id names the hour)."""
+        now = self.ctx.clock.now()
+        if self._next_periodic is not None and now < self._next_periodic:
+            return
+        self._next_periodic = now + HOUSEKEEPING_EVERY
+        await document_sweeper.schedule(self.ctx)

@@ -1,0 +1,2 @@
+"""Documents of an enrollment: types, upload checks, sealed contents in object storage
+(docs/documents.md)."""
