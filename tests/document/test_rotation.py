@@ -1,6 +1,6 @@
 """Key rotation of documents on both databases: after `enroll keys new` and `enroll keys
 rotate` (the command line, run as an operator would, beside the running service), every
-document is sealed under the new key and opens with it alone; the old key opens nothing any
+document, and every sealed tax id (a customer's, a household member's), is sealed under the new key and opens with it alone; the old key opens nothing any
 more. On a database of its own: a rotation re-seals every document of the database."""
 
 from __future__ import annotations
@@ -9,11 +9,15 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from enroll.context import AppContext
+from enroll.models import Customer, HouseholdMember
 from enroll.vault.keyring import KeyRing, SealedValueError
 from tests.document.files import jpeg, marker, pdf, png, upload
 from tests.document.support import objects, rows
@@ -44,6 +48,22 @@ def _enroll(*args: str, env: dict[str, str] | None = None) -> Any:
     return done.stdout
 
 
+def _tax_ids(customer_id: str) -> Callable[[AppContext], Awaitable[dict[str, str]]]:
+    async def work(ctx: AppContext) -> dict[str, str]:
+        async with ctx.db.transaction(write=False) as session:
+            customer = await session.scalar(
+                select(Customer.tax_id_sealed).where(Customer.id == customer_id)
+            )
+            member = await session.scalar(
+                select(HouseholdMember.tax_id_sealed).where(
+                    HouseholdMember.customer_id == customer_id
+                )
+            )
+        return {"customer": str(customer), "member": str(member)}
+
+    return work
+
+
 def test_rotation_reseals_every_document_under_the_new_key(
     database: Database, tmp_path: Path
 ) -> None:
@@ -56,7 +76,16 @@ def test_rotation_reseals_every_document_under_the_new_key(
 
 
 def _rotation(srv: Server, tenant: Tenant) -> None:
-    enrollment_id = tenant.enroll(tenant.instance(PROGRAM)["id"])["id"]
+    enrollment = tenant.enroll(tenant.instance(PROGRAM)["id"])
+    enrollment_id, customer_id = enrollment["id"], enrollment["customerId"]
+    # The sealed columns rotate with the documents: a customer's tax id and a member's.
+    c = tenant.client
+    assert c.patch(f"/v1/customers/{customer_id}", json={"taxId": "123456789"}).is_success
+    member = c.post(
+        f"/v1/customers/{customer_id}/householdMembers",
+        json={"role": "spouse", "taxId": "987654321"},
+    )
+    assert member.status_code == 201, member.text
     contents = [pdf(marker()), png(marker()), jpeg(marker())]
     ids = [upload(tenant.client, enrollment_id, c).json()["id"] for c in contents]
     # One document's object already gone (deleted while the rotation ran): skipped.
@@ -71,7 +100,14 @@ def _rotation(srv: Server, tenant: Tenant) -> None:
         "ENROLL_DATA_KEY": f"{new_key},{TEST_DATA_KEY}",  # the new one first
     }
     out = json.loads(_enroll("keys", "rotate", "--batch", "1", env=env))
-    assert out == {"activeKey": "rot2", "resealed": {"documents": 2}}
+    assert out == {
+        "activeKey": "rot2",
+        "resealed": {
+            "documents": 2,
+            "customer.tax_id_sealed": 1,
+            "household_member.tax_id_sealed": 1,
+        },
+    }
     by_id = {row["id"]: row["key_id"] for row in rows(srv, tenant.id)}
     assert by_id == {ids[0]: "rot2", ids[1]: "rot2", ids[2]: "test1"}
 
@@ -84,8 +120,12 @@ def _rotation(srv: Server, tenant: Tenant) -> None:
         with pytest.raises(SealedValueError):
             old_only.open(raw, aad=document_id.encode())
 
+    sealed = srv.database.run(_tax_ids(customer_id))
+    assert new_only.open_text(sealed["customer"], aad=b"customer.tax_id") == "123456789"
+    assert new_only.open_text(sealed["member"], aad=b"household_member.tax_id") == "987654321"
+
     again = json.loads(_enroll("keys", "rotate", env=env))
-    assert again["resealed"] == {"documents": 0}  # nothing left under the old key
+    assert set(again["resealed"].values()) == {0}  # nothing left under the old key
 
     # A server holding only the new key serves the files as uploaded.
     fresh = start_server(srv.database, data_key=new_key)

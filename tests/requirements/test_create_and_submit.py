@@ -173,3 +173,74 @@ def test_the_last_requirement_met_submits_when_the_instance_says_so(tenant: Tena
     r = c.put(f"/v1/enrollments/{third['id']}/billingAddress", json={"sameAsServiceAddress": True})
     assert r.json()["status"] == "eligible"
     assert r.json()["requirements"][0]["status"] == "met"
+
+
+def _upload(tenant: Tenant, eid: str, type_: str, owner: str = "applicant", n: int = 0) -> Any:
+    return tenant.client.post(
+        f"/v1/enrollments/{eid}/documents",
+        files={
+            "file": (
+                f"{type_}.pdf",
+                b"%PDF-1.7\n%" + f"{type_}{owner}{n}".encode(),
+                "application/pdf",
+            )
+        },
+        data={"type": type_, "issuedAt": "2026-11-02", "owner": owner},
+    )
+
+
+def test_income_decreased_needs_pay_stubs_of_each_earner(tenant: Tenant) -> None:
+    c = tenant.client
+    instance = repayment_instance(tenant)
+    decreased = {"agi": 52000, "hasTaxableIncome": True, "decreasedSinceFiling": True}
+    body = applicant(maritalStatus="married", income=decreased, consent=SIGNATURE)
+    r = c.post(f"/v1/programInstances/{instance['id']}/enrollments", json=body)
+    assert r.status_code == 201, r.text
+    eid, customer = r.json()["id"], r.json()["customerId"]
+    spouse = c.post(
+        f"/v1/customers/{customer}/householdMembers",
+        json={"role": "spouse", "firstName": "Alex", "lastName": "B", "dateOfBirth": "1990-01-01",
+              "taxId": "987-65-4321", "hasTaxableIncome": True, "agi": 20000},
+    ).json()  # fmt: skip
+    income = {s["key"]: s for s in c.get(f"/v1/enrollments/{eid}").json()["requirements"]}
+    assert income["income"]["detail"] == (
+        "Upload a PAY_STUB, OFFER_LETTER or DETERMINATION_SUMMARY for the applicant and the spouse."
+    )
+    # A member of another customer's household is not an owner here.
+    stranger = tenant.enroll(tenant.instance()["id"])
+    other = c.post(f"/v1/customers/{stranger['customerId']}/householdMembers",
+                   json={"role": "spouse"}).json()  # fmt: skip
+    r = _upload(tenant, eid, "PAY_STUB", owner=other["id"])
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "owner", r.text
+    r = _upload(tenant, eid, "PAY_STUB")
+    assert r.status_code == 201, r.text
+    states = {s["key"]: s for s in c.get(f"/v1/enrollments/{eid}").json()["requirements"]}
+    assert states["income"]["detail"].endswith("for the spouse.")
+    r = _upload(tenant, eid, "OFFER_LETTER", owner=spouse["id"])
+    assert r.status_code == 201, r.text
+    states = {s["key"]: s["status"] for s in c.get(f"/v1/enrollments/{eid}").json()["requirements"]}
+    assert states["income"] == states["spouse"] == "met"
+    # The IRS authorisation now would conflict with the documents: refused, nothing changed.
+    r = c.patch(f"/v1/enrollments/{eid}", json={"irsAuthorizedAt": "2026-11-05T12:00:00Z"})
+    assert r.status_code == 422 and r.json()["code"] == "income_certification_conflict", r.text
+    assert c.get(f"/v1/customers/{customer}").json()["irsAuthorizedAt"] is None
+    # Deleting a stub unmeets it again.
+    stub = next(d for d in c.get(f"/v1/enrollments/{eid}/documents").json()["data"]
+                if d["type"] == "PAY_STUB")  # fmt: skip
+    assert c.delete(f"/v1/enrollments/{eid}/documents/{stub['id']}").status_code == 204
+    states = {s["key"]: s["status"] for s in c.get(f"/v1/enrollments/{eid}").json()["requirements"]}
+    assert states["income"] == "unmet"
+
+
+def test_an_income_document_beside_an_irs_authorisation_is_refused(tenant: Tenant) -> None:
+    c = tenant.client
+    instance = repayment_instance(tenant)
+    body = applicant(consent=SIGNATURE, irsAuthorizedAt="2026-10-01T09:00:00Z")
+    r = c.post(f"/v1/programInstances/{instance['id']}/enrollments", json=body)
+    assert r.status_code == 201, r.text
+    eid = r.json()["id"]
+    assert {s["key"]: s["status"] for s in r.json()["requirements"]}["income"] == "met"
+    r = _upload(tenant, eid, "TAX_RETURN")
+    assert r.status_code == 422 and r.json()["code"] == "income_certification_conflict", r.text
+    assert c.get(f"/v1/enrollments/{eid}/documents").json()["data"] == []
+    assert _upload(tenant, eid, "UTILITY_BILL").status_code == 201  # not an income document

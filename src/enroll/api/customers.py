@@ -23,6 +23,7 @@ from enroll.customer.schemas import (
     LeadOut,
 )
 from enroll.enrollment import requirement_actions
+from enroll.enrollment.errors import IncomeCertificationConflict
 from enroll.errors import raises
 from enroll.kit.pagination import Page, PageParams, page_params
 from enroll.kit.repository import paginate
@@ -72,7 +73,7 @@ async def get_customer(customer_id: str, session: Session, principal: Reader) ->
 
 
 @router.patch("/customers/{customer_id}")
-@raises(CustomerExists)
+@raises(CustomerExists, IncomeCertificationConflict)
 async def update_customer(
     customer_id: str, body: CustomerUpdate, session: Session, principal: Writer, ctx: Ctx
 ) -> CustomerOut:

@@ -39,6 +39,7 @@ from enroll.document.schemas import (
 )
 from enroll.document.service import Upload
 from enroll.enrollment import documents as enrollment_documents
+from enroll.enrollment.errors import IncomeCertificationConflict
 from enroll.errors import Unprocessable, UnsupportedMediaType, field_errors_of, raises
 from enroll.storage.errors import StorageUnavailable
 
@@ -164,6 +165,7 @@ def _fields(values: dict[str, Any]) -> DocumentFields:
     UnsupportedDocument,
     UnknownDocumentType,
     StorageUnavailable,
+    IncomeCertificationConflict,
 )
 async def upload_document(enrollment_id: str, request: Request, principal: Writer) -> DocumentOut:
     """Upload a document (multipart: `file`, `type`, `issuedAt`, `owner`). Its bytes decide
@@ -254,6 +256,7 @@ async def delete_document(
         workspace_id=workspace_id_of(principal),
         enrollment_id=enrollment_id,
         document_id=document_id,
+        now=ctx.clock.now(),
     )
     return Response(status_code=204)
 

@@ -19,6 +19,7 @@ from enroll.enrollment.errors import (
     EnrollmentExists,
     EnrollmentHasConsent,
     EnrollmentHasSubscription,
+    IncomeCertificationConflict,
     InstanceNotAccepting,
     LeadIncomplete,
     PlanNeedsLocation,
@@ -181,6 +182,7 @@ async def get_enrollment(enrollment_id: str, session: Session, principal: Reader
 
 
 @router.patch("/enrollments/{enrollment_id}")
+@raises(IncomeCertificationConflict)
 async def update_enrollment(
     enrollment_id: str, body: EnrollmentUpdate, session: Session, principal: Writer, ctx: Ctx
 ) -> EnrollmentOut:

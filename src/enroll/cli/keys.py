@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from enroll.config import get_settings
 from enroll.context import AppContext
+from enroll.customer.applicant import CUSTOMER_TAX_ID, MEMBER_TAX_ID
 from enroll.document.rotation import reseal_documents
 from enroll.errors import ProblemError
 from enroll.migrations import schema_state
@@ -33,9 +34,11 @@ keys_app = typer.Typer(
     help="Data keys: make one, re-seal what older keys sealed.", no_args_is_help=True
 )
 
-# The text columns sealed with the data key: (table, column, associated data). The lead adds
-# customer.tax_id and household_member.tax_id here.
-SEALED_COLUMNS: list[tuple[str, str, bytes]] = []
+# The text columns sealed with the data key: (table, column, associated data).
+SEALED_COLUMNS: list[tuple[str, str, bytes]] = [
+    ("customer", "tax_id_sealed", CUSTOMER_TAX_ID),
+    ("household_member", "tax_id_sealed", MEMBER_TAX_ID),
+]
 
 
 @keys_app.command("new")

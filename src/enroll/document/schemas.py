@@ -24,8 +24,8 @@ BUILT_IN_TYPES: dict[str, str] = {
 }
 TYPE_CODE = r"^[A-Z][A-Z0-9_]{1,39}$"
 APPLICANT = "applicant"
-# The applicant, or a household member of the customer by id (``hm_…``).
-OWNER = r"^(applicant|hm_[A-Za-z0-9]{1,37})$"
+# The applicant, or a household member of the customer by id (ids.py: lower-case base36).
+OWNER = r"^(applicant|[a-z0-9]{1,32})$"
 
 TypeCode = Annotated[
     str,

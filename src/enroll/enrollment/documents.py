@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
@@ -19,7 +20,7 @@ from enroll.document import service as documents
 from enroll.document.errors import DocumentLocked
 from enroll.document.schemas import APPLICANT, OWNER, DocumentFields, DocumentOut
 from enroll.document.service import Target, Upload
-from enroll.enrollment import repository
+from enroll.enrollment import repository, requirement_actions, requirement_check
 from enroll.errors import FieldError, Unprocessable
 from enroll.idempotency import service as idempotency
 from enroll.models import Document, Enrollment
@@ -54,7 +55,8 @@ async def _enrollment(
 
 
 def check_owner(owner: str) -> None:
-    """``applicant``, or a household member's id (``hm_…``)."""
+    """``applicant``, or a household member's id (the member itself is checked with the
+    enrollment: ``requirement_check.check_document``)."""
     if owner != APPLICANT and not re.fullmatch(OWNER, owner):
         raise Unprocessable(
             "owner: `applicant` or a household member's id.",
@@ -111,7 +113,7 @@ async def upload(
     if isinstance(outcome, Response):
         return outcome
     async with outcome as guard:
-        target, copy = await _target(ctx, workspace_id, enrollment_id, fields.type, sha256)
+        target, copy = await _target(ctx, workspace_id, enrollment_id, fields, sha256)
         if copy is not None:  # stores nothing: a retry answers the same
             return document_response(copy, created=False)
         staged = await documents.stage(
@@ -127,25 +129,37 @@ async def upload(
             now=now,
         )
         async with ctx.db.transaction() as session:
-            # requirements: the lead adds the household-member check and the recompute here
             document, created = await documents.record(session, storage=ctx.storage, staged=staged)
+            if created:  # in the transaction that stores it
+                await _refresh(session, workspace_id, enrollment_id, now=now)
             response = document_response(document, created=created)
             await guard.complete(session, response)
     return response
 
 
 async def _target(
-    ctx: AppContext, workspace_id: str, enrollment_id: str, type_: str, sha256: str
+    ctx: AppContext, workspace_id: str, enrollment_id: str, fields: DocumentFields, sha256: str
 ) -> tuple[Target, Document | None]:
-    """The enrollment a document is for (404), its type checked, and the enrollment's
-    document with these bytes if it has one."""
+    """The enrollment a document is for (404), its type and owner checked (a member of its
+    customer's household; no income document beside an IRS authorisation), and the
+    enrollment's document with these bytes if it has one."""
     async with ctx.db.transaction(write=False) as session:
         enrollment = await _enrollment(
             session, workspace_id=workspace_id, enrollment_id=enrollment_id
         )
-        await documents.check_type(session, workspace_id=workspace_id, code=type_)
+        await documents.check_type(session, workspace_id=workspace_id, code=fields.type)
+        await requirement_check.check_document(
+            session, enrollment, owner=fields.owner, type_=fields.type
+        )
         copy = await documents.find_copy(session, enrollment_id=enrollment.id, sha256=sha256)
     return Target(workspace_id, enrollment.id, enrollment.customer_id), copy
+
+
+async def _refresh(
+    session: AsyncSession, workspace_id: str, enrollment_id: str, *, now: datetime
+) -> None:
+    enrollment = await _enrollment(session, workspace_id=workspace_id, enrollment_id=enrollment_id)
+    await requirement_actions.refresh(session, enrollment, now=now)
 
 
 async def list_documents(
@@ -190,6 +204,7 @@ async def delete_document(
     workspace_id: str,
     enrollment_id: str,
     document_id: str,
+    now: datetime,
 ) -> None:
     """Delete a document of an enrollment not yet submitted (409 ``document_locked`` after);
     its stored object goes once the deletion has committed."""
@@ -204,5 +219,5 @@ async def delete_document(
             f"The enrollment is {enrollment.status}: its documents were submitted with it.",
             currentStatus=enrollment.status,
         )
-    # requirements: the lead adds the recompute here
     await documents.remove(session, storage=storage, document=document)
+    await requirement_actions.refresh(session, enrollment, now=now)

@@ -92,6 +92,8 @@ async def update(
     enrollment = await service.update(
         session, workspace_id=workspace_id, enrollment_id=enrollment_id, body=body, now=now
     )
+    if body.irs_authorized_at is not None:
+        await requirement_check.check_irs_authorization(session, enrollment)
     customer = None
     if enrollment.customer_id:
         customer = await customers.get(
@@ -150,6 +152,9 @@ async def update_customer(
     customer = await customers.update(
         session, workspace_id=workspace_id, customer_id=customer_id, body=body, ring=ring
     )
+    if body.irs_authorized_at is not None:
+        for enrollment in await repository.open_of_customer(session, customer_id=customer.id):
+            await requirement_check.check_irs_authorization(session, enrollment)
     await refresh_customer(session, customer_id=customer.id, now=now)
     return customer
 

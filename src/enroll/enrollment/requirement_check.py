@@ -19,12 +19,26 @@ from enroll.customer import applicant
 from enroll.customer import repository as customers
 from enroll.customer import service as customer_service
 from enroll.customer.applicant import ApplicantFields
+from enroll.document import service as documents
+from enroll.document.schemas import APPLICANT
 from enroll.eligibility import service as eligibility
 from enroll.enrollment import acceptance, changes, repository
-from enroll.enrollment.errors import ConsentRequired, RequirementsUnmet
-from enroll.enrollment.requirements import DONE, Consent, Document, Facts, State, judge
+from enroll.enrollment.errors import (
+    ConsentRequired,
+    IncomeCertificationConflict,
+    RequirementsUnmet,
+)
+from enroll.enrollment.requirements import (
+    DONE,
+    INCOME_DOCUMENTS,
+    Consent,
+    Document,
+    Facts,
+    State,
+    judge,
+)
 from enroll.enrollment.schemas import ConsentIn, EnrollmentCreate
-from enroll.errors import Unprocessable
+from enroll.errors import FieldError, Unprocessable
 from enroll.models import Customer, Enrollment, HouseholdMember, ProgramInstance
 from enroll.payment import service as payments
 from enroll.vault.keyring import KeyRing
@@ -116,7 +130,62 @@ async def gather(
 
 
 async def _documents(session: AsyncSession, enrollment: Enrollment) -> list[Document]:
-    return []  # documents: wired in with the document domain
+    found = await documents.facts(
+        session, workspace_id=enrollment.workspace_id, enrollment_id=enrollment.id
+    )
+    return [Document(d.owner, d.type, d.issued_at) for d in found]
+
+
+def _certifies_income(instance: ProgramInstance | None) -> bool:
+    return instance is not None and any(
+        r["kind"] == "incomeCertification" for r in instance.requirements or ()
+    )
+
+
+async def check_document(
+    session: AsyncSession, enrollment: Enrollment, *, owner: str, type_: str
+) -> None:
+    """A document's owner is the applicant or a member of their household (422); an income
+    document beside an IRS authorisation, where the instance certifies income, is 422
+    ``income_certification_conflict`` (seed 004: they exclude each other)."""
+    customer = None
+    if enrollment.customer_id:
+        customer = await customers.get(
+            session, workspace_id=enrollment.workspace_id, customer_id=enrollment.customer_id
+        )
+    if owner != APPLICANT:
+        member = await customers.members.get(
+            session, workspace_id=enrollment.workspace_id, id=owner
+        )
+        if member is None or customer is None or member.customer_id != customer.id:
+            raise Unprocessable(
+                "owner: no household member of this applicant has that id.",
+                errors=[FieldError(field="owner", message="Not a member of the household.")],
+            )
+    if type_ in INCOME_DOCUMENTS and customer is not None and customer.irs_authorized_at:
+        instance = await repository.instance_of(session, enrollment)
+        if _certifies_income(instance):
+            raise IncomeCertificationConflict(CONFLICT_DETAIL)
+
+
+CONFLICT_DETAIL = (
+    "The applicant authorised the IRS to verify their income (irsAuthorizedAt): an income "
+    "document and the authorisation exclude each other; clear irsAuthorizedAt to upload one."
+)
+
+
+async def check_irs_authorization(session: AsyncSession, enrollment: Enrollment) -> None:
+    """An IRS authorisation where the enrollment holds income documents, and its instance
+    certifies income: 422 ``income_certification_conflict``."""
+    instance = await repository.instance_of(session, enrollment)
+    if not _certifies_income(instance):
+        return
+    held = await _documents(session, enrollment)
+    if any(d.type in INCOME_DOCUMENTS for d in held):
+        raise IncomeCertificationConflict(
+            "The enrollment holds income documents: irsAuthorizedAt and an income document "
+            "exclude each other; delete them first."
+        )
 
 
 async def _payment(session: AsyncSession, enrollment: Enrollment) -> bool:

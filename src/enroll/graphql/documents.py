@@ -153,6 +153,7 @@ class DocumentsMutation:
                 workspace_id=principal.workspace_id or "",
                 enrollment_id=_ref(enrollment_id),
                 document_id=_ref(id),
+                now=ctx.now(),
             )
             return ID(id)
 
