@@ -1,7 +1,8 @@
-"""Key rotation of documents on both databases: after `enroll keys new` and `enroll keys
-rotate` (the command line, run as an operator would, beside the running service), every
-document, and every sealed tax id (a customer's, a household member's), is sealed under the new key and opens with it alone; the old key opens nothing any
-more. On a database of its own: a rotation re-seals every document of the database."""
+"""Key rotation on both databases: after `enroll keys new` and `enroll keys rotate` (the
+command line, run as an operator would, beside the running service), every document and every
+sealed tax id (a customer's, a household member's) is sealed under the new key and opens with
+it alone; the old key opens nothing any more. On a database of its own: a rotation re-seals
+everything of the database."""
 
 from __future__ import annotations
 
