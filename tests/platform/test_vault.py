@@ -18,8 +18,16 @@ from enroll.vault.rotation import reseal_column
 from enroll.vault.setup import keyring_from_settings
 from tests.support.server import Database
 
-OLD = new_key_spec("old")
-NEW = new_key_spec("new")
+# Fixed keys (32 bytes each, base64url): parameter ids must be the same in every xdist worker.
+OLD = "old:" + "T0xE" * 10 + "T0w"
+NEW = "new:" + "TkVX" * 10 + "TkU"
+
+
+def test_a_new_key_spec_is_a_fresh_usable_key() -> None:
+    first, second = new_key_spec("k1"), new_key_spec("k1")
+    assert first != second and KeyRing.parse(first).active == "k1"
+    with pytest.raises(KeyRingError):
+        new_key_spec("not ok")
 
 
 def test_text_round_trip_names_its_key_and_hides_the_value() -> None:

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.server import TEST_DATA_KEY
+
 ENROLL = str(Path(sys.executable).parent / "enroll")
 # For the crash tests: a killed worker's work is taken over within seconds, and the test's
 # receivers on 127.0.0.1 may be called.
@@ -26,7 +28,17 @@ class Workers:
     """``count`` worker processes on ``database_url``; ``env`` adds settings."""
 
     def __init__(self, database_url: str, directory: Path, count: int, **env: str) -> None:
-        self.env = os.environ | {"ENROLL_DATABASE_URL": database_url} | env
+        # The tests' data key and a storage folder of their own: a worker must write no
+        # development key or document folder into the checkout.
+        self.env = (
+            os.environ
+            | {
+                "ENROLL_DATABASE_URL": database_url,
+                "ENROLL_DATA_KEY": TEST_DATA_KEY,
+                "ENROLL_STORAGE_URL": (directory / "files").as_uri(),
+            }
+            | env
+        )
         self.directory = directory
         self.started = 0
         self.processes = [self._start() for _ in range(count)]
