@@ -290,12 +290,13 @@ async def admit(
     """A create's applicant data stored on its customer, then its ``create`` requirements
     checked: refused (409 or 422), the request's transaction is rolled back, so nothing is
     written. The states of all requirements are set on the new enrollment."""
-    customer = None
-    if enrollment.customer_id:
-        customer = await customers.get(
-            session, workspace_id=enrollment.workspace_id, customer_id=enrollment.customer_id
-        )
-    store_applicant(customer, body, ring=ring)
+    if applicant.APPLICANT_FIELDS & body.model_fields_set:  # else no query: the hot path
+        customer = None
+        if enrollment.customer_id:
+            customer = await customers.get(
+                session, workspace_id=enrollment.workspace_id, customer_id=enrollment.customer_id
+            )
+        store_applicant(customer, body, ring=ring)
     if not instance.requirements:
         return None
     consents = acceptance.given(body)
