@@ -12,6 +12,7 @@ Errors of the document itself get codes of their own: ``malformed_query`` (it do
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +74,27 @@ def problem_of(error: GraphQLError) -> Problem:
         return Problem(400, code, _TITLES.get(code, "Query refused"), error.message)
     if isinstance(error, GraphQLSyntaxError):
         return Problem(400, "malformed_query", "Malformed query", error.message)
-    return Problem.of(Unprocessable, error.message)
+    return Problem.of(Unprocessable, without_values(error.message))
+
+
+# GraphQL-core's coercion errors quote the value they refuse ("String cannot represent a non
+# string value: 219099999"). A value sent in the wrong shape may be a tax id: the answer names
+# the field and what was expected, never the value (security.md).
+_ECHOES = (
+    (re.compile(r"(cannot represent [^:]*value): .*$", re.S), r"\1."),
+    (
+        re.compile(r"Value .* does not exist in ('[^']*') enum\.", re.S),
+        r"Not a value of the \1 enum.",
+    ),
+    (re.compile(r", found: .*$", re.S), "."),
+    (re.compile(r"(?<=[.?]) Found: .*$", re.S), ""),
+)
+
+
+def without_values(message: str) -> str:
+    for pattern, replacement in _ECHOES:
+        message = pattern.sub(replacement, message)
+    return message
 
 
 def is_expected(error: GraphQLError) -> bool:

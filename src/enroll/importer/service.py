@@ -86,6 +86,12 @@ async def open_import(
     return imp
 
 
+def _chunk_aad(import_id: str, seq: int) -> bytes:
+    """A chunk of an uploaded file is sealed with the data key (it may hold tax ids, and waits
+    in the database until the worker runs the import): bound to its import and place."""
+    return f"import_chunk:{import_id}:{seq}".encode()
+
+
 async def receive(
     ctx: AppContext, imp: EnrollmentImport, body: AsyncIterator[bytes], digest: Any
 ) -> None:
@@ -102,8 +108,9 @@ async def receive(
 
     async def flush() -> None:
         nonlocal seq
+        sealed = ctx.vault.seal(bytes(buffer), aad=_chunk_aad(imp.id, seq))
         async with ctx.db.transaction() as session:
-            session.add(ImportChunk(import_id=imp.id, seq=seq, data=bytes(buffer)))
+            session.add(ImportChunk(import_id=imp.id, seq=seq, data=sealed))
         seq += 1
         buffer.clear()
 
@@ -236,7 +243,7 @@ async def spooled(ctx: AppContext, import_id: str) -> AsyncIterator[Path]:
                     data = await repository.chunk(session, import_id=import_id, seq=seq)
                 if data is None:
                     break
-                out.write(data)
+                out.write(ctx.vault.open(data, aad=_chunk_aad(import_id, seq)))
                 seq += 1
         yield path
     finally:
