@@ -166,9 +166,19 @@ def test_fields_are_checked(server: Server, tenant: Tenant) -> None:
     )
     assert as_json.status_code == 415 and as_json.json()["code"] == "unsupported_media_type"
     _nothing_stored(server, tenant, enrollment_id)
-    # A household member's id (the form the household API gives them) is an owner.
-    member = upload(tenant.client, enrollment_id, content, owner="hm_" + "a" * 25)
-    assert member.status_code == 201 and member.json()["owner"] == "hm_" + "a" * 25
+    # A member of the applicant's household is an owner; a member of another's is not.
+    customer_id = tenant.client.get(f"/v1/enrollments/{enrollment_id}").json()["customerId"]
+    spouse = tenant.client.post(
+        f"/v1/customers/{customer_id}/householdMembers", json={"role": "spouse"}
+    ).json()
+    member = upload(tenant.client, enrollment_id, content, owner=spouse["id"])
+    assert member.status_code == 201 and member.json()["owner"] == spouse["id"], member.text
+    stranger = tenant.enroll(tenant.instance()["id"])["customerId"]
+    theirs = tenant.client.post(
+        f"/v1/customers/{stranger}/householdMembers", json={"role": "spouse"}
+    ).json()
+    r = upload(tenant.client, enrollment_id, pdf(marker()), owner=theirs["id"])
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "owner", r.text
 
 
 def test_unknown_enrollment_is_not_found(tenant: Tenant) -> None:

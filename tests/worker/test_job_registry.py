@@ -41,9 +41,14 @@ def _name(node: ast.expr) -> str | None:
     return None
 
 
+def _keys(node: ast.Dict) -> set[str]:
+    return {k.value for k in node.keys if isinstance(k, ast.Constant) and isinstance(k.value, str)}
+
+
 def enqueued_kinds() -> set[str]:
     """The kinds passed to ``jobs.enqueue(kind=...)`` and ``jobs.queued_row(kind=...)`` and
-    to job rows built by hand (``{"kind": ...}``), as constants or literals; ``kind=job.kind``
+    to job rows built by hand (``{"kind": ..., "payload": ...}``: a requirement's or a
+    criterion's ``kind`` is no job), as constants or literals; ``kind=job.kind``
     (a job queued again) is no new kind."""
     constants, kinds = _constants(), set()
     for path in SRC.rglob("*.py"):
@@ -51,7 +56,7 @@ def enqueued_kinds() -> set[str]:
             values: list[ast.expr] = []
             if isinstance(node, ast.Call) and _name(node.func) in ("enqueue", "queued_row"):
                 values += [k.value for k in node.keywords if k.arg == "kind"]
-            elif isinstance(node, ast.Dict):
+            elif isinstance(node, ast.Dict) and "payload" in _keys(node):
                 values += [
                     v
                     for k, v in zip(node.keys, node.values, strict=True)
