@@ -94,11 +94,7 @@ async def update(
     )
     if body.irs_authorized_at is not None:
         await requirement_check.check_irs_authorization(session, enrollment)
-    customer = None
-    if enrollment.customer_id:
-        customer = await customers.get(
-            session, workspace_id=workspace_id, customer_id=enrollment.customer_id
-        )
+    customer = await requirement_check.customer_of(session, enrollment)
     changed = requirement_check.store_applicant(customer, body, ring=ring)
     for record in acceptance.consent_records(
         enrollment, acceptance.given(body), plan=None, documents=[], now=now

@@ -19,6 +19,7 @@ from enroll.customer import applicant
 from enroll.customer import repository as customers
 from enroll.customer import service as customer_service
 from enroll.customer.applicant import ApplicantFields
+from enroll.customer.schemas import HouseholdMemberOut
 from enroll.document import service as documents
 from enroll.document.schemas import APPLICANT
 from enroll.eligibility import service as eligibility
@@ -49,17 +50,24 @@ _STAMP = TypeAdapter(datetime)
 
 
 def _member_view(m: HouseholdMember) -> dict[str, Any]:
-    return {
-        "id": m.id,
-        "role": m.role,
-        "firstName": m.first_name,
-        "lastName": m.last_name,
-        "dateOfBirth": m.date_of_birth.isoformat() if m.date_of_birth else None,
-        "taxId": applicant.masked(m.tax_id_last4),
-        "hasTaxableIncome": m.has_taxable_income,
-        "agi": float(m.agi) if m.agi is not None else None,
-        "hasFederalLoans": m.has_federal_loans,
-    }
+    """A member as the API shows them, the tax id masked as the applicant's is."""
+    shown = HouseholdMemberOut.of(m).model_dump(mode="json", by_alias=True, include=_MEMBER)
+    return shown | {"taxId": applicant.masked(m.tax_id_last4)}
+
+
+_MEMBER = {
+    "id", "role", "first_name", "last_name", "date_of_birth", "has_taxable_income", "agi",
+    "has_federal_loans",
+}  # fmt: skip
+
+
+async def customer_of(session: AsyncSession, enrollment: Enrollment) -> Customer | None:
+    """The enrollment's customer (the applicant's data, household and billing address)."""
+    if enrollment.customer_id is None:
+        return None
+    return await customers.get(
+        session, workspace_id=enrollment.workspace_id, customer_id=enrollment.customer_id
+    )
 
 
 def applicant_view(customer: Customer | None, members: list[dict[str, Any]]) -> dict[str, Any]:
@@ -101,13 +109,10 @@ async def gather(
         reads=None,
         service_location_id=enrollment.service_location_id,
     )
-    customer = None
+    customer = await customer_of(session, enrollment)
     rows: list[HouseholdMember] = []
-    if enrollment.customer_id:
-        customer = await customers.get(
-            session, workspace_id=enrollment.workspace_id, customer_id=enrollment.customer_id
-        )
-        rows = await customers.household_of(session, customer_id=enrollment.customer_id)
+    if customer is not None:
+        rows = await customers.household_of(session, customer_id=customer.id)
     members = [_member_view(m) for m in rows]
     view = applicant_view(customer, members)
     context.update(view)
@@ -148,11 +153,7 @@ async def check_document(
     """A document's owner is the applicant or a member of their household (422); an income
     document beside an IRS authorisation, where the instance certifies income, is 422
     ``income_certification_conflict`` (seed 004: they exclude each other)."""
-    customer = None
-    if enrollment.customer_id:
-        customer = await customers.get(
-            session, workspace_id=enrollment.workspace_id, customer_id=enrollment.customer_id
-        )
+    customer = await customer_of(session, enrollment)
     if owner != APPLICANT:
         member = await customers.members.get(
             session, workspace_id=enrollment.workspace_id, id=owner
@@ -291,12 +292,7 @@ async def admit(
     checked: refused (409 or 422), the request's transaction is rolled back, so nothing is
     written. The states of all requirements are set on the new enrollment."""
     if applicant.APPLICANT_FIELDS & body.model_fields_set:  # else no query: the hot path
-        customer = None
-        if enrollment.customer_id:
-            customer = await customers.get(
-                session, workspace_id=enrollment.workspace_id, customer_id=enrollment.customer_id
-            )
-        store_applicant(customer, body, ring=ring)
+        store_applicant(await customer_of(session, enrollment), body, ring=ring)
     if not instance.requirements:
         return None
     consents = acceptance.given(body)
