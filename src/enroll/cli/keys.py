@@ -10,7 +10,6 @@ restart them, run `enroll keys rotate`, then drop the old key.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.exc import SQLAlchemyError
 
+from enroll.cli.running import fail, with_context
 from enroll.config import get_settings
 from enroll.context import AppContext
 from enroll.customer.applicant import CUSTOMER_TAX_ID, MEMBER_TAX_ID
@@ -80,31 +80,17 @@ def rotate(
     typer.echo(json.dumps(_run(work), indent=2))
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"enroll: {message}", err=True)
-    return typer.Exit(1)
-
-
 def _run(work: Callable[[AppContext], Awaitable[T]]) -> T:
     """``work`` on the configured database, which must be at this release's schema."""
     settings = get_settings()
     try:
         state = schema_state(settings.database_url)
     except (SQLAlchemyError, OSError) as exc:
-        raise _fail(f"cannot open the database: {type(exc).__name__}") from None
+        raise fail(f"cannot open the database: {type(exc).__name__}") from None
     if not state.is_current:
-        raise _fail(state.advice())
-
-    async def main() -> T:
-        ctx = AppContext.from_settings(settings)
-        try:
-            return await work(ctx)
-        finally:
-            await ctx.db.dispose()
+        raise fail(state.advice())
 
     try:
-        return asyncio.run(main())
+        return with_context(settings, work)
     except (KeyRingError, SealedValueError, ProblemError) as exc:
-        raise _fail(f"rotation stopped: {exc}") from None
-    except SQLAlchemyError as exc:
-        raise _fail(f"database error: {type(exc).__name__}") from None
+        raise fail(f"rotation stopped: {exc}") from None

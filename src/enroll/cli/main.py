@@ -7,9 +7,8 @@ import gc
 import json
 import logging
 import signal
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -18,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from enroll.cli.keys import keys_app
+from enroll.cli.running import fail, first_line, with_context
 from enroll.config import Settings, get_settings
 from enroll.context import AppContext
 from enroll.db import async_url
@@ -36,34 +36,13 @@ app.add_typer(platform_key_app, name="platform-key")
 app.add_typer(import_app, name="import")
 app.add_typer(keys_app, name="keys")
 
-T = TypeVar("T")
-
 
 def _print_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, default=str))
 
 
-def _with_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]]) -> T:
-    async def main() -> T:
-        ctx = AppContext.from_settings(settings)
-        try:
-            return await work(ctx)
-        finally:
-            await ctx.db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except SQLAlchemyError as exc:  # a database that went away or changed under the command
-        raise _fail(f"database error: {_first_line(exc)}") from None
-
-
 def _is_sqlite(settings: Settings) -> bool:
     return async_url(settings.database_url).startswith("sqlite")
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"enroll: {message}", err=True)
-    return typer.Exit(1)
 
 
 def _shown_url(settings: Settings) -> str:
@@ -84,17 +63,9 @@ def _prepare_database(settings: Settings) -> None:
                 upgrade(settings.database_url)
             return
     except (SQLAlchemyError, OSError) as exc:
-        raise _fail(
-            f"cannot open the database {_shown_url(settings)}: {_first_line(exc)}"
-        ) from None
+        raise fail(f"cannot open the database {_shown_url(settings)}: {first_line(exc)}") from None
     if not state.is_current:
-        raise _fail(state.advice())
-
-
-def _first_line(exc: BaseException) -> str:
-    cause = getattr(exc, "orig", None) or exc  # the driver's message, without SQLAlchemy's
-    text = str(cause).strip().splitlines()
-    return f"{type(cause).__name__}: {text[0] if text else ''}".rstrip(": ")
+        raise fail(state.advice())
 
 
 @app.command()
@@ -104,7 +75,7 @@ def migrate() -> None:
     try:
         upgrade(settings.database_url)
     except (SQLAlchemyError, OSError, CommandError) as exc:
-        raise _fail(f"cannot migrate {_shown_url(settings)}: {_first_line(exc)}") from None
+        raise fail(f"cannot migrate {_shown_url(settings)}: {first_line(exc)}") from None
     _print_json({"migrated": True, "databaseUrl": settings.database_url})
 
 
@@ -121,7 +92,7 @@ def workspace_create(name: Annotated[str, typer.Argument(help="Workspace name.")
             workspace, issued = await create_workspace(session, name=name)
         return {"workspace": {"id": workspace.id, "name": workspace.name}, "apiKey": issued.secret}
 
-    _print_json(_with_context(settings, work))
+    _print_json(with_context(settings, work))
 
 
 @platform_key_app.command("create")
@@ -140,7 +111,7 @@ def platform_key_create(
             issued = await issue_key(session, workspace_id=None, name=name, scopes=PLATFORM_SCOPES)
         return {"apiKey": issued.secret, "id": issued.key.id, "scopes": issued.key.scopes}
 
-    _print_json(_with_context(settings, work))
+    _print_json(with_context(settings, work))
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
@@ -185,7 +156,7 @@ def worker() -> None:
             loop.add_signal_handler(sig, stop.set)
         await Worker(ctx).run(stop)
 
-    _with_context(settings, work)
+    with_context(settings, work)
 
 
 @import_app.command("enrollments")
@@ -225,7 +196,7 @@ def import_enrollments(
         )
 
     try:
-        result = _with_context(settings, work)
+        result = with_context(settings, work)
     except ProblemError as exc:
         _print_json({"error": exc.code, "detail": exc.detail or exc.title, **exc.extensions})
         raise typer.Exit(1) from None
@@ -260,7 +231,7 @@ def import_locations(
         )
 
     try:
-        result = _with_context(settings, work)
+        result = with_context(settings, work)
     except ProblemError as exc:
         _print_json({"error": exc.code, "detail": exc.detail or exc.title, **exc.extensions})
         raise typer.Exit(1) from None
@@ -279,7 +250,7 @@ def demo(
 
     settings = get_settings()
     upgrade(settings.database_url)
-    summary = _with_context(settings, seed)
+    summary = with_context(settings, seed)
     summary["url"] = f"http://{host}:{port}"
     summary["docs"] = f"http://{host}:{port}/docs"
     _print_json(summary)
